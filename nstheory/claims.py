@@ -1,0 +1,453 @@
+"""The claim registry: every theorem, lemma, identity or paper number nstheory checks.
+
+A :class:`Claim` is registered once, with its provenance, and carries :class:`Check` s, each
+tagged with the independent *route* it uses. A check returns a :class:`CheckResult`: a status,
+the numbers it compared (each labelled with what it is), the tolerance, the digits of agreement
+or the confidence interval / z-score, and the time taken. ``nstheory verify`` runs them all.
+
+Provenance is one of ``paper:<ref>`` (as printed), ``paper-corrected:<ref>`` (a paper
+statement after a correction we document), ``reconstructed[:<ref>]`` (our reconstruction of a
+statement whose source text we could not read), ``textbook:<ref>`` and ``new`` (ours).
+
+A claim expected to be refuted (a paper error we document, e.g. Lemma 1 as printed) has
+``expect="refuted"``; its checks test the statement *as printed*, and refutation is then the
+expected outcome.
+
+Examples
+--------
+>>> reg = Registry()
+>>> c = reg.claim("demo.two_plus_two", "2 + 2 = 4", latex=r"2+2=4", provenance="new")
+>>> @c.check("exact-enumeration")
+... def _():
+...     return compare_exact("2+2", 2 + 2, "4", 4)
+>>> outcome = run_claim(c)
+>>> str(outcome.status), outcome.verdict
+('verified', 'verified')
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import time
+import traceback
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from fractions import Fraction
+
+import mpmath
+
+from nstheory.errors import NSTheoryError
+from nstheory.numerics import agreement_digits
+
+
+class Route(enum.StrEnum):
+    """The independent ways a claim can be checked (DESIGN.md §2)."""
+
+    SYMBOLIC = "symbolic"
+    PRECISE = "precise"
+    CERTIFIED = "certified"
+    EXACT = "exact-enumeration"
+    MONTE_CARLO = "monte-carlo"
+
+
+ROUTES: tuple[str, ...] = tuple(r.value for r in Route)
+
+
+class Status(enum.StrEnum):
+    """Outcome of one check (or, aggregated, of one claim)."""
+
+    VERIFIED = "verified"
+    REFUTED = "refuted"
+    INCONCLUSIVE = "inconclusive"
+    ERROR = "error"
+
+
+PROVENANCE_KINDS = ("paper", "paper-corrected", "reconstructed", "textbook", "new")
+
+
+def check_provenance(provenance: str) -> str:
+    """Validate a provenance string such as ``"paper:haris2026 §5 Thm 5.1"``.
+
+    >>> check_provenance("textbook:odonnell ch.2")
+    'textbook:odonnell ch.2'
+    >>> check_provenance("folklore")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: provenance kind must be one of ... got 'folklore'
+    """
+    kind = provenance.split(":", 1)[0].strip()
+    if kind not in PROVENANCE_KINDS:
+        raise NSTheoryError(
+            f"provenance kind must be one of {', '.join(PROVENANCE_KINDS)}; got {provenance!r}"
+        )
+    if kind in ("paper", "paper-corrected", "textbook") and ":" not in provenance:
+        raise NSTheoryError(f"provenance {provenance!r} must name its reference after ':'")
+    return provenance
+
+
+@dataclass
+class CheckResult:
+    """What one check found.
+
+    ``quantities`` lists ``(label, value)`` pairs: the label says what the number is (which
+    view, which route, which parameters), the value is a string (exact rational, decimal with
+    its digits, or an interval ``[lo, hi]``).
+    """
+
+    status: Status
+    quantities: list[tuple[str, str]] = field(default_factory=list)
+    tolerance: str | None = None
+    digits: float | None = None
+    ci: tuple[str, str] | None = None
+    z: float | None = None
+    note: str = ""
+    seconds: float = 0.0
+    route: str = ""
+    check: str = ""
+
+    @property
+    def short(self) -> str:
+        """A compact cell for the claim matrix, e.g. ``✓ 18d`` or ``✓ z=+0.41``."""
+        mark = {"verified": "✓", "refuted": "✗", "inconclusive": "?", "error": "E"}[self.status]
+        if self.status == Status.ERROR:
+            return mark
+        if self.digits is not None:
+            return f"{mark} {'exact' if self.digits >= 1e5 else f'{self.digits:.0f}d'}"
+        if self.z is not None:
+            return f"{mark} z={self.z:+.2f}"
+        if self.tolerance == "exact":
+            return f"{mark} exact"
+        if self.ci is not None:
+            return f"{mark} CI"
+        return mark
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["status"] = str(self.status)
+        if self.digits is not None and math.isinf(self.digits):
+            d["digits"] = None
+        return d
+
+
+@dataclass
+class Check:
+    """One way of checking a claim: a function returning a :class:`CheckResult`."""
+
+    name: str
+    route: Route
+    fn: Callable[[], CheckResult]
+    slow: bool = False
+
+
+@dataclass
+class Claim:
+    """A registered statement with provenance and checks."""
+
+    id: str
+    statement: str
+    latex: str
+    provenance: str
+    expect: str = "holds"
+    evidence: str = ""
+    fast: bool = True
+    checks: list[Check] = field(default_factory=list)
+
+    def check(self, route: str | Route, name: str | None = None, slow: bool = False):
+        """Decorator registering a zero-argument check function under ``route``."""
+        route = Route(route)
+
+        def deco(fn: Callable[[], CheckResult]):
+            label = name or fn.__name__.strip("_") or route.value
+            self.checks.append(Check(label, route, fn, slow))
+            return fn
+
+        return deco
+
+    @property
+    def section(self) -> str:
+        return self.id.split(".", 1)[0]
+
+
+class Registry:
+    """A collection of claims keyed by id."""
+
+    def __init__(self) -> None:
+        self.claims: dict[str, Claim] = {}
+
+    def claim(
+        self,
+        id: str,
+        statement: str,
+        *,
+        latex: str,
+        provenance: str,
+        expect: str = "holds",
+        evidence: str = "",
+        fast: bool = True,
+    ) -> Claim:
+        """Create and register a claim; ids are unique and dotted (``area.topic.name``)."""
+        if id in self.claims:
+            raise NSTheoryError(f"claim {id!r} is registered twice")
+        if "." not in id or " " in id:
+            raise NSTheoryError(f"claim id must be dotted with no spaces, got {id!r}")
+        if expect not in ("holds", "refuted"):
+            raise NSTheoryError(f"expect must be 'holds' or 'refuted', got {expect!r}")
+        c = Claim(id, statement, latex, check_provenance(provenance), expect, evidence, fast)
+        self.claims[id] = c
+        return c
+
+    def select(self, patterns: Sequence[str] | None = None, fast: bool = False) -> list[Claim]:
+        """Claims whose id matches any glob in ``patterns`` (all when None), sorted by id."""
+        from fnmatch import fnmatchcase
+
+        out = []
+        for cid in sorted(self.claims):
+            c = self.claims[cid]
+            if patterns and not any(fnmatchcase(cid, p) for p in patterns):
+                continue
+            if fast and not c.fast:
+                continue
+            out.append(c)
+        return out
+
+
+#: The global registry that ``proofs_check`` fills.
+REGISTRY = Registry()
+claim = REGISTRY.claim
+
+
+@dataclass
+class ClaimOutcome:
+    """All check results of one claim and the verdict against its expectation."""
+
+    claim: Claim
+    results: list[CheckResult]
+
+    @property
+    def status(self) -> str:
+        """Aggregate status of the checks: error > refuted > inconclusive > verified.
+
+        For an expected-refuted claim, a single refuting check refutes it and any verifying
+        check contradicts the expectation.
+        """
+        sts = [r.status for r in self.results]
+        if not sts:
+            return Status.INCONCLUSIVE
+        if Status.ERROR in sts:
+            return Status.ERROR
+        if self.claim.expect == "refuted":
+            if Status.VERIFIED in sts:
+                return Status.VERIFIED
+            if Status.REFUTED in sts:
+                return Status.REFUTED
+            return Status.INCONCLUSIVE
+        if Status.REFUTED in sts:
+            return Status.REFUTED
+        if Status.INCONCLUSIVE in sts:
+            return Status.INCONCLUSIVE
+        return Status.VERIFIED
+
+    @property
+    def as_expected(self) -> bool | None:
+        """True if the outcome matches the expectation, False if it contradicts it, None if
+        inconclusive."""
+        st = self.status
+        if st == Status.ERROR:
+            return False
+        if st == Status.INCONCLUSIVE:
+            return None
+        want = Status.VERIFIED if self.claim.expect == "holds" else Status.REFUTED
+        return st == want
+
+    @property
+    def verdict(self) -> str:
+        st = self.status
+        if st == Status.ERROR:
+            return "ERROR"
+        if st == Status.INCONCLUSIVE:
+            return "inconclusive"
+        if self.claim.expect == "refuted":
+            if st == Status.REFUTED:
+                return "refuted (as expected)"
+            return "FAIL: holds, expected refuted"
+        return "verified" if st == Status.VERIFIED else "FAIL: refuted"
+
+    def to_dict(self) -> dict:
+        c = self.claim
+        return {
+            "id": c.id,
+            "statement": c.statement,
+            "latex": c.latex,
+            "provenance": c.provenance,
+            "expect": c.expect,
+            "evidence": c.evidence,
+            "status": str(self.status),
+            "verdict": self.verdict,
+            "as_expected": self.as_expected,
+            "checks": [r.to_dict() for r in self.results],
+        }
+
+
+def run_check(chk: Check) -> CheckResult:
+    """Run one check, timing it and turning an exception into an ``error`` result."""
+    t0 = time.perf_counter()
+    try:
+        res = chk.fn()
+        if not isinstance(res, CheckResult):
+            raise TypeError(f"check {chk.name!r} returned {type(res).__name__}, not CheckResult")
+    except Exception as exc:
+        res = CheckResult(
+            Status.ERROR, note=f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=6)}"
+        )
+    res.seconds = time.perf_counter() - t0
+    res.route = chk.route.value
+    res.check = chk.name
+    return res
+
+
+def run_claim(c: Claim, fast: bool = False) -> ClaimOutcome:
+    """Run every check of ``c`` (skipping ``slow`` checks when ``fast``)."""
+    return ClaimOutcome(c, [run_check(k) for k in c.checks if not (fast and k.slow)])
+
+
+# --------------------------------------------------------------------------------------
+# Result constructors: each turns a comparison into a CheckResult with an honest status.
+# --------------------------------------------------------------------------------------
+
+
+def _s(x) -> str:
+    if isinstance(x, tuple | list):
+        return "(" + ", ".join(_s(v) for v in x) + ")"
+    if isinstance(x, Fraction):
+        return str(x)
+    if isinstance(x, mpmath.mpf):
+        return mpmath.nstr(x, max(15, int(mpmath.mp.dps)))
+    return str(x)
+
+
+def compare_exact(label_a: str, a, label_b: str, b, note: str = "") -> CheckResult:
+    """Verified iff ``a == b`` exactly (integers, Fractions, SymPy expressions).
+
+    SymPy expressions are compared by ``simplify(a - b) == 0``.
+    """
+    equal = a == b
+    if not equal and (hasattr(a, "free_symbols") or hasattr(b, "free_symbols")):
+        import sympy
+
+        equal = sympy.simplify(sympy.sympify(a) - sympy.sympify(b)) == 0
+    return CheckResult(
+        Status.VERIFIED if equal else Status.REFUTED,
+        [(label_a, _s(a)), (label_b, _s(b))],
+        tolerance="exact",
+        digits=float("inf") if equal else None,
+        note=note,
+    )
+
+
+def compare_digits(
+    label_a: str, a, label_b: str, b, min_digits: float, note: str = ""
+) -> CheckResult:
+    """Verified iff ``a`` and ``b`` agree to at least ``min_digits`` significant digits.
+
+    Use for two *independent* high-precision routes (closed form vs quadrature). The result
+    carries the number of agreeing digits.
+    """
+    d = agreement_digits(a, b)
+    return CheckResult(
+        Status.VERIFIED if d >= min_digits else Status.REFUTED,
+        [(label_a, _s(a)), (label_b, _s(b))],
+        tolerance=f">= {min_digits:g} agreeing digits",
+        digits=d,
+        note=note,
+    )
+
+
+def compare_enclosure(
+    label_ball: str, ball, label_value: str, value, note: str = ""
+) -> CheckResult:
+    """Verified iff the arb ``ball`` contains ``value`` (a string, mpf, Fraction or number
+    given to more digits than the ball's radius resolves).
+
+    A claim is refuted only if the ball provably excludes the value.
+    """
+    from flint import arb
+
+    from nstheory.numerics import arb_precision, ball_bounds
+
+    with arb_precision(bits=max(256, 4 * len(_s(value)) + 64)):
+        if isinstance(value, Fraction):
+            v = arb(value.numerator) / value.denominator
+        elif isinstance(value, mpmath.mpf):
+            v = arb(mpmath.nstr(value, int(mpmath.mp.dps) + 5))
+        else:
+            v = arb(str(value))
+        inside = ball.contains(v) if v.rad() == 0 else ball.overlaps(v)
+    lo, hi = ball_bounds(ball, 25)
+    rad = float(ball.rad())
+    return CheckResult(
+        Status.VERIFIED if inside else Status.REFUTED,
+        [(label_ball, f"[{lo}, {hi}]"), (label_value, _s(value))],
+        tolerance=f"containment (ball radius {rad:.2e})",
+        ci=(lo, hi),
+        digits=_ball_digits(ball),
+        note=note,
+    )
+
+
+def _ball_digits(ball) -> float | None:
+    """Certified significant digits of a ball: -log10(rad / |mid|)."""
+    mid, rad = abs(float(ball.mid())), float(ball.rad())
+    if rad == 0:
+        return float("inf")
+    if mid == 0:
+        return max(0.0, -math.log10(rad))
+    return max(0.0, -math.log10(rad / mid))
+
+
+def compare_z(
+    label_est: str,
+    mean: float,
+    stderr: float,
+    n: int,
+    label_theory: str,
+    theory: float,
+    zmax: float = 4.0,
+    note: str = "",
+) -> CheckResult:
+    """Monte Carlo vs theory by z-score: verified iff ``|mean - theory| <= zmax * stderr``.
+
+    ``zmax = 4`` makes a false alarm across a few hundred checks unlikely (two-sided
+    p = 6.3e-5) while a real discrepancy of a few standard errors is flagged as refuted.
+    """
+    if not (stderr > 0) or math.isnan(mean):
+        return CheckResult(Status.ERROR, note=f"invalid estimate mean={mean} stderr={stderr}")
+    z = (mean - float(theory)) / stderr
+    return CheckResult(
+        Status.VERIFIED if abs(z) <= zmax else Status.REFUTED,
+        [
+            (label_est, f"{mean:.6g} ± {stderr:.2g} (n={n})"),
+            (label_theory, _s(theory)),
+        ],
+        tolerance=f"|z| <= {zmax:g}",
+        ci=(f"{mean - 1.96 * stderr:.6g}", f"{mean + 1.96 * stderr:.6g}"),
+        z=z,
+        note=note,
+    )
+
+
+def compare_holds(
+    holds: bool,
+    quantities: Iterable[tuple[str, object]],
+    tolerance: str | None = None,
+    note: str = "",
+    inconclusive: bool = False,
+) -> CheckResult:
+    """A generic check: verified iff ``holds`` (inequalities, monotonicity, limits...).
+
+    Pass ``inconclusive=True`` when the evidence can decide neither way.
+    """
+    status = (
+        Status.INCONCLUSIVE if inconclusive else (Status.VERIFIED if holds else Status.REFUTED)
+    )
+    return CheckResult(status, [(k, _s(v)) for k, v in quantities], tolerance=tolerance, note=note)

@@ -1,0 +1,76 @@
+"""The ``nstheory`` command line.
+
+Each area registers its own sub-command from a small ``cli`` module (cheap to import: heavy
+libraries such as torch load only when the command runs)::
+
+    nstheory verify        run every registered claim check and print the claim matrix
+    nstheory figures       regenerate the committed figures
+    nstheory boolean       exact Boolean Fourier analysis of a named function
+    nstheory activation    Gaussian noise-stability map of an activation
+    nstheory attention     noise stability of one softmax attention layer
+    nstheory propagate     interval propagation of stability through depth
+    nstheory mc            Monte Carlo noise-stability estimates of torch models
+    nstheory sensitivity   token-wise sensitivity and the architecture comparison
+    nstheory train         training experiments with the noise-stability regularizer
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from nstheory.errors import NSTheoryError
+
+#: Modules providing ``register_cli(subparsers)``, in help order.
+CLI_MODULES = (
+    "nstheory.verify",
+    "nstheory.plots",
+    "nstheory.boolean.cli",
+    "nstheory.gaussian.cli",
+    "nstheory.attention.cli",
+    "nstheory.propagation.cli",
+    "nstheory.montecarlo.cli",
+    "nstheory.training.cli",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from nstheory import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="nstheory",
+        description="Verify, evaluate and teach noise stability and sensitivity of transformers.",
+    )
+    parser.add_argument("--version", action="version", version=f"nstheory {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in CLI_MODULES:
+        try:
+            mod = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name and (name == exc.name or name.startswith(exc.name + ".")):
+                # area not built (yet): its command is simply absent
+                continue
+            raise
+        mod.register_cli(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except NSTheoryError as exc:
+        print(f"nstheory {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,47 @@
+"""Choosing the torch device and dtype from a flag (``auto`` picks CUDA when present).
+
+>>> resolve_device("cpu").type
+'cpu'
+>>> resolve_dtype("float64")
+torch.float64
+"""
+
+from __future__ import annotations
+
+from nstheory.errors import NSTheoryError
+
+DTYPES = ("float32", "float64", "bfloat16", "float16")
+
+
+def resolve_device(flag: str = "auto"):
+    """``"auto"`` -> CUDA if available else CPU; ``"cpu"``; ``"cuda"`` / ``"cuda:N"``
+    (an error naming the problem if CUDA is not available)."""
+    import torch
+
+    if flag in (None, "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if flag == "cpu":
+        return torch.device("cpu")
+    if str(flag).startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise NSTheoryError(f"--device {flag} requested but CUDA is not available here")
+        return torch.device(flag)
+    raise NSTheoryError(f"device must be auto, cpu or cuda[:N], got {flag!r}")
+
+
+def resolve_dtype(name: str = "float32"):
+    """torch dtype from its name (float32, float64, bfloat16, float16)."""
+    import torch
+
+    if name not in DTYPES:
+        raise NSTheoryError(f"dtype must be one of {', '.join(DTYPES)}, got {name!r}")
+    return getattr(torch, name)
+
+
+def describe_device(device) -> str:
+    """Human-readable device description for reports, e.g. ``cpu (2 threads)``."""
+    import torch
+
+    if device.type == "cuda":
+        return f"cuda:{torch.cuda.get_device_name(device)}"
+    return f"cpu ({torch.get_num_threads()} threads)"

@@ -1,0 +1,99 @@
+"""The toolkit's error type and the input checks every module shares.
+
+Bad input raises :class:`NSTheoryError` (a ``ValueError``) whose message names the offending
+argument and its value; nothing in nstheory fails silently with a NaN.
+
+Examples
+--------
+>>> check_rho(0.5)
+0.5
+>>> check_rho(1.5)
+Traceback (most recent call last):
+...
+nstheory.errors.NSTheoryError: rho must lie in [-1, 1], got 1.5
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from numbers import Real
+
+
+class NSTheoryError(ValueError):
+    """Raised for invalid input; the message names the problem."""
+
+
+def _as_real(name: str, value) -> Real:
+    if isinstance(value, bool) or not isinstance(value, Real | Fraction):
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            raise NSTheoryError(f"{name} must be a real number, got {value!r}") from None
+    if isinstance(value, float) and math.isnan(value):
+        raise NSTheoryError(f"{name} must be a real number, got NaN")
+    return value
+
+
+def check_rho(rho, name: str = "rho"):
+    """Return ``rho`` unchanged if it is a real number in [-1, 1], else raise.
+
+    Accepts floats, ints, Fractions, mpmath ``mpf`` and anything ``float()`` understands.
+    """
+    try:
+        import mpmath
+
+        if isinstance(rho, mpmath.mpf):
+            if not (-1 <= rho <= 1):
+                raise NSTheoryError(f"{name} must lie in [-1, 1], got {rho}")
+            return rho
+    except ImportError:  # pragma: no cover - mpmath is a hard dependency
+        pass
+    r = _as_real(name, rho)
+    if not (-1 <= r <= 1):
+        raise NSTheoryError(f"{name} must lie in [-1, 1], got {rho}")
+    return rho
+
+
+def check_probability(p, name: str = "p"):
+    """Return ``p`` if it lies in [0, 1], else raise :class:`NSTheoryError`.
+
+    >>> check_probability(0.25)
+    0.25
+    """
+    r = _as_real(name, p)
+    if not (0 <= r <= 1):
+        raise NSTheoryError(f"{name} must lie in [0, 1], got {p}")
+    return p
+
+
+def check_positive(x, name: str):
+    """Return ``x`` if it is a real number > 0, else raise.
+
+    >>> check_positive(2, "q1")
+    2
+    """
+    r = _as_real(name, x)
+    if not r > 0 or (isinstance(r, float) and math.isinf(r)):
+        raise NSTheoryError(f"{name} must be a finite number > 0, got {x}")
+    return x
+
+
+def check_int(x, name: str, lo: int | None = None, hi: int | None = None) -> int:
+    """Return ``x`` as an int if it is integral and within ``[lo, hi]``, else raise.
+
+    >>> check_int(3, "n", lo=1)
+    3
+    """
+    if isinstance(x, bool) or not isinstance(x, int):
+        try:
+            if float(x) != int(x):
+                raise ValueError
+            x = int(x)
+        except (TypeError, ValueError):
+            raise NSTheoryError(f"{name} must be an integer, got {x!r}") from None
+    if lo is not None and x < lo:
+        raise NSTheoryError(f"{name} must be >= {lo}, got {x}")
+    if hi is not None and x > hi:
+        raise NSTheoryError(f"{name} must be <= {hi}, got {x}")
+    return x

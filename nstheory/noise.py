@@ -1,0 +1,105 @@
+"""Noise models shared by every route: rho-correlated Gaussians and token resampling.
+
+Gaussian (the noise-stability paper's noise, DESIGN.md §3): ``Y = rho X + sqrt(1 - rho^2) Z``
+with ``Z`` independent standard normal, applied to *all* coordinates at once.
+
+Token resampling on ``[U]^n`` (the regularizer's noise): each symbol is kept with probability
+``q``; otherwise it is redrawn uniformly from ``[U]`` -- either from all ``U`` symbols
+(``exclude_current=False``, so the redraw may return the same symbol) or from the other
+``U - 1`` (``exclude_current=True``). The effective correlation (the eigenvalue of the noise
+operator on every mean-zero Efron-Stein component) is ``q`` in the first case and
+``(q U - 1) / (U - 1)`` in the second. The regularizer's "rho" maps to ``q = (1 + rho) / 2``,
+so its rho is *not* the Gaussian rho: always report both.
+
+Examples
+--------
+>>> from fractions import Fraction
+>>> effective_token_correlation(Fraction(5, 8), 113, exclude_current=False)
+Fraction(5, 8)
+>>> float(effective_token_correlation(regularizer_keep_prob(0.25), 113, exclude_current=True))
+0.6216517857142857
+"""
+
+from __future__ import annotations
+
+import math
+
+from nstheory.errors import NSTheoryError, check_int, check_probability, check_rho
+
+
+def regularizer_keep_prob(rho):
+    """Keep probability ``q = (1 + rho) / 2`` used by the noise-stability regularizer.
+
+    >>> regularizer_keep_prob(0.05)
+    0.525
+    """
+    check_rho(rho)
+    return (1 + rho) / 2
+
+
+def effective_token_correlation(keep_prob, vocab: int, exclude_current: bool):
+    """Eigenvalue of the token-resampling noise operator on mean-zero functions of one symbol.
+
+    ``q`` when the redraw is uniform on all ``vocab`` symbols, ``(q U - 1) / (U - 1)`` when it
+    must differ from the current symbol. Exact for Fractions.
+    """
+    check_probability(keep_prob, "keep_prob")
+    U = check_int(vocab, "vocab", lo=2)
+    if not exclude_current:
+        return keep_prob
+    return (keep_prob * U - 1) / (U - 1)
+
+
+def correlated_gaussian(x, rho: float, generator=None):
+    """Return ``Y = rho x + sqrt(1 - rho^2) Z`` for a torch tensor ``x`` (same shape).
+
+    >>> import torch
+    >>> g = torch.Generator().manual_seed(0)
+    >>> x = torch.randn(4, generator=g)
+    >>> bool(torch.equal(correlated_gaussian(x, 1.0), x))
+    True
+    """
+    import torch
+
+    check_rho(rho)
+    if rho == 1:
+        return x.clone()
+    z = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+    return rho * x + math.sqrt(1 - rho * rho) * z
+
+
+def resample_tokens(tokens, keep_prob: float, vocab: int, exclude_current: bool, generator=None):
+    """Token-resampling noise on an integer tensor of symbols in ``[0, vocab)``.
+
+    Each entry is kept with probability ``keep_prob``; otherwise replaced by a uniform symbol
+    (``exclude_current=True``: uniform among the other ``vocab - 1`` symbols).
+
+    >>> import torch
+    >>> t = torch.zeros(1000, dtype=torch.long)
+    >>> y = resample_tokens(t, 1.0, 5, True)
+    >>> bool((y == t).all())
+    True
+    """
+    import torch
+
+    check_probability(keep_prob, "keep_prob")
+    U = check_int(vocab, "vocab", lo=2)
+    if tokens.numel() and (int(tokens.min()) < 0 or int(tokens.max()) >= U):
+        raise NSTheoryError(f"tokens must lie in [0, {U}), got range "
+                            f"[{int(tokens.min())}, {int(tokens.max())}]")
+    dev = tokens.device
+    keep = torch.rand(tokens.shape, generator=generator, device=dev) < keep_prob
+    if exclude_current:
+        shift = torch.randint(1, U, tokens.shape, generator=generator, device=dev)
+        fresh = (tokens + shift) % U
+    else:
+        fresh = torch.randint(0, U, tokens.shape, generator=generator, device=dev)
+    return torch.where(keep, tokens, fresh)
+
+
+__all__ = [
+    "correlated_gaussian",
+    "effective_token_correlation",
+    "regularizer_keep_prob",
+    "resample_tokens",
+]

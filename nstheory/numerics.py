@@ -1,0 +1,146 @@
+"""Precision management and the comparison of numbers between routes.
+
+* :func:`arb_precision` sets python-flint's working precision inside a ``with`` block and
+  always restores it: library code never leaves the global precision changed.
+* :func:`agreement_digits` counts the decimal digits on which two high-precision values agree.
+* :func:`ball_bounds` turns an arb ball into outward-rounded decimal strings ``(lo, hi)``.
+
+Examples
+--------
+>>> from flint import arb, ctx
+>>> before = ctx.prec
+>>> with arb_precision(bits=200):
+...     ctx.prec
+200
+>>> ctx.prec == before
+True
+>>> round(agreement_digits("3.14159265358979", "3.14159265359"), 1)
+13.2
+>>> ball_bounds(arb(1) / 3, digits=10)
+('0.3333333333', '0.3333333334')
+"""
+
+from __future__ import annotations
+
+import contextlib
+import decimal
+import math
+from collections.abc import Iterator
+
+import mpmath
+
+from nstheory.errors import NSTheoryError
+
+#: Decimal digits per bit of binary precision.
+DIGITS_PER_BIT = math.log10(2)
+
+
+def bits_for_digits(dps: int, guard: int = 10) -> int:
+    """Binary precision needed for ``dps`` decimal digits plus ``guard`` guard bits.
+
+    >>> bits_for_digits(15)
+    60
+    """
+    if dps < 1:
+        raise NSTheoryError(f"dps must be >= 1, got {dps}")
+    return math.ceil(dps / DIGITS_PER_BIT) + guard
+
+
+@contextlib.contextmanager
+def arb_precision(bits: int | None = None, dps: int | None = None) -> Iterator[int]:
+    """Set python-flint's ``ctx.prec`` for the block and restore it afterwards.
+
+    Give either ``bits`` or ``dps`` (decimal digits; guard bits are added). Yields the
+    precision in bits.
+    """
+    from flint import ctx
+
+    if (bits is None) == (dps is None):
+        raise NSTheoryError("give exactly one of bits= or dps= to arb_precision")
+    if bits is None:
+        bits = bits_for_digits(dps)
+    if bits < 2:
+        raise NSTheoryError(f"arb precision must be >= 2 bits, got {bits}")
+    old = ctx.prec
+    ctx.prec = int(bits)
+    try:
+        yield int(bits)
+    finally:
+        ctx.prec = old
+
+
+def agreement_digits(a, b, cap: float = 1e6) -> float:
+    """Number of agreeing significant decimal digits of ``a`` and ``b``.
+
+    Computed as ``-log10(|a - b| / max(|a|, |b|))`` in mpmath at a precision high enough for
+    the inputs (strings keep all their digits). Returns ``cap`` when the two are identical;
+    when both are zero returns ``cap``; when exactly one is zero, returns the absolute
+    agreement ``-log10(|a - b|)``.
+    """
+    with mpmath.workdps(max(60, len(str(a)) + 5, len(str(b)) + 5)):
+        x, y = mpmath.mpf(a), mpmath.mpf(b)
+        diff = abs(x - y)
+        if diff == 0:
+            return cap
+        scale = max(abs(x), abs(y))
+        if x == 0 or y == 0:
+            scale = mpmath.mpf(1)
+        return float(min(cap, -mpmath.log10(diff / scale)))
+
+
+def ball_bounds(ball, digits: int = 20) -> tuple[str, str]:
+    """Outward-rounded decimal strings ``(lo, hi)`` that enclose an arb ``ball``.
+
+    The strings have ``digits`` significant digits; ``lo`` is rounded toward -inf and ``hi``
+    toward +inf (exactly, in decimal arithmetic), so ``[lo, hi]`` contains every point of the
+    ball.
+    """
+    if not ball.is_finite():
+        raise NSTheoryError(f"cannot bound a non-finite ball {ball}")
+    return (
+        exact_decimal_str(ball.lower(), digits, decimal.ROUND_FLOOR),
+        exact_decimal_str(ball.upper(), digits, decimal.ROUND_CEILING),
+    )
+
+
+def exact_decimal_str(point, digits: int, rounding=decimal.ROUND_HALF_EVEN) -> str:
+    """Decimal string of the exact binary number ``point`` (an arb with zero radius, an
+    mpmath ``mpf`` or a float) to ``digits`` significant digits with the given rounding.
+
+    >>> exact_decimal_str(0.1, 5, decimal.ROUND_CEILING)
+    '0.10001'
+    """
+    if isinstance(point, float):
+        d = decimal.Decimal(point)
+    else:
+        if isinstance(point, mpmath.mpf):
+            man, exp = point.man_exp
+        else:  # arb point
+            man, exp = point.mid().man_exp()
+        man, exp = int(man), int(exp)
+        with decimal.localcontext() as c:
+            c.prec = len(str(abs(man))) + abs(exp) + 10
+            d = decimal.Decimal(man) * decimal.Decimal(2) ** exp
+    if d == 0:
+        return "0"
+    with decimal.localcontext() as c:
+        c.prec = digits
+        c.rounding = rounding
+        d = +d
+    return _format_decimal(d)
+
+
+def _format_decimal(d: decimal.Decimal) -> str:
+    exponent = d.adjusted()
+    if -6 <= exponent < 21:
+        return format(d, "f")
+    return format(d, "e").replace("e+", "e")
+
+
+def mp_str(x, digits: int) -> str:
+    """Format an mpmath number with ``digits`` significant digits.
+
+    >>> mp_str(mpmath.pi, 10)
+    '3.141592654'
+    """
+    return mpmath.nstr(x, digits, strip_zeros=False, min_fixed=-6, max_fixed=8)

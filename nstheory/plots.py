@@ -1,0 +1,117 @@
+"""The figure registry behind ``nstheory figures``.
+
+Each area of the toolkit registers its paper and teaching figures in a module named
+``figures`` (e.g. ``nstheory/boolean/figures.py``) with the :func:`figure` decorator; a figure
+function receives the output ``Path`` of its PNG and writes it (plus, if it likes, a JSON file
+of the plotted data beside it). ``nstheory figures`` imports every such module, and regenerates
+all of them (or those matching ``--only``) into ``figures/``.
+
+>>> @figure("demo_line", "a straight line", register=False)
+... def _demo(path):
+...     pass
+>>> _demo.__name__
+'_demo'
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from nstheory.errors import NSTheoryError
+
+
+@dataclass
+class FigureSpec:
+    name: str
+    description: str
+    fn: Callable[[Path], None]
+    slow: bool = False
+
+
+FIGURES: dict[str, FigureSpec] = {}
+
+
+def figure(name: str, description: str, slow: bool = False, register: bool = True):
+    """Register ``fn(path)`` as the producer of ``figures/<name>.png``."""
+
+    def deco(fn):
+        if register:
+            if name in FIGURES and FIGURES[name].fn is not fn:
+                raise NSTheoryError(f"figure {name!r} is registered twice")
+            FIGURES[name] = FigureSpec(name, description, fn, slow)
+        return fn
+
+    return deco
+
+
+def discover() -> dict[str, FigureSpec]:
+    """Import every ``nstheory.<area>.figures`` module so its figures register."""
+    import nstheory
+
+    for info in pkgutil.walk_packages(nstheory.__path__, "nstheory."):
+        if info.name.rsplit(".", 1)[-1] == "figures":
+            importlib.import_module(info.name)
+    return FIGURES
+
+
+def setup_matplotlib():
+    """Headless matplotlib with the toolkit's plot style; returns ``pyplot``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update(
+        {
+            "figure.dpi": 110,
+            "savefig.dpi": 110,
+            "axes.grid": True,
+            "grid.alpha": 0.3,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "font.size": 10,
+            "legend.fontsize": 8,
+        }
+    )
+    return plt
+
+
+def register_cli(sub) -> None:
+    p = sub.add_parser("figures", help="regenerate the committed figures (PNG) into figures/")
+    p.add_argument("--only", nargs="*", metavar="GLOB", help="only figures whose name matches")
+    p.add_argument("--out", default="figures", help="output directory (default: figures/)")
+    p.add_argument("--list", action="store_true", help="list the figures and exit")
+    p.add_argument("--include-slow", action="store_true", help="also regenerate slow figures")
+    p.set_defaults(func=run_cli)
+
+
+def run_cli(args) -> int:
+    from fnmatch import fnmatchcase
+
+    figs = discover()
+    chosen = [
+        f
+        for f in sorted(figs.values(), key=lambda f: f.name)
+        if (not args.only or any(fnmatchcase(f.name, g) for g in args.only))
+        and (args.include_slow or not f.slow or args.only)
+    ]
+    if args.list:
+        for f in sorted(figs.values(), key=lambda f: f.name):
+            print(f"{f.name:40s} {'(slow) ' if f.slow else ''}{f.description}")
+        return 0
+    if not chosen:
+        raise NSTheoryError("no figure matches --only " + " ".join(args.only or []))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    setup_matplotlib()
+    for f in chosen:
+        t0 = time.perf_counter()
+        f.fn(out / f"{f.name}.png")
+        dt = time.perf_counter() - t0
+        print(f"wrote {out / (f.name + '.png')}  ({dt:.1f} s)  {f.description}")
+    return 0

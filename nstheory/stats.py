@@ -1,0 +1,180 @@
+"""Statistics for Monte Carlo estimates: mergeable moments, confidence intervals, z-scores.
+
+:class:`Moments` keeps ``(n, mean, M2)`` and merges exactly by Chan et al.'s pairwise update,
+so partial results from many workers combine into one estimate. To make a result independent
+of the number of workers, split the work into fixed chunks (seeded by
+``numpy.random.SeedSequence(root).spawn(k)``) and merge the chunk results in chunk order.
+
+Examples
+--------
+>>> import numpy as np
+>>> a = Moments.from_values(np.array([1.0, 2.0, 3.0]))
+>>> b = Moments.from_values(np.array([4.0, 5.0]))
+>>> m = a.merge(b)
+>>> m.n, m.mean, round(m.variance, 12)
+(5, 3.0, 2.5)
+>>> lo, hi = clopper_pearson(0, 10)
+>>> lo, round(hi, 4)
+(0.0, 0.3085)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats as _st
+
+from nstheory.errors import NSTheoryError
+
+
+@dataclass(frozen=True)
+class Moments:
+    """Count, mean and sum of squared deviations of a sample (Welford / Chan)."""
+
+    n: int = 0
+    mean: float = 0.0
+    m2: float = 0.0
+
+    @classmethod
+    def from_values(cls, values) -> Moments:
+        """Moments of a 1-D array (numpy array or torch tensor), computed in float64."""
+        if hasattr(values, "detach"):  # torch tensor: reduce on its device in float64
+            v = values.detach().reshape(-1).double()
+            n = int(v.numel())
+            if n == 0:
+                return cls()
+            mean = float(v.mean())
+            m2 = float(((v - mean) ** 2).sum())
+            return cls(n, mean, m2)
+        v = np.asarray(values, dtype=np.float64).reshape(-1)
+        if v.size == 0:
+            return cls()
+        mean = float(v.mean())
+        return cls(int(v.size), mean, float(((v - mean) ** 2).sum()))
+
+    def merge(self, other: Moments) -> Moments:
+        """Combine two independent samples' moments (exact up to rounding)."""
+        if other.n == 0:
+            return self
+        if self.n == 0:
+            return other
+        n = self.n + other.n
+        delta = other.mean - self.mean
+        mean = self.mean + delta * other.n / n
+        m2 = self.m2 + other.m2 + delta * delta * self.n * other.n / n
+        return Moments(n, mean, m2)
+
+    def __add__(self, other: Moments) -> Moments:
+        return self.merge(other)
+
+    @property
+    def variance(self) -> float:
+        """Unbiased sample variance (ddof = 1)."""
+        return self.m2 / (self.n - 1) if self.n > 1 else float("nan")
+
+    @property
+    def stderr(self) -> float:
+        """Standard error of the mean."""
+        return math.sqrt(self.variance / self.n) if self.n > 1 else float("nan")
+
+    def ci(self, level: float = 0.95) -> tuple[float, float]:
+        """Normal-approximation (CLT) confidence interval for the mean."""
+        return mean_ci(self.mean, self.stderr, level)
+
+    def z(self, theory: float) -> float:
+        """z-score of the mean against a theoretical value."""
+        return z_score(self.mean, self.stderr, theory)
+
+    def to_dict(self) -> dict:
+        lo, hi = self.ci()
+        return {
+            "n": self.n,
+            "mean": self.mean,
+            "m2": self.m2,
+            "stderr": self.stderr,
+            "ci95": [lo, hi],
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Moments:
+        return cls(int(d["n"]), float(d["mean"]), float(d["m2"]))
+
+
+def normal_quantile(level: float) -> float:
+    """Two-sided normal critical value, e.g. 1.959964 for ``level = 0.95``.
+
+    >>> round(normal_quantile(0.95), 6)
+    1.959964
+    """
+    if not 0 < level < 1:
+        raise NSTheoryError(f"confidence level must lie in (0, 1), got {level}")
+    return float(_st.norm.ppf(0.5 + level / 2))
+
+
+def mean_ci(mean: float, stderr: float, level: float = 0.95) -> tuple[float, float]:
+    """CLT interval ``mean ± z * stderr``.
+
+    >>> mean_ci(1.0, 0.5, 0.95)[1] > 1.97
+    True
+    """
+    h = normal_quantile(level) * stderr
+    return mean - h, mean + h
+
+
+def z_score(mean: float, stderr: float, theory: float) -> float:
+    """``(mean - theory) / stderr``; raises if the standard error is not positive.
+
+    >>> z_score(1.1, 0.05, 1.0)
+    2.0000000000000018
+    """
+    if not stderr > 0:
+        raise NSTheoryError(f"standard error must be > 0 for a z-score, got {stderr}")
+    return (mean - float(theory)) / stderr
+
+
+def two_sided_p(z: float) -> float:
+    """Two-sided normal p-value of a z-score.
+
+    >>> round(two_sided_p(1.959964), 4)
+    0.05
+    """
+    return float(2 * _st.norm.sf(abs(z)))
+
+
+def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Exact (Clopper-Pearson) confidence interval for a binomial proportion ``k / n``."""
+    if n <= 0 or not 0 <= k <= n:
+        raise NSTheoryError(f"need 0 <= k <= n and n > 0, got k={k}, n={n}")
+    a = 1 - level
+    lo = 0.0 if k == 0 else float(_st.beta.ppf(a / 2, k, n - k + 1))
+    hi = 1.0 if k == n else float(_st.beta.ppf(1 - a / 2, k + 1, n - k))
+    return lo, hi
+
+
+def ratio_ci(
+    num: np.ndarray, den: np.ndarray, level: float = 0.95, n_boot: int = 10000, seed: int = 0
+) -> tuple[float, float, float]:
+    """Ratio of means ``mean(num) / mean(den)`` with a percentile-bootstrap interval.
+
+    The two samples are resampled independently (e.g. steps-to-generalise of two arms over
+    seeds). Returns ``(ratio, lo, hi)``.
+
+    >>> r, lo, hi = ratio_ci(np.array([4400., 4500, 4600]), np.array([3200., 3300, 3400]))
+    >>> round(r, 4), lo < r < hi
+    (1.3636, True)
+    """
+    num, den = np.asarray(num, float), np.asarray(den, float)
+    if num.size == 0 or den.size == 0:
+        raise NSTheoryError("ratio_ci needs non-empty samples")
+    rng = np.random.default_rng(seed)
+    bn = rng.choice(num, size=(n_boot, num.size)).mean(axis=1)
+    bd = rng.choice(den, size=(n_boot, den.size)).mean(axis=1)
+    boots = bn / bd
+    a = (1 - level) / 2
+    return (
+        float(num.mean() / den.mean()),
+        float(np.quantile(boots, a)),
+        float(np.quantile(boots, 1 - a)),
+    )

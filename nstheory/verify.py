@@ -1,0 +1,227 @@
+"""``nstheory verify``: run the registered claim checks and print the claim matrix.
+
+The matrix has one row per claim and one column per route; a cell shows the status of that
+route's checks (✓ verified, ✗ refuted, ? inconclusive, E error) with the agreement digits,
+z-score or "exact". The last column is the verdict against the claim's expectation: a claim
+registered as expected-refuted (a documented paper error) passes when it is refuted.
+
+Exit status: 0 when every claim is as expected (inconclusive ones included, unless
+``--strict``), 1 when a check errors or a claim contradicts its expectation.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import pkgutil
+import sys
+import time
+from pathlib import Path
+
+from nstheory.claims import REGISTRY, ROUTES, Claim, ClaimOutcome, Status, run_claim
+from nstheory.errors import NSTheoryError
+from nstheory.progress import progress
+
+
+def load_claims():
+    """Import every module of the ``proofs_check`` package so that its claims register."""
+    import proofs_check
+
+    for info in pkgutil.iter_modules(proofs_check.__path__, "proofs_check."):
+        importlib.import_module(info.name)
+    return REGISTRY
+
+
+def _run_one(args: tuple[str, bool]) -> dict:
+    """Worker entry point for ``--jobs``: run one claim by id, return its dict."""
+    cid, fast = args
+    reg = load_claims()
+    return run_claim(reg.claims[cid], fast=fast).to_dict()
+
+
+def run(patterns=None, fast=False, jobs=1, show_progress=None) -> list[ClaimOutcome]:
+    reg = load_claims()
+    claims = reg.select(patterns, fast=fast)
+    if not claims:
+        raise NSTheoryError(f"no claim matches {' '.join(patterns or [])!r}")
+    outcomes: list[ClaimOutcome] = []
+    if jobs > 1:
+        from nstheory.executor import get_executor
+
+        dicts = get_executor("process", workers=jobs).map(
+            _run_one, [(c.id, fast) for c in claims], desc="claims"
+        )
+        outcomes = [_from_dict(c, d) for c, d in zip(claims, dicts, strict=True)]
+    else:
+        bar = progress(claims, total=len(claims), desc="verify", enabled=show_progress)
+        for c in bar:
+            bar.set_postfix_str(c.id[-40:])
+            outcomes.append(run_claim(c, fast=fast))
+    return outcomes
+
+
+def _from_dict(c: Claim, d: dict) -> ClaimOutcome:
+    from nstheory.claims import CheckResult
+
+    res = []
+    for r in d["checks"]:
+        r = dict(r)
+        r["status"] = Status(r["status"])
+        r["quantities"] = [tuple(q) for q in r["quantities"]]
+        r["ci"] = tuple(r["ci"]) if r["ci"] else None
+        if r.get("digits") is None and r.get("tolerance") == "exact" and r["status"] == "verified":
+            r["digits"] = float("inf")
+        res.append(CheckResult(**r))
+    return ClaimOutcome(c, res)
+
+
+def _cell(results) -> str:
+    if not results:
+        return ""
+    order = [Status.ERROR, Status.REFUTED, Status.INCONCLUSIVE, Status.VERIFIED]
+    worst = min(results, key=lambda r: order.index(r.status))
+    more = f" (x{len(results)})" if len(results) > 1 else ""
+    return worst.short + more
+
+
+def matrix_rows(outcomes: list[ClaimOutcome]) -> list[list[str]]:
+    rows = []
+    for o in outcomes:
+        by_route = {r: [x for x in o.results if x.route == r] for r in ROUTES}
+        rows.append(
+            [o.claim.id, o.claim.provenance]
+            + [_cell(by_route[r]) for r in ROUTES]
+            + [o.verdict]
+        )
+    return rows
+
+
+HEADER = ["claim", "provenance", *ROUTES, "verdict"]
+
+
+def format_table(rows: list[list[str]], header=HEADER, max_prov: int = 34) -> str:
+    rows = [[*r[:1], _trim(r[1], max_prov), *r[2:]] for r in rows]
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+    line = "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))
+    out = [line, "  ".join("-" * w for w in widths)]
+    for r in rows:
+        out.append("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)))
+    return "\n".join(out)
+
+
+def _trim(s: str, n: int) -> str:
+    return s if len(s) <= n else s[: n - 1] + "…"
+
+
+def summary(outcomes: list[ClaimOutcome]) -> dict:
+    checks = [r for o in outcomes for r in o.results]
+    return {
+        "claims": len(outcomes),
+        "checks": len(checks),
+        "as_expected": sum(1 for o in outcomes if o.as_expected is True),
+        "contradicted": sum(1 for o in outcomes if o.as_expected is False),
+        "inconclusive": sum(1 for o in outcomes if o.as_expected is None),
+        "errors": sum(1 for r in checks if r.status == Status.ERROR),
+        "expected_refuted": sum(
+            1 for o in outcomes if o.claim.expect == "refuted" and o.as_expected
+        ),
+        "seconds": round(sum(r.seconds for r in checks), 2),
+    }
+
+
+def to_markdown(outcomes: list[ClaimOutcome]) -> str:
+    s = summary(outcomes)
+    lines = [
+        "# nstheory claim matrix",
+        "",
+        f"{s['claims']} claims, {s['checks']} checks: {s['as_expected']} as expected "
+        f"({s['expected_refuted']} of them documented paper errors, refuted as expected), "
+        f"{s['inconclusive']} inconclusive, {s['contradicted']} contradicted, "
+        f"{s['errors']} check errors; {s['seconds']} s of checks.",
+        "",
+        "| " + " | ".join(HEADER) + " |",
+        "|" + "---|" * len(HEADER),
+    ]
+    for r in matrix_rows(outcomes):
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in r) + " |")
+    lines += ["", "## Details", ""]
+    for o in outcomes:
+        c = o.claim
+        lines += [
+            f"### `{c.id}` — {o.verdict}",
+            "",
+            f"*{c.statement}*  ",
+            f"$${c.latex}$$  ",
+            f"Provenance: `{c.provenance}`; expected: {c.expect}.",
+        ]
+        if c.evidence:
+            lines.append(f"Evidence: {c.evidence}")
+        lines.append("")
+        for r in o.results:
+            lines.append(
+                f"- **{r.route} / {r.check}**: {r.status}"
+                + (f", tolerance {r.tolerance}" if r.tolerance else "")
+                + (f", {r.digits:.1f} digits" if r.digits not in (None, float('inf')) else "")
+                + (f", z = {r.z:+.3f}" if r.z is not None else "")
+                + f" ({r.seconds:.2f} s)"
+            )
+            for label, val in r.quantities:
+                lines.append(f"  - {label}: `{val}`")
+            if r.note:
+                lines.append(f"  - note: {r.note.strip().splitlines()[0]}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def register_cli(sub) -> None:
+    p = sub.add_parser("verify", help="run every registered claim check; print the claim matrix")
+    p.add_argument("--claims", nargs="*", metavar="GLOB", help="only claims whose id matches")
+    p.add_argument("--fast", action="store_true", help="the quick subset (under a minute)")
+    p.add_argument("--json", metavar="PATH", help="write the full report as JSON")
+    p.add_argument("--markdown", metavar="PATH", help="write the report as Markdown")
+    p.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
+    p.add_argument("--details", action="store_true", help="print every compared number")
+    p.add_argument("--list", action="store_true", help="list the claims and exit")
+    p.add_argument("--strict", action="store_true", help="inconclusive claims also fail")
+    p.set_defaults(func=run_cli)
+
+
+def run_cli(args) -> int:
+    if args.list:
+        for c in load_claims().select(args.claims, fast=args.fast):
+            print(f"{c.id:55s} {c.provenance:40s} expect {c.expect:7s} "
+                  f"routes: {', '.join(sorted({k.route.value for k in c.checks}))}")
+        return 0
+    t0 = time.perf_counter()
+    outcomes = run(args.claims, fast=args.fast, jobs=args.jobs)
+    print(format_table(matrix_rows(outcomes)))
+    s = summary(outcomes)
+    print(
+        f"\n{s['claims']} claims, {s['checks']} checks in {time.perf_counter() - t0:.1f} s: "
+        f"{s['as_expected']} as expected ({s['expected_refuted']} documented paper errors "
+        f"refuted as expected), {s['inconclusive']} inconclusive, {s['contradicted']} "
+        f"contradicted, {s['errors']} check errors."
+    )
+    bad = [o for o in outcomes if o.as_expected is False]
+    if args.details or bad:
+        for o in outcomes if args.details else bad:
+            print(f"\n[{o.verdict}] {o.claim.id}: {o.claim.statement}")
+            for r in o.results:
+                print(f"  {r.route}/{r.check}: {r.status} {r.tolerance or ''}")
+                for label, val in r.quantities:
+                    print(f"      {label} = {val}")
+                if r.note:
+                    print("      " + r.note.strip().replace("\n", "\n      "))
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(
+            json.dumps({"summary": s, "claims": [o.to_dict() for o in outcomes]}, indent=2,
+                       default=str)
+        )
+        print(f"wrote {args.json}", file=sys.stderr)
+    if args.markdown:
+        Path(args.markdown).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.markdown).write_text(to_markdown(outcomes))
+        print(f"wrote {args.markdown}", file=sys.stderr)
+    failed = bool(bad) or (args.strict and s["inconclusive"] > 0)
+    return 1 if failed else 0
