@@ -21,7 +21,11 @@ from pathlib import Path
 
 from nstheory.errors import NSTheoryError
 
-FORTUNES_DIRS = ("/usr/share/games/fortunes", "/usr/share/fortunes", "/usr/local/share/games/fortunes")
+FORTUNES_DIRS = (
+    "/usr/share/games/fortunes",
+    "/usr/share/fortunes",
+    "/usr/local/share/games/fortunes",
+)
 #: Topic files with enough quotations for classification, and distinct in style.
 DEFAULT_TOPICS = ("computers", "definitions", "people", "politics", "science", "songs-poems")
 

@@ -97,9 +97,13 @@ def ball_bounds(ball, digits: int = 20) -> tuple[str, str]:
     """
     if not ball.is_finite():
         raise NSTheoryError(f"cannot bound a non-finite ball {ball}")
+    # lower()/upper() round to the working precision: use enough bits to keep them exact-ish
+    bits = max(64, int(ball.mid().bits()) + 64, bits_for_digits(digits))
+    with arb_precision(bits=bits):
+        lo, hi = ball.lower(), ball.upper()
     return (
-        exact_decimal_str(ball.lower(), digits, decimal.ROUND_FLOOR),
-        exact_decimal_str(ball.upper(), digits, decimal.ROUND_CEILING),
+        exact_decimal_str(lo, digits, decimal.ROUND_FLOOR),
+        exact_decimal_str(hi, digits, decimal.ROUND_CEILING),
     )
 
 

@@ -15,10 +15,10 @@ levels run inside blocks that fit the L2 cache, then the high levels run on colu
 Examples
 --------
 >>> import numpy as np
->>> fwht(np.array([1, 1, 1, -1]))
-array([ 2,  2,  2, -2])
->>> fwht(fwht(np.array([3, -1, 4, 1]))) // 4
-array([ 3, -1,  4,  1])
+>>> fwht(np.array([1, 1, 1, -1])).tolist()
+[2, 2, 2, -2]
+>>> (fwht(fwht(np.array([3, -1, 4, 1]))) // 4).tolist()
+[3, -1, 4, 1]
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ BLOCK_BITS = 15
 #: Levels with span < 2^LOW_BITS run on a transposed copy of the block (long contiguous rows).
 LOW_BITS = 4
 #: log2 of the column-strip width for the high levels.
-STRIP_BITS = 8
+STRIP_BITS = 9
 
 
 def log2_length(size: int) -> int:
@@ -64,7 +64,7 @@ def exact_dtype(max_abs: int, n: int):
 
 def _butterfly(a: np.ndarray, h: int) -> None:
     """One in-place level of span ``h`` on the last axis of ``a`` (length a multiple of 2h)."""
-    v = a.reshape(a.shape[:-1] + (-1, 2, h))
+    v = a.reshape((*a.shape[:-1], -1, 2, h))
     lo, hi = v[..., 0, :], v[..., 1, :]
     np.add(lo, hi, out=lo)  # lo' = lo + hi
     np.multiply(hi, -2, out=hi)
@@ -73,7 +73,7 @@ def _butterfly(a: np.ndarray, h: int) -> None:
 
 def _butterfly_rows(m: np.ndarray, h: int) -> None:
     """One in-place level of span ``h`` along the first axis of the 2-D array ``m``."""
-    v = m.reshape((-1, 2, h) + m.shape[1:])
+    v = m.reshape((-1, 2, h, *m.shape[1:]))
     lo, hi = v[:, 0], v[:, 1]
     np.add(lo, hi, out=lo)
     np.multiply(hi, -2, out=hi)
@@ -128,8 +128,8 @@ def fwht(values) -> np.ndarray:
     Returns a new integer array (``int32``/``int64`` when the values fit, else ``object``
     holding Python ints). Floats are accepted only if they are integral.
 
-    >>> fwht([1, -1])
-    array([0, 2])
+    >>> fwht([1, -1]).tolist()
+    [0, 2]
     >>> fwht(np.ones(8, dtype=np.int8)).tolist()
     [8, 0, 0, 0, 0, 0, 0, 0]
     """
@@ -148,7 +148,7 @@ def fwht(values) -> np.ndarray:
     else:
         max_abs = int(np.abs(arr.astype(np.int64)).max()) if arr.size else 0
     dt = exact_dtype(max_abs, n)
-    if dt == object:
+    if dt == np.dtype(object):
         out = np.array([int(v) for v in arr], dtype=object)
     else:
         out = np.array(arr, dtype=dt, copy=True, order="C")

@@ -1,0 +1,316 @@
+"""The permutation-consistency factor ``s_n(r)`` of random attention (Theorem 5.3, reconstructed).
+
+Let ``(A_l, B_l)``, ``l = 1..n``, be i.i.d. standard bivariate normal pairs with correlation
+``r``. Then
+
+    s_n(r) = P(argmax_l A_l = argmax_l B_l) = n E[F_r(A, B)^(n-1)],   (A, B) ~ phi_r,
+
+where ``F_r`` is the bivariate normal CDF (condition on the winning pair; the other ``n - 1``
+pairs must lie below it in both coordinates, independently). In the reconstruction of the
+noise-stability paper (``haris2026.md`` §2.4) the factor of random attention is
+``s(rho) ~ s_n(rho^2)``.
+
+Routes implemented here
+-----------------------
+* :func:`s_n_quadrature` -- the general evaluator (any ``n``, ``-1 <= r <= 1``). For
+  ``c = |r|`` write ``A = sqrt(c) W + sqrt(1-c) U`` and ``B = ±sqrt(c) W + sqrt(1-c) V`` with
+  ``W, U, V`` independent standard normals; then
+
+      F_r(a, b) = int phi(w) Phi((a - sqrt(c) w)/sqrt(1-c)) Phi((b ∓ sqrt(c) w)/sqrt(1-c)) dw.
+
+  On a tensor grid ``a, b in {x_i}`` and a grid ``{w_j}`` this is a *matrix product*
+  ``F = P_a diag(omega) P_b^T``, so the whole double integral costs one ``(N x M) (M x N)``
+  product (done with python-flint's ``arb_mat`` at the working precision: arb here is used as
+  fast multiprecision arithmetic, not as a certificate) and one weighted sum over the grid.
+  Both integrals use the trapezoid rule, which converges geometrically for these entire,
+  Gaussian-decaying integrands; the step sizes and truncation points are chosen from the
+  requested digits (``F^(n-1) <= Phi(a)^(n-1)`` lets the lower limit rise with ``n``). The
+  result is returned as an mpmath number. Agreement with the closed forms for ``n = 2, 3`` and
+  with a finer grid is checked in ``proofs_check/attention_consistency.py``.
+* :func:`s2_closed_form` -- Sheppard: ``s_2(r) = 1/2 + arcsin(r)/pi``.
+* :func:`s3_closed_form` -- a closed form for ``n = 3`` (new, derived in
+  :mod:`nstheory.attention.theory` by Plackett's identity: the derivative of the 4-variate
+  orthant probability in ``r`` reduces to bivariate orthant probabilities):
+
+      s_3(r) = 1/3 + 3/(4 pi) (asin r + asin(r/2)) + 3/(4 pi^2) (asin(r)^2 - asin(r/2)^2).
+
+* :func:`s_n_arb` -- certified arb enclosures from the closed forms (``n <= 3``).
+* :func:`s_n` -- the dispatcher other modules should call (closed form where one exists,
+  quadrature otherwise).
+
+Examples
+--------
+>>> from nstheory.attention.consistency import s_n, s_n_arb
+>>> print(mpmath.nstr(s_n(2, 0.25, dps=20), 15))
+0.580430623255166
+>>> print(mpmath.nstr(s_n(8, 0.25), 15))
+0.209961465306622
+>>> s_n(5, 0) == mpmath.mpf(1) / 5
+True
+>>> ball = s_n_arb(3, 0.25, dps=30)
+>>> print(ball.str(15, radius=False))
+0.427234336565525
+>>> bool(ball.rad() < 1e-30)
+True
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from statistics import NormalDist
+
+import mpmath
+
+from nstheory.errors import NSTheoryError, check_int, check_rho
+from nstheory.numerics import arb_precision, bits_for_digits
+
+__all__ = [
+    "quadrature_grid",
+    "s2_closed_form",
+    "s3_closed_form",
+    "s_n",
+    "s_n_arb",
+    "s_n_quadrature",
+]
+
+_NORMAL = NormalDist()
+
+
+def _check_n_r(n, r):
+    n = check_int(n, "n", lo=1)
+    check_rho(r, "r")
+    return n
+
+
+def _to_mpf(r) -> mpmath.mpf:
+    if isinstance(r, Fraction):
+        return mpmath.mpf(r.numerator) / r.denominator
+    return mpmath.mpf(r)
+
+
+def _to_arb(r):
+    """Exact conversion of a float / int / Fraction / decimal string / mpf / arb to arb."""
+    from flint import arb
+
+    if isinstance(r, arb):
+        return r
+    if isinstance(r, Fraction):
+        return arb(r.numerator) / r.denominator
+    if isinstance(r, mpmath.mpf):
+        man, exp = r.man_exp
+        return arb(int(man)) * arb(2) ** int(exp)
+    if isinstance(r, (int, float, str)):
+        return arb(r)
+    raise NSTheoryError(f"r must be a float, int, Fraction, decimal string, mpf or arb; got {r!r}")
+
+
+def _trivial(n: int, r) -> mpmath.mpf | None:
+    """Exact values: n = 1, r = 0 (1/n), r = 1 (1), r = -1 (0 for n >= 2)."""
+    if n == 1:
+        return mpmath.mpf(1)
+    if r == 0:
+        return mpmath.mpf(1) / n
+    if r == 1:
+        return mpmath.mpf(1)
+    if r == -1:
+        return mpmath.mpf(0)  # B = -A: argmax B = argmin A != argmax A (ties have prob. 0)
+    return None
+
+
+def s2_closed_form(r, dps: int = 20) -> mpmath.mpf:
+    """Sheppard's closed form ``s_2(r) = 1/2 + arcsin(r)/pi`` in mpmath.
+
+    >>> print(s2_closed_form(0.25, dps=15))
+    0.580430623255166
+    """
+    check_rho(float(r), "r")
+    with mpmath.workdps(dps + 5):
+        v = mpmath.mpf(1) / 2 + mpmath.asin(_to_mpf(r)) / mpmath.pi
+    with mpmath.workdps(dps):
+        return +v
+
+
+def s3_closed_form(r, dps: int = 20) -> mpmath.mpf:
+    """Closed form of ``s_3(r)`` (Plackett reduction; see the module docstring).
+
+    >>> print(s3_closed_form(1))
+    1.0
+    >>> print(s3_closed_form(0.25, dps=15))
+    0.427234336565525
+    """
+    check_rho(float(r), "r")
+    with mpmath.workdps(dps + 5):
+        x = _to_mpf(r)
+        a, b = mpmath.asin(x), mpmath.asin(x / 2)
+        pi = mpmath.pi
+        v = mpmath.mpf(1) / 3 + 3 * (a + b) / (4 * pi) + 3 * (a * a - b * b) / (4 * pi * pi)
+    with mpmath.workdps(dps):
+        return +v
+
+
+def s_n_arb(n: int, r, prec: int | None = None, dps: int | None = None):
+    """Certified arb enclosure of ``s_n(r)`` for ``n <= 3`` (closed forms in ball arithmetic).
+
+    ``r`` may be an arb ball (the enclosure then covers every ``r`` in the ball; both closed
+    forms are increasing in ``r``). The precision is ``prec`` bits, or ``dps`` digits, default
+    53 + 10 bits; the global flint precision is restored afterwards.
+
+    Raises :class:`NSTheoryError` for ``n >= 4``: no certified enclosure is implemented there
+    (the quadrature route has no rigorous error bound); use :func:`s_n` (precise, not
+    certified).
+
+    >>> from flint import arb
+    >>> s_n_arb(2, 0.5).overlaps(arb(2) / 3)
+    True
+    >>> s_n_arb(4, 0.5)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: s_n_arb: certified enclosures exist only for n <= 3 ...
+    """
+    from flint import arb
+
+    n = check_int(n, "n", lo=1)
+    if n > 3:
+        raise NSTheoryError(
+            f"s_n_arb: certified enclosures exist only for n <= 3 (closed forms); got n = {n}. "
+            "Use s_n (precise quadrature, not certified) for larger n."
+        )
+    if prec is None:
+        prec = bits_for_digits(dps) if dps is not None else 63
+    with arb_precision(bits=prec):
+        x = _to_arb(r)
+        if not (x.lower() >= -1 and x.upper() <= 1):
+            raise NSTheoryError(f"r must lie in [-1, 1]; got {x}")
+        if n == 1:
+            return arb(1)
+        a = x.asin()
+        pi = arb.pi()
+        if n == 2:
+            return arb(1) / 2 + a / pi
+        b = (x / 2).asin()
+        return arb(1) / 3 + 3 * (a + b) / (4 * pi) + 3 * (a * a - b * b) / (4 * pi * pi)
+
+
+def quadrature_grid(n: int, r: float, digits: int, refine: float = 1.0) -> dict:
+    """Truncation points and step sizes used by :func:`s_n_quadrature`.
+
+    ``digits`` is the target accuracy (absolute error ``10^-digits``); ``refine < 1`` shrinks
+    the steps (for a self-convergence check). Returns a dict with ``lower``, ``upper`` (outer
+    grid, both coordinates), ``nx`` (outer intervals), ``wmax``, ``nw`` (inner grid).
+
+    >>> g = quadrature_grid(8, 0.25, 20)
+    >>> g["lower"] < 0 < g["upper"], g["nx"] > 50
+    (True, True)
+    """
+    eps = 10.0 ** (-digits)
+    c = abs(r)
+    # a < L contributes at most Phi(L)^n (F^(n-1) <= Phi(a)^(n-1)); a > U at most n P(A > U).
+    lower = _NORMAL.inv_cdf((eps / 8) ** (1.0 / n))
+    upper = -_NORMAL.inv_cdf(eps / (8 * n))
+    wmax = -_NORMAL.inv_cdf(eps / (8 * n))
+    logterm = math.sqrt(digits * math.log(10))
+    # outer: the density's narrowest direction has width sqrt(1 - |r|); F^(n-1) switches on
+    # over a width ~ 1/upper.
+    hx = refine * 2 * math.pi * min(math.sqrt(1 - c), 1 / upper) / logterm
+    # inner: Phi((a - sqrt(c) w)/sqrt(1-c)) is a smoothed step of width sqrt((1-c)/c) in w.
+    hw = refine * math.pi * min(1.0, math.sqrt((1 - c) / (2 * c))) / logterm
+    nx = max(8, math.ceil((upper - lower) / hx))
+    nw = max(8, math.ceil(2 * wmax / hw))
+    return {"lower": lower, "upper": upper, "nx": nx, "wmax": wmax, "nw": nw}
+
+
+def s_n_quadrature(n: int, r, dps: int = 20, refine: float = 1.0) -> mpmath.mpf:
+    """``s_n(r)`` by the matrix-product trapezoid quadrature (see the module docstring).
+
+    Accurate to about ``dps`` significant digits (the grid is designed for ``dps + 3``);
+    ``refine < 1`` uses finer steps. Exact values are returned for ``n = 1`` and
+    ``r in {-1, 0, 1}``. Typical cost: 0.05--0.3 s for ``n <= 64`` at 20 digits (more as
+    ``|r| -> 1``, where the density concentrates on the diagonal).
+
+    >>> print(mpmath.nstr(s_n_quadrature(2, 0.25, dps=18), 15))
+    0.580430623255166
+    """
+    from flint import arb, arb_mat
+
+    n = _check_n_r(n, r)
+    trivial = _trivial(n, r)
+    if trivial is not None:
+        return trivial
+    check_int(dps, "dps", lo=1, hi=200)
+    rf = float(r)
+    if abs(rf) > 1 - 1e-6:
+        raise NSTheoryError(
+            f"s_n_quadrature needs |r| <= 1 - 1e-6 (the density degenerates onto a line); got "
+            f"r = {r!r}"
+        )
+    digits = dps + 3
+    g = quadrature_grid(n, rf, digits, refine)
+    lower, upper, nx, wmax, nw = g["lower"], g["upper"], g["nx"], g["wmax"], g["nw"]
+    with arb_precision(bits=bits_for_digits(dps + 10) + n.bit_length()):
+        R = _to_arb(r)
+        c = abs(R)
+        sqc = c.sqrt()
+        inv_sig = 1 / (1 - c).sqrt()
+        sqrt2 = arb(2).sqrt()
+        hx = (arb(upper) - arb(lower)) / nx
+        hw = 2 * arb(wmax) / nw
+        xs = [arb(lower) + hx * i for i in range(nx + 1)]
+        ws = [-arb(wmax) + hw * j for j in range(nw + 1)]
+
+        def Phi(z):
+            return (-z / sqrt2).erfc() / 2
+
+        pa = [[Phi((x - sqc * w) * inv_sig) for w in ws] for x in xs]
+        omega = [(-(w * w) / 2).exp() * hw / (2 * arb.pi()).sqrt() for w in ws]
+        if rf > 0:
+            pb = pa
+        else:
+            pb = [[Phi((x + sqc * w) * inv_sig) for w in ws] for x in xs]
+        Pa = arb_mat(pa)
+        PbT = arb_mat([[pb[k][j] * omega[j] for k in range(nx + 1)] for j in range(nw + 1)])
+        F = Pa * PbT
+        one_m_r2 = 1 - R * R
+        den = 2 * one_m_r2
+        ex2 = [(-(x * x) / den).exp() for x in xs]
+        k_coef = R / one_m_r2
+        total = arb(0)
+        symmetric = rf > 0
+        for i in range(nx + 1):
+            xi = xs[i]
+            row = arb(0)
+            kstart = i if symmetric else 0
+            for k in range(kstart, nx + 1):
+                term = ex2[k] * (k_coef * xi * xs[k]).exp() * F[i, k] ** (n - 1)
+                if symmetric and k != i:
+                    term = 2 * term
+                row += term
+            total += ex2[i] * row
+        res = total * n * hx * hx / (2 * arb.pi() * one_m_r2.sqrt())
+        mid = res.mid()
+        man, exp = mid.man_exp()
+    with mpmath.workdps(dps):
+        return mpmath.mpf(int(man)) * mpmath.mpf(2) ** int(exp)
+
+
+def s_n(n: int, r, dps: int = 20) -> mpmath.mpf:
+    """``s_n(r) = P(argmax of n i.i.d. bivariate-normal pairs with correlation r coincides)``.
+
+    Closed forms for ``n <= 3`` (Sheppard; the Plackett form for ``n = 3``), the quadrature of
+    :func:`s_n_quadrature` otherwise. Returns an mpmath number with ``dps`` digits.
+    Reconstruction of Theorem 5.3: the factor of random attention is ``s_n(rho^2)``.
+
+    >>> print(mpmath.nstr(s_n(4, 0.25), 15, strip_zeros=False))
+    0.345404274151170
+    >>> print(s_n(2, 1), s_n(3, -1), s_n(1, 0.3))
+    1.0 0.0 1.0
+    """
+    n = _check_n_r(n, r)
+    trivial = _trivial(n, r)
+    if trivial is not None:
+        return trivial
+    if n == 2:
+        return s2_closed_form(r, dps)
+    if n == 3:
+        return s3_closed_form(r, dps)
+    return s_n_quadrature(n, r, dps)

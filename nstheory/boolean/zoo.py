@@ -1,0 +1,247 @@
+"""A zoo of functions on {-1, 1}^n for teaching and testing.
+
+Each constructor returns an exact :class:`~nstheory.boolean.function.BooleanFunction` for
+``n <= EXACT_LIMIT``; pass ``sampling=True`` to get a
+:class:`~nstheory.boolean.sampling.SampledFunction` instead (any n). The matching vectorised
+callables (``*_fn``) act on int8 arrays of ±1 rows of shape ``(m, n)``.
+
+Conventions: ``-1`` is True (O'Donnell), so ``AND_n(x) = -1`` iff every ``x_i = -1`` and
+``OR_n(x) = -1`` iff some ``x_i = -1``. ``Tribes_{w,s}`` is the OR of ``s`` ANDs over
+consecutive blocks of ``w`` coordinates (``n = w s``). Majority is defined for odd ``n``.
+A linear threshold function is ``sgn(w . x - theta)``, and must not tie at any point.
+
+Examples
+--------
+>>> from nstheory.boolean.analysis import stability, total_influence
+>>> from fractions import Fraction
+>>> stability(majority(3), Fraction(1, 2))
+Fraction(13, 32)
+>>> total_influence(tribes(2, 2))
+Fraction(3, 2)
+>>> noisy_sparse_parity(4, {1, 2}, Fraction(1, 10)).fourier_coefficient({1, 2})
+Fraction(4, 5)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from fractions import Fraction
+from functools import partial
+
+import numpy as np
+
+from nstheory.boolean.function import BooleanFunction, cube_points, subset_mask
+from nstheory.errors import NSTheoryError, check_int, check_probability
+
+
+def _build(fn, n: int, name: str, sampling: bool, boolean: bool = True):
+    return BooleanFunction.from_callable(fn, n, name=name, boolean=boolean, sampling=sampling)
+
+
+def _coords(S: Iterable[int] | None, n: int) -> list[int]:
+    if S is None:
+        return list(range(n))
+    m = subset_mask(S, n)
+    return [i for i in range(n) if m >> i & 1]
+
+
+def chi_fn(X: np.ndarray, coords: list[int]) -> np.ndarray:
+    """``chi_S(x) = prod_{i in S} x_i`` (0-based column indices).
+
+    >>> chi_fn(np.array([[1, -1, -1]], dtype=np.int8), [1, 2]).tolist()
+    [1]
+    """
+    if not coords:
+        return np.ones(X.shape[0], dtype=np.int8)
+    return np.prod(X[:, coords], axis=1, dtype=np.int8)
+
+
+def parity(n: int, S: Iterable[int] | None = None, sampling: bool = False):
+    """``chi_S`` (1-based coordinates; all ``n`` when ``S`` is None).
+
+    >>> parity(3, {1, 3}).values_exact()[:4]
+    [Fraction(1, 1), Fraction(-1, 1), Fraction(1, 1), Fraction(-1, 1)]
+    """
+    n = check_int(n, "n", lo=0)
+    cs = _coords(S, n)
+    name = f"parity_{n}" if S is None else f"chi_{{{','.join(str(i + 1) for i in cs)}}}"
+    return _build(partial(chi_fn, coords=cs), n, name, sampling)
+
+
+def dictator(n: int, i: int = 1, sampling: bool = False):
+    """``f(x) = x_i``.
+
+    >>> dictator(2, 2).values_exact()
+    [Fraction(1, 1), Fraction(1, 1), Fraction(-1, 1), Fraction(-1, 1)]
+    """
+    n = check_int(n, "n", lo=1)
+    i = check_int(i, "i", lo=1, hi=n)
+    return _build(partial(chi_fn, coords=[i - 1]), n, f"dictator_{i}", sampling)
+
+
+def majority_fn(X: np.ndarray) -> np.ndarray:
+    """``sgn(sum_i x_i)`` for odd n."""
+    return np.where(X.sum(axis=1, dtype=np.int32) > 0, 1, -1).astype(np.int8)
+
+
+def majority(n: int, sampling: bool = False):
+    """``Maj_n`` for odd ``n``.
+
+    >>> majority(4)
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: Majority_n needs odd n, got 4
+    """
+    n = check_int(n, "n", lo=1)
+    if n % 2 == 0:
+        raise NSTheoryError(f"Majority_n needs odd n, got {n}")
+    return _build(majority_fn, n, f"majority_{n}", sampling)
+
+
+def and_fn(X: np.ndarray) -> np.ndarray:
+    """-1 iff every x_i = -1."""
+    return np.where(np.all(X == -1, axis=1), -1, 1).astype(np.int8)
+
+
+def or_fn(X: np.ndarray) -> np.ndarray:
+    """-1 iff some x_i = -1."""
+    return np.where(np.any(X == -1, axis=1), -1, 1).astype(np.int8)
+
+
+def and_(n: int, sampling: bool = False):
+    """``AND_n`` (-1 = True).
+
+    >>> and_(2).values_exact()[-1]
+    Fraction(-1, 1)
+    """
+    return _build(and_fn, check_int(n, "n", lo=1), f"and_{n}", sampling)
+
+
+def or_(n: int, sampling: bool = False):
+    """``OR_n`` (-1 = True).
+
+    >>> or_(2).values_exact()[0]
+    Fraction(1, 1)
+    """
+    return _build(or_fn, check_int(n, "n", lo=1), f"or_{n}", sampling)
+
+
+def tribes_fn(X: np.ndarray, w: int, s: int) -> np.ndarray:
+    """OR of ``s`` ANDs of width ``w`` over consecutive blocks (-1 = True)."""
+    blocks = X.reshape(X.shape[0], s, w)
+    any_tribe = np.any(np.all(blocks == -1, axis=2), axis=1)
+    return np.where(any_tribe, -1, 1).astype(np.int8)
+
+
+def tribes(w: int, s: int, sampling: bool = False):
+    """``Tribes_{w,s}`` on ``n = w s`` coordinates.
+
+    >>> tribes(2, 2).values_exact()[3]  # x_1 = x_2 = -1: the first tribe is all True
+    Fraction(-1, 1)
+    """
+    w = check_int(w, "w", lo=1)
+    s = check_int(s, "s", lo=1)
+    return _build(partial(tribes_fn, w=w, s=s), w * s, f"tribes_{w},{s}", sampling)
+
+
+def threshold_fn(X: np.ndarray, w: np.ndarray, theta: float) -> np.ndarray:
+    """``sgn(w . x - theta)``; raises on a tie (a point with ``w . x = theta``)."""
+    m = X.astype(np.float64) @ w - theta
+    if np.any(m == 0):
+        bad = int(np.flatnonzero(m == 0)[0])
+        raise NSTheoryError(
+            f"linear threshold function ties (w.x = theta) at x = {X[bad].tolist()}; "
+            "shift theta or perturb the weights"
+        )
+    return np.where(m > 0, 1, -1).astype(np.int8)
+
+
+def threshold(weights: Iterable[float], theta: float = 0.0, sampling: bool = False):
+    """Linear threshold function ``sgn(w . x - theta)`` (LTF).
+
+    >>> from nstheory.boolean.analysis import weights as W
+    >>> W(threshold([1, 1, 1])) == W(majority(3))
+    True
+    """
+    w = np.asarray(list(weights), dtype=np.float64)
+    if w.ndim != 1 or w.size < 1 or not np.all(np.isfinite(w)):
+        raise NSTheoryError(f"threshold weights must be a non-empty finite vector, got {w}")
+    return _build(partial(threshold_fn, w=w, theta=float(theta)), w.size, "ltf", sampling)
+
+
+def noisy_sparse_parity(n: int, S: Iterable[int], eta) -> BooleanFunction:
+    """Expected label of k-sparse parity with label noise: ``E[label | x] = (1 - 2 eta) chi_S``
+    (the label is ``chi_S(x)`` flipped with probability ``eta``). Exact for rational ``eta``.
+
+    >>> noisy_sparse_parity(3, {2}, Fraction(1, 4)).values_exact()[:3]
+    [Fraction(1, 2), Fraction(1, 2), Fraction(-1, 2)]
+    """
+    n = check_int(n, "n", lo=1)
+    check_probability(eta, "eta")
+    cs = _coords(S, n)
+    a = 1 - 2 * Fraction(eta)
+    chi = chi_fn(cube_points(n), cs).astype(np.int64)
+    return BooleanFunction(chi * a.numerator, a.denominator,
+                           name=f"noisy_parity(k={len(cs)}, eta={eta})")
+
+
+def sample_noisy_sparse_parity(n: int, S: Iterable[int], eta: float, m: int, seed: int = 0):
+    """``m`` labelled samples ``(X, y)``: uniform ±1 rows and ``y = chi_S(x)`` flipped w.p.
+    ``eta`` (int8 arrays). Seeded by ``numpy.random.default_rng(seed)``.
+
+    >>> X, y = sample_noisy_sparse_parity(6, {1, 2}, 0.0, 5)
+    >>> bool(np.all(y == X[:, 0] * X[:, 1]))
+    True
+    """
+    n = check_int(n, "n", lo=1)
+    m = check_int(m, "m", lo=1)
+    check_probability(eta, "eta")
+    rng = np.random.default_rng(seed)
+    X = np.where(rng.random((m, n)) < 0.5, 1, -1).astype(np.int8)
+    y = chi_fn(X, _coords(S, n))
+    flip = rng.random(m) < float(eta)
+    return X, np.where(flip, -y, y).astype(np.int8)
+
+
+def random_function(n: int, seed: int = 0, boolean: bool = True) -> BooleanFunction:
+    """A uniformly random ±1-valued function (or, with ``boolean=False``, integer values in
+    [-3, 3]), seeded by ``numpy.random.default_rng(seed)``.
+
+    >>> random_function(3, seed=1).is_boolean
+    True
+    """
+    n = check_int(n, "n", lo=0)
+    rng = np.random.default_rng(seed)
+    if boolean:
+        t = np.where(rng.random(1 << n) < 0.5, 1, -1).astype(np.int8)
+    else:
+        t = rng.integers(-3, 4, 1 << n).astype(np.int8)
+    return BooleanFunction.from_table(t, name=f"random_{n}(seed={seed})")
+
+
+#: Name -> (constructor, argument spec) for the CLI.
+ZOO = {
+    "dictator": dictator,
+    "parity": parity,
+    "majority": majority,
+    "tribes": tribes,
+    "and": and_,
+    "or": or_,
+    "threshold": threshold,
+    "noisy-parity": noisy_sparse_parity,
+    "random": random_function,
+}
+
+__all__ = [
+    "ZOO",
+    "and_",
+    "dictator",
+    "majority",
+    "noisy_sparse_parity",
+    "or_",
+    "parity",
+    "random_function",
+    "sample_noisy_sparse_parity",
+    "threshold",
+    "tribes",
+]

@@ -1,0 +1,247 @@
+r"""The Gaussian Hermite core: orthonormal probabilists' Hermite functions, Hermite coefficients
+of activations, the Ornstein-Uhlenbeck (Mehler) operator, and Stab via the Hermite series with a
+rigorous bound on the truncated tail.
+
+Conventions (DESIGN.md §3): ``h_k = He_k / sqrt(k!)``, orthonormal in ``L^2(gamma)``; for
+``U ~ N(0, q)`` the coefficients of ``phi`` at variance ``q`` are
+``c_k(q) = E[phi(sqrt(q) X) h_k(X)]``, ``X ~ N(0, 1)``, and for ``corr(U, V) = rho``
+
+    E[phi(U) phi(V)] = sum_k c_k(q1) c_k(q2) rho^k          (Mehler).
+
+Truncation at degree K leaves a tail bounded by Cauchy-Schwarz:
+
+    |sum_{k>K} c_k(q1) c_k(q2) rho^k| <= |rho|^{K+1} sqrt(R_K(q1) R_K(q2)),
+    R_K(q) = E phi(sqrt(q) X)^2 - sum_{k<=K} c_k(q)^2     (Parseval).
+
+Examples
+--------
+>>> [mpmath.nstr(v, 6) for v in hermite_values(3, mpmath.mpf(2))]
+['1.0', '2.0', '2.12132', '0.816497']
+>>> relu = lambda x: max(x, 0)
+>>> c = hermite_coefficients(relu, 4, q=1, dps=20, kinks=(0,))
+>>> [mpmath.nstr(mpmath.chop(v, 1e-25), 10) for v in c]  # 1/sqrt(2pi), 1/2, 1/(2 sqrt(pi)), 0, .
+['0.3989422804', '0.5', '0.2820947918', '0.0', '-0.08143375198']
+>>> val, tail = stab_series(c, c, 0.5, mpmath.mpf(1) / 2, mpmath.mpf(1) / 2)
+>>> abs(val - mpmath.mpf('0.30449889052211467904')) <= tail
+True
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from functools import lru_cache
+
+import mpmath
+
+from nstheory.errors import NSTheoryError, check_int
+
+#: Cramér's constant, rounded up: |h_n(x)| <= CRAMER * exp(x^2/4) for all n >= 0 and real x
+#: (Cramér's inequality |H_n(x)| <= 1.086435 2^{n/2} sqrt(n!) e^{x^2/2} for physicists' H_n).
+CRAMER = 1.0865
+
+
+def hermite_values(K: int, x):
+    """``[h_0(x), ..., h_K(x)]`` (orthonormal probabilists') by the three-term recurrence
+    ``h_{k+1} = (x h_k - sqrt(k) h_{k-1}) / sqrt(k+1)``, in mpmath."""
+    K = check_int(K, "K", lo=0)
+    x = mpmath.mpf(x)
+    out = [mpmath.mpf(1)]
+    if K >= 1:
+        out.append(x)
+    for k in range(1, K):
+        out.append((x * out[k] - mpmath.sqrt(k) * out[k - 1]) / mpmath.sqrt(k + 1))
+    return out
+
+
+@lru_cache(maxsize=32)
+def _gl_rule(degree: int, prec: int):
+    from mpmath.calculus.quadrature import GaussLegendre
+
+    return GaussLegendre(mpmath.mp).calc_nodes(degree, prec)
+
+
+def truncation_radius(dps: int) -> float:
+    """``L`` with ``exp(-L^2/4) <= 10^{-(dps+8)}``: beyond ``|x| > L`` the Cramér-weighted
+    Gaussian integrands are negligible at ``dps`` digits.
+
+    >>> round(truncation_radius(15), 3)
+    14.555
+    """
+    return 2 * math.sqrt((dps + 8) * math.log(10))
+
+
+def panel_nodes(breaks, dps: int, width: float = 1.0):
+    """Composite Gauss-Legendre nodes and weights on ``[breaks[0], breaks[-1]]`` with panel
+    edges at every break (put kinks there) and panels no wider than ``width``."""
+    prec = int((dps + 10) * 3.33) + 10
+    degree = 4 if dps <= 20 else (5 if dps <= 45 else 6)
+    rule = _gl_rule(degree, prec)
+    xs, ws = [], []
+    for a, b in itertools.pairwise(breaks):
+        n = max(1, math.ceil((b - a) / width))
+        h = (mpmath.mpf(b) - a) / n
+        for i in range(n):
+            lo = a + i * h
+            mid, half = lo + h / 2, h / 2
+            for t, w in rule:
+                xs.append(mid + half * t)
+                ws.append(half * w)
+    return xs, ws
+
+
+def _breaks(kinks, L):
+    pts = sorted({-L, L, *[k for k in kinks if -L < k < L]})
+    return pts
+
+
+def hermite_coefficients(phi, K: int, q=1, dps: int = 30, kinks=(), width: float | None = None):
+    """``[c_0(q), ..., c_K(q)]`` with ``c_k(q) = E[phi(sqrt(q) X) h_k(X)]`` by composite
+    Gauss-Legendre on ``[-L, L]`` split at ``kinks`` (points in the X variable; for piecewise
+    activations give their kinks divided by sqrt(q)). Precise (mpmath), not certified."""
+    K = check_int(K, "K", lo=0)
+    with mpmath.workdps(dps + 10 + K // 8):
+        a = mpmath.sqrt(mpmath.mpf(q))
+        L = truncation_radius(dps) + 0.5 * math.sqrt(K)
+        w = width if width is not None else min(1.0, 1.5 / float(a)) * (0.6 if K > 60 else 1.0)
+        xs, ws = panel_nodes(_breaks(kinks, L), dps + K // 8, w)
+        c = [mpmath.mpf(0)] * (K + 1)
+        norm = 1 / mpmath.sqrt(2 * mpmath.pi)
+        for x, wt in zip(xs, ws, strict=True):
+            f = phi(a * x) * wt * mpmath.exp(-x * x / 2) * norm
+            if f == 0:
+                continue
+            hv = hermite_values(K, x)
+            for k in range(K + 1):
+                c[k] += f * hv[k]
+    return c
+
+
+def gaussian_expectation(fn, dps: int = 30, kinks=()):
+    """``E fn(X)``, ``X ~ N(0, 1)``, by the same composite rule (precise, not certified).
+
+    >>> print(mpmath.nstr(gaussian_expectation(lambda x: x**4), 15))
+    3.0
+    """
+    with mpmath.workdps(dps + 10):
+        L = truncation_radius(dps) + 2
+        xs, ws = panel_nodes(_breaks(kinks, L), dps)
+        norm = 1 / mpmath.sqrt(2 * mpmath.pi)
+        terms = (fn(x) * w * mpmath.exp(-x * x / 2) for x, w in zip(xs, ws, strict=True))
+        return mpmath.fsum(terms) * norm
+
+
+def stab_series(c1, c2, rho, m2_1, m2_2):
+    """Truncated Hermite series ``sum_{k<=K} c1_k c2_k rho^k`` and the rigorous bound (in exact
+    arithmetic) ``|rho|^{K+1} sqrt(R_K(1) R_K(2))`` on the omitted tail, ``R_K = m2 - sum c_k^2``.
+
+    Returns ``(value, tail_bound)`` as mpmath numbers.
+    """
+    if len(c1) != len(c2):
+        raise NSTheoryError("coefficient lists must have equal length")
+    rho = mpmath.mpf(rho)
+    K = len(c1) - 1
+    val = mpmath.fsum(a * b * rho**k for k, (a, b) in enumerate(zip(c1, c2, strict=True)))
+    r1 = max(mpmath.mpf(0), m2_1 - mpmath.fsum(a * a for a in c1))
+    r2 = max(mpmath.mpf(0), m2_2 - mpmath.fsum(b * b for b in c2))
+    return val, abs(rho) ** (K + 1) * mpmath.sqrt(r1 * r2)
+
+
+def ou_operator(f, rho, x, dps: int = 30):
+    """The Ornstein-Uhlenbeck / Mehler operator ``U_rho f(x) = E_Z f(rho x + sqrt(1-rho^2) Z)``.
+
+    Eigenfunctions are ``h_k`` with eigenvalue ``rho^k``:
+
+    >>> x = mpmath.mpf("0.7")
+    >>> h3 = lambda t: hermite_values(3, t)[3]
+    >>> print(mpmath.nstr(ou_operator(h3, 0.5, x) / h3(x), 12))
+    0.125
+    """
+    with mpmath.workdps(dps + 10):
+        rho = mpmath.mpf(rho)
+        s = mpmath.sqrt(max(mpmath.mpf(0), 1 - rho * rho))
+        if s == 0:
+            return f(rho * x)
+        return gaussian_expectation(lambda z: f(rho * x + s * z), dps)
+
+
+# --------------------------------------------------------------------------------------------
+# certified (arb) coefficients
+# --------------------------------------------------------------------------------------------
+
+
+def gauss_tail_bound(p0, p1, p2, L):
+    """Upper bound (arb) on ``int_L^inf (p0 + p1 x + p2 x^2) gamma(x) dx`` for ``p_i >= 0``,
+    ``L > 0``, using ``int_L^inf gamma <= gamma(L)/L``, ``int x gamma = gamma(L)`` and
+    ``int x^2 gamma = L gamma(L) + int gamma``."""
+    from flint import arb
+
+    L = arb(L)
+    g = (-L * L / 2).exp() / (2 * arb.pi()).sqrt()
+    t0 = g / L
+    return p0 * t0 + p1 * g + p2 * (L * g + t0)
+
+
+def cramer_tail_bound(A, B, L):
+    """Upper bound (arb) on ``int_{|x|>L} |phi(x) h_k(x)| gamma(x) dx`` for every ``k`` when
+    ``|phi(x)| <= A + B |x|``: by Cramér ``|h_k gamma| <= CRAMER e^{-x^2/4}/sqrt(2 pi)``, and
+    ``int_L^inf e^{-x^2/4} <= (2/L) e^{-L^2/4}``, ``int_L^inf x e^{-x^2/4} = 2 e^{-L^2/4}``."""
+    from flint import arb
+
+    L = arb(L)
+    e = (-L * L / 4).exp()
+    return 2 * arb(str(CRAMER)) / (2 * arb.pi()).sqrt() * e * (2 * A / L + 2 * B)
+
+
+def certified_radius_L(prec: int) -> int:
+    """Integer ``L`` with ``e^{-L^2/4} <= 2^{-(prec+10)}``.
+
+    >>> certified_radius_L(53)
+    14
+    """
+    return math.ceil(2 * math.sqrt((prec + 10) * math.log(2)))
+
+
+def hermite_coefficient_arb(phi_acb, k: int, a, A, B, prec: int):
+    """Certified ``c_k = E[phi(a X) h_k(X)]`` (arb ball) for an activation analytic in a
+    neighbourhood of the real axis with ``|phi(y)| <= A + B |y|`` on the reals.
+
+    ``acb.integral`` over ``[-L, L]`` (``phi_acb(z, analytic)`` must flag non-analyticity) plus
+    the Cramér tail bound for ``|x| > L``. The working precision is raised by ``k`` guard bits
+    (``H_k`` is evaluated on complex balls where it is large).
+    """
+    from flint import acb, arb
+
+    from nstheory.numerics import arb_precision
+
+    L = certified_radius_L(prec)
+    with arb_precision(bits=prec + k + 30):
+        a = arb(a) if not isinstance(a, arb) else a
+        s2 = arb(2).sqrt()
+        norm = arb(2) ** (-arb(k) / 2) / arb.fac_ui(k).sqrt() / (2 * arb.pi()).sqrt()
+
+        def f(z, analytic):
+            return phi_acb(a * z, analytic) * (z / s2).hermite_h(k) * (-z * z / 2).exp() * norm
+
+        val = acb.integral(f, -L, L).real
+        tail = cramer_tail_bound(A, B * a.abs_upper(), L)
+        val = val + arb(0, tail.upper())
+    with arb_precision(bits=prec):
+        return +val
+
+
+def gaussian_expectation_arb(fn_acb, p0, p1, p2, prec: int):
+    """Certified ``E fn(X)`` for ``fn`` analytic near the real axis with
+    ``|fn(x)| <= p0 + p1 |x| + p2 x^2``."""
+    from flint import acb, arb
+
+    from nstheory.numerics import arb_precision
+
+    L = certified_radius_L(prec)
+    with arb_precision(bits=prec + 30):
+        norm = 1 / (2 * arb.pi()).sqrt()
+        val = acb.integral(lambda z, an: fn_acb(z, an) * (-z * z / 2).exp() * norm, -L, L).real
+        tail = 2 * gauss_tail_bound(p0, p1, p2, L)
+        val = val + arb(0, tail.upper())
+    with arb_precision(bits=prec):
+        return +val

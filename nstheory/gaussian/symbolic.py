@@ -1,0 +1,258 @@
+r"""The symbolic route: SymPy *derives* the closed-form Gaussian maps (nothing is typed in) and
+returns each result with its derivation steps in LaTeX, for teaching.
+
+* ReLU (Theorem 5.1) by integration in polar coordinates;
+* sign by Sheppard's angular argument;
+* erf by Williams' route (Price's theorem + a Gaussian integral + integration in c);
+* polynomials by Hermite expansion;
+* the ReLU Hermite coefficients by direct Gaussian integrals; the Mehler eigen-relation.
+
+Derivations taking more than a second are cached (``functools.cache``).
+
+Examples
+--------
+>>> d = derive_relu()
+>>> sp.simplify(d.result.subs(rho, sp.Rational(1, 2)) - (sp.sqrt(3) / 4 + sp.pi / 6) / sp.pi)
+0
+>>> print(d.steps[0][0])
+Write X = Z1, Y = rho Z1 + sqrt(1-rho^2) Z2 with rho = cos(theta), theta in [0, pi].
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+
+import sympy as sp
+
+rho = sp.Symbol("rho", real=True)
+theta = sp.Symbol("theta", real=True, positive=True)
+r_, t_ = sp.symbols("r t", real=True, positive=True)
+x, z = sp.symbols("x z", real=True)
+q1, q2 = sp.symbols("q_1 q_2", positive=True)
+c = sp.Symbol("c", real=True)
+
+
+@dataclass
+class Derivation:
+    """A derived result with its steps ``[(words, latex), ...]``."""
+
+    name: str
+    result: sp.Expr
+    steps: list = field(default_factory=list)
+
+    def step(self, words: str, expr) -> None:
+        self.steps.append((words, sp.latex(expr) if not isinstance(expr, str) else expr))
+
+    def latex(self) -> str:
+        """All steps as a LaTeX ``align*`` block with ``\\text{}`` comments."""
+        lines = [rf"&\text{{{w}}}\\ &\quad {e}" for w, e in self.steps]
+        return "\\begin{align*}\n" + "\\\\\n".join(lines) + "\n\\end{align*}"
+
+
+@cache
+def _gauss_base():
+    alpha = sp.Symbol("alpha", positive=True)
+    return alpha, sp.integrate(sp.exp(-alpha * x**2), (x, -sp.oo, sp.oo))
+
+
+def gaussian_integral(expr, var):
+    """``int_R expr d var`` for ``expr = exp(-alpha var^2 + beta var + gamma)`` (alpha > 0), by
+    completing the square and the base integral ``int exp(-alpha x^2) = sqrt(pi/alpha)``
+    (itself integrated by SymPy).
+
+    >>> gaussian_integral(sp.exp(-x**2 + 2*x), x)
+    E*sqrt(pi)
+    """
+    expr = sp.powsimp(sp.expand(expr), combine="exp")
+    const, dep = expr.as_independent(var, as_Add=False)
+    dep = sp.powsimp(dep, combine="exp")
+    if not isinstance(dep, sp.exp):
+        raise ValueError(f"not of the form C exp(quadratic): {expr}")
+    P = sp.Poly(sp.expand(dep.args[0]), var)
+    if P.degree() != 2:
+        raise ValueError("exponent must be quadratic in the variable")
+    alpha = -P.coeff_monomial(var**2)
+    beta = P.coeff_monomial(var)
+    gamma = P.coeff_monomial(1)
+    a, base = _gauss_base()
+    return sp.simplify(const * base.subs(a, alpha) * sp.exp(gamma + beta**2 / (4 * alpha)))
+
+
+def _gauss_moment(n: int):
+    """E Z^n for Z ~ N(0,1), by integration."""
+    return sp.integrate(z**n * sp.exp(-(z**2) / 2), (z, -sp.oo, sp.oo)) / sp.sqrt(2 * sp.pi)
+
+
+@cache
+def derive_relu() -> Derivation:
+    """kappa(rho) = E[ReLU(X) ReLU(Y)] by polar coordinates."""
+    d = Derivation("relu", sp.S(0))
+    d.step(
+        "Write X = Z1, Y = rho Z1 + sqrt(1-rho^2) Z2 with rho = cos(theta), theta in [0, pi].",
+        r"X = r\cos t,\ Y = r\cos(t-\theta)",
+    )
+    radial = sp.integrate(r_**3 * sp.exp(-(r_**2) / 2), (r_, 0, sp.oo))
+    d.step("Radial integral of r^2 (from the product) times r dr against e^{-r^2/2}:", radial)
+    # X > 0 and Y > 0  <=>  t in (theta - pi/2, pi/2)
+    angular = sp.integrate(sp.cos(t_) * sp.cos(t_ - theta), (t_, theta - sp.pi / 2, sp.pi / 2))
+    angular = sp.simplify(angular)
+    d.step("Angular integral over X>0, Y>0, i.e. t in (theta - pi/2, pi/2):", angular)
+    val = sp.simplify(radial * angular / (2 * sp.pi))
+    d.step("Divide by 2 pi (the Gaussian density's normaliser):", val)
+    res = sp.simplify(val.subs(theta, sp.acos(rho)))
+    res = sp.simplify(sp.expand_trig(res))
+    d.step("Substitute theta = arccos(rho) (sin theta = sqrt(1-rho^2)):", res)
+    d.result = res
+    return d
+
+
+@cache
+def derive_orthant() -> Derivation:
+    """Pr[X > 0, Y > 0] = (pi - arccos rho)/(2 pi) by the angular measure of the orthant."""
+    d = Derivation("orthant", sp.S(0))
+    radial = sp.integrate(r_ * sp.exp(-(r_**2) / 2), (r_, 0, sp.oo))
+    ang = sp.integrate(sp.S(1), (t_, theta - sp.pi / 2, sp.pi / 2))
+    d.step("Radial mass and angular width of {X>0, Y>0}:", sp.Tuple(radial, ang))
+    p = sp.simplify(radial * ang / (2 * sp.pi)).subs(theta, sp.acos(rho))
+    d.step("Orthant probability:", p)
+    d.result = p
+    return d
+
+
+@cache
+def derive_sign() -> Derivation:
+    """Sheppard: E[sgn X sgn Y] = 4 Pr[X>0, Y>0] - 1 = (2/pi) arcsin rho."""
+    d = Derivation("sign", sp.S(0))
+    p = derive_orthant().result
+    d.step("Orthant probability (derived):", p)
+    d.step(
+        "By symmetry Pr[++] = Pr[--] = p and Pr[+-] = Pr[-+] = 1/2 - p, so E[sgn X sgn Y] = 4p-1:",
+        4 * p - 1,
+    )
+    res = sp.simplify(4 * p - 1)
+    alt = sp.simplify(res.rewrite(sp.asin))
+    d.step("Simplify (arccos = pi/2 - arcsin):", alt)
+    d.result = alt
+    return d
+
+
+@cache
+def derive_erf() -> Derivation:
+    """Williams: E[erf U erf V] = (2/pi) arcsin(2c / sqrt((1+2q1)(1+2q2)))."""
+    d = Derivation("erf", sp.S(0))
+    d.step(
+        "Price's theorem: d/dc E[erf U erf V] = E[erf'(U) erf'(V)] = (4/pi) E[exp(-U^2-V^2)].",
+        r"\partial_c\,\mathbb E[\operatorname{erf}U\operatorname{erf}V]"
+        r"=\tfrac4\pi\,\mathbb E[e^{-U^2-V^2}]",
+    )
+    # E exp(-U^2 - V^2) with U = a X, V = b X + e Z (X, Z independent standard normals)
+    a_, e_ = sp.symbols("a e", positive=True)
+    b_ = sp.Symbol("b", real=True)
+    dens = -(x**2) / 2 - z**2 / 2
+    inner = gaussian_integral(sp.exp(-((b_ * x + e_ * z) ** 2) + dens), z)
+    d.step("Inner Gaussian integral over Z (V = b X + e Z), by completing the square:", inner)
+    outer = sp.simplify(gaussian_integral(sp.exp(-(a_**2) * x**2) * inner, x) / (2 * sp.pi))
+    d.step("Outer integral over X (U = a X), divided by 2 pi:", outer)
+    sub = {a_: sp.sqrt(q1), b_: c / sp.sqrt(q1), e_: sp.sqrt(q2 - c**2 / q1)}
+    E = outer.subs(sub)
+    E2 = sp.factor(sp.cancel(sp.expand(E**2)))
+    d.step("With a = sqrt(q1), b = c/sqrt(q1), e = sqrt(q2 - c^2/q1), its square is:", E2)
+    D = sp.expand((1 + 2 * q1) * (1 + 2 * q2))
+    d.check = sp.cancel(E2 * (D - 4 * c**2)) - 1
+    d.step("i.e. E[exp(-U^2-V^2)] = 1/sqrt(D - 4c^2), D = (1+2q1)(1+2q2) (E > 0); residual:",
+           d.check)
+    tt = sp.Symbol("s", real=True)
+    Dn = sp.Symbol("D", positive=True)
+    deriv = (4 / sp.pi) / sp.sqrt(Dn - 4 * tt**2)
+    integ = sp.simplify(sp.integrate(deriv, (tt, 0, c), conds="none")).subs(Dn, D)
+    d.step("Integrate from c = 0, where E[erf U] E[erf V] = 0 (erf is odd):", integ)
+    d.result = integ
+    return d
+
+
+def hermite_poly(k: int, var=x):
+    """Orthonormal probabilists' Hermite polynomial ``h_k = He_k / sqrt(k!)`` (SymPy).
+
+    >>> sp.expand(hermite_poly(3) * sp.sqrt(6))
+    x**3 - 3*x
+    """
+    return sp.hermite_prob(k, var) / sp.sqrt(sp.factorial(k))
+
+
+def gaussian_expectation_poly(p, var=x):
+    """``E p(X)`` for a polynomial ``p`` by Gaussian moments (E X^{2m} = (2m-1)!!)."""
+    poly = sp.Poly(sp.expand(p), var)
+    return sp.simplify(sum(coef * _gauss_moment(m[0]) for m, coef in poly.terms()))
+
+
+def polynomial_hermite_coefficients(p, q=1):
+    """Hermite coefficients ``c_k(q) = E[p(sqrt(q) X) h_k(X)]``, ``k = 0..deg p``.
+
+    >>> polynomial_hermite_coefficients(x**2)
+    [1, 0, sqrt(2)]
+    """
+    pq = sp.expand(sp.sympify(p).subs(x, sp.sqrt(sp.sympify(q)) * x))
+    n = sp.Poly(pq, x).degree()
+    return [sp.simplify(gaussian_expectation_poly(pq * hermite_poly(k))) for k in range(n + 1)]
+
+
+def derive_polynomial(p) -> Derivation:
+    """E[p(U) p(V)] for a polynomial p via its Hermite expansion (Mehler)."""
+    d = Derivation(f"poly {p}", sp.S(0))
+    c1 = polynomial_hermite_coefficients(p, q1)
+    c2 = polynomial_hermite_coefficients(p, q2)
+    d.step("Hermite coefficients at variance q1:", sp.Tuple(*c1))
+    d.step("Hermite coefficients at variance q2:", sp.Tuple(*c2))
+    res = sp.expand(sum(a * b * rho**k for k, (a, b) in enumerate(zip(c1, c2, strict=True))))
+    d.step("Mehler: E[p(U)p(V)] = sum_k c_k(q1) c_k(q2) rho^k:", res)
+    d.result = res
+    return d
+
+
+def polynomial_moment_direct(p):
+    """E[p(U) p(V)] by expanding U = sqrt(q1) X, V = sqrt(q2)(rho X + sqrt(1-rho^2) Z) and
+    taking moments of the independent X, Z (an independent check of :func:`derive_polynomial`)."""
+    s = sp.sqrt(1 - rho**2)
+    expr = sp.expand(sp.sympify(p).subs(x, sp.sqrt(q1) * x) * sp.sympify(p).subs(
+        x, sp.sqrt(q2) * (rho * x + s * z)))
+    poly = sp.Poly(expr, x, z)
+    terms = poly.terms()
+    return sp.expand(sum(coef * _gauss_moment(i) * _gauss_moment(j) for (i, j), coef in terms))
+
+
+@cache
+def relu_hermite_coefficient(k: int):
+    """``c_k = E[ReLU(X) h_k(X)] = int_0^oo x h_k(x) gamma(x) dx`` (SymPy integral).
+
+    >>> relu_hermite_coefficient(2)
+    1/(2*sqrt(pi))
+    """
+    integrand = x * hermite_poly(k) * sp.exp(-(x**2) / 2)
+    val = sp.integrate(integrand, (x, 0, sp.oo)) / sp.sqrt(2 * sp.pi)
+    return sp.nsimplify(sp.simplify(val)) if val.is_rational else sp.simplify(val)
+
+
+def relu_coefficient_formula(k: int):
+    """The closed formula ``((k-3)!!)^2 / (2 pi k!)`` for even ``k >= 2`` (0 for odd ``k >= 3``)."""
+    if k % 2 == 1 and k >= 3:
+        return sp.S(0)
+    return sp.factorial2(k - 3) ** 2 / (2 * sp.pi * sp.factorial(k))
+
+
+def kappa_series(order: int = 10):
+    """Series of the *derived* kappa(rho) about 0 to ``O(rho^order)`` (a SymPy expression)."""
+    return sp.series(derive_relu().result, rho, 0, order).removeO()
+
+
+def mehler_eigen(k: int):
+    """``U_rho h_k(x) - rho^k h_k(x)`` computed symbolically with Gaussian moments of Z (is 0).
+
+    >>> mehler_eigen(4)
+    0
+    """
+    s = sp.sqrt(1 - rho**2)
+    expr = sp.expand(hermite_poly(k).subs(x, rho * x + s * z))
+    poly = sp.Poly(expr, z)
+    u = sum(coef * _gauss_moment(m[0]) for m, coef in poly.terms())
+    return sp.simplify(sp.expand(u - rho**k * hermite_poly(k)))

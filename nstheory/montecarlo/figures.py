@@ -1,0 +1,102 @@
+"""Figures of the Monte Carlo area (``nstheory figures --only 'montecarlo*'``)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from nstheory.plots import figure
+
+COMPARISON_JSON = Path(__file__).resolve().parents[2] / "proofs_check" / "data" / \
+    "montecarlo_comparison.json"
+
+
+def _kappa(r):
+    return (math.sqrt(max(0.0, 1 - r * r)) + r * (math.pi - math.acos(r))) / (2 * math.pi)
+
+
+@figure("montecarlo_relu_vrf",
+        "Scalar ReLU map: Monte Carlo estimates with 95% CIs against kappa(rho), and the "
+        "variance-reduction factor of antithetic pairs and Hermite control variates")
+def relu_vrf(path: Path) -> None:
+    import torch
+
+    from nstheory.montecarlo.variance import relu_map_mc
+    from nstheory.plots import setup_matplotlib
+    from nstheory.store import save_json
+
+    plt = setup_matplotlib()
+    torch.set_num_threads(1)
+    rhos = [-0.9, -0.6, -0.3, 0.0, 0.3, 0.6, 0.9]
+    configs = [(True, None), (False, 1), (False, 4), (True, 4), (True, 8)]
+    g = torch.Generator().manual_seed(2026)
+    rows = []
+    for r in rhos:
+        for anti, deg in configs:
+            e = relu_map_mc(r, 100_000, generator=g, antithetic=anti, cv_degree=deg)
+            rows.append({"rho": r, "antithetic": anti, "cv_degree": deg, "vrf": e.vrf,
+                         "plain": e.plain.to_dict(), "reduced": e.reduced.to_dict()})
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.2))
+    xs = [i / 100 for i in range(-100, 101)]
+    a1.plot(xs, [_kappa(x) for x in xs], "k-", lw=1, label="kappa(rho) closed form")
+    pl = [r for r in rows if r["antithetic"] and r["cv_degree"] is None]
+    a1.errorbar([r["rho"] for r in pl], [r["plain"]["mean"] for r in pl],
+                yerr=[1.96 * r["plain"]["stderr"] for r in pl], fmt="o", ms=3, capsize=3,
+                label="MC plain, 1e5 draws, 95% CI")
+    a1.set_xlabel("rho")
+    a1.set_ylabel("E[ReLU(X)ReLU(Y)] (raw view)")
+    a1.set_title("ReLU map: Monte Carlo vs closed form")
+    a1.legend(fontsize=8)
+    for anti, deg in configs:
+        sel = [r for r in rows if r["antithetic"] == anti and r["cv_degree"] == deg]
+        a2.semilogy([r["rho"] for r in sel], [r["vrf"] for r in sel], "o-", ms=3,
+                    label=f"antithetic={anti}, Hermite CV degree={deg}")
+    a2.axhline(10, color="grey", ls=":", lw=1)
+    a2.set_xlabel("rho")
+    a2.set_ylabel("variance-reduction factor per draw")
+    a2.set_title("Variance reduction (same draws; 1e5 per point)")
+    a2.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    save_json({"rows": rows, "seed": 2026}, path.with_suffix(".json"))
+
+
+@figure("montecarlo_architecture_comparison",
+        "Sensitivity of MLP / CNN / LSTM / transformer (matched budgets) on four tasks, mean "
+        "over seeds with 95% t-intervals, and the right-aligned per-position profile on fortunes")
+def architecture_comparison(path: Path) -> None:
+    from nstheory.plots import setup_matplotlib
+    from nstheory.store import load_json
+
+    plt = setup_matplotlib()
+    data = load_json(COMPARISON_JSON)
+    summ = data["summary"]
+    tasks = [t for t in ("boolean", "sparse-token", "digits", "fortunes") if t in summ]
+    archs = ("mlp", "cnn", "lstm", "transformer")
+    fig, axes = plt.subplots(1, len(tasks) + 1, figsize=(4 * (len(tasks) + 1), 4))
+    for ax, t in zip(axes, tasks, strict=False):
+        s = summ[t]["archs"]
+        m = [s[a]["mean"] for a in archs]
+        err = [[s[a]["mean"] - s[a]["ci95"][0] for a in archs],
+               [s[a]["ci95"][1] - s[a]["mean"] for a in archs]]
+        ax.bar(archs, m, yerr=err, capsize=4, color=["C0", "C1", "C2", "C3"])
+        ax.set_title(f"{t}\n{summ[t]['metric']}", fontsize=8)
+        ax.set_ylabel("flip rate on training data (mean, 95% t-CI)", fontsize=8)
+        ax.tick_params(axis="x", labelsize=8)
+    ax = axes[-1]
+    if "fortunes" in summ:
+        for a in archs:
+            prof = summ["fortunes"]["archs"][a].get("embedding_profile")
+            if prof:
+                ax.plot(range(-len(prof) + 1, 1), prof, "o-", ms=3, label=a)
+        ax.set_xlabel("position relative to the final token")
+        ax.set_ylabel("flip rate, one embedding noised (mean over seeds)", fontsize=8)
+        ax.set_title("fortunes: per-position profile (right-aligned)", fontsize=8)
+        ax.legend(fontsize=8)
+    n_seeds = len(data["study"]["seeds"])
+    fig.suptitle(f"Architecture comparison, {n_seeds} seeds each "
+                 "(proofs_check/data/montecarlo_comparison.json)", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

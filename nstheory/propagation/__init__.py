@@ -1,0 +1,11 @@
+"""Multi-layer noise stability by mean-field covariance propagation (issue 5).
+
+* :mod:`~nstheory.propagation.model`: the one model description (dense, activation, LayerNorm,
+  attention, residual; MLP / attention / transformer builders);
+* :mod:`~nstheory.propagation.rules`: the mean-field rules, written once;
+* :mod:`~nstheory.propagation.intervals`: certified (arb, outward-rounded) interval propagation;
+* :mod:`~nstheory.propagation.recurrence`: point recurrence in float and mpmath;
+* :mod:`~nstheory.propagation.torch_model`: the same description as a torch model, Monte Carlo
+  per layer;
+* :mod:`~nstheory.propagation.statedict`: layer descriptions from trained weights.
+"""

@@ -1,0 +1,180 @@
+"""Certified interval propagation of the mean-field moments (python-flint arb balls).
+
+Every quantity of :class:`~nstheory.propagation.rules.State` is an arb ball; arb's arithmetic
+is outward rounded, so each reported ``[lo, hi]`` (via :func:`nstheory.numerics.ball_bounds`)
+provably contains the mean-field value for every input correlation in the given range and
+every attention pattern allowed by the layer (floating-point sound).
+
+Rules on top of plain ball arithmetic:
+
+* activations increasing in the correlation (ReLU: ``increasing_in_rho``) are evaluated at the
+  two endpoints of the correlation interval ``c / Q`` (monotone map -> exact endpoint images,
+  no dependency blow-up); otherwise the activations area's ball enclosure is used;
+* attention pattern moments are intervals: identity / low-rank ``s, w in [1 - eps, 1]``,
+  ``t, t2 in [0, eps]`` (``eps = pattern_slack``); random: ``w in [1 - eps, 1]``,
+  ``s in s_n(r^2) +- eps`` while the tokens are independent and centred (``M = D = P = 0``)
+  and ``s in [0, 1]`` afterwards, ``t, t2 in [0, 1]``. Any pattern whatsoever is covered by
+  ``s, w, t, t2 in [0, 1]``, which is what ``pattern_slack = 1`` gives.
+
+Precision: an interval is one arb ball ``mid +- rad``; arb stores ``rad`` with a 30-bit
+mantissa, so a *wide* interval's endpoints are rounded outward by about ``2^-30`` of its width
+at each rule (sound, and negligible for the narrow intervals of point inputs, whose width is
+set by ``bits``).
+
+Examples
+--------
+>>> from nstheory.propagation.model import mlp
+>>> states = interval_propagation(mlp(2, sigma2=2.0), 0.5)
+>>> bounds(states[1].C, 12)
+('0.608997781044', '0.608997781045')
+>>> bounds(states[1].C, 12)[0] < bounds(states[2].C, 12)[0]
+True
+"""
+
+from __future__ import annotations
+
+from nstheory.errors import NSTheoryError, check_int, check_rho
+from nstheory.numerics import arb_precision, ball_bounds
+from nstheory.propagation.model import Model
+from nstheory.propagation.rules import Backend, State, initial_state, propagate
+
+
+def hull(lo, hi):
+    """The smallest ball containing the balls ``lo`` and ``hi``."""
+    return lo.union(hi)
+
+
+def _unit():
+    from flint import arb
+
+    return arb(0).union(arb(1))
+
+
+def endpoints(ball, lo=None, hi=None):
+    """Exact endpoints ``(a, b)`` (zero-radius balls) of ``ball``, clamped to ``[lo, hi]``;
+    an error if the ball misses that range."""
+    from flint import arb
+
+    a, b = ball.lower(), ball.upper()
+    if lo is not None:
+        if b < lo:
+            raise NSTheoryError(f"interval {ball} lies below {lo}")
+        a = arb(lo) if a < lo else a
+    if hi is not None:
+        if a > hi:
+            raise NSTheoryError(f"interval {ball} lies above {hi}")
+        b = arb(hi) if b > hi else b
+    return a, b
+
+
+class ArbBackend(Backend):
+    """arb-ball arithmetic at the ambient precision (set by :func:`interval_propagation`)."""
+
+    def num(self, x):
+        from flint import arb
+
+        if isinstance(x, tuple):
+            return hull(self.num(x[0]), self.num(x[1]))
+        if isinstance(x, float):
+            return arb(x)  # exact binary value of the double
+        return arb(str(x)) if not hasattr(x, "mid") else x
+
+    def mix(self, s, a, b):
+        """Exact image of ``s a + (1 - s) b`` over the balls: increasing in ``a`` and ``b``
+        (weights ``s, 1 - s >= 0``) and linear in ``s``, so the extremes sit at corners."""
+        s0, s1 = endpoints(s, 0, 1)
+        a0, a1 = endpoints(a)
+        b0, b1 = endpoints(b)
+        los = [b0 + sv * (a0 - b0) for sv in (s0, s1)]
+        his = [b1 + sv * (a1 - b1) for sv in (s0, s1)]
+        lo = los[0].union(los[1]).lower()  # the union's lower end is <= both (no float keys)
+        hi = his[0].union(his[1]).upper()
+        return hull(lo, hi)
+
+    def act_pair(self, act, c, q):
+        a, b = endpoints(c / q, -1, 1)
+        if getattr(act, "increasing_in_rho", False):
+            return hull(act.raw_arb(a, q, q), act.raw_arb(b, q, q))
+        return act.raw_arb(hull(a, b), q, q)
+
+    def act_second(self, act, q):
+        return act.second_moment_arb(q)
+
+    def act_mean(self, act, q):
+        return act.mean_arb(q)
+
+    def pattern(self, layer, st, n):
+        from flint import arb
+
+        eps = arb(layer.pattern_slack)
+        one, zero = arb(1), arb(0)
+        near_one = hull(one - eps, one)
+        if layer.mode in ("identity", "lowrank"):
+            return near_one, near_one, hull(zero, eps), hull(zero, eps)
+        if st.M.is_zero() and st.D.is_zero() and st.P.is_zero():
+            from nstheory.propagation.maps import consistency_arb
+
+            a, b = endpoints(st.C / st.Q, -1, 1)
+            r2 = hull(a * a, b * b)
+            if a < 0 < b:  # s_n(r^2) is smallest at r = 0
+                r2 = hull(r2, zero)
+            sb = consistency_arb(n, r2)  # covers every r^2 in the ball
+            if sb is None:  # no certified s_n for n >= 4: any pattern
+                s = _unit()
+            else:
+                s = hull(*endpoints(hull(sb - eps, sb + eps), 0, 1))
+        else:
+            s = _unit()
+        return s, near_one, _unit(), _unit()
+
+
+def interval_propagation(model: Model, rho, bits: int = 53) -> list[State]:
+    """Certified mean-field states (arb balls) after each block, index 0 = the input.
+
+    ``rho`` is a number or a pair ``(lo, hi)`` (every input correlation in the range).
+    ``bits``: working precision of the arb arithmetic; results stay sound at any precision,
+    only their width changes.
+    """
+    bits = check_int(bits, "bits", lo=16)
+    if isinstance(rho, tuple):
+        check_rho(rho[0])
+        check_rho(rho[1])
+        if rho[0] > rho[1]:
+            raise NSTheoryError(f"rho interval must have lo <= hi, got {rho}")
+    else:
+        check_rho(rho)
+    backend = ArbBackend()
+    with arb_precision(bits=bits):
+        return propagate(backend, model, rho, initial_state(backend, rho, model.n_tokens))
+
+
+def paper_relu_intervals(rho, depth: int, bits: int = 53) -> list:
+    """Certified enclosures of the paper's recurrence ``rho_L = kappa(rho_{L-1})``
+    (:func:`nstheory.propagation.recurrence.paper_relu_recurrence`); ``rho`` a number or a
+    range ``(lo, hi)``. kappa is increasing, so endpoint images are exact.
+    """
+    from nstheory.propagation.maps import activation
+
+    depth = check_int(depth, "depth", lo=0)
+    act = activation("relu")
+    backend = ArbBackend()
+    with arb_precision(bits=bits):
+        from flint import arb
+
+        one = arb(1)
+        cur = backend.num(rho)
+        out = [cur]
+        for _ in range(depth):
+            cur = backend.act_pair(act, cur, one)
+            out.append(cur)
+        return out
+
+
+def bounds(ball, digits: int = 17) -> tuple[str, str]:
+    """Outward-rounded decimal ``(lo, hi)`` of a ball (:func:`nstheory.numerics.ball_bounds`)."""
+    return ball_bounds(ball, digits)
+
+
+def width(ball) -> float:
+    """Width ``hi - lo`` of a ball as a float (rounded up)."""
+    return float(2 * ball.rad()) if ball.rad() != 0 else 0.0

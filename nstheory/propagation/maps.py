@@ -1,0 +1,56 @@
+"""The propagation area's interface to the single-layer maps of other areas.
+
+* activations: :func:`nstheory.gaussian.activations.get_activation` gives, for
+  pre-activations of variances ``q1, q2`` and correlation ``rho``, the raw map
+  ``E[phi(U) phi(V)]`` in float, mpmath and as a certified arb ball, plus the mean and second
+  moment;
+* the permutation-consistency factor ``s_n(r)`` of random attention:
+  :mod:`nstheory.attention.consistency`.
+
+This module only selects those implementations (one place for each concept).
+
+>>> act = activation("relu")
+>>> round(float(act.raw_float(1.0, 1.0, 1.0)), 12)
+0.5
+>>> round(consistency_float(2, 0.25), 10)
+0.5804306233
+"""
+
+from __future__ import annotations
+
+from nstheory.errors import NSTheoryError
+
+
+def activation(name: str):
+    """The activation object of the activations area, by name (an error for unknown names)."""
+    from nstheory.gaussian.activations import get_activation
+
+    return get_activation(name)
+
+
+def consistency_mp(n: int, r, dps: int = 30):
+    """``s_n(r)`` in mpmath: probability that the argmax of ``n`` i.i.d. pairs of standard
+    normals with correlation ``r`` coincides."""
+    from nstheory.attention.consistency import s_n
+
+    return s_n(n, r, dps)
+
+
+def consistency_float(n: int, r: float) -> float:
+    """``s_n(r)`` as a float."""
+    return float(consistency_mp(n, r, 17))
+
+
+def consistency_arb(n: int, r):
+    """Certified ball of ``s_n(r)`` for an arb ball ``r`` at the current precision, or
+    ``None`` where no certified enclosure exists (``n >= 4``)."""
+    from flint import ctx
+
+    from nstheory.attention.consistency import s_n_arb
+
+    if n > 3:
+        return None
+    try:
+        return s_n_arb(n, r, prec=ctx.prec)
+    except NSTheoryError:
+        return None

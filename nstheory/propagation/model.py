@@ -1,0 +1,265 @@
+"""The one model description that every route of the propagation area interprets.
+
+A :class:`Model` is a tuple of *blocks*; a block is a tuple of primitive layers. Stability is
+reported after every block (one "layer" of the per-layer tables). The same description builds
+
+* the certified interval propagation (:mod:`nstheory.propagation.intervals`),
+* the point recurrence in float and mpmath (:mod:`nstheory.propagation.recurrence`),
+* a torch module for Monte Carlo (:mod:`nstheory.propagation.torch_model`).
+
+Primitive layers (all act on a sequence of ``n_tokens`` tokens of ``width`` channels):
+
+``Dense(sigma2)``
+    ``h -> W h`` per token, ``W_{jk} ~ N(0, sigma2 / width)`` i.i.d. (zero mean). ``sigma2`` is
+    the expected squared column norm of ``W`` (``gamma^2`` for a value projection).
+``Act(name)``
+    coordinate-wise activation (``"relu"`` first; any name known to the activations area).
+``LayerNorm()``
+    per token over channels: subtract the channel mean, divide by the channel RMS (no affine).
+``Attention(mode, gamma2, ...)``
+    softmax attention mixing tokens, followed by a value projection ``W_V`` with
+    ``(W_V)_{jk} ~ N(0, gamma2 / width)``, i.e. squared value-column norm ``gamma2``.
+    ``mode``: ``"identity"`` (``W_Q W_K^T = I``), ``"lowrank"`` (``U U^T`` of rank ``rank``),
+    ``"random"`` (i.i.d. N(0, 1) entries, the paper's unstructured case).
+``Residual(branch, scale2)``
+    ``h -> h + branch(h)``; ``branch`` must end with a ``Dense`` or ``Attention`` layer (fresh
+    zero-mean weights), which makes the skip and branch uncorrelated in the mean-field limit.
+
+Mean-field semantics (what the certified intervals contain): the infinite-width limit
+``width -> inf`` of the per-coordinate moments over inputs *and* random weights, for the input
+``X`` with i.i.d. N(0, 1) entries and ``Y = rho X + sqrt(1 - rho^2) Z`` (DESIGN.md §3).
+
+Examples
+--------
+>>> m = mlp(depth=3, sigma2=2.0)
+>>> len(m.blocks), m.blocks[0]
+(3, (Dense(sigma2=2.0), Act(name='relu')))
+>>> transformer(depth=2, layernorm=True, residual=True).describe().splitlines()[0]
+'transformer (pre-LN, residual), 2 blocks, n_tokens=4'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from nstheory.errors import NSTheoryError, check_int, check_positive
+
+ATTENTION_MODES = ("identity", "lowrank", "random")
+
+
+@dataclass(frozen=True)
+class Dense:
+    """Linear layer with i.i.d. zero-mean weights of variance ``sigma2 / width``."""
+
+    sigma2: float = 1.0
+
+    def __post_init__(self):
+        check_positive(self.sigma2, "Dense.sigma2")
+
+
+@dataclass(frozen=True)
+class Act:
+    """Coordinate-wise activation ``name``."""
+
+    name: str = "relu"
+
+
+@dataclass(frozen=True)
+class LayerNorm:
+    """Per-token LayerNorm over channels, without affine parameters."""
+
+    eps: float = 0.0
+
+
+@dataclass(frozen=True)
+class Attention:
+    """Softmax attention followed by a value projection with squared column norm ``gamma2``.
+
+    The mixing pattern enters the mean-field rules through two *pattern moments* of the
+    attention matrices ``A = A(X)``, ``B = A(Y)`` (row ``i``):
+
+    * ``consistency`` ``s = E sum_k A_ik B_ik`` (the paper's ``s(rho)`` for a hard argmax),
+    * ``self_weight`` ``w = E sum_k A_ik^2``.
+
+    ``mode="identity"``/``"lowrank"``: in the paper's limit (``d -> inf``) the pattern is the
+    identity, ``s = w = 1``; ``pattern_slack`` widens ``s`` and ``w`` down by that much in the
+    interval route (the ``o(1)`` of Thm 5.2, or a finite-``d`` allowance). ``mode="random"``:
+    hard argmax, ``w = 1`` and ``s = s_n(r^2)`` (Thm 5.3 as reconstructed) with ``r`` the
+    tokens' correlation, again widened by ``pattern_slack``.
+    """
+
+    mode: str = "identity"
+    gamma2: float = 1.0
+    rank: int | None = None
+    scale: str = "sqrt"  # logits scale: "sqrt" (1/sqrt d), "linear" (1/d), "none"
+    pattern_slack: float = 0.0
+
+    def __post_init__(self):
+        if self.mode not in ATTENTION_MODES:
+            raise NSTheoryError(
+                f"attention mode must be one of {', '.join(ATTENTION_MODES)}, got {self.mode!r}"
+            )
+        check_positive(self.gamma2, "Attention.gamma2")
+        if self.scale not in ("sqrt", "linear", "none"):
+            raise NSTheoryError(f"attention scale must be sqrt, linear or none, got {self.scale!r}")
+        if not 0 <= self.pattern_slack <= 1:
+            raise NSTheoryError(f"pattern_slack must lie in [0, 1], got {self.pattern_slack}")
+        if self.mode == "lowrank" and self.rank is not None:
+            check_int(self.rank, "Attention.rank", lo=1)
+
+
+@dataclass(frozen=True)
+class Residual:
+    """``h -> h + branch(h)``, the branch ending with fresh zero-mean weights."""
+
+    branch: tuple = field(default_factory=tuple)
+
+    def __post_init__(self):
+        if not self.branch:
+            raise NSTheoryError("Residual branch must not be empty")
+        if not isinstance(self.branch[-1], Dense | Attention):
+            raise NSTheoryError(
+                "Residual branch must end with Dense or Attention (fresh zero-mean weights make "
+                f"skip and branch uncorrelated); got {type(self.branch[-1]).__name__}"
+            )
+        for layer in self.branch:
+            _check_layer(layer)
+
+
+LAYER_TYPES = (Dense, Act, LayerNorm, Attention, Residual)
+
+
+def _check_layer(layer) -> None:
+    if not isinstance(layer, LAYER_TYPES):
+        raise NSTheoryError(f"unknown layer {layer!r}")
+
+
+@dataclass(frozen=True)
+class Model:
+    """A stack of blocks, reported after each block, on ``n_tokens`` tokens."""
+
+    blocks: tuple
+    n_tokens: int = 1
+    name: str = "model"
+
+    def __post_init__(self):
+        check_int(self.n_tokens, "n_tokens", lo=1)
+        if not self.blocks:
+            raise NSTheoryError("a model needs at least one block")
+        for block in self.blocks:
+            for layer in block:
+                _check_layer(layer)
+                if self.n_tokens == 1 and _has_attention(layer):
+                    raise NSTheoryError("attention layers need n_tokens >= 2")
+
+    @property
+    def depth(self) -> int:
+        return len(self.blocks)
+
+    def describe(self) -> str:
+        lines = [f"{self.name}, {self.depth} blocks, n_tokens={self.n_tokens}"]
+        seen = []
+        for b in self.blocks:
+            if b not in seen:
+                seen.append(b)
+        for b in seen:
+            lines.append("  block: " + " -> ".join(_layer_str(x) for x in b))
+        return "\n".join(lines)
+
+
+def _has_attention(layer) -> bool:
+    if isinstance(layer, Attention):
+        return True
+    if isinstance(layer, Residual):
+        return any(_has_attention(x) for x in layer.branch)
+    return False
+
+
+def _layer_str(x) -> str:
+    if isinstance(x, Residual):
+        return "Residual[" + " -> ".join(_layer_str(y) for y in x.branch) + "]"
+    return repr(x)
+
+
+# --------------------------------------------------------------------------------------
+# Builders for the three architectures of the CLI and the figures.
+# --------------------------------------------------------------------------------------
+
+
+def mlp(depth: int, sigma2: float = 2.0, act: str = "relu", residual: bool = False,
+        layernorm: bool = False) -> Model:
+    """Deep MLP: ``depth`` blocks ``Dense(sigma2) -> act``.
+
+    ``sigma2 = 2`` is He initialisation (for ReLU it keeps the second moment ``Q`` fixed);
+    ``sigma2 = 1`` gives ``Q_L = 2^{-L}``. With ``residual``, each block is
+    ``h + Dense(1) act(Dense(sigma2) h)`` (pre-LN if ``layernorm``); without ``residual`` and
+    with ``layernorm``, a LayerNorm follows each block.
+    """
+    depth = check_int(depth, "depth", lo=1)
+    if residual:
+        branch = ((LayerNorm(),) if layernorm else ()) + (Dense(sigma2), Act(act), Dense(1.0))
+        block = (Residual(branch),)
+    else:
+        block = (Dense(sigma2), Act(act)) + ((LayerNorm(),) if layernorm else ())
+    name = "mlp" + _suffix(residual, layernorm)
+    return Model((block,) * depth, 1, name)
+
+
+def attention_stack(depth: int, mode: str = "identity", gamma2: float = 1.0, n_tokens: int = 4,
+                    residual: bool = False, layernorm: bool = False,
+                    pattern_slack: float = 0.0) -> Model:
+    """Attention-only stack (the paper's §5 multi-layer transformer without MLPs)."""
+    depth = check_int(depth, "depth", lo=1)
+    att = Attention(mode, gamma2, pattern_slack=pattern_slack)
+    if residual:
+        block = (Residual(((LayerNorm(),) if layernorm else ()) + (att,)),)
+    else:
+        block = (att,) + ((LayerNorm(),) if layernorm else ())
+    return Model((block,) * depth, n_tokens, "attention" + _suffix(residual, layernorm))
+
+
+def transformer(depth: int, mode: str = "identity", gamma2: float = 1.0, n_tokens: int = 4,
+                residual: bool = True, layernorm: bool = True, post_ln: bool = False,
+                sigma2: float = 2.0, act: str = "relu", pattern_slack: float = 0.0) -> Model:
+    """Transformer blocks: attention sub-block then MLP sub-block ``Dense(1) act Dense(sigma2)``.
+
+    * pre-LN + residual: ``h + Attn(LN h)``, ``h + MLP(LN h)``;
+    * post-LN + residual: ``LN(h + Attn h)``, ``LN(h + MLP h)``;
+    * no residual: ``Attn``, ``MLP`` in sequence (LN after each if ``layernorm``).
+    """
+    depth = check_int(depth, "depth", lo=1)
+    att = Attention(mode, gamma2, pattern_slack=pattern_slack)
+    ffn = (Dense(sigma2), Act(act), Dense(1.0))
+    ln = (LayerNorm(),) if layernorm else ()
+    if residual and not post_ln:
+        block = (Residual((*ln, att)), Residual((*ln, *ffn)))
+    elif residual:
+        block = (Residual((att,)), *ln, Residual(ffn), *ln)
+    else:
+        block = (att, *ln, *ffn, *ln)
+    kind = "post-LN" if (post_ln and layernorm) else ("pre-LN" if layernorm else "no LN")
+    name = f"transformer ({kind}, {'residual' if residual else 'no residual'})"
+    return Model((block,) * depth, n_tokens, name)
+
+
+def _suffix(residual: bool, layernorm: bool) -> str:
+    parts = [p for p, on in (("residual", residual), ("LN", layernorm)) if on]
+    return f" ({', '.join(parts)})" if parts else ""
+
+
+def build(arch: str, depth: int, residual: bool = False, layernorm: bool = False,
+          mode: str = "identity", gamma2: float = 1.0, n_tokens: int = 4, sigma2: float = 2.0,
+          pattern_slack: float = 0.0) -> Model:
+    """The CLI's ``--arch mlp|attention|transformer`` as a :class:`Model`.
+
+    >>> build("attention", 2, gamma2=0.8).blocks[0]
+    (Attention(mode='identity', gamma2=0.8, rank=None, scale='sqrt', pattern_slack=0.0),)
+    """
+    if arch == "mlp":
+        return mlp(depth, sigma2, residual=residual, layernorm=layernorm)
+    if arch == "attention":
+        return attention_stack(depth, mode, gamma2, n_tokens, residual, layernorm, pattern_slack)
+    if arch == "transformer":
+        return transformer(depth, mode, gamma2, n_tokens, residual, layernorm, sigma2=sigma2,
+                           pattern_slack=pattern_slack)
+    raise NSTheoryError(f"arch must be mlp, attention or transformer, got {arch!r}")

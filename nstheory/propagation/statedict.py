@@ -1,0 +1,104 @@
+"""Layer descriptions from trained weights (a torch state dict).
+
+The mean-field rules need, per layer, the *weight statistics* that enter the per-coordinate
+moments:
+
+* a dense layer ``y = x W^T`` (torch ``Linear``, ``W`` of shape ``(out, in)``): the squared row
+  norms ``sum_k W_jk^2``; the rule uses their mean as ``sigma2`` (exact for i.i.d. weights,
+  an average over output coordinates otherwise);
+* attention ``softmax(X W_Q W_K^T X^T) X W_V`` (``W_V`` of shape ``(d, m)``): the squared
+  value-column norms ``gamma_j^2 = ||(W_V)_{:, j}||^2`` (the paper's column-weight condition)
+  and the structure of ``W = W_Q W_K^T``: its distance from a multiple of the identity, its
+  stable rank, its symmetric part. :func:`attention_stats` classifies it as ``identity``,
+  ``lowrank`` or ``random`` for the model description.
+
+>>> import torch
+>>> s = attention_stats(torch.eye(8), torch.eye(8), 0.5 * torch.eye(8))
+>>> s["mode"], s["gamma2_mean"], s["identity_distance"]
+('identity', 0.25, 0.0)
+"""
+
+from __future__ import annotations
+
+from nstheory.errors import NSTheoryError
+from nstheory.propagation.model import Act, Attention, Dense, Model
+
+
+def dense_sigma2(weight) -> dict:
+    """Statistics of a torch ``Linear`` weight ``(out, in)``: squared row norms (the factor
+    each output coordinate's second moment picks up), mean/min/max."""
+    w = _as_2d(weight, "Linear weight")
+    rows = (w**2).sum(dim=1)
+    return {"sigma2_mean": float(rows.mean()), "sigma2_min": float(rows.min()),
+            "sigma2_max": float(rows.max()), "shape": tuple(w.shape)}
+
+
+def attention_stats(W_Q, W_K, W_V, lowrank_fraction: float = 0.25,
+                    identity_tol: float = 0.1) -> dict:
+    """Weight statistics of one attention head (see the module docstring).
+
+    ``identity_distance = ||W - a I||_F / ||W||_F`` with ``a = tr W / d`` (0 for a multiple of
+    the identity); ``stable_rank = ||W||_F^2 / ||W||_2^2``; ``symmetric_fraction =
+    ||(W + W^T)/2||_F^2 / ||W||_F^2``. Mode: ``identity`` if the distance is below
+    ``identity_tol``, else ``lowrank`` if the stable rank is below ``lowrank_fraction * d``, else
+    ``random``.
+    """
+    import torch
+
+    wq, wk, wv = (_as_2d(x, n) for x, n in ((W_Q, "W_Q"), (W_K, "W_K"), (W_V, "W_V")))
+    if wq.shape != wk.shape or wq.shape[0] != wv.shape[0]:
+        raise NSTheoryError(f"incompatible shapes W_Q {tuple(wq.shape)}, W_K {tuple(wk.shape)}, "
+                            f"W_V {tuple(wv.shape)} (need (d, k), (d, k), (d, m))")
+    W = wq @ wk.T
+    d = W.shape[0]
+    fro2 = float((W**2).sum())
+    if fro2 == 0:
+        raise NSTheoryError("W_Q W_K^T is zero")
+    a = float(torch.trace(W)) / d
+    dist = float(((W - a * torch.eye(d, dtype=W.dtype)) ** 2).sum()) ** 0.5 / fro2**0.5
+    spec = float(torch.linalg.matrix_norm(W, ord=2))
+    stable_rank = fro2 / spec**2
+    sym = float((((W + W.T) / 2) ** 2).sum()) / fro2
+    cols = (wv**2).sum(dim=0)
+    if dist < identity_tol:
+        mode = "identity"
+    elif stable_rank < lowrank_fraction * d:
+        mode = "lowrank"
+    else:
+        mode = "random"
+    return {
+        "mode": mode, "identity_scale": a, "identity_distance": round(dist, 12),
+        "stable_rank": stable_rank, "symmetric_fraction": sym,
+        "gamma2_mean": float(cols.mean()), "gamma2_min": float(cols.min()),
+        "gamma2_max": float(cols.max()), "d": d,
+    }
+
+
+def attention_layer_from_weights(W_Q, W_K, W_V, pattern_slack: float = 0.0) -> Attention:
+    """An :class:`Attention` description with the weights' mode and mean ``gamma^2``."""
+    s = attention_stats(W_Q, W_K, W_V)
+    return Attention(s["mode"], s["gamma2_mean"], pattern_slack=pattern_slack)
+
+
+def mlp_from_state_dict(state_dict, act: str = "relu") -> Model:
+    """An MLP description from the 2-D ``*.weight`` entries of a state dict, in order: each
+    becomes ``Dense(mean squared row norm)`` followed by ``act`` (biases are ignored by the
+    mean-field rules: an error if a non-zero bias is present)."""
+    blocks = []
+    for key, value in state_dict.items():
+        if key.endswith(".bias") and float(value.abs().max()) > 0:
+            raise NSTheoryError(f"{key}: non-zero biases are not modelled by the rules")
+        if key.endswith("weight") and getattr(value, "ndim", 0) == 2:
+            blocks.append((Dense(dense_sigma2(value)["sigma2_mean"]), Act(act)))
+    if not blocks:
+        raise NSTheoryError("no 2-D '*.weight' entries in the state dict")
+    return Model(tuple(blocks), 1, "mlp (from state dict)")
+
+
+def _as_2d(x, name):
+    import torch
+
+    t = torch.as_tensor(x).detach().to(torch.float64).cpu()
+    if t.ndim != 2:
+        raise NSTheoryError(f"{name} must be a matrix, got shape {tuple(t.shape)}")
+    return t

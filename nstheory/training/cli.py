@@ -1,0 +1,102 @@
+"""``nstheory train TASK``: multi-seed training with and without the noise-stability regularizer.
+
+Examples::
+
+    nstheory train modadd --seeds 0-4                      # the paper setting, both arms
+    nstheory train modadd --preset modadd-reduced --seeds 0-2 --executor process --workers 2
+    nstheory train parity --seeds 0-4 --reg-gamma 0.05 --reg-rho 0.05
+    nstheory train ntp --corpus wikitext2 --corpus-path ~/data/wikitext-2 --device cuda
+
+Re-running a command resumes its unfinished runs (same ``--out``).
+"""
+
+from __future__ import annotations
+
+DEFAULT_PRESET = {"modadd": "modadd113", "parity": "parity", "ntp": "ntp"}
+
+
+def register_cli(sub) -> None:
+    p = sub.add_parser("train", help="training experiments with the noise-stability regularizer",
+                       description=__doc__.split("\n\n")[0])
+    p.add_argument("task", choices=sorted(DEFAULT_PRESET), help="modadd, parity or ntp")
+    p.add_argument("--preset", help="named preset (default: modadd113 / parity / ntp); "
+                   "see nstheory.training.config.PRESETS")
+    p.add_argument("--seeds", default="0-4", help="seeds, e.g. 0-4 or 0,2 (default 0-4)")
+    p.add_argument("--arms", choices=("both", "base", "reg"), default="both",
+                   help="train without (base), with (reg) the regularizer, or both (default)")
+    p.add_argument("--reg-gamma", type=float, help="regularizer strength of the reg arm")
+    p.add_argument("--reg-rho", type=float, help="regularizer rho (keep prob (1+rho)/2)")
+    p.add_argument("--reg-noise", choices=("token", "token-excl", "gaussian"))
+    p.add_argument("--steps", type=int, help="step budget per run")
+    p.add_argument("--device", default="cpu", help="auto, cpu or cuda (default cpu)")
+    p.add_argument("--out", help="output directory (default runs/<preset>)")
+    p.add_argument("--executor", default="serial", choices=("serial", "process", "ray"))
+    p.add_argument("--workers", type=int, help="worker processes for --executor process/ray")
+    p.add_argument("--threads", type=int, help="torch threads per run")
+    p.add_argument("--residual", choices=("yes", "no"),
+                   help="grokking model: Nanda residual stream (yes) or Vasudeva's none (no)")
+    p.add_argument("--corpus", choices=("fortunes", "wikitext2"), help="ntp corpus")
+    p.add_argument("--corpus-path", help="directory of WikiText-2 (wiki.train.tokens)")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from nstheory.errors import NSTheoryError
+    from nstheory.training.config import PRESETS, preset, regularized_arm
+    from nstheory.training.study import parse_seeds, run_study
+
+    name = args.preset or DEFAULT_PRESET[args.task]
+    if name not in PRESETS:
+        raise NSTheoryError(f"--preset must be one of {', '.join(PRESETS)}, got {name!r}")
+    overrides = {}
+    if args.steps is not None:
+        overrides["steps"] = args.steps
+    if args.residual:
+        overrides["residual"] = args.residual == "yes"
+    if args.corpus:
+        overrides["corpus"] = args.corpus
+    if args.corpus_path:
+        overrides["corpus_path"] = args.corpus_path
+    from nstheory.device import resolve_device
+
+    resolve_device(args.device)  # a clear error now if CUDA was asked for and is absent
+    overrides["device"] = args.device
+    base = preset(name, **overrides)
+    if base.task != args.task:
+        raise NSTheoryError(f"preset {name!r} is for task {base.task!r}, not {args.task!r}")
+    if base.task == "ntp":
+        from nstheory.training.tasks import load_corpus
+
+        load_corpus(base.corpus, base.corpus_path)  # fails early with the install hint
+    g, r, noise = regularized_arm(name)
+    reg = (args.reg_gamma if args.reg_gamma is not None else g,
+           args.reg_rho if args.reg_rho is not None else r, args.reg_noise or noise)
+    arms = ("base", "reg") if args.arms == "both" else (args.arms,)
+    if args.arms == "both" and reg[0] == 0:
+        arms = ("base",)
+    seeds = parse_seeds(args.seeds)
+    out = args.out or f"runs/{name}"
+    res = run_study(base, seeds, out, arms=arms, reg=reg, executor=args.executor,
+                    workers=args.workers, threads=args.threads)
+    print(format_analysis(res))
+    print(f"wrote {out}/study.json")
+    return 0
+
+
+def format_analysis(res: dict) -> str:
+    """A short text table of a study's analysis."""
+    an = res["analysis"]
+    lines = [f"preset {res['preset']}  seeds {res['seeds']}"]
+    for arm, a in an["arms"].items():
+        lines.append(f"  {arm:4s} steps_to_val95={a['steps_to_val95']}  "
+                     f"steps_to_val99={a['steps_to_val99']}  "
+                     f"wall/step={a['wall_per_step_s'] and round(a['wall_per_step_s'] * 1e3, 1)} ms")
+    for m, s in an["speedup"].items():
+        if isinstance(s, dict) and s.get("ratio") is not None:
+            lines.append(f"  speed-up {m}: T_base/T_reg = {s['ratio']:.3f} "
+                         f"[{s['ci'][0]:.3f}, {s['ci'][1]:.3f}] (95% bootstrap)")
+        elif isinstance(s, dict):
+            lines.append(f"  speed-up {m}: {s['note']}")
+        else:
+            lines.append(f"  {m}: {s:.3f}")
+    return "\n".join(lines)

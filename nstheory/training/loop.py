@@ -1,0 +1,244 @@
+"""One training run that loses nothing: config file, checkpoints, append-only JSONL log, resume.
+
+Layout of a run directory::
+
+    config.json      every hyperparameter and the seed (a resumed run must match it)
+    log.jsonl        one record per evaluated step (keyed by "step"; deterministic values)
+    timing.jsonl     wall-clock per evaluated step (kept apart: it differs between runs)
+    checkpoint.pt    model, optimiser, noise-generator state and step (written atomically)
+    summary.json     written at the end: steps to thresholds, wall-clock, stop reason
+
+A record at step ``s`` describes the model after ``s`` optimiser updates. The log is appended
+*before* the checkpoint of the same step is written, so a kill at any point resumes from the
+last checkpoint, recomputes the same records bit for bit (the noise generator's state is in
+the checkpoint; metric noise is seeded by (seed, step)), and :class:`~nstheory.store.JsonlLog`
+drops the already-logged ones: nothing lost, nothing duplicated.
+
+>>> import tempfile
+>>> from nstheory.training.config import preset
+>>> s = train(preset("tiny", steps=10), tempfile.mkdtemp(), progress_bar=False)
+>>> s["final_step"], s["stop_reason"]
+(10, 'steps')
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from nstheory.errors import NSTheoryError
+from nstheory.store import JsonlLog, load_json, save_json
+from nstheory.training.config import TrainConfig
+
+
+class InjectedFailure(RuntimeError):
+    """Raised by ``train(..., fail_after=k)`` to simulate a kill after step ``k``."""
+
+
+def build_data(cfg: TrainConfig):
+    from nstheory.training import tasks
+
+    seed = cfg.seed if cfg.data_seed is None else cfg.data_seed
+    if cfg.task == "modadd":
+        return tasks.modular_addition(cfg.p, cfg.frac, seed)
+    if cfg.task == "parity":
+        return tasks.sparse_parity(cfg.n_bits, cfg.k, cfg.n_train, cfg.n_val, cfg.label_noise,
+                                   seed)
+    text = tasks.load_corpus(cfg.corpus, cfg.corpus_path)
+    return tasks.next_token(text, cfg.vocab, cfg.seq_len, cfg.max_tokens, seed=seed)
+
+
+def build_model(cfg: TrainConfig, data):
+    from nstheory.training.models import AnswerTransformer, TinyLM
+
+    torch.manual_seed(cfg.seed)
+    if cfg.task == "ntp":
+        return TinyLM(cfg.vocab, cfg.seq_len, cfg.d_model, cfg.n_heads, cfg.n_layers, cfg.d_mlp)
+    return AnswerTransformer(data.vocab, data.n_out, data.train_x.shape[1], cfg.d_model,
+                             cfg.n_heads, cfg.d_mlp, cfg.residual)
+
+
+def regularized_loss(model, x, y, cfg: TrainConfig, data, generator):
+    """Task cross-entropy plus ``gamma * R``; clean and noisy inputs share one forward pass.
+
+    Returns ``(loss, ce, R)`` (tensors; R is None when gamma = 0).
+    """
+    from nstheory.training.regularizer import (
+        gaussian_embedding_noise,
+        perturb_tokens,
+        stability_term,
+    )
+
+    if cfg.reg_gamma == 0:
+        logits = model(x)
+        ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
+        return ce, ce, None
+    B = x.shape[0]
+    if cfg.reg_noise == "gaussian":
+        e = model.embed(x)
+        T = x.shape[1]
+        pos = data.noise_positions
+        mask = [True] * T if pos is None else [i in pos for i in range(T)]
+        scale = model.W_E.detach().pow(2).mean().sqrt()
+        en = gaussian_embedding_noise(e, cfg.reg_rho, scale, mask, generator)
+        logits = model.forward_embeddings(torch.cat([e, en]))
+    else:
+        xn = perturb_tokens(x, cfg.reg_rho, cfg.reg_noise, data.noise_vocab,
+                            data.noise_positions, generator)
+        logits = model(torch.cat([x, xn]))
+    lx, ly = logits[:B], logits[B:]
+    ce = F.cross_entropy(lx.reshape(-1, lx.shape[-1]), y.reshape(-1))
+    R = stability_term(torch.softmax(lx, -1), torch.softmax(ly, -1), cfg.reg_sign)
+    return ce + cfg.reg_gamma * R, ce, R
+
+
+@torch.no_grad()
+def evaluate(model, data, cfg: TrainConfig, cap: int | None = None) -> dict:
+    """Cross-entropy loss and accuracy on the train and validation sets (float64 sums)."""
+    model.eval()
+    out = {}
+    for name, x, y in (("train", data.train_x, data.train_y), ("val", data.val_x, data.val_y)):
+        if cap:
+            x, y = x[:cap], y[:cap]
+        loss, correct, count = 0.0, 0, 0
+        for i in range(0, x.shape[0], 8192):
+            lg = model(x[i:i + 8192]).float()
+            yy = y[i:i + 8192]
+            loss += float(F.cross_entropy(lg.reshape(-1, lg.shape[-1]), yy.reshape(-1),
+                                          reduction="sum").double())
+            correct += int((lg.argmax(-1) == yy).sum())
+            count += yy.numel()
+        out[f"{name}_loss"] = loss / count
+        out[f"{name}_acc"] = correct / count
+    model.train()
+    return out
+
+
+def _save_checkpoint(path: Path, state: dict) -> None:
+    tmp = path.with_suffix(".pt.tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def train(cfg: TrainConfig, out, fail_after: int | None = None, progress_bar: bool = True,
+          threads: int | None = None) -> dict:
+    """Train (or resume) the run described by ``cfg`` in directory ``out``; returns the summary.
+
+    ``fail_after=k`` raises :class:`InjectedFailure` right after optimiser step ``k`` (a test
+    hook simulating a kill).
+    """
+    from nstheory.device import resolve_device
+    from nstheory.progress import progress
+    from nstheory.training.metrics import trajectory_metrics
+
+    cfg = cfg.validate()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    if threads:
+        torch.set_num_threads(threads)
+    cfg_path = out / "config.json"
+    if cfg_path.exists():
+        old = load_json(cfg_path)
+        if old != load_json(save_json(cfg.to_dict(), out / ".config.check.json")):
+            raise NSTheoryError(f"{out} holds a run with a different config; use another --out")
+        (out / ".config.check.json").unlink()
+    else:
+        save_json(cfg.to_dict(), cfg_path)
+    summary_path = out / "summary.json"
+    if summary_path.exists():
+        return load_json(summary_path)
+
+    device = resolve_device(cfg.device)
+    data = build_data(cfg).to(device)
+    model = build_model(cfg, data).to(device)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay,
+                            betas=(cfg.beta1, cfg.beta2))
+    gen = torch.Generator(device=device).manual_seed(cfg.seed)
+    log = JsonlLog(out / "log.jsonl", key="step")
+    tlog = JsonlLog(out / "timing.jsonl", key="step")
+    ckpt = out / "checkpoint.pt"
+    step, wall_before = 0, 0.0
+    if ckpt.exists():
+        st = torch.load(ckpt, map_location=device, weights_only=False)
+        model.load_state_dict(st["model"])
+        opt.load_state_dict(st["opt"])
+        gen.set_state(st["gen"].cpu() if device.type == "cpu" else st["gen"])
+        step, wall_before = st["step"], st["wall"]
+    cap = 2048 if cfg.task == "ntp" else None
+    n_train = data.train_x.shape[0]
+    t0 = time.perf_counter()
+    stop_reason = "steps"
+    bar = progress(range(cfg.steps), total=cfg.steps, desc=f"train {cfg.preset} seed {cfg.seed}") \
+        if progress_bar else None
+    if bar is not None:
+        bar.update(step)
+    while True:
+        if step % cfg.eval_every == 0 or step == cfg.steps:
+            rec = {"step": step, **evaluate(model, data, cfg, cap)}
+            if step % cfg.metrics_every == 0 or step == cfg.steps:
+                rec.update(trajectory_metrics(model, data, cfg, step))
+            log.append(rec)
+            wall = wall_before + time.perf_counter() - t0
+            tlog.append({"step": step, "wall_s": wall})
+            if cfg.stop_val_acc is not None and rec["val_acc"] >= cfg.stop_val_acc:
+                stop_reason = f"val_acc >= {cfg.stop_val_acc}"
+            if cfg.stop_val_loss is not None and rec["val_loss"] <= cfg.stop_val_loss:
+                stop_reason = f"val_loss <= {cfg.stop_val_loss}"
+            if step % cfg.ckpt_every == 0 or step == cfg.steps or stop_reason != "steps":
+                _save_checkpoint(ckpt, {"step": step, "model": model.state_dict(),
+                                        "opt": opt.state_dict(), "gen": gen.get_state(),
+                                        "wall": wall})
+        if stop_reason != "steps" or step >= cfg.steps:
+            break
+        for grp in opt.param_groups:
+            grp["lr"] = cfg.lr * min(1.0, (step + 1) / max(1, cfg.warmup))
+        if cfg.batch_size is None or cfg.batch_size >= n_train:
+            x, y = data.train_x, data.train_y
+        else:
+            idx = torch.randint(0, n_train, (cfg.batch_size,), generator=gen, device=device)
+            x, y = data.train_x[idx], data.train_y[idx]
+        loss, _, _ = regularized_loss(model, x, y, cfg, data, gen)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        step += 1
+        if bar is not None:
+            bar.update(1)
+        if fail_after is not None and step == fail_after:
+            raise InjectedFailure(f"injected failure after step {step}")
+    if bar is not None:
+        bar.close()
+    summary = summarize_run(log.records(), cfg)
+    summary.update({"final_step": step, "stop_reason": stop_reason,
+                    "wall_s": wall_before + time.perf_counter() - t0,
+                    "device": str(device), "task_info": data.info})
+    save_json(summary, summary_path)
+    return summary
+
+
+#: Validation-loss thresholds whose first crossing is reported, by task.
+LOSS_THRESHOLDS = {"modadd": 0.1, "parity": 0.3, "ntp": 5.0}
+
+
+def summarize_run(records: list[dict], cfg: TrainConfig) -> dict:
+    """Steps to >= 95% / >= 99% validation accuracy and to the validation-loss threshold."""
+    from nstheory.training.metrics import steps_to_threshold
+
+    thr = LOSS_THRESHOLDS[cfg.task]
+    return {
+        "seed": cfg.seed,
+        "reg_gamma": cfg.reg_gamma,
+        "steps_to_val95": steps_to_threshold(records, "val_acc", 0.95),
+        "steps_to_val99": steps_to_threshold(records, "val_acc", 0.99),
+        "val_loss_threshold": thr,
+        "steps_to_val_loss": steps_to_threshold(records, "val_loss", thr, above=False),
+        "budget_steps": cfg.steps,
+    }
+
+
+__all__ = ["InjectedFailure", "LOSS_THRESHOLDS", "build_data", "build_model", "evaluate",
+           "regularized_loss", "summarize_run", "train"]

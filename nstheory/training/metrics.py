@@ -1,0 +1,114 @@
+"""Trajectory metrics of a training run, and steps-to-threshold read off its log.
+
+Measured every ``metrics_every`` steps on a fixed sample of training inputs (the first
+``metric_samples`` of the shuffled train split), with a generator seeded by (seed, step) so a
+resumed run measures exactly what an uninterrupted one does:
+
+* ``sens`` -- Vasudeva et al.'s grokking sensitivity: add ``sigma * N(0, I)`` (sigma = 0.1) to
+  the embeddings (token + position) of *all noise positions jointly* (both operands for
+  modular addition), one draw, and report the fraction of inputs whose argmax changes;
+* ``flip_token`` -- the same flip rate under the regularizer's token noise;
+* ``stab_token`` / ``stab_gauss`` -- the probability-agreement stability
+  ``E sum_i p_i(X) p_i(Y)`` (``= -R`` for S = 1) under token noise and under Gaussian embedding
+  noise with the regularizer's rho (``rho e + sqrt(1 - rho^2) s Z``);
+* ``weight_norm`` -- global L2 norm of the parameters.
+
+:func:`flip_rate` and :func:`paired_moment` follow the interface of the Monte Carlo
+estimators (``flip_rate(predict, x, perturb, reps, generator)``); they live here because that
+module was not available when this one was written.
+
+>>> recs = [{"step": 0, "val_acc": 0.1}, {"step": 50, "val_acc": 0.96}, {"step": 100, "val_acc": 1.0}]
+>>> steps_to_threshold(recs, "val_acc", 0.95), steps_to_threshold(recs, "val_acc", 0.99)
+(50, 100)
+>>> steps_to_threshold(recs, "val_acc", 0.5, above=False)
+0
+"""
+
+from __future__ import annotations
+
+import torch
+
+from nstheory.stats import Moments
+
+
+def steps_to_threshold(records, key: str, threshold: float, above: bool = True):
+    """First logged step whose ``key`` is ``>= threshold`` (``above``) or ``<= threshold``;
+    None if it never gets there (a censored run)."""
+    for r in records:
+        v = r.get(key)
+        if v is None:
+            continue
+        if (v >= threshold) if above else (v <= threshold):
+            return r["step"]
+    return None
+
+
+def flip_rate(predict, x, perturb, reps: int = 1, generator=None) -> Moments:
+    """Moments of the per-input fraction of ``reps`` perturbations that change ``predict``."""
+    base = predict(x)
+    flips = torch.zeros(base.shape, dtype=torch.float64, device=base.device)
+    for _ in range(reps):
+        flips += (predict(perturb(x, generator)) != base).double()
+    return Moments.from_values(flips.reshape(-1) / reps)
+
+
+def paired_moment(f, x, perturb, reps: int = 1, generator=None) -> Moments:
+    """Moments of ``f(x, perturb(x))`` over inputs and ``reps`` draws."""
+    vals = [f(x, perturb(x, generator)).reshape(-1).double() for _ in range(reps)]
+    return Moments.from_values(torch.cat(vals))
+
+
+def _prob_agreement(model, cfg):
+    def f(e, e_noisy):
+        px = torch.softmax(model.forward_embeddings(e).float(), -1)
+        py = torch.softmax(model.forward_embeddings(e_noisy).float(), -1)
+        return (px * py).sum(-1)
+    return f
+
+
+@torch.no_grad()
+def trajectory_metrics(model, data, cfg, step: int) -> dict:
+    """Sensitivity, token and Gaussian stability, flip rates and weight norm at ``step``."""
+    from nstheory.training.models import weight_norm
+    from nstheory.training.regularizer import gaussian_embedding_noise, perturb_tokens
+
+    was_training = model.training
+    model.eval()
+    dev = data.train_x.device
+    g = torch.Generator(device=dev).manual_seed(1_000_003 * (cfg.seed + 1) + step)
+    x = data.train_x[: cfg.metric_samples]
+    e = model.embed(x)
+    T = x.shape[1]
+    pos = data.noise_positions
+    mask = [True] * T if pos is None else [i in pos for i in range(T)]
+    m = torch.tensor(mask, device=dev).view(1, -1, 1)
+    scale = model.W_E.pow(2).mean().sqrt()
+    tok_noise = cfg.reg_noise if cfg.reg_noise != "gaussian" else "token"
+
+    def argmax_emb(emb):
+        return model.forward_embeddings(emb).argmax(-1)
+
+    def sens_perturb(emb, gen):
+        z = torch.randn(emb.shape, generator=gen, device=dev, dtype=emb.dtype)
+        return emb + cfg.sens_sigma * z * m
+
+    def tok_perturb(tokens, gen):
+        return perturb_tokens(tokens, cfg.reg_rho, tok_noise, data.noise_vocab, pos, gen)
+
+    def gauss_perturb(emb, gen):
+        return gaussian_embedding_noise(emb, cfg.reg_rho, scale, mask, gen)
+
+    out = {
+        "sens": flip_rate(argmax_emb, e, sens_perturb, 1, g).mean,
+        "flip_token": flip_rate(lambda t: model(t).argmax(-1), x, tok_perturb, 1, g).mean,
+    }
+    agree = _prob_agreement(model, cfg)
+    out["stab_token"] = paired_moment(
+        lambda a, b: agree(model.embed(a), model.embed(b)), x, tok_perturb, 1, g).mean
+    out["stab_gauss"] = paired_moment(agree, e, gauss_perturb, 1, g).mean
+    out["weight_norm"] = weight_norm(model)
+    model.train(was_training)
+    return out
+
+
+__all__ = ["flip_rate", "paired_moment", "steps_to_threshold", "trajectory_metrics"]

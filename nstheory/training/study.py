@@ -1,0 +1,204 @@
+"""Multi-seed sweeps of a preset with and without the regularizer, and the speed-up ratio.
+
+:func:`run_study` trains every (arm, seed) through :func:`nstheory.executor.get_executor`
+(serial, process pool or Ray), each in its own resumable run directory, so re-running the same
+command after a kill continues where it stopped. :func:`analyze_study` turns the run summaries
+into distributions of steps-to-threshold over seeds and the speed-up ratio
+``mean(T_base) / mean(T_reg)`` with a percentile-bootstrap interval
+(:func:`nstheory.stats.ratio_ci`); the paper's "36%" is this ratio minus 1.
+
+Runs that never reach a threshold within the step budget are *censored*: the analysis reports
+how many, and gives no ratio for a metric unless every run of both arms reached it.
+
+>>> a = analyze_study([
+...     {"arm": "base", "seed": s, "summary": {"steps_to_val99": t, "wall_s": 1.0,
+...      "final_step": t}} for s, t in enumerate([4400, 4500, 4600])] + [
+...     {"arm": "reg", "seed": s, "summary": {"steps_to_val99": t, "wall_s": 1.5,
+...      "final_step": t}} for s, t in enumerate([3200, 3300, 3400])],
+...     metrics=("steps_to_val99",))
+>>> round(a["speedup"]["steps_to_val99"]["ratio"], 4)
+1.3636
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from nstheory.errors import NSTheoryError
+from nstheory.store import save_json
+
+METRICS = ("steps_to_val95", "steps_to_val99", "steps_to_val_loss")
+#: Log fields kept in the study file (the trajectories behind the figures).
+TRAJ_KEYS = ("step", "train_loss", "train_acc", "val_loss", "val_acc", "sens", "flip_token",
+             "stab_token", "stab_gauss", "weight_norm")
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``"0-4"`` -> [0, 1, 2, 3, 4]; ``"0,2,5"`` -> [0, 2, 5].
+
+    >>> parse_seeds("0-2,7")
+    [0, 1, 2, 7]
+    """
+    out: list[int] = []
+    try:
+        for part in str(text).split(","):
+            if "-" in part:
+                a, b = part.split("-")
+                out.extend(range(int(a), int(b) + 1))
+            else:
+                out.append(int(part))
+    except ValueError:
+        raise NSTheoryError(f"--seeds must look like 0-4 or 0,2,5; got {text!r}") from None
+    if not out or min(out) < 0:
+        raise NSTheoryError(f"--seeds must name non-negative seeds, got {text!r}")
+    return out
+
+
+def _run_one(item) -> dict:
+    from nstheory.store import JsonlLog
+    from nstheory.training.config import TrainConfig
+    from nstheory.training.loop import train
+
+    arm, cfg_dict, run_dir, threads = item
+    cfg = TrainConfig.from_dict(cfg_dict)
+    summary = train(cfg, run_dir, progress_bar=False, threads=threads)
+    recs = JsonlLog(Path(run_dir) / "log.jsonl").records()
+    traj = [{k: r[k] for k in TRAJ_KEYS if k in r} for r in recs]
+    return {"arm": arm, "seed": cfg.seed, "config": cfg_dict, "summary": summary,
+            "trajectory": traj}
+
+
+def study_configs(base, seeds, arms=("base", "reg"), reg=None):
+    """(arm, config) pairs: arm ``base`` has gamma = 0, arm ``reg`` the given (gamma, rho, noise)."""
+    out = []
+    for arm in arms:
+        if arm not in ("base", "reg"):
+            raise NSTheoryError(f"arms must be base and/or reg, got {arm!r}")
+    for s in seeds:  # seed-major: a study stopped early still has both arms of its first seeds
+        for arm in arms:
+            if arm == "base":
+                cfg = replace(base, seed=s, reg_gamma=0.0)
+            else:
+                g, r, noise = reg
+                if g <= 0:
+                    raise NSTheoryError("the regularized arm needs --reg-gamma > 0")
+                cfg = replace(base, seed=s, reg_gamma=g, reg_rho=r, reg_noise=noise)
+            out.append((arm, cfg.validate()))
+    return out
+
+
+def run_study(base, seeds, out, arms=("base", "reg"), reg=None, executor: str = "serial",
+              workers: int | None = None, threads: int | None = None) -> dict:
+    """Train every (arm, seed) of ``base`` into ``out/<arm>_seed<k>`` and analyse them."""
+    from nstheory.executor import get_executor
+
+    out = Path(out)
+    items = [(arm, cfg.to_dict(), str(out / f"{arm}_seed{cfg.seed}"), threads)
+             for arm, cfg in study_configs(base, seeds, arms, reg)]
+    runs = get_executor(executor, workers).map(_run_one, items, desc=f"{base.preset} runs")
+    result = {"preset": base.preset, "seeds": list(seeds), "arms": list(arms),
+              "analysis": analyze_study(runs), "runs": runs}
+    save_json(result, out / "study.json")
+    return result
+
+
+def collect_runs(out) -> list[dict]:
+    """Every *finished* run (one with ``summary.json``) under a study directory ``out``."""
+    from nstheory.store import JsonlLog, load_json
+
+    runs = []
+    for d in sorted(Path(out).glob("*_seed*")):
+        if not (d / "summary.json").exists():
+            continue
+        cfg = load_json(d / "config.json")
+        recs = JsonlLog(d / "log.jsonl").records()
+        runs.append({"arm": d.name.split("_seed")[0], "seed": cfg["seed"], "config": cfg,
+                     "summary": load_json(d / "summary.json"),
+                     "trajectory": [{k: r[k] for k in TRAJ_KEYS if k in r} for r in recs]})
+    return runs
+
+
+def permutation_pvalue(a, b) -> tuple[float, float]:
+    """Exact one-sided permutation p-values of ``mean(a) - mean(b)`` over all relabellings.
+
+    Returns ``(p_greater, p_less)``: the fraction of the ``C(n_a + n_b, n_a)`` splits of the
+    pooled sample whose mean difference is ``>=`` (resp. ``<=``) the observed one. With 5 + 5
+    seeds the smallest attainable p-value is 1/252.
+
+    >>> permutation_pvalue([5, 6, 7], [1, 2, 3])
+    (0.05, 1.0)
+    """
+    from itertools import combinations
+
+    a, b = [float(v) for v in a], [float(v) for v in b]
+    pool, na = a + b, len(a)
+    if na == 0 or not b:
+        raise NSTheoryError("permutation_pvalue needs two non-empty samples")
+    total = sum(pool)
+    obs = sum(a) / na - (total - sum(a)) / len(b)
+    ge = le = n = 0
+    for idx in combinations(range(len(pool)), na):
+        sa = sum(pool[i] for i in idx)
+        diff = sa / na - (total - sa) / len(b)
+        ge += diff >= obs - 1e-9
+        le += diff <= obs + 1e-9
+        n += 1
+    return ge / n, le / n
+
+
+def write_study(out, path) -> dict:
+    """Collect the finished runs under ``out``, analyse them and save the study JSON to ``path``
+    (e.g. ``proofs_check/data/training_<name>.json``, re-analysed by ``nstheory verify``)."""
+    runs = collect_runs(out)
+    if not runs:
+        raise NSTheoryError(f"no finished runs under {out}")
+    cfg = runs[0]["config"]
+    result = {"preset": cfg["preset"], "seeds": sorted({r["seed"] for r in runs}),
+              "arms": sorted({r["arm"] for r in runs}), "analysis": analyze_study(runs),
+              "runs": runs}
+    save_json(result, path)
+    return result
+
+
+def analyze_study(runs: list[dict], metrics=METRICS, level: float = 0.95) -> dict:
+    """Distributions over seeds per arm and, per metric, the speed-up ratio base/reg with CI."""
+    from nstheory.stats import Moments, ratio_ci
+
+    arms: dict[str, dict] = {}
+    for r in runs:
+        a = arms.setdefault(r["arm"], {"seeds": [], "wall_s": [], "final_step": []})
+        a["seeds"].append(r["seed"])
+        a["wall_s"].append(r["summary"].get("wall_s"))
+        a["final_step"].append(r["summary"].get("final_step"))
+        for m in metrics:
+            a.setdefault(m, []).append(r["summary"].get(m))
+    for a in arms.values():
+        for m in metrics:
+            vals = [v for v in a[m] if v is not None]
+            a[f"{m}_censored"] = len(a[m]) - len(vals)
+            if len(vals) > 1:
+                a[f"{m}_moments"] = Moments.from_values(np.array(vals, float)).to_dict()
+        ws = [w / s for w, s in zip(a["wall_s"], a["final_step"], strict=True) if w and s]
+        a["wall_per_step_s"] = float(np.mean(ws)) if ws else None
+    speed = {}
+    if "base" in arms and "reg" in arms:
+        for m in metrics:
+            b, g = arms["base"][m], arms["reg"][m]
+            if any(v is None for v in b + g) or not b or not g:
+                speed[m] = {"ratio": None, "note": "censored runs: some seed never reached it"}
+                continue
+            ratio, lo, hi = ratio_ci(np.array(b, float), np.array(g, float), level=level)
+            speed[m] = {"ratio": ratio, "ci": [lo, hi], "level": level,
+                        "speedup_pct": 100 * (ratio - 1), "fewer_steps_pct": 100 * (1 - 1 / ratio),
+                        "n_base": len(b), "n_reg": len(g)}
+        wb, wg = arms["base"]["wall_per_step_s"], arms["reg"]["wall_per_step_s"]
+        if wb and wg:
+            speed["wall_per_step_ratio_reg_over_base"] = wg / wb
+    return {"arms": arms, "speedup": speed}
+
+
+__all__ = ["METRICS", "analyze_study", "collect_runs", "parse_seeds", "permutation_pvalue",
+           "run_study", "study_configs", "write_study"]

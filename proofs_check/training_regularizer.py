@@ -1,0 +1,135 @@
+"""Claims about the noise-stability regularizer (haris2026 Definition 6.1) and the arithmetic of
+the paper's training headlines (haris2026 §4.3-4.4)."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from itertools import product
+
+from nstheory.claims import claim, compare_digits, compare_exact, compare_holds
+
+# --------------------------------------------------------------------------------------------
+c = claim(
+    "training.regularizer.range",
+    "With S = 1 the regularizer R = -sum_i p_i(X) p_i(Y) lies in [-1, 0], and R = -1 exactly "
+    "when both outputs are the same one-hot vector; its gradient is finite.",
+    latex=r"R_{M,1,\rho}=-\sum_i M(X)_i M(Y)_i\in[-1,0],\ "
+    r"R=-1\iff M(X)=M(Y)=e_j",
+    provenance="paper:haris2026 §3 Def. 6.1 (range from §6 item 16)",
+)
+
+
+@c.check("exact-enumeration", name="simplex_grid_C3_den4")
+def _():
+    # every pair of probability vectors on the grid {k/4} of the 3-class simplex, in rationals
+    grid = [tuple(Fraction(k, 4) for k in v) for v in product(range(5), repeat=3) if sum(v) == 4]
+    vals = {}
+    for p in grid:
+        for q in grid:
+            vals[(p, q)] = -sum(a * b for a, b in zip(p, q, strict=True))
+    lo, hi = min(vals.values()), max(vals.values())
+    at_minus_one = sorted({k for k, v in vals.items() if v == -1})
+    onehots = sorted((p, p) for p in grid if max(p) == 1)
+    return compare_holds(
+        lo == -1 and hi == 0 and at_minus_one == onehots,
+        [("min R over the 15x15 grid pairs (exact)", str(lo)),
+         ("max R (exact)", str(hi)),
+         ("pairs with R = -1", str(len(at_minus_one))),
+         ("pairs of equal one-hot vectors", str(len(onehots)))],
+        tolerance="exact",
+    )
+
+
+@c.check("monte-carlo", name="torch_stability_term_random_outputs")
+def _():
+    import torch
+
+    from nstheory.training.regularizer import stability_term
+
+    g = torch.Generator().manual_seed(20260)
+    worst_lo, worst_hi, finite = 0.0, -1.0, True
+    for temp in (0.1, 1.0, 10.0):
+        lx = (temp * torch.randn(1024, 113, generator=g)).requires_grad_(True)
+        ly = (temp * torch.randn(1024, 113, generator=g)).requires_grad_(True)
+        px, py = torch.softmax(lx, -1), torch.softmax(ly, -1)
+        per_row = -(px * py).sum(-1).detach()
+        worst_lo = min(worst_lo, float(per_row.min()))
+        worst_hi = max(worst_hi, float(per_row.max()))
+        gx, gy = torch.autograd.grad(stability_term(px, py), (lx, ly))
+        finite &= bool(torch.isfinite(gx).all() and torch.isfinite(gy).all())
+    e = torch.eye(113)
+    onehot = float(stability_term(e, e))
+    return compare_holds(
+        -1.0 <= worst_lo and worst_hi <= 0.0 and finite and onehot == -1.0,
+        [("min per-row R over 3 x 1024 random softmax pairs (C=113, float32)", f"{worst_lo:.6g}"),
+         ("max per-row R", f"{worst_hi:.6g}"),
+         ("R at identical one-hot outputs", f"{onehot}"),
+         ("gradients finite in both branches", str(finite))],
+        tolerance="R in [-1, 0] (float32 rounding absent at these values)",
+    )
+
+
+# --------------------------------------------------------------------------------------------
+c = claim(
+    "training.headline.modadd_arithmetic",
+    "The paper's modular-addition headline, about 4500 -> about 3300 steps, is a speed-up ratio "
+    "4500/3300 = 15/11 (the '36%' is 15/11 - 1 = 4/11 = 0.3636...), i.e. 1 - 3300/4500 = 4/15 "
+    "= 26.67% fewer steps, not 36% fewer.",
+    latex=r"\tfrac{4500}{3300}-1=\tfrac{4}{11}\approx 0.3636,\quad "
+    r"1-\tfrac{3300}{4500}=\tfrac{4}{15}\approx 0.2667",
+    provenance="paper:haris2026 §4.3 (arithmetic per §6 item 17)",
+)
+
+
+@c.check("symbolic", name="sympy_rationals")
+def _():
+    import sympy as sp
+
+    T0, T1 = sp.symbols("T_base T_reg", positive=True)
+    speedup = (T0 / T1 - 1).subs({T0: 4500, T1: 3300})
+    fewer = (1 - T1 / T0).subs({T0: 4500, T1: 3300})
+    return compare_exact("(T_base/T_reg - 1, 1 - T_reg/T_base) at 4500, 3300 (SymPy)",
+                         (sp.nsimplify(speedup), sp.nsimplify(fewer)),
+                         "(4/11, 4/15)", (sp.Rational(4, 11), sp.Rational(4, 15)))
+
+
+@c.check("precise", name="mpmath_decimals")
+def _():
+    import mpmath
+
+    with mpmath.workdps(40):
+        a = mpmath.mpf(4500) / 3300 - 1
+        b = 1 - mpmath.mpf(3300) / 4500
+        return compare_digits("speed-up 4500/3300 - 1 (mpmath, 40 dps)", a,
+                              "the repeating decimal 0.(36) = 36/99 (mpmath, 40 dps)",
+                              mpmath.mpf(36) / 99,
+                              min_digits=35, note=f"fewer steps 1 - 3300/4500 = {b}")
+
+
+# --------------------------------------------------------------------------------------------
+c = claim(
+    "training.headline.ntp_reading",
+    "Read like the 36% headline (T_base/T_reg - 1), the next-token '~75%' speed-up means "
+    "T_reg = T_base/1.75 = (4/7) T_base, i.e. 3/7 = 42.86% fewer steps; the reading '75% fewer "
+    "steps' (T_reg = T_base/4) cannot be excluded from the sources.",
+    latex=r"\tfrac{T_{base}}{T_{reg}}=1.75\Rightarrow T_{reg}=\tfrac47T_{base},\ "
+    r"1-\tfrac47=\tfrac37",
+    provenance="reconstructed:haris2026 §4.4",
+)
+
+
+@c.check("symbolic", name="sympy_solve")
+def _():
+    import sympy as sp
+
+    T0, T1 = sp.symbols("T_base T_reg", positive=True)
+    sol = sp.solve(sp.Eq(T0 / T1 - 1, sp.Rational(3, 4)), T1)[0]
+    return compare_exact("T_reg solving T_base/T_reg - 1 = 3/4 (SymPy)", sol,
+                         "(4/7) T_base", sp.Rational(4, 7) * T0)
+
+
+@c.check("exact-enumeration", name="fractions")
+def _():
+    r = 1 / (1 + Fraction(3, 4))
+    return compare_exact("(T_reg/T_base, fewer steps) from ratio 7/4 (Fractions)", (r, 1 - r),
+                         "(4/7, 3/7)", (Fraction(4, 7), Fraction(3, 7)))

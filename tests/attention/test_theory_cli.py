@@ -1,0 +1,75 @@
+"""Symbolic statements, the proved bound, and the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import mpmath
+import pytest
+import sympy as sp
+
+from nstheory.attention.consistency import s3_closed_form
+from nstheory.attention.theory import (
+    s2_symbolic,
+    s3_plackett_integrand,
+    s3_symbolic,
+    thm52_deviation_bound,
+    thm52_limit_linear_scale,
+)
+from nstheory.cli import main
+from nstheory.errors import NSTheoryError
+
+
+def test_s2_symbolic_is_sheppard():
+    r = sp.Symbol("r")
+    assert sp.simplify(s2_symbolic(r) - (sp.Rational(1, 2) + sp.asin(r) / sp.pi)) == 0
+
+
+def test_s3_symbolic_matches_closed_form_numerically():
+    r = sp.Symbol("r")
+    e = s3_symbolic(r)
+    with mpmath.workdps(30):
+        for x in ("0.2", "-0.6", "0.95"):
+            sym = mpmath.mpf(str(sp.N(e.subs(r, sp.Rational(x)), 30)))
+            assert abs(sym - s3_closed_form(x, dps=30)) < mpmath.mpf("1e-25")
+
+
+def test_s3_integrand_positive():
+    t, dP = s3_plackett_integrand()
+    f = sp.lambdify(t, dP, "mpmath")
+    assert all(f(mpmath.mpf(x) / 10) > 0 for x in range(-9, 10) if x != 0)
+
+
+def test_linear_scale_limit_n1_is_rho():
+    assert sp.simplify(thm52_limit_linear_scale(1) - sp.Symbol("rho")) == 0
+
+
+def test_bound_decreases_and_rejects_large_scale():
+    b = [float(thm52_deviation_bound(4, d, d ** -0.5)) for d in (256, 1024, 4096)]
+    assert b[0] > b[1] > b[2] > 0
+    with pytest.raises(NSTheoryError, match="1 \\+ sqrt"):
+        thm52_deviation_bound(4, 16, 3.0)
+
+
+def test_cli_s_json(capsys):
+    assert main(["attention", "s", "--n", "8", "--r", "0.25", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["value"].startswith("0.20996146530662")
+    assert len(out["value"].replace("0.", "", 1).lstrip("0")) >= 15
+
+
+def test_cli_stab_json(capsys):
+    assert main(["attention", "stab", "--n", "4", "--d", "32", "--rho", "0.5", "--mode",
+                 "random", "--scale", "none", "--samples", "2000", "--device", "cpu",
+                 "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["route"] == "monte-carlo" and out["stab"]["n"] == 2000
+    assert "s_n(rho^2)" in out["theory"]
+
+
+def test_cli_errors(capsys):
+    assert main(["attention", "s", "--n", "3", "--r", "2"]) == 2
+    assert "--r must lie in [-1, 1]" in capsys.readouterr().err
+    assert main(["attention", "stab", "--n", "4", "--d", "8", "--rho", "0.5", "--mode",
+                 "lowrank", "--samples", "10"]) == 2
+    assert "needs a rank" in capsys.readouterr().err

@@ -1,0 +1,116 @@
+"""Torch models from the description, Monte Carlo per block, and the CLI."""
+
+import json
+
+import pytest
+import torch
+
+from nstheory.cli import main
+from nstheory.propagation.compare import distance_z, layer_table
+from nstheory.propagation.model import (
+    Act,
+    Dense,
+    LayerNorm,
+    Model,
+    attention_stack,
+    mlp,
+    transformer,
+)
+from nstheory.propagation.recurrence import point_recurrence
+from nstheory.propagation.torch_model import RandomStack, monte_carlo
+
+torch.set_num_threads(1)
+
+
+def test_random_stack_weight_statistics_and_shapes():
+    g = torch.Generator().manual_seed(0)
+    m = transformer(2, n_tokens=3)
+    st = RandomStack(m, 32, 2, g, "cpu", torch.float64)
+    h = torch.randn(2, 5, 3, 32, generator=g, dtype=torch.float64)
+    outs = list(st.run_blocks(h))
+    assert len(outs) == 2 and outs[-1].shape == (2, 5, 3, 32)
+    w = RandomStack(mlp(1, sigma2=2.0), 512, 1, g, "cpu", torch.float64).params[(0, 0)]
+    # column norm^2 of N(0, 2/width) weights concentrates on sigma2 = 2
+    assert float((w**2).sum(-2).mean()) == pytest.approx(2.0, rel=0.02)
+
+
+def test_layernorm_torch_matches_rule_definition():
+    g = torch.Generator().manual_seed(1)
+    st = RandomStack(Model(((Dense(1.0), Act("relu"), LayerNorm()),)), 64, 1, g, "cpu",
+                     torch.float64)
+    h = next(st.run_blocks(torch.randn(1, 4, 1, 64, generator=g, dtype=torch.float64)))
+    assert torch.allclose(h.mean(-1), torch.zeros(1, 4, 1, dtype=torch.float64), atol=1e-12)
+    assert torch.allclose((h**2).mean(-1), torch.ones(1, 4, 1, dtype=torch.float64), atol=1e-10)
+
+
+def test_monte_carlo_is_seeded_and_matches_mean_field_at_depth_1():
+    a = monte_carlo(mlp(1), 0.5, width=128, n_nets=8, per_net=100, seed=3)
+    b = monte_carlo(mlp(1), 0.5, width=128, n_nets=8, per_net=100, seed=3)
+    assert a[0].mean == b[0].mean
+    theory = point_recurrence(mlp(1), 0.5)[1].C
+    assert abs(a[0].mean - theory) <= 4 * a[0].stderr
+
+
+def test_layer_table_contains_mc_small_models():
+    for model in (mlp(4), attention_stack(3, gamma2=0.9, pattern_slack=0.05),
+                  transformer(2, pattern_slack=0.02)):
+        rows = layer_table(model, 0.7, mc_samples=1200, width=128, per_net=60, seed=2)
+        assert all(r.contained for r in rows), [(r.layer, r.z) for r in rows]
+        assert all(r.tightness is not None and r.tightness >= 0 for r in rows)
+
+
+def test_distance_z():
+    assert distance_z(0.0, 1.0, 0.5, 0.1) == 0.0
+    assert distance_z(0.0, 1.0, -0.2, 0.1) == pytest.approx(-2.0)
+
+
+def test_cli_json(capsys):
+    rc = main(["propagate", "--arch", "mlp", "--depth", "3", "--rho", "0.9", "--mc-samples", "400",
+               "--per-net", "50", "--width", "64", "--json", "--device", "cpu"])
+    assert rc == 0
+    out = json.loads(capsys.readouterr().out)
+    assert len(out["layers"]) == 3
+    for row in out["layers"]:
+        assert isinstance(row["lo"], str) and isinstance(row["hi"], str)
+        assert float(row["lo"]) <= float(row["hi"])
+        assert row["mc_stderr"] > 0 and "mc_mean" in row
+
+
+def test_cli_table_and_errors(capsys):
+    assert main(["propagate", "--arch", "transformer", "--depth", "2", "--residual",
+                 "--layernorm"]) == 0
+    assert "interval" in capsys.readouterr().out
+    assert main(["propagate", "--depth", "0"]) == 2
+    assert main(["propagate", "--rho", "1.5"]) == 2
+    assert main(["propagate", "--mc-samples", "10"]) == 2
+
+
+@pytest.mark.slow
+def test_cli_done_criterion(capsys):
+    """The issue's acceptance command: every layer's MC estimate inside its interval."""
+    rc = main(["propagate", "--arch", "mlp", "--depth", "20", "--rho", "0.9", "--mc-samples",
+               "20000", "--json", "--device", "cpu"])
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 0 and out["all_contained"] is True
+    assert all(r["contained"] for r in out["layers"])
+
+
+def test_statedict_readers():
+    from nstheory.errors import NSTheoryError
+    from nstheory.propagation.statedict import attention_stats, mlp_from_state_dict
+
+    g = torch.Generator().manual_seed(0)
+    d = 64
+    net = torch.nn.Sequential(torch.nn.Linear(d, d, bias=False), torch.nn.ReLU(),
+                              torch.nn.Linear(d, d, bias=False))
+    with torch.no_grad():
+        for lin in (net[0], net[2]):
+            lin.weight.copy_(torch.randn(d, d, generator=g) * (2 / d) ** 0.5)
+    m = mlp_from_state_dict(net.state_dict())
+    assert m.depth == 2 and m.blocks[0][0].sigma2 == pytest.approx(2.0, rel=0.1)
+    rnd = attention_stats(torch.randn(d, d, generator=g), torch.eye(d), torch.randn(d, d) / 8)
+    assert rnd["mode"] == "random" and rnd["gamma2_mean"] == pytest.approx(1.0, rel=0.2)
+    U = torch.randn(d, 4, generator=g)
+    assert attention_stats(U, U, torch.eye(d))["mode"] == "lowrank"
+    with pytest.raises(NSTheoryError, match="non-zero biases"):
+        mlp_from_state_dict({"0.weight": torch.eye(3), "0.bias": torch.ones(3)})

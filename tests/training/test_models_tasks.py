@@ -1,0 +1,57 @@
+"""Models (fast answer-position path) and task data."""
+
+import torch
+
+from nstheory.training.models import AnswerTransformer, TinyLM
+from nstheory.training.tasks import WordTokenizer, modular_addition, next_token, sparse_parity
+
+
+def test_gather_path_equals_embedding_path_with_gradients():
+    torch.manual_seed(0)
+    for residual in (True, False):
+        m = AnswerTransformer(12, 11, 3, 16, 4, 32, residual=residual).double()
+        t = torch.randint(0, 12, (40, 3))
+        a = m(t)
+        b = m.forward_embeddings(m.embed(t))
+        assert torch.allclose(a, b, atol=1e-12)
+        ga = torch.autograd.grad(a.square().sum(), list(m.parameters()))
+        gb = torch.autograd.grad(b.square().sum(), list(m.parameters()))
+        for x, y in zip(ga, gb, strict=True):
+            assert torch.allclose(x, y, atol=1e-10)
+
+
+def test_tinylm_is_causal():
+    torch.manual_seed(0)
+    m = TinyLM(vocab=20, seq_len=8, d_model=12, n_heads=6, n_layers=2)
+    t = torch.randint(0, 20, (2, 8))
+    t2 = t.clone()
+    t2[:, 5] = (t2[:, 5] + 1) % 20
+    a, b = m(t), m(t2)
+    assert torch.allclose(a[:, :5], b[:, :5], atol=1e-6)
+    assert not torch.allclose(a[:, 5], b[:, 5])
+
+
+def test_modular_addition_split_and_labels():
+    d = modular_addition(113, 0.3, seed=0)
+    assert d.train_x.shape == (3830, 3) and d.val_x.shape == (12769 - 3830, 3)
+    assert torch.equal(d.train_y, (d.train_x[:, 0] + d.train_x[:, 1]) % 113)
+    assert (d.train_x[:, 2] == 113).all()
+    allpairs = torch.cat([d.train_x, d.val_x])[:, :2]
+    assert len({tuple(r) for r in allpairs.tolist()}) == 12769
+    assert not torch.equal(modular_addition(113, 0.3, seed=1).train_x, d.train_x)
+
+
+def test_parity_labels_clean_on_validation():
+    d = sparse_parity(30, 4, 500, 500, 0.2, seed=3)
+    s = d.info["support"]
+    assert torch.equal(d.val_y, d.val_x[:, s].sum(1) % 2)
+    wrong = (d.train_y != d.train_x[:, s].sum(1) % 2).sum().item()
+    assert wrong == d.info["flipped_train_labels"] and 50 < wrong < 150
+
+
+def test_next_token_windows_and_tokenizer():
+    text = "the cat sat on the mat . " * 50 + "zebra"
+    d = next_token(text, vocab=5, seq_len=6, max_tokens=10**6)
+    assert torch.equal(d.train_x[:, 1:], d.train_y[:, :-1])
+    tok = WordTokenizer.train(text, 5)
+    assert tok.words[0] == "<unk>" and tok.encode("zebra") == [0]
