@@ -118,7 +118,8 @@ def exact_decimal_str(point, digits: int, rounding=decimal.ROUND_HALF_EVEN) -> s
         d = decimal.Decimal(point)
     else:
         if isinstance(point, mpmath.mpf):
-            man, exp = point.man_exp
+            sign, man, exp, _ = point._mpf_  # mpf.man_exp drops the sign of negatives
+            man = -man if sign else man
         else:  # arb point
             man, exp = point.mid().man_exp()
         man, exp = int(man), int(exp)

@@ -375,7 +375,7 @@ c = claim(
 def _():
     from nstheory.attention.consistency import s_n
 
-    est = _mc(4, 256, 0.5, "random", 30_000, seed=51, scale="none")
+    est = _mc(4, 256, 0.5, "random", 20_000, seed=51, scale="none")
     return compare_z(_label(est), est.stab.mean, est.stab.stderr, est.stab.n,
                      "rho s_4(0.25) ||v||^2", 0.5 * float(s_n(4, 0.25)))
 
@@ -384,6 +384,6 @@ def _():
 def _():
     from nstheory.attention.consistency import s2_closed_form
 
-    est = _mc(2, 256, 0.5, "random", 30_000, seed=52, scale="sqrt")
+    est = _mc(2, 256, 0.5, "random", 20_000, seed=52, scale="sqrt")
     return compare_z(_label(est), est.stab.mean, est.stab.stderr, est.stab.n,
                      "rho s_2(0.25) ||v||^2 (Sheppard)", 0.5 * float(s2_closed_form(0.25)))

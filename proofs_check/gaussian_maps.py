@@ -70,7 +70,7 @@ def _():
     from nstheory.gaussian.symbolic import c as cs
     from nstheory.gaussian.symbolic import derive_erf, q1, q2
 
-    want = 2 * sp.asin(2 * cs / sp.sqrt((1 + 2 * q1) * (1 + 2 * q2))) / sp.pi
+    want = 2 * sp.asin(2 * cs / sp.sqrt(sp.expand((1 + 2 * q1) * (1 + 2 * q2)))) / sp.pi
     d = derive_erf()
     return compare_exact("derived via Price's theorem + Gaussian integral", d.result,
                          "Williams' formula", want)

@@ -88,6 +88,11 @@ def sn_curves(path: Path) -> None:
     ax2.plot(ns, [1 / n for n in ns], "k:", label="1/n (r = 0)")
     ax2.set_xscale("log")
     ax2.set_yscale("log")
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
+
+    ax2.set_xticks([2, 4, 8, 16, 32, 64])
+    ax2.xaxis.set_major_formatter(ScalarFormatter())
+    ax2.xaxis.set_minor_formatter(NullFormatter())
     ax2.set_xlabel("n (tokens)")
     ax2.set_ylabel("s_n(r)")
     ax2.set_title("s_n(r) for n = 2..64 (precise route)")

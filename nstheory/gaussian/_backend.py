@@ -36,8 +36,11 @@ def to_arb(x):
     if isinstance(x, Fraction):
         return arb(x.numerator) / x.denominator
     if isinstance(x, mpmath.mpf):
-        man, exp = x.man_exp
-        return arb(int(man)) * arb(2) ** int(exp)
+        if not mpmath.isfinite(x):
+            raise NSTheoryError(f"expected a finite real number, got {x}")
+        sign, man, exp, _ = x._mpf_  # note: mpf.man_exp drops the sign of negative numbers
+        v = arb(int(man)) * arb(2) ** int(exp)
+        return -v if sign else v
     if isinstance(x, str):
         return arb(x)
     try:

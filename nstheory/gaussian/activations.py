@@ -19,9 +19,11 @@ Every activation offers
 Monotonicity (``increasing_in_rho``). By Price's theorem
 ``d/dc E[phi(U) phi(V)] = E[phi'(U) phi'(V)]`` with ``c = Cov(U, V)``; when ``phi`` is monotone
 (weakly, in the distributional sense) ``phi'(U) phi'(V) >= 0``, so the raw map is non-decreasing
-in ``rho`` on [-1, 1] for *all* ``q1, q2``. ``increasing_in_rho`` is True exactly for the monotone
-activations here (relu, leaky_relu with slope >= 0, sign, erf, tanh, softplus, identity) and False
-for abs, gelu and silu (the raw map of abs is even in rho; for gelu/silu ``phi'`` changes sign).
+in ``rho`` on [-1, 1] for *all* ``q1, q2``. ``increasing_in_rho`` is True when this argument applies,
+i.e. for the monotone activations (relu, leaky_relu with slope >= 0, sign, erf, tanh, softplus,
+identity), and False when monotonicity is not guaranteed: abs (its raw map is even in rho, so
+genuinely non-monotone), gelu and silu (``phi'`` changes sign; certified enclosures then evaluate
+the series on the whole rho ball instead of at its endpoints).
 For equal variances every map is ``sum_k c_k^2 rho^k``, non-decreasing on [0, 1] in any case.
 
 Closed forms (derived in :mod:`nstheory.gaussian.symbolic`):

@@ -107,13 +107,18 @@ def hermite_coefficients(phi, K: int, q=1, dps: int = 30, kinks=(), width: float
         xs, ws = panel_nodes(_breaks(kinks, L), dps + K // 8, w)
         c = [mpmath.mpf(0)] * (K + 1)
         norm = 1 / mpmath.sqrt(2 * mpmath.pi)
+        sq = [mpmath.sqrt(k) for k in range(K + 2)]
+        inv = [1 / v if v else v for v in sq]
         for x, wt in zip(xs, ws, strict=True):
             f = phi(a * x) * wt * mpmath.exp(-x * x / 2) * norm
             if f == 0:
                 continue
-            hv = hermite_values(K, x)
-            for k in range(K + 1):
-                c[k] += f * hv[k]
+            # h_{k+1} = (x h_k - sqrt(k) h_{k-1}) / sqrt(k+1), accumulated on the fly
+            hm, h = mpmath.mpf(0), mpmath.mpf(1)
+            c[0] += f
+            for k in range(K):
+                hm, h = h, (x * h - sq[k] * hm) * inv[k + 1]
+                c[k + 1] += f * h
     return c
 
 

@@ -74,7 +74,8 @@ def architecture_comparison(path: Path) -> None:
     summ = data["summary"]
     tasks = [t for t in ("boolean", "sparse-token", "digits", "fortunes") if t in summ]
     archs = ("mlp", "cnn", "lstm", "transformer")
-    fig, axes = plt.subplots(1, len(tasks) + 1, figsize=(4 * (len(tasks) + 1), 4))
+    fig, grid = plt.subplots(2, 3, figsize=(13, 8))
+    axes = list(grid.flat)
     for ax, t in zip(axes, tasks, strict=False):
         s = summ[t]["archs"]
         m = [s[a]["mean"] for a in archs]
@@ -84,7 +85,9 @@ def architecture_comparison(path: Path) -> None:
         ax.set_title(f"{t}\n{summ[t]['metric']}", fontsize=8)
         ax.set_ylabel("flip rate on training data (mean, 95% t-CI)", fontsize=8)
         ax.tick_params(axis="x", labelsize=8)
-    ax = axes[-1]
+    ax = axes[len(tasks)]
+    for extra in axes[len(tasks) + 1:]:
+        extra.axis("off")
     if "fortunes" in summ:
         for a in archs:
             prof = summ["fortunes"]["archs"][a].get("embedding_profile")

@@ -1,0 +1,144 @@
+"""Figures of the training studies, drawn from the stored study files
+``proofs_check/data/training_<name>.json`` (no retraining).
+
+Every run stops once its validation accuracy reaches 99%; when averaging over seeds a stopped
+run is held at its last logged value (said in each figure).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from nstheory.plots import figure
+
+DATA = Path(__file__).resolve().parents[2] / "proofs_check" / "data"
+STUDY = "modadd_reduced"
+ARM_STYLE = {"base": ("tab:blue", "gamma = 0 (no regularizer)"),
+             "reg": ("tab:red", "regularizer (gamma, rho) = (0.75, 0.25), token noise")}
+
+
+def load_study(name: str = STUDY) -> dict:
+    from nstheory.store import load_json
+
+    return load_json(DATA / f"training_{name}.json")
+
+
+def _title(study) -> str:
+    cfg = study["runs"][0]["config"]
+    seeds = {a: sorted(r["seed"] for r in study["runs"] if r["arm"] == a) for a in ("base", "reg")}
+    return (f"modular addition p = {cfg['p']}, {cfg['frac']:.0%} train, preset {study['preset']}"
+            f" (REDUCED: not the paper's p = 113 setting); seeds base {seeds['base']}, "
+            f"reg {seeds['reg']}")
+
+
+def grid(study, arm, key):
+    """(steps, values [seed, step]) on the union of logged steps, forward-filled after a stop."""
+    runs = [r for r in study["runs"] if r["arm"] == arm]
+    steps = sorted({p["step"] for r in runs for p in r["trajectory"] if p.get(key) is not None})
+    vals = np.full((len(runs), len(steps)), np.nan)
+    for i, r in enumerate(runs):
+        pts = {p["step"]: p[key] for p in r["trajectory"] if p.get(key) is not None}
+        last = np.nan
+        for j, s in enumerate(steps):
+            last = pts.get(s, last)
+            vals[i, j] = last
+    return np.array(steps), vals
+
+
+def _band(ax, study, key, log=False):
+    for arm, (col, lab) in ARM_STYLE.items():
+        if not any(r["arm"] == arm for r in study["runs"]):
+            continue
+        s, v = grid(study, arm, key)
+        if not len(s):
+            continue
+        med = np.nanmedian(v, 0)
+        ax.plot(s, med, color=col, label=f"{lab}: median over {v.shape[0]} seeds")
+        ax.fill_between(s, np.nanmin(v, 0), np.nanmax(v, 0), color=col, alpha=0.2,
+                        label="min-max band over seeds")
+    if log:
+        ax.set_yscale("log")
+    ax.set_xlabel("optimizer step (full batch)")
+
+
+@figure("training_grokking_curves", "grokking curves with and without the regularizer "
+        "(stored reduced study)")
+def grokking_curves(path: Path) -> None:
+    from nstheory.plots import setup_matplotlib
+
+    plt = setup_matplotlib()
+    study = load_study()
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    _band(axes[0], study, "val_acc")
+    _band(axes[0], study, "train_acc")
+    axes[0].set_ylabel("accuracy (solid: validation and train, raw view)")
+    axes[0].axhline(0.99, color="gray", ls=":", lw=1)
+    _band(axes[1], study, "val_loss", log=True)
+    axes[1].set_ylabel("validation cross-entropy")
+    axes[0].legend(loc="lower right")
+    fig.suptitle(_title(study) + "\nruns stop at 99% val. accuracy (held at last value)",
+                 fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+@figure("training_stability_sensitivity", "noise stability, sensitivity and weight norm "
+        "trajectories (stored reduced study)")
+def stability_sensitivity(path: Path) -> None:
+    from nstheory.plots import setup_matplotlib
+
+    plt = setup_matplotlib()
+    study = load_study()
+    keys = [("sens", "sensitivity: flip rate, sigma = 0.1 on both operand embeddings (train)"),
+            ("stab_token", "token stability E sum p(X)p(Y), rho = 0.25 (rho_eff 0.625)"),
+            ("stab_gauss", "Gaussian-embedding stability E sum p(X)p(Y), rho = 0.25"),
+            ("weight_norm", "global L2 weight norm")]
+    fig, axes = plt.subplots(2, 2, figsize=(12, 7))
+    for ax, (k, lab) in zip(axes.flat, keys, strict=True):
+        _band(ax, study, k)
+        ax.set_title(lab, fontsize=9)
+    axes[0, 0].legend(fontsize=7)
+    fig.suptitle(_title(study) + "\nMonte Carlo on 512 train inputs, one noise draw per point; "
+                 "runs stop at 99% val. accuracy (held at last value)", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+@figure("training_speedup", "steps to 95%/99% validation accuracy per seed and the speed-up "
+        "ratio with its bootstrap interval (stored reduced study)")
+def speedup(path: Path) -> None:
+    from nstheory.plots import setup_matplotlib
+
+    plt = setup_matplotlib()
+    study = load_study()
+    an = study["analysis"]
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    metrics = ("steps_to_val95", "steps_to_val99")
+    for i, m in enumerate(metrics):
+        for dx, arm in ((-0.12, "base"), (0.12, "reg")):
+            col, lab = ARM_STYLE[arm]
+            runs = [r for r in study["runs"] if r["arm"] == arm]
+            ys = [r["summary"][m] for r in runs]
+            cens = [r["summary"]["final_step"] for r, y in zip(runs, ys, strict=True) if y is None]
+            ok = [y for y in ys if y is not None]
+            ax.scatter([i + dx] * len(ok), ok, color=col, label=lab if i == 0 else None)
+            ax.scatter([i + dx] * len(cens), cens, color=col, marker="^",
+                       label=f"{arm}: never reached (budget, lower bound)" if cens and i == 0
+                       else None)
+        s = an["speedup"].get(m, {})
+        txt = (f"T_base/T_reg = {s['ratio']:.2f}\n95% CI [{s['ci'][0]:.2f}, {s['ci'][1]:.2f}]"
+               if s.get("ratio") else "ratio: censored runs")
+        ax.text(i, 0, txt, ha="center", va="bottom", fontsize=8)
+    ax.set_xticks(range(len(metrics)), ["steps to >= 95% val. acc.", "steps to >= 99% val. acc."])
+    ax.set_ylabel("optimizer steps")
+    ax.axhline(0, color="k", lw=0.5)
+    ax.legend(fontsize=7)
+    ax.set_title(_title(study) + "\npaper (p = 113): ~4500 -> ~3300 steps, ratio 1.36",
+                 fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
