@@ -7,6 +7,8 @@ which keeps E h^2 = 1 through ReLU layers, so raw = normalised there).
 
 from __future__ import annotations
 
+import functools
+
 from nstheory.claims import claim, compare_digits, compare_enclosure, compare_holds, compare_z
 
 PAPER_FLOOR = "0.2172336282112216574"  # root of kappa(r) = r (haris2026.md §2.5, [NUM])
@@ -291,48 +293,48 @@ c = claim(
     "propagation.mlp.finite_width_gap",
     "Finite width lowers the stability of a deep ReLU MLP below its mean-field value: at depth "
     "20 (He, rho = 0.9) the per-network normalised stability of width-256 torch models lies "
-    "more than 4 standard errors below the certified mean-field C/Q, and the gap is smaller "
-    "at width 1024 (a finite-width correction, O(depth/width)).",
-    latex=r"E\,\hat c_{20}^{(256)} < c_{20}^{\mathrm{MF}},\quad "
-    r"|E\,\hat c^{(1024)}-c^{\mathrm{MF}}| < |E\,\hat c^{(256)}-c^{\mathrm{MF}}|",
+    "more than 4 standard errors below the certified mean-field C/Q, and the gap at width "
+    "1024 is consistent with 1/width scaling (a quarter of the width-256 gap).",
+    latex=r"c^{\mathrm{MF}}_{20}-E\,\hat c^{(w)}_{20}\approx a/w,\ a>0",
     provenance="new",
-    evidence="Measured: width 256 (40 nets x 50) 0.9672 ± 0.0016 vs mean-field 0.975056 "
-    "(z ≈ -4.8); width 1024 (8 nets x 50) 0.9718 ± 0.0011. This is why the cross-check "
-    "compares the raw view, whose CIs (weight-norm fluctuations) are wider than the gap.",
+    evidence="See the check quantities: at width 256 the gap is 0.005-0.008 (4-8 standard "
+    "errors). The cross-check of the intervals therefore uses the raw view, whose CIs "
+    "(dominated by the network-to-network spread of the second moment) are wider than the gap.",
     fast=False,
 )
 
 
+@functools.lru_cache(maxsize=4)
 def _normalised_gap(width, n_nets, seed):
     from nstheory.propagation.intervals import interval_propagation
     from nstheory.propagation.model import mlp
     from nstheory.propagation.torch_model import monte_carlo
 
     mf = float(interval_propagation(mlp(20), 0.9)[-1].normalised().mid())
-    m = monte_carlo(mlp(20), 0.9, width=width, n_nets=n_nets, per_net=50, seed=seed, chunk=8,
+    m = monte_carlo(mlp(20), 0.9, width=width, n_nets=n_nets, per_net=20, seed=seed, chunk=10,
                     view="normalised")[-1]
     return mf, m
 
 
 @c.check("monte-carlo", name="gap_width_256")
 def _():
-    mf, m = _normalised_gap(256, 40, 1)
+    mf, m = _normalised_gap(256, 100, 1)
     z = (m.mean - mf) / m.stderr
     return compare_holds(
         z < -4,
-        [("MC normalised stability, depth 20, width 256 (40 nets x 50, seed 1)",
+        [("MC normalised stability, depth 20, width 256 (100 nets x 20, seed 1)",
           f"{m.mean:.5f} ± {m.stderr:.2g}"), ("certified mean-field C/Q (midpoint)", mf),
          ("z", f"{z:.2f}")], tolerance="z < -4")
 
 
-@c.check("certified", name="gap_shrinks_width_1024")
+@c.check("certified", name="gap_scales_as_1_over_width")
 def _():
-    mf, m256 = _normalised_gap(256, 40, 1)
-    _, m1024 = _normalised_gap(1024, 8, 2)
+    mf, m256 = _normalised_gap(256, 100, 1)
+    _, m1024 = _normalised_gap(1024, 10, 2)
     g256, g1024 = mf - m256.mean, mf - m1024.mean
-    return compare_holds(
-        abs(g1024) < g256,
-        [("certified mean-field C/Q at depth 20 (arb, 53 bits; midpoint of a 1e-14 ball)", mf),
-         ("gap at width 256 (40 nets x 50, seed 1)", f"{g256:.5f} ± {m256.stderr:.2g}"),
-         ("gap at width 1024 (8 nets x 50, seed 2)", f"{g1024:.5f} ± {m1024.stderr:.2g}")],
-        tolerance="|gap(1024)| < gap(256)")
+    se = (m1024.stderr**2 + (m256.stderr / 4) ** 2) ** 0.5
+    return compare_z(
+        "gap to the certified mean-field C/Q at width 1024 (10 nets x 20, seed 2); se includes "
+        "the width-256 error / 4", g1024, se, m1024.n,
+        f"1/width prediction: gap(256) / 4 (gap(256) = {g256:.5f} ± {m256.stderr:.2g}, "
+        f"mean-field C/Q {mf:.12f} certified, 53 bits)", g256 / 4)

@@ -16,6 +16,9 @@ over every position or the released code's scattered-pixel variant, recorded in 
 :func:`token_replacement_sensitivity` (discrete tokens), :func:`boolean_sensitivity` (bit
 flips) and :func:`influence_profile` (finite-difference and gradient-norm variants).
 
+Devices: every estimator runs on the device of its inputs (CPU or CUDA); a ``generator``
+must live on that same device (``torch.Generator(device=x.device)``).
+
 Conventions (DESIGN.md §3): Stab is the **uncentred** second moment E[f(X) f(Y)]; the flip
 rates are probabilities in [0, 1] (the sensitivity paper's normalisation, i.e. as(f)/n for
 Boolean bit flips averaged over positions).
@@ -570,8 +573,10 @@ def patch_sensitivity(
                 for _ in range(reps):
                     mask = torch.zeros(1, 1, H, W, device=xb.device, dtype=xb.dtype)
                     if blk is None:
-                        r = torch.randint(0, H, (patch * patch,), generator=generator)
-                        c = torch.randint(0, W, (patch * patch,), generator=generator)
+                        r = torch.randint(0, H, (patch * patch,), generator=generator,
+                                          device=xb.device)
+                        c = torch.randint(0, W, (patch * patch,), generator=generator,
+                                          device=xb.device)
                         mask[:, :, r, c] = 1
                     else:
                         mask[:, :, blk[0]:blk[0] + patch, blk[1]:blk[1] + patch] = 1
@@ -623,10 +628,10 @@ def token_replacement_sensitivity(
             for _ in range(reps):
                 t = tokens.clone()
                 if exclude_current:
-                    shift = torch.randint(1, vocab, (B,), generator=generator).to(t.device)
+                    shift = torch.randint(1, vocab, (B,), generator=generator, device=t.device)
                     t[:, pos] = (t[:, pos] + shift) % vocab
                 else:
-                    t[:, pos] = torch.randint(0, vocab, (B,), generator=generator).to(t.device)
+                    t[:, pos] = torch.randint(0, vocab, (B,), generator=generator, device=t.device)
                 k_pos[pos] += int((_labels(predict(t)) != clean).sum())
                 n_pos[pos] += B
     what = f"uniform token replacement (exclude_current={exclude_current}), exact positions"

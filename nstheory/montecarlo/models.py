@@ -180,10 +180,14 @@ def build_model(arch: str, kind: str, n_classes: int, budget: int = 20000, *, vo
 
 def load_user_model(path: str, device=None):
     """Load a user's model: a TorchScript file or a ``torch.save``-d ``nn.Module``."""
+    import warnings
+
     import torch
 
     try:
-        return torch.jit.load(path, map_location=device)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return torch.jit.load(path, map_location=device)
     except Exception:  # not TorchScript: a pickled module
         pass
     try:

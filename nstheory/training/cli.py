@@ -88,9 +88,10 @@ def format_analysis(res: dict) -> str:
     an = res["analysis"]
     lines = [f"preset {res['preset']}  seeds {res['seeds']}"]
     for arm, a in an["arms"].items():
+        w = a["wall_per_step_s"]
         lines.append(f"  {arm:4s} steps_to_val95={a['steps_to_val95']}  "
                      f"steps_to_val99={a['steps_to_val99']}  "
-                     f"wall/step={a['wall_per_step_s'] and round(a['wall_per_step_s'] * 1e3, 1)} ms")
+                     f"wall/step={w and round(w * 1e3, 1)} ms")
     for m, s in an["speedup"].items():
         if isinstance(s, dict) and s.get("ratio") is not None:
             lines.append(f"  speed-up {m}: T_base/T_reg = {s['ratio']:.3f} "

@@ -240,5 +240,13 @@ def summarize_run(records: list[dict], cfg: TrainConfig) -> dict:
     }
 
 
-__all__ = ["InjectedFailure", "LOSS_THRESHOLDS", "build_data", "build_model", "evaluate",
-           "regularized_loss", "summarize_run", "train"]
+__all__ = [
+    "LOSS_THRESHOLDS",
+    "InjectedFailure",
+    "build_data",
+    "build_model",
+    "evaluate",
+    "regularized_loss",
+    "summarize_run",
+    "train",
+]

@@ -13,11 +13,11 @@ resumed run measures exactly what an uninterrupted one does:
   noise with the regularizer's rho (``rho e + sqrt(1 - rho^2) s Z``);
 * ``weight_norm`` -- global L2 norm of the parameters.
 
-:func:`flip_rate` and :func:`paired_moment` follow the interface of the Monte Carlo
-estimators (``flip_rate(predict, x, perturb, reps, generator)``); they live here because that
-module was not available when this one was written.
+The estimates use the shared Monte Carlo estimators
+(:func:`nstheory.montecarlo.estimators.flip_rate` / ``paired_moment``).
 
->>> recs = [{"step": 0, "val_acc": 0.1}, {"step": 50, "val_acc": 0.96}, {"step": 100, "val_acc": 1.0}]
+>>> recs = [{"step": 0, "val_acc": 0.1}, {"step": 50, "val_acc": 0.96},
+...         {"step": 100, "val_acc": 1.0}]
 >>> steps_to_threshold(recs, "val_acc", 0.95), steps_to_threshold(recs, "val_acc", 0.99)
 (50, 100)
 >>> steps_to_threshold(recs, "val_acc", 0.5, above=False)
@@ -27,8 +27,6 @@ module was not available when this one was written.
 from __future__ import annotations
 
 import torch
-
-from nstheory.stats import Moments
 
 
 def steps_to_threshold(records, key: str, threshold: float, above: bool = True):
@@ -43,32 +41,15 @@ def steps_to_threshold(records, key: str, threshold: float, above: bool = True):
     return None
 
 
-def flip_rate(predict, x, perturb, reps: int = 1, generator=None) -> Moments:
-    """Moments of the per-input fraction of ``reps`` perturbations that change ``predict``."""
-    base = predict(x)
-    flips = torch.zeros(base.shape, dtype=torch.float64, device=base.device)
-    for _ in range(reps):
-        flips += (predict(perturb(x, generator)) != base).double()
-    return Moments.from_values(flips.reshape(-1) / reps)
-
-
-def paired_moment(f, x, perturb, reps: int = 1, generator=None) -> Moments:
-    """Moments of ``f(x, perturb(x))`` over inputs and ``reps`` draws."""
-    vals = [f(x, perturb(x, generator)).reshape(-1).double() for _ in range(reps)]
-    return Moments.from_values(torch.cat(vals))
-
-
-def _prob_agreement(model, cfg):
-    def f(e, e_noisy):
-        px = torch.softmax(model.forward_embeddings(e).float(), -1)
-        py = torch.softmax(model.forward_embeddings(e_noisy).float(), -1)
-        return (px * py).sum(-1)
-    return f
+def _rows(p):
+    """Sequence outputs (B, T, C) -> one row of probabilities per (example, position)."""
+    return p.reshape(-1, p.shape[-1])
 
 
 @torch.no_grad()
 def trajectory_metrics(model, data, cfg, step: int) -> dict:
     """Sensitivity, token and Gaussian stability, flip rates and weight norm at ``step``."""
+    from nstheory.montecarlo.estimators import flip_rate, paired_moment
     from nstheory.training.models import weight_norm
     from nstheory.training.regularizer import gaussian_embedding_noise, perturb_tokens
 
@@ -98,17 +79,23 @@ def trajectory_metrics(model, data, cfg, step: int) -> dict:
     def gauss_perturb(emb, gen):
         return gaussian_embedding_noise(emb, cfg.reg_rho, scale, mask, gen)
 
+    def probs_tokens(t):
+        return torch.softmax(model(t).float(), -1)
+
+    def probs_emb(emb):
+        return torch.softmax(model.forward_embeddings(emb).float(), -1)
+
     out = {
-        "sens": flip_rate(argmax_emb, e, sens_perturb, 1, g).mean,
-        "flip_token": flip_rate(lambda t: model(t).argmax(-1), x, tok_perturb, 1, g).mean,
+        "sens": flip_rate(argmax_emb, e, sens_perturb, 1, g).rate,
+        "flip_token": flip_rate(lambda t: model(t).argmax(-1), x, tok_perturb, 1, g).rate,
+        "stab_token": paired_moment(lambda t: _rows(probs_tokens(t)), x, tok_perturb, 1,
+                                    g).mean,
+        "stab_gauss": paired_moment(lambda em: _rows(probs_emb(em)), e, gauss_perturb, 1,
+                                    g).mean,
     }
-    agree = _prob_agreement(model, cfg)
-    out["stab_token"] = paired_moment(
-        lambda a, b: agree(model.embed(a), model.embed(b)), x, tok_perturb, 1, g).mean
-    out["stab_gauss"] = paired_moment(agree, e, gauss_perturb, 1, g).mean
     out["weight_norm"] = weight_norm(model)
     model.train(was_training)
     return out
 
 
-__all__ = ["flip_rate", "paired_moment", "steps_to_threshold", "trajectory_metrics"]
+__all__ = ["steps_to_threshold", "trajectory_metrics"]

@@ -72,7 +72,8 @@ def _run_one(item) -> dict:
 
 
 def study_configs(base, seeds, arms=("base", "reg"), reg=None):
-    """(arm, config) pairs: arm ``base`` has gamma = 0, arm ``reg`` the given (gamma, rho, noise)."""
+    """(arm, config) pairs: arm ``base`` has gamma = 0, arm ``reg`` the given
+    (gamma, rho, noise)."""
     out = []
     for arm in arms:
         if arm not in ("base", "reg"):

@@ -77,6 +77,7 @@ def test_cli_stab_relu_json(capsys):
     assert abs(out["reduced"]["mean"] - kappa) < 4 * out["reduced"]["stderr"]
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_cli_user_model_and_sensitivity(tmp_path, capsys):
     net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 10))
     p = tmp_path / "net.pt"

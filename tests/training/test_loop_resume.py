@@ -48,8 +48,8 @@ def test_killed_subprocess_resumes(tmp_path):
     out = tmp_path / "run"
     code = ("import torch; torch.set_num_threads(1); from nstheory.training.config import preset; "
             "from nstheory.training.loop import train; "
-            f"train(preset('tiny', steps=150, eval_every=5, ckpt_every=10, metrics_every=50), {str(out)!r}, "
-            "progress_bar=False)")
+            "train(preset('tiny', steps=150, eval_every=5, ckpt_every=10, metrics_every=50), "
+            f"{str(out)!r}, progress_bar=False)")
     proc = subprocess.Popen([sys.executable, "-c", code])
     deadline = time.time() + 60
     while time.time() < deadline:

@@ -44,7 +44,7 @@ def test_cli_two_arms_two_seeds(tmp_path, capsys):
     res = json.loads((out / "study.json").read_text())
     assert sorted((r["arm"], r["seed"]) for r in res["runs"]) == \
         [("base", 0), ("base", 1), ("reg", 0), ("reg", 1)]
-    reg = [r for r in res["runs"] if r["arm"] == "reg"][0]["config"]
+    reg = next(r for r in res["runs"] if r["arm"] == "reg")["config"]
     assert (reg["reg_gamma"], reg["reg_rho"], reg["reg_noise"]) == (0.75, 0.25, "token-excl")
     assert json.loads((out / "reg_seed1" / "config.json").read_text())["seed"] == 1
     assert "speed-up" in capsys.readouterr().out
