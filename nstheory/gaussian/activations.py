@@ -19,7 +19,7 @@ Every activation offers
 Monotonicity (``increasing_in_rho``). By Price's theorem
 ``d/dc E[phi(U) phi(V)] = E[phi'(U) phi'(V)]`` with ``c = Cov(U, V)``; when ``phi`` is monotone
 (weakly, in the distributional sense) ``phi'(U) phi'(V) >= 0``, so the raw map is non-decreasing
-in ``rho`` on [-1, 1] for *all* ``q1, q2``. ``increasing_in_rho`` is True when this argument applies,
+in ``rho`` on [-1, 1] for *all* ``q1, q2``. ``increasing_in_rho`` is True when this applies,
 i.e. for the monotone activations (relu, leaky_relu with slope >= 0, sign, erf, tanh, softplus,
 identity), and False when monotonicity is not guaranteed: abs (its raw map is even in rho, so
 genuinely non-monotone), gelu and silu (``phi'`` changes sign; certified enclosures then evaluate
@@ -47,8 +47,8 @@ Examples
 [0.304498890522115 +/- 5.39e-16]
 >>> float(relu.value(0.5, view="corr"))
 0.6089977810442293
->>> get_activation("sign").raw(0.5)
-mpf('0.333333333333333333333333333333')
+>>> print(mpmath.nstr(get_activation("sign").raw(0.5), 30))
+0.333333333333333333333333333333
 >>> get_activation("swish")  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...

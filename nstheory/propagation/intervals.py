@@ -16,10 +16,13 @@ Rules on top of plain ball arithmetic:
   and ``s in [0, 1]`` afterwards, ``t, t2 in [0, 1]``. Any pattern whatsoever is covered by
   ``s, w, t, t2 in [0, 1]``, which is what ``pattern_slack = 1`` gives.
 
-Precision: an interval is one arb ball ``mid +- rad``; arb stores ``rad`` with a 30-bit
-mantissa, so a *wide* interval's endpoints are rounded outward by about ``2^-30`` of its width
-at each rule (sound, and negligible for the narrow intervals of point inputs, whose width is
-set by ``bits``).
+Precision: ``bits`` is the precision of the *reported* intervals. The arithmetic runs with
+``guard_bits`` extra bits (like any careful multi-precision code) and every reported ball is
+then rounded outward to ``bits`` bits, so a point input's width stays at a few units in the
+last place of ``bits`` at every depth instead of accumulating the rounding of each layer. An
+interval is one arb ball ``mid +- rad``; arb stores ``rad`` with a 30-bit mantissa, so a
+*wide* interval's endpoints are rounded outward by about ``2^-30`` of its width at each rule
+(sound either way).
 
 Examples
 --------
@@ -128,14 +131,30 @@ class ArbBackend(Backend):
         return s, near_one, _unit(), _unit()
 
 
-def interval_propagation(model: Model, rho, bits: int = 53) -> list[State]:
+def round_outward(ball, bits: int):
+    """The ball rounded to ``bits`` bits of precision, enlarged so it still contains ``ball``.
+
+    >>> from flint import arb
+    >>> b = arb(1) / 3
+    >>> r = round_outward(b, 20)
+    >>> r.contains(b), float(r.rad()) > float(b.rad())
+    (True, True)
+    """
+    with arb_precision(bits=bits):
+        return ball + 0  # arb rounds the midpoint to ``bits`` and adds the error to the radius
+
+
+def interval_propagation(
+    model: Model, rho, bits: int = 53, guard_bits: int = 32
+) -> list[State]:
     """Certified mean-field states (arb balls) after each block, index 0 = the input.
 
     ``rho`` is a number or a pair ``(lo, hi)`` (every input correlation in the range).
-    ``bits``: working precision of the arb arithmetic; results stay sound at any precision,
-    only their width changes.
+    ``bits``: precision of the reported balls (each rounded outward to it); the arithmetic runs
+    at ``bits + guard_bits``. Results are sound at any precision; only their width changes.
     """
     bits = check_int(bits, "bits", lo=16)
+    guard_bits = check_int(guard_bits, "guard_bits", lo=0)
     if isinstance(rho, tuple):
         check_rho(rho[0])
         check_rho(rho[1])
@@ -144,21 +163,31 @@ def interval_propagation(model: Model, rho, bits: int = 53) -> list[State]:
     else:
         check_rho(rho)
     backend = ArbBackend()
-    with arb_precision(bits=bits):
-        return propagate(backend, model, rho, initial_state(backend, rho, model.n_tokens))
+    with arb_precision(bits=bits + guard_bits):
+        states = propagate(backend, model, rho, initial_state(backend, rho, model.n_tokens))
+    return [_round_state(st, bits) for st in states]
 
 
-def paper_relu_intervals(rho, depth: int, bits: int = 53) -> list:
+def _round_state(st: State, bits: int) -> State:
+    from dataclasses import replace
+
+    return replace(
+        st, **{k: round_outward(getattr(st, k), bits) for k in ("Q", "M", "C", "D", "P")}
+    )
+
+
+def paper_relu_intervals(rho, depth: int, bits: int = 53, guard_bits: int = 32) -> list:
     """Certified enclosures of the paper's recurrence ``rho_L = kappa(rho_{L-1})``
     (:func:`nstheory.propagation.recurrence.paper_relu_recurrence`); ``rho`` a number or a
-    range ``(lo, hi)``. kappa is increasing, so endpoint images are exact.
+    range ``(lo, hi)``. kappa is increasing, so endpoint images are exact. Computed at
+    ``bits + guard_bits`` and rounded outward to ``bits``.
     """
     from nstheory.propagation.maps import activation
 
     depth = check_int(depth, "depth", lo=0)
     act = activation("relu")
     backend = ArbBackend()
-    with arb_precision(bits=bits):
+    with arb_precision(bits=bits + guard_bits):
         from flint import arb
 
         one = arb(1)
@@ -167,7 +196,7 @@ def paper_relu_intervals(rho, depth: int, bits: int = 53) -> list:
         for _ in range(depth):
             cur = backend.act_pair(act, cur, one)
             out.append(cur)
-        return out
+    return [round_outward(b, bits) for b in out]
 
 
 def bounds(ball, digits: int = 17) -> tuple[str, str]:

@@ -61,7 +61,7 @@ def test_exact_limits_closed(name, rho):
     v = act.raw(rho, 2.0, 0.5, dps=30)
     assert mpmath.isfinite(v)
     ball = act.raw_arb(rho, 2.0, 0.5)
-    assert ball.is_finite() and ball.contains(to_arb(mpmath.nstr(v, 15))) or ball.overlaps(
+    assert (ball.is_finite() and ball.contains(to_arb(mpmath.nstr(v, 15)))) or ball.overlaps(
         to_arb(mpmath.nstr(v, 15)))
     assert np.isfinite(act.raw_float(np.array([float(rho)]), 2.0, 0.5)).all()
 
