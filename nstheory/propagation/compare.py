@@ -13,7 +13,7 @@ failure would show a finite-width effect larger than the statistical error.
 >>> from nstheory.propagation.model import mlp
 >>> rows = layer_table(mlp(2), 0.5, mc_samples=0)
 >>> rows[0].lo, rows[0].hi
-('0.60899778104422885', '0.60899778104422975')
+('0.60899778104422919', '0.60899778104422942')
 """
 
 from __future__ import annotations

@@ -1,0 +1,82 @@
+"""Depth recurrence, C-map asymptotics, symbolic derivations and the CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import mpmath
+import pytest
+from flint import arb
+
+from nstheory.gaussian import recurrence as R
+from nstheory.gaussian import symbolic as S
+from nstheory.gaussian._backend import to_arb
+from nstheory.numerics import arb_precision
+
+
+def test_fixed_point_certified_and_not_linearised():
+    fp = R.kappa_fixed_point_arb(200)
+    with arb_precision(bits=220):
+        assert fp.overlaps(to_arb("0.2172336282112216574082"))
+        assert not fp.contains(to_arb(R.linearised_fixed_point()))
+    assert float(fp.rad()) < 1e-55
+    flo, fhi = R.fixed_point_sign_change_arb(fp, 200)
+    assert flo >= 0 and fhi <= 0
+
+
+def test_global_convergence():
+    img, lip = R.global_convergence_certificate()
+    assert lip < 1
+    it = R.iterate_kappa(-1.0, 60)
+    assert abs(it[-1] - 0.21723362821122166) < 1e-15
+
+
+def test_cmap_gap_table_monotone_towards_limit():
+    tab = R.cmap_gap_table((10, 100, 1000))
+    assert 12.8 < tab[10] < 12.9 and 35.7 < tab[100] < 35.8 and 43.1 < tab[1000] < 43.2
+
+
+def test_symbolic_results():
+    assert S.derive_sign().result == 2 * S.sp.asin(S.rho) / S.sp.pi
+    d = S.derive_relu()
+    assert d.latex().startswith("\\begin{align*}") and len(d.steps) >= 4
+    p = S.x**4 - S.x
+    assert S.sp.simplify(S.derive_polynomial(p).result - S.polynomial_moment_direct(p)) == 0
+    assert all(S.mehler_eigen(k) == 0 for k in range(5))
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "nstheory", "activation", *args],
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_cli_relu_json():
+    out = _cli("relu", "--rho", "0.5", "--dps", "50", "--json")
+    assert out.returncode == 0, out.stderr
+    d = json.loads(out.stdout)
+    assert d["value"].startswith("0.3044988905221146790444982912449090270160132867583")
+    lo, hi = (mpmath.mpf(v) for v in d["enclosure"])
+    assert lo <= mpmath.mpf("0.304498890522114679044498291244909027016013286758327") <= hi
+    assert d["agreement_digits"] >= 45
+
+
+@pytest.mark.parametrize("args,msg", [
+    (("relu", "--rho", "1.5"), "rho"),
+    (("relu", "--rho", "0.5", "--q1", "0"), "q1"),
+    (("relu", "--rho", "0.5", "--dps", "0"), "dps"),
+    (("swish", "--rho", "0.5"), "unknown activation"),
+])
+def test_cli_errors(args, msg):
+    out = _cli(*args)
+    assert out.returncode == 2 and msg in out.stderr
+
+
+def test_cli_view_corr_relu_is_two_kappa():
+    from nstheory.gaussian.cli import evaluate
+
+    d = evaluate("relu", "0.5", "3", "5", view="corr", dps=20)
+    assert d["value"] == "0.60899778104422935809"
+    with arb_precision(bits=80):
+        assert arb(d["enclosure"][0]) <= arb("0.6089977810442293580899") <= arb(d["enclosure"][1])
