@@ -8,7 +8,7 @@ Compares, in one run (machines are noisy: read the ratios):
 * ``reg-token``   -- ``fast`` + the regularizer (token noise, one extra forward+backward);
 * ``reg-gauss``   -- the regularizer with Gaussian embedding noise.
 
-Run: ``python benchmarks/bench_training.py [--threads 2] [--steps 20]``.
+Run: ``python benchmarks/bench_training.py [--threads 2] [--rounds 7] [--per-round 3]``.
 """
 
 from __future__ import annotations
@@ -38,13 +38,22 @@ def naive_logits(m, tokens):
     return (x @ m.W_U)[:, -1]
 
 
-def time_steps(step, n):
-    for _ in range(3):
-        step()
-    t0 = time.perf_counter()
-    for _ in range(n):
-        step()
-    return (time.perf_counter() - t0) / n
+def time_interleaved(steps: dict, rounds: int, per_round: int) -> dict:
+    """Per variant: the median and the minimum over ``rounds`` of the mean time of
+    ``per_round`` steps; variants alternate within each round, so load drifts on a shared
+    machine hit them alike."""
+    import statistics
+
+    for fn in steps.values():  # warm-up
+        fn()
+    per = {k: [] for k in steps}
+    for _ in range(rounds):
+        for k, fn in steps.items():
+            t0 = time.perf_counter()
+            for _ in range(per_round):
+                fn()
+            per[k].append((time.perf_counter() - t0) / per_round)
+    return {k: (statistics.median(v), min(v)) for k, v in per.items()}
 
 
 def main() -> None:
@@ -55,7 +64,8 @@ def main() -> None:
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--per-round", type=int, default=3)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     cfg = preset("modadd113")
@@ -83,12 +93,14 @@ def main() -> None:
             model, x, y, replace(cfg, reg_gamma=0.75, reg_rho=0.25, reg_noise="gaussian"),
             data, gen)[0],
     }
-    res = {k: time_steps(mk(f), args.steps) for k, f in variants.items()}
+    both = time_interleaved({k: mk(f) for k, f in variants.items()}, args.rounds,
+                            args.per_round)
+    res = {k: med for k, (med, _) in both.items()}
     print(f"modadd113 full-batch step (B={x.shape[0]}), torch threads={args.threads}, "
-          f"{args.steps} timed steps each")
+          f"{args.rounds} interleaved rounds x {args.per_round} steps")
     for k, t in res.items():
-        print(f"  {k:11s} {1e3 * t:8.1f} ms/step   x{t / res['fast']:.2f} of fast   "
-              f"x{t / res['naive']:.2f} of naive")
+        print(f"  {k:11s} median {1e3 * t:7.1f} ms/step (min {1e3 * both[k][1]:7.1f})   "
+              f"x{t / res['fast']:.2f} of fast   x{t / res['naive']:.2f} of naive")
     print(f"  regularized/plain (token) = {res['reg-token'] / res['fast']:.2f}; "
           f"(gaussian) = {res['reg-gauss'] / res['fast']:.2f}")
     print(f"  projected time for 15000 plain steps: {15000 * res['fast'] / 60:.1f} min")

@@ -60,6 +60,7 @@ c = claim(
     latex=r"\mathbb E[\operatorname{erf}U\operatorname{erf}V]=\tfrac2\pi"
     r"\arcsin\tfrac{2c}{\sqrt{(1+2q_1)(1+2q_2)}}",
     provenance="textbook:Williams 1997",
+    fast=False,
 )
 
 
@@ -105,6 +106,7 @@ c = claim(
     "a b rho]; leaky ReLU (a = 0.01, b = 1) and |x| (a = -1, b = 1) are special cases.",
     latex=r"\sqrt{q_1q_2}\,[(a-b)^2\kappa(\rho)+ab\rho]",
     provenance="textbook:Cho & Saul 2009; neural-tangents ABRelu (anchors §1.1)",
+    fast=False,
 )
 
 
@@ -157,6 +159,7 @@ c = claim(
     "f = h_1 + h_2 + h_3, Stab_rho(f) = rho + rho^2 + rho^3, Stab_1 = ||f||^2, Stab_0 = (E f)^2.",
     latex=r"U_\rho h_k=\rho^k h_k,\quad \mathrm{Stab}_\rho(h_1+h_2+h_3)=\rho+\rho^2+\rho^3",
     provenance="paper:haris2026 §1.4; §6 item 1",
+    fast=False,
 )
 
 
@@ -202,6 +205,7 @@ c = claim(
     "E[p(sqrt q X) h_k(X)] (example p = x^3 - 2x^2 + 1).",
     latex=r"\mathbb E[p(U)p(V)]=\sum_k c_k(q_1)c_k(q_2)\rho^k",
     provenance="textbook:O'Donnell 2014 Ch. 11",
+    fast=False,
 )
 
 

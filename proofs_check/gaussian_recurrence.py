@@ -214,6 +214,7 @@ c = claim(
     "= 44.4132 (12.85, 35.77, 43.13, 44.25, 44.39 at L = 10, 100, 10^3, 10^4, 10^5).",
     latex=r"(1-\rho_L)L^2\to\tfrac{9\pi^2}{2}",
     provenance="reconstructed:anchors §7 (Schoenholz et al. 2017; measured table)",
+    fast=False,
 )
 
 

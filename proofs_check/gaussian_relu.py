@@ -38,6 +38,7 @@ c = claim(
     "(sqrt(1-rho^2) + rho (pi - arccos rho)) / (2 pi); the §2.2 table values hold to 20 digits.",
     latex=r"\kappa(\rho)=\tfrac{1}{2\pi}\big(\sqrt{1-\rho^2}+\rho(\pi-\arccos\rho)\big)",
     provenance="paper:haris2026 §5 Thm 5.1",
+    fast=False,
 )
 
 

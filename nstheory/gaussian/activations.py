@@ -58,7 +58,7 @@ nstheory.errors.NSTheoryError: unknown activation 'swish'; known: abs, erf, gelu
 from __future__ import annotations
 
 import math
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import mpmath
 import numpy as np
@@ -139,11 +139,23 @@ def kappa_arb(rho):
     return monotone_image(_kappa_point, lo, hi)
 
 
+def _is_int_one(q) -> bool:
+    return type(q) is int and q == 1
+
+
+@lru_cache(maxsize=1)
+def _ONE():
+    """A shared exact arb 1 (identity marks the default unit variance)."""
+    from flint import arb
+
+    return arb(1)
+
+
 def _kappa_point(r):
     from flint import arb
 
     pi = arb.pi()
-    return (sqrt_nonneg((1 - r) * (1 + r)) + r * (pi - r.acos())) / (2 * pi)
+    return (((1 - r) * (1 + r)).nonnegative_part().sqrt() + r * (pi - r.acos())) / (pi + pi)
 
 
 def kappa_np(rho):
@@ -204,9 +216,10 @@ class Activation:
         """A ball containing ``E[phi(U) phi(V)]`` for every point of the input balls, at the
         current arb precision (use :func:`nstheory.numerics.arb_precision`)."""
         r = to_arb(rho)
-        clip_endpoints(r, -1, 1)  # validates
-        a1 = clip_nonneg(to_arb(q1), "q1")
-        a2 = clip_nonneg(to_arb(q2), "q2")
+        if not (r.rad() == 0 and r.is_finite() and -1 <= r <= 1):
+            clip_endpoints(r, -1, 1)  # validates balls (raises if outside [-1, 1] or NaN)
+        a1 = _ONE() if _is_int_one(q1) else clip_nonneg(to_arb(q1), "q1")
+        a2 = _ONE() if _is_int_one(q2) else clip_nonneg(to_arb(q2), "q2")
         return self._raw_arb(r, a1, a2)
 
     def raw_float(self, rho, q1=1.0, q2=1.0):
@@ -350,6 +363,14 @@ class ABReLU(Activation):
         # g(r) = (a-b)^2 kappa(r) + a b r is convex (kappa'' >= 0): its range over [lo, hi] is
         # spanned by the endpoint values and, if inside, the critical point r* where
         # kappa'(r*) = -ab/(a-b)^2, i.e. r* = -cos(2 pi ab / (a-b)^2).
+        if self.a == 0 and self.b == 1:  # ReLU fast path: kappa is increasing
+            if rho.rad() == 0:
+                out = _kappa_point(rho)
+            else:
+                out = monotone_image(_kappa_point, *clip_endpoints(rho, -1, 1))
+            if q1 is _ONE() and q2 is _ONE():  # exact unit variances (the default)
+                return out
+            return sqrt_nonneg(q1 * q2) * out
         from flint import arb
 
         k2, ab = self._coef("arb")

@@ -41,6 +41,9 @@ def register_cli(subparsers) -> None:
     p.add_argument("--reduction", action="store_true",
                    help="also run the (slow) 1-D reduction for activations without closed form")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--derive", action="store_true",
+                   help="also print the SymPy derivation steps in LaTeX (relu, abs, leaky_relu, "
+                   "sign, erf); JSON key 'derivation'")
     p.set_defaults(func=run)
 
 
@@ -124,9 +127,28 @@ def evaluate(name: str, rho: str, q1: str = "1", q2: str = "1", view: str = "raw
     }
 
 
+def derivation_latex(name: str) -> str:
+    """LaTeX derivation steps of the closed form behind ``name`` (SymPy).
+
+    >>> "asin" in derivation_latex("sign")
+    True
+    """
+    from nstheory.gaussian import symbolic
+
+    table = {"relu": symbolic.derive_relu, "abs": symbolic.derive_relu,
+             "leaky_relu": symbolic.derive_relu, "sign": symbolic.derive_sign,
+             "erf": symbolic.derive_erf}
+    if name not in table:
+        raise NSTheoryError(f"no symbolic derivation for {name!r} (closed forms: "
+                            f"{', '.join(sorted(table))})")
+    return table[name]().latex()
+
+
 def run(args) -> int:
     out = evaluate(args.name, args.rho, args.q1, args.q2, args.view, args.dps, args.slope,
                    args.reduction)
+    if args.derive:
+        out["derivation"] = derivation_latex(args.name)
     if args.json:
         print(json.dumps(out, indent=2))
         return 0
@@ -136,4 +158,7 @@ def run(args) -> int:
     print(f"  certified enclosure: [{out['enclosure'][0]}, {out['enclosure'][1]}]")
     print(f"  agreement: {out['agreement_digits']} digits ({out['agreement_between']})")
     print(f"  time: {out['seconds']} s")
+    if "derivation" in out:
+        print("  derivation (SymPy, LaTeX):")
+        print(out["derivation"])
     return 0

@@ -100,6 +100,8 @@ class SmoothActivation(Activation):
             return stab_series(c1, c2, rho, self._m2_mp(q1), self._m2_mp(q2))
 
     def _mean_mp(self, q):
+        if self.parity == "odd":
+            return mpmath.mpf(0)
         dps = mpmath.mp.dps - 10
         return gaussian_expectation(lambda x: self.phi_mp(mpmath.sqrt(q) * x), dps)
 
@@ -162,7 +164,10 @@ class SmoothActivation(Activation):
         return A * A, A * B * (aa + bb), B * B * aa * bb
 
     def _mean_arb(self, q):
-        from flint import ctx
+        from flint import arb, ctx
+
+        if self.parity == "odd":
+            return arb(0)  # E phi(U) = 0 exactly for odd phi
 
         a = sqrt_nonneg(q)
         B = self.B * float(a.abs_upper())
@@ -300,6 +305,7 @@ class Tanh(SmoothActivation):
     """``tanh``: odd, ``|tanh| <= 1``, monotone."""
 
     name, parity, A, B = "tanh", "odd", 1.0, 0.0
+    strip = math.pi / 2  # poles at +-i pi/2
 
     def phi_mp(self, x):
         return mpmath.tanh(x)
@@ -318,6 +324,7 @@ class Gelu(SmoothActivation):
     """Exact erf-GELU ``x Phi(x) = x (1 + erf(x/sqrt 2))/2``: ``|phi| <= |x|``, not monotone."""
 
     name, parity, A, B = "gelu", "linear+even", 0.0, 1.0
+    strip = 2.0  # entire, but grows like exp(y^2/2) off the axis
     increasing_in_rho = False
 
     def phi_mp(self, x):
@@ -342,6 +349,7 @@ class Silu(SmoothActivation):
     """SiLU / swish-1 ``x sigma(x)``: ``|phi| <= |x|``, not monotone."""
 
     name, parity, A, B = "silu", "linear+even", 0.0, 1.0
+    strip = math.pi  # poles at +-i pi
     increasing_in_rho = False
 
     def phi_mp(self, x):
@@ -365,6 +373,7 @@ class Softplus(SmoothActivation):
     """``log(1 + e^x)``: ``0 < phi <= log 2 + |x|``, monotone."""
 
     name, parity, A, B = "softplus", "linear+even", math.log(2) * (1 + 1e-12), 1.0
+    strip = math.pi  # branch points at +-i pi
 
     def phi_mp(self, x):
         return mpmath.log1p(mpmath.exp(x)) if x < 30 else x + mpmath.log1p(mpmath.exp(-x))

@@ -6,6 +6,7 @@ Examples::
     nstheory train modadd --preset modadd-reduced --seeds 0-2 --executor process --workers 2
     nstheory train parity --seeds 0-4 --reg-gamma 0.05 --reg-rho 0.05
     nstheory train ntp --corpus wikitext2 --corpus-path ~/data/wikitext-2 --device cuda
+    nstheory train modadd --seeds 0-4 --device cuda --record modadd113   # store for verify
 
 Re-running a command resumes its unfinished runs (same ``--out``).
 """
@@ -37,6 +38,9 @@ def register_cli(sub) -> None:
                    help="grokking model: Nanda residual stream (yes) or Vasudeva's none (no)")
     p.add_argument("--corpus", choices=("fortunes", "wikitext2"), help="ntp corpus")
     p.add_argument("--corpus-path", help="directory of WikiText-2 (wiki.train.tokens)")
+    p.add_argument("--record", metavar="NAME",
+                   help="also store the study as proofs_check/data/training_NAME.json, which "
+                   "`nstheory verify` re-analyses (modadd113, ntp, modadd_reduced)")
     p.set_defaults(func=run)
 
 
@@ -80,6 +84,17 @@ def run(args) -> int:
                     workers=args.workers, threads=args.threads)
     print(format_analysis(res))
     print(f"wrote {out}/study.json")
+    if args.record:
+        from pathlib import Path
+
+        from nstheory.training.study import write_study
+
+        if not args.record.replace("_", "").isalnum():
+            raise NSTheoryError(f"--record must be a plain name, got {args.record!r}")
+        path = Path(__file__).resolve().parents[2] / "proofs_check" / "data" / \
+            f"training_{args.record}.json"
+        write_study(out, path)
+        print(f"recorded {path}")
     return 0
 
 

@@ -47,7 +47,7 @@ def grid(study, arm, key):
     return np.array(steps), vals
 
 
-def _band(ax, study, key, log=False):
+def _band(ax, study, key, log=False, ls="-", label=True):
     for arm, (col, lab) in ARM_STYLE.items():
         if not any(r["arm"] == arm for r in study["runs"]):
             continue
@@ -55,9 +55,10 @@ def _band(ax, study, key, log=False):
         if not len(s):
             continue
         med = np.nanmedian(v, 0)
-        ax.plot(s, med, color=col, label=f"{lab}: median over {v.shape[0]} seeds")
+        ax.plot(s, med, color=col, ls=ls,
+                label=f"{lab}: median over {v.shape[0]} seeds" if label else None)
         ax.fill_between(s, np.nanmin(v, 0), np.nanmax(v, 0), color=col, alpha=0.2,
-                        label="min-max band over seeds")
+                        label="min-max band over seeds" if label else None)
     if log:
         ax.set_yscale("log")
     ax.set_xlabel("optimizer step (full batch)")
@@ -72,8 +73,8 @@ def grokking_curves(path: Path) -> None:
     study = load_study()
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
     _band(axes[0], study, "val_acc")
-    _band(axes[0], study, "train_acc")
-    axes[0].set_ylabel("accuracy (solid: validation and train, raw view)")
+    _band(axes[0], study, "train_acc", ls="--", label=False)
+    axes[0].set_ylabel("accuracy (solid: validation, dashed: train)")
     axes[0].axhline(0.99, color="gray", ls=":", lw=1)
     _band(axes[1], study, "val_loss", log=True)
     axes[1].set_ylabel("validation cross-entropy")
@@ -130,8 +131,19 @@ def speedup(path: Path) -> None:
                        label=f"{arm}: never reached (budget, lower bound)" if cens and i == 0
                        else None)
         s = an["speedup"].get(m, {})
-        txt = (f"T_base/T_reg = {s['ratio']:.2f}\n95% CI [{s['ci'][0]:.2f}, {s['ci'][1]:.2f}]"
-               if s.get("ratio") else "ratio: censored runs")
+        if s.get("ratio"):
+            txt = f"T_base/T_reg = {s['ratio']:.2f}\n95% CI [{s['ci'][0]:.2f}, {s['ci'][1]:.2f}]"
+        else:
+            from nstheory.stats import ratio_ci
+
+            b, g = ([r["summary"][m] or r["summary"]["final_step"] for r in study["runs"]
+                     if r["arm"] == a] for a in ("base", "reg"))
+            r, lo, hi = ratio_ci(np.array(b, float), np.array(g, float))
+            creg = any(r_["summary"][m] is None for r_ in study["runs"] if r_["arm"] == "reg")
+            cbase = any(r_["summary"][m] is None for r_ in study["runs"] if r_["arm"] == "base")
+            kind = "bound" if creg and cbase else ("upper bound" if creg else "lower bound")
+            txt = (f"censored runs at their budget: T_base/T_reg {r:.2f}\n"
+                   f"95% CI [{lo:.2f}, {hi:.2f}] ({kind}, not an estimate)")
         ax.text(i, 0, txt, ha="center", va="bottom", fontsize=8)
     ax.set_xticks(range(len(metrics)), ["steps to >= 95% val. acc.", "steps to >= 99% val. acc."])
     ax.set_ylabel("optimizer steps")

@@ -63,7 +63,7 @@ def build_model(cfg: TrainConfig, data):
 
 
 def regularized_loss(model, x, y, cfg: TrainConfig, data, generator):
-    """Task cross-entropy plus ``gamma * R``; clean and noisy inputs share one forward pass.
+    """Task cross-entropy plus ``gamma * R``; gradients flow through both branches.
 
     Returns ``(loss, ce, R)`` (tensors; R is None when gamma = 0).
     """
@@ -79,18 +79,23 @@ def regularized_loss(model, x, y, cfg: TrainConfig, data, generator):
         return ce, ce, None
     B = x.shape[0]
     if cfg.reg_noise == "gaussian":
-        e = model.embed(x)
+        # clean inputs take the fast token path; the noisy copy must go through embeddings
         T = x.shape[1]
         pos = data.noise_positions
         mask = [True] * T if pos is None else [i in pos for i in range(T)]
         scale = model.W_E.detach().pow(2).mean().sqrt()
-        en = gaussian_embedding_noise(e, cfg.reg_rho, scale, mask, generator)
-        logits = model.forward_embeddings(torch.cat([e, en]))
+        en = gaussian_embedding_noise(model.embed(x), cfg.reg_rho, scale, mask, generator)
+        lx, ly = model(x), model.forward_embeddings(en)
     else:
         xn = perturb_tokens(x, cfg.reg_rho, cfg.reg_noise, data.noise_vocab,
                             data.noise_positions, generator)
-        logits = model(torch.cat([x, xn]))
-    lx, ly = logits[:B], logits[B:]
+        # Inputs the noise left unchanged have M(Y) = M(X) exactly: reuse those rows of the
+        # clean forward pass (value and gradient are those of a second forward pass) and run
+        # only the changed inputs -- a fraction 1 - q^2 for two noisy operands.
+        changed = (xn != x).reshape(B, -1).any(1).nonzero().squeeze(1)
+        logits = model(torch.cat([x, xn[changed]]))
+        lx = logits[:B]
+        ly = lx.index_put((changed,), logits[B:])
     ce = F.cross_entropy(lx.reshape(-1, lx.shape[-1]), y.reshape(-1))
     R = stability_term(torch.softmax(lx, -1), torch.softmax(ly, -1), cfg.reg_sign)
     return ce + cfg.reg_gamma * R, ce, R
@@ -166,7 +171,7 @@ def train(cfg: TrainConfig, out, fail_after: int | None = None, progress_bar: bo
         st = torch.load(ckpt, map_location=device, weights_only=False)
         model.load_state_dict(st["model"])
         opt.load_state_dict(st["opt"])
-        gen.set_state(st["gen"].cpu() if device.type == "cpu" else st["gen"])
+        gen.set_state(st["gen"].cpu())  # generator states are CPU byte tensors on every device
         step, wall_before = st["step"], st["wall"]
     cap = 2048 if cfg.task == "ntp" else None
     n_train = data.train_x.shape[0]

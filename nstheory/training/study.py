@@ -57,6 +57,21 @@ def parse_seeds(text: str) -> list[int]:
     return out
 
 
+def noise_summary(cfg: dict) -> dict | None:
+    """The regularized arm's rho, keep probability and effective correlation (None if gamma = 0).
+
+    >>> noise_summary({"task": "modadd", "p": 113, "reg_gamma": 0.75, "reg_rho": 0.25,
+    ...                "reg_noise": "token-excl"})["rho_eff"]
+    0.6216517857142857
+    """
+    from nstheory.training.regularizer import describe_noise
+
+    if not cfg.get("reg_gamma"):
+        return None
+    vocab = {"modadd": cfg.get("p"), "parity": 2, "ntp": cfg.get("vocab")}[cfg["task"]]
+    return describe_noise(cfg["reg_rho"], cfg["reg_noise"], vocab)
+
+
 def _run_one(item) -> dict:
     from nstheory.store import JsonlLog
     from nstheory.training.config import TrainConfig
@@ -68,7 +83,7 @@ def _run_one(item) -> dict:
     recs = JsonlLog(Path(run_dir) / "log.jsonl").records()
     traj = [{k: r[k] for k in TRAJ_KEYS if k in r} for r in recs]
     return {"arm": arm, "seed": cfg.seed, "config": cfg_dict, "summary": summary,
-            "trajectory": traj}
+            "noise": noise_summary(cfg_dict), "trajectory": traj}
 
 
 def study_configs(base, seeds, arms=("base", "reg"), reg=None):
@@ -117,7 +132,7 @@ def collect_runs(out) -> list[dict]:
         cfg = load_json(d / "config.json")
         recs = JsonlLog(d / "log.jsonl").records()
         runs.append({"arm": d.name.split("_seed")[0], "seed": cfg["seed"], "config": cfg,
-                     "summary": load_json(d / "summary.json"),
+                     "summary": load_json(d / "summary.json"), "noise": noise_summary(cfg),
                      "trajectory": [{k: r[k] for k in TRAJ_KEYS if k in r} for r in recs]})
     return runs
 
@@ -201,5 +216,6 @@ def analyze_study(runs: list[dict], metrics=METRICS, level: float = 0.95) -> dic
     return {"arms": arms, "speedup": speed}
 
 
-__all__ = ["METRICS", "analyze_study", "collect_runs", "parse_seeds", "permutation_pvalue",
+__all__ = ["METRICS", "analyze_study", "collect_runs", "noise_summary", "parse_seeds",
+           "permutation_pvalue",
            "run_study", "study_configs", "write_study"]

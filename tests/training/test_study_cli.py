@@ -76,3 +76,14 @@ def test_ntp_runs_on_a_local_corpus(tmp_path, monkeypatch):
     assert rc == 0
     log = [json.loads(x) for x in (out / "reg_seed0" / "log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in log] == [0, 3] and "stab_token" in log[-1]
+
+
+def test_parity_preset_trains_with_the_papers_regularizer(tmp_path):
+    from nstheory.training.config import preset
+    from nstheory.training.loop import train
+
+    cfg = preset("parity", regularized=True, steps=4, n_bits=12, n_train=64, n_val=64,
+                 d_model=16, n_heads=2, d_mlp=32, eval_every=2, metrics_every=2, ckpt_every=2)
+    assert (cfg.reg_gamma, cfg.reg_rho) == (0.05, 0.05)
+    s = train(cfg, tmp_path, progress_bar=False)
+    assert s["final_step"] == 4 and s["task_info"]["k"] == 3
