@@ -100,10 +100,12 @@ def _():
 
 c = claim(
     "gaussian.relu.table_20_digits",
-    "The §2.2 table lists kappa(rho) correct to 20 digits at the decimal points rho = 0, 0.05, "
+    "Our research note's table (papers/haris2026.md §2.2, values computed by the note's "
+    "author, not the paper's) lists kappa(rho) correct to 20 digits"
+    " at the decimal points rho = 0, 0.05, "
     "0.25, 0.5, 0.9, 0.99.",
     latex=r"\kappa(0.9) = 0.45476919942233604761\ (\text{as printed})",
-    provenance="paper:haris2026 §2.2 (table [K/NUM])",
+    provenance="reconstructed:research note haris2026.md §2.2 table [K/NUM]",
     expect="refuted",
     evidence="At decimal rho = 0.05, 0.9, 0.99 the printed values are off in the 19th/17th/17th "
     "digit (kappa(0.9) = 0.45476919942233603810...); they equal kappa at the binary64 double "
@@ -151,7 +153,7 @@ c = claim(
     " + O(rho^10), and these are the squared Hermite coefficients c_k^2 = ((k-3)!!)^2/(2pi k!) "
     "(even k >= 2), c_k = 0 for odd k >= 3.",
     latex=r"\kappa(\rho)=\sum_k c_k^2\rho^k,\ c_k^2=\frac{((k-3)!!)^2}{2\pi k!}",
-    provenance="paper:haris2026 §2.2 (series [NUM, SymPy]; coefficients [K])",
+    provenance="reconstructed:haris2026.md §2.2 series [NUM] (paper §5 gives 2nd order [S])",
 )
 
 
