@@ -322,7 +322,8 @@ def _s(x) -> str:
     if isinstance(x, Fraction):
         return str(x)
     if isinstance(x, mpmath.mpf):
-        return mpmath.nstr(x, max(15, int(mpmath.mp.dps)))
+        bits = x._mpf_[3]  # the mantissa's bit count: show the digits the number carries
+        return mpmath.nstr(x, max(15, min(80, int(bits * 0.30103))))
     return str(x)
 
 

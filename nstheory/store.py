@@ -72,6 +72,7 @@ def save_json(obj, path) -> Path:
     with os.fdopen(fd, "w") as fh:
         fh.write(dumps(obj))
         fh.write("\n")
+    os.chmod(tmp, 0o644)  # mkstemp creates 0600; results are for sharing
     os.replace(tmp, path)
     return path
 

@@ -235,6 +235,48 @@ def _():
                      m.n, "Hermite formula", val)
 
 
+def _poly_exact_value():
+    """SymPy's derived Hermite formula at q = (1/2, 4/5), rho = 3/10, exact."""
+    import sympy
+
+    from nstheory.gaussian.symbolic import derive_polynomial, q1, q2, rho, x
+
+    expr = derive_polynomial(x**3 - 2 * x**2 + 1).result
+    half, four_fifths, three_tenths = (sympy.Rational(a, b) for a, b in ((1, 2), (4, 5), (3, 10)))
+    return expr.subs({q1: half, q2: four_fifths, rho: three_tenths})
+
+
+@c.check("precise", name="mehler_sum_vs_1d_reduction")
+def _():
+    from nstheory.gaussian.activations import get_activation
+    from nstheory.gaussian.precise import reduction_mp
+
+    p = get_activation("polynomial", coeffs=(1, 0, -2, 1))
+    return compare_digits(
+        "raw E[p(U)p(V)], p = x^3 - 2x^2 + 1, q=(0.5, 0.8), rho=0.3: Mehler sum (mpmath, dps 40)",
+        p.raw("0.3", "0.5", "0.8", dps=40),
+        "1-D reduction, Gaussian quadrature (mpmath, dps 40)",
+        reduction_mp(p, "0.3", "0.5", "0.8", dps=40),
+        35,
+    )
+
+
+@c.check("certified", name="arb_contains_sympy")
+def _():
+    import sympy
+
+    from nstheory.gaussian.activations import get_activation
+    from nstheory.numerics import arb_precision
+
+    p = get_activation("polynomial", coeffs=(1, 0, -2, 1))
+    with arb_precision(bits=200):
+        ball = p.raw_arb("0.3", "0.5", "0.8")
+    return compare_enclosure(
+        "arb ball of raw E[p(U)p(V)] (Horner in rho, 200 bits)", ball,
+        "SymPy derived value (exact, 60 digits)", sympy.N(_poly_exact_value(), 60),
+    )
+
+
 TANH_HALF = "0.18632441320345"  # anchors §2.1/§7: arb nested 2-D integral, ± 5e-15
 
 

@@ -584,12 +584,134 @@ class Identity(Activation):
         return np.asarray(q, dtype=np.float64)
 
 
+class Polynomial(Activation):
+    """``phi(x) = sum_j a_j x^j``: an exact finite Hermite (Mehler) sum.
+
+    ``phi(sqrt(q) X) = sum_k c_k(q) h_k(X)`` with
+    ``c_k(q) = sqrt(k!) sum_{m >= 0} a_{k+2m} q^{(k+2m)/2} (k+2m)! / (m! 2^m k!)`` (from
+    ``x^j = sum_m j! / (m! 2^m (j-2m)!) He_{j-2m}(x)``), so
+    ``E[phi(U) phi(V)] = sum_k c_k(q1) c_k(q2) rho^k`` exactly.
+
+    >>> p = Polynomial((1, 0, -2, 1))          # 1 - 2 x^2 + x^3
+    >>> mpmath.nstr(p.raw("0.3", "0.5", "0.8"), 15)
+    '1.01203509307215'
+    """
+
+    increasing_in_rho = False
+    homogeneous = False
+
+    def __init__(self, coeffs):
+        coeffs = tuple(coeffs)
+        if not coeffs:
+            raise NSTheoryError("a polynomial needs at least one coefficient")
+        try:
+            self.coeffs = tuple(mpmath.mpf(str(a)) if not isinstance(a, mpmath.mpf) else a
+                                for a in coeffs)
+        except (TypeError, ValueError):
+            raise NSTheoryError(f"polynomial coefficients must be numbers, got {coeffs}") from None
+        self._raw_coeffs = coeffs
+        self.name = "polynomial"
+
+    def __repr__(self) -> str:
+        return f"<Activation polynomial {list(self._raw_coeffs)}>"
+
+    @property
+    def degree(self) -> int:
+        return len(self.coeffs) - 1
+
+    def _c_mp(self, q):
+        """Hermite coefficients ``c_k(q)``, ``k = 0..degree`` (mpmath)."""
+        out = []
+        for k in range(self.degree + 1):
+            total = mpmath.mpf(0)
+            for m in range((self.degree - k) // 2 + 1):
+                j = k + 2 * m
+                if self.coeffs[j] == 0:
+                    continue
+                ratio = mpmath.factorial(j) / (mpmath.factorial(m) * 2**m * mpmath.factorial(k))
+                total += self.coeffs[j] * mpmath.sqrt(q) ** j * ratio
+            out.append(total * mpmath.sqrt(mpmath.factorial(k)))
+        return out
+
+    def phi_mp(self, x):
+        return mpmath.polyval(self.coeffs[::-1], x)
+
+    def phi_np(self, x):
+        return np.polyval([float(a) for a in self.coeffs[::-1]], np.asarray(x, np.float64))
+
+    def phi_acb(self, z, analytic):
+        total = 0 * z
+        for a in self._arb_coeffs()[::-1]:
+            total = total * z + a
+        return total
+
+    def _arb_coeffs(self):
+        from flint import arb
+
+        return [arb(int(a)) if a == int(a) else arb(mpmath.nstr(a, 60)) for a in self.coeffs]
+
+    def derivative_mp(self, x):
+        return mpmath.polyval([j * a for j, a in enumerate(self.coeffs)][1:][::-1], x)
+
+    def _raw_mp(self, rho, q1, q2):
+        c1, c2 = self._c_mp(q1), self._c_mp(q2)
+        return mpmath.fsum(a * b * rho**k for k, (a, b) in enumerate(zip(c1, c2, strict=True)))
+
+    def _c_arb(self, q):
+        from flint import arb
+
+        coeffs = self._arb_coeffs()
+        out = []
+        for k in range(self.degree + 1):
+            total = arb(0)
+            for m in range((self.degree - k) // 2 + 1):
+                j = k + 2 * m
+                if coeffs[j] == 0:
+                    continue
+                ratio = arb(math.factorial(j)) / (math.factorial(m) * 2**m * math.factorial(k))
+                total += coeffs[j] * sqrt_nonneg(q) ** j * ratio
+            out.append(total * arb(math.factorial(k)).sqrt())
+        return out
+
+    def _raw_arb(self, rho, q1, q2):
+        from flint import arb
+
+        lo, hi = clip_endpoints(rho, -1, 1)
+        r = lo.union(hi) if lo != hi else lo
+        c1, c2 = self._c_arb(q1), self._c_arb(q2)
+        total = arb(0)
+        for k in range(len(c1) - 1, -1, -1):  # Horner in the ball r: sound for any sign pattern
+            total = total * r + c1[k] * c2[k]
+        return total
+
+    def _raw_np(self, rho, q1, q2):
+        out = np.zeros(np.broadcast(rho, q1, q2).shape)
+        for k in range(self.degree + 1):
+            ck1 = np.vectorize(lambda v, k=k: float(self._c_mp(mpmath.mpf(float(v)))[k]))(q1)
+            ck2 = np.vectorize(lambda v, k=k: float(self._c_mp(mpmath.mpf(float(v)))[k]))(q2)
+            out = out + ck1 * ck2 * rho**k
+        return out
+
+    def _mean_mp(self, q):
+        return self._c_mp(q)[0]
+
+    def _m2_mp(self, q):
+        return mpmath.fsum(c * c for c in self._c_mp(q))
+
+    def _mean_arb(self, q):
+        return self._c_arb(q)[0]
+
+    def _m2_arb(self, q):
+        return sum((c * c for c in self._c_arb(q)[1:]), self._c_arb(q)[0] ** 2)
+
+
 # --------------------------------------------------------------------------------------------
 # registry
 # --------------------------------------------------------------------------------------------
 
 NAMES = (
-    "abs", "erf", "gelu", "identity", "leaky_relu", "relu", "sign", "silu", "softplus", "tanh",
+    "abs", "erf", "gelu", "identity", "leaky_relu", "polynomial", "relu", "sign", "silu",
+    "softplus", "tanh",
 )
 
 
@@ -605,7 +727,8 @@ _REG = _Registry()
 
 
 def get_activation(name: str, **params) -> Activation:
-    """The activation called ``name`` (see ``NAMES``); ``leaky_relu`` takes ``slope=0.01``.
+    """The activation called ``name`` (see ``NAMES``); ``leaky_relu`` takes ``slope=0.01``,
+    ``polynomial`` takes ``coeffs=(a_0, a_1, ...)`` (ascending powers).
 
     >>> get_activation("leaky_relu", slope=0.1).a
     0.1
@@ -623,6 +746,10 @@ def get_activation(name: str, **params) -> Activation:
         act = Erf()
     elif name == "identity":
         act = Identity()
+    elif name == "polynomial":
+        if "coeffs" not in params:
+            raise NSTheoryError("polynomial needs coeffs=(a_0, a_1, ...) in ascending powers")
+        act = Polynomial(params.pop("coeffs"))
     elif name in ("gelu", "tanh", "silu", "softplus"):
         act = _REG.smooth.get_smooth(name)
     else:

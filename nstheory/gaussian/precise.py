@@ -47,6 +47,13 @@ def inner_expectation_mp(act, mu, sigma):
         return mpmath.erf(mu / mpmath.sqrt(1 + 2 * sigma**2))
     if name == "identity":
         return mu
+    if name == "polynomial":
+        # E (mu + sigma Z)^j = sum_{m even} C(j, m) mu^(j-m) sigma^m (m-1)!!
+        return mpmath.fsum(
+            a * mpmath.binomial(j, m) * mu ** (j - m) * sigma**m * mpmath.fac2(m - 1)
+            for j, a in enumerate(act.coeffs)
+            for m in range(0, j + 1, 2)
+        )
     return None
 
 

@@ -15,7 +15,7 @@ must have the same config. Presets (``PRESETS``):
 * ``ntp`` -- next-token prediction, 4 layers, d = 30, 6 heads, vocabulary 500 (top-499 words +
   ``<unk>``), windows of 32 tokens, on the fortunes corpus. The paper reports neither gamma/rho
   nor the optimiser: (gamma, rho) = (0.1, 0.5), AdamW lr 3e-3, wd 0.1, batch 64, 50-step
-  warm-up are *our* choices.
+  warm-up are *our* choices; runs stop once the validation loss reaches 3.5 nats/token.
 * ``tiny`` -- a seconds-long modular-addition run for tests.
 
 >>> c = preset("modadd113", seed=3)
@@ -131,8 +131,8 @@ PRESETS: dict[str, tuple[dict, tuple[float, float, str]]] = {
                (0.05, 0.05, "token")),
     "ntp": (dict(task="ntp", vocab=500, seq_len=32, d_model=30, n_heads=6, d_mlp=120,
                  n_layers=4, lr=3e-3, weight_decay=0.1, batch_size=64, steps=3000,
-                 eval_every=100, metrics_every=500, ckpt_every=500, metric_samples=256,
-                 stop_val_acc=None, warmup=50),
+                 eval_every=25, metrics_every=100, ckpt_every=100, metric_samples=256,
+                 stop_val_acc=None, stop_val_loss=3.5, warmup=50),
             (0.1, 0.5, "token")),
     "tiny": (dict(task="modadd", p=11, frac=0.5, d_model=16, n_heads=2, d_mlp=32, steps=40,
                   eval_every=5, metrics_every=10, ckpt_every=10, metric_samples=32,

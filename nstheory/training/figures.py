@@ -29,7 +29,7 @@ def _title(study) -> str:
     cfg = study["runs"][0]["config"]
     seeds = {a: sorted(r["seed"] for r in study["runs"] if r["arm"] == a) for a in ("base", "reg")}
     return (f"modular addition p = {cfg['p']}, {cfg['frac']:.0%} train, preset {study['preset']}"
-            f" (REDUCED: not the paper's p = 113 setting); seeds base {seeds['base']}, "
+            f" (REDUCED: not the paper's p = 113 setting)\nseeds base {seeds['base']}, "
             f"reg {seeds['reg']}")
 
 
@@ -117,7 +117,7 @@ def speedup(path: Path) -> None:
     plt = setup_matplotlib()
     study = load_study()
     an = study["analysis"]
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig, ax = plt.subplots(figsize=(10, 5.5))
     metrics = ("steps_to_val95", "steps_to_val99")
     for i, m in enumerate(metrics):
         for dx, arm in ((-0.12, "base"), (0.12, "reg")):
@@ -128,7 +128,8 @@ def speedup(path: Path) -> None:
             ok = [y for y in ys if y is not None]
             ax.scatter([i + dx] * len(ok), ok, color=col, label=lab if i == 0 else None)
             ax.scatter([i + dx] * len(cens), cens, color=col, marker="^",
-                       label=f"{arm}: never reached (budget, lower bound)" if cens and i == 0
+                       label=f"{arm}: {len(cens)} run(s) never reached it (plotted at the "
+                       "budget, a lower bound)" if cens and i == 0
                        else None)
         s = an["speedup"].get(m, {})
         if s.get("ratio"):

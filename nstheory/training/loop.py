@@ -226,7 +226,7 @@ def train(cfg: TrainConfig, out, fail_after: int | None = None, progress_bar: bo
 
 
 #: Validation-loss thresholds whose first crossing is reported, by task.
-LOSS_THRESHOLDS = {"modadd": 0.1, "parity": 0.3, "ntp": 5.0}
+LOSS_THRESHOLDS = {"modadd": 0.1, "parity": 0.3, "ntp": 3.5}
 
 
 def summarize_run(records: list[dict], cfg: TrainConfig) -> dict:
