@@ -122,6 +122,46 @@ def fwht_inplace(a: np.ndarray) -> np.ndarray:
     return a
 
 
+#: Up to this n the transform runs as radix-16 matrix products (BLAS) on a cache-resident
+#: array; beyond it the cache-blocked integer butterflies of :func:`fwht_inplace` win.
+MATMUL_MAX_BITS = 18
+
+
+def _hadamard(r: int, dtype) -> np.ndarray:
+    """The 2^r x 2^r Sylvester-Hadamard matrix, entries (-1)^popcount(i & j)."""
+    i = np.arange(1 << r)
+    parity = (np.bitwise_count(i[:, None] & i[None, :]) & 1).astype(np.int64)
+    return (1 - 2 * parity).astype(dtype)
+
+
+def fwht_matmul(arr: np.ndarray, max_abs: int) -> np.ndarray | None:
+    """Exact FWHT of a length-2^n integer vector by radix-16 matrix products in floating point,
+    or ``None`` when floating point cannot be exact.
+
+    Every partial sum is an integer of absolute value at most ``2^n * max_abs``; when that is
+    below ``2^24`` (float32) or ``2^53`` (float64) every addition and multiplication by ±1 is
+    exact in any summation order, so BLAS gives the exact transform.
+
+    >>> fwht_matmul(np.array([1, -1, 1, 1]), 1).tolist()
+    [2.0, 2.0, -2.0, 2.0]
+    """
+    n = log2_length(arr.size)
+    bound = (int(max_abs) or 1) << n
+    if bound < 2**24:
+        ft = np.float32
+    elif bound < 2**53:
+        ft = np.float64
+    else:
+        return None
+    x = arr.astype(ft)
+    levels = 0
+    while levels < n:
+        r = min(4, n - levels)
+        x = np.matmul(_hadamard(r, ft), x.reshape(-1, 1 << r, 1 << levels))
+        levels += r
+    return x.reshape(-1)
+
+
 def fwht(values) -> np.ndarray:
     """Exact Walsh–Hadamard transform of an integer vector of length ``2^n``.
 
@@ -151,6 +191,10 @@ def fwht(values) -> np.ndarray:
     if dt == np.dtype(object):
         out = np.array([int(v) for v in arr], dtype=object)
     else:
+        if n <= MATMUL_MAX_BITS:
+            res = fwht_matmul(arr, max_abs)
+            if res is not None:
+                return res.astype(dt)
         out = np.array(arr, dtype=dt, copy=True, order="C")
     return fwht_inplace(out)
 
