@@ -12,8 +12,8 @@ sqrt(E phi(U)^2 E phi(V)^2), the C-map), from three routes:
   precise value and the certified ball's midpoint (capped by the ball's own certified digits).
 
 NAME: relu, leaky_relu (``--slope``, default 0.01), abs, sign, erf, gelu, tanh, silu, softplus,
-identity. With ``--json`` one object with keys ``activation``, ``view``, ``rho``, ``q1``, ``q2``,
-``dps``, ``value``, ``enclosure``, ``agreement_digits``, ``routes``, ``seconds``.
+identity, polynomial (``--coeffs a0,a1,...``, ascending powers). With ``--json`` one object with
+keys ``activation``, ``view``, ``rho``, ``q1``, ``q2``, ``dps``, ``value``, ``enclosure``, ``agreement_digits``, ``routes``, ``seconds``.
 """
 
 from __future__ import annotations
@@ -38,6 +38,8 @@ def register_cli(subparsers) -> None:
     p.add_argument("--view", default="raw", choices=("raw", "cov", "corr"))
     p.add_argument("--dps", type=int, default=20, help="decimal digits (default 20)")
     p.add_argument("--slope", type=float, default=None, help="leaky_relu negative slope")
+    p.add_argument("--coeffs", default=None,
+                   help="polynomial coefficients a0,a1,... (ascending powers)")
     p.add_argument("--reduction", action="store_true",
                    help="also run the (slow) 1-D reduction for activations without closed form")
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -48,7 +50,8 @@ def register_cli(subparsers) -> None:
 
 
 def evaluate(name: str, rho: str, q1: str = "1", q2: str = "1", view: str = "raw",
-             dps: int = 20, slope: float | None = None, reduction: bool = False) -> dict:
+             dps: int = 20, slope: float | None = None, reduction: bool = False,
+             coeffs: str | None = None) -> dict:
     """The CLI's computation as a dict (see the module docstring).
 
     >>> out = evaluate("relu", "0.5", dps=25)
@@ -79,6 +82,10 @@ def evaluate(name: str, rho: str, q1: str = "1", q2: str = "1", view: str = "raw
     params = {"slope": slope} if (slope is not None and name == "leaky_relu") else {}
     if slope is not None and name != "leaky_relu":
         raise NSTheoryError("--slope applies only to leaky_relu")
+    if (coeffs is not None) != (name == "polynomial"):
+        raise NSTheoryError("--coeffs is required for, and applies only to, polynomial")
+    if coeffs is not None:
+        params = {"coeffs": tuple(c.strip() for c in coeffs.split(","))}
     act = get_activation(name, **params)
     check_rho(rho)
     check_positive(q1, "q1")
@@ -146,7 +153,7 @@ def derivation_latex(name: str) -> str:
 
 def run(args) -> int:
     out = evaluate(args.name, args.rho, args.q1, args.q2, args.view, args.dps, args.slope,
-                   args.reduction)
+                   args.reduction, args.coeffs)
     if args.derive:
         out["derivation"] = derivation_latex(args.name)
     if args.json:
