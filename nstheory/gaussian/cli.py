@@ -13,7 +13,8 @@ sqrt(E phi(U)^2 E phi(V)^2), the C-map), from three routes:
 
 NAME: relu, leaky_relu (``--slope``, default 0.01), abs, sign, erf, gelu, tanh, silu, softplus,
 identity, polynomial (``--coeffs a0,a1,...``, ascending powers). With ``--json`` one object with
-keys ``activation``, ``view``, ``rho``, ``q1``, ``q2``, ``dps``, ``value``, ``enclosure``, ``agreement_digits``, ``routes``, ``seconds``.
+keys ``activation``, ``view``, ``rho``, ``q1``, ``q2``, ``dps``, ``value``, ``enclosure``,
+``agreement_digits``, ``routes``, ``seconds``.
 """
 
 from __future__ import annotations
