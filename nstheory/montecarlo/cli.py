@@ -39,7 +39,8 @@ def register_cli(sub) -> None:
     st.add_argument("--task", default="digits", help="task giving the built-in arch's shapes")
     st.add_argument("--width", type=int, default=64, help="relu-mlp hidden width")
     st.add_argument("--rho", type=float, default=0.5)
-    st.add_argument("--n", type=int, default=100_000, help="number of (X, Y) draws")
+    st.add_argument("--n", "--samples", dest="n", type=int, default=100_000,
+                    help="number of (X, Y) draws")
     st.add_argument("--antithetic", action="store_true", help="relu/relu-mlp: antithetic pairs")
     st.add_argument("--cv-degree", type=int, default=None,
                     help="relu/relu-mlp: Hermite control variate of this degree")
