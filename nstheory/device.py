@@ -8,7 +8,7 @@ torch.float64
 
 from __future__ import annotations
 
-from nstheory.errors import NSTheoryError
+from nstheory.errors import NSTheoryError, check_choice
 
 DTYPES = ("float32", "float64", "bfloat16", "float16")
 
@@ -33,8 +33,7 @@ def resolve_dtype(name: str = "float32"):
     """torch dtype from its name (float32, float64, bfloat16, float16)."""
     import torch
 
-    if name not in DTYPES:
-        raise NSTheoryError(f"dtype must be one of {', '.join(DTYPES)}, got {name!r}")
+    check_choice(name, DTYPES, "dtype")
     return getattr(torch, name)
 
 

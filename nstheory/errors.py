@@ -79,6 +79,21 @@ def check_positive(x, name: str):
     return x
 
 
+def check_choice(value, choices, name: str):
+    """Return ``value`` if it is one of ``choices``, else raise naming the valid ones.
+
+    >>> check_choice("cov", ("raw", "cov", "corr"), "view")
+    'cov'
+    >>> check_choice("x", ("raw", "cov"), "view")
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: view must be one of raw, cov; got 'x'
+    """
+    if value not in choices:
+        raise NSTheoryError(f"{name} must be one of {', '.join(map(str, choices))}; got {value!r}")
+    return value
+
+
 def check_int(x, name: str, lo: int | None = None, hi: int | None = None) -> int:
     """Return ``x`` as an int if it is integral and within ``[lo, hi]``, else raise.
 

@@ -36,7 +36,7 @@ import torch
 
 from nstheory.attention.layer import QueryKey, attention_weights, logits_row, scale_factor
 from nstheory.device import describe_device, resolve_device
-from nstheory.errors import NSTheoryError, check_int, check_rho
+from nstheory.errors import NSTheoryError, check_choice, check_int, check_rho
 from nstheory.noise import correlated_gaussian
 from nstheory.progress import progress
 from nstheory.stats import Moments
@@ -151,8 +151,7 @@ def attention_stability_mc(
     d = check_int(d, "d", lo=1)
     check_rho(rho)
     samples = check_int(samples, "samples", lo=2)
-    if mode not in MODES:
-        raise NSTheoryError(f"mode must be one of {', '.join(MODES)}; got {mode!r}")
+    check_choice(mode, MODES, "mode")
     if mode == "lowrank":
         if rank is None:
             raise NSTheoryError("mode 'lowrank' needs a rank (--rank K)")

@@ -63,7 +63,7 @@ from functools import cached_property, lru_cache
 import mpmath
 import numpy as np
 
-from nstheory.errors import NSTheoryError, check_int, check_positive, check_rho
+from nstheory.errors import NSTheoryError, check_choice, check_int, check_positive, check_rho
 from nstheory.gaussian._backend import (
     clip_endpoints,
     clip_nonneg,
@@ -81,8 +81,7 @@ def check_view(view: str) -> str:
     >>> check_view("cov")
     'cov'
     """
-    if view not in VIEWS:
-        raise NSTheoryError(f"view must be one of {', '.join(VIEWS)}; got {view!r}")
+    check_choice(view, VIEWS, "view")
     return view
 
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from nstheory.errors import NSTheoryError, check_int
+from nstheory.errors import NSTheoryError, check_choice, check_int
 
 
 @dataclass
@@ -171,8 +171,7 @@ TASKS = {"boolean": boolean_task, "sparse-token": sparse_token_task, "digits": d
 
 def get_task(name: str, seed: int = 0) -> Task:
     """A task by name (``boolean``, ``sparse-token``, ``digits``, ``fortunes``)."""
-    if name not in TASKS:
-        raise NSTheoryError(f"task must be one of {', '.join(TASKS)}, got {name!r}")
+    check_choice(name, TASKS, "task")
     return TASKS[name](seed=seed)
 
 

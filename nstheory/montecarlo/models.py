@@ -27,7 +27,7 @@ torch.Size([3, 2])
 
 from __future__ import annotations
 
-from nstheory.errors import NSTheoryError, check_int
+from nstheory.errors import NSTheoryError, check_choice, check_int
 
 ARCHS = ("mlp", "cnn", "lstm", "transformer")
 KINDS = ("image", "tokens")
@@ -147,10 +147,8 @@ def build_model(arch: str, kind: str, n_classes: int, budget: int = 20000, *, vo
     """
     import torch
 
-    if arch not in ARCHS:
-        raise NSTheoryError(f"arch must be one of {', '.join(ARCHS)}, got {arch!r}")
-    if kind not in KINDS:
-        raise NSTheoryError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    check_choice(arch, ARCHS, "arch")
+    check_choice(kind, KINDS, "kind")
     check_int(budget, "budget", lo=100)
     if kind == "tokens" and (vocab is None or seq_len is None):
         raise NSTheoryError("token models need vocab and seq_len")

@@ -42,7 +42,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from nstheory.errors import NSTheoryError, check_int, check_positive
+from nstheory.errors import NSTheoryError, check_choice, check_int, check_positive
 
 ATTENTION_MODES = ("identity", "lowrank", "random")
 
@@ -95,10 +95,7 @@ class Attention:
     pattern_slack: float = 0.0
 
     def __post_init__(self):
-        if self.mode not in ATTENTION_MODES:
-            raise NSTheoryError(
-                f"attention mode must be one of {', '.join(ATTENTION_MODES)}, got {self.mode!r}"
-            )
+        check_choice(self.mode, ATTENTION_MODES, "attention mode")
         check_positive(self.gamma2, "Attention.gamma2")
         if self.scale not in ("sqrt", "linear", "none"):
             raise NSTheoryError(f"attention scale must be sqrt, linear or none, got {self.scale!r}")

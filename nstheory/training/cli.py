@@ -45,13 +45,12 @@ def register_cli(sub) -> None:
 
 
 def run(args) -> int:
-    from nstheory.errors import NSTheoryError
+    from nstheory.errors import NSTheoryError, check_choice
     from nstheory.training.config import PRESETS, preset, regularized_arm
     from nstheory.training.study import parse_seeds, run_study
 
     name = args.preset or DEFAULT_PRESET[args.task]
-    if name not in PRESETS:
-        raise NSTheoryError(f"--preset must be one of {', '.join(PRESETS)}, got {name!r}")
+    check_choice(name, PRESETS, "--preset")
     overrides = {}
     if args.steps is not None:
         overrides["steps"] = args.steps

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields, replace
 
-from nstheory.errors import NSTheoryError
+from nstheory.errors import NSTheoryError, check_choice
 
 TASKS = ("modadd", "parity", "ntp")
 
@@ -99,8 +99,7 @@ class TrainConfig:
         from nstheory.errors import check_int, check_positive, check_rho
         from nstheory.training.regularizer import check_noise
 
-        if self.task not in TASKS:
-            raise NSTheoryError(f"task must be one of {', '.join(TASKS)}, got {self.task!r}")
+        check_choice(self.task, TASKS, "task")
         check_int(self.steps, "steps", lo=1)
         check_int(self.eval_every, "eval_every", lo=1)
         check_int(self.metrics_every, "metrics_every", lo=1)
@@ -143,8 +142,7 @@ PRESETS: dict[str, tuple[dict, tuple[float, float, str]]] = {
 
 def preset(name: str, regularized: bool = False, **overrides) -> TrainConfig:
     """The named preset's config (``regularized=True``: the paper's (gamma, rho, noise) arm)."""
-    if name not in PRESETS:
-        raise NSTheoryError(f"preset must be one of {', '.join(PRESETS)}, got {name!r}")
+    check_choice(name, PRESETS, "preset")
     base, (g, r, noise) = PRESETS[name]
     cfg = TrainConfig(**base, preset=name)
     if regularized:
@@ -154,8 +152,7 @@ def preset(name: str, regularized: bool = False, **overrides) -> TrainConfig:
 
 def regularized_arm(name: str) -> tuple[float, float, str]:
     """The preset's (gamma, rho, noise) for the regularized arm."""
-    if name not in PRESETS:
-        raise NSTheoryError(f"preset must be one of {', '.join(PRESETS)}, got {name!r}")
+    check_choice(name, PRESETS, "preset")
     return PRESETS[name][1]
 
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 
-from nstheory.errors import NSTheoryError, check_rho
+from nstheory.errors import NSTheoryError, check_choice, check_rho
 from nstheory.noise import effective_token_correlation, regularizer_keep_prob, resample_tokens
 
 NOISES = ("token", "token-excl", "gaussian")
@@ -43,8 +43,7 @@ def check_noise(kind: str) -> str:
     >>> check_noise("gaussian")
     'gaussian'
     """
-    if kind not in NOISES:
-        raise NSTheoryError(f"reg_noise must be one of {', '.join(NOISES)}, got {kind!r}")
+    check_choice(kind, NOISES, "reg_noise")
     return kind
 
 
