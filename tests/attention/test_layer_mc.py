@@ -147,3 +147,15 @@ def test_cuda_path_errors_clearly_without_gpu():
     else:
         with pytest.raises(NSTheoryError, match="CUDA is not available"):
             attention_stability_mc(4, 16, 0.5, "identity", samples=10, device="cuda")
+
+
+def test_d1_quadrature_matches_monte_carlo():
+    # two independent routes to the same finite-d stability (n = 2, d = 1, random W, unscaled)
+    from nstheory.attention.montecarlo import attention_stability_mc
+    from nstheory.attention.quadrature import stab_random_d1_n2
+
+    quad = stab_random_d1_n2(0.5, 24)
+    est = attention_stability_mc(2, 1, 0.5, "random", samples=200_000, seed=7, device="cpu",
+                                 show_progress=False, scale="none")
+    assert abs(est.stab.z(quad)) < 4.5
+    assert abs(stab_random_d1_n2(0.5, 32) - quad) < 2e-3  # the rule has converged to ~1e-3
