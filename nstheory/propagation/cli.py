@@ -31,6 +31,9 @@ def register_cli(sub) -> None:
     p.add_argument("--pattern-slack", type=float, default=None,
                    help="interval slack of attention pattern moments (default 0.02 when "
                    "Monte Carlo is run, else 0)")
+    p.add_argument("--state-dict", default=None, metavar="PATH",
+                   help="an MLP's trained weights (torch.save-d state dict): intervals from "
+                   "their weight statistics (mean squared row norms) instead of --sigma2")
     p.add_argument("--mc-samples", type=int, default=0, help="Monte Carlo input pairs (0: none)")
     p.add_argument("--per-net", type=int, default=100,
                    help="inputs per random network (default 100)")
@@ -39,6 +42,29 @@ def register_cli(sub) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="print a JSON object")
     p.set_defaults(func=run)
+
+
+def _model_from_state_dict(args):
+    """The MLP description read from ``--state-dict`` (MLP only; no Monte Carlo of it)."""
+    from pathlib import Path
+
+    import torch
+
+    from nstheory.errors import NSTheoryError
+    from nstheory.propagation.statedict import mlp_from_state_dict
+
+    if args.arch != "mlp" or args.residual or args.layernorm:
+        raise NSTheoryError("--state-dict supports --arch mlp without residual/LayerNorm")
+    if args.mc_samples:
+        raise NSTheoryError("--state-dict with --mc-samples: the Monte Carlo route samples "
+                            "random weights; give one or the other")
+    path = Path(args.state_dict)
+    if not path.is_file():
+        raise NSTheoryError(f"no such state dict file: {path}")
+    sd = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(sd, dict):
+        raise NSTheoryError(f"{path} does not hold a state dict (got {type(sd).__name__})")
+    return mlp_from_state_dict(sd)
 
 
 def run(args) -> int:
@@ -56,9 +82,12 @@ def run(args) -> int:
     slack = args.pattern_slack
     if slack is None:
         slack = 0.02 if args.mc_samples else 0.0
-    model = build(args.arch, args.depth, residual=args.residual, layernorm=args.layernorm,
-                  mode=args.mode, gamma2=args.gamma2, n_tokens=args.tokens, sigma2=args.sigma2,
-                  pattern_slack=slack)
+    if args.state_dict:
+        model = _model_from_state_dict(args)
+    else:
+        model = build(args.arch, args.depth, residual=args.residual, layernorm=args.layernorm,
+                      mode=args.mode, gamma2=args.gamma2, n_tokens=args.tokens,
+                      sigma2=args.sigma2, pattern_slack=slack)
     rows = layer_table(model, args.rho, mc_samples=args.mc_samples, width=args.width,
                        per_net=args.per_net, seed=args.seed, device=args.device, bits=args.bits,
                        show_progress=not args.json)

@@ -114,3 +114,31 @@ def test_statedict_readers():
     assert attention_stats(U, U, torch.eye(d))["mode"] == "lowrank"
     with pytest.raises(NSTheoryError, match="non-zero biases"):
         mlp_from_state_dict({"0.weight": torch.eye(3), "0.bias": torch.ones(3)})
+
+
+def test_cli_state_dict_intervals(tmp_path, capsys):
+    # a trained-weights MLP: intervals from its weight statistics, which for rows rescaled to
+    # squared norm 2 (up to float32 rounding) must match the --sigma2 2 description's intervals
+    import json
+
+    import torch
+
+    from nstheory.cli import main
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(16, 16, bias=False), torch.nn.ReLU(),
+                              torch.nn.Linear(16, 16, bias=False), torch.nn.ReLU())
+    with torch.no_grad():
+        for lin in (net[0], net[2]):
+            lin.weight.mul_((2.0 / (lin.weight**2).sum(dim=1, keepdim=True)).sqrt())
+    path = tmp_path / "mlp.pt"
+    torch.save(net.state_dict(), path)
+    assert main(["propagate", "--state-dict", str(path), "--rho", "0.5", "--json"]) == 0
+    trained = json.loads(capsys.readouterr().out)["layers"]
+    assert main(["propagate", "--depth", "2", "--rho", "0.5", "--sigma2", "2", "--json"]) == 0
+    random = json.loads(capsys.readouterr().out)["layers"]
+    assert len(trained) == 2
+    for a, b in zip(trained, random, strict=True):
+        assert abs(float(a["lo"]) - float(b["lo"])) < 1e-6 * abs(float(b["lo"]))
+        assert float(a["lo"]) <= float(a["hi"])
+    assert main(["propagate", "--state-dict", str(path), "--mc-samples", "400"]) == 2
