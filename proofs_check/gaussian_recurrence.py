@@ -268,6 +268,22 @@ def _():
                           "1", 1, 25)
 
 
+@c.check("symbolic", name="sympy_chi1_and_slope")
+def _():
+    import sympy as sp
+
+    z, s2, r = sp.symbols("z sigma_w2 rho", positive=True)
+    # chi_1 = sigma_w^2 E[ReLU'(sqrt(q) Z)^2] = sigma_w^2 P(Z > 0), exactly, for every q > 0
+    chi = s2 * sp.integrate(sp.exp(-z**2 / 2) / sp.sqrt(2 * sp.pi), (z, 0, sp.oo))
+    # normalised C-map of ReLU at sigma_w^2: sigma_w^2 kappa(rho) (q cancels by homogeneity);
+    # its slope at rho = 1 from the derivative of the closed form
+    kappa = (sp.sqrt(1 - r**2) + r * (sp.pi - sp.acos(r))) / (2 * sp.pi)
+    slope = sp.limit(sp.diff(s2 * kappa, r), r, 1, "-")
+    return compare_exact("chi_1 = sigma_w^2 P(Z > 0) (SymPy integral), at sigma_w^2 = 2",
+                         chi.subs(s2, 2), "C-map slope at rho = 1 (SymPy limit), sigma_w^2 = 2",
+                         slope.subs(s2, 2))
+
+
 @c.check("precise", name="cmap_slope")
 def _():
     from nstheory.gaussian.activations import get_activation
