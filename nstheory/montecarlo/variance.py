@@ -185,10 +185,16 @@ def relu_map_mc(
         pe, po = _even_odd(relu_hermite_poly(cv_degree))
         cv_mean = truncation_stability(cv_degree, rho)
 
+    buf = torch.empty(2, min(chunk, n), device=device, dtype=dtype)
+
     def draw(b, want_plain):
-        x = torch.randn(b, generator=generator, device=device, dtype=dtype)
-        y = torch.randn(b, generator=generator, device=device, dtype=dtype)
+        xy = buf[:, :b] if b <= buf.shape[1] else torch.empty(2, b, device=device, dtype=dtype)
+        xy.normal_(generator=generator)  # one in-place draw of (X, Z): no temporaries
+        x, y = xy[0], xy[1]
         y.mul_(s).add_(x, alpha=rho)
+        if not reduce_:  # plain estimator: ReLU(X) ReLU(Y) fully in place
+            t = x.relu_().mul_(y.relu_())
+            return t, None, _fast_moments(t) if want_plain else Moments()
         rx, ry = torch.relu(x), torch.relu(y)
         t = rx * ry
         m_plain = _fast_moments(t) if want_plain else Moments()
