@@ -112,3 +112,24 @@ def check_int(x, name: str, lo: int | None = None, hi: int | None = None) -> int
     if hi is not None and x > hi:
         raise NSTheoryError(f"{name} must be <= {hi}, got {x}")
     return x
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``"0-4"`` -> [0, 1, 2, 3, 4]; ``"0,2,5"`` -> [0, 2, 5].
+
+    >>> parse_seeds("0-2,7")
+    [0, 1, 2, 7]
+    """
+    out: list[int] = []
+    try:
+        for part in str(text).split(","):
+            if "-" in part:
+                a, b = part.split("-")
+                out.extend(range(int(a), int(b) + 1))
+            else:
+                out.append(int(part))
+    except ValueError:
+        raise NSTheoryError(f"--seeds must look like 0-4 or 0,2,5; got {text!r}") from None
+    if not out or min(out) < 0:
+        raise NSTheoryError(f"--seeds must name non-negative seeds, got {text!r}")
+    return out

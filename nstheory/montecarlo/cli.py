@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import sys
 
-from nstheory.errors import NSTheoryError
+from nstheory.errors import NSTheoryError, parse_seeds
 
 
 def _common(p) -> None:
@@ -54,7 +54,7 @@ def register_cli(sub) -> None:
     cp = ses.add_parser("compare", help="MLP vs CNN vs LSTM vs transformer, CIs over seeds")
     cp.add_argument("--tasks", default="boolean,sparse-token,digits,fortunes")
     cp.add_argument("--archs", default="mlp,cnn,lstm,transformer")
-    cp.add_argument("--seeds", default="0,1,2")
+    cp.add_argument("--seeds", default="0-2", help="seeds, e.g. 0-2 or 0,3,7 (default 0-2)")
     cp.add_argument("--executor", default="serial", help="serial | process | ray")
     cp.add_argument("--workers", type=int, default=None)
     cp.add_argument("--epochs", type=int, default=None, help="override the per-task epochs")
@@ -180,11 +180,7 @@ def run_compare(args) -> int:
     for a in archs:
         if a not in ARCHS:
             raise NSTheoryError(f"unknown arch {a!r}; choose from {', '.join(ARCHS)}")
-    try:
-        seeds = [int(s) for s in _csv(args.seeds)]
-    except ValueError as exc:
-        raise NSTheoryError(
-            f"--seeds must be comma-separated integers, got {args.seeds!r}") from exc
+    seeds = parse_seeds(args.seeds)
     if args.device not in ("auto", "cpu"):
         print("note: the comparison trains on CPU (small models)", file=sys.stderr)
     over = {"epochs": args.epochs} if args.epochs else None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 from nstheory.plots import figure
@@ -11,8 +10,6 @@ COMPARISON_JSON = Path(__file__).resolve().parents[2] / "proofs_check" / "data" 
     "montecarlo_comparison.json"
 
 
-def _kappa(r):
-    return (math.sqrt(max(0.0, 1 - r * r)) + r * (math.pi - math.acos(r))) / (2 * math.pi)
 
 
 @figure("montecarlo_relu_vrf",
@@ -37,8 +34,11 @@ def relu_vrf(path: Path) -> None:
             rows.append({"rho": r, "antithetic": anti, "cv_degree": deg, "vrf": e.vrf,
                          "plain": e.plain.to_dict(), "reduced": e.reduced.to_dict()})
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.2))
+    from nstheory.gaussian.activations import get_activation
+
     xs = [i / 100 for i in range(-100, 101)]
-    a1.plot(xs, [_kappa(x) for x in xs], "k-", lw=1, label="kappa(rho) closed form")
+    kappa = get_activation("relu").raw_float(xs)
+    a1.plot(xs, kappa, "k-", lw=1, label="kappa(rho) closed form")
     pl = [r for r in rows if r["antithetic"] and r["cv_degree"] is None]
     a1.errorbar([r["rho"] for r in pl], [r["plain"]["mean"] for r in pl],
                 yerr=[1.96 * r["plain"]["stderr"] for r in pl], fmt="o", ms=3, capsize=3,

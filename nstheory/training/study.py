@@ -27,34 +27,13 @@ from pathlib import Path
 
 import numpy as np
 
-from nstheory.errors import NSTheoryError
+from nstheory.errors import NSTheoryError, parse_seeds
 from nstheory.store import save_json
 
 METRICS = ("steps_to_val95", "steps_to_val99", "steps_to_val_loss")
 #: Log fields kept in the study file (the trajectories behind the figures).
 TRAJ_KEYS = ("step", "train_loss", "train_acc", "val_loss", "val_acc", "sens", "flip_token",
              "stab_token", "stab_gauss", "weight_norm")
-
-
-def parse_seeds(text: str) -> list[int]:
-    """``"0-4"`` -> [0, 1, 2, 3, 4]; ``"0,2,5"`` -> [0, 2, 5].
-
-    >>> parse_seeds("0-2,7")
-    [0, 1, 2, 7]
-    """
-    out: list[int] = []
-    try:
-        for part in str(text).split(","):
-            if "-" in part:
-                a, b = part.split("-")
-                out.extend(range(int(a), int(b) + 1))
-            else:
-                out.append(int(part))
-    except ValueError:
-        raise NSTheoryError(f"--seeds must look like 0-4 or 0,2,5; got {text!r}") from None
-    if not out or min(out) < 0:
-        raise NSTheoryError(f"--seeds must name non-negative seeds, got {text!r}")
-    return out
 
 
 def noise_summary(cfg: dict) -> dict | None:
