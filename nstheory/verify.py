@@ -3,7 +3,8 @@
 The matrix has one row per claim and one column per route; a cell shows the status of that
 route's checks (✓ verified, ✗ refuted, ? inconclusive, E error) with the agreement digits,
 z-score or "exact". The last column is the verdict against the claim's expectation: a claim
-registered as expected-refuted (a documented paper error) passes when it is refuted.
+registered as expected-refuted (a documented error of a paper, or of our reconstruction of
+one) passes when it is refuted.
 
 Exit status: 0 when every claim is as expected (inconclusive ones included, unless
 ``--strict``), 1 when a check errors or a claim contradicts its expectation.
@@ -135,7 +136,8 @@ def to_markdown(outcomes: list[ClaimOutcome]) -> str:
         "# nstheory claim matrix",
         "",
         f"{s['claims']} claims, {s['checks']} checks: {s['as_expected']} as expected "
-        f"({s['expected_refuted']} of them documented paper errors, refuted as expected), "
+        f"({s['expected_refuted']} of them documented errors of a paper or of our "
+        "reconstruction, refuted as expected), "
         f"{s['inconclusive']} inconclusive, {s['contradicted']} contradicted, "
         f"{s['errors']} check errors; {s['seconds']} s of checks.",
         "",
@@ -198,7 +200,7 @@ def run_cli(args) -> int:
     s = summary(outcomes)
     print(
         f"\n{s['claims']} claims, {s['checks']} checks in {time.perf_counter() - t0:.1f} s: "
-        f"{s['as_expected']} as expected ({s['expected_refuted']} documented paper errors "
+        f"{s['as_expected']} as expected ({s['expected_refuted']} documented errors "
         f"refuted as expected), {s['inconclusive']} inconclusive, {s['contradicted']} "
         f"contradicted, {s['errors']} check errors."
     )
