@@ -1,0 +1,103 @@
+"""Sensitivity as a progress measure for grokking (Vasudeva et al. 2025, grokking section),
+measured on our modular-addition runs and re-analysed from their stored trajectories.
+
+Data: ``proofs_check/data/training_modadd113.json`` -- its unregularized (base) arm: the
+``modadd113`` preset (p = 113, 30% train, one-layer transformer d = 128, 4 heads, MLP 512,
+AdamW lr 1e-3, weight decay 1, full batch), written by
+``nstheory.training.study.write_study``. Sensitivity is the sensitivity paper's grokking
+estimator: the flip rate of the argmax when N(0, 0.1^2) noise is added to the embeddings of both
+operand positions at once, on 1024 training examples, every 250 steps.
+
+The *plateau* of a run is the stretch after memorisation and before generalisation: every
+metric point with training accuracy 1 and validation accuracy < 0.5.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nstheory.claims import claim, compare_holds
+
+DATA = Path(__file__).parent / "data" / "training_modadd113.json"
+ALPHA = 0.01
+
+
+def _plateaus():
+    """Per seed: (seed, n_samples, [(step, sens, val_acc), ...] on the plateau, grok step)."""
+    from nstheory.store import load_json
+
+    study = load_json(DATA)
+    out = []
+    for run in (r for r in study["runs"] if r["arm"] == "base"):
+        pts = [r for r in run["trajectory"] if "sens" in r]
+        plateau = [(r["step"], r["sens"], r["val_acc"]) for r in pts
+                   if r["train_acc"] >= 1.0 and r["val_acc"] < 0.5]
+        n = run["config"]["metric_samples"]
+        out.append((run["seed"], n, plateau, run["summary"].get("steps_to_val99")))
+    return out
+
+
+def _missing():
+    return compare_holds(False, [("stored study", f"{DATA.name} absent")], inconclusive=True,
+                         note="no measurement stored yet")
+
+
+c = claim(
+    "training.grokking.sensitivity_progress_measure",
+    "During the grokking plateau of modular addition (p = 113, 30% train; training accuracy 1, "
+    "validation accuracy still < 0.5) the token-embedding sensitivity keeps decreasing: it "
+    "falls monotonically in rank with training step, and its end-of-plateau value is "
+    "significantly below its start -- so it tracks progress the training loss cannot show.",
+    latex=r"\mathrm{sens}(t)\downarrow\ \text{on}\ \{t:\ \mathrm{acc}_{train}=1,\ "
+    r"\mathrm{acc}_{val}<0.5\}",
+    provenance="paper:vasudeva2025 §7 (grokking; papers/vasudeva2025.md §3.4 item 3)",
+    evidence="Two seeds of the modadd113 base arm (our run, this machine; a 5-seed study is one "
+    "command: `nstheory train modadd --arms base --seeds 0-4`).",
+    fast=False,
+)
+
+
+@c.check("monte-carlo", name="plateau_rank_trend")
+def _():
+    from scipy.stats import spearmanr
+
+    if not DATA.exists():
+        return _missing()
+    q, ok, usable = [], True, 0
+    for seed, _n, plateau, grok in _plateaus():
+        if len(plateau) < 5:
+            q.append((f"seed {seed}: plateau points", str(len(plateau))))
+            continue
+        usable += 1
+        steps, sens = [p[0] for p in plateau], [p[1] for p in plateau]
+        res = spearmanr(steps, sens, alternative="less")
+        ok &= bool(res.statistic < 0 and res.pvalue < ALPHA)
+        q.append((f"seed {seed}: Spearman rank correlation of (step, sensitivity) on the "
+                  f"plateau, steps {steps[0]}-{steps[-1]} ({len(steps)} points, MC flip rates)",
+                  f"rho_s = {res.statistic:+.3f}, one-sided p = {res.pvalue:.2g}"))
+        q.append((f"seed {seed}: steps to >= 99% validation accuracy", str(grok)))
+    return compare_holds(ok and usable >= 2, q, tolerance=f"rho_s < 0 with p < {ALPHA} per seed",
+                         inconclusive=usable < 2)
+
+
+@c.check("monte-carlo", name="plateau_start_vs_end_clopper_pearson")
+def _():
+    from nstheory.stats import clopper_pearson
+
+    if not DATA.exists():
+        return _missing()
+    q, ok, usable = [], True, 0
+    for seed, n, plateau, _grok in _plateaus():
+        if len(plateau) < 5:
+            continue
+        usable += 1
+        (s0, r0, _), (s1, r1, _) = plateau[0], plateau[-1]
+        lo0, hi0 = clopper_pearson(round(r0 * n), n)
+        lo1, hi1 = clopper_pearson(round(r1 * n), n)
+        ok &= hi1 < lo0
+        q.append((f"seed {seed}: sensitivity at plateau start (step {s0}), 95% Clopper-Pearson",
+                  f"{r0:.4f} [{lo0:.4f}, {hi0:.4f}] (n = {n})"))
+        q.append((f"seed {seed}: sensitivity at plateau end (step {s1}), 95% Clopper-Pearson",
+                  f"{r1:.4f} [{lo1:.4f}, {hi1:.4f}] (n = {n})"))
+    return compare_holds(ok and usable >= 2, q, tolerance="end interval entirely below start",
+                         inconclusive=usable < 2)
