@@ -75,19 +75,22 @@ def _():
                          + sp.asin(r) / sp.pi)
 
 
+def _quadrature_vs_closed_form(n, closed_form, what):
+    """Worst agreement over r = 0.25, 0.81, -0.5 of the quadrature and the closed form of s_n."""
+    from nstheory.attention.consistency import s_n_quadrature
+
+    rows = [(r, s_n_quadrature(n, r, dps=20), closed_form(r, dps=25)) for r in (0.25, 0.81, -0.5)]
+    r, q, cf = max(rows, key=lambda row: abs(row[1] - row[2]))
+    return compare_digits(f"s_{n}({r}) matrix-product quadrature, 20 dps (worst of "
+                          "r=.25,.81,-.5)", q, f"s_{n}({r}) closed form {what} (mpmath)", cf,
+                          min_digits=18)
+
+
 @c.check("precise", name="quadrature_vs_closed_form")
 def _():
-    from nstheory.attention.consistency import s2_closed_form, s_n_quadrature
+    from nstheory.attention.consistency import s2_closed_form
 
-    worst, rows = None, []
-    for r in ("0.25", "0.81", "-0.5"):
-        q, cf = s_n_quadrature(2, float(r), dps=20), s2_closed_form(float(r), dps=25)
-        rows.append((r, q, cf))
-        if worst is None or abs(q - cf) > abs(worst[1] - worst[2]):
-            worst = (r, q, cf)
-    r, q, cf = worst
-    return compare_digits(f"s_2({r}) matrix-product quadrature, 20 dps (worst of r=.25,.81,-.5)",
-                          q, f"s_2({r}) closed form 1/2 + asin(r)/pi (mpmath)", cf, min_digits=18)
+    return _quadrature_vs_closed_form(2, s2_closed_form, "1/2 + asin(r)/pi")
 
 
 @c.check("certified", name="arb_ball_certifies_quadrature_digits")
@@ -133,16 +136,9 @@ def _():
 
 @c.check("precise", name="quadrature_vs_closed_form")
 def _():
-    from nstheory.attention.consistency import s3_closed_form, s_n_quadrature
+    from nstheory.attention.consistency import s3_closed_form
 
-    worst = None
-    for r in (0.25, 0.81, -0.5):
-        q, cf = s_n_quadrature(3, r, dps=20), s3_closed_form(r, dps=25)
-        if worst is None or abs(q - cf) > abs(worst[1] - worst[2]):
-            worst = (r, q, cf)
-    r, q, cf = worst
-    return compare_digits(f"s_3({r}) matrix-product quadrature, 20 dps (worst of r=.25,.81,-.5)",
-                          q, f"s_3({r}) closed form (mpmath)", cf, min_digits=18)
+    return _quadrature_vs_closed_form(3, s3_closed_form, "(Plackett)")
 
 
 @c.check("certified", name="arb_ball_certifies_quadrature_digits")
