@@ -382,13 +382,59 @@ def _():
 
 c = claim(
     "attention.thm53.stab_large_d",
-    "Reconstructed Thm 5.3 as a large-d statement: for random W, unscaled logits and d = 256 "
-    "the finite-d gap is below Monte Carlo resolution, Stab_rho(f_ij) = rho s_n(rho^2) "
-    "||v||^2 (n = 2, 4; rho = 0.5).",
-    latex=r"\mathrm{Stab}_\rho \approx \rho\,s_n(\rho^2)\|v\|^2\ \ (d\to\infty)",
+    "Reconstructed Thm 5.3 as a large-d statement: for random W, Stab_rho(f_ij) -> "
+    "rho s_n(rho^2) ||v||^2 as d -> infinity, with a gap of order 1/d that at d = 256 is below "
+    "Monte Carlo resolution (rho = 0.5; n = 2 exactly in d for hard argmax, n = 2 and 4 at "
+    "d = 256 with softmax).",
+    latex=r"\mathrm{Stab}_\rho = \rho\,s_n(\rho^2)\|v\|^2 + O(1/d)\ \ (d\to\infty)",
     provenance="reconstructed:haris2026 §2.4 Thm 5.3",
+    evidence="Integrating W out exactly (Bartlett quadrature over the 4 x 4 Gram matrix, "
+    "n = 2, hard argmax): Stab(256) = 0.2910324468, gap 8.17e-4 = 0.209/d; the values at "
+    "d = 256 ... 4096 extrapolated in 1/d give 0.290215311628 = rho s_2(rho^2) to ~14 digits. "
+    "Monte Carlo at d = 256 (20k samples, s.e. ~0.0075) agrees for n = 2 (1/sqrt(d) scale) and "
+    "n = 4 (unscaled); n = 4 at finite d has no deterministic route.",
     fast=False,
 )
+
+
+_LARGE_D = (256, 512, 1024, 2048, 4096)
+
+
+@c.check("precise", name="bartlett_n2_limit")
+def _():
+    from nstheory.attention.consistency import s2_closed_form
+    from nstheory.attention.quadrature import extrapolate_in_inverse_d, stab_random_hard_n2
+
+    vals = [stab_random_hard_n2(0.5, d, nodes=4) for d in _LARGE_D]
+    limit, err = extrapolate_in_inverse_d(_LARGE_D, vals)
+    return compare_digits(
+        "d -> inf limit of raw Stab_0.5(f_ij), n=2, random W, hard argmax: Bartlett "
+        f"quadrature (4^10 nodes) at d = {', '.join(map(str, _LARGE_D))}, Neville in 1/d",
+        limit, "rho s_2(rho^2) ||v||^2 (Sheppard closed form)",
+        0.5 * float(s2_closed_form(0.25)), min_digits=10,
+        note=f"extrapolation error estimate (drop d = 256): {err:.1e}")
+
+
+@c.check("precise", name="bartlett_n2_gap_d256")
+def _():
+    from nstheory.attention.consistency import s2_closed_form
+    from nstheory.attention.quadrature import stab_random_hard_n2
+
+    theory = 0.5 * float(s2_closed_form(0.25))
+    g256 = stab_random_hard_n2(0.5, 256, nodes=5) - theory
+    g256_coarse = stab_random_hard_n2(0.5, 256, nodes=4) - theory
+    g1024 = stab_random_hard_n2(0.5, 1024, nodes=5) - theory
+    # the MC checks of this claim have s.e. ~0.0075 at 20k samples: "below resolution" means
+    # the gap is under one standard error; O(1/d) means d * gap is (nearly) constant
+    ok = 0 < g256 < 0.007 and abs(1024 * g1024 / (256 * g256) - 1) < 0.01
+    return compare_holds(
+        ok,
+        [("gap Stab - rho s_2(rho^2) at d = 256, n=2, hard argmax, Bartlett 5^10 nodes", g256),
+         ("same gap with 4^10 nodes (quadrature error estimate)", g256_coarse),
+         ("256 x gap(256)", 256 * g256), ("1024 x gap(1024)", 1024 * g1024)],
+        tolerance="0 < gap(256) < 0.007 (under one MC s.e.) and d x gap constant to 1% "
+        "(256 vs 1024)",
+    )
 
 
 @c.check("monte-carlo", name="n4_d256")

@@ -80,6 +80,11 @@ def run_stab(args) -> int:
         s = float(s_n(n, rho * rho))
         theory["thm5.3 rho*s_n(rho^2)*||v||^2 (reconstructed)"] = rho * s
         theory["s_n(rho^2)"] = s
+        if n == 2 and d >= 4 and args.hard and not args.causal:
+            from nstheory.attention.quadrature import stab_random_hard_n2
+
+            theory["finite-d exact, hard argmax (Bartlett quadrature, 4^10 nodes)"] = \
+                stab_random_hard_n2(rho, d)
     lo, hi = mean_ci(est.stab.mean, est.stab.stderr)
     alo, ahi = mean_ci(est.agree.mean, est.agree.stderr)
     label = (f"{VIEW} of coordinate (i={est.params['i'] + 1}, j), ||v||=1, route monte-carlo, "

@@ -2,7 +2,8 @@
 
 Layout of a run directory::
 
-    config.json      every hyperparameter and the seed (a resumed run must match it)
+    config.json      every hyperparameter and the seed (a resumed run must match it; only a
+                     larger step budget is accepted, and the run continues to it)
     log.jsonl        one record per evaluated step (keyed by "step"; deterministic values)
     timing.jsonl     wall-clock per evaluated step (kept apart: it differs between runs)
     checkpoint.pt    model, optimiser, noise-generator state and step (written atomically)
@@ -129,6 +130,23 @@ def _save_checkpoint(path: Path, state: dict) -> None:
     os.replace(tmp, path)
 
 
+def _extend_budget(old: dict, new: dict, out: Path) -> None:
+    """Accept a config that differs from the stored one only by a *larger* step budget.
+
+    The run then continues from its checkpoint to the new budget: a run that had stopped on
+    its budget loses its summary (it is not finished any more); a run that had stopped on a
+    threshold keeps it. Any other difference is refused.
+    """
+    diff = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+    if diff != ["steps"] or new["steps"] < old["steps"]:
+        raise NSTheoryError(f"{out} holds a run with a different config ({', '.join(diff)}); "
+                            "use another --out (only a larger step budget can be resumed)")
+    summary_path = out / "summary.json"
+    if summary_path.exists() and load_json(summary_path).get("stop_reason") == "steps":
+        summary_path.unlink()
+    save_json(new, out / "config.json")
+
+
 def train(cfg: TrainConfig, out, fail_after: int | None = None, progress_bar: bool = True,
           threads: int | None = None) -> dict:
     """Train (or resume) the run described by ``cfg`` in directory ``out``; returns the summary.
@@ -146,14 +164,15 @@ def train(cfg: TrainConfig, out, fail_after: int | None = None, progress_bar: bo
     if threads:
         torch.set_num_threads(threads)
     cfg_path = out / "config.json"
+    summary_path = out / "summary.json"
     if cfg_path.exists():
         old = load_json(cfg_path)
-        if old != load_json(save_json(cfg.to_dict(), out / ".config.check.json")):
-            raise NSTheoryError(f"{out} holds a run with a different config; use another --out")
+        new = load_json(save_json(cfg.to_dict(), out / ".config.check.json"))
         (out / ".config.check.json").unlink()
+        if old != new:
+            _extend_budget(old, new, out)
     else:
         save_json(cfg.to_dict(), cfg_path)
-    summary_path = out / "summary.json"
     if summary_path.exists():
         return load_json(summary_path)
 

@@ -75,3 +75,18 @@ def test_config_mismatch_is_refused(tmp_path):
     with pytest.raises(NSTheoryError, match="different config"):
         train(preset("tiny", steps=10, lr=0.5), tmp_path, progress_bar=False)
     assert json.loads((tmp_path / "config.json").read_text())["lr"] == 1e-3
+
+
+def test_larger_budget_continues_a_finished_run(tmp_path):
+    # 20 is a multiple of metrics_every (10), so the step-20 record is the same in both runs
+    first = train(preset("tiny", steps=20), tmp_path / "ext", progress_bar=False)
+    assert first["final_step"] == 20 and first["stop_reason"] == "steps"
+    ext = train(preset("tiny", steps=40), tmp_path / "ext", progress_bar=False)
+    ref = train(preset("tiny", steps=40), tmp_path / "ref", progress_bar=False)
+    assert _log(tmp_path / "ext") == _log(tmp_path / "ref")
+    assert ext["final_step"] == 40 and ext["budget_steps"] == 40
+    assert {k: v for k, v in ext.items() if k != "wall_s"} == \
+        {k: v for k, v in ref.items() if k != "wall_s"}
+    assert json.loads((tmp_path / "ext" / "config.json").read_text())["steps"] == 40
+    with pytest.raises(NSTheoryError, match="larger step budget"):
+        train(preset("tiny", steps=30), tmp_path / "ext", progress_bar=False)
