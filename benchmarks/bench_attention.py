@@ -89,6 +89,23 @@ def main() -> None:
           f"{m.stderr:.1e} after 1e6 samples; 15 digits would need ~{need:.0e} samples "
           f"(~{need / (m.n / t_mc) / 3.15e7:.0e} years)")
 
+    from nstheory.attention.quadrature import stab_random_hard_n2
+
+    print("\n## finite-d Stab, random W, hard argmax, n = 2, rho = 0.5 (Bartlett quadrature vs MC)")
+    for d in (8, 256):
+        t4, q4 = _time(lambda d=d: stab_random_hard_n2(0.5, d, nodes=4), repeat=3)
+        t5, q5 = _time(lambda d=d: stab_random_hard_n2(0.5, d, nodes=5))
+        err = max(abs(q5 - q4), 1e-16)
+        t_mc, est = _time(lambda d=d: attention_stability_mc(
+            2, d, 0.5, "random", samples=200_000, seed=1, hard=True, scale="none",
+            device="cpu", show_progress=False))
+        rate = est.stab.n / t_mc
+        need = est.stab.variance / err**2
+        print(f"d={d}: quadrature 4^10 nodes {t4:.2f} s, 5^10 nodes {t5:.2f} s, value {q5:.10f}, "
+              f"4-vs-5-node difference {err:.1e}; MC {rate:,.0f} samples/s, s.e. "
+              f"{est.stab.stderr:.1e} after 2e5 samples; the quadrature's accuracy would need "
+              f"~{need:.0e} MC samples (~{need / rate:.0e} s): x{need / rate / t4:.0e}")
+
     print("\n## attention Monte Carlo throughput (samples/s), n = 4, d = 64")
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     for dev in devices:

@@ -183,18 +183,17 @@ _register(c, ("ntp_wikitext2", "ntp_fortunes"), "steps_to_val_loss", 1.75,
 c = claim(
     "training.parity.speedup_paper",
     "On noisy k-sparse parity the regularizer with (gamma, rho) = (0.05, 0.05) catalyzes "
-    "grokking, ~35% faster: T_base/T_reg ~ 1.35 (steps to >= 99% validation accuracy, >= 5 "
-    "seeds per arm).",
+    "grokking, ~35% faster: T_base/T_reg ~ 1.35 (steps to generalisation, here >= 90% clean "
+    "validation accuracy, >= 5 seeds per arm).",
     latex=r"T_{base}/T_{reg}\approx 1.35\ \text{(noisy sparse parity)}",
     provenance="paper:haris2026 §4.3 (abstract: ~35% on algorithmic tasks)",
     evidence="The paper's n, k, label-noise rate and architecture are not recoverable. Our "
-    "`parity` preset (n = 20, k = 3, 5% label noise, 1000 training strings) is learned in "
-    "~150 steps by both arms (no grokking phase), so it cannot test the claim; a harder "
-    "preset named `parity-grokking` (to be added) with a grokking plateau and a stored 5-seed "
-    "study "
-    "(proofs_check/data/training_parity.json) are needed. Inconclusive until then.",
+    "`parity-grokking` preset: n = 40, k = 3, 5% training-label noise, 1000 training strings, "
+    "one-layer transformer d = 64; the base arm sits at chance for ~1000 steps, then jumps to "
+    "~95% clean validation accuracy (memorised label flips keep it from 99%), so the metric "
+    "is steps to 90%. Data: proofs_check/data/training_parity.json.",
 )
-_register(c, ("parity",), "steps_to_val99", 1.35, {"preset": "parity-grokking"})
+_register(c, ("parity",), "steps_to_val90", 1.35, {"preset": "parity-grokking"})
 
 c = claim(
     "training.modadd_reduced.regularizer_speeds_grokking",

@@ -257,6 +257,28 @@ def paired_moment(
     return PairedMoment(m, "raw", what, {"reps": reps, "reduce": reduce})
 
 
+def paired_views(f: Callable, x, perturb: Callable, generator=None, what: str = "",
+                 meta: dict | None = None, groups: int = 50) -> StabilityResult:
+    """Raw / centred / normalised stability of ``f`` on fixed inputs ``x`` and one perturbed
+    copy ``perturb(x, generator)`` (e.g. token noise on chosen positions).
+
+    Examples
+    --------
+    >>> import torch
+    >>> g = torch.Generator().manual_seed(0)
+    >>> x = torch.randn(20000, 1, generator=g)
+    >>> noisy = lambda b, gen: 0.6 * b + 0.8 * torch.randn(b.shape, generator=gen)
+    >>> r = paired_views(lambda b: b, x, noisy, g)
+    >>> abs(r.normalised.z(0.6)) < 4
+    True
+    """
+    import torch
+
+    with torch.no_grad():
+        fx, fy = f(x), f(perturb(x, generator))
+    return _views_from_pairs(fx, fy, groups, what or "paired perturbation", meta or {})
+
+
 # ----------------------------------------------------------------------------- stability
 
 

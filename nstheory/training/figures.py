@@ -1,8 +1,9 @@
 """Figures of the training studies, drawn from the stored study files
 ``proofs_check/data/training_<name>.json`` (no retraining).
 
-Every run stops once its validation accuracy reaches 99%; when averaging over seeds a stopped
-run is held at its last logged value (said in each figure).
+One set of three figures (curves, trajectories, speed-up) per stored study in ``STUDIES``.
+Where runs stop once their validation accuracy reaches a threshold, a stopped run is held at
+its last logged value when averaging over seeds (said in each figure).
 """
 
 from __future__ import annotations
@@ -14,23 +15,45 @@ import numpy as np
 from nstheory.plots import figure
 
 DATA = Path(__file__).resolve().parents[2] / "proofs_check" / "data"
-STUDY = "modadd_reduced"
-ARM_STYLE = {"base": ("tab:blue", "gamma = 0 (no regularizer)"),
-             "reg": ("tab:red", "regularizer (gamma, rho) = (0.75, 0.25), token noise")}
+#: figure-name suffix -> stored study (``proofs_check/data/training_<name>.json``)
+STUDIES = {"": "modadd_reduced", "_p113": "modadd113", "_parity": "parity"}
+PAPER = {"modadd": "paper (p = 113): ~4500 -> ~3300 steps, ratio 1.36",
+         "parity": "paper: ~35% faster on noisy sparse parity (ratio ~1.35)",
+         "ntp": "paper: ~75% faster (ratio ~1.75)"}
+COLOURS = {"base": "tab:blue", "reg": "tab:red"}
 
 
-def load_study(name: str = STUDY) -> dict:
+def load_study(name: str = "modadd_reduced") -> dict:
     from nstheory.store import load_json
 
     return load_json(DATA / f"training_{name}.json")
 
 
+def _arm_label(study, arm) -> str:
+    runs = [r for r in study["runs"] if r["arm"] == arm]
+    if arm == "base" or not runs:
+        return "gamma = 0 (no regularizer)"
+    c = runs[0]["config"]
+    return f"regularizer (gamma, rho) = ({c['reg_gamma']}, {c['reg_rho']}), {c['reg_noise']} noise"
+
+
 def _title(study) -> str:
     cfg = study["runs"][0]["config"]
+    if cfg["task"] == "modadd":
+        what = f"modular addition p = {cfg['p']}, {cfg['frac']:.0%} train"
+        if study["preset"] != "modadd113":
+            what += " (REDUCED: not the paper's p = 113 setting)"
+    elif cfg["task"] == "parity":
+        what = (f"noisy sparse parity n = {cfg['n_bits']}, k = {cfg['k']}, "
+                f"{cfg['label_noise']:.0%} train-label noise, {cfg['n_train']} train strings")
+    else:
+        what = f"next-token prediction, corpus {cfg['corpus']}"
     seeds = {a: sorted(r["seed"] for r in study["runs"] if r["arm"] == a) for a in ("base", "reg")}
-    return (f"modular addition p = {cfg['p']}, {cfg['frac']:.0%} train, preset {study['preset']}"
-            f" (REDUCED: not the paper's p = 113 setting)\nseeds base {seeds['base']}, "
-            f"reg {seeds['reg']}")
+    stop = cfg.get("stop_val_acc")
+    rule = (f"runs stop at {stop:.0%} val. accuracy (held at last value)" if stop
+            else f"every run trains {cfg['steps']} steps")
+    return (f"{what}, preset {study['preset']}\nseeds base {seeds['base']}, reg {seeds['reg']}; "
+            f"{rule}")
 
 
 def grid(study, arm, key):
@@ -48,7 +71,7 @@ def grid(study, arm, key):
 
 
 def _band(ax, study, key, log=False, ls="-", label=True):
-    for arm, (col, lab) in ARM_STYLE.items():
+    for arm, col in COLOURS.items():
         if not any(r["arm"] == arm for r in study["runs"]):
             continue
         s, v = grid(study, arm, key)
@@ -56,7 +79,8 @@ def _band(ax, study, key, log=False, ls="-", label=True):
             continue
         med = np.nanmedian(v, 0)
         ax.plot(s, med, color=col, ls=ls,
-                label=f"{lab}: median over {v.shape[0]} seeds" if label else None)
+                label=f"{_arm_label(study, arm)}: median over {v.shape[0]} seeds"
+                if label else None)
         ax.fill_between(s, np.nanmin(v, 0), np.nanmax(v, 0), color=col, alpha=0.2,
                         label="min-max band over seeds" if label else None)
     if log:
@@ -64,13 +88,11 @@ def _band(ax, study, key, log=False, ls="-", label=True):
     ax.set_xlabel("optimizer step (full batch)")
 
 
-@figure("training_grokking_curves", "grokking curves with and without the regularizer "
-        "(stored reduced study)")
-def grokking_curves(path: Path) -> None:
+def grokking_curves(path: Path, name: str) -> None:
     from nstheory.plots import setup_matplotlib
 
     plt = setup_matplotlib()
-    study = load_study()
+    study = load_study(name)
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
     _band(axes[0], study, "val_acc")
     _band(axes[0], study, "train_acc", ls="--", label=False)
@@ -78,83 +100,110 @@ def grokking_curves(path: Path) -> None:
     axes[0].axhline(0.99, color="gray", ls=":", lw=1)
     _band(axes[1], study, "val_loss", log=True)
     axes[1].set_ylabel("validation cross-entropy")
-    axes[0].legend(loc="lower right")
-    fig.suptitle(_title(study) + "\nruns stop at 99% val. accuracy (held at last value)",
-                 fontsize=9)
+    axes[0].legend(loc="lower right", fontsize=7)
+    fig.suptitle(_title(study), fontsize=9)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
 
 
-@figure("training_stability_sensitivity", "noise stability, sensitivity and weight norm "
-        "trajectories (stored reduced study)")
-def stability_sensitivity(path: Path) -> None:
+def stability_sensitivity(path: Path, name: str) -> None:
     from nstheory.plots import setup_matplotlib
+    from nstheory.training.study import noise_summary
 
     plt = setup_matplotlib()
-    study = load_study()
-    keys = [("sens", "sensitivity: flip rate, sigma = 0.1 on both operand embeddings (train)"),
-            ("stab_token", "token stability E sum p(X)p(Y), rho = 0.25 (rho_eff 0.625)"),
-            ("stab_gauss", "Gaussian-embedding stability E sum p(X)p(Y), rho = 0.25"),
+    study = load_study(name)
+    cfg = study["runs"][0]["config"]
+    tok = noise_summary({**cfg, "reg_gamma": 1.0}) or {}
+    rho = cfg["reg_rho"]
+    keys = [("val_acc", "validation accuracy (for timing)"),
+            ("sens", f"sensitivity: flip rate, sigma = {cfg['sens_sigma']} on the noise "
+                     "positions' embeddings"),
+            ("stab_token", f"token stability E sum p(X)p(Y) (raw), rho = {rho} "
+                           f"(rho_eff {tok.get('rho_eff', float('nan')):.4g})"),
+            ("stab_token_norm", "token stability, normalised view Cov / Var"),
+            ("stab_gauss", f"Gaussian-embedding stability E sum p(X)p(Y) (raw), rho = {rho}"),
             ("weight_norm", "global L2 weight norm")]
-    fig, axes = plt.subplots(2, 2, figsize=(12, 7))
-    for ax, (k, lab) in zip(axes.flat, keys, strict=True):
+    keys = [(k, lab) for k, lab in keys
+            if any(k in p for r in study["runs"] for p in r["trajectory"])]
+    fig, axes = plt.subplots(2, 3, figsize=(15, 7))
+    for ax, (k, lab) in zip(axes.flat, keys, strict=False):
         _band(ax, study, k)
         ax.set_title(lab, fontsize=9)
+    for ax in list(axes.flat)[len(keys):]:
+        ax.set_visible(False)
     axes[0, 0].legend(fontsize=7)
-    fig.suptitle(_title(study) + "\nMonte Carlo on 512 train inputs, one noise draw per point; "
-                 "runs stop at 99% val. accuracy (held at last value)", fontsize=9)
+    fig.suptitle(_title(study) + f"\nMonte Carlo on {cfg['metric_samples']} train inputs, one "
+                 "noise draw per point, both arms under the same noise", fontsize=9)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
 
 
-@figure("training_speedup", "steps to 95%/99% validation accuracy per seed and the speed-up "
-        "ratio with its bootstrap interval (stored reduced study)")
-def speedup(path: Path) -> None:
+def speedup(path: Path, name: str) -> None:
     from nstheory.plots import setup_matplotlib
+    from nstheory.stats import ratio_ci
 
     plt = setup_matplotlib()
-    study = load_study()
-    an = study["analysis"]
+    study = load_study(name)
+    metrics = [m for m in ("steps_to_val90", "steps_to_val95", "steps_to_val99")
+               if all(m in r["summary"] for r in study["runs"])]
     fig, ax = plt.subplots(figsize=(10, 5.5))
-    metrics = ("steps_to_val95", "steps_to_val99")
     for i, m in enumerate(metrics):
         for dx, arm in ((-0.12, "base"), (0.12, "reg")):
-            col, lab = ARM_STYLE[arm]
             runs = [r for r in study["runs"] if r["arm"] == arm]
             ys = [r["summary"][m] for r in runs]
             cens = [r["summary"]["final_step"] for r, y in zip(runs, ys, strict=True) if y is None]
             ok = [y for y in ys if y is not None]
-            ax.scatter([i + dx] * len(ok), ok, color=col, label=lab if i == 0 else None)
-            ax.scatter([i + dx] * len(cens), cens, color=col, marker="^",
-                       label=f"{arm}: {len(cens)} run(s) never reached it (plotted at the "
-                       "budget, a lower bound)" if cens and i == 0
-                       else None)
-        s = an["speedup"].get(m, {})
-        if s.get("ratio"):
-            txt = f"T_base/T_reg = {s['ratio']:.2f}\n95% CI [{s['ci'][0]:.2f}, {s['ci'][1]:.2f}]"
-        else:
-            from nstheory.stats import ratio_ci
-
-            b, g = ([r["summary"][m] or r["summary"]["final_step"] for r in study["runs"]
-                     if r["arm"] == a] for a in ("base", "reg"))
-            r, lo, hi = ratio_ci(np.array(b, float), np.array(g, float))
-            creg = any(r_["summary"][m] is None for r_ in study["runs"] if r_["arm"] == "reg")
-            cbase = any(r_["summary"][m] is None for r_ in study["runs"] if r_["arm"] == "base")
+            ax.scatter([i + dx] * len(ok), ok, color=COLOURS[arm],
+                       label=_arm_label(study, arm) if i == 0 else None)
+            if cens:
+                ax.scatter([i + dx] * len(cens), cens, color=COLOURS[arm], marker="^",
+                           label=f"{arm}: run(s) that never reached a threshold (plotted at "
+                           "the budget, a lower bound)")
+        b, g = ([r["summary"][m] or r["summary"]["final_step"] for r in study["runs"]
+                 if r["arm"] == a] for a in ("base", "reg"))
+        if not b or not g:
+            continue
+        creg = any(r["summary"][m] is None for r in study["runs"] if r["arm"] == "reg")
+        cbase = any(r["summary"][m] is None for r in study["runs"] if r["arm"] == "base")
+        r, lo, hi = ratio_ci(np.array(b, float), np.array(g, float))
+        if creg or cbase:
             kind = "bound" if creg and cbase else ("upper bound" if creg else "lower bound")
             txt = (f"censored runs at their budget: T_base/T_reg {r:.2f}\n"
                    f"95% CI [{lo:.2f}, {hi:.2f}] ({kind}, not an estimate)")
+        else:
+            txt = f"T_base/T_reg = {r:.2f}\n95% bootstrap CI [{lo:.2f}, {hi:.2f}]"
         ax.text(i, 0, txt, ha="center", va="bottom", fontsize=8)
-    ax.set_xticks(range(len(metrics)), ["steps to >= 95% val. acc.", "steps to >= 99% val. acc."])
+    ax.set_xticks(range(len(metrics)),
+                  [f"steps to >= {m[-2:]}% val. acc." for m in metrics])
     ax.set_ylabel("optimizer steps")
     ax.axhline(0, color="k", lw=0.5)
-    ax.legend(fontsize=7)
-    ax.set_title(_title(study) + "\npaper (p = 113): ~4500 -> ~3300 steps, ratio 1.36",
-                 fontsize=8)
+    handles, labels = ax.get_legend_handles_labels()
+    uniq = dict(zip(labels, handles, strict=True))
+    ax.legend(uniq.values(), uniq.keys(), fontsize=7)
+    task = study["runs"][0]["config"]["task"]
+    ax.set_title(_title(study) + f"\n{PAPER[task]}", fontsize=8)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def _register_study_figures() -> None:
+    for suffix, name in STUDIES.items():
+        for fname, fn, what in (
+                ("training_grokking_curves", grokking_curves,
+                 "grokking curves with and without the regularizer"),
+                ("training_stability_sensitivity", stability_sensitivity,
+                 "noise stability, sensitivity and weight norm trajectories"),
+                ("training_speedup", speedup, "steps to validation-accuracy thresholds per "
+                 "seed and the speed-up ratio with its bootstrap interval")):
+            def draw(path: Path, fn=fn, name=name) -> None:
+                fn(path, name)
+            figure(fname + suffix, f"{what} (stored study training_{name}.json)")(draw)
+
+
+_register_study_figures()
 
 
 @figure("training_grokking_p113_sensitivity",

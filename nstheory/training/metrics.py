@@ -9,8 +9,12 @@ resumed run measures exactly what an uninterrupted one does:
   modular addition), one draw, and report the fraction of inputs whose argmax changes;
 * ``flip_token`` -- the same flip rate under the regularizer's token noise;
 * ``stab_token`` / ``stab_gauss`` -- the probability-agreement stability
-  ``E sum_i p_i(X) p_i(Y)`` (``= -R`` for S = 1) under token noise and under Gaussian embedding
-  noise with the regularizer's rho (``rho e + sqrt(1 - rho^2) s Z``);
+  ``E sum_i p_i(X) p_i(Y)`` (``= -R`` for S = 1; the raw view) under token noise and under
+  Gaussian embedding noise with the regularizer's rho (``rho e + sqrt(1 - rho^2) s Z``);
+* ``stab_token_norm`` -- the normalised view of the token stability,
+  ``sum_i Cov(p_i(X), p_i(Y)) / sum_i Var(p_i(X))``: 1 for a function the noise cannot move,
+  ``rho_eff^k`` for a k-sparse parity's class probabilities (a near-constant function at
+  initialisation has raw stability ~1/C but normalised stability near 1);
 * ``weight_norm`` -- global L2 norm of the parameters.
 
 The estimates use the shared Monte Carlo estimators
@@ -49,7 +53,7 @@ def _rows(p):
 @torch.no_grad()
 def trajectory_metrics(model, data, cfg, step: int) -> dict:
     """Sensitivity, token and Gaussian stability, flip rates and weight norm at ``step``."""
-    from nstheory.montecarlo.estimators import flip_rate, paired_moment
+    from nstheory.montecarlo.estimators import flip_rate, paired_moment, paired_views
     from nstheory.training.models import weight_norm
     from nstheory.training.regularizer import gaussian_embedding_noise, perturb_tokens
 
@@ -93,6 +97,9 @@ def trajectory_metrics(model, data, cfg, step: int) -> dict:
         "stab_gauss": paired_moment(lambda em: _rows(probs_emb(em)), e, gauss_perturb, 1,
                                     g).mean,
     }
+    # normalised view of the token stability: Cov(p(X), p(Y)) / Var(p(X)) summed over classes
+    out["stab_token_norm"] = paired_views(lambda t: _rows(probs_tokens(t)), x, tok_perturb,
+                                          g).normalised.mean
     out["weight_norm"] = weight_norm(model)
     model.train(was_training)
     return out

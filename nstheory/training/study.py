@@ -30,10 +30,10 @@ import numpy as np
 from nstheory.errors import NSTheoryError, parse_seeds
 from nstheory.store import save_json
 
-METRICS = ("steps_to_val95", "steps_to_val99", "steps_to_val_loss")
+METRICS = ("steps_to_val90", "steps_to_val95", "steps_to_val99", "steps_to_val_loss")
 #: Log fields kept in the study file (the trajectories behind the figures).
 TRAJ_KEYS = ("step", "train_loss", "train_acc", "val_loss", "val_acc", "sens", "flip_token",
-             "stab_token", "stab_gauss", "weight_norm")
+             "stab_token", "stab_gauss", "stab_token_norm", "weight_norm")
 
 
 def noise_summary(cfg: dict) -> dict | None:
@@ -67,7 +67,7 @@ def _run_one(item) -> dict:
 
 def study_configs(base, seeds, arms=("base", "reg"), reg=None):
     """(arm, config) pairs: arm ``base`` has gamma = 0, arm ``reg`` the given
-    (gamma, rho, noise)."""
+    (gamma, rho, noise); both carry that (rho, noise) for their trajectory metrics."""
     out = []
     for arm in arms:
         if arm not in ("base", "reg"):
@@ -75,7 +75,10 @@ def study_configs(base, seeds, arms=("base", "reg"), reg=None):
     for s in seeds:  # seed-major: a study stopped early still has both arms of its first seeds
         for arm in arms:
             if arm == "base":
-                cfg = replace(base, seed=s, reg_gamma=0.0)
+                # gamma = 0, but the same (rho, noise) as the regularized arm: the trajectory
+                # metrics (token stability, flip rate) then measure both arms under one noise
+                extra = {} if reg is None else {"reg_rho": reg[1], "reg_noise": reg[2]}
+                cfg = replace(base, seed=s, reg_gamma=0.0, **extra)
             else:
                 g, r, noise = reg
                 if g <= 0:
@@ -103,6 +106,8 @@ def run_study(base, seeds, out, arms=("base", "reg"), reg=None, executor: str = 
 def collect_runs(out) -> list[dict]:
     """Every *finished* run (one with ``summary.json``) under a study directory ``out``."""
     from nstheory.store import JsonlLog, load_json
+    from nstheory.training.config import TrainConfig
+    from nstheory.training.loop import summarize_run
 
     runs = []
     for d in sorted(Path(out).glob("*_seed*")):
@@ -110,8 +115,11 @@ def collect_runs(out) -> list[dict]:
             continue
         cfg = load_json(d / "config.json")
         recs = JsonlLog(d / "log.jsonl").records()
+        # thresholds re-read from the log, so runs summarised by older code gain new metrics
+        summary = {**load_json(d / "summary.json"),
+                   **summarize_run(recs, TrainConfig.from_dict(cfg))}
         runs.append({"arm": d.name.split("_seed")[0], "seed": cfg["seed"], "config": cfg,
-                     "summary": load_json(d / "summary.json"), "noise": noise_summary(cfg),
+                     "summary": summary, "noise": noise_summary(cfg),
                      "trajectory": [{k: r[k] for k in TRAJ_KEYS if k in r} for r in recs]})
     return runs
 
