@@ -67,8 +67,13 @@ c = claim(
     "token stability falls in every seed and ends within 0.05 of the target's q^k.",
     latex=r"\mathrm{Stab}^{norm}_{t} \downarrow\ \to\ \mathrm{Stab}^{norm}[\chi_S] = q^{k}",
     provenance="paper:haris2026 App. J.2 (research note §4.3, stability dynamics)",
-    evidence="Our parity-grokking preset (n = 40, k = 3, 5% label noise), 5 seeds; data "
-    "proofs_check/data/training_parity.json.",
+    evidence="Our parity-grokking preset (n = 40, k = 3, 5% label noise); data "
+    "proofs_check/data/training_parity.json, so far 2 seeds per arm at a 3000-step budget "
+    "(5 needed). In every run of *both* arms the normalised token stability falls from ~0.50 "
+    "at initialisation to 0.12-0.18 by step ~500 and stays near q^3 = 0.1447 -- including "
+    "the three runs that never generalised (validation accuracy ~0.52): the fall comes with "
+    "memorising the noisy training labels, so reaching the target's stability level is not by "
+    "itself evidence that the parity was learned.",
     fast=False,
 )
 
@@ -126,8 +131,11 @@ c = claim(
     latex=r"t_{\mathrm{Stab}\,\downarrow 1/2} < t_{\mathrm{acc}_{val} \ge 0.9}",
     provenance="paper:haris2026 (summary's gloss 'precursor to generalization'; weakly "
     "sourced, research note §4.3)",
-    evidence="Our parity-grokking preset, 5 seeds, stability every 100 steps, validation "
-    "accuracy every 25 steps; data proofs_check/data/training_parity.json.",
+    evidence="Our parity-grokking preset, stability every 100 steps, validation accuracy "
+    "every 25 steps; data proofs_check/data/training_parity.json (2 base seeds so far, 5 "
+    "needed): seed 0's stability was half-way down at step 300 and it reached 90% validation "
+    "accuracy at 1100; seed 1's stability fell just the same by step 300 but it never "
+    "generalised within 3000 steps -- a 'precursor' with no successor.",
     fast=False,
 )
 

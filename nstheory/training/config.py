@@ -128,12 +128,13 @@ PRESETS: dict[str, tuple[dict, tuple[float, float, str]]] = {
                     d_model=128, n_heads=4, d_mlp=512, weight_decay=1.0, steps=10_000,
                     eval_every=50, metrics_every=250, ckpt_every=500),
                (0.05, 0.05, "token")),
-    # n = 40 bits: the base arm sits at chance for ~1000 steps while it slowly fits the noisy
-    # training labels, then jumps to ~95% clean validation accuracy (5% label noise keeps it
-    # from 99%: memorised flips cost a few percent), so its speed-up metric is steps to 90%
+    # n = 40 bits: the base arm sits at chance while it slowly fits the noisy training labels,
+    # then jumps to ~95% clean validation accuracy (5% label noise keeps it from 99%: memorised
+    # flips cost a few percent), so its speed-up metric is steps to 90%. The jump's time is
+    # heavy-tailed (seed 0 at 1100 steps, seed 1 not within 3000), hence the 10k budget.
     "parity-grokking": (dict(task="parity", n_bits=40, k=3, label_noise=0.05, n_train=1000,
                              n_val=1000, d_model=64, n_heads=4, d_mlp=256, weight_decay=1.0,
-                             steps=3000, eval_every=25, metrics_every=100, ckpt_every=250,
+                             steps=10_000, eval_every=25, metrics_every=100, ckpt_every=250,
                              metric_samples=512, stop_val_acc=None),
                         (0.05, 0.05, "token")),
     "ntp": (dict(task="ntp", vocab=500, seq_len=32, d_model=30, n_heads=6, d_mlp=120,

@@ -47,6 +47,11 @@ def test_cli_two_arms_two_seeds(tmp_path, capsys):
     reg = next(r for r in res["runs"] if r["arm"] == "reg")["config"]
     assert (reg["reg_gamma"], reg["reg_rho"], reg["reg_noise"]) == (0.75, 0.25, "token-excl")
     assert json.loads((out / "reg_seed1" / "config.json").read_text())["seed"] == 1
+    # the base arm has gamma = 0 but measures its trajectories under the reg arm's noise
+    base = next(r for r in res["runs"] if r["arm"] == "base")["config"]
+    assert (base["reg_gamma"], base["reg_rho"], base["reg_noise"]) == (0.0, 0.25, "token-excl")
+    assert all("steps_to_val90" in r["summary"] for r in res["runs"])
+    assert "stab_token_norm" in res["runs"][0]["trajectory"][-1]
     assert "speed-up" in capsys.readouterr().out
     # re-running the finished study retrains nothing and gives the same analysis
     rc = main(["train", "modadd", "--preset", "tiny", "--seeds", "0-1", "--steps", "10",
@@ -87,3 +92,15 @@ def test_parity_preset_trains_with_the_papers_regularizer(tmp_path):
     assert (cfg.reg_gamma, cfg.reg_rho) == (0.05, 0.05)
     s = train(cfg, tmp_path, progress_bar=False)
     assert s["final_step"] == 4 and s["task_info"]["k"] == 3
+
+
+def test_parity_grokking_preset_measures_both_arms_under_one_noise():
+    from nstheory.training.config import PRESETS, preset
+    from nstheory.training.study import study_configs
+
+    base = preset("parity-grokking")
+    pairs = study_configs(base, [3], reg=PRESETS["parity-grokking"][1])
+    (_, b), (_, r) = pairs
+    assert (b.reg_gamma, r.reg_gamma) == (0.0, 0.05)
+    assert b.reg_rho == r.reg_rho == 0.05 and b.reg_noise == r.reg_noise == "token"
+    assert b.seed == r.seed == 3 and b.n_bits == 40
