@@ -155,12 +155,20 @@ c = claim(
     ">= 99% validation accuracy, >= 5 seeds per arm).",
     latex=r"T_{base}/T_{reg}\approx 4500/3300 = 1.36",
     provenance="paper:haris2026 §4.3",
-    evidence="Decidable only from a stored study of preset modadd113 with >= 5 seeds per arm "
-    "(`nstheory train modadd --seeds 0-4 --record modadd113`). The stored study "
-    "(training_modadd113.json) has 2 seeds per arm: base reaches 99% validation accuracy at "
-    "steps 6500 and 10600, the regularized arm at neither within 14000 steps (plateau at "
-    "0.94-0.98), i.e. T_base/T_reg <= 0.61 -- the opposite direction to the paper, but too "
-    "few seeds to decide (minimum permutation p = 1/6): inconclusive.",
+    expect="refuted",
+    evidence="Refuted in the paper's setting (our reconstruction of it: preset modadd113, p = "
+    "113, 30% train, 1-layer transformer d = 128, 4 heads, MLP 512, AdamW lr 1e-3, wd 1, full "
+    "batch; token noise; 20k-step budget; 5 seeds per arm, same data and init per seed; "
+    "proofs_check/data/training_modadd113.json). Steps to >= 99% validation accuracy: base "
+    "6500, 10600, 6150, 4700, 11300 (mean 7850); regularized 8550 for seed 3, never within "
+    "20000 for the other four (they plateau at 0.96-0.99). T_base/T_reg <= 0.44 [0.30, 0.66] "
+    "(bootstrap, censored runs at the budget: an upper bound); exact permutation p = 0.012 "
+    "that the regularized arm is slower. Uncensored thresholds agree in direction: steps to 95% "
+    "ratio 0.71 [0.46, 1.06], to validation loss 0.1 ratio 0.58 [0.39, 0.87]. The paper's "
+    "base (~4500 steps) groks faster than ours (mean 7850), so its setup differs somewhere "
+    "(not recoverable); in ours the regularizer slows grokking, as in the reduced p = 59 "
+    "setting (training.modadd_reduced.regularizer_speeds_grokking) and consistently with "
+    "training.regularizer.modadd_label_preservation.",
 )
 _register(c, ("modadd113", "modadd_reduced"), "steps_to_val99", 4500 / 3300,
           {"preset": "modadd113"})

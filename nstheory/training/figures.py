@@ -77,9 +77,8 @@ def _band(ax, study, key, log=False, ls="-", label=True):
         s, v = grid(study, arm, key)
         if not len(s):
             continue
-        med = np.nanmedian(v, 0)
-        ax.plot(s, med, color=col, ls=ls,
-                label=f"{_arm_label(study, arm)}: median over {v.shape[0]} seeds"
+        ax.plot(s, np.nanmean(v, 0), color=col, ls=ls,
+                label=f"{_arm_label(study, arm)}: mean over {v.shape[0]} seeds"
                 if label else None)
         ax.fill_between(s, np.nanmin(v, 0), np.nanmax(v, 0), color=col, alpha=0.2,
                         label="min-max band over seeds" if label else None)

@@ -54,12 +54,13 @@ def noise_summary(cfg: dict) -> dict | None:
 def _run_one(item) -> dict:
     from nstheory.store import JsonlLog
     from nstheory.training.config import TrainConfig
-    from nstheory.training.loop import train
+    from nstheory.training.loop import summarize_run, train
 
     arm, cfg_dict, run_dir, threads = item
     cfg = TrainConfig.from_dict(cfg_dict)
     summary = train(cfg, run_dir, progress_bar=False, threads=threads)
     recs = JsonlLog(Path(run_dir) / "log.jsonl").records()
+    summary = {**summary, **summarize_run(recs, cfg)}  # a run summarised by older code
     traj = [{k: r[k] for k in TRAJ_KEYS if k in r} for r in recs]
     return {"arm": arm, "seed": cfg.seed, "config": cfg_dict, "summary": summary,
             "noise": noise_summary(cfg_dict), "trajectory": traj}
