@@ -13,8 +13,10 @@ resumed run measures exactly what an uninterrupted one does:
   Gaussian embedding noise with the regularizer's rho (``rho e + sqrt(1 - rho^2) s Z``);
 * ``stab_token_norm`` -- the normalised view of the token stability,
   ``sum_i Cov(p_i(X), p_i(Y)) / sum_i Var(p_i(X))``: 1 for a function the noise cannot move,
-  ``rho_eff^k`` for a k-sparse parity's class probabilities (a near-constant function at
-  initialisation has raw stability ~1/C but normalised stability near 1);
+  ``rho_eff^k`` for a k-sparse parity's class probabilities. It ignores the output's scale:
+  a near-constant network at initialisation has raw stability ~1/C, while the normalised view
+  describes the shape of its small variations (~0.50 at initialisation on our parity runs,
+  close to ``rho_eff`` of a function of single bits);
 * ``weight_norm`` -- global L2 norm of the parameters.
 
 The estimates use the shared Monte Carlo estimators
