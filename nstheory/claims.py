@@ -452,3 +452,13 @@ def compare_holds(
         Status.INCONCLUSIVE if inconclusive else (Status.VERIFIED if holds else Status.REFUTED)
     )
     return CheckResult(status, [(k, _s(v)) for k, v in quantities], tolerance=tolerance, note=note)
+
+
+def no_stored_measurement(what: str) -> CheckResult:
+    """Inconclusive result of a check whose stored measurement (e.g. a study file) is absent.
+
+    >>> no_stored_measurement("training_x.json absent").status.name
+    'INCONCLUSIVE'
+    """
+    return compare_holds(False, [("stored study", what)], inconclusive=True,
+                         note="no measurement stored yet")

@@ -18,7 +18,7 @@ from __future__ import annotations
 from fractions import Fraction
 from pathlib import Path
 
-from nstheory.claims import claim, compare_holds
+from nstheory.claims import claim, compare_holds, no_stored_measurement
 
 DATA = Path(__file__).parent / "data" / "training_parity.json"
 MIN_SEEDS = 5
@@ -36,8 +36,7 @@ def _base_runs():
 
 
 def _missing():
-    return compare_holds(False, [("stored study", f"{DATA.name} absent or another preset")],
-                         inconclusive=True, note="no measurement stored yet")
+    return no_stored_measurement(f"{DATA.name} absent or another preset")
 
 
 def _stab(run):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nstheory.claims import claim, compare_holds
+from nstheory.claims import claim, compare_holds, no_stored_measurement
 
 DATA = Path(__file__).parent / "data" / "training_modadd113.json"
 ALPHA = 0.01
@@ -38,8 +38,7 @@ def _plateaus():
 
 
 def _missing():
-    return compare_holds(False, [("stored study", f"{DATA.name} absent")], inconclusive=True,
-                         note="no measurement stored yet")
+    return no_stored_measurement(f"{DATA.name} absent")
 
 
 c = claim(

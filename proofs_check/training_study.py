@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nstheory.claims import claim, compare_holds
+from nstheory.claims import claim, compare_holds, no_stored_measurement
 
 DATA = Path(__file__).parent / "data"
 LEVEL = 0.95
@@ -83,8 +83,7 @@ def _bootstrap_check(name, metric, target, required, direction_only, min_seeds):
 
         study = _load(name)
         if study is None:
-            return compare_holds(False, [("stored study", f"training_{name[0]}.json absent")],
-                                 inconclusive=True, note="no measurement stored yet")
+            return no_stored_measurement(f"training_{name[0]}.json absent")
         s, cens = _samples(study, metric)
         q = _describe(study, metric, s, cens)
         if not s["base"] or not s["reg"] or (cens["base"] and cens["reg"]):
@@ -118,8 +117,7 @@ def _permutation_check(name, metric, required, direction_only, min_seeds):
 
         study = _load(name)
         if study is None:
-            return compare_holds(False, [("stored study", f"training_{name[0]}.json absent")],
-                                 inconclusive=True, note="no measurement stored yet")
+            return no_stored_measurement(f"training_{name[0]}.json absent")
         s, cens = _samples(study, metric)
         q = _describe(study, metric, s, cens)
         if not s["base"] or not s["reg"]:
