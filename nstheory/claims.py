@@ -60,10 +60,20 @@ class Status(enum.StrEnum):
     VERIFIED = "verified"
     REFUTED = "refuted"
     INCONCLUSIVE = "inconclusive"
+    SKIPPED = "skipped"
     ERROR = "error"
 
 
 PROVENANCE_KINDS = ("paper", "paper-corrected", "reconstructed", "textbook", "new")
+
+#: What an expected-refuted claim's refutation means. ``paper-as-printed``: the paper's printed
+#: statement or number is wrong. ``our-reading``: a reading of a reconstructed statement that we
+#: chose, and refute. ``not-reproduced``: a paper's empirical result fails in our reconstructed or
+#: reduced setting (not an error of the paper). ``notes``: our research notes' own numbers.
+REFUTATION_KINDS = ("paper-as-printed", "our-reading", "not-reproduced", "notes")
+
+#: Power a statistical check needs against its stated alternative before it may verify.
+MIN_POWER = 0.9
 
 
 def check_provenance(provenance: str) -> str:
@@ -105,11 +115,15 @@ class CheckResult:
     seconds: float = 0.0
     route: str = ""
     check: str = ""
+    alternative: str | None = None
+    power: float | None = None
+    uses: tuple[str, ...] = ()
 
     @property
     def short(self) -> str:
         """A compact cell for the claim matrix, e.g. ``✓ 18d`` or ``✓ z=+0.41``."""
-        mark = {"verified": "✓", "refuted": "✗", "inconclusive": "?", "error": "E"}[self.status]
+        mark = {"verified": "✓", "refuted": "✗", "inconclusive": "?", "skipped": "-",
+                "error": "E"}[self.status]
         if self.status == Status.ERROR:
             return mark
         if self.digits is not None:
@@ -138,6 +152,10 @@ class Check:
     route: Route
     fn: Callable[[], CheckResult]
     slow: bool = False
+    #: The code paths (dotted names such as ``"nstheory.gaussian.activations.ReLU.raw"`` or
+    #: tags such as ``"typed:statement"``) that the compared quantities are computed from. Two
+    #: checks are independent routes only when these sets are disjoint.
+    uses: tuple[str, ...] = ()
 
 
 @dataclass
@@ -152,14 +170,26 @@ class Claim:
     evidence: str = ""
     fast: bool = True
     checks: list[Check] = field(default_factory=list)
+    refutation_kind: str | None = None
+    single_evidence: str = ""
 
-    def check(self, route: str | Route, name: str | None = None, slow: bool = False):
-        """Decorator registering a zero-argument check function under ``route``."""
+    def check(
+        self,
+        route: str | Route,
+        name: str | None = None,
+        slow: bool = False,
+        uses: Sequence[str] = (),
+    ):
+        """Decorator registering a zero-argument check function under ``route``.
+
+        ``uses`` names the code paths the check's compared quantities come from; see
+        :func:`independent_routes`.
+        """
         route = Route(route)
 
         def deco(fn: Callable[[], CheckResult]):
             label = name or fn.__name__.strip("_") or route.value
-            self.checks.append(Check(label, route, fn, slow))
+            self.checks.append(Check(label, route, fn, slow, tuple(uses)))
             return fn
 
         return deco
@@ -185,15 +215,28 @@ class Registry:
         expect: str = "holds",
         evidence: str = "",
         fast: bool = True,
+        refutation_kind: str | None = None,
+        single_evidence: str = "",
     ) -> Claim:
-        """Create and register a claim; ids are unique and dotted (``area.topic.name``)."""
+        """Create and register a claim; ids are unique and dotted (``area.topic.name``).
+
+        An expected-refuted claim names its ``refutation_kind`` (one of
+        :data:`REFUTATION_KINDS`); a claim with a single line of evidence says why in
+        ``single_evidence``.
+        """
         if id in self.claims:
             raise NSTheoryError(f"claim {id!r} is registered twice")
         if "." not in id or " " in id:
             raise NSTheoryError(f"claim id must be dotted with no spaces, got {id!r}")
         if expect not in ("holds", "refuted"):
             raise NSTheoryError(f"expect must be 'holds' or 'refuted', got {expect!r}")
-        c = Claim(id, statement, latex, check_provenance(provenance), expect, evidence, fast)
+        if refutation_kind is not None and refutation_kind not in REFUTATION_KINDS:
+            raise NSTheoryError(
+                f"refutation_kind must be one of {', '.join(REFUTATION_KINDS)}; "
+                f"got {refutation_kind!r}"
+            )
+        c = Claim(id, statement, latex, check_provenance(provenance), expect, evidence, fast,
+                  refutation_kind=refutation_kind, single_evidence=single_evidence)
         self.claims[id] = c
         return c
 
@@ -303,6 +346,7 @@ def run_check(chk: Check) -> CheckResult:
     res.seconds = time.perf_counter() - t0
     res.route = chk.route.value
     res.check = chk.name
+    res.uses = chk.uses
     return res
 
 
@@ -406,6 +450,27 @@ def _ball_digits(ball) -> float | None:
     return max(0.0, -math.log10(rad / mid))
 
 
+def z_power(effect: float, stderr: float, zmax: float = 4.0) -> float:
+    """Power of the two-sided test ``|z| > zmax`` to detect a true shift of ``effect``.
+
+    With ``z ~ N(effect / stderr, 1)`` under the alternative, the power is
+    ``P(|z| > zmax)``.
+
+    >>> round(z_power(0.0, 1.0, 1.959964), 3)      # no effect: the false-alarm rate
+    0.05
+    >>> z_power(10.0, 1.0) > 0.999
+    True
+    >>> round(z_power(1.0, 1.0, 4.0), 5)
+    0.00135
+    """
+    from scipy.stats import norm
+
+    if not stderr > 0:
+        return 1.0 if effect else 0.0
+    m = abs(effect) / stderr
+    return float(norm.cdf(m - zmax) + norm.cdf(-m - zmax))
+
+
 def compare_z(
     label_est: str,
     mean: float,
@@ -415,17 +480,28 @@ def compare_z(
     theory: float,
     zmax: float = 4.0,
     note: str = "",
+    alternative: str | None = None,
+    effect: float | None = None,
 ) -> CheckResult:
     """Monte Carlo vs theory by z-score: verified iff ``|mean - theory| <= zmax * stderr``.
 
     ``zmax = 4`` makes a false alarm across a few hundred checks unlikely (two-sided
     p = 6.3e-5) while a real discrepancy of a few standard errors is flagged as refuted.
+
+    ``alternative`` says in words which effect the check exists to detect and ``effect`` is
+    its size (in the units of ``mean``, fixed before the run, never from ``stderr``). The
+    power against it is reported; a check that would verify with power below
+    :data:`MIN_POWER` is ``inconclusive`` instead.
     """
     if not (stderr > 0) or math.isnan(mean):
         return CheckResult(Status.ERROR, note=f"invalid estimate mean={mean} stderr={stderr}")
     z = (mean - float(theory)) / stderr
+    power = None if effect is None else z_power(effect, stderr, zmax)
+    status = Status.VERIFIED if abs(z) <= zmax else Status.REFUTED
+    if status == Status.VERIFIED and power is not None and power < MIN_POWER:
+        status = Status.INCONCLUSIVE
     return CheckResult(
-        Status.VERIFIED if abs(z) <= zmax else Status.REFUTED,
+        status,
         [
             (label_est, f"{mean:.6g} ± {stderr:.2g} (n={n})"),
             (label_theory, _s(theory)),
@@ -434,6 +510,8 @@ def compare_z(
         ci=(f"{mean - 1.96 * stderr:.6g}", f"{mean + 1.96 * stderr:.6g}"),
         z=z,
         note=note,
+        alternative=alternative,
+        power=power,
     )
 
 
@@ -452,6 +530,35 @@ def compare_holds(
         Status.INCONCLUSIVE if inconclusive else (Status.VERIFIED if holds else Status.REFUTED)
     )
     return CheckResult(status, [(k, _s(v)) for k, v in quantities], tolerance=tolerance, note=note)
+
+
+def independent_routes(results: Sequence[CheckResult]) -> int:
+    """The largest number of checks in ``results`` with pairwise disjoint ``uses``.
+
+    Only checks that decided (verified or refuted) count, and only checks that declare their
+    code paths; two checks that share a code path for the compared quantity are one route.
+
+    >>> a = CheckResult(Status.VERIFIED, uses=("closed_form",))
+    >>> b = CheckResult(Status.VERIFIED, uses=("quadrature",))
+    >>> c = CheckResult(Status.VERIFIED, uses=("closed_form", "arb"))
+    >>> independent_routes([a, b, c])
+    2
+    """
+    sets = [frozenset(r.uses) for r in results
+            if r.uses and r.status in (Status.VERIFIED, Status.REFUTED)]
+    best = 0
+
+    def grow(i: int, taken: frozenset, count: int) -> None:
+        nonlocal best
+        best = max(best, count)
+        if i == len(sets) or count + len(sets) - i <= best:
+            return
+        if not (sets[i] & taken):
+            grow(i + 1, taken | sets[i], count + 1)
+        grow(i + 1, taken, count)
+
+    grow(0, frozenset(), 0)
+    return best
 
 
 def no_stored_measurement(what: str) -> CheckResult:

@@ -70,6 +70,7 @@ def _from_dict(c: Claim, d: dict) -> ClaimOutcome:
         r["status"] = Status(r["status"])
         r["quantities"] = [tuple(q) for q in r["quantities"]]
         r["ci"] = tuple(r["ci"]) if r["ci"] else None
+        r["uses"] = tuple(r.get("uses") or ())
         if r.get("digits") is None and r.get("tolerance") == "exact" and r["status"] == "verified":
             r["digits"] = float("inf")
         res.append(CheckResult(**r))
