@@ -279,6 +279,9 @@ class ClaimOutcome:
             return Status.INCONCLUSIVE
         if Status.ERROR in sts:
             return Status.ERROR
+        if all(st == Status.SKIPPED for st in sts):
+            return Status.SKIPPED
+        sts = [st for st in sts if st != Status.SKIPPED]
         if self.claim.expect == "refuted":
             if Status.VERIFIED in sts:
                 return Status.VERIFIED
@@ -298,7 +301,7 @@ class ClaimOutcome:
         st = self.status
         if st == Status.ERROR:
             return False
-        if st == Status.INCONCLUSIVE:
+        if st in (Status.INCONCLUSIVE, Status.SKIPPED):
             return None
         want = Status.VERIFIED if self.claim.expect == "holds" else Status.REFUTED
         return st == want
@@ -310,6 +313,8 @@ class ClaimOutcome:
             return "ERROR"
         if st == Status.INCONCLUSIVE:
             return "inconclusive"
+        if st == Status.SKIPPED:
+            return "skipped (data source absent)"
         if self.claim.expect == "refuted":
             if st == Status.REFUTED:
                 return "refuted (as expected)"
