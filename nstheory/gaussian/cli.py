@@ -143,8 +143,8 @@ def derivation_latex(name: str) -> str:
     """
     from nstheory.gaussian import symbolic
 
-    table = {"relu": symbolic.derive_relu, "abs": symbolic.derive_relu,
-             "leaky_relu": symbolic.derive_relu, "sign": symbolic.derive_sign,
+    table = {"relu": symbolic.derive_relu, "abs": lambda: symbolic.derive_ab_relu(-1, 1),
+             "leaky_relu": symbolic.derive_ab_relu, "sign": symbolic.derive_sign,
              "erf": symbolic.derive_erf}
     if name not in table:
         raise NSTheoryError(f"no symbolic derivation for {name!r} (closed forms: "
@@ -167,6 +167,6 @@ def run(args) -> int:
     print(f"  agreement: {out['agreement_digits']} digits ({out['agreement_between']})")
     print(f"  time: {out['seconds']} s")
     if "derivation" in out:
-        print("  derivation (SymPy, LaTeX):")
+        print("  derivation (SymPy; LaTeX align* block, needs amsmath and amssymb):")
         print(out["derivation"])
     return 0

@@ -14,8 +14,9 @@ Examples
 >>> d = derive_relu()
 >>> sp.simplify(d.result.subs(rho, sp.Rational(1, 2)) - (sp.sqrt(3) / 4 + sp.pi / 6) / sp.pi)
 0
->>> print(d.steps[0][0])
-Write X = Z1, Y = rho Z1 + sqrt(1-rho^2) Z2 with rho = cos(theta), theta in [0, pi].
+>>> print(d.steps[0][0])  # doctest: +NORMALIZE_WHITESPACE
+Write $X = Z_1$, $Y = \rho Z_1 + \sqrt{1-\rho^2}\, Z_2$ with $\rho = \cos\theta$,
+$\theta \in [0, \pi]$, in polar coordinates:
 """
 
 from __future__ import annotations
@@ -45,9 +46,33 @@ class Derivation:
         self.steps.append((words, sp.latex(expr) if not isinstance(expr, str) else expr))
 
     def latex(self) -> str:
-        """All steps as a LaTeX ``align*`` block with ``\\text{}`` comments."""
-        lines = [rf"&\text{{{w}}}\\ &\quad {e}" for w, e in self.steps]
+        """All steps as a LaTeX ``align*`` block (needs the ``amsmath`` and ``amssymb``
+        packages); each step's words are set in ``\\text{}`` with their mathematics between
+        ``$...$``, so the block compiles as it stands.
+
+        >>> block = derive_orthant().latex()
+        >>> "begin{align*}" in block.splitlines()[0], "end{align*}" in block.splitlines()[-1]
+        (True, True)
+        """
+        lines = [rf"&\text{{{_text_safe(w)}}}\\ &\quad {e}" for w, e in self.steps]
         return "\\begin{align*}\n" + "\\\\\n".join(lines) + "\n\\end{align*}"
+
+
+def _text_safe(words: str) -> str:
+    """Check that a step's words are valid inside ``\\text{}``: every ``^``, ``_`` and
+    backslash command stands between ``$...$``.
+
+    >>> _text_safe("the radial integral of $r^3 e^{-r^2/2}$")
+    'the radial integral of $r^3 e^{-r^2/2}$'
+    >>> _text_safe("r^2")
+    Traceback (most recent call last):
+    ...
+    ValueError: math outside $...$ in derivation text: 'r^2'
+    """
+    outside = words.split("$")[::2]
+    if words.count("$") % 2 or any(ch in part for part in outside for ch in "^_\\{}"):
+        raise ValueError(f"math outside $...$ in derivation text: {words!r}")
+    return words
 
 
 @cache
@@ -89,20 +114,50 @@ def derive_relu() -> Derivation:
     """kappa(rho) = E[ReLU(X) ReLU(Y)] by polar coordinates."""
     d = Derivation("relu", sp.S(0))
     d.step(
-        "Write X = Z1, Y = rho Z1 + sqrt(1-rho^2) Z2 with rho = cos(theta), theta in [0, pi].",
+        "Write $X = Z_1$, $Y = \\rho Z_1 + \\sqrt{1-\\rho^2}\\, Z_2$ with $\\rho = \\cos\\theta$, "
+        "$\\theta \\in [0, \\pi]$, in polar coordinates:",
         r"X = r\cos t,\ Y = r\cos(t-\theta)",
     )
     radial = sp.integrate(r_**3 * sp.exp(-(r_**2) / 2), (r_, 0, sp.oo))
-    d.step("Radial integral of r^2 (from the product) times r dr against e^{-r^2/2}:", radial)
+    d.step("Radial integral of $r^2$ (from the product) times $r\\,dr$ against $e^{-r^2/2}$:",
+           radial)
     # X > 0 and Y > 0  <=>  t in (theta - pi/2, pi/2)
     angular = sp.integrate(sp.cos(t_) * sp.cos(t_ - theta), (t_, theta - sp.pi / 2, sp.pi / 2))
     angular = sp.simplify(angular)
-    d.step("Angular integral over X>0, Y>0, i.e. t in (theta - pi/2, pi/2):", angular)
+    d.step("Angular integral over $X>0$, $Y>0$, i.e. $t \\in (\\theta - \\pi/2, \\pi/2)$:", angular)
     val = sp.simplify(radial * angular / (2 * sp.pi))
-    d.step("Divide by 2 pi (the Gaussian density's normaliser):", val)
+    d.step("Divide by $2\\pi$ (the Gaussian density's normaliser):", val)
     res = sp.simplify(val.subs(theta, sp.acos(rho)))
     res = sp.simplify(sp.expand_trig(res))
-    d.step("Substitute theta = arccos(rho) (sin theta = sqrt(1-rho^2)):", res)
+    d.step("Substitute $\\theta = \\arccos\\rho$ (so $\\sin\\theta = \\sqrt{1-\\rho^2}$):", res)
+    d.result = res
+    return d
+
+
+@cache
+def derive_ab_relu(a=None, b=1) -> Derivation:
+    """``E[phi(X) phi(Y)]`` for ``phi(x) = a min(x, 0) + b max(x, 0)`` from the ReLU result.
+
+    ``phi(x) = b ReLU(x) - a ReLU(-x)`` and ``(X, -Y)`` has correlation ``-rho``, so
+    ``E[phi(X) phi(Y)] = (a^2 + b^2) kappa(rho) - 2ab kappa(-rho)``. ``a = None`` keeps the
+    negative-side slope as the symbol ``alpha`` (leaky ReLU); ``a = -1, b = 1`` is ``|x|``.
+
+    >>> sp.simplify(derive_ab_relu(-1, 1).result.subs(rho, 0))   # (E|X|)^2
+    2/pi
+    """
+    alpha = sp.Symbol("alpha", real=True)
+    a = alpha if a is None else sp.sympify(a)
+    b = sp.sympify(b)
+    kappa = derive_relu().result
+    d = Derivation("ab_relu", sp.S(0))
+    d.step("The ReLU map, derived above:", sp.Eq(sp.Function("kappa")(rho), kappa))
+    d.step("Write $\\varphi(x) = a\\min(x,0) + b\\max(x,0) = b\\,\\mathrm{ReLU}(x) - "
+           "a\\,\\mathrm{ReLU}(-x)$ with", sp.Tuple(a, b))
+    d.step("Expand the product; $(X, -Y)$ and $(-X, Y)$ have correlation $-\\rho$, "
+           "$(-X, -Y)$ has $\\rho$:",
+           r"\mathbb{E}[\varphi(X)\varphi(Y)] = (a^2 + b^2)\,\kappa(\rho) - 2ab\,\kappa(-\rho)")
+    res = sp.simplify((a**2 + b**2) * kappa - 2 * a * b * kappa.subs(rho, -rho))
+    d.step("Substitute the ReLU map:", res)
     d.result = res
     return d
 
@@ -113,7 +168,7 @@ def derive_orthant() -> Derivation:
     d = Derivation("orthant", sp.S(0))
     radial = sp.integrate(r_ * sp.exp(-(r_**2) / 2), (r_, 0, sp.oo))
     ang = sp.integrate(sp.S(1), (t_, theta - sp.pi / 2, sp.pi / 2))
-    d.step("Radial mass and angular width of {X>0, Y>0}:", sp.Tuple(radial, ang))
+    d.step("Radial mass and angular width of $\\{X>0, Y>0\\}$:", sp.Tuple(radial, ang))
     p = sp.simplify(radial * ang / (2 * sp.pi)).subs(theta, sp.acos(rho))
     d.step("Orthant probability:", p)
     d.result = p
@@ -127,12 +182,14 @@ def derive_sign() -> Derivation:
     p = derive_orthant().result
     d.step("Orthant probability (derived):", p)
     d.step(
-        "By symmetry Pr[++] = Pr[--] = p and Pr[+-] = Pr[-+] = 1/2 - p, so E[sgn X sgn Y] = 4p-1:",
+        "By symmetry $\\Pr[{+}{+}] = \\Pr[{-}{-}] = p$ and "
+        "$\\Pr[{+}{-}] = \\Pr[{-}{+}] = 1/2 - p$, "
+        "so $\\mathbb{E}[\\operatorname{sgn} X \\operatorname{sgn} Y] = 4p - 1$:",
         4 * p - 1,
     )
     res = sp.simplify(4 * p - 1)
     alt = sp.simplify(res.rewrite(sp.asin))
-    d.step("Simplify (arccos = pi/2 - arcsin):", alt)
+    d.step("Simplify ($\\arccos = \\pi/2 - \\arcsin$):", alt)
     d.result = alt
     return d
 
@@ -142,31 +199,35 @@ def derive_erf() -> Derivation:
     """Williams: E[erf U erf V] = (2/pi) arcsin(2c / sqrt((1+2q1)(1+2q2)))."""
     d = Derivation("erf", sp.S(0))
     d.step(
-        "Price's theorem: d/dc E[erf U erf V] = E[erf'(U) erf'(V)] = (4/pi) E[exp(-U^2-V^2)].",
+        "Price's theorem: $\\partial_c \\mathbb{E}[\\operatorname{erf} U \\operatorname{erf} V] = "
+        "\\mathbb{E}[\\operatorname{erf}'(U) \\operatorname{erf}'(V)]$:",
         r"\partial_c\,\mathbb E[\operatorname{erf}U\operatorname{erf}V]"
         r"=\tfrac4\pi\,\mathbb E[e^{-U^2-V^2}]",
     )
-    # E exp(-U^2 - V^2) with U = a X, V = b X + e Z (X, Z independent standard normals)
-    a_, e_ = sp.symbols("a e", positive=True)
+    # E exp(-U^2 - V^2) with U = a X, V = b X + g Z (X, Z independent standard normals)
+    a_, e_ = sp.symbols("a g", positive=True)
     b_ = sp.Symbol("b", real=True)
     dens = -(x**2) / 2 - z**2 / 2
     inner = gaussian_integral(sp.exp(-((b_ * x + e_ * z) ** 2) + dens), z)
-    d.step("Inner Gaussian integral over Z (V = b X + e Z), by completing the square:", inner)
+    d.step("Inner Gaussian integral over $Z$ ($V = b X + g Z$), by completing the square:", inner)
     outer = sp.simplify(gaussian_integral(sp.exp(-(a_**2) * x**2) * inner, x) / (2 * sp.pi))
-    d.step("Outer integral over X (U = a X), divided by 2 pi:", outer)
+    d.step("Outer integral over $X$ ($U = a X$), divided by $2\\pi$:", outer)
     sub = {a_: sp.sqrt(q1), b_: c / sp.sqrt(q1), e_: sp.sqrt(q2 - c**2 / q1)}
     E = outer.subs(sub)
     E2 = sp.factor(sp.cancel(sp.expand(E**2)))
-    d.step("With a = sqrt(q1), b = c/sqrt(q1), e = sqrt(q2 - c^2/q1), its square is:", E2)
+    d.step("With $a = \\sqrt{q_1}$, $b = c/\\sqrt{q_1}$, $g = \\sqrt{q_2 - c^2/q_1}$, "
+           "its square is:", E2)
     D = sp.expand((1 + 2 * q1) * (1 + 2 * q2))
     d.check = sp.cancel(E2 * (D - 4 * c**2)) - 1
-    d.step("i.e. E[exp(-U^2-V^2)] = 1/sqrt(D - 4c^2), D = (1+2q1)(1+2q2) (E > 0); residual:",
+    d.step("i.e. $\\mathbb{E}[e^{-U^2-V^2}] = 1/\\sqrt{D - 4c^2}$ with $D = (1+2q_1)(1+2q_2)$ "
+           "(the expectation is positive); the residual of that identity is",
            d.check)
     tt = sp.Symbol("s", real=True)
     Dn = sp.Symbol("D", positive=True)
     deriv = (4 / sp.pi) / sp.sqrt(Dn - 4 * tt**2)
     integ = sp.simplify(sp.integrate(deriv, (tt, 0, c), conds="none")).subs(Dn, D)
-    d.step("Integrate from c = 0, where E[erf U] E[erf V] = 0 (erf is odd):", integ)
+    d.step("Integrate from $c = 0$, where $\\mathbb{E}[\\operatorname{erf} U]\\,"
+           "\\mathbb{E}[\\operatorname{erf} V] = 0$ (erf is odd):", integ)
     d.result = integ
     return d
 
