@@ -137,10 +137,39 @@ def _print_text(r: dict) -> None:
         print(f"  i = {i:2d}: {v['exact']} = {v['float']:.12g}")
 
 
+def theory(func: str, fargs: str, rho: Fraction) -> list:
+    """Closed-form reference values for the CLI's function (see
+    :mod:`nstheory.boolean.reference`), parsed from the same arguments.
+
+    >>> [r.label for r in theory("tribes", "3,3", Fraction(1, 2))][0]
+    'Inf_i = 2^(1-w) (1-2^-w)^(s-1)'
+    """
+    from nstheory.boolean.reference import references
+
+    func = func.lower()
+    if func == "parity":
+        head, _, tail = fargs.partition(":")
+        return references(func, (_ints(head, "parity N")[0],
+                                 _ints(tail, "parity S") if tail else None), rho)
+    if func in ("dictator", "majority", "and", "or"):
+        return references(func, (_ints(fargs, f"{func} N")[0],), rho)
+    if func == "tribes":
+        return references(func, tuple(_ints(fargs, "tribes W,S")), rho)
+    return []
+
+
+def _print_theory(refs) -> None:
+    if refs:
+        print("theory (closed forms, computed without the truth table):")
+        for ref in refs:
+            print(f"  {ref}")
+
+
 def run(args: argparse.Namespace) -> int:
     rho = _fraction(args.rho, "--rho")
     check_rho(rho)
     f = build_function(args.function, args.fargs, args.eta, args.theta, args.seed, args.sampling)
+    refs = theory(args.function, args.fargs, rho)
     from nstheory.boolean.sampling import SampledFunction
 
     if isinstance(f, SampledFunction):
@@ -153,17 +182,22 @@ def run(args: argparse.Namespace) -> int:
                               "sampling": True, **{k: {"mean": e.mean, "stderr": e.stderr,
                                                        "ci95": list(e.ci95), "n": e.n,
                                                        "seed": e.seed}
-                                                   for k, e in ests.items()}}, indent=1))
+                                                   for k, e in ests.items()},
+                              "theory": [ref.to_dict() for ref in refs]}, indent=1))
         else:
-            print(f"{f.name} (n = {f.n}, Monte Carlo; exact limit exceeded)  [{VIEW}]")
+            print(f"{f.name} (n = {f.n}, Monte Carlo; exact enumeration limit exceeded)  "
+                  f"[{VIEW}; ± is one standard error]")
             for e in ests.values():
                 print(f"  {e}")
+            _print_theory(refs)
         return 0
     r = report(f, rho)
+    r["theory"] = [ref.to_dict() for ref in refs]
     if args.json:
         print(json.dumps(r, indent=1))
     else:
         _print_text(r)
+        _print_theory(refs)
     return 0
 
 

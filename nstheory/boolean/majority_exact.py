@@ -99,4 +99,24 @@ def sheppard_limit(rho, dps: int | None = None):
         return 2 / mpmath.pi * mpmath.asin(mpmath.mpf(r.numerator) / r.denominator)
 
 
-__all__ = ["majority_stability", "majority_total_influence", "sheppard_limit"]
+def sheppard_rate_constant(rho, dps: int | None = None):
+    """``C(rho) = rho / (pi sqrt(1 - rho^2))``: ``Stab_rho[Maj_n] = (2/pi) arcsin rho +
+    C(rho)/n + o(1/n)`` for ``|rho| < 1``.
+
+    >>> import mpmath
+    >>> mpmath.nstr(sheppard_rate_constant(0.5), 6)
+    '0.183776'
+    """
+    import mpmath
+
+    check_rho(rho)
+    r = Fraction(rho)
+    if abs(r) == 1:
+        raise NSTheoryError("the 1/n rate of Sheppard's limit needs |rho| < 1")
+    with mpmath.workdps(dps or mpmath.mp.dps):
+        x = mpmath.mpf(r.numerator) / r.denominator
+        return x / (mpmath.pi * mpmath.sqrt(1 - x * x))
+
+
+__all__ = ["majority_stability", "majority_total_influence", "sheppard_limit",
+           "sheppard_rate_constant"]
