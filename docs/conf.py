@@ -21,10 +21,10 @@ copyright = "2026, the nstheory developers"
 extensions = [
     "myst_nb",
     "sphinx.ext.autodoc",
-    "sphinx.ext.autosummary",
     "sphinx.ext.napoleon",
     "sphinx.ext.mathjax",
     "claims_catalogue",
+    "api_pages",
 ]
 
 source_suffix = {".rst": "restructuredtext", ".md": "myst-nb", ".ipynb": "myst-nb"}
@@ -38,13 +38,13 @@ nb_execution_raise_on_error = True
 nb_execution_show_tb = True
 nb_merge_streams = True
 
-autosummary_generate = True
-autodoc_default_options = {"members": True, "undoc-members": False, "show-inheritance": False}
+autodoc_default_options = {"members": True, "undoc-members": False, "show-inheritance": False,
+                           "ignore-module-all": True}
 autodoc_typehints = "none"
 autodoc_member_order = "bysource"
 napoleon_numpy_docstring = True
 napoleon_google_docstring = False
-suppress_warnings = ["myst.header", "autosummary.import_cycle"]
+suppress_warnings = ["myst.header"]
 
 html_theme = "furo"
 html_title = "nstheory"
