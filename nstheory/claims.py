@@ -220,9 +220,22 @@ class Registry:
     ) -> Claim:
         """Create and register a claim; ids are unique and dotted (``area.topic.name``).
 
-        An expected-refuted claim names its ``refutation_kind`` (one of
-        :data:`REFUTATION_KINDS`); a claim with a single line of evidence says why in
-        ``single_evidence``.
+        An expected-refuted claim must name its ``refutation_kind`` (one of
+        :data:`REFUTATION_KINDS`), and a claim whose provenance is ``paper:`` (the paper as
+        printed) may be expected refuted only as ``paper-as-printed``. A claim with a single
+        line of evidence says why in ``single_evidence``.
+
+        >>> reg = Registry()
+        >>> reg.claim("t.x", "s", latex="x", provenance="new", expect="refuted")
+        ... # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        nstheory.errors.NSTheoryError: claim 't.x' is expected refuted: refutation_kind ...
+        >>> reg.claim("t.y", "s", latex="x", provenance="paper:p §1", expect="refuted",
+        ...           refutation_kind="our-reading")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        nstheory.errors.NSTheoryError: claim 't.y': provenance 'paper:' with expect refuted ...
         """
         if id in self.claims:
             raise NSTheoryError(f"claim {id!r} is registered twice")
@@ -234,6 +247,23 @@ class Registry:
             raise NSTheoryError(
                 f"refutation_kind must be one of {', '.join(REFUTATION_KINDS)}; "
                 f"got {refutation_kind!r}"
+            )
+        if expect == "refuted" and refutation_kind is None:
+            raise NSTheoryError(
+                f"claim {id!r} is expected refuted: refutation_kind must be one of "
+                f"{', '.join(REFUTATION_KINDS)}; got None"
+            )
+        if expect == "holds" and refutation_kind is not None:
+            raise NSTheoryError(
+                f"claim {id!r} is expected to hold: refutation_kind must be None; "
+                f"got {refutation_kind!r}"
+            )
+        kind = provenance.split(":", 1)[0].strip()
+        if expect == "refuted" and kind == "paper" and refutation_kind != "paper-as-printed":
+            raise NSTheoryError(
+                f"claim {id!r}: provenance 'paper:' with expect refuted needs refutation_kind "
+                f"'paper-as-printed' (use 'reconstructed' or 'paper-corrected' for "
+                f"{refutation_kind!r}); got {refutation_kind!r}"
             )
         c = Claim(id, statement, latex, check_provenance(provenance), expect, evidence, fast,
                   refutation_kind=refutation_kind, single_evidence=single_evidence)
@@ -297,11 +327,10 @@ class ClaimOutcome:
     @property
     def as_expected(self) -> bool | None:
         """True if the outcome matches the expectation, False if it contradicts it, None if
-        inconclusive."""
+        inconclusive, skipped or errored (a check error is not evidence either way; it is
+        counted, and fails ``verify``, separately)."""
         st = self.status
-        if st == Status.ERROR:
-            return False
-        if st in (Status.INCONCLUSIVE, Status.SKIPPED):
+        if st in (Status.ERROR, Status.INCONCLUSIVE, Status.SKIPPED):
             return None
         want = Status.VERIFIED if self.claim.expect == "holds" else Status.REFUTED
         return st == want
@@ -333,8 +362,16 @@ class ClaimOutcome:
             "status": str(self.status),
             "verdict": self.verdict,
             "as_expected": self.as_expected,
+            "refutation_kind": c.refutation_kind,
+            "independent_routes": self.independent_routes,
+            "single_evidence": c.single_evidence or None,
             "checks": [r.to_dict() for r in self.results],
         }
+
+    @property
+    def independent_routes(self) -> int:
+        """Number of pairwise independent decided checks (see :func:`independent_routes`)."""
+        return independent_routes(self.results)
 
 
 def run_check(chk: Check) -> CheckResult:

@@ -333,6 +333,7 @@ c = claim(
     latex=r"\mathrm{Stab}_\rho = \rho\,s_n(\rho^2)\|v\|^2\ \ (d=1, 8, 16)",
     provenance="reconstructed:haris2026 §2.4 Thm 5.3",
     expect="refuted",
+    refutation_kind="our-reading",
     evidence="Stab sits above rho*s by a gap that shrinks like ~0.5/d (n=4, rho=0.5, 400k "
     "samples each): +0.062 (d=8), +0.030 (d=16), +0.018 (d=32), +0.0094 (d=64), +0.0049 "
     "(d=128), +0.0013 (d=256), s.e. 0.0017; the agreement P(k=k') itself matches s_n(rho^2) "

@@ -29,6 +29,7 @@ c = claim(
     latex=r"T \ge \log_{1/\rho}(1-\delta/\varepsilon)",
     provenance="paper:haris2026 §2.1 Lemma 1 (main text)",
     expect="refuted",
+    refutation_kind="paper-as-printed",
     evidence="The printed threshold is negative for 0 < delta < eps, 0 < rho < 1 (sign error; "
     "the appendix has log_rho). Counterexamples: f = 3 + x_1 at rho = 0.9, delta = 0.01, "
     "eps = 0.05 meets the hypothesis with equality (Stab = 9.9 = 0.99 ||f||^2) yet "
@@ -227,6 +228,7 @@ c = claim(
     latex=r"6 \le \tfrac{\text{AS bound}}{\text{NS bound}} \le 9.5 \text{ for all models}",
     provenance="paper:haris2026 §4.2 (text on Table 1)",
     expect="refuted",
+    refutation_kind="paper-as-printed",
     evidence="Exact ratios are 6, 2, 19/2 and 430/157 = 2.7389: BERT (2x) and Gemma (2.74x) "
     "fall outside 6x-9.5x; the range holds only for GPT-2 and RoBERTa. The range over all four "
     "is 2x to 9.5x.",

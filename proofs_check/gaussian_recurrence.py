@@ -20,6 +20,7 @@ c = claim(
     latex=r"\rho^* = \tfrac{2}{3\pi}",
     provenance="paper:haris2026 §2.5",
     expect="refuted",
+    refutation_kind="paper-as-printed",
     evidence="2/(3pi) = 0.2122065907891937810 is the fixed point of the linearisation "
     "1/(2pi) + rho/4 (see gaussian.recurrence.linearisation); the exact fixed point is "
     "0.21723362821122165740... (certified, gaussian.recurrence.exact_fixed_point), 2.4% larger.",
@@ -331,6 +332,7 @@ c = claim(
     latex=r"\chi_1(\operatorname{erf};\sigma_w=1,\sigma_b=0)=1",
     provenance="reconstructed:anchors §7 (tanh statement extended to erf in the brief)",
     expect="refuted",
+    refutation_kind="our-reading",
     evidence="erf'(0)^2 = 4/pi > 1: at sigma_w = 1 the length map is expanding at 0, so "
     "q* = 0.14192376531... > 0 and chi_1 = (4/pi)/sqrt(1 + 4 q*) = 1.01690251995... (chaotic "
     "side). The erf critical point at sigma_b = 0 is sigma_w^2 = pi/4 "

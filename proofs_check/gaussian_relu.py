@@ -107,6 +107,7 @@ c = claim(
     latex=r"\kappa(0.9) = 0.45476919942233604761\ (\text{as printed})",
     provenance="reconstructed:research note haris2026.md §2.2 table [K/NUM]",
     expect="refuted",
+    refutation_kind="notes",
     evidence="At decimal rho = 0.05, 0.9, 0.99 the printed values are off in the 19th/17th/17th "
     "digit (kappa(0.9) = 0.45476919942233603810...); they equal kappa at the binary64 double "
     "nearest to rho (checked by containment in gaussian.relu.closed_form), i.e. they were computed "

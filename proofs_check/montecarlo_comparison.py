@@ -34,8 +34,9 @@ c = claim(
     "-- tested on four small tasks: Boolean 3-junta, sparse/frequent tokens, scikit-learn "
     "digits, fortunes topics.",
     latex=r"S(\text{transformer}) < S(\text{MLP}),\ S(\text{CNN}),\ S(\text{LSTM})",
-    provenance="paper:vasudeva2025 §5 (vision) and §6 (language); see papers/vasudeva2025.md §3",
+    provenance="reconstructed:vasudeva2025 §5 (vision) and §6 (language), small-scale setting",
     expect="refuted",
+    refutation_kind="not-reproduced",
     evidence="Not reproduced at small scale (3 seeds, ~6k-80k parameters): the MLP is "
     "significantly LESS sensitive than the transformer on digits (MLP - transformer = -0.0033, "
     "95% t-CI [-0.0052, -0.0013]) and on fortunes (-0.046 [-0.064, -0.029]); the transformer "

@@ -74,6 +74,7 @@ c = claim(
     latex=r"E[h_L(X)_j h_L(Y)_j] \to 0.21723\ (L\to\infty)",
     provenance="paper:haris2026 §5 multi-layer propagation (weak dampening)",
     expect="refuted",
+    refutation_kind="paper-as-printed",
     evidence="At depth 20 from rho = 0.9 the certified mean-field stability is 0.97505649236 "
     "(raw = normalised under He init) and a width-256 torch MC gives 0.79 ± 0.05 (40 nets; "
     "the raw view is heavy-tailed across networks), z = +10.8 from the floor: both exclude "

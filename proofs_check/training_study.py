@@ -152,8 +152,9 @@ c = claim(
     "reaches generalisation in ~3300 instead of ~4500 steps: T_base/T_reg ~ 1.36 (steps to "
     ">= 99% validation accuracy, >= 5 seeds per arm).",
     latex=r"T_{base}/T_{reg}\approx 4500/3300 = 1.36",
-    provenance="paper:haris2026 §4.3",
+    provenance="reconstructed:haris2026 §4.3 (the paper's setting as we reconstruct it)",
     expect="refuted",
+    refutation_kind="not-reproduced",
     evidence="Refuted in the paper's setting (our reconstruction of it: preset modadd113, p = "
     "113, 30% train, 1-layer transformer d = 128, 4 heads, MLP 512, AdamW lr 1e-3, wd 1, full "
     "batch; token noise; 20k-step budget; 5 seeds per arm, same data and init per seed; "
@@ -213,6 +214,7 @@ c = claim(
     latex=r"T_{base}/T_{reg} > 1\ \text{(p = 59, 50\% train)}",
     provenance="new",
     expect="refuted",
+    refutation_kind="not-reproduced",
     evidence="Finding (reduced setting only): with 5 seeds per arm, every unregularized run "
     "reached 99% validation accuracy in 700-1925 steps (mean 1225), while no regularized run "
     "reached it within the 4000-step budget (final validation accuracy 0.73-0.94; one seed "
