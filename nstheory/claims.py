@@ -557,6 +557,26 @@ def compare_z(
     )
 
 
+def attach_power(res: CheckResult, alternative: str, power: float) -> CheckResult:
+    """Record on a statistical check that is not a z-comparison (a bootstrap, a permutation
+    test, a one-sided bound) the ``alternative`` it must detect and its ``power`` against it,
+    computed by the caller before looking at the outcome (e.g. a normal approximation of the
+    test statistic under the alternative). A would-be ``verified`` with power below
+    :data:`MIN_POWER` becomes ``inconclusive``.
+
+    >>> r = attach_power(compare_holds(True, []), "a gap of 0.1", 0.5)
+    >>> str(r.status), r.power
+    ('inconclusive', 0.5)
+    >>> str(attach_power(compare_holds(True, []), "a gap of 0.1", 0.97).status)
+    'verified'
+    """
+    res.alternative = alternative
+    res.power = float(power)
+    if res.status == Status.VERIFIED and res.power < MIN_POWER:
+        res.status = Status.INCONCLUSIVE
+    return res
+
+
 def compare_holds(
     holds: bool,
     quantities: Iterable[tuple[str, object]],
