@@ -513,6 +513,22 @@ def z_power(effect: float, stderr: float, zmax: float = 4.0) -> float:
     return float(norm.cdf(m - zmax) + norm.cdf(-m - zmax))
 
 
+def one_sided_power(effect: float, stderr: float, crit: float) -> float:
+    """Power of a one-sided test that rejects when ``estimate / stderr > crit``, against a
+    true value ``effect`` (normal approximation of the statistic): ``Phi(effect/stderr - crit)``.
+
+    >>> round(one_sided_power(0.0, 1.0, 1.644854), 3)   # no effect: the level
+    0.05
+    >>> round(one_sided_power(3.0, 1.0, 1.0), 4)
+    0.9772
+    """
+    from scipy.stats import norm
+
+    if not stderr > 0 or math.isnan(stderr):
+        return 0.0
+    return float(norm.cdf(effect / stderr - crit))
+
+
 def compare_z(
     label_est: str,
     mean: float,
