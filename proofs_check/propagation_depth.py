@@ -168,9 +168,10 @@ def _():
 
     rows = layer_table(mlp(48, sigma2=2.0), 0.5, mc_samples=2000, width=256, per_net=20, seed=5)
     worst = max(rows, key=lambda r: abs(r.z))
-    # power: a layer whose MC mean sits 0.05 outside the interval is flagged (|z| > 3.29) with
-    # this probability at the largest per-layer standard error
-    power = min(z_power(0.05, r.mc_stderr, 3.29) for r in rows)
+    # power: a layer whose MC mean sits 0.25 outside the interval is flagged (|z| > 3.29) with
+    # this probability at the largest per-layer standard error (the raw view is heavy-tailed
+    # across networks: s.e. up to ~0.04, so smaller discrepancies are not resolved)
+    power = min(z_power(0.25, r.mc_stderr, 3.29) for r in rows)
     return attach_power(compare_holds(
         all(r.contained for r in rows),
         [("layers checked", len(rows)),
@@ -179,7 +180,8 @@ def _():
           f"{worst.mc_mean:.5f} ± {worst.mc_stderr:.2g}"),
          ("worst |z| outside the interval", f"{abs(worst.z):.2f}")],
         tolerance="|z| <= 3.29 at every layer",
-    ), "a layer's stability 0.05 outside the certified interval", power)
+    ), "a layer's stability 0.25 outside the certified interval (the paper's floor recurrence "
+       "is 0.7 below the mean field by depth 20)", power)
 
 
 @c.check("precise", name="mpmath_point_inside",
