@@ -32,7 +32,7 @@ import math
 import time
 import traceback
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from fractions import Fraction
 
 import mpmath
@@ -381,6 +381,7 @@ def run_check(chk: Check) -> CheckResult:
         res = chk.fn()
         if not isinstance(res, CheckResult):
             raise TypeError(f"check {chk.name!r} returned {type(res).__name__}, not CheckResult")
+        res = replace(res)  # a copy: a result object returned twice keeps each run's fields
     except Exception as exc:
         res = CheckResult(
             Status.ERROR, note=f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=6)}"
