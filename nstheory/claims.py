@@ -9,9 +9,15 @@ Provenance is one of ``paper:<ref>`` (as printed), ``paper-corrected:<ref>`` (a 
 statement after a correction we document), ``reconstructed[:<ref>]`` (our reconstruction of a
 statement whose source text we could not read), ``textbook:<ref>`` and ``new`` (ours).
 
-A claim expected to be refuted (a paper error we document, e.g. Lemma 1 as printed) has
-``expect="refuted"``; its checks test the statement *as printed*, and refutation is then the
-expected outcome.
+A claim expected to be refuted (e.g. Lemma 1 as printed) has ``expect="refuted"`` and a
+``refutation_kind`` (:data:`REFUTATION_KINDS`: the paper as printed, our reading of a
+reconstruction, a result not reproduced in our setting, or our notes' numbers); its checks test
+the statement as registered, and refutation is then the expected outcome.
+
+Each check declares ``uses``, the code paths its compared numbers come from (not the statement
+under test itself); :func:`independent_routes` counts the checks with pairwise disjoint
+``uses``. Statistical checks state the alternative they must detect and their power against it
+(:func:`compare_z`, :func:`attach_power`); below :data:`MIN_POWER` they are inconclusive.
 
 Examples
 --------

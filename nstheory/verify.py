@@ -245,8 +245,10 @@ def register_cli(sub) -> None:
 def run_cli(args) -> int:
     if args.list:
         for c in load_claims().select(args.claims, fast=args.fast):
-            print(f"{c.id:55s} {c.provenance:40s} expect {c.expect:7s} "
-                  f"routes: {', '.join(sorted({k.route.value for k in c.checks}))}")
+            kind = f" ({c.refutation_kind})" if c.refutation_kind else ""
+            print(f"{c.id:55s} {c.provenance:40s} expect {c.expect}{kind} "
+                  f"routes: {', '.join(sorted({k.route.value for k in c.checks}))}"
+                  + ("; single evidence" if c.single_evidence else ""))
         return 0
     t0 = time.perf_counter()
     outcomes = run(args.claims, fast=args.fast, jobs=args.jobs)
