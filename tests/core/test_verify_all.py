@@ -52,7 +52,7 @@ def test_verify_full_all_as_expected(tmp_path):
     s = report["summary"]
     assert s["errors"] == 0 and s["contradicted"] == 0
     assert rc == 0
-    # as measured by the audit: 66 claims declare two independent routes, of which the
-    # finite-width and containment checks may end inconclusive at their sample sizes
-    assert s["two_independent_routes"] >= 64
+    # the audit declares two independent routes for 68 claims; a route counts only when its
+    # check decides, so this is the floor for a run in which every such check decided
+    assert s["two_independent_routes"] >= 68
     assert sum(s["refuted_by_kind"].values()) == s["expected_refuted"] == 10
