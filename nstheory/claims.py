@@ -48,7 +48,7 @@ from nstheory.numerics import agreement_digits
 
 
 class Route(enum.StrEnum):
-    """The independent ways a claim can be checked (DESIGN.md §2)."""
+    """The kinds of route by which a claim can be checked."""
 
     SYMBOLIC = "symbolic"
     PRECISE = "precise"

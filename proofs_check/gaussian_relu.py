@@ -103,7 +103,7 @@ def _():
 
 c = claim(
     "gaussian.relu.table_20_digits",
-    "Our research note's table (papers/haris2026.md §2.2, values computed by the note's "
+    "Our research note's table (haris2026 note §2.2, values computed by the note's "
     "author, not the paper's) lists kappa(rho) correct to 20 digits"
     " at the decimal points rho = 0, 0.05, "
     "0.25, 0.5, 0.9, 0.99.",
