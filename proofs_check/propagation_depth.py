@@ -168,10 +168,15 @@ def _():
 
     rows = layer_table(mlp(48, sigma2=2.0), 0.5, mc_samples=2000, width=256, per_net=20, seed=5)
     worst = max(rows, key=lambda r: abs(r.z))
-    # power: a layer whose MC mean sits 0.25 outside the interval is flagged (|z| > 3.29) with
-    # this probability at the largest per-layer standard error (the raw view is heavy-tailed
-    # across networks: s.e. up to ~0.04, so smaller discrepancies are not resolved)
-    power = min(z_power(0.25, r.mc_stderr, 3.29) for r in rows)
+    # power against the alternative that the network follows the paper's floor recurrence
+    # instead of the mean field: at each layer the two theories differ by a fixed amount, and
+    # the check flags the network when any layer's |z| > 3.29 -- at least as likely as at the
+    # most sensitive single layer (the raw view is heavy-tailed across networks, so the deep
+    # layers' standard errors are large)
+    from nstheory.propagation.recurrence import paper_relu_recurrence
+
+    floor = paper_relu_recurrence(0.5, 48)
+    power = max(z_power(abs(r.point - float(floor[r.layer])), r.mc_stderr, 3.29) for r in rows)
     return attach_power(compare_holds(
         all(r.contained for r in rows),
         [("layers checked", len(rows)),
@@ -180,8 +185,8 @@ def _():
           f"{worst.mc_mean:.5f} ± {worst.mc_stderr:.2g}"),
          ("worst |z| outside the interval", f"{abs(worst.z):.2f}")],
         tolerance="|z| <= 3.29 at every layer",
-    ), "a layer's stability 0.25 outside the certified interval (the paper's floor recurrence "
-       "is 0.7 below the mean field by depth 20)", power)
+    ), "the network following the paper's floor recurrence rho_L = kappa(rho_(L-1)) instead "
+       "of the mean field (0.74 below it by depth 20)", power)
 
 
 @c.check("precise", name="mpmath_point_inside",
