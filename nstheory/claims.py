@@ -9,9 +9,15 @@ Provenance is one of ``paper:<ref>`` (as printed), ``paper-corrected:<ref>`` (a 
 statement after a correction we document), ``reconstructed[:<ref>]`` (our reconstruction of a
 statement whose source text we could not read), ``textbook:<ref>`` and ``new`` (ours).
 
-A claim expected to be refuted (a paper error we document, e.g. Lemma 1 as printed) has
-``expect="refuted"``; its checks test the statement *as printed*, and refutation is then the
-expected outcome.
+A claim expected to be refuted (e.g. Lemma 1 as printed) has ``expect="refuted"`` and a
+``refutation_kind`` (:data:`REFUTATION_KINDS`: the paper as printed, our reading of a
+reconstruction, a result not reproduced in our setting, or our notes' numbers); its checks test
+the statement as registered, and refutation is then the expected outcome.
+
+Each check declares ``uses``, the code paths its compared numbers come from (not the statement
+under test itself); :func:`independent_routes` counts the checks with pairwise disjoint
+``uses``. Statistical checks state the alternative they must detect and their power against it
+(:func:`compare_z`, :func:`attach_power`); below :data:`MIN_POWER` they are inconclusive.
 
 Examples
 --------
@@ -32,7 +38,7 @@ import math
 import time
 import traceback
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from fractions import Fraction
 
 import mpmath
@@ -42,7 +48,7 @@ from nstheory.numerics import agreement_digits
 
 
 class Route(enum.StrEnum):
-    """The independent ways a claim can be checked (DESIGN.md §2)."""
+    """The kinds of route by which a claim can be checked."""
 
     SYMBOLIC = "symbolic"
     PRECISE = "precise"
@@ -220,9 +226,22 @@ class Registry:
     ) -> Claim:
         """Create and register a claim; ids are unique and dotted (``area.topic.name``).
 
-        An expected-refuted claim names its ``refutation_kind`` (one of
-        :data:`REFUTATION_KINDS`); a claim with a single line of evidence says why in
-        ``single_evidence``.
+        An expected-refuted claim must name its ``refutation_kind`` (one of
+        :data:`REFUTATION_KINDS`), and a claim whose provenance is ``paper:`` (the paper as
+        printed) may be expected refuted only as ``paper-as-printed``. A claim with a single
+        line of evidence says why in ``single_evidence``.
+
+        >>> reg = Registry()
+        >>> reg.claim("t.x", "s", latex="x", provenance="new", expect="refuted")
+        ... # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        nstheory.errors.NSTheoryError: claim 't.x' is expected refuted: refutation_kind ...
+        >>> reg.claim("t.y", "s", latex="x", provenance="paper:p §1", expect="refuted",
+        ...           refutation_kind="our-reading")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        nstheory.errors.NSTheoryError: claim 't.y': provenance 'paper:' with expect refuted ...
         """
         if id in self.claims:
             raise NSTheoryError(f"claim {id!r} is registered twice")
@@ -234,6 +253,23 @@ class Registry:
             raise NSTheoryError(
                 f"refutation_kind must be one of {', '.join(REFUTATION_KINDS)}; "
                 f"got {refutation_kind!r}"
+            )
+        if expect == "refuted" and refutation_kind is None:
+            raise NSTheoryError(
+                f"claim {id!r} is expected refuted: refutation_kind must be one of "
+                f"{', '.join(REFUTATION_KINDS)}; got None"
+            )
+        if expect == "holds" and refutation_kind is not None:
+            raise NSTheoryError(
+                f"claim {id!r} is expected to hold: refutation_kind must be None; "
+                f"got {refutation_kind!r}"
+            )
+        kind = provenance.split(":", 1)[0].strip()
+        if expect == "refuted" and kind == "paper" and refutation_kind != "paper-as-printed":
+            raise NSTheoryError(
+                f"claim {id!r}: provenance 'paper:' with expect refuted needs refutation_kind "
+                f"'paper-as-printed' (use 'reconstructed' or 'paper-corrected' for "
+                f"{refutation_kind!r}); got {refutation_kind!r}"
             )
         c = Claim(id, statement, latex, check_provenance(provenance), expect, evidence, fast,
                   refutation_kind=refutation_kind, single_evidence=single_evidence)
@@ -297,11 +333,10 @@ class ClaimOutcome:
     @property
     def as_expected(self) -> bool | None:
         """True if the outcome matches the expectation, False if it contradicts it, None if
-        inconclusive."""
+        inconclusive, skipped or errored (a check error is not evidence either way; it is
+        counted, and fails ``verify``, separately)."""
         st = self.status
-        if st == Status.ERROR:
-            return False
-        if st in (Status.INCONCLUSIVE, Status.SKIPPED):
+        if st in (Status.ERROR, Status.INCONCLUSIVE, Status.SKIPPED):
             return None
         want = Status.VERIFIED if self.claim.expect == "holds" else Status.REFUTED
         return st == want
@@ -333,8 +368,16 @@ class ClaimOutcome:
             "status": str(self.status),
             "verdict": self.verdict,
             "as_expected": self.as_expected,
+            "refutation_kind": c.refutation_kind,
+            "independent_routes": self.independent_routes,
+            "single_evidence": c.single_evidence or None,
             "checks": [r.to_dict() for r in self.results],
         }
+
+    @property
+    def independent_routes(self) -> int:
+        """Number of pairwise independent decided checks (see :func:`independent_routes`)."""
+        return independent_routes(self.results)
 
 
 def run_check(chk: Check) -> CheckResult:
@@ -344,6 +387,7 @@ def run_check(chk: Check) -> CheckResult:
         res = chk.fn()
         if not isinstance(res, CheckResult):
             raise TypeError(f"check {chk.name!r} returned {type(res).__name__}, not CheckResult")
+        res = replace(res)  # a copy: a result object returned twice keeps each run's fields
     except Exception as exc:
         res = CheckResult(
             Status.ERROR, note=f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=6)}"
@@ -476,6 +520,22 @@ def z_power(effect: float, stderr: float, zmax: float = 4.0) -> float:
     return float(norm.cdf(m - zmax) + norm.cdf(-m - zmax))
 
 
+def one_sided_power(effect: float, stderr: float, crit: float) -> float:
+    """Power of a one-sided test that rejects when ``estimate / stderr > crit``, against a
+    true value ``effect`` (normal approximation of the statistic): ``Phi(effect/stderr - crit)``.
+
+    >>> round(one_sided_power(0.0, 1.0, 1.644854), 3)   # no effect: the level
+    0.05
+    >>> round(one_sided_power(3.0, 1.0, 1.0), 4)
+    0.9772
+    """
+    from scipy.stats import norm
+
+    if not stderr > 0 or math.isnan(stderr):
+        return 0.0
+    return float(norm.cdf(effect / stderr - crit))
+
+
 def compare_z(
     label_est: str,
     mean: float,
@@ -518,6 +578,26 @@ def compare_z(
         alternative=alternative,
         power=power,
     )
+
+
+def attach_power(res: CheckResult, alternative: str, power: float) -> CheckResult:
+    """Record on a statistical check that is not a z-comparison (a bootstrap, a permutation
+    test, a one-sided bound) the ``alternative`` it must detect and its ``power`` against it,
+    computed by the caller before looking at the outcome (e.g. a normal approximation of the
+    test statistic under the alternative). A would-be ``verified`` with power below
+    :data:`MIN_POWER` becomes ``inconclusive``.
+
+    >>> r = attach_power(compare_holds(True, []), "a gap of 0.1", 0.5)
+    >>> str(r.status), r.power
+    ('inconclusive', 0.5)
+    >>> str(attach_power(compare_holds(True, []), "a gap of 0.1", 0.97).status)
+    'verified'
+    """
+    res.alternative = alternative
+    res.power = float(power)
+    if res.status == Status.VERIFIED and res.power < MIN_POWER:
+        res.status = Status.INCONCLUSIVE
+    return res
 
 
 def compare_holds(

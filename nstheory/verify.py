@@ -1,13 +1,16 @@
 """``nstheory verify``: run the registered claim checks and print the claim matrix.
 
 The matrix has one row per claim and one column per route; a cell shows the status of that
-route's checks (✓ verified, ✗ refuted, ? inconclusive, E error) with the agreement digits,
-z-score or "exact". The last column is the verdict against the claim's expectation: a claim
-registered as expected-refuted (a documented error of a paper, or of our reconstruction of
-one) passes when it is refuted.
+route's checks (✓ verified, ✗ refuted, ? inconclusive, - skipped, E error) with the agreement
+digits, z-score or "exact". The ``indep`` column gives the number of independent routes that
+decided the claim (checks whose declared code paths are pairwise disjoint), marked ``*`` when
+the claim is registered as single-evidence. The last column is the verdict against the
+claim's expectation: a claim registered as expected-refuted passes when it is refuted; the
+summary counts those by refutation kind (paper-as-printed, our-reading, not-reproduced,
+notes).
 
-Exit status: 0 when every claim is as expected (inconclusive ones included, unless
-``--strict``), 1 when a check errors or a claim contradicts its expectation.
+Exit status: 0 when no check errors and no claim contradicts its expectation (inconclusive
+and skipped claims included, unless ``--strict``), 1 otherwise.
 """
 
 from __future__ import annotations
@@ -19,7 +22,15 @@ import sys
 import time
 from pathlib import Path
 
-from nstheory.claims import REGISTRY, ROUTES, Claim, ClaimOutcome, Status, run_claim
+from nstheory.claims import (
+    REFUTATION_KINDS,
+    REGISTRY,
+    ROUTES,
+    Claim,
+    ClaimOutcome,
+    Status,
+    run_claim,
+)
 from nstheory.errors import NSTheoryError
 from nstheory.progress import progress
 
@@ -80,7 +91,7 @@ def _from_dict(c: Claim, d: dict) -> ClaimOutcome:
 def _cell(results) -> str:
     if not results:
         return ""
-    order = [Status.ERROR, Status.REFUTED, Status.INCONCLUSIVE, Status.VERIFIED]
+    order = [Status.ERROR, Status.REFUTED, Status.INCONCLUSIVE, Status.VERIFIED, Status.SKIPPED]
     worst = min(results, key=lambda r: order.index(r.status))
     more = f" (x{len(results)})" if len(results) > 1 else ""
     return worst.short + more
@@ -93,12 +104,23 @@ def matrix_rows(outcomes: list[ClaimOutcome]) -> list[list[str]]:
         rows.append(
             [o.claim.id, o.claim.provenance]
             + [_cell(by_route[r]) for r in ROUTES]
-            + [o.verdict]
+            + [indep_cell(o), _verdict_cell(o)]
         )
     return rows
 
 
-HEADER = ["claim", "provenance", *ROUTES, "verdict"]
+def indep_cell(o: ClaimOutcome) -> str:
+    """The ``indep`` cell: independent routes, ``*`` when registered single-evidence."""
+    return f"{o.independent_routes}{'*' if o.claim.single_evidence else ''}"
+
+
+def _verdict_cell(o: ClaimOutcome) -> str:
+    if o.claim.refutation_kind and o.as_expected:
+        return f"{o.verdict} [{o.claim.refutation_kind}]"
+    return o.verdict
+
+
+HEADER = ["claim", "provenance", *ROUTES, "indep", "verdict"]
 
 
 def format_table(rows: list[list[str]], header=HEADER, max_prov: int = 34) -> str:
@@ -116,19 +138,56 @@ def _trim(s: str, n: int) -> str:
 
 
 def summary(outcomes: list[ClaimOutcome]) -> dict:
+    """Counts of the run: claims as expected (and, of those, refuted as expected by kind),
+    contradicted, inconclusive, skipped, claims with a check error and the check errors
+    themselves (an error is never a contradiction), and claims with >= 2 independent routes.
+    """
     checks = [r for o in outcomes for r in o.results]
+    refuted = [o for o in outcomes if o.claim.expect == "refuted" and o.as_expected]
     return {
         "claims": len(outcomes),
         "checks": len(checks),
         "as_expected": sum(1 for o in outcomes if o.as_expected is True),
         "contradicted": sum(1 for o in outcomes if o.as_expected is False),
-        "inconclusive": sum(1 for o in outcomes if o.as_expected is None),
+        "inconclusive": sum(1 for o in outcomes if o.status == Status.INCONCLUSIVE),
+        "skipped": sum(1 for o in outcomes if o.status == Status.SKIPPED),
+        "error_claims": sum(1 for o in outcomes if o.status == Status.ERROR),
         "errors": sum(1 for r in checks if r.status == Status.ERROR),
-        "expected_refuted": sum(
-            1 for o in outcomes if o.claim.expect == "refuted" and o.as_expected
-        ),
+        "expected_refuted": len(refuted),
+        "refuted_by_kind": {k: sum(1 for o in refuted if o.claim.refutation_kind == k)
+                            for k in REFUTATION_KINDS},
+        "two_independent_routes": sum(1 for o in outcomes if o.independent_routes >= 2),
+        "single_evidence": sum(1 for o in outcomes if o.claim.single_evidence),
         "seconds": round(sum(r.seconds for r in checks), 2),
     }
+
+
+def summary_line(s: dict) -> str:
+    """One sentence with every count of :func:`summary`."""
+    kinds = ", ".join(f"{n} {k}" for k, n in s["refuted_by_kind"].items())
+    return (
+        f"{s['claims']} claims, {s['checks']} checks: {s['as_expected']} as expected "
+        f"(of them {s['expected_refuted']} refuted as expected: {kinds}), "
+        f"{s['contradicted']} contradicted, {s['inconclusive']} inconclusive, "
+        f"{s['skipped']} skipped, {s['errors']} check errors in {s['error_claims']} claims; "
+        f"{s['two_independent_routes']} claims decided by >= 2 independent routes "
+        f"({s['single_evidence']} registered single-evidence)"
+    )
+
+
+def _check_line(r) -> str:
+    """Route, status, tolerance, digits/z, power and declared code paths of one check."""
+    return (
+        f"{r.route} / {r.check}: {r.status}"
+        + (f", tolerance {r.tolerance}" if r.tolerance else "")
+        + (f", {r.digits:.1f} digits" if r.digits not in (None, float("inf")) else "")
+        + (f", z = {r.z:+.3f}" if r.z is not None else "")
+        + (f", power {r.power:.3g} against: {r.alternative}" if r.power is not None else "")
+        + (f", alternative: {r.alternative} (power not computed)"
+           if r.power is None and r.alternative else "")
+        + f"; uses {', '.join(r.uses) if r.uses else '(undeclared)'}"
+        + f" ({r.seconds:.2f} s)"
+    )
 
 
 def to_markdown(outcomes: list[ClaimOutcome]) -> str:
@@ -136,11 +195,7 @@ def to_markdown(outcomes: list[ClaimOutcome]) -> str:
     lines = [
         "# nstheory claim matrix",
         "",
-        f"{s['claims']} claims, {s['checks']} checks: {s['as_expected']} as expected "
-        f"({s['expected_refuted']} of them documented errors of a paper or of our "
-        "reconstruction, refuted as expected), "
-        f"{s['inconclusive']} inconclusive, {s['contradicted']} contradicted, "
-        f"{s['errors']} check errors; {s['seconds']} s of checks.",
+        f"{summary_line(s)}; {s['seconds']} s of checks.",
         "",
         "| " + " | ".join(HEADER) + " |",
         "|" + "---|" * len(HEADER),
@@ -155,19 +210,17 @@ def to_markdown(outcomes: list[ClaimOutcome]) -> str:
             "",
             f"*{c.statement}*  ",
             f"$${c.latex}$$  ",
-            f"Provenance: `{c.provenance}`; expected: {c.expect}.",
+            f"Provenance: `{c.provenance}`; expected: {c.expect}"
+            + (f" (refutation kind: {c.refutation_kind})" if c.refutation_kind else "")
+            + f"; independent routes: {o.independent_routes}.",
         ]
+        if c.single_evidence:
+            lines.append(f"Single evidence: {c.single_evidence}")
         if c.evidence:
             lines.append(f"Evidence: {c.evidence}")
         lines.append("")
         for r in o.results:
-            lines.append(
-                f"- **{r.route} / {r.check}**: {r.status}"
-                + (f", tolerance {r.tolerance}" if r.tolerance else "")
-                + (f", {r.digits:.1f} digits" if r.digits not in (None, float('inf')) else "")
-                + (f", z = {r.z:+.3f}" if r.z is not None else "")
-                + f" ({r.seconds:.2f} s)"
-            )
+            lines.append(f"- {_check_line(r)}")
             for label, val in r.quantities:
                 lines.append(f"  - {label}: `{val}`")
             if r.note:
@@ -192,25 +245,27 @@ def register_cli(sub) -> None:
 def run_cli(args) -> int:
     if args.list:
         for c in load_claims().select(args.claims, fast=args.fast):
-            print(f"{c.id:55s} {c.provenance:40s} expect {c.expect:7s} "
-                  f"routes: {', '.join(sorted({k.route.value for k in c.checks}))}")
+            kind = f" ({c.refutation_kind})" if c.refutation_kind else ""
+            print(f"{c.id:55s} {c.provenance:40s} expect {c.expect}{kind} "
+                  f"routes: {', '.join(sorted({k.route.value for k in c.checks}))}"
+                  + ("; single evidence" if c.single_evidence else ""))
         return 0
     t0 = time.perf_counter()
     outcomes = run(args.claims, fast=args.fast, jobs=args.jobs)
     print(format_table(matrix_rows(outcomes)))
     s = summary(outcomes)
-    print(
-        f"\n{s['claims']} claims, {s['checks']} checks in {time.perf_counter() - t0:.1f} s: "
-        f"{s['as_expected']} as expected ({s['expected_refuted']} documented errors "
-        f"refuted as expected), {s['inconclusive']} inconclusive, {s['contradicted']} "
-        f"contradicted, {s['errors']} check errors."
-    )
-    bad = [o for o in outcomes if o.as_expected is False]
+    print(f"\n{summary_line(s)}; {time.perf_counter() - t0:.1f} s.")
+    bad = [o for o in outcomes if o.as_expected is False or o.status == Status.ERROR]
     if args.details or bad:
         for o in outcomes if args.details else bad:
             print(f"\n[{o.verdict}] {o.claim.id}: {o.claim.statement}")
+            print(f"  independent routes: {o.independent_routes}"
+                  + (f"; refutation kind: {o.claim.refutation_kind}"
+                     if o.claim.refutation_kind else "")
+                  + (f"; single evidence: {o.claim.single_evidence}"
+                     if o.claim.single_evidence else ""))
             for r in o.results:
-                print(f"  {r.route}/{r.check}: {r.status} {r.tolerance or ''}")
+                print(f"  {_check_line(r)}")
                 for label, val in r.quantities:
                     print(f"      {label} = {val}")
                 if r.note:

@@ -39,7 +39,8 @@ def _functions():
     return out
 
 
-@c.check("exact-enumeration", name="all_pairs_vs_efron_stein")
+@c.check("exact-enumeration", name="all_pairs_vs_efron_stein",
+         uses=("nstheory.boolean.alphabet.stability_by_enumeration",))
 def _():
     from nstheory.boolean.alphabet import stability_by_efron_stein, stability_by_enumeration
 
@@ -55,13 +56,18 @@ def _():
                          "nstheory.noise.effective_token_correlation", tuple(rhs))
 
 
-@c.check("monte-carlo", name="resample_tokens")
+@c.check("monte-carlo", name="resample_tokens",
+         uses=("nstheory.boolean.alphabet.stability_by_sampling", "nstheory.noise.resample_tokens"))
 def _():
     from nstheory.boolean.alphabet import stability_by_efron_stein, stability_by_sampling
 
     f = _functions()[2]  # U = 3, n = 3
     q = Fraction(5, 8)
     m = stability_by_sampling(f, float(q), True, samples=100_000, seed=31)
+    theory = float(stability_by_efron_stein(f, q, True))
+    other = float(stability_by_efron_stein(f, q, False))  # rho_eff = q: the other noise model
     return compare_z("E[f(x)f(y)] (MC with nstheory.noise.resample_tokens, U=3, n=3, q=5/8, "
                      "exclude current, 1e5 samples, seed 31)", m.mean, m.stderr, m.n,
-                     "Efron-Stein formula", float(stability_by_efron_stein(f, q, True)))
+                     "Efron-Stein formula", theory,
+                     alternative="the redraw not excluding the current symbol (rho_eff = q "
+                     f"instead of (qU-1)/(U-1)): E[f f] = {other:.6g}", effect=theory - other)

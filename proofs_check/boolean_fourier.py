@@ -53,7 +53,8 @@ c = claim(
 )
 
 
-@c.check("exact-enumeration", name="definition_matrix")
+@c.check("exact-enumeration", name="definition_matrix",
+         uses=("nstheory.boolean.enumeration.fourier_by_definition",))
 def _():
     from nstheory.boolean.enumeration import fourier_by_definition
 
@@ -63,7 +64,7 @@ def _():
                          tolerance="exact")
 
 
-@c.check("symbolic", name="sympy_fwht")
+@c.check("symbolic", name="sympy_fwht", uses=("sympy.discrete.transforms.fwht",))
 def _():
     fs = _zoo()
     ok = all(f.fourier(exact=True) == _sympy_coeffs(f) for f in fs)
@@ -81,7 +82,8 @@ c = claim(
 )
 
 
-@c.check("exact-enumeration", name="fwht_weights_vs_table")
+@c.check("exact-enumeration", name="fwht_weights_vs_table",
+         uses=("fwht:nstheory", "nstheory.boolean.function.squared_norm"))
 def _():
     from nstheory.boolean.analysis import weights
 
@@ -92,12 +94,14 @@ def _():
                          "E[f^2] from the truth table", tuple(rhs))
 
 
-@c.check("symbolic", name="sympy_coefficients")
+@c.check("symbolic", name="sympy_coefficients",
+         uses=("sympy.discrete.transforms.fwht", "inline:mean-square"))
 def _():
     fs = _zoo()
     lhs = tuple(sum((x * x for x in _sympy_coeffs(f)), Fraction(0)) for f in fs)
+    rhs = tuple(sum((v * v for v in f.values_exact()), Fraction(0)) / f.size for f in fs)
     return compare_exact("sum_S (sympy fwht coefficient)^2", lhs,
-                         "E[f^2] from the truth table", tuple(f.squared_norm() for f in fs))
+                         "2^-n sum_x f(x)^2 (truth table, summed here)", rhs)
 
 
 # ---------------------------------------------------------------------------------- chi_S
@@ -112,7 +116,9 @@ _PAR_CASES = [(5, {2}), (5, {1, 4}), (6, {1, 2, 3, 6}), (7, None)]
 _RHOS = [Fraction(1, 2), Fraction(-2, 3), Fraction(9, 10), Fraction(0), Fraction(1)]
 
 
-@c.check("exact-enumeration", name="all_pairs")
+@c.check("exact-enumeration", name="all_pairs",
+         uses=("nstheory.boolean.enumeration.stability_by_pairs",
+               "nstheory.boolean.enumeration.influences_by_derivatives"))
 def _():
     from nstheory.boolean.enumeration import influences_by_derivatives, stability_by_pairs
     from nstheory.boolean.zoo import parity
@@ -130,7 +136,8 @@ def _():
                          tuple(got), "rho^|S| and |S|", tuple(want))
 
 
-@c.check("symbolic", name="fwht_polynomial")
+@c.check("symbolic", name="fwht_polynomial",
+         uses=("fwht:nstheory", "nstheory.boolean.analysis.stability_polynomial"))
 def _():
     import sympy
 
@@ -159,7 +166,9 @@ c = claim(
 )
 
 
-@c.check("exact-enumeration", name="all_pairs")
+@c.check("exact-enumeration", name="all_pairs",
+         uses=("nstheory.boolean.enumeration.stability_by_pairs",
+               "nstheory.boolean.enumeration.disagreement_by_pairs"))
 def _():
     from nstheory.boolean.enumeration import disagreement_by_pairs, stability_by_pairs
     from nstheory.boolean.zoo import dictator
@@ -172,7 +181,8 @@ def _():
                          "(x_4 on 6 bits)", got, "rho; delta", want)
 
 
-@c.check("symbolic", name="fwht_polynomial")
+@c.check("symbolic", name="fwht_polynomial",
+         uses=("fwht:nstheory", "nstheory.boolean.analysis.stability_polynomial"))
 def _():
     import sympy
 
@@ -197,7 +207,10 @@ c = claim(
 )
 
 
-@c.check("symbolic", name="sympy_derivative_vs_derivatives")
+@c.check("symbolic", name="sympy_derivative_vs_derivatives",
+         uses=("fwht:nstheory",
+               "nstheory.boolean.analysis.stability_polynomial",
+               "nstheory.boolean.enumeration.influences_by_derivatives"))
 def _():
     import sympy
 
@@ -213,15 +226,18 @@ def _():
                          "sum_i E[(D_i f)^2] (discrete derivatives of the table)", rhs)
 
 
-@c.check("exact-enumeration", name="difference_quotient_of_pairs")
+@c.check("exact-enumeration", name="difference_quotient_of_pairs",
+         uses=("nstheory.boolean.enumeration.stability_by_pairs",
+               "nstheory.boolean.analysis.average_sensitivity"))
 def _():
     # (Stab_1 - Stab_{1-h}) / h from all-pairs enumeration is a polynomial in h whose value at
     # h -> 0 is I[f]: with the exact values at n+1 points we recover it by Lagrange
     # interpolation of the degree-n polynomial g(h) = (Stab_1 - Stab_{1-h}) / h.
-    from nstheory.boolean.analysis import total_influence
+    from nstheory.boolean.analysis import average_sensitivity
     from nstheory.boolean.enumeration import stability_by_pairs
 
     fs = _zoo()[:6]
+    assert all(f.is_boolean for f in fs)
     got = []
     for f in fs:
         s1 = stability_by_pairs(f, 1)
@@ -237,8 +253,8 @@ def _():
             val += term
         got.append(val)
     return compare_exact("lim_{h->0} (Stab_1 - Stab_{1-h})/h from all-pairs Stab (interp.)",
-                         tuple(got), "I[f] = sum_k k W^k (FWHT)",
-                         tuple(total_influence(f) for f in fs))
+                         tuple(got), "I[f] = sum_i Pr[f(x) != f(x^i)] (bit flips, +-1 f)",
+                         tuple(average_sensitivity(f) for f in fs))
 
 
 # ---------------------------------------------------------------------------------- NS
@@ -252,7 +268,8 @@ c = claim(
 )
 
 
-@c.check("exact-enumeration", name="pairs_vs_formula")
+@c.check("exact-enumeration", name="pairs_vs_formula",
+         uses=("nstheory.boolean.enumeration.disagreement_by_pairs", "fwht:nstheory"))
 def _():
     from nstheory.boolean.analysis import stability
     from nstheory.boolean.enumeration import disagreement_by_pairs
@@ -265,16 +282,20 @@ def _():
                          "1/2 - Stab_{1-2delta}/2 (FWHT)", rhs)
 
 
-@c.check("precise", name="vasudeva_fixtures")
+@c.check("precise", name="vasudeva_fixtures", uses=("sympy.discrete.transforms.fwht",))
 def _():
-    from nstheory.boolean.analysis import noise_sensitivity
+    from nstheory.boolean.function import popcounts
     from nstheory.boolean.zoo import dictator, majority, parity
 
     d = Fraction(1, 10)
-    got = tuple(round(float(noise_sensitivity(f, d)), 5)
-                for f in (majority(7), parity(7), dictator(7)))
-    return compare_exact("NS_0.1 of Maj_7, Par_7, x_1 (FWHT, rounded to 5 decimals)", got,
-                         "vasudeva2025 §1.1 table", (0.16788, 0.39514, 0.1))
+    got = []
+    for f in (majority(7), parity(7), dictator(7)):
+        co, pc = _sympy_coeffs(f), popcounts(f.n).tolist()
+        stab = sum((x * x * (1 - 2 * d) ** k for x, k in zip(co, pc, strict=True)), Fraction(0))
+        got.append(round(float(Fraction(1, 2) - stab / 2), 5))
+    return compare_exact("NS_0.1 = 1/2 - Stab_0.8/2 of Maj_7, Par_7, x_1 (sympy fwht, rounded "
+                         "to 5 decimals)", tuple(got), "vasudeva2025 §1.1 table",
+                         (0.16788, 0.39514, 0.1))
 
 
 # ---------------------------------------------------------------------------------- NS <= dI
@@ -294,7 +315,7 @@ def _ns_cases():
     return fs, [Fraction(1, 100), Fraction(1, 10), Fraction(1, 4), Fraction(1, 2)]
 
 
-@c.check("exact-enumeration", name="fwht_values")
+@c.check("exact-enumeration", name="fwht_values", uses=("fwht:nstheory",))
 def _():
     from nstheory.boolean.analysis import noise_sensitivity, total_influence
 
@@ -306,7 +327,9 @@ def _():
                           ("dictator: NS_0.1 == 0.1 * I", tight)], tolerance="exact <= 0")
 
 
-@c.check("exact-enumeration", name="pairs_and_flips")
+@c.check("exact-enumeration", name="pairs_and_flips",
+         uses=("nstheory.boolean.enumeration.disagreement_by_pairs",
+               "nstheory.boolean.analysis.average_sensitivity"))
 def _():
     from nstheory.boolean.analysis import average_sensitivity
     from nstheory.boolean.enumeration import disagreement_by_pairs
@@ -327,7 +350,7 @@ c = claim(
 )
 
 
-@c.check("exact-enumeration", name="fwht_weights")
+@c.check("exact-enumeration", name="fwht_weights", uses=("fwht:nstheory",))
 def _():
     from nstheory.boolean.analysis import tail_weight, total_influence
 
@@ -338,7 +361,9 @@ def _():
                          tolerance="exact <= 0")
 
 
-@c.check("symbolic", name="sympy_coefficients_and_derivatives")
+@c.check("symbolic", name="sympy_coefficients_and_derivatives",
+         uses=("sympy.discrete.transforms.fwht",
+               "nstheory.boolean.enumeration.influences_by_derivatives"))
 def _():
     from nstheory.boolean.enumeration import influences_by_derivatives
     from nstheory.boolean.function import popcounts
@@ -379,7 +404,8 @@ c = claim(
 )
 
 
-@c.check("exact-enumeration", name="all_functions_n4")
+@c.check("exact-enumeration", name="all_functions_n4",
+         uses=("character-matrix:all-n4", "bit-flips:all-n4"))
 def _():
     # every one of the 2^16 functions {-1,1}^4 -> {-1,1}: Fourier via the 16x16 character
     # matrix (integer), sensitivity via bit flips on the truth tables
@@ -396,7 +422,8 @@ def _():
                          tolerance="exact")
 
 
-@c.check("exact-enumeration", name="zoo_fwht_vs_flips")
+@c.check("exact-enumeration", name="zoo_fwht_vs_flips",
+         uses=("nstheory.boolean.analysis.average_sensitivity", "fwht:nstheory"))
 def _():
     from nstheory.boolean.analysis import average_sensitivity, total_influence
     from nstheory.boolean.zoo import majority
@@ -429,7 +456,7 @@ def _junta_cases():
     return fs, [Fraction(1, 2), Fraction(1, 4), Fraction(1, 10)]
 
 
-@c.check("exact-enumeration", name="fwht_weight_outside")
+@c.check("exact-enumeration", name="fwht_weight_outside", uses=("fwht:nstheory",))
 def _():
     from nstheory.boolean.juntas import friedgut_bound
 
@@ -445,7 +472,8 @@ def _():
     return compare_holds(ok, rows, tolerance="exact <= 2 eps")
 
 
-@c.check("exact-enumeration", name="boolean_distance_by_majority_vote")
+@c.check("exact-enumeration", name="boolean_distance_by_majority_vote",
+         uses=("majority-vote:restrictions",))
 def _():
     # independent route: the Boolean distance to the best function of x_J, computed by a
     # majority vote of f's values on every restriction (no Fourier), is <= 2 eps
@@ -476,7 +504,8 @@ c = claim(
 )
 
 
-@c.check("exact-enumeration", name="all_functions_n4")
+@c.check("exact-enumeration", name="all_functions_n4",
+         uses=("character-matrix:all-n4", "bit-flips:all-n4"))
 def _():
     from nstheory.boolean.function import popcounts
 
@@ -497,7 +526,10 @@ def _():
         ("max deg(f) - s(f)^2", int((deg - s_max**2).max()))], tolerance="exact")
 
 
-@c.check("exact-enumeration", name="zoo_fwht")
+@c.check("exact-enumeration", name="zoo_fwht",
+         uses=("fwht:nstheory",
+               "nstheory.boolean.analysis.average_sensitivity",
+               "nstheory.boolean.analysis.max_sensitivity"))
 def _():
     from nstheory.boolean.analysis import average_sensitivity, degree, max_sensitivity
 

@@ -1,4 +1,4 @@
-"""Claims about the toolkit's shared conventions (DESIGN.md §3): the noise models."""
+"""Claims about the toolkit's shared conventions: the noise models."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ c = claim(
 )
 
 
-@c.check("exact-enumeration", name="one_symbol_eigenvalue")
+@c.check("exact-enumeration", name="one_symbol_eigenvalue",
+         uses=("inline:markov-matrix-eigenvalue",))
 def _():
     # The noise operator on one symbol is the U x U Markov matrix P; its eigenvalue on the
     # mean-zero function e_0 - 1/U is found by applying P exactly in rationals.
@@ -44,14 +45,14 @@ def _():
     )
 
 
-@c.check("monte-carlo", name="sampled_correlation")
+@c.check("monte-carlo", name="sampled_correlation", uses=("nstheory.noise.resample_tokens",))
 def _():
     import torch
 
     from nstheory.noise import resample_tokens
     from nstheory.stats import Moments
 
-    U, rho, n = 113, 0.25, 400_000
+    U, rho, n = 113, 0.25, 1_200_000
     g = torch.Generator().manual_seed(1234)
     x = torch.randint(0, U, (n,), generator=g)
     y = resample_tokens(x, regularizer_keep_prob(rho), U, exclude_current=True, generator=g)
@@ -60,7 +61,10 @@ def _():
     agree = (x == y).double()
     m = Moments.from_values(agree * U / (U - 1) - 1 / (U - 1))
     theory = float(effective_token_correlation(regularizer_keep_prob(rho), U, True))
+    q = regularizer_keep_prob(rho)
     return compare_z(
         "rho_eff from P[x = y] (token resampling, U=113, rho=0.25, excl.; MC)",
         m.mean, m.stderr, m.n, "(qU-1)/(U-1) exact", theory,
+        alternative="no exclusion of the current symbol: rho_eff = q = 0.625",
+        effect=float(q) - theory,
     )

@@ -14,19 +14,45 @@ from nstheory.claims import (
 EXACT_FP = "0.217233628211221657408"  # haris2026 §2.5 [NUM]
 CONTRACTION = "0.2848516734"  # haris2026 §2.5 [NUM] (10 digits)
 
+def _reduction_fixed_point(dps: int = 30):
+    """Root of E[relu X relu Y](rho) - rho with the map computed by the 1-D reduction
+    (conditioning on X, mpmath quadrature), not by the closed form of kappa."""
+    import mpmath
+
+    from nstheory.gaussian.activations import get_activation
+    from nstheory.gaussian.precise import reduction_mp
+
+    relu = get_activation("relu")
+    with mpmath.workdps(dps):
+        return mpmath.findroot(lambda r: reduction_mp(relu, r, 1, 1, dps=dps) - r,
+                               (mpmath.mpf("0.2"), mpmath.mpf("0.25")), solver="secant")
+
+
+def _orthant_quadrature(r, dps: int = 30):
+    """Pr[X > 0, Y > 0] for rho-correlated standard Gaussians, by mpmath quadrature of
+    phi(x) Phi(rho x / sqrt(1 - rho^2)) over x > 0."""
+    import mpmath
+
+    with mpmath.workdps(dps):
+        s = mpmath.sqrt(1 - r * r)
+        return mpmath.quad(lambda x: mpmath.npdf(x) * mpmath.ncdf(r * x / s), [0, mpmath.inf])
+
+
 c = claim(
     "gaussian.recurrence.paper_fixed_point",
     "The ReLU depth recurrence rho_L = kappa(rho_{L-1}) has fixed point 2/(3 pi) ~ 0.212.",
     latex=r"\rho^* = \tfrac{2}{3\pi}",
     provenance="paper:haris2026 §2.5",
     expect="refuted",
+    refutation_kind="paper-as-printed",
     evidence="2/(3pi) = 0.2122065907891937810 is the fixed point of the linearisation "
     "1/(2pi) + rho/4 (see gaussian.recurrence.linearisation); the exact fixed point is "
     "0.21723362821122165740... (certified, gaussian.recurrence.exact_fixed_point), 2.4% larger.",
 )
 
 
-@c.check("certified", name="interval_newton_excludes")
+@c.check("certified", name="interval_newton_excludes",
+         uses=("closed-form:kappa", "nstheory.gaussian.recurrence.kappa_fixed_point_arb"))
 def _():
     from nstheory.gaussian.recurrence import kappa_fixed_point_arb
 
@@ -35,12 +61,13 @@ def _():
                              "0.21220659078919378102517835116335")
 
 
-@c.check("precise", name="iterates_converge_elsewhere")
+@c.check("precise", name="reduction_root_elsewhere",
+         uses=("nstheory.gaussian.precise.reduction_mp", "mpmath.findroot"))
 def _():
-    from nstheory.gaussian.recurrence import iterate_kappa_mp, linearised_fixed_point
+    from nstheory.gaussian.recurrence import linearised_fixed_point
 
-    it = iterate_kappa_mp(1, 80, dps=30)[-1]
-    return compare_digits("rho_80 of the recurrence from rho_0 = 1 (mpmath dps 30)", it,
+    return compare_digits("root of E[relu X relu Y](rho) = rho, map by 1-D reduction "
+                          "(mpmath dps 30, secant)", _reduction_fixed_point(30),
                           "paper's 2/(3 pi)", linearised_fixed_point(), 10)
 
 
@@ -53,7 +80,7 @@ c = claim(
 )
 
 
-@c.check("symbolic", name="solve_linear_map")
+@c.check("symbolic", name="solve_linear_map", uses=("nstheory.gaussian.symbolic.kappa_series",))
 def _():
     import sympy as sp
 
@@ -65,7 +92,8 @@ def _():
                          2 / (3 * sp.pi))
 
 
-@c.check("precise", name="second_order_root")
+@c.check("precise", name="second_order_root",
+         uses=("nstheory.gaussian.recurrence.taylor2_fixed_point", "mpmath.findroot:typed-map"))
 def _():
     import mpmath
 
@@ -87,7 +115,8 @@ c = claim(
 )
 
 
-@c.check("certified", name="interval_newton")
+@c.check("certified", name="interval_newton",
+         uses=("closed-form:kappa", "nstheory.gaussian.recurrence.kappa_fixed_point_arb"))
 def _():
     from nstheory.gaussian.recurrence import kappa_fixed_point_arb
 
@@ -96,7 +125,8 @@ def _():
                              "haris2026 §2.5 value ± 5e-22", f"[{EXACT_FP} +/- 5e-22]")
 
 
-@c.check("certified", name="sign_change")
+@c.check("certified", name="sign_change",
+         uses=("closed-form:kappa", "nstheory.gaussian.recurrence.fixed_point_sign_change_arb"))
 def _():
     from flint import arb
 
@@ -113,12 +143,21 @@ def _():
                          tolerance="certified sign change")
 
 
-@c.check("precise", name="iteration")
+@c.check("precise", name="iteration",
+         uses=("closed-form:kappa", "nstheory.gaussian.recurrence.iterate_kappa_mp"))
 def _():
     from nstheory.gaussian.recurrence import iterate_kappa_mp
 
     return compare_digits("rho_80 from rho_0 = 1 (mpmath dps 30)",
                           iterate_kappa_mp(1, 80, dps=30)[-1], "haris2026 §2.5", EXACT_FP, 20)
+
+
+@c.check("precise", name="reduction_root",
+         uses=("nstheory.gaussian.precise.reduction_mp", "mpmath.findroot"))
+def _():
+    return compare_digits("root of E[relu X relu Y](rho) = rho, map by 1-D reduction "
+                          "(mpmath dps 30, secant)", _reduction_fixed_point(30),
+                          "haris2026 §2.5", EXACT_FP, 20)
 
 
 c = claim(
@@ -130,7 +169,10 @@ c = claim(
 )
 
 
-@c.check("certified", name="contraction_factor")
+@c.check("certified", name="contraction_factor",
+         uses=("closed-form:kappa-prime",
+               "closed-form:kappa",
+               "nstheory.gaussian.recurrence.kappa_fixed_point_arb"))
 def _():
     from nstheory.gaussian.recurrence import contraction_factor_arb, kappa_fixed_point_arb
 
@@ -139,7 +181,10 @@ def _():
                              "haris2026 §2.5 value ± 5e-11", f"[{CONTRACTION} +/- 5e-11]")
 
 
-@c.check("certified", name="banach_certificate")
+@c.check("certified", name="banach_certificate",
+         uses=("nstheory.gaussian.precise.reduction_mp",
+               "mpmath.findroot",
+               "mpmath.quad:orthant-integral"))
 def _():
     from flint import arb
 
@@ -156,7 +201,17 @@ def _():
                          tolerance="kappa([-1,1]) in [0,1/2] (±1e-15 rounding) and Lipschitz < 1")
 
 
-@c.check("precise", name="all_starts")
+@c.check("precise", name="orthant_at_reduction_root",
+         uses=("closed-form:kappa", "closed-form:kappa-prime"))
+def _():
+    rstar = _reduction_fixed_point(30)
+    return compare_digits("Pr[X>0,Y>0] at the reduction-computed fixed point (mpmath quad)",
+                          _orthant_quadrature(rstar, 30), "haris2026 §2.5 kappa'(rho*)",
+                          CONTRACTION, 9.5)
+
+
+@c.check("precise", name="all_starts",
+         uses=("closed-form:kappa", "nstheory.gaussian.recurrence.np_iterates_until"))
 def _():
     import numpy as np
 
@@ -181,7 +236,8 @@ _ITER = ["0.5", "0.304499", "0.242717", "0.224546", "0.219321", "0.217829", "0.2
          "0.217282", "0.217247", "0.217238"]
 
 
-@c.check("precise", name="mpmath")
+@c.check("precise", name="mpmath",
+         uses=("closed-form:kappa", "nstheory.gaussian.recurrence.iterate_kappa_mp"))
 def _():
     from nstheory.gaussian.recurrence import iterate_kappa_mp
 
@@ -192,7 +248,24 @@ def _():
                          tolerance="<= 5e-7 (6 printed decimals)")
 
 
-@c.check("certified", name="arb_iterates")
+@c.check("precise", name="reduction_iterates", uses=("nstheory.gaussian.precise.reduction_mp",))
+def _():
+    from nstheory.gaussian.activations import get_activation
+    from nstheory.gaussian.precise import reduction_mp
+
+    relu = get_activation("relu")
+    x, it = 1, []
+    for _ in _ITER:
+        x = reduction_mp(relu, x, 1, 1, dps=15)
+        it.append(x)
+    worst = max(abs(float(a) - float(b)) for a, b in zip(it, _ITER, strict=True))
+    return compare_holds(worst <= 5e-7, [("iterates of the 1-D reduction map (mpmath dps 15)",
+                                          tuple(round(float(v), 6) for v in it)),
+                                         ("§2.5 list", tuple(_ITER)), ("max |diff|", worst)],
+                         tolerance="<= 5e-7 (6 printed decimals)")
+
+
+@c.check("certified", name="arb_iterates", uses=("closed-form:kappa",))
 def _():
     from flint import arb
 
@@ -218,7 +291,7 @@ c = claim(
 )
 
 
-@c.check("symbolic", name="expansion_at_one")
+@c.check("symbolic", name="expansion_at_one", uses=("nstheory.gaussian.symbolic.derive_relu",))
 def _():
     import sympy as sp
 
@@ -234,7 +307,7 @@ def _():
                          "9 pi^2 / 2", 9 * sp.pi**2 / 2)
 
 
-@c.check("precise", name="iteration_table")
+@c.check("precise", name="iteration_table", uses=("nstheory.gaussian.recurrence.cmap_gap_table",))
 def _():
     from nstheory.gaussian.recurrence import cmap_gap_table
 
@@ -257,7 +330,7 @@ c = claim(
 )
 
 
-@c.check("precise", name="chi1_quadrature")
+@c.check("precise", name="chi1_quadrature", uses=("nstheory.gaussian.recurrence.chi1",))
 def _():
     from nstheory.gaussian.activations import get_activation
     from nstheory.gaussian.recurrence import chi1
@@ -268,7 +341,8 @@ def _():
                           "1", 1, 25)
 
 
-@c.check("symbolic", name="sympy_chi1_and_slope")
+@c.check("symbolic", name="sympy_chi1_and_slope",
+         uses=("sympy.integrate:chi1", "typed:kappa-formula"))
 def _():
     import sympy as sp
 
@@ -284,7 +358,8 @@ def _():
                          slope.subs(s2, 2))
 
 
-@c.check("precise", name="cmap_slope")
+@c.check("precise", name="cmap_slope",
+         uses=("nstheory.gaussian.recurrence.cmap_slope_at_one", "closed-form:kappa"))
 def _():
     from nstheory.gaussian.activations import get_activation
     from nstheory.gaussian.recurrence import cmap_slope_at_one
@@ -305,7 +380,7 @@ c = claim(
 )
 
 
-@c.check("symbolic", name="derivative_at_zero")
+@c.check("symbolic", name="derivative_at_zero", uses=("sympy.diff:tanh",))
 def _():
     import sympy as sp
 
@@ -313,7 +388,7 @@ def _():
     return compare_exact("tanh'(0)^2 (SymPy)", sp.diff(sp.tanh(xx), xx).subs(xx, 0) ** 2, "1", 1)
 
 
-@c.check("precise", name="length_map_contracts")
+@c.check("precise", name="length_map_contracts", uses=("closed-form:tanh-second-moment",))
 def _():
     from nstheory.gaussian.activations import get_activation
 
@@ -331,6 +406,7 @@ c = claim(
     latex=r"\chi_1(\operatorname{erf};\sigma_w=1,\sigma_b=0)=1",
     provenance="reconstructed:anchors §7 (tanh statement extended to erf in the brief)",
     expect="refuted",
+    refutation_kind="our-reading",
     evidence="erf'(0)^2 = 4/pi > 1: at sigma_w = 1 the length map is expanding at 0, so "
     "q* = 0.14192376531... > 0 and chi_1 = (4/pi)/sqrt(1 + 4 q*) = 1.01690251995... (chaotic "
     "side). The erf critical point at sigma_b = 0 is sigma_w^2 = pi/4 "
@@ -338,7 +414,7 @@ c = claim(
 )
 
 
-@c.check("symbolic", name="slope_at_zero")
+@c.check("symbolic", name="slope_at_zero", uses=("sympy.diff:erf",))
 def _():
     import sympy as sp
 
@@ -347,7 +423,8 @@ def _():
                          sp.diff(sp.erf(xx), xx).subs(xx, 0) ** 2, "1", 1)
 
 
-@c.check("precise", name="q_fixed_point_and_chi1")
+@c.check("precise", name="q_fixed_point_and_chi1",
+         uses=("nstheory.gaussian.recurrence.chi1", "nstheory.gaussian.recurrence.q_fixed_point"))
 def _():
     from nstheory.gaussian.activations import get_activation
     from nstheory.gaussian.recurrence import chi1, q_fixed_point
@@ -366,7 +443,7 @@ c = claim(
 )
 
 
-@c.check("symbolic", name="slope")
+@c.check("symbolic", name="slope", uses=("sympy.diff:erf",))
 def _():
     import sympy as sp
 
@@ -375,7 +452,8 @@ def _():
                          sp.simplify(sp.pi / 4 * sp.diff(sp.erf(xx), xx).subs(xx, 0) ** 2), "1", 1)
 
 
-@c.check("precise", name="length_map")
+@c.check("precise", name="length_map",
+         uses=("nstheory.gaussian.recurrence.chi1", "closed-form:erf-second-moment"))
 def _():
     import mpmath
 

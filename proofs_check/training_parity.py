@@ -18,10 +18,27 @@ from __future__ import annotations
 from fractions import Fraction
 from pathlib import Path
 
-from nstheory.claims import claim, compare_holds, no_stored_measurement
+from nstheory.claims import (
+    attach_power,
+    claim,
+    compare_holds,
+    no_stored_measurement,
+    one_sided_power,
+)
 
 DATA = Path(__file__).parent / "data" / "training_parity.json"
 MIN_SEEDS = 5
+#: Per-seed probability of the effect under the alternative a sign test must detect: a
+#: systematic effect seen in nearly every seed.
+P_SYSTEMATIC = 0.99
+SINGLE_STUDY = ("one stored training study (the parity-grokking base arm): both checks analyse "
+                "the same runs")
+ALT_SIGN = (f"a systematic effect, present in each seed with probability {P_SYSTEMATIC} "
+            f"(power = {P_SYSTEMATIC}^seeds, 0 below {MIN_SEEDS} seeds)")
+
+
+def _sign_power(n: int) -> float:
+    return P_SYSTEMATIC**n if n >= MIN_SEEDS else 0.0
 
 
 def _base_runs():
@@ -66,6 +83,7 @@ c = claim(
     "token stability falls in every seed and ends within 0.05 of the target's q^k.",
     latex=r"\mathrm{Stab}^{norm}_{t} \downarrow\ \to\ \mathrm{Stab}^{norm}[\chi_S] = q^{k}",
     provenance="paper:haris2026 App. J.2 (research note §4.3, stability dynamics)",
+    single_evidence=SINGLE_STUDY,
     evidence="Our parity-grokking preset (n = 40, k = 3, 5% label noise); data "
     "proofs_check/data/training_parity.json, so far 2 seeds per arm at a 3000-step budget "
     "(5 needed). In every run of *both* arms the normalised token stability falls from ~0.50 "
@@ -77,7 +95,8 @@ c = claim(
 )
 
 
-@c.check("exact-enumeration", name="sign_test_over_seeds")
+@c.check("exact-enumeration", name="sign_test_over_seeds",
+         uses=("data:training_parity.json", "sign-test:stability-fall"))
 def _():
     runs = _base_runs()
     if runs is None:
@@ -93,12 +112,14 @@ def _():
     p = Fraction(1, 2**n) if fell == n else None
     q.append(("seeds where it fell / seeds", f"{fell} / {n}"))
     q.append(("exact one-sided sign-test p (all fell, no-direction null)", str(p)))
-    return compare_holds(fell == n and n >= MIN_SEEDS, q,
-                         tolerance=f"fell in every seed, >= {MIN_SEEDS} seeds (p <= 1/32)",
-                         inconclusive=n < MIN_SEEDS)
+    return attach_power(compare_holds(fell == n and n >= MIN_SEEDS, q,
+                                      tolerance=f"fell in every seed, >= {MIN_SEEDS} seeds "
+                                      "(p <= 1/32)", inconclusive=n < MIN_SEEDS),
+                        ALT_SIGN, _sign_power(n))
 
 
-@c.check("monte-carlo", name="final_matches_target")
+@c.check("monte-carlo", name="final_matches_target",
+         uses=("data:training_parity.json", "nstheory.boolean.alphabet.stability_by_enumeration"))
 def _():
     import numpy as np
     from scipy import stats
@@ -112,14 +133,18 @@ def _():
     m, se = final.mean(), final.std(ddof=1) / np.sqrt(len(final))
     half = stats.t.ppf(0.975, len(final) - 1) * se
     k = runs[0]["config"]["k"]
-    return compare_holds(
+    # power: a final stability still at the initial level (~0.50, 0.35 above the target) lies
+    # outside the 0.05 band with this probability (normal approximation of the mean)
+    power = one_sided_power(0.35 - 0.05, se, 0.0) if len(final) > 1 else 0.0
+    return attach_power(compare_holds(
         abs(m - float(target)) <= 0.05 and len(runs) >= MIN_SEEDS,
         [("normalised token stability at step 0, mean over seeds", f"{first.mean():.4f}"),
          ("normalised token stability at the end, mean over seeds (95% t-interval)",
           f"{m:.4f} [{m - half:.4f}, {m + half:.4f}] ({len(final)} seeds)"),
          (f"target: {k}-sparse parity, exact enumeration of the token noise", str(target)),
          ("target as a decimal", f"{float(target):.6f}")],
-        tolerance="|mean final - target| <= 0.05", inconclusive=len(runs) < MIN_SEEDS)
+        tolerance="|mean final - target| <= 0.05", inconclusive=len(runs) < MIN_SEEDS),
+        "the final stability left at the initial level, 0.35 above the target", power)
 
 
 c = claim(
@@ -130,6 +155,7 @@ c = claim(
     latex=r"t_{\mathrm{Stab}\,\downarrow 1/2} < t_{\mathrm{acc}_{val} \ge 0.9}",
     provenance="paper:haris2026 (summary's gloss 'precursor to generalization'; weakly "
     "sourced, research note §4.3)",
+    single_evidence=SINGLE_STUDY,
     evidence="Our parity-grokking preset, stability every 100 steps, validation accuracy "
     "every 25 steps; data proofs_check/data/training_parity.json (2 base seeds so far, 5 "
     "needed): seed 0's stability was half-way down at step 300 and it reached 90% validation "
@@ -153,7 +179,8 @@ def _precursor_rows(runs):
     return rows
 
 
-@c.check("exact-enumeration", name="sign_test_over_seeds")
+@c.check("exact-enumeration", name="sign_test_over_seeds",
+         uses=("data:training_parity.json", "sign-test:precursor"))
 def _():
     runs = _base_runs()
     if runs is None:
@@ -166,13 +193,18 @@ def _():
     n = len(rows)
     q.append(("seeds with the stability drop strictly first / at or after", f"{before} / {after}"))
     decided = n >= MIN_SEEDS and before + after == n
-    return compare_holds(before == n and decided, q,
-                         tolerance=f"strictly first in every seed, >= {MIN_SEEDS} seeds "
-                         "(sign test p <= 1/32)",
-                         inconclusive=not decided or 0 < before < n)
+    return attach_power(compare_holds(before == n and decided, q,
+                                      tolerance=f"strictly first in every seed, >= {MIN_SEEDS} "
+                                      "seeds (sign test p <= 1/32)",
+                                      inconclusive=not decided or 0 < before < n),
+                        ALT_SIGN, _sign_power(n))
 
 
-@c.check("monte-carlo", name="lead_time_interval")
+ALT_LEAD = "a mean lead time of 500 steps (normal approximation with the seeds' spread)"
+
+
+@c.check("monte-carlo", name="lead_time_interval",
+         uses=("data:training_parity.json", "t-interval:lead-time"))
 def _():
     import numpy as np
     from scipy import stats
@@ -182,15 +214,17 @@ def _():
         return _missing()
     rows = [(s, ts, tg) for s, ts, tg in _precursor_rows(runs) if ts is not None and tg]
     if len(rows) < MIN_SEEDS:
-        return compare_holds(False, [("usable seeds", str(len(rows)))], inconclusive=True)
+        return attach_power(compare_holds(False, [("usable seeds", str(len(rows)))],
+                                          inconclusive=True), ALT_LEAD, 0.0)
     lead = np.array([tg - ts for _, ts, tg in rows], float)
     m, se = lead.mean(), lead.std(ddof=1) / np.sqrt(len(lead))
     half = stats.t.ppf(0.975, len(lead) - 1) * se
     lo, hi = m - half, m + half
-    return compare_holds(
+    power = one_sided_power(500.0, se, float(stats.t.ppf(0.975, len(lead) - 1)))
+    return attach_power(compare_holds(
         lo > 0,
         [("lead time t(val acc >= 0.9) - t(stability half-way down), steps, per seed",
           str(lead.astype(int).tolist())),
          ("mean lead time, 95% t-interval over seeds", f"{m:.0f} [{lo:.0f}, {hi:.0f}]")],
         tolerance="95% interval of the mean lead time entirely above 0",
-        inconclusive=not (lo > 0 or hi < 0))
+        inconclusive=not (lo > 0 or hi < 0)), ALT_LEAD, power)

@@ -21,7 +21,9 @@ from nstheory.errors import NSTheoryError
 
 
 def _claim(reg, expect="holds", results=()):
-    c = reg.claim(f"t.c{len(reg.claims)}", "s", latex="x", provenance="new", expect=expect)
+    kind = "our-reading" if expect == "refuted" else None
+    c = reg.claim(f"t.c{len(reg.claims)}", "s", latex="x", provenance="new", expect=expect,
+                  refutation_kind=kind)
     for i, r in enumerate(results):
         c.check("precise", name=f"k{i}")(lambda r=r: r)
     return c
@@ -55,7 +57,9 @@ def test_exceptions_become_errors_and_fail():
         raise RuntimeError("boom")
 
     o = run_claim(c)
-    assert o.status == Status.ERROR and o.as_expected is False
+    # an error is no evidence either way: not a contradiction (verify counts and fails it
+    # separately)
+    assert o.status == Status.ERROR and o.as_expected is None and o.verdict == "ERROR"
     assert "boom" in o.results[0].note and o.results[0].seconds >= 0
 
 
