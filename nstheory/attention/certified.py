@@ -167,11 +167,11 @@ def s_n_certified(n: int, r, digits: int = 15):
 
     n = check_int(n, "n", lo=1, hi=256)
     digits = check_int(digits, "digits", lo=1, hi=30)
-    R, rf = _exact_arb(r)
-    if not -1 <= rf <= 1 or not (R.lower() >= -1 and R.upper() <= 1):
-        raise NSTheoryError(f"r must lie in [-1, 1]; got {r!r}")
     prec = bits_for_digits(digits + 8) + 2 * n.bit_length()
     with arb_precision(bits=prec):
+        R, rf = _exact_arb(r)  # a decimal string is read at the working precision
+        if not -1 <= rf <= 1 or not (R.lower() >= -1 and R.upper() <= 1):
+            raise NSTheoryError(f"r must lie in [-1, 1]; got {r!r}")
         if n == 1 or R == 1:
             return arb(1)
         if R == 0:
