@@ -206,8 +206,9 @@ def s_n_certified(n: int, r, digits: int = 15):
         pbT = arb_mat([[Phi((x - sgn * sqc * w) / sig) * om for x in xs]
                        for w, om in zip(ws, omega, strict=True)])
         F = pa * pbT
-        kw = arb(g["kappa_w"])
-        alpha_w = pi / (hw * kw)
+        # any alpha > 0 is valid; the strip constants are enclosed in arb (not the floats)
+        kw = arb(1) / 2 + c / sig2
+        alpha_w = arb(math.pi / (g["hw"] * g["kappa_w"]))
         wmax = hw * jw
         delta_F = _trapezoid_bound(alpha_w * alpha_w * kw, alpha_w, hw) + 2 * Phi(-wmax)
         # ---- outer rule --------------------------------------------------------------------
@@ -228,8 +229,8 @@ def s_n_certified(n: int, r, digits: int = 15):
                 row += term
             total += ex2[i] * row
         value = total * n * h * h / (2 * pi * one_m_r2.sqrt())
-        kappa = arb(g["kappa"])
-        alpha = 2 * pi / (h * kappa)
+        kappa = 1 / one_m_r2 + (n - 1) / sig2
+        alpha = arb(2 * math.pi / (g["h"] * g["kappa"]))
         e_disc = _trapezoid_bound(alpha * alpha * kappa / 2, alpha, h) * (2 + n * h / sqrt2pi)
         beta = 1 + h / (sqrt2pi * one_m_r2.sqrt())
         U = xs[-1]
