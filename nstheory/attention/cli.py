@@ -12,7 +12,9 @@ uncentred** ``Stab_rho(f_ij) = E[f_ij(X) f_ij(Y)]`` of coordinate ``(i, j)`` (qu
 the last token; ``||(W_V)_{:,j}|| = 1``) with its standard error and 95% CI, plus the empirical
 argmax agreement ``s`` of that query. ``s`` prints ``s_n(r)``, the probability that the argmax
 of ``n`` i.i.d. bivariate-normal pairs with correlation ``r`` coincides (``--json``: keys
-``value`` (decimal string), ``n``, ``r``, ``dps``, ``method``).
+``value`` (decimal string), ``n``, ``r``, ``dps``, ``method``), and beside it a *certified*
+enclosure (``certified``: ``lo``, ``hi`` outward-rounded decimal strings, ``radius``) from
+:func:`nstheory.attention.certified.s_n_certified` (any ``n <= 256``).
 """
 
 from __future__ import annotations
@@ -35,25 +37,40 @@ def _float(text: str, what: str) -> float:
 def run_s(args) -> int:
     import mpmath
 
+    from nstheory.attention.certified import s_n_certified
     from nstheory.attention.consistency import s_n
     from nstheory.errors import check_int, check_rho
-    from nstheory.numerics import mp_str
+    from nstheory.numerics import ball_bounds, mp_str
 
-    n = check_int(args.n, "--n", lo=1)
+    n = check_int(args.n, "--n", lo=1, hi=256)
     r = check_rho(_float(args.r, "--r"), "--r")
-    dps = check_int(args.dps, "--dps", lo=1, hi=100)
+    dps = check_int(args.dps, "--dps", lo=1, hi=30)
     value = s_n(n, r, dps=dps + 2)
     method = ("exact" if n == 1 or r in (-1.0, 0.0, 1.0) else
               "closed form (Sheppard)" if n == 2 else
               "closed form (Plackett reduction)" if n == 3 else
               "matrix-product trapezoid quadrature (precise, not certified)")
     text = mp_str(value, dps)
+    cert = None
+    if abs(r) <= 1 - 2.0**-20 or r in (-1.0, 1.0):
+        ball = s_n_certified(n, args.r, digits=dps)
+        lo, hi = ball_bounds(ball, dps + 3)
+        cert = {"lo": lo, "hi": hi, "radius": f"{float(ball.rad()):.3g}",
+                "method": "exact value" if ball.rad() == 0 else
+                "trapezoid rule with rigorous strip-analyticity and truncation error bounds, "
+                "arb ball arithmetic (certified)"}
     if args.json:
         print(json.dumps({"quantity": "s_n(r) = P(argmax A = argmax B), n iid pairs corr r",
-                          "n": n, "r": args.r, "dps": dps, "value": text, "method": method}))
+                          "n": n, "r": args.r, "dps": dps, "value": text, "method": method,
+                          "certified": cert}))
     else:
         with mpmath.workdps(dps):
             print(f"s_{n}({args.r}) = {text}    [{method}]")
+        if cert is None:
+            print("  certified enclosure: not available for |r| > 1 - 2^-20 (bounds degenerate)")
+        else:
+            print(f"  certified enclosure: [{cert['lo']}, {cert['hi']}]  (radius "
+                  f"{cert['radius']}; {cert['method']})")
     return 0
 
 
@@ -133,9 +150,9 @@ def register_cli(subparsers) -> None:
     ps.add_argument("--json", action="store_true")
     ps.set_defaults(func=run_stab)
     pr = sub.add_parser("s", help="permutation-consistency factor s_n(r)")
-    pr.add_argument("--n", type=int, required=True)
+    pr.add_argument("--n", type=int, required=True, help="pairs (tokens), 1..256")
     pr.add_argument("--r", required=True, help="pair correlation r in [-1, 1] (r = rho^2)")
-    pr.add_argument("--dps", type=int, default=15, help="significant digits printed")
+    pr.add_argument("--dps", type=int, default=15, help="digits printed and certified (1..30)")
     pr.add_argument("--json", action="store_true")
     pr.set_defaults(func=run_s)
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])

@@ -28,9 +28,10 @@ def register_cli(sub) -> None:
                    help="squared value-column norm of attention (default 1)")
     p.add_argument("--sigma2", type=float, default=2.0,
                    help="weight variance x width of dense layers (default 2: He)")
-    p.add_argument("--pattern-slack", type=float, default=None,
-                   help="interval slack of attention pattern moments (default 0.02 when "
-                   "Monte Carlo is run, else 0)")
+    p.add_argument("--pattern-slack", type=float, default=0.0,
+                   help="explicit widening of the attention pattern moments in the interval "
+                   "route, in [0, 1] (default 0: the d -> infinity pattern limit; 1: any "
+                   "pattern); always reported")
     p.add_argument("--state-dict", default=None, metavar="PATH",
                    help="an MLP's trained weights (torch.save-d state dict): intervals from "
                    "their weight statistics (mean squared row norms) instead of --sigma2")
@@ -80,8 +81,8 @@ def run(args) -> int:
     if args.mc_samples and args.mc_samples < 2 * args.per_net:
         raise NSTheoryError(f"--mc-samples must be 0 or >= 2 x --per-net = {2 * args.per_net}")
     slack = args.pattern_slack
-    if slack is None:
-        slack = 0.02 if args.mc_samples else 0.0
+    if not (isinstance(slack, float) and 0.0 <= slack <= 1.0):  # also rejects NaN
+        raise NSTheoryError(f"--pattern-slack must lie in [0, 1], got {slack!r}")
     if args.state_dict:
         model = _model_from_state_dict(args)
     else:
@@ -97,8 +98,7 @@ def run(args) -> int:
         print(dumps({
             "model": model.describe(),
             "view": "raw: E[h(X)_ij h(Y)_ij] per coordinate (uncentred)",
-            "semantics": "interval = certified infinite-width (mean-field) value; Monte Carlo = "
-                         f"random-weight torch models of width {args.width}",
+            "semantics": _semantics(model, slack, args.width),
             "rho": args.rho, "bits": args.bits, "width": args.width, "seed": args.seed,
             "mc_samples": args.mc_samples, "pattern_slack": slack,
             "containment": "interval meets the Monte Carlo 99.9% CI",
@@ -109,12 +109,13 @@ def run(args) -> int:
     print(model.describe())
     print(f"rho = {args.rho}; raw stability E[h(X)_ij h(Y)_ij]; interval: certified mean-field "
           f"(arb, {args.bits} bits); MC: width {args.width}, 99.9% CI")
+    print(_semantics(model, slack, args.width))
     head = f"{'layer':>5}  {'interval [lo, hi]':>40}  {'point (float)':>14}"
     if sampled:
         head += f"  {'MC mean ± stderr':>24}  {'z':>6}  {'in?':>4}  {'tight':>8}"
     print(head)
     for r in rows:
-        line = f"{r.layer:>5}  [{r.lo[:18]:>18}, {r.hi[:18]:>18}]  {r.point:>14.10g}"
+        line = f"{r.layer:>5}  [{r.lo:>18}, {r.hi:>18}]  {r.point:>14.10g}"
         if sampled:
             line += (f"  {r.mc_mean:>12.6g} ± {r.mc_stderr:<9.2g}  {r.z:>6.2f}  "
                      f"{'yes' if r.contained else 'NO':>4}  {r.tightness:>8.2g}")
@@ -122,3 +123,17 @@ def run(args) -> int:
     if sampled:
         print("all layers contained" if all_in else "NOT all layers contained")
     return 0
+
+
+def _semantics(model, slack: float, width: int) -> str:
+    """What the interval and the Monte Carlo estimate contain, in words."""
+    from nstheory.propagation.model import _has_attention
+
+    text = "interval = certified infinite-width (mean-field) value"
+    if any(_has_attention(layer) for block in model.blocks for layer in block):
+        text += ("; attention pattern moments in their d -> infinity limit (identity/low-rank: "
+                 "identity pattern; random W: hard argmax, certified s_n(r^2) while tokens are "
+                 "independent, any consistency in [0, 1] afterwards)")
+        text += (f", widened by the user's pattern slack {slack!r}" if slack else
+                 ", no pattern slack (finite-d softmax effects are not covered)")
+    return text + f"; Monte Carlo = random-weight torch models of width {width}"

@@ -4,7 +4,9 @@
 ``E[h(X)_ij h(Y)_ij]`` per layer for MLP, attention-only and transformer stacks, without (left)
 and with (right) residual connections and LayerNorm: certified mean-field interval (band),
 float point recurrence (line), Monte Carlo of random-weight torch models (width 256, 95% CI
-bars). The paper's recurrence ``rho_L = kappa(rho_{L-1})`` is drawn for reference.
+bars). The paper's recurrence ``rho_L = kappa(rho_{L-1})`` is drawn for reference, and for the
+random-``W`` attention stack the d -> infinity copy chain
+(:mod:`nstheory.attention.copy_chain`) beside the finite-width Monte Carlo.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ def _configs():
 
     plain = [
         ("MLP (He, ReLU)", mlp(DEPTH, sigma2=2.0)),
+        ("attention (random W, gamma^2 = 0.9, d -> inf pattern)",
+         attention_stack(DEPTH, "random", gamma2=0.9)),
         ("attention (identity W, gamma^2 = 0.9)",
          attention_stack(DEPTH, gamma2=0.9, pattern_slack=0.02)),
         ("transformer (no residual, no LN, gamma^2 = 0.9)",
@@ -33,6 +37,8 @@ def _configs():
         ("transformer pre-LN + residual", transformer(DEPTH, gamma2=0.9, pattern_slack=0.02)),
         ("transformer post-LN + residual",
          transformer(DEPTH, gamma2=0.9, post_ln=True, pattern_slack=0.02)),
+        ("transformer pre-LN + residual, random W (d -> inf pattern)",
+         transformer(DEPTH, "random", gamma2=0.9)),
     ]
     return plain, residual
 
@@ -58,6 +64,7 @@ def envelope_data(mc_samples: int = 1500, per_net: int = 150, seed: int = 0) -> 
 def envelopes(path):
     import torch
 
+    from nstheory.attention.copy_chain import copy_chain_stability
     from nstheory.plots import setup_matplotlib
     from nstheory.propagation.recurrence import paper_relu_recurrence
     from nstheory.store import save_json
@@ -66,7 +73,7 @@ def envelopes(path):
     plt = setup_matplotlib()
     data = envelope_data()
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.8))
-    colors = ["C0", "C1", "C2", "C3"]
+    colors = ["C0", "C1", "C2", "C3", "C4"]
     for ax, (panel, title) in zip(axes, (("plain", "no residual, no LayerNorm"),
                                          ("residual", "residual + LayerNorm")), strict=True):
         for color, (name, rows) in zip(colors, data[panel].items(), strict=False):
@@ -82,6 +89,9 @@ def envelopes(path):
                         color=color, capsize=1.5, lw=0.8,
                         label=f"MC width {WIDTH}, 95% CI ({n_in}/{len(rows)} meet interval)")
         if panel == "plain":
+            chain = copy_chain_stability(4, RHO, DEPTH, gamma2=0.9, samples=200_000, seed=0)
+            ax.plot(range(1, DEPTH + 1), [m.mean for m in chain], color="C1", ls=":", lw=1.2,
+                    label="random W attention, d -> inf copy chain (MC of the limit)")
             paper = paper_relu_recurrence(RHO, DEPTH)[1:]
             ax.plot(range(1, DEPTH + 1), paper, "k--", lw=1,
                     label="paper recurrence rho_L = kappa(rho_{L-1}) -> 0.2172")

@@ -12,9 +12,15 @@ Rules on top of plain ball arithmetic:
   no dependency blow-up); otherwise the activations area's ball enclosure is used;
 * attention pattern moments are intervals: identity / low-rank ``s, w in [1 - eps, 1]``,
   ``t, t2 in [0, eps]`` (``eps = pattern_slack``); random: ``w in [1 - eps, 1]``,
-  ``s in s_n(r^2) +- eps`` while the tokens are independent and centred (``M = D = P = 0``)
+  ``s in s_n(r^2) +- eps`` while the tokens are independent and centred (``M = D = P = 0``;
+  ``s_n`` a certified enclosure for every ``n``, see :mod:`nstheory.attention.certified`)
   and ``s in [0, 1]`` afterwards, ``t, t2 in [0, 1]``. Any pattern whatsoever is covered by
-  ``s, w, t, t2 in [0, 1]``, which is what ``pattern_slack = 1`` gives.
+  ``s, w, t, t2 in [0, 1]``, which is what ``pattern_slack = 1`` gives. ``eps`` is an explicit
+  user choice (default 0): with ``eps = 0`` the intervals contain the mean-field value of the
+  *hard-argmax* (``d -> infinity``) pattern limit of Theorems 5.2/5.3, not a finite-``d``
+  softmax value;
+* after every primitive layer each state is intersected with what holds for any network
+  (:meth:`ArbBackend.clamp`): ``Q >= 0``, ``M^2 <= Q`` and Cauchy--Schwarz ``|C|, |D|, |P| <= Q``.
 
 Precision: ``bits`` is the precision of the *reported* intervals. The arithmetic runs with
 ``guard_bits`` extra bits (like any careful multi-precision code) and every reported ball is
@@ -106,6 +112,23 @@ class ArbBackend(Backend):
     def act_mean(self, act, q):
         return act.mean_arb(q)
 
+    def clamp(self, st, n_tokens):
+        """Intersect with what holds for any network: ``Q >= 0``, ``M^2 <= Q`` and, by
+        Cauchy--Schwarz (``X`` and ``Y`` have the same law), ``|C|, |D|, |P| <= Q``. An
+        empty intersection (a rule that left the possible range) raises ``ValueError``."""
+        from dataclasses import replace
+
+        from flint import arb
+
+        q = st.Q.intersection(arb(0).union(st.Q.upper()))
+        qh = q.upper()
+        box = (-qh).union(qh)
+        mh = qh.sqrt().upper()
+        st = replace(st, Q=q, M=st.M.intersection((-mh).union(mh)), C=st.C.intersection(box))
+        if n_tokens > 1:  # D and P are cross-token moments (unused for one token)
+            st = replace(st, D=st.D.intersection(box), P=st.P.intersection(box))
+        return st
+
     def pattern(self, layer, st, n):
         from flint import arb
 
@@ -121,11 +144,8 @@ class ArbBackend(Backend):
             r2 = hull(a * a, b * b)
             if a < 0 < b:  # s_n(r^2) is smallest at r = 0
                 r2 = hull(r2, zero)
-            sb = consistency_arb(n, r2)  # covers every r^2 in the ball
-            if sb is None:  # no certified s_n for n >= 4: any pattern
-                s = _unit()
-            else:
-                s = hull(*endpoints(hull(sb - eps, sb + eps), 0, 1))
+            sb = consistency_arb(n, r2)  # certified, covers every r^2 in the ball
+            s = hull(*endpoints(hull(sb - eps, sb + eps), 0, 1))
         else:
             s = _unit()
         return s, near_one, _unit(), _unit()

@@ -18,8 +18,6 @@ This module only selects those implementations (one place for each concept).
 
 from __future__ import annotations
 
-from nstheory.errors import NSTheoryError
-
 
 def activation(name: str):
     """The activation object of the activations area, by name (an error for unknown names)."""
@@ -42,15 +40,15 @@ def consistency_float(n: int, r: float) -> float:
 
 
 def consistency_arb(n: int, r):
-    """Certified ball of ``s_n(r)`` for an arb ball ``r`` at the current precision, or
-    ``None`` where no certified enclosure exists (``n >= 4``)."""
+    """Certified ball of ``s_n(r)`` covering every ``r`` in the arb ball ``r`` (any ``n``):
+    the closed forms for ``n <= 3``, the certified trapezoid rule of
+    :mod:`nstheory.attention.certified` (hull over the ball's endpoints) otherwise."""
     from flint import ctx
 
+    from nstheory.attention.certified import s_n_certified_range
     from nstheory.attention.consistency import s_n_arb
 
-    if n > 3:
-        return None
-    try:
+    if n <= 3:
         return s_n_arb(n, r, prec=ctx.prec)
-    except NSTheoryError:
-        return None
+    digits = max(6, min(15, int(ctx.prec * 0.30103) - 3))
+    return s_n_certified_range(n, r, digits)

@@ -88,6 +88,11 @@ class Backend:
     def pattern(self, layer: Attention, state: State, n_tokens: int):  # pragma: no cover
         raise NotImplementedError
 
+    def clamp(self, state: State, n_tokens: int) -> State:
+        """Intersect a state with constraints every network satisfies (interval backends);
+        the identity for point backends."""
+        return state
+
 
 def initial_state(backend: Backend, rho, n_tokens: int) -> State:
     """Inputs with i.i.d. N(0, 1) entries, correlation ``rho`` between X and Y."""
@@ -142,7 +147,7 @@ def apply_layer(backend: Backend, layer, st: State, n_tokens: int) -> State:
     if isinstance(layer, Residual):
         b = st
         for sub in layer.branch:
-            b = apply_layer(backend, sub, b, n_tokens)
+            b = backend.clamp(apply_layer(backend, sub, b, n_tokens), n_tokens)
         return State(st.Q + b.Q, st.M + b.M, st.C + b.C, st.D + b.D, st.P + b.P, st.gaussian)
     raise NSTheoryError(f"unknown layer {layer!r}")
 
@@ -154,7 +159,7 @@ def propagate(backend: Backend, model: Model, rho, state: State | None = None) -
     out = [st]
     for block in model.blocks:
         for layer in block:
-            st = apply_layer(backend, layer, st, model.n_tokens)
+            st = backend.clamp(apply_layer(backend, layer, st, model.n_tokens), model.n_tokens)
         out.append(st)
     return out
 

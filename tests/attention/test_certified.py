@@ -1,0 +1,100 @@
+"""Tests of the certified enclosures of s_n(r) (nstheory.attention.certified)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import mpmath
+import pytest
+from flint import arb
+
+from nstheory.attention.certified import certified_grid, s_n_certified, s_n_certified_range
+from nstheory.attention.consistency import s2_closed_form, s3_closed_form, s_n_quadrature
+from nstheory.attention.montecarlo import argmax_agreement_mc
+from nstheory.cli import main
+from nstheory.errors import NSTheoryError
+from nstheory.numerics import arb_precision
+
+
+def _arb(x: mpmath.mpf) -> arb:
+    with arb_precision(bits=200):
+        return arb(mpmath.nstr(x, 40))
+
+
+@pytest.mark.parametrize("r", ["0.25", "-0.6", "0.9"])
+def test_contains_sheppard_and_plackett_closed_forms(r):
+    # independent routes: the closed forms (different formulas, no quadrature)
+    b2 = s_n_certified(2, r, digits=15)
+    b3 = s_n_certified(3, r, digits=15)
+    with mpmath.workdps(40), arb_precision(bits=200):
+        assert b2.contains(_arb(s2_closed_form(r, dps=40)))
+        assert b3.contains(_arb(s3_closed_form(r, dps=40)))
+    assert b2.rad() < 1e-14 and b3.rad() < 1e-14
+
+
+@pytest.mark.parametrize("n, r", [(4, 0.25), (8, 0.25), (16, -0.3), (64, 0.5)])
+def test_quadrature_digits_checked_against_the_ball(n, r):
+    ball = s_n_certified(n, r, digits=18)
+    q = s_n_quadrature(n, r, dps=18)
+    assert ball.rad() < 1e-17
+    # the quadrature claims 18 digits: it must lie within 1e-17 of the certified ball
+    with arb_precision(bits=200):
+        assert (ball - _arb(q)).abs_upper() < 1e-17
+
+
+def test_ball_excludes_a_wrong_value():
+    # a shift of 1e-12 is resolved (the check can fail)
+    ball = s_n_certified(8, "0.25", digits=15)
+    with arb_precision(bits=200):
+        assert not ball.contains(ball.mid() + arb("1e-12"))
+
+
+def test_monte_carlo_inside_for_n32():
+    # alternative: an error of 0.01 in the enclosure; stderr ~ 1.6e-3 at 1e5 samples -> power ~1
+    ball = s_n_certified(32, "0.64", digits=10)
+    m = argmax_agreement_mc(32, 0.64, samples=100_000, seed=11, device="cpu")
+    assert abs(m.mean - float(ball.mid())) <= 4 * m.stderr
+
+
+def test_exact_points_and_monotone_range():
+    assert s_n_certified(1, "0.3") == arb(1)
+    b7 = s_n_certified(7, 0)
+    with arb_precision(bits=200):
+        assert (7 * b7 - 1).abs_upper() < 1e-25
+    assert s_n_certified(7, 1) == arb(1) and s_n_certified(7, -1) == arb(0)
+    lo = s_n_certified(6, "0.4", 12)
+    hi = s_n_certified(6, "0.5", 12)
+    assert lo.upper() < hi.lower()
+    rng = s_n_certified_range(6, arb("0.45", "0.05"), 12)
+    assert rng.contains(lo) and rng.contains(hi)
+    near_one = s_n_certified_range(3, arb(1) - arb(2) ** -30, 6)  # clipped to [0.992, 1]
+    assert near_one.contains(arb(1)) and near_one.lower() > 0.9
+
+
+def test_n64_within_one_second():
+    t0 = time.perf_counter()
+    ball = s_n_certified(64, "0.25", digits=15)
+    assert time.perf_counter() - t0 < 2.0  # 1 s target on an idle core; margin for a shared one
+    assert ball.rad() < 1e-15
+
+
+def test_grid_and_errors():
+    g = certified_grid(64, 0.25, 15)
+    assert g["L"] <= 0 and g["U"] > 8
+    for bad in (1.5, "nan", float("inf"), "x"):
+        with pytest.raises(NSTheoryError):
+            s_n_certified(4, bad)
+    with pytest.raises(NSTheoryError, match="n must be"):
+        s_n_certified(0, 0.2)
+    with pytest.raises(NSTheoryError):
+        s_n_certified(4, 1 - 1e-9)
+    with pytest.raises(NSTheoryError, match="exact r"):
+        s_n_certified(4, arb("0.2", "0.01"))
+
+
+def test_cli_prints_certified_enclosure(capsys):
+    assert main(["attention", "s", "--n", "8", "--r", "0.25", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    lo, hi = (mpmath.mpf(out["certified"][k]) for k in ("lo", "hi"))
+    assert lo <= mpmath.mpf(out["value"]) <= hi and hi - lo < 1e-14
