@@ -1,4 +1,5 @@
-"""Sphinx extension: one API page per module of ``nstheory`` (``proofs_check`` holds the claims: see the catalogue).
+"""Sphinx extension: one API page per module of ``nstheory`` (the claims of ``proofs_check``
+are in the generated catalogue instead).
 
 At ``builder-inited`` it walks the ``nstheory`` package and writes ``_api/<module>.rst`` (an
 ``automodule`` directive each) and ``_api/index.rst`` (their table of contents), so the API

@@ -51,8 +51,10 @@ def test_text_outside_math_is_refused():
         symbolic.Derivation("x", sp.S(0), [("r^2 inside text", "1")]).latex()
 
 
-@pytest.mark.parametrize("a,b,name,params", [(-1, 1, "abs", {}),
-                                             (None, 1, "leaky_relu", {"slope": sp.Rational(1, 10)})])
+@pytest.mark.parametrize("a,b,name,params", [
+    (-1, 1, "abs", {}),
+    (None, 1, "leaky_relu", {"slope": sp.Rational(1, 10)}),
+])
 def test_derived_ab_relu_matches_closed_form(a, b, name, params):
     expr = symbolic.derive_ab_relu(a, b).result
     if a is None:
