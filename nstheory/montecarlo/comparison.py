@@ -48,7 +48,16 @@ THREADS = 1
 #: Files whose code computes a comparison study's numbers (watched by the provenance check).
 PRODUCERS = ("nstheory/montecarlo/comparison.py", "nstheory/montecarlo/datasets.py",
              "nstheory/montecarlo/models.py", "nstheory/montecarlo/estimators.py",
-             "nstheory/corpora.py", "nstheory/reproducible.py")
+             "nstheory/reproducible.py")
+
+
+def producers(tasks) -> tuple[str, ...]:
+    """The producing files of a study of ``tasks`` (the corpus reader only for fortunes).
+
+    >>> "nstheory/corpora.py" in producers(["digits"])
+    False
+    """
+    return PRODUCERS + (("nstheory/corpora.py",) if "fortunes" in tasks else ())
 #: The stored studies under ``proofs_check/data/`` that ``nstheory verify`` re-analyses.
 STORED_STUDIES = ("montecarlo_comparison.json", "montecarlo_comparison_digits.json")
 
@@ -282,5 +291,6 @@ def run_study(tasks, archs, seeds, executor=None, overrides: dict | None = None,
     return {"runs": runs, "summary": summarize(runs)}
 
 
-__all__ = ["DEFAULTS", "PRODUCERS", "STORED_STUDIES", "THREADS", "load_stored_runs", "run_one",
+__all__ = ["DEFAULTS", "PRODUCERS", "STORED_STUDIES", "THREADS", "load_stored_runs", "producers",
+           "run_one",
            "run_study", "study_config", "study_specs", "summarize", "t_interval", "train"]
