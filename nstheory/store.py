@@ -365,3 +365,48 @@ def save_study(result: dict, path, provenance: dict, force: bool = False) -> Pat
         raise NSTheoryError(f"refusing to overwrite the stored study {path.name}: pass --force "
                             f"to replace it ({path})")
     return save_json({**result, "provenance": provenance}, path)
+
+
+def reports_study(paths, which: str = "all"):
+    """Decorator for a claim check that re-analyses stored studies: its result gains one
+    :func:`study_provenance_quantity` line per study file read.
+
+    Parameters
+    ----------
+    paths : path or sequence of paths
+        The study files. Absent files are left out.
+    which : {"all", "first"}
+        ``"first"``: only the first existing file (a check that reads the first of several
+        candidates).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from nstheory.claims import compare_holds
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "s.json"; _ = save_json({"runs": []}, p)
+    >>> @reports_study(p)
+    ... def check():
+    ...     return compare_holds(True, [("x", "1")])
+    >>> check().quantities[-1][1].startswith("s.json: recorded commit")
+    True
+    """
+    import functools
+
+    if which not in ("all", "first"):
+        raise NSTheoryError(f"which must be 'all' or 'first', got {which!r}")
+    paths = [Path(paths)] if isinstance(paths, str | Path) else [Path(p) for p in paths]
+
+    def deco(fn):
+        @functools.wraps(fn)
+        def wrapped():
+            result = fn()
+            present = [p for p in paths if p.is_file()]
+            if which == "first":
+                present = present[:1]
+            if hasattr(result, "quantities"):
+                result.quantities.extend(study_provenance_quantity(p) for p in present)
+            return result
+
+        return wrapped
+
+    return deco

@@ -80,7 +80,7 @@ def _from_dict(c: Claim, d: dict) -> ClaimOutcome:
 def _cell(results) -> str:
     if not results:
         return ""
-    order = [Status.ERROR, Status.REFUTED, Status.INCONCLUSIVE, Status.VERIFIED]
+    order = [Status.ERROR, Status.REFUTED, Status.INCONCLUSIVE, Status.VERIFIED, Status.SKIPPED]
     worst = min(results, key=lambda r: order.index(r.status))
     more = f" (x{len(results)})" if len(results) > 1 else ""
     return worst.short + more

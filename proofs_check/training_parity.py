@@ -19,6 +19,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from nstheory.claims import claim, compare_holds, no_stored_measurement
+from nstheory.store import reports_study
 
 DATA = Path(__file__).parent / "data" / "training_parity.json"
 MIN_SEEDS = 5
@@ -78,6 +79,7 @@ c = claim(
 
 
 @c.check("exact-enumeration", name="sign_test_over_seeds")
+@reports_study(DATA)
 def _():
     runs = _base_runs()
     if runs is None:
@@ -99,6 +101,7 @@ def _():
 
 
 @c.check("monte-carlo", name="final_matches_target")
+@reports_study(DATA)
 def _():
     import numpy as np
     from scipy import stats
@@ -154,6 +157,7 @@ def _precursor_rows(runs):
 
 
 @c.check("exact-enumeration", name="sign_test_over_seeds")
+@reports_study(DATA)
 def _():
     runs = _base_runs()
     if runs is None:
@@ -173,6 +177,7 @@ def _():
 
 
 @c.check("monte-carlo", name="lead_time_interval")
+@reports_study(DATA)
 def _():
     import numpy as np
     from scipy import stats

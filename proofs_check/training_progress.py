@@ -17,6 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from nstheory.claims import claim, compare_holds, no_stored_measurement
+from nstheory.store import reports_study
 
 DATA = Path(__file__).parent / "data" / "training_modadd113.json"
 ALPHA = 0.01
@@ -59,6 +60,7 @@ c = claim(
 
 
 @c.check("monte-carlo", name="plateau_rank_trend")
+@reports_study(DATA)
 def _():
     from scipy.stats import spearmanr
 
@@ -82,6 +84,7 @@ def _():
 
 
 @c.check("monte-carlo", name="plateau_start_vs_end_clopper_pearson")
+@reports_study(DATA)
 def _():
     from nstheory.stats import clopper_pearson
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from nstheory.claims import claim, compare_holds, no_stored_measurement
+from nstheory.store import reports_study
 
 DATA = Path(__file__).parent / "data"
 LEVEL = 0.95
@@ -108,7 +109,7 @@ def _bootstrap_check(name, metric, target, required, direction_only, min_seeds):
                              inconclusive=undecided or not enough,
                              note="" if enough else NOT_DECIDABLE)
     check.__name__ = f"bootstrap_{name[0]}"
-    return check
+    return reports_study([DATA / f"training_{n}.json" for n in name], which="first")(check)
 
 
 def _permutation_check(name, metric, required, direction_only, min_seeds):
@@ -135,7 +136,7 @@ def _permutation_check(name, metric, required, direction_only, min_seeds):
                              inconclusive=(not decided) or not enough,
                              note="" if enough else NOT_DECIDABLE)
     check.__name__ = f"permutation_{name[0]}"
-    return check
+    return reports_study([DATA / f"training_{n}.json" for n in name], which="first")(check)
 
 
 def _register(c, name, metric, target, required, direction_only=False, min_seeds=5):

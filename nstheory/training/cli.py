@@ -54,7 +54,7 @@ def run(args) -> int:
 
     name = args.preset or DEFAULT_PRESET[args.task]
     check_choice(name, PRESETS, "--preset")
-    record_path = record_target(args.record, args.force) if args.record else None
+    record_path = record_target(args.record, args.force) if args.record is not None else None
     overrides = {}
     if args.steps is not None:
         overrides["steps"] = args.steps
