@@ -243,6 +243,17 @@ def _rel(path) -> str:
         return str(p)
 
 
+def cli_command(args) -> str:
+    """The ``nstheory ...`` command line of parsed CLI ``args`` (``NOT_RECORDED`` if unknown).
+
+    >>> import argparse
+    >>> cli_command(argparse.Namespace(argv=["train", "modadd", "--out", "a b"]))
+    "nstheory train modadd --out 'a b'"
+    """
+    argv = getattr(args, "argv", None)
+    return shlex.join(["nstheory", *argv]) if argv is not None else NOT_RECORDED
+
+
 def provenance_block(config, producers, command=None, threads: dict | None = None) -> dict:
     """The provenance block of a stored study.
 
@@ -255,7 +266,7 @@ def provenance_block(config, producers, command=None, threads: dict | None = Non
         Files (relative to the repository root, e.g. ``"nstheory/montecarlo/comparison.py"``)
         whose code computes the stored numbers; :func:`code_changed_since` watches them.
     command : str, optional
-        The command line (default: this process's ``sys.argv`` as ``nstheory ...``).
+        The command line (:func:`cli_command`; default: this process's ``sys.argv``).
     threads : dict, optional
         Thread counts (default: :func:`thread_info` now).
 
@@ -268,9 +279,7 @@ def provenance_block(config, producers, command=None, threads: dict | None = Non
     from datetime import datetime
 
     if command is None:
-        prog = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "python"
-        prog = "nstheory" if prog in ("nstheory", "__main__.py", "-m") else prog
-        command = shlex.join([prog, *sys.argv[1:]])
+        command = shlex.join(sys.argv) if sys.argv else NOT_RECORDED
     producers = sorted(str(p) for p in producers)
     commit = _git(["rev-parse", "HEAD"]) or NOT_RECORDED
     dirty = _git(["status", "--porcelain", "--", *producers]) if commit != NOT_RECORDED else None

@@ -83,14 +83,16 @@ def run(args) -> int:
         arms = ("base",)
     seeds = parse_seeds(args.seeds)
     out = args.out or f"runs/{name}"
+    from nstheory.store import cli_command
+
     res = run_study(base, seeds, out, arms=arms, reg=reg, executor=args.executor,
-                    workers=args.workers, threads=args.threads)
+                    workers=args.workers, threads=args.threads, command=cli_command(args))
     print(format_analysis(res))
     print(f"wrote {out}/study.json")
     if record_path is not None:
         from nstheory.training.study import write_study
 
-        write_study(out, record_path, force=args.force,
+        write_study(out, record_path, force=args.force, command=cli_command(args),
                     threads={"torch": args.threads or "torch default",
                              "executor": args.executor, "workers": args.workers})
         print(f"recorded {record_path}")

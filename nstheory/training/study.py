@@ -90,8 +90,10 @@ def study_configs(base, seeds, arms=("base", "reg"), reg=None):
 
 
 def run_study(base, seeds, out, arms=("base", "reg"), reg=None, executor: str = "serial",
-              workers: int | None = None, threads: int | None = None) -> dict:
-    """Train every (arm, seed) of ``base`` into ``out/<arm>_seed<k>`` and analyse them."""
+              workers: int | None = None, threads: int | None = None,
+              command: str | None = None) -> dict:
+    """Train every (arm, seed) of ``base`` into ``out/<arm>_seed<k>`` and analyse them;
+    ``out/study.json`` gets a provenance block naming ``command``."""
     from nstheory.executor import get_executor
 
     out = Path(out)
@@ -100,7 +102,12 @@ def run_study(base, seeds, out, arms=("base", "reg"), reg=None, executor: str = 
     runs = get_executor(executor, workers).map(_run_one, items, desc=f"{base.preset} runs")
     result = {"preset": base.preset, "seeds": list(seeds), "arms": list(arms),
               "analysis": analyze_study(runs), "runs": runs}
-    save_json(result, out / "study.json")
+    from nstheory.store import provenance_block
+
+    configs = [r["config"] for r in sorted(runs, key=lambda r: (r["arm"], r["seed"]))]
+    prov = provenance_block(configs, PRODUCERS, command=command, threads={
+        "torch": threads or "torch default", "executor": executor, "workers": workers})
+    save_json({**result, "provenance": prov}, out / "study.json")
     return result
 
 
@@ -159,7 +166,8 @@ PRODUCERS = (*(f"nstheory/training/{m}.py" for m in
              "nstheory/corpora.py")
 
 
-def write_study(out, path, force: bool = False, threads: dict | None = None) -> dict:
+def write_study(out, path, force: bool = False, threads: dict | None = None,
+                command: str | None = None) -> dict:
     """Collect the finished runs under ``out``, analyse them and save the study JSON to ``path``
     (e.g. ``proofs_check/data/training_<name>.json``, re-analysed by ``nstheory verify``) with
     its provenance block (:func:`nstheory.store.provenance_block`; the configuration hashed is
@@ -174,7 +182,8 @@ def write_study(out, path, force: bool = False, threads: dict | None = None) -> 
               "arms": sorted({r["arm"] for r in runs}), "analysis": analyze_study(runs),
               "runs": runs}
     configs = [r["config"] for r in sorted(runs, key=lambda r: (r["arm"], r["seed"]))]
-    save_study(result, path, provenance_block(configs, PRODUCERS, threads=threads), force=force)
+    save_study(result, path, provenance_block(configs, PRODUCERS, command=command,
+                                              threads=threads), force=force)
     return result
 
 

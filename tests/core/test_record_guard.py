@@ -55,4 +55,14 @@ def test_record_with_force_overwrites_and_writes_provenance(tmp_path, monkeypatc
     assert "nstheory.training.study" not in prov["producers"]
     assert "nstheory/training/loop.py" in prov["producers"]
     assert prov["threads"]["torch"] == 1
+    assert prov["command"].endswith("--record mine --force --threads 1")
     assert prov["config_sha256"] == nstheory.store.config_hash([r["config"] for r in d["runs"]])
+
+
+def test_study_json_of_a_training_run_has_provenance(tmp_path):
+    out = tmp_path / "runs"
+    assert main(["train", "modadd", "--preset", "tiny", "--seeds", "0", "--steps", "5",
+                 "--arms", "base", "--out", str(out), "--threads", "1"]) == 0
+    prov = json.loads((out / "study.json").read_text())["provenance"]
+    assert prov["command"].startswith("nstheory train modadd --preset tiny --seeds 0 ")
+    assert prov["threads"]["torch"] == 1 and len(prov["config_sha256"]) == 64

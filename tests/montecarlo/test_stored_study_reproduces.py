@@ -36,7 +36,7 @@ def test_study_file_was_made_by_its_recorded_command():
     assert prov["threads"]["torch"] == 1 and prov["threads"]["deterministic_algorithms"]
 
 
-# seed 2's transformer is the run the issue found irreproducible (0.0111 vs a stored 0.0056)
+# seed 2's transformer did not reproduce before runs were deterministic (0.0111 vs 0.0056)
 @pytest.mark.parametrize("arch", ["mlp", "transformer"])
 def test_stored_seed_reproduces_exactly(arch):
     assert _fresh(arch, 2) == _stored(arch, 2)
