@@ -15,8 +15,9 @@ from nstheory.claims import claim, compare_holds
 from nstheory.store import reports_study
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
-#: The stored studies (digits regenerated reproducibly in its own file).
-STUDIES = [DATA_DIR / "montecarlo_comparison.json", DATA_DIR / "montecarlo_comparison_digits.json"]
+#: The stored studies: fortunes (before deterministic runs), then the ones regenerated
+#: reproducibly by their own command.
+STUDIES = [DATA_DIR / f"montecarlo_comparison{s}.json" for s in ("", "_digits", "_synthetic")]
 REPLICATE_SEED = 100
 
 

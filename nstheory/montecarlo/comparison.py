@@ -58,8 +58,9 @@ def producers(tasks) -> tuple[str, ...]:
     False
     """
     return PRODUCERS + (("nstheory/corpora.py",) if "fortunes" in tasks else ())
-#: The stored studies under ``proofs_check/data/`` that ``nstheory verify`` re-analyses.
-STORED_STUDIES = ("montecarlo_comparison.json", "montecarlo_comparison_digits.json")
+#: The stored studies under ``proofs_check/data/`` that ``nstheory verify`` re-analyses: every
+#: file matching this pattern (one per command that wrote it).
+STORED_STUDIES = "montecarlo_comparison*.json"
 
 
 def _accuracy(model, x, y, batch=1024) -> float:
@@ -238,8 +239,9 @@ def study_config(tasks, archs, seeds, overrides: dict | None = None) -> dict:
 
 
 def load_stored_runs(data_dir=None) -> list[dict]:
-    """The per-seed runs of every stored comparison study (:data:`STORED_STUDIES` present in
-    ``data_dir``, default ``proofs_check/data``), merged; a run key stored twice is an error.
+    """The per-seed runs of every stored comparison study (the files matching
+    :data:`STORED_STUDIES` in ``data_dir``, default ``proofs_check/data``), merged; a run key
+    stored twice is an error.
 
     >>> runs = load_stored_runs()
     >>> len({r["key"] for r in runs}) == len(runs)
@@ -251,10 +253,9 @@ def load_stored_runs(data_dir=None) -> list[dict]:
 
     base = Path(data_dir) if data_dir else REPO_ROOT / "proofs_check" / "data"
     runs: dict[str, dict] = {}
-    for name in STORED_STUDIES:
-        if not (base / name).is_file():
-            continue
-        for r in load_json(base / name)["runs"]:
+    for path in sorted(base.glob(STORED_STUDIES)):
+        name = path.name
+        for r in load_json(path)["runs"]:
             k = r.get("key") or f"{r['task']}/{r['arch']}/{r['seed']}"
             if k in runs:
                 raise NSTheoryError(f"comparison run {k} is stored twice (second in {name})")

@@ -95,7 +95,7 @@ def architecture_comparison(path: Path) -> None:
         ax.legend(fontsize=8)
     n_seeds = len({r["seed"] for r in runs})
     fig.suptitle(f"Architecture comparison, {n_seeds} seeds each "
-                 f"(stored studies {', '.join(STORED_STUDIES)})", fontsize=9)
+                 f"(stored studies proofs_check/data/{STORED_STUDIES})", fontsize=9)
     fig.tight_layout()
     save_figure(fig, path, dpi=120)
     plt.close(fig)
