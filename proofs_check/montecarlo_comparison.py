@@ -1,9 +1,10 @@
 """Claims from the architecture comparison (the sensitivity paper's central comparison).
 
 Each claim has two checks: (1) statistics recomputed at verify time from the per-seed runs
-saved in ``proofs_check/data/montecarlo_comparison.json`` (boolean, sparse-token, fortunes;
-``nstheory sensitivity compare --seeds 0-2``, before deterministic runs) and
-``montecarlo_comparison_digits.json`` (reproducible bit for bit by its recorded command), and
+saved in ``proofs_check/data/montecarlo_comparison_digits.json`` and
+``montecarlo_comparison_synthetic.json`` (Boolean and sparse-token tasks), each reproducible bit
+for bit by the command in its provenance block, and ``montecarlo_comparison.json`` (fortunes,
+made before runs were deterministic), and
 (2) a small independent replicate trained at verify time with a new seed (100).
 """
 
