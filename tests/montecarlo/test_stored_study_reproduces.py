@@ -13,19 +13,19 @@ import pytest
 
 from nstheory.montecarlo.comparison import run_one
 
-STUDY = Path(__file__).resolve().parents[2] / "proofs_check" / "data" / \
-    "montecarlo_comparison_digits.json"
+DATA = Path(__file__).resolve().parents[2] / "proofs_check" / "data"
+STUDY = DATA / "montecarlo_comparison_digits.json"
 VOLATILE = ("seconds", "key")
 
 
-def _stored(arch: str, seed: int) -> dict:
-    runs = json.loads(STUDY.read_text())["runs"]
-    (run,) = [r for r in runs if r["arch"] == arch and r["seed"] == seed]
+def _stored(arch: str, seed: int, task: str = "digits", study=STUDY) -> dict:
+    runs = json.loads(study.read_text())["runs"]
+    (run,) = [r for r in runs if r["task"] == task and r["arch"] == arch and r["seed"] == seed]
     return {k: v for k, v in run.items() if k not in VOLATILE}
 
 
-def _fresh(arch: str, seed: int) -> dict:
-    r = run_one({"task": "digits", "arch": arch, "seed": seed})
+def _fresh(arch: str, seed: int, task: str = "digits") -> dict:
+    r = run_one({"task": task, "arch": arch, "seed": seed})
     # through JSON, as the study file was written (tuples become lists)
     return {k: v for k, v in json.loads(json.dumps(r)).items() if k not in VOLATILE}
 
@@ -46,3 +46,10 @@ def test_stored_seed_reproduces_exactly(arch):
 @pytest.mark.parametrize("arch", ["cnn", "lstm"])
 def test_stored_seed_reproduces_exactly_other_archs(arch):
     assert _fresh(arch, 2) == _stored(arch, 2)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("task", ["boolean", "sparse-token"])
+def test_stored_synthetic_study_reproduces_exactly(task):
+    study = DATA / "montecarlo_comparison_synthetic.json"
+    assert _fresh("transformer", 1, task) == _stored("transformer", 1, task, study)
