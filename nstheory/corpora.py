@@ -8,6 +8,12 @@
   ``.raw`` variant); nstheory never downloads it.
 
 Both raise :class:`~nstheory.errors.NSTheoryError` with the install hint when the data are absent.
+A claim check that needs a corpus returns :func:`skipped_without_fortunes` instead of failing:
+status ``skipped`` with the one command that installs the corpus.
+
+``NSTHEORY_FORTUNES`` chooses the fortunes directory. When it is set, only that directory is
+used: set it to an empty string (or a directory without fortune files) to make the corpus
+unavailable, e.g. to test what a fresh install without it does.
 
 >>> import os
 >>> fortunes_available() in (True, False)
@@ -30,10 +36,27 @@ FORTUNES_DIRS = (
 DEFAULT_TOPICS = ("computers", "definitions", "people", "politics", "science", "songs-poems")
 
 
+#: The one command that installs the fortunes corpus (Debian / Ubuntu).
+FORTUNES_INSTALL = "apt-get install fortunes"
+
+
 def fortunes_dir() -> Path | None:
-    """The directory of the installed fortunes files (``$NSTHEORY_FORTUNES`` overrides)."""
+    """The directory of the installed fortunes files, or None when absent.
+
+    When ``$NSTHEORY_FORTUNES`` is set it is the only place looked at (empty: absent);
+    otherwise the standard Debian locations are searched.
+
+    >>> import os
+    >>> old = os.environ.get("NSTHEORY_FORTUNES")
+    >>> os.environ["NSTHEORY_FORTUNES"] = ""
+    >>> fortunes_dir() is None
+    True
+    >>> _ = os.environ.pop("NSTHEORY_FORTUNES") if old is None else os.environ.update(
+    ...     NSTHEORY_FORTUNES=old)
+    """
     env = os.environ.get("NSTHEORY_FORTUNES")
-    for d in ((env,) if env else ()) + FORTUNES_DIRS:
+    dirs = (env,) if env is not None else FORTUNES_DIRS
+    for d in dirs:
         if d and Path(d, "science").is_file():
             return Path(d)
     return None
@@ -57,7 +80,7 @@ def fortunes(topics=None, min_chars: int = 20) -> dict[str, list[str]]:
     d = fortunes_dir()
     if d is None:
         raise NSTheoryError(
-            "Debian's fortunes corpus is not installed: run `apt-get install fortunes` "
+            f"Debian's fortunes corpus is not installed: run `{FORTUNES_INSTALL}` "
             "(or set NSTHEORY_FORTUNES to a directory of fortune files)"
         )
     names = topics or sorted(
@@ -94,3 +117,30 @@ def wikitext2(path, split: str = "train") -> str:
         f"WikiText-2 not found in {base}: expected wiki.{split}.tokens or wiki.{split}.raw "
         "(nstheory does not download data; place the files there or use the fortunes corpus)"
     )
+
+
+def skipped_without_fortunes():
+    """For a claim check that needs the fortunes corpus: a ``skipped`` result naming the
+    install command when the corpus is absent, else None (run the check).
+
+    >>> import os
+    >>> old = os.environ.get("NSTHEORY_FORTUNES"); os.environ["NSTHEORY_FORTUNES"] = ""
+    >>> r = skipped_without_fortunes(); r.status.value, r.quantities[0][1]
+    ('skipped', 'absent; install with: apt-get install fortunes')
+    >>> _ = os.environ.pop("NSTHEORY_FORTUNES") if old is None else os.environ.update(
+    ...     NSTHEORY_FORTUNES=old)
+    """
+    from nstheory.claims import CheckResult, Status
+
+    if fortunes_available():
+        return None
+    return CheckResult(
+        Status.SKIPPED,
+        [("data source: Debian fortunes corpus", f"absent; install with: {FORTUNES_INSTALL}")],
+        note=f"skipped: the fortunes corpus is not installed (run `{FORTUNES_INSTALL}`, or set "
+        "NSTHEORY_FORTUNES to a directory of fortune files)",
+    )
+
+
+__all__ = ["DEFAULT_TOPICS", "FORTUNES_DIRS", "FORTUNES_INSTALL", "fortunes", "fortunes_available",
+           "fortunes_dir", "fortunes_text", "skipped_without_fortunes", "wikitext2"]

@@ -1,4 +1,4 @@
-"""Saving and reloading results: atomic JSON files and append-only JSONL logs.
+"""Saving and reloading results: atomic JSON files, append-only JSONL logs, study provenance.
 
 Long runs append one JSON object per line with :class:`JsonlLog` and resume from it: the
 log is read back, a torn last line (from a kill mid-write) is dropped, and records are keyed
@@ -16,14 +16,25 @@ True
 False
 >>> [r["loss"] for r in log.records()]
 [1.0]
+
+A stored study (a file under ``proofs_check/data/``) carries a ``provenance`` block built by
+:func:`provenance_block`: the command line, the code commit, package versions, machine, thread
+counts and a SHA-256 of its configuration. :func:`code_changed_since` reads it back and says
+whether git records commits to the producing modules after the recorded commit.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
+import platform
+import shlex
+import subprocess
+import sys
 import tempfile
+from datetime import UTC
 from pathlib import Path
 
 from nstheory.errors import NSTheoryError
@@ -136,3 +147,275 @@ class JsonlLog:
     def last(self) -> dict | None:
         recs = self.records()
         return recs[-1] if recs else None
+
+
+# --------------------------------------------------------------------------------------------
+# Study provenance
+# --------------------------------------------------------------------------------------------
+
+#: Version tag of the provenance block (bump when its fields change meaning).
+PROVENANCE_FORMAT = "nstheory-study-provenance/1"
+#: The value of a field that was not recorded when the study was made.
+NOT_RECORDED = "not recorded"
+#: The repository root (the directory holding ``nstheory/`` and ``proofs_check/``).
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _git(args: list[str], root=None) -> str | None:
+    """Output of ``git <args>`` in ``root`` (stripped), or None when git or the repo is absent."""
+    try:
+        out = subprocess.run(["git", "-C", str(root or REPO_ROOT), *args], capture_output=True,
+                             text=True, timeout=20, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def config_hash(config) -> str:
+    """SHA-256 (hex) of a configuration's canonical JSON (sorted keys, no spaces).
+
+    >>> config_hash({"b": 1, "a": [1, 2]}) == config_hash({"a": [1, 2], "b": 1})
+    True
+    >>> len(config_hash({}))
+    64
+    """
+    text = json.dumps(_clean(config), sort_keys=True, separators=(",", ":"), default=_default)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def package_versions() -> dict:
+    """Versions of python, numpy and torch (``"not installed"`` for a missing package).
+
+    >>> sorted(package_versions())
+    ['numpy', 'python', 'torch']
+    """
+    out = {"python": platform.python_version()}
+    for name in ("numpy", "torch"):
+        try:
+            out[name] = __import__(name).__version__
+        except ImportError:
+            out[name] = "not installed"
+    return out
+
+
+def machine_info() -> dict:
+    """The machine: OS, architecture, processor model and logical CPU count.
+
+    >>> machine_info()["cpu_count"] >= 1
+    True
+    """
+    proc = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                proc = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"system": f"{platform.system()} {platform.release()}", "arch": platform.machine(),
+            "processor": proc, "cpu_count": os.cpu_count() or 1}
+
+
+def thread_info() -> dict:
+    """Thread counts that can change floating-point results: torch's and the BLAS variables.
+
+    >>> "torch" in thread_info()
+    True
+    """
+    out: dict = {}
+    if "torch" in sys.modules:
+        torch = sys.modules["torch"]
+        out["torch"] = torch.get_num_threads()
+        out["torch_interop"] = torch.get_num_interop_threads()
+        out["deterministic_algorithms"] = torch.are_deterministic_algorithms_enabled()
+    else:
+        out["torch"] = NOT_RECORDED
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        out[var] = os.environ.get(var, "unset")
+    return out
+
+
+def _rel(path) -> str:
+    p = Path(path).resolve()
+    try:
+        return str(p.relative_to(REPO_ROOT))
+    except ValueError:
+        return str(p)
+
+
+def cli_command(args) -> str:
+    """The ``nstheory ...`` command line of parsed CLI ``args`` (``NOT_RECORDED`` if unknown).
+
+    >>> import argparse
+    >>> cli_command(argparse.Namespace(argv=["train", "modadd", "--out", "a b"]))
+    "nstheory train modadd --out 'a b'"
+    """
+    argv = getattr(args, "argv", None)
+    return shlex.join(["nstheory", *argv]) if argv is not None else NOT_RECORDED
+
+
+def provenance_block(config, producers, command=None, threads: dict | None = None) -> dict:
+    """The provenance block of a stored study.
+
+    Parameters
+    ----------
+    config : dict
+        Everything that determines the result (tasks, seeds, hyper-parameters); stored with
+        its SHA-256 (:func:`config_hash`).
+    producers : sequence of str
+        Files (relative to the repository root, e.g. ``"nstheory/montecarlo/comparison.py"``)
+        whose code computes the stored numbers; :func:`code_changed_since` watches them.
+    command : str, optional
+        The command line (:func:`cli_command`; default: this process's ``sys.argv``).
+    threads : dict, optional
+        Thread counts (default: :func:`thread_info` now).
+
+    Examples
+    --------
+    >>> b = provenance_block({"seeds": [0]}, ["nstheory/store.py"], command="nstheory x")
+    >>> b["format"], b["command"], b["config_sha256"] == config_hash({"seeds": [0]})
+    ('nstheory-study-provenance/1', 'nstheory x', True)
+    """
+    from datetime import datetime
+
+    if command is None:
+        command = shlex.join(sys.argv) if sys.argv else NOT_RECORDED
+    producers = sorted(str(p) for p in producers)
+    commit = _git(["rev-parse", "HEAD"]) or NOT_RECORDED
+    dirty = _git(["status", "--porcelain", "--", *producers]) if commit != NOT_RECORDED else None
+    return {
+        "format": PROVENANCE_FORMAT,
+        "command": command,
+        "commit": commit,
+        "uncommitted_changes": NOT_RECORDED if dirty is None else
+        sorted(line[3:] for line in dirty.splitlines()),
+        "producers": producers,
+        "versions": package_versions(),
+        "machine": machine_info(),
+        "threads": threads if threads is not None else thread_info(),
+        "config": _clean(config),
+        "config_sha256": config_hash(config),
+        "created_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+
+
+def code_changed_since(provenance: dict | None, root=None) -> dict:
+    """Has the code that produced a study changed since it was recorded?
+
+    Returns ``{"changed": "yes" | "no" | "unknown", "commits": [...], "why": str}``: "yes"
+    when git shows commits touching the producing modules after the recorded commit (or the
+    study was made from uncommitted changes to them), "no" when it shows none, "unknown"
+    without git, without a recorded commit, or when the commit is not in this repository.
+
+    >>> code_changed_since(None)["changed"]
+    'unknown'
+    >>> code_changed_since({"commit": "not recorded", "producers": ["x.py"]})["why"]
+    'no commit recorded'
+    """
+    if not provenance:
+        return {"changed": "unknown", "commits": [], "why": "no provenance block"}
+    commit, producers = provenance.get("commit", NOT_RECORDED), provenance.get("producers")
+    if not commit or commit == NOT_RECORDED:
+        return {"changed": "unknown", "commits": [], "why": "no commit recorded"}
+    if not producers or producers == NOT_RECORDED:
+        return {"changed": "unknown", "commits": [], "why": "no producing modules recorded"}
+    if _git(["cat-file", "-e", f"{commit}^{{commit}}"], root) is None:
+        return {"changed": "unknown", "commits": [],
+                "why": "git or the recorded commit is not available here"}
+    log = _git(["log", "--format=%h", f"{commit}..HEAD", "--", *producers], root)
+    if log is None:
+        return {"changed": "unknown", "commits": [], "why": "git log failed"}
+    commits = log.split()
+    dirty = provenance.get("uncommitted_changes")
+    if commits:
+        return {"changed": "yes", "commits": commits,
+                "why": f"{len(commits)} commit(s) to the producing modules since"}
+    if isinstance(dirty, list) and dirty:
+        return {"changed": "yes", "commits": [],
+                "why": "made from uncommitted changes to " + ", ".join(dirty)}
+    return {"changed": "no", "commits": [], "why": "no commits to the producing modules since"}
+
+
+def study_provenance_quantity(path) -> tuple[str, str]:
+    """One ``(label, value)`` line for a check that re-analyses the stored study ``path``:
+    the file, its recorded commit and whether its producing code changed since.
+
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "s.json"; _ = save_json({"runs": []}, p)
+    >>> study_provenance_quantity(p)[1]
+    's.json: recorded commit not recorded; code changed since: unknown (no provenance block)'
+    """
+    path = Path(path)
+    try:
+        prov = json.loads(path.read_text()).get("provenance")
+    except (OSError, ValueError, AttributeError):
+        prov = None
+    commit = (prov or {}).get("commit", NOT_RECORDED)
+    short = commit[:10] if commit != NOT_RECORDED else commit
+    ch = code_changed_since(prov)
+    extra = f" ({ch['why']})" if ch["changed"] != "no" else ""
+    return ("stored study read (file; commit that produced it; producing code changed since)",
+            f"{path.name}: recorded commit {short}; code changed since: {ch['changed']}{extra}")
+
+
+def save_study(result: dict, path, provenance: dict, force: bool = False) -> Path:
+    """Save a study with its provenance block; refuse to overwrite ``path`` unless ``force``.
+
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "s.json"
+    >>> _ = save_study({"runs": []}, p, {"format": PROVENANCE_FORMAT})
+    >>> save_study({"runs": []}, p, {})
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: refusing to overwrite the stored study s.json: pass --force ...
+    """
+    path = Path(path)
+    if path.exists() and not force:
+        raise NSTheoryError(f"refusing to overwrite the stored study {path.name}: pass --force "
+                            f"to replace it ({path})")
+    return save_json({**result, "provenance": provenance}, path)
+
+
+def reports_study(paths, which: str = "all"):
+    """Decorator for a claim check that re-analyses stored studies: its result gains one
+    :func:`study_provenance_quantity` line per study file read.
+
+    Parameters
+    ----------
+    paths : path or sequence of paths
+        The study files. Absent files are left out.
+    which : {"all", "first"}
+        ``"first"``: only the first existing file (a check that reads the first of several
+        candidates).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from nstheory.claims import compare_holds
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "s.json"; _ = save_json({"runs": []}, p)
+    >>> @reports_study(p)
+    ... def check():
+    ...     return compare_holds(True, [("x", "1")])
+    >>> check().quantities[-1][1].startswith("s.json: recorded commit")
+    True
+    """
+    import functools
+
+    if which not in ("all", "first"):
+        raise NSTheoryError(f"which must be 'all' or 'first', got {which!r}")
+    paths = [Path(paths)] if isinstance(paths, str | Path) else [Path(p) for p in paths]
+
+    def deco(fn):
+        @functools.wraps(fn)
+        def wrapped():
+            result = fn()
+            present = [p for p in paths if p.is_file()]
+            if which == "first":
+                present = present[:1]
+            if hasattr(result, "quantities"):
+                result.quantities.extend(study_provenance_quantity(p) for p in present)
+            return result
+
+        return wrapped
+
+    return deco

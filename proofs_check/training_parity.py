@@ -25,6 +25,7 @@ from nstheory.claims import (
     no_stored_measurement,
     one_sided_power,
 )
+from nstheory.store import reports_study
 
 DATA = Path(__file__).parent / "data" / "training_parity.json"
 MIN_SEEDS = 5
@@ -97,6 +98,7 @@ c = claim(
 
 @c.check("exact-enumeration", name="sign_test_over_seeds",
          uses=("data:training_parity.json", "sign-test:stability-fall"))
+@reports_study(DATA)
 def _():
     runs = _base_runs()
     if runs is None:
@@ -120,6 +122,7 @@ def _():
 
 @c.check("monte-carlo", name="final_matches_target",
          uses=("data:training_parity.json", "nstheory.boolean.alphabet.stability_by_enumeration"))
+@reports_study(DATA)
 def _():
     import numpy as np
     from scipy import stats
@@ -181,6 +184,7 @@ def _precursor_rows(runs):
 
 @c.check("exact-enumeration", name="sign_test_over_seeds",
          uses=("data:training_parity.json", "sign-test:precursor"))
+@reports_study(DATA)
 def _():
     runs = _base_runs()
     if runs is None:
@@ -205,6 +209,7 @@ ALT_LEAD = "a mean lead time of 500 steps (normal approximation with the seeds' 
 
 @c.check("monte-carlo", name="lead_time_interval",
          uses=("data:training_parity.json", "t-interval:lead-time"))
+@reports_study(DATA)
 def _():
     import numpy as np
     from scipy import stats

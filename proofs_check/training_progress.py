@@ -23,6 +23,7 @@ from nstheory.claims import (
     no_stored_measurement,
     one_sided_power,
 )
+from nstheory.store import reports_study
 
 DATA = Path(__file__).parent / "data" / "training_modadd113.json"
 ALPHA = 0.01
@@ -71,6 +72,7 @@ c = claim(
 
 @c.check("monte-carlo", name="plateau_rank_trend",
          uses=("data:training_modadd113.json", "scipy.stats.spearmanr"))
+@reports_study(DATA)
 def _():
     from scipy.stats import spearmanr
 
@@ -115,6 +117,7 @@ def _():
 
 @c.check("monte-carlo", name="plateau_start_vs_end_clopper_pearson",
          uses=("data:training_modadd113.json", "nstheory.stats.clopper_pearson"))
+@reports_study(DATA)
 def _():
     from nstheory.stats import clopper_pearson
 

@@ -26,6 +26,7 @@ from nstheory.claims import (
     no_stored_measurement,
     one_sided_power,
 )
+from nstheory.store import reports_study
 
 DATA = Path(__file__).parent / "data"
 LEVEL = 0.95
@@ -130,7 +131,7 @@ def _bootstrap_check(name, metric, target, required, direction_only, min_seeds):
                           note="" if enough else NOT_DECIDABLE),
             "a true T_base/T_reg of 1 (no speed-up) against the paper's 1.36", power)
     check.__name__ = f"bootstrap_{name[0]}"
-    return check
+    return reports_study([DATA / f"training_{n}.json" for n in name], which="first")(check)
 
 
 def _permutation_check(name, metric, required, direction_only, min_seeds):
@@ -161,7 +162,7 @@ def _permutation_check(name, metric, required, direction_only, min_seeds):
                           note="" if enough else NOT_DECIDABLE),
             "the paper's 1.36-fold speed-up (base-arm mean steps x (1 - 1/1.36) saved)", power)
     check.__name__ = f"permutation_{name[0]}"
-    return check
+    return reports_study([DATA / f"training_{n}.json" for n in name], which="first")(check)
 
 
 def _permutation_power(s) -> float:

@@ -185,6 +185,15 @@ def run_compare(args) -> int:
         print("note: the comparison trains on CPU (small models)", file=sys.stderr)
     over = {"epochs": args.epochs} if args.epochs else None
     res = run_study(tasks, archs, seeds, get_executor(args.executor, args.workers), over, args.log)
+    if args.out:
+        from nstheory.montecarlo.comparison import THREADS, producers, study_config
+        from nstheory.store import cli_command, provenance_block, thread_info
+
+        threads = {**thread_info(), "torch": THREADS, "deterministic_algorithms": True,
+                   "note": "each run uses nstheory.reproducible.deterministic(threads)"}
+        res["provenance"] = provenance_block(study_config(tasks, archs, seeds, over),
+                                             producers(tasks), command=cli_command(args),
+                                             threads=threads)
     lines = []
     for task, s in res["summary"].items():
         lines.append(f"{task}: {s['metric']} (on training data; mean over seeds, 95% t-CI)")

@@ -43,6 +43,25 @@ METRIC = {
     "fortunes": "gaussian on one token embedding, exact average over positions",
 }
 
+#: Threads per run: a stored study reproduces bit for bit only with the same count.
+THREADS = 1
+#: Files whose code computes a comparison study's numbers (watched by the provenance check).
+PRODUCERS = ("nstheory/montecarlo/comparison.py", "nstheory/montecarlo/datasets.py",
+             "nstheory/montecarlo/models.py", "nstheory/montecarlo/estimators.py",
+             "nstheory/reproducible.py")
+
+
+def producers(tasks) -> tuple[str, ...]:
+    """The producing files of a study of ``tasks`` (the corpus reader only for fortunes).
+
+    >>> "nstheory/corpora.py" in producers(["digits"])
+    False
+    """
+    return PRODUCERS + (("nstheory/corpora.py",) if "fortunes" in tasks else ())
+#: The stored studies under ``proofs_check/data/`` that ``nstheory verify`` re-analyses: every
+#: file matching this pattern (one per command that wrote it).
+STORED_STUDIES = "montecarlo_comparison*.json"
+
 
 def _accuracy(model, x, y, batch=1024) -> float:
     import torch
@@ -123,14 +142,15 @@ _TASK_CACHE: dict = {}
 def run_one(spec: dict) -> dict:
     """Train and measure one (task, arch, seed); ``spec`` may override DEFAULTS[task].
 
-    Picklable and seeded by its spec, so any executor gives the same result.
+    Picklable and seeded by its spec, and run with :data:`THREADS` torch/BLAS threads and
+    deterministic kernels (:func:`nstheory.reproducible.deterministic`), so any executor gives
+    the same result, bit for bit, on the same machine class (``seconds`` aside).
     """
-    import torch
 
     from nstheory.montecarlo.datasets import get_task
     from nstheory.montecarlo.models import build_model, count_params
+    from nstheory.reproducible import deterministic
 
-    torch.set_num_threads(1)
     name, arch, seed = spec["task"], spec["arch"], int(spec["seed"])
     cfg = {**DEFAULTS[name], **{k: v for k, v in spec.items() if k in DEFAULTS[name]}}
     data_seed = int(spec.get("data_seed", 0))
@@ -139,13 +159,15 @@ def run_one(spec: dict) -> dict:
         _TASK_CACHE[key] = get_task(name, seed=data_seed)
     task = _TASK_CACHE[key]
     t0 = time.perf_counter()
-    model = build_model(arch, task.kind, task.n_classes, cfg["budget"], seed=seed,
-                        **task.model_kwargs())
-    acc = train(model, task, cfg["epochs"], cfg["lr"], seed)
-    res = measure(model, task, cfg["sigma"], seed)
+    with deterministic(threads=THREADS):
+        model = build_model(arch, task.kind, task.n_classes, cfg["budget"], seed=seed,
+                            **task.model_kwargs())
+        acc = train(model, task, cfg["epochs"], cfg["lr"], seed)
+        res = measure(model, task, cfg["sigma"], seed)
     return {"task": name, "arch": arch, "seed": seed, "params": count_params(model),
             "width": model.width, "epochs": cfg["epochs"], "sigma": cfg["sigma"],
-            "metric": METRIC[name], **acc, **res, "seconds": time.perf_counter() - t0}
+            "metric": METRIC[name], **acc, **res, "threads": THREADS,
+            "seconds": time.perf_counter() - t0}
 
 
 def t_interval(values, level: float = 0.95) -> dict:
@@ -205,6 +227,42 @@ def study_specs(tasks, archs, seeds, overrides: dict | None = None) -> list[dict
             for t in tasks for a in archs for s in seeds]
 
 
+def study_config(tasks, archs, seeds, overrides: dict | None = None) -> dict:
+    """Everything that determines a study's numbers (hashed into its provenance block).
+
+    >>> study_config(["digits"], ["mlp"], [0])["defaults"]["digits"]["sigma"]
+    0.5
+    """
+    return {"tasks": list(tasks), "archs": list(archs), "seeds": list(seeds),
+            "overrides": overrides or {}, "defaults": {t: DEFAULTS[t] for t in tasks},
+            "threads": THREADS}
+
+
+def load_stored_runs(data_dir=None) -> list[dict]:
+    """The per-seed runs of every stored comparison study (the files matching
+    :data:`STORED_STUDIES` in ``data_dir``, default ``proofs_check/data``), merged; a run key
+    stored twice is an error.
+
+    >>> runs = load_stored_runs()
+    >>> len({r["key"] for r in runs}) == len(runs)
+    True
+    """
+    from pathlib import Path
+
+    from nstheory.store import REPO_ROOT, load_json
+
+    base = Path(data_dir) if data_dir else REPO_ROOT / "proofs_check" / "data"
+    runs: dict[str, dict] = {}
+    for path in sorted(base.glob(STORED_STUDIES)):
+        name = path.name
+        for r in load_json(path)["runs"]:
+            k = r.get("key") or f"{r['task']}/{r['arch']}/{r['seed']}"
+            if k in runs:
+                raise NSTheoryError(f"comparison run {k} is stored twice (second in {name})")
+            runs[k] = r
+    return list(runs.values())
+
+
 def run_study(tasks, archs, seeds, executor=None, overrides: dict | None = None,
               log_path=None) -> dict:
     """Run (or resume from ``log_path``, a JSONL log) a study and summarize it."""
@@ -234,4 +292,6 @@ def run_study(tasks, archs, seeds, executor=None, overrides: dict | None = None,
     return {"runs": runs, "summary": summarize(runs)}
 
 
-__all__ = ["DEFAULTS", "run_one", "run_study", "study_specs", "summarize", "t_interval", "train"]
+__all__ = ["DEFAULTS", "PRODUCERS", "STORED_STUDIES", "THREADS", "load_stored_runs", "producers",
+           "run_one",
+           "run_study", "study_config", "study_specs", "summarize", "t_interval", "train"]

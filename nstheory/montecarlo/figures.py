@@ -6,11 +6,6 @@ from pathlib import Path
 
 from nstheory.plots import figure
 
-COMPARISON_JSON = Path(__file__).resolve().parents[2] / "proofs_check" / "data" / \
-    "montecarlo_comparison.json"
-
-
-
 
 @figure("montecarlo_relu_vrf",
         "Scalar ReLU map: Monte Carlo estimates with 95% CIs against kappa(rho), and the "
@@ -66,12 +61,13 @@ def relu_vrf(path: Path) -> None:
         "Sensitivity of MLP / CNN / LSTM / transformer (matched budgets) on four tasks, mean "
         "over seeds with 95% t-intervals, and the right-aligned per-position profile on fortunes")
 def architecture_comparison(path: Path) -> None:
+    from nstheory.figure_data import save_figure
+    from nstheory.montecarlo.comparison import STORED_STUDIES, load_stored_runs, summarize
     from nstheory.plots import setup_matplotlib
-    from nstheory.store import load_json
 
     plt = setup_matplotlib()
-    data = load_json(COMPARISON_JSON)
-    summ = data["summary"]
+    runs = load_stored_runs()
+    summ = summarize(runs)
     tasks = [t for t in ("boolean", "sparse-token", "digits", "fortunes") if t in summ]
     archs = ("mlp", "cnn", "lstm", "transformer")
     fig, grid = plt.subplots(2, 3, figsize=(13, 8))
@@ -97,9 +93,9 @@ def architecture_comparison(path: Path) -> None:
         ax.set_ylabel("flip rate, one embedding noised (mean over seeds)", fontsize=8)
         ax.set_title("fortunes: per-position profile (right-aligned)", fontsize=8)
         ax.legend(fontsize=8)
-    n_seeds = len(data["study"]["seeds"])
+    n_seeds = len({r["seed"] for r in runs})
     fig.suptitle(f"Architecture comparison, {n_seeds} seeds each "
-                 "(proofs_check/data/montecarlo_comparison.json)", fontsize=9)
+                 f"(stored studies proofs_check/data/{STORED_STUDIES})", fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    save_figure(fig, path, dpi=120)
     plt.close(fig)

@@ -40,7 +40,10 @@ def register_cli(sub) -> None:
     p.add_argument("--corpus-path", help="directory of WikiText-2 (wiki.train.tokens)")
     p.add_argument("--record", metavar="NAME",
                    help="also store the study as proofs_check/data/training_NAME.json, which "
-                   "`nstheory verify` re-analyses (modadd113, ntp, modadd_reduced)")
+                   "`nstheory verify` re-analyses (modadd113, ntp, modadd_reduced); "
+                   "refuses to replace a stored study unless --force")
+    p.add_argument("--force", action="store_true",
+                   help="with --record: overwrite an existing stored study")
     p.set_defaults(func=run)
 
 
@@ -51,6 +54,7 @@ def run(args) -> int:
 
     name = args.preset or DEFAULT_PRESET[args.task]
     check_choice(name, PRESETS, "--preset")
+    record_path = record_target(args.record, args.force) if args.record is not None else None
     overrides = {}
     if args.steps is not None:
         overrides["steps"] = args.steps
@@ -79,22 +83,51 @@ def run(args) -> int:
         arms = ("base",)
     seeds = parse_seeds(args.seeds)
     out = args.out or f"runs/{name}"
+    from nstheory.store import cli_command
+
     res = run_study(base, seeds, out, arms=arms, reg=reg, executor=args.executor,
-                    workers=args.workers, threads=args.threads)
+                    workers=args.workers, threads=args.threads, command=cli_command(args))
     print(format_analysis(res))
     print(f"wrote {out}/study.json")
-    if args.record:
-        from pathlib import Path
-
+    if record_path is not None:
         from nstheory.training.study import write_study
 
-        if not args.record.replace("_", "").isalnum():
-            raise NSTheoryError(f"--record must be a plain name, got {args.record!r}")
-        path = Path(__file__).resolve().parents[2] / "proofs_check" / "data" / \
-            f"training_{args.record}.json"
-        write_study(out, path)
-        print(f"recorded {path}")
+        write_study(out, record_path, force=args.force, command=cli_command(args),
+                    threads={"torch": args.threads or "torch default",
+                             "executor": args.executor, "workers": args.workers})
+        print(f"recorded {record_path}")
     return 0
+
+
+def record_target(name: str, force: bool = False, data_dir=None):
+    """The stored-study path of ``--record NAME``, checked before any training starts.
+
+    ``NAME`` must be letters, digits and underscores (at most 64); an existing study is
+    refused unless ``force``.
+
+    >>> record_target("modadd113", force=True).name
+    'training_modadd113.json'
+    >>> try:
+    ...     record_target("../x")
+    ... except Exception as e:
+    ...     print(e)
+    --record must be letters, digits and underscores (1 to 64), got '../x'
+    """
+    import re
+    from pathlib import Path
+
+    from nstheory.errors import NSTheoryError
+    from nstheory.store import REPO_ROOT
+
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_]{1,64}", name):
+        raise NSTheoryError(f"--record must be letters, digits and underscores (1 to 64), "
+                            f"got {name!r}")
+    base = Path(data_dir) if data_dir is not None else REPO_ROOT / "proofs_check" / "data"
+    path = base / f"training_{name}.json"
+    if path.exists() and not force:
+        raise NSTheoryError(f"--record {name}: {path.name} is already stored; pass --force to "
+                            "overwrite it")
+    return path
 
 
 def format_analysis(res: dict) -> str:

@@ -1,7 +1,8 @@
 """Figures of the training studies, drawn from the stored study files
 ``proofs_check/data/training_<name>.json`` (no retraining).
 
-One set of three figures (curves, trajectories, speed-up) per stored study in ``STUDIES``.
+One set of three figures (curves, trajectories, speed-up) per stored study in ``STUDIES``; each
+PNG has its plotted data beside it as JSON (:func:`nstheory.figure_data.save_figure`).
 Where runs stop once their validation accuracy reaches a threshold, a stopped run is held at
 its last logged value when averaging over seeds (said in each figure).
 """
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nstheory.figure_data import save_figure
 from nstheory.plots import figure
 
 DATA = Path(__file__).resolve().parents[2] / "proofs_check" / "data"
@@ -102,7 +104,7 @@ def grokking_curves(path: Path, name: str) -> None:
     axes[0].legend(loc="lower right", fontsize=7)
     fig.suptitle(_title(study), fontsize=9)
     fig.tight_layout()
-    fig.savefig(path)
+    save_figure(fig, path)
     plt.close(fig)
 
 
@@ -135,7 +137,7 @@ def stability_sensitivity(path: Path, name: str) -> None:
     fig.suptitle(_title(study) + f"\nMonte Carlo on {cfg['metric_samples']} train inputs, one "
                  "noise draw per point, both arms under the same noise", fontsize=9)
     fig.tight_layout()
-    fig.savefig(path)
+    save_figure(fig, path)
     plt.close(fig)
 
 
@@ -184,7 +186,7 @@ def speedup(path: Path, name: str) -> None:
     task = study["runs"][0]["config"]["task"]
     ax.set_title(_title(study) + f"\n{PAPER[task]}", fontsize=8)
     fig.tight_layout()
-    fig.savefig(path)
+    save_figure(fig, path)
     plt.close(fig)
 
 
@@ -248,5 +250,5 @@ def grokking_p113_sensitivity(path: Path) -> None:
     fig.suptitle(f"grokking on modular addition p = {cfg['p']}, {cfg['frac']:.0%} train, "
                  f"preset {study['preset']}, no regularizer ({len(runs)} seeds)")
     fig.tight_layout()
-    fig.savefig(path)
+    save_figure(fig, path)
     plt.close(fig)

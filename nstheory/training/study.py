@@ -90,8 +90,10 @@ def study_configs(base, seeds, arms=("base", "reg"), reg=None):
 
 
 def run_study(base, seeds, out, arms=("base", "reg"), reg=None, executor: str = "serial",
-              workers: int | None = None, threads: int | None = None) -> dict:
-    """Train every (arm, seed) of ``base`` into ``out/<arm>_seed<k>`` and analyse them."""
+              workers: int | None = None, threads: int | None = None,
+              command: str | None = None) -> dict:
+    """Train every (arm, seed) of ``base`` into ``out/<arm>_seed<k>`` and analyse them;
+    ``out/study.json`` gets a provenance block naming ``command``."""
     from nstheory.executor import get_executor
 
     out = Path(out)
@@ -100,7 +102,12 @@ def run_study(base, seeds, out, arms=("base", "reg"), reg=None, executor: str = 
     runs = get_executor(executor, workers).map(_run_one, items, desc=f"{base.preset} runs")
     result = {"preset": base.preset, "seeds": list(seeds), "arms": list(arms),
               "analysis": analyze_study(runs), "runs": runs}
-    save_json(result, out / "study.json")
+    from nstheory.store import provenance_block
+
+    configs = [r["config"] for r in sorted(runs, key=lambda r: (r["arm"], r["seed"]))]
+    prov = provenance_block(configs, PRODUCERS, command=command, threads={
+        "torch": threads or "torch default", "executor": executor, "workers": workers})
+    save_json({**result, "provenance": prov}, out / "study.json")
     return result
 
 
@@ -153,9 +160,20 @@ def permutation_pvalue(a, b) -> tuple[float, float]:
     return ge / n, le / n
 
 
-def write_study(out, path) -> dict:
+#: Files whose code computes a training study's numbers (watched by the provenance check).
+PRODUCERS = (*(f"nstheory/training/{m}.py" for m in
+                ("config", "loop", "metrics", "models", "regularizer", "study", "tasks")),
+             "nstheory/corpora.py")
+
+
+def write_study(out, path, force: bool = False, threads: dict | None = None,
+                command: str | None = None) -> dict:
     """Collect the finished runs under ``out``, analyse them and save the study JSON to ``path``
-    (e.g. ``proofs_check/data/training_<name>.json``, re-analysed by ``nstheory verify``)."""
+    (e.g. ``proofs_check/data/training_<name>.json``, re-analysed by ``nstheory verify``) with
+    its provenance block (:func:`nstheory.store.provenance_block`; the configuration hashed is
+    the list of run configurations). An existing ``path`` is replaced only when ``force``."""
+    from nstheory.store import provenance_block, save_study
+
     runs = collect_runs(out)
     if not runs:
         raise NSTheoryError(f"no finished runs under {out}")
@@ -163,7 +181,9 @@ def write_study(out, path) -> dict:
     result = {"preset": cfg["preset"], "seeds": sorted({r["seed"] for r in runs}),
               "arms": sorted({r["arm"] for r in runs}), "analysis": analyze_study(runs),
               "runs": runs}
-    save_json(result, path)
+    configs = [r["config"] for r in sorted(runs, key=lambda r: (r["arm"], r["seed"]))]
+    save_study(result, path, provenance_block(configs, PRODUCERS, command=command,
+                                              threads=threads), force=force)
     return result
 
 
@@ -204,6 +224,6 @@ def analyze_study(runs: list[dict], metrics=METRICS, level: float = 0.95) -> dic
     return {"arms": arms, "speedup": speed}
 
 
-__all__ = ["METRICS", "analyze_study", "collect_runs", "noise_summary", "parse_seeds",
+__all__ = ["METRICS", "PRODUCERS", "analyze_study", "collect_runs", "noise_summary", "parse_seeds",
            "permutation_pvalue",
            "run_study", "study_configs", "write_study"]

@@ -56,10 +56,18 @@ def test_monotone_in_r(r, dr):
 @settings(max_examples=10, deadline=None)
 @given(st.floats(min_value=-1.0, max_value=1.0))
 def test_arb_balls_contain_closed_forms(r):
+    from flint import arb
+
+    from nstheory.numerics import arb_precision
+
     for n, f in ((2, s2_closed_form), (3, s3_closed_form)):
         ball = s_n_arb(n, r, prec=120)
-        v = f(r, dps=30)
-        assert ball.overlaps(ball.__class__(mpmath.nstr(v, 32)))
+        v = f(r, dps=45)  # mpmath closed form, error far below 1e-40
+        with arb_precision(bits=200):
+            # the mpmath value as a ball: 50 digits (exact to 1e-50) plus a 1e-40 error radius
+            ref = arb(mpmath.nstr(v, 50, strip_zeros=False), "1e-40")
+            assert float(ref.rad()) < 2e-40
+            assert ball.overlaps(ref)
         assert float(ball.rad()) < 1e-30
 
 

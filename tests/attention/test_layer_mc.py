@@ -105,12 +105,17 @@ def test_projected_and_dense_random_w_agree():
     assert abs(z) < 4 and abs(za) < 4
 
 
-def test_batch_size_does_not_change_mean_much_and_seed_reproducible():
+def test_batch_size_does_not_change_the_estimate():
+    # batching changes the random stream, not the estimand: every sample is counted once (a
+    # dropped or repeated batch changes n) and the two estimates agree within 4 combined
+    # standard errors
     a = attention_stability_mc(4, 16, 0.5, "identity", samples=3000, seed=9, batch=1000,
                                device="cpu")
-    b = attention_stability_mc(4, 16, 0.5, "identity", samples=3000, seed=9, batch=1000,
+    b = attention_stability_mc(4, 16, 0.5, "identity", samples=3000, seed=9, batch=3000,
                                device="cpu")
-    assert a.stab.mean == b.stab.mean
+    assert a.stab.n == b.stab.n == 3000
+    z = (a.stab.mean - b.stab.mean) / (a.stab.stderr ** 2 + b.stab.stderr ** 2) ** 0.5
+    assert abs(z) < 4
 
 
 def test_mc_ci_coverage_for_s2():

@@ -79,13 +79,13 @@ def test_sampled_estimates_cover_exact_values():
     assert "95% CI" in str(est)
 
 
-def test_sampled_beyond_limit_and_reproducible():
+def test_sampled_beyond_limit_two_seeds_against_exact():
     s = zoo.majority(41, sampling=True)
     a = s.stability(0.5, samples=5000, seed=1)
-    b = s.stability(0.5, samples=5000, seed=1)
-    assert a == b
+    b = s.stability(0.5, samples=5000, seed=2)
     exact = float(majority_stability(41, Fraction(1, 2)))
-    assert abs(a.mean - exact) < 4.5 * a.stderr
+    for est in (a, b):  # two independent estimates, each against the exact value
+        assert abs(est.mean - exact) < 4.5 * est.stderr
 
 
 def test_sampled_requires_pm1():

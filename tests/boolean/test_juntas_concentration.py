@@ -134,9 +134,14 @@ def test_stability_tail_bound_on_functions():
 
 
 def test_lemma1_thresholds():
-    assert mpmath.nstr(lemma1_threshold(0.9, 0.01, 0.05), 8) == "2.1179049"
-    assert mpmath.nstr(lemma1_threshold(0.95, 0.02, 0.1), 8) == "4.3503455"
-    assert mpmath.nstr(lemma1_threshold(0.9, 0.01, 0.05, form="printed"), 8) == "-2.1179049"
+    # T* is defined by rho**T* = 1 - delta/eps (corrected); the printed base 1/rho negates it
+    for rho, delta, eps in ((0.9, 0.01, 0.05), (0.95, 0.02, 0.1), (0.5, 0.3, 0.4)):
+        t = lemma1_threshold(rho, delta, eps, dps=40)
+        with mpmath.workdps(40):
+            target = 1 - mpmath.mpf(delta) / mpmath.mpf(eps)
+            assert abs(mpmath.power(mpmath.mpf(rho), t) - target) < mpmath.mpf(10) ** -35
+        printed = lemma1_threshold(rho, delta, eps, form="printed", dps=40)
+        assert abs(printed + t) < mpmath.mpf(10) ** -35
     with pytest.raises(NSTheoryError):
         lemma1_threshold(1.0, 0.01, 0.05)
     with pytest.raises(NSTheoryError):

@@ -8,7 +8,6 @@ import sys
 
 import mpmath
 import pytest
-from flint import arb
 
 from nstheory.gaussian import recurrence as R
 from nstheory.gaussian import symbolic as S
@@ -53,13 +52,30 @@ def _cli(*args):
                           capture_output=True, text=True, timeout=300)
 
 
+def _relu_map_by_conditioning(rho, dps=60):
+    """E[ReLU(X) ReLU(Y)], corr(X, Y) = rho, by another route than the toolkit's: condition on
+    X = x, where E[ReLU(Y) | x] = s phi(m/s) + m Phi(m/s) with m = rho x, s = sqrt(1 - rho^2),
+    then one mpmath quadrature over x > 0."""
+    with mpmath.workdps(dps):
+        r = mpmath.mpf(rho)
+        s = mpmath.sqrt(1 - r * r)
+
+        def inner(x):
+            m = r * x
+            return s * mpmath.npdf(m / s) + m * mpmath.ncdf(m / s)
+
+        return mpmath.quad(lambda x: x * inner(x) * mpmath.npdf(x), [0, 2, 6, mpmath.inf])
+
+
 def test_cli_relu_json():
     out = _cli("relu", "--rho", "0.5", "--dps", "50", "--json")
     assert out.returncode == 0, out.stderr
     d = json.loads(out.stdout)
-    assert d["value"].startswith("0.3044988905221146790444982912449090270160132867583")
-    lo, hi = (mpmath.mpf(v) for v in d["enclosure"])
-    assert lo <= mpmath.mpf("0.304498890522114679044498291244909027016013286758327") <= hi
+    ref = _relu_map_by_conditioning(mpmath.mpf(1) / 2)
+    with mpmath.workdps(60):
+        assert abs(mpmath.mpf(d["value"]) - ref) < mpmath.mpf(10) ** -45
+        lo, hi = (mpmath.mpf(v) for v in d["enclosure"])
+        assert lo - mpmath.mpf(10) ** -55 <= ref <= hi + mpmath.mpf(10) ** -55
     assert d["agreement_digits"] >= 45
 
 
@@ -78,7 +94,11 @@ def test_cli_view_corr_relu_is_two_kappa():
     from nstheory.gaussian.cli import evaluate
 
     d = evaluate("relu", "0.5", "3", "5", view="corr", dps=20)
-    assert d["value"] == "0.60899778104422935809"
-    with arb_precision(bits=80):
-        lo, hi = arb(d["enclosure"][0]), arb(d["enclosure"][1])
-        assert lo <= arb("0.60899778104422935808899658") <= hi
+    # the correlation view divides by sqrt(E[ReLU(X)^2] E[ReLU(Y)^2]) = sqrt(q1 q2) / 2
+    with mpmath.workdps(40):
+        ref = _relu_map_by_conditioning(0.5, dps=40) * 2
+        assert abs(mpmath.mpf(d["value"]) - ref) < mpmath.mpf(10) ** -19
+        # the enclosure's decimal end points, read exactly at 40 digits, contain the reference
+        # (its own error is below 1e-35, far inside the enclosure's 1e-22 width)
+        lo, hi = (mpmath.mpf(v) for v in d["enclosure"])
+        assert lo <= ref <= hi
