@@ -1,0 +1,1 @@
+"""Spectral bias on the Boolean cube: eigenvalues of dot-product kernels by degree."""
