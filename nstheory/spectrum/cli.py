@@ -73,7 +73,6 @@ def evaluate(arch: str = "mlp", act: str = "relu", depth=1, n=20, sw2="2", sb2="
     ...
     nstheory.errors.NSTheoryError: --n must be an integer in [1, 10000], got 0
     """
-    import math
     import time
 
     from flint import arb

@@ -320,11 +320,13 @@ def krawtchouk_rows(n: int):
 
 
 def spectrum_mp(phi: Callable, n: int, dps: int = 30) -> list:
-    """``mu_0..mu_n`` in mpmath by the direct Krawtchouk sum at ``dps + 0.302 n + 10`` digits.
+    """``mu_0..mu_n`` in mpmath by the direct Krawtchouk sum, to about ``dps`` digits each.
 
     ``phi`` takes and returns mpmath numbers. Uses ``mu_k = 2^{-n} sum_j Phi_j C(n, j)
-    Kraw_k(j) / C(n, k)`` (the symmetry ``C(n,j) K_j(k) = C(n,k) Kraw_k(j)``). ``O(n^2)``
-    big-integer operations: meant for ``n`` up to a few hundred.
+    Kraw_k(j) / C(n, k)`` (the symmetry ``C(n,j) K_j(k) = C(n,k) Kraw_k(j)``). The working
+    precision starts at ``dps + 0.302 n + 10`` digits and is raised while, for some ``k``, the
+    cancellation ``log10(sum_j |term_j| / |mu_k|)`` eats more than the surplus. ``O(n^2)``
+    big-integer operations per pass: meant for ``n`` up to a few hundred.
 
     >>> [mpmath.nstr(m, 12) for m in spectrum_mp(mpmath.exp, 10)[:3]]
     ['1.05118372699', '0.104769374052', '0.0104421534098']
@@ -332,12 +334,22 @@ def spectrum_mp(phi: Callable, n: int, dps: int = 30) -> list:
     n = check_n(n, limit=2000)
     dps = check_int(dps, "dps", lo=1, hi=100_000)
     binom = _binomials(n)
-    with mpmath.workdps(dps + math.ceil(0.30103 * n) + 10):
-        vals = [phi(mpmath.mpf(n - 2 * j) / n) * binom[j] for j in range(n + 1)]
-        out = []
-        for k, row in enumerate(krawtchouk_rows(n)):
-            s = mpmath.fsum(v * r for v, r in zip(vals, row, strict=True))
-            out.append(s / (binom[k] * mpmath.mpf(2) ** n))
+    work = dps + math.ceil(0.30103 * n) + 10
+    for _ in range(12):
+        with mpmath.workdps(work):
+            vals = [phi(mpmath.mpf(n - 2 * j) / n) * binom[j] for j in range(n + 1)]
+            out, lost = [], 0.0
+            for k, row in enumerate(krawtchouk_rows(n)):
+                terms = [v * r for v, r in zip(vals, row, strict=True)]
+                s = mpmath.fsum(terms)
+                size = mpmath.fsum(abs(x) for x in terms)
+                if size:
+                    loss = float(mpmath.log10(size / abs(s))) if s else 0.0  # exact 0: no info
+                    lost = max(lost, loss)
+                out.append(s / (binom[k] * mpmath.mpf(2) ** n))
+        if work - lost >= dps + 5:
+            break
+        work = int(dps + lost + 15)
     with mpmath.workdps(dps):
         return [+m for m in out]
 

@@ -152,7 +152,8 @@ class MLPKernel:
                 sig = sw2 * raw + sb2
                 q = sw2 * self.act._raw_mp(mpmath.mpf(1), q, q) + sb2
                 theta = sig + dot * theta
-        return +sig, +theta
+        with mpmath.workdps(dps):
+            return +sig, +theta
 
     def _arb_constants(self):
         """``(sw2, sb2, [q^1, ..., q^L])`` as balls at the current precision (cached)."""
