@@ -112,7 +112,14 @@ def _cli(*args):
                           capture_output=True, text=True, timeout=120)
 
 
-def test_cli_json_and_text_same_numbers():
+def _main(args, capsys):
+    from nstheory.cli import main
+
+    rc = main(["spectrum", *args])
+    return rc, capsys.readouterr()
+
+
+def test_cli_json_and_text_same_numbers(capsys):
     js = _cli("--arch", "mlp", "--act", "relu", "--depth", "3", "--n", "20", "--json")
     assert js.returncode == 0, js.stderr
     out = json.loads(js.stdout)
@@ -124,9 +131,9 @@ def test_cli_json_and_text_same_numbers():
     assert abs(float(row["ntk"]) - (float(lo) + float(hi)) / 2) <= 1e-14 * float(hi)
     assert float(lo) <= float(hi) <= float(lo) * (1 + 1e-15)
     assert all(r["nngp_resolved"] and r["ntk_resolved"] for r in out["degrees"])
-    txt = _cli("--act", "relu", "--depth", "3", "--n", "20")
-    assert txt.returncode == 0
-    assert row["ntk"] in txt.stdout and lo in txt.stdout
+    rc, txt = _main(["--act", "relu", "--depth", "3", "--n", "20"], capsys)
+    assert rc == 0
+    assert row["ntk"] in txt.out and lo in txt.out
 
 
 @pytest.mark.parametrize("bad", [["--n", "nan"], ["--n", "-3"], ["--n", "10001"],
@@ -135,7 +142,7 @@ def test_cli_json_and_text_same_numbers():
                                  ["--n", "5", "--dps", "0"], ["--n", "5", "--arch", "cnn"],
                                  ["--n", "5", "--act", "polynomial"],
                                  ["--n", "5", "--act", "polynomial", "--coeffs", "1,,2"]])
-def test_cli_bad_arguments_exit_2(bad):
-    r = _cli(*bad)
-    assert r.returncode == 2
-    assert "error" in r.stderr and "Traceback" not in r.stderr
+def test_cli_bad_arguments_exit_2(bad, capsys):
+    rc, out = _main(bad, capsys)
+    assert rc == 2
+    assert "error" in out.err and "Traceback" not in out.err
