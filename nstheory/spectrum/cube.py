@@ -322,7 +322,8 @@ def krawtchouk_rows(n: int):
 def spectrum_mp(phi: Callable, n: int, dps: int = 30) -> list:
     """``mu_0..mu_n`` in mpmath by the direct Krawtchouk sum, to about ``dps`` digits each.
 
-    ``phi`` takes and returns mpmath numbers. Uses ``mu_k = 2^{-n} sum_j Phi_j C(n, j)
+    ``phi`` takes and returns mpmath numbers and must be accurate at the current ``mp.dps``
+    (it is called at the raised working precision). Uses ``mu_k = 2^{-n} sum_j Phi_j C(n, j)
     Kraw_k(j) / C(n, k)`` (the symmetry ``C(n,j) K_j(k) = C(n,k) Kraw_k(j)``). The working
     precision starts at ``dps + 0.302 n + 10`` digits and is raised while, for some ``k``, the
     cancellation ``log10(sum_j |term_j| / |mu_k|)`` eats more than the surplus. ``O(n^2)``

@@ -75,7 +75,7 @@ def test_spectrum_certified_vs_direct_sum():
     n = 30
     k = MLPKernel("relu", depth=4, sw2=2, sb2="0.05")
     s = mlp_spectrum("relu", depth=4, n=n, sw2=2, sb2="0.05")
-    direct = spectrum_mp(lambda t: k.mp(t, dps=40)[1], n, dps=30)
+    direct = spectrum_mp(lambda t: k.mp(t, dps=mpmath.mp.dps)[1], n, dps=30)
     for ball, m in zip(s["ntk"], direct, strict=True):
         with arb_precision(bits=200):
             assert ball.overlaps(arb(mpmath.nstr(m, 30), 1e-27 * abs(float(m))))
