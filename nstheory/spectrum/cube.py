@@ -326,7 +326,8 @@ def spectrum_mp(phi: Callable, n: int, dps: int = 30) -> list:
     (it is called at the raised working precision). Uses ``mu_k = 2^{-n} sum_j Phi_j C(n, j)
     Kraw_k(j) / C(n, k)`` (the symmetry ``C(n,j) K_j(k) = C(n,k) Kraw_k(j)``). The working
     precision starts at ``dps + 0.302 n + 10`` digits and is raised while, for some ``k``, the
-    cancellation ``log10(sum_j |term_j| / |mu_k|)`` eats more than the surplus. ``O(n^2)``
+    cancellation ``log10(sum_j |term_j| / |mu_k|)`` eats more than the surplus (a sum at the
+    rounding floor counts as zero: true zeros come out as tiny numbers of either sign). ``O(n^2)``
     big-integer operations per pass: meant for ``n`` up to a few hundred.
 
     >>> [mpmath.nstr(m, 12) for m in spectrum_mp(mpmath.exp, 10)[:3]]
@@ -344,9 +345,10 @@ def spectrum_mp(phi: Callable, n: int, dps: int = 30) -> list:
                 terms = [v * r for v, r in zip(vals, row, strict=True)]
                 s = mpmath.fsum(terms)
                 size = mpmath.fsum(abs(x) for x in terms)
-                if size:
-                    loss = float(mpmath.log10(size / abs(s))) if s else 0.0  # exact 0: no info
-                    lost = max(lost, loss)
+                if size and s:
+                    loss = float(mpmath.log10(size / abs(s)))
+                    if loss < work - 5:  # else: at the rounding floor, mu_k = 0 to this precision
+                        lost = max(lost, loss)
                 out.append(s / (binom[k] * mpmath.mpf(2) ** n))
         if work - lost >= dps + 5:
             break
