@@ -25,7 +25,7 @@ Examples
 >>> th.shape
 (8, 8)
 >>> [round(v, 3) + 0.0 for v in degree_rayleigh(th, 3)]   # limit: 1.058, 2/3, 0.314, 0
-[0.985, 0.653, 0.173, 0.001]
+[1.05, 0.643, 0.293, 0.0]
 """
 
 from __future__ import annotations
