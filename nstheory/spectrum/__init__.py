@@ -7,6 +7,8 @@ Modules
                Krawtchouk transform), precise (mpmath direct sum), word counting, Gram matrix
 ``kernels``    NNGP/NTK recursions of MLPs on the cube (mpmath, arb, float64)
 ``empirical``  empirical NTK of finite-width torch MLPs (autograd), degree Rayleigh quotients
+``transformer`` one-layer linear-attention transformer: NTK derived with SymPy, empirical NTK
+``learning``   per-degree learning curves: kernel-regime prediction vs a trained wide MLP
 ``cli``        ``nstheory spectrum``
 ``figures``    mu_k by degree; per-degree learning curves
 
@@ -41,6 +43,13 @@ from nstheory.spectrum.empirical import (
     monomial_leakage,
 )
 from nstheory.spectrum.kernels import NTK_ACTIVATIONS, MLPKernel, mlp_spectrum
+from nstheory.spectrum.learning import predicted_curves, train_mlp_on_cube
+from nstheory.spectrum.transformer import (
+    derive_ntk,
+    transformer_empirical_ntk,
+    transformer_nngp_coeffs,
+    transformer_ntk_coeffs,
+)
 
 __all__ = [
     "MAX_N",
@@ -49,6 +58,7 @@ __all__ = [
     "character_matrix",
     "cube_points",
     "degree_rayleigh",
+    "derive_ntk",
     "gram_eigenvalues",
     "gram_monomial_residual",
     "krawtchouk_rows",
@@ -57,6 +67,7 @@ __all__ = [
     "mlp_spectrum",
     "monomial_leakage",
     "multiplicities",
+    "predicted_curves",
     "resolved",
     "spectra_arb",
     "spectrum_arb",
@@ -64,5 +75,9 @@ __all__ = [
     "spectrum_mp",
     "spectrum_polynomial_by_words",
     "spectrum_polynomial_exact",
+    "train_mlp_on_cube",
+    "transformer_empirical_ntk",
+    "transformer_nngp_coeffs",
+    "transformer_ntk_coeffs",
     "word_counts",
 ]

@@ -1,4 +1,4 @@
-"""``nstheory spectrum --arch mlp --act relu --depth L --n N [--sw2 S --sb2 B] [--dps D] [--json]``
+"""``nstheory spectrum --arch mlp|transformer --act A --depth L --n N [--sw2 S --sb2 B] [--dps D]``
 
 Eigenvalues by degree of the NNGP and NTK of an infinitely wide MLP on the uniform Boolean cube
 ``{-1, 1}^n`` (NTK parametrisation; weights N(0, sw2 / fan-in), biases N(0, sb2); ``depth``
@@ -33,7 +33,9 @@ def register_cli(subparsers) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--arch", default="mlp", help="architecture: mlp (default)")
+    p.add_argument("--arch", default="mlp",
+                   help="mlp (default) or transformer (one-layer linear attention, NTK (1+t)^2, "
+                        "NNGP (1+t)^2/4; --depth must be 1, --act/--sw2/--sb2 do not apply)")
     p.add_argument("--act", default="relu",
                    help="activation: relu, leaky_relu (--slope), abs, erf, identity, "
                         "polynomial (--coeffs)")
@@ -83,7 +85,7 @@ def evaluate(arch: str = "mlp", act: str = "relu", depth=1, n=20, sw2="2", sb2="
     from nstheory.spectrum.kernels import NTK_ACTIVATIONS, MLPKernel
 
     t0 = time.perf_counter()
-    check_choice(arch, ("mlp",), "arch")
+    check_choice(arch, ("mlp", "transformer"), "arch")
     check_choice(act, NTK_ACTIVATIONS, "act")
     try:
         n = check_int(n, "n", lo=1, hi=MAX_N)
@@ -115,9 +117,18 @@ def evaluate(arch: str = "mlp", act: str = "relu", depth=1, n=20, sw2="2", sb2="
             if v is None:
                 raise NSTheoryError(f"--coeffs entries must be finite numbers, got {c!r}")
         params["coeffs"] = tuple(parts)
-    kernel = MLPKernel(act, depth, sw2, sb2, **params)
     bits = bits_for_digits(dps, guard=4)
-    nngp, ntk = spectra_arb(kernel.arb, n, bits)
+    if arch == "transformer":
+        if depth != 1:
+            raise NSTheoryError(
+                f"--depth must be 1 for --arch transformer (one layer), got {depth}")
+        sw2 = sb2 = "n/a"
+        act_name = "linear attention"
+        nngp, ntk = spectra_arb(lambda t: ((1 + t) ** 2 / 4, (1 + t) ** 2), n, bits)
+    else:
+        kernel = MLPKernel(act, depth, sw2, sb2, **params)
+        act_name = kernel.act.name
+        nngp, ntk = spectra_arb(kernel.arb, n, bits)
     mult = multiplicities(n)
     rows = []
     for k in range(n + 1):
@@ -137,7 +148,7 @@ def evaluate(arch: str = "mlp", act: str = "relu", depth=1, n=20, sw2="2", sb2="
                                "enclosure": list(ball_bounds(ratio, dps + 2))}
     return {
         "arch": arch,
-        "activation": kernel.act.name,
+        "activation": act_name,
         "depth": depth,
         "n": n,
         "sw2": sw2,
