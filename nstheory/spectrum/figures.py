@@ -15,9 +15,14 @@ def _save(path: Path, data: dict) -> None:
     path.with_suffix(".json").write_text(json.dumps(data, indent=1) + "\n")
 
 
+def _transformer_kernels(t):
+    """(NNGP, NTK) of the one-layer linear-attention transformer: ((1+t)^2/4, (1+t)^2)."""
+    return (1 + t) ** 2 / 4, (1 + t) ** 2
+
+
 @figure("spectrum_mu_by_degree",
         "NTK and NNGP eigenvalues mu_k by degree on {-1,1}^30 (certified), MLPs of several "
-        "activations and depths")
+        "activations and depths and the one-layer linear-attention transformer")
 def mu_by_degree(path: Path) -> None:
     from nstheory.spectrum.cube import resolved, spectra_arb
     from nstheory.spectrum.kernels import MLPKernel
@@ -41,6 +46,15 @@ def mu_by_degree(path: Path) -> None:
             entry[name] = {str(j): repr(float(m.mid())) if resolved(m, 50) else "0 (ball "
                            f"contains 0, radius {float(m.rad()):.3g})" for j, m in enumerate(mus)}
         data["cases"].append(entry)
+    t_nngp, t_ntk = spectra_arb(_transformer_kernels, n)
+    label = "linear-attention transformer, 1 layer"
+    entry = {"label": label}
+    for ax, name, mus in ((axes[0], "ntk", t_ntk), (axes[1], "nngp", t_nngp)):
+        ks = [j for j, m in enumerate(mus) if resolved(m, 50)]
+        ax.semilogy(ks, [float(mus[j].mid()) for j in ks], "s--", ms=5, color="k", label=label)
+        entry[name] = {str(j): repr(float(m.mid())) if resolved(m, 50) else "0"
+                       for j, m in enumerate(mus)}
+    data["cases"].append(entry)
     for ax, name in ((axes[0], "NTK"), (axes[1], "NNGP")):
         ax.set_xlabel("degree k")
         ax.set_title(f"{name} eigenvalue mu_k, n = {n} (zeros omitted)", fontsize=10)

@@ -146,3 +146,14 @@ def test_cli_bad_arguments_exit_2(bad, capsys):
     rc, out = _main(bad, capsys)
     assert rc == 2
     assert "error" in out.err and "Traceback" not in out.err
+
+
+def test_cli_transformer_spectrum(capsys):
+    rc, out = _main(["--arch", "transformer", "--n", "6", "--json"], capsys)
+    assert rc == 0
+    d = json.loads(out.out)
+    # mu = (1 + 1/n, 2/n, 2/n^2, 0, ...) for Phi = (1 + t)^2, typed
+    assert [float(r["ntk"]) for r in d["degrees"][:3]] == pytest.approx([7 / 6, 1 / 3, 1 / 18])
+    assert not d["degrees"][3]["ntk_resolved"]
+    rc, out = _main(["--arch", "transformer", "--n", "6", "--depth", "2"], capsys)
+    assert rc == 2
