@@ -28,7 +28,7 @@ whose cube spectrum is ``mu = (1 + 1/n, 2/n, 2/n^2, 0, ..., 0)``.
 
 Examples
 --------
->>> d = derive_ntk(2)
+>>> d = derive_ntk(1)
 >>> d["ntk_matches"], d["nngp_matches"]
 (True, True)
 >>> transformer_ntk_coeffs()
