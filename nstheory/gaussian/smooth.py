@@ -7,8 +7,9 @@ Routes
   by composite Gauss-Legendre quadrature and the Cauchy-Schwarz tail bound
   (:mod:`nstheory.gaussian.hermite`); used while the tail bound is below the requested accuracy.
 * precise, way 2: the 1-D reduction ``E_X[phi(sqrt(q1) X) g(X)]``,
-  ``g(x) = E_Z phi(sqrt(q2)(rho x + s Z))`` with both integrals by composite Gauss-Legendre
-  (:mod:`nstheory.gaussian.precise`).
+  ``g(x) = E_Z phi(sqrt(q2)(rho x + s Z))`` with both integrals by trapezoidal sums on aligned
+  grids (:func:`nstheory.gaussian.precise.reduction_trapezoid`; the composite Gauss-Legendre
+  version :func:`nstheory.gaussian.precise.reduction_mp` is slower).
 * certified (arb): the Hermite series with all coefficients and the second moment from one
   truncated trapezoidal rule with a rigorous error bound (:mod:`nstheory.gaussian.trapezoid`),
   the series tail ``|rho|^{K+1} sqrt(R_K(q1) R_K(q2))`` added to the radius, ``K`` chosen from
@@ -81,9 +82,9 @@ class SmoothActivation(Activation):
         val, tail = self.series_mp(rho, q1, q2, dps)
         if tail <= mpmath.mpf(10) ** (-dps - 2) * max(abs(val), mpmath.mpf(10) ** -dps):
             return val
-        from nstheory.gaussian.precise import reduction_mp
+        from nstheory.gaussian.precise import reduction_trapezoid
 
-        return reduction_mp(self, rho, q1, q2, dps)
+        return reduction_trapezoid(self, rho, q1, q2, dps)
 
     def series_mp(self, rho, q1, q2, dps: int, K: int | None = None):
         """Hermite series value and rigorous tail bound (``(val, tail)``), K chosen for the
