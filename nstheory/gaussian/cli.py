@@ -10,9 +10,11 @@ sqrt(E phi(U)^2 E phi(V)^2), the C-map), from three routes:
 * ``value``: the closed form (mpmath) at ``dps`` digits, or for tanh/gelu/silu/softplus the
   certified ball's midpoint (``value_route`` says which);
 * ``routes.precise_reduction``: the 1-D reduction, an independent way (it uses neither the closed
-  form nor Hermite coefficients). For activations without closed form it runs at the full
-  ``dps`` (nested trapezoidal sums); for closed forms at ``min(dps, 60)`` digits unless
-  ``--reduction`` is given (``reduction`` says the precision actually used);
+  form nor Hermite coefficients). For activations without closed form it runs (nested
+  trapezoidal sums) at the full ``dps`` unless that needs more than 60000 activation evaluations
+  (small |rho| or rho near +-1 at high precision: then at the highest precision within that
+  cost); for closed forms at ``min(dps, 60)`` digits. ``--reduction`` lifts both caps; the
+  ``reduction`` key says the precision actually used;
 * ``agreement_digits``: digits on which value and reduction agree, capped by the reduction's
   precision and, without closed form, by the ball's own certified digits.
 
@@ -38,6 +40,9 @@ DPS_MAX_SMOOTH = 200
 #: the closed forms' 1-D reduction cross-check runs at most at this many digits unless
 #: --reduction is given (mp.quad's cost grows quickly with the precision)
 REDUCTION_DPS_CAP = 60
+#: without --reduction, the series activations' reduction runs at the highest precision <= dps
+#: whose nested trapezoidal sums need at most this many activation evaluations
+REDUCTION_COST_MAX = 60_000
 
 
 def register_cli(subparsers) -> None:
@@ -84,7 +89,7 @@ def evaluate(name: str, rho: str, q1: str = "1", q2: str = "1", view: str = "raw
     from nstheory.errors import check_positive, check_rho
     from nstheory.gaussian._backend import to_arb
     from nstheory.gaussian.activations import check_dps, check_view, get_activation
-    from nstheory.gaussian.precise import reduction_mp, reduction_trapezoid
+    from nstheory.gaussian.precise import reduction_cost, reduction_mp, reduction_trapezoid
     from nstheory.numerics import (
         agreement_digits,
         arb_precision,
@@ -140,27 +145,32 @@ def evaluate(name: str, rho: str, q1: str = "1", q2: str = "1", view: str = "raw
         agree_between = "precise closed form vs 1-D reduction"
     else:
         red_dps = dps
-        with mpmath.workdps(dps + 10):
-            red = reduction_trapezoid(act, r, a, b, dps)
+        while (not reduction and red_dps > 8
+               and reduction_cost(act, r, a, b, red_dps) > REDUCTION_COST_MAX):
+            red_dps = int(red_dps * 0.8)
+        with mpmath.workdps(red_dps + 10):
+            red = reduction_trapezoid(act, r, a, b, red_dps)
             if view == "cov":
-                red = red - reduction_trapezoid(act, 0, a, b, dps)
+                red = red - reduction_trapezoid(act, 0, a, b, red_dps)
             elif view == "corr":
-                red = red / mpmath.sqrt(reduction_trapezoid(act, 1, a, a, dps)
-                                        * reduction_trapezoid(act, 1, b, b, dps))
+                red = red / mpmath.sqrt(reduction_trapezoid(act, 1, a, a, red_dps)
+                                        * reduction_trapezoid(act, 1, b, b, red_dps))
         red_route = "1-D reduction (nested trapezoidal sums on aligned grids)"
         agree_between = ("certified ball midpoint (Hermite series or end-point expansion) vs "
                          "1-D reduction, capped by the ball's certified digits")
     routes["precise_reduction"] = mp_str(red, red_dps)
     agree = agreement_digits(mp_str(value, dps + 5), mp_str(red, red_dps + 5))
     agree = min(agree, red_dps + 5)
+    cap_rule = (f"mp.quad at most {REDUCTION_DPS_CAP} digits" if act.closed_form else
+                f"at most {REDUCTION_COST_MAX} activation evaluations")
     rad = float(ball.rad())
     if not act.closed_form and rad > 0:
         certified = -mpmath.log10(rad / max(abs(float(ball.mid())), 1e-300))
         agree = min(agree, float(certified))
     reduction_info = {"route": red_route, "dps": red_dps,
                       "capped": red_dps < dps,
-                      "note": (f"cross-check run at {red_dps} digits (cost cap "
-                               f"{REDUCTION_DPS_CAP}; --reduction runs it at {dps})"
+                      "note": (f"cross-check run at {red_dps} digits (capped for cost: "
+                               f"{cap_rule}; --reduction runs it at {dps})"
                                if red_dps < dps else f"cross-check run at {red_dps} digits")}
     return {
         "activation": act.name,

@@ -31,6 +31,10 @@ import mpmath
 
 from nstheory.gaussian.hermite import panel_nodes
 
+#: largest aligned grid (points) of :func:`reduction_trapezoid`; finer grids (small |rho|)
+#: fall back to the plain nested sum
+GRID_MAX = 20_000
+
 
 def inner_expectation_mp(act, mu, sigma):
     """``E phi(mu + sigma Z)`` in closed form where known, else ``None``."""
@@ -122,12 +126,9 @@ def reduction_trapezoid(act, rho, q1=1, q2=1, dps: int = 30):
 
     with mpmath.workdps(dps + 10):
         rho, q1, q2 = mpmath.mpf(rho), mpmath.mpf(q1), mpmath.mpf(q2)
-    D = float(act.strip_bound.D)
-    a, b = math.sqrt(float(q1)), math.sqrt(float(q2))
-    r = float(rho)
-    s = math.sqrt(max(0.0, (1 - r) * (1 + r)))
-    lnd = (dps + 3) * math.log(10) + 12
-    L = math.sqrt(2 * lnd) + 1
+    plan = _reduction_plan(act, float(rho), float(q1), float(q2), dps)
+    D, a, b, r, s, lnd, L = plan["D"], plan["a"], plan["b"], plan["r"], plan["s"], plan["lnd"], \
+        plan["L"]
     with arb_precision(bits=bits_for_digits(dps) + 20):
         from nstheory.gaussian._backend import to_arb
 
@@ -157,10 +158,10 @@ def reduction_trapezoid(act, rho, q1=1, q2=1, dps: int = 30):
             m2 = sum((hb * (-(hb * i) ** 2 / 2).exp() * norm * act.phi_arb(B * hb * i)
                       for i in range(-n, n + 1)), arb(0))
             return _to_mpf(m1 * m2, dps)
-        dxs = min(D / a, D / (b * abs(r)), 3.0)
-        dzs = min(D / (b * s), 3.0)
-        hx0, hz0 = 2 * math.pi * dxs / lnd, 2 * math.pi * dzs / lnd
-        delta = min(b * s * hz0, b * abs(r) * hx0)
+        hx0, hz0, delta = plan["hx0"], plan["hz0"], plan["delta"]
+        if plan["direct"]:
+            # small |rho|: an aligned grid would be too fine; sum the inner rule directly
+            return _to_mpf(_direct_double_sum(act, A, B * ra, B * S, hx0, hz0, L, norm), dps)
         P = max(1, math.floor(b * abs(r) * hx0 / delta))
         sgn = 1 if r > 0 else -1
         db = arb(delta)
@@ -176,6 +177,56 @@ def reduction_trapezoid(act, rho, q1=1, q2=1, dps: int = 30):
             x = hx * i
             total += hx * (-x * x / 2).exp() * norm * act.phi_arb(A * x) * G[J + N0 + sgn * P * i]
         return _to_mpf(total, dps)
+
+
+def _reduction_plan(act, r: float, q1: float, q2: float, dps: int) -> dict:
+    D = float(act.strip_bound.D)
+    a, b = math.sqrt(q1), math.sqrt(q2)
+    s = math.sqrt(max(0.0, (1 - r) * (1 + r)))
+    lnd = (dps + 3) * math.log(10) + 12
+    L = math.sqrt(2 * lnd) + 1
+    plan = {"D": D, "a": a, "b": b, "r": r, "s": s, "lnd": lnd, "L": L, "direct": False}
+    if s == 0 or abs(r) < 1e-12:
+        h = 2 * math.pi * min(D / max(a, b), 3.0) / lnd
+        plan["cost"] = 2 * 2 * L / h
+        return plan
+    dxs = min(D / a, D / (b * abs(r)), 3.0)
+    dzs = min(D / (b * s), 3.0)
+    hx0, hz0 = 2 * math.pi * dxs / lnd, 2 * math.pi * dzs / lnd
+    delta = min(b * s * hz0, b * abs(r) * hx0)
+    grid_points = 2 * (b * abs(r) * L + b * s * L) / delta + 2 * L / hx0
+    direct_points = (2 * L / hx0) * (2 * L / hz0)
+    plan.update(hx0=hx0, hz0=hz0, delta=delta)
+    plan["direct"] = grid_points > min(GRID_MAX, direct_points / 8)
+    plan["cost"] = direct_points if plan["direct"] else grid_points
+    return plan
+
+
+def reduction_cost(act, rho, q1=1, q2=1, dps: int = 30) -> float:
+    """Number of activation evaluations :func:`reduction_trapezoid` will make (its cost).
+
+    >>> from nstheory.gaussian.smooth import get_smooth
+    >>> reduction_cost(get_smooth("tanh"), 0.5, 1, 1, 20) < 5000
+    True
+    """
+    return _reduction_plan(act, float(rho), float(q1), float(q2), dps)["cost"]
+
+
+def _direct_double_sum(act, A, Br, Bs, hx0, hz0, L, norm):
+    """``sum_i sum_j w_i w_j phi(A x_i) phi(Br x_i + Bs z_j)`` (plain nested trapezoid)."""
+    from flint import arb
+
+    hx, hz = arb(hx0), arb(hz0)
+    zs = [hz * j for j in range(-int(L / hz0) - 1, int(L / hz0) + 2)]
+    wz = [hz * (-z * z / 2).exp() * norm for z in zs]
+    bz = [Bs * z for z in zs]
+    total = arb(0)
+    for i in range(-int(L / hx0) - 1, int(L / hx0) + 2):
+        x = hx * i
+        mu = Br * x
+        g = sum((w * act.phi_arb(mu + t) for w, t in zip(wz, bz, strict=True)), arb(0))
+        total += hx * (-x * x / 2).exp() * norm * act.phi_arb(A * x) * g
+    return total
 
 
 def _to_mpf(ball, dps):
