@@ -67,8 +67,9 @@ def whole_command(name: str, dps: int, repeat: int, extra=()):
 
 
 def radius_of(out) -> float:
-    lo, hi = (mpmath.mpf(v) for v in out["enclosure"])
-    return float((hi - lo) / 2)
+    with mpmath.workdps(out["dps"] + 30):
+        lo, hi = (mpmath.mpf(v) for v in out["enclosure"])
+        return float((hi - lo) / 2)
 
 
 def precision_table(repeat: int) -> list[str]:

@@ -139,8 +139,9 @@ def endpoint_expansion(act, r, q1, q2, prec: int, N: int | None = None):
     sigma = 1 if float(r.mid()) >= 0 else -1
     a, b = sqrt_nonneg(q1), sqrt_nonneg(q2)
     dist = r - sigma
-    delta = float(dist.abs_upper())
-    au, bu = float(a.abs_upper()), float(b.abs_upper())
+    up = 1 + 2.0**-40  # float() may round an upper bound down
+    delta = float(dist.abs_upper()) * up
+    au, bu = float(a.abs_upper()) * up, float(b.abs_upper()) * up
     if N is None:
         N = choose_terms(act, delta, max(au, 1e-300), max(bu, 1e-300), prec)
         if N is None:

@@ -6,7 +6,8 @@ r"""The precise route's second way: the one-dimensional reduction (condition on 
 For the piecewise-linear family, sign, erf and identity the inner expectation has a closed form
 (``E max(mu + sigma Z, 0) = mu Phi(mu/sigma) + sigma phi(mu/sigma)``,
 ``E sgn(mu + sigma Z) = erf(mu / (sigma sqrt 2))``, ``E erf(mu + sigma Z) =
-erf(mu / sqrt(1 + 2 sigma^2))``) and the outer integral is ``mp.quad`` split at the kink x = 0.
+erf(mu / sqrt(1 + 2 sigma^2))``) and the outer integral is ``mp.quad`` split at the kink x = 0;
+for polynomials both integrals are sums of Gaussian moments.
 For smooth activations both integrals use composite Gauss-Legendre panels. This route shares no
 code with the closed forms nor with the Hermite series, so agreement is evidence.
 
@@ -61,6 +62,24 @@ def inner_expectation_mp(act, mu, sigma):
     return None
 
 
+def _polynomial_reduction(coeffs, rho, a, b, s):
+    """The reduction for ``phi = sum_j p_j x^j``: ``g(x) = E p(b rho x + b s Z)`` is a
+    polynomial in ``x`` (Gaussian moments ``E Z^m = (m-1)!!``), and so is ``p(a x) g(x)``,
+    whose expectation is again a sum of Gaussian moments (exact up to rounding)."""
+    n = len(coeffs)
+    g = [mpmath.mpf(0)] * n  # coefficients of g in powers of x
+    for j, pj in enumerate(coeffs):
+        for m in range(0, j + 1, 2):  # E (mu + sigma Z)^j, mu = b rho x, sigma = b s
+            g[j - m] += (pj * mpmath.binomial(j, m) * (b * rho) ** (j - m) * (b * s) ** m
+                         * mpmath.fac2(m - 1))
+    total = mpmath.mpf(0)
+    for i, pi in enumerate(coeffs):
+        for k, gk in enumerate(g):
+            if (i + k) % 2 == 0:
+                total += pi * a**i * gk * mpmath.fac2(i + k - 1)
+    return total
+
+
 def reduction_mp(act, rho, q1=1, q2=1, dps: int = 30):
     """``E[phi(U) phi(V)]`` by the 1-D reduction (see the module docstring), mpmath."""
     with mpmath.workdps(dps + 10):
@@ -68,6 +87,8 @@ def reduction_mp(act, rho, q1=1, q2=1, dps: int = 30):
         a, b = mpmath.sqrt(q1), mpmath.sqrt(q2)
         s = mpmath.sqrt(max(mpmath.mpf(0), (1 - rho) * (1 + rho)))
         L = math.sqrt(2 * (dps + 12) * math.log(10)) + 1
+        if act.name == "polynomial":
+            return _polynomial_reduction(act.coeffs, rho, a, b, s)
         closed = inner_expectation_mp(act, mpmath.mpf(0), mpmath.mpf(1)) is not None
         if closed:
 

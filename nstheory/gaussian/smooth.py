@@ -315,7 +315,7 @@ class Tanh(SmoothActivation):
     name, parity, A, B = "tanh", "odd", 1.0, 0.0
     strip = math.pi / 2  # poles at +-i pi/2
     # |tanh(u+iv)|^2 = (cosh 2u - cos 2v) / (cosh 2u + cos 2v) <= 3 for |v| <= pi/3
-    strip_bound = StripBound(D="1.0471975511965976", A="1.7320508075688773", B="0")
+    strip_bound = StripBound(D="1.047", A="1.7321", B="0")
 
     def phi_mp(self, x):
         return mpmath.tanh(x)
@@ -344,7 +344,7 @@ class Gelu(SmoothActivation):
     increasing_in_rho = False
     # |Phi(u+iv)| <= e^{v^2/2} Phi(u) (integrate phi along the horizontal line from -inf), so
     # |z Phi(z)| <= e^2 (|u| + 2) for |v| <= 2
-    strip_bound = StripBound(D="2", A="14.778112197861301", B="7.3890560989306505")
+    strip_bound = StripBound(D="2", A="14.7782", B="7.3891")
 
     def phi_mp(self, x):
         return x * mpmath.ncdf(x)
@@ -382,7 +382,7 @@ class Silu(SmoothActivation):
     increasing_in_rho = False
     # sigma(z) = (1 + tanh(z/2))/2 and |tanh| <= sqrt 3 for |Im| <= pi/3: |sigma| <= (1+sqrt 3)/2
     # for |v| <= 2 pi/3, so |z sigma(z)| <= 1.3661 (|u| + 2 pi/3)
-    strip_bound = StripBound(D="2.0943951023931953", A="2.8612", B="1.36603")
+    strip_bound = StripBound(D="2.094", A="2.8612", B="1.36603")
 
     def phi_mp(self, x):
         return x / (1 + mpmath.exp(-x))
@@ -414,7 +414,7 @@ class Softplus(SmoothActivation):
     strip = math.pi  # branch points at +-i pi
     # for |v| <= 2 pi/3: 3/4 <= |1 + e^z|^2 <= (1 + e^u)^2 and 1 + e^z avoids (-inf, 0], so
     # |log(1 + e^z)| <= log 2 + |u| + pi
-    strip_bound = StripBound(D="2.0943951023931953", A="3.8348", B="1")
+    strip_bound = StripBound(D="2.094", A="3.8348", B="1")
 
     def phi_mp(self, x):
         return mpmath.log1p(mpmath.exp(x)) if x < 30 else x + mpmath.log1p(mpmath.exp(-x))
