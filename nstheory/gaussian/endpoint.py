@@ -76,7 +76,17 @@ def _key(x):
 
 def derivative_product(act, n: int, a, b, prec: int):
     """Certified ``E[phi^{(n)}(a X) phi^{(n)}(b X)]`` (``a``, ``b`` real balls, ``b`` may be
-    negative)."""
+    negative).
+
+    >>> from flint import arb
+    >>> from nstheory.gaussian.smooth import get_smooth
+    >>> t1 = derivative_product(get_smooth("silu"), 1, arb(1), arb(1), 53)
+    >>> import mpmath  # E[silu'(X)^2] by mpmath's tanh-sinh quadrature (independent)
+    >>> d = lambda x: get_smooth("silu").derivative_mp(x)
+    >>> ref = mpmath.quad(lambda x: d(x) ** 2 * mpmath.npdf(x), [-mpmath.inf, 0, mpmath.inf])
+    >>> t1.overlaps(arb(mpmath.nstr(ref, 15), 1e-14)), float(t1.rad()) < 1e-15
+    (True, True)
+    """
     from flint import acb, arb
 
     from nstheory.numerics import arb_precision
@@ -131,7 +141,18 @@ def choose_terms(act, delta: float, a_up: float, b_up: float, prec: int) -> int 
 
 def endpoint_expansion(act, r, q1, q2, prec: int, N: int | None = None):
     """Certified ``E[phi(U) phi(V)]`` for every ``rho`` in the ball ``r`` by the Taylor
-    expansion at the nearer end point (``q1``, ``q2`` balls >= 0)."""
+    expansion at the nearer end point (``q1``, ``q2`` balls >= 0); ``N`` terms (chosen from
+    the precision when not given).
+
+    >>> from flint import arb
+    >>> from nstheory.gaussian.smooth import get_smooth
+    >>> sp = get_smooth("softplus")
+    >>> b = endpoint_expansion(sp, arb(-1), arb(1), arb(1), 53)
+    >>> import mpmath  # E[softplus(X) softplus(-X)] by tanh-sinh quadrature (independent)
+    >>> f = lambda x: sp.phi_mp(x) * sp.phi_mp(-x) * mpmath.npdf(x)
+    >>> b.overlaps(arb(mpmath.nstr(mpmath.quad(f, [-mpmath.inf, 0, mpmath.inf]), 15), 1e-14))
+    True
+    """
     from flint import arb
 
     from nstheory.gaussian._backend import sqrt_nonneg

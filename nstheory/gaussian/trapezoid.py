@@ -66,7 +66,13 @@ class StripBound:
 
 @contextlib.contextmanager
 def series_context(prec: int, length: int):
-    """Set python-flint's precision and power-series length for the block, then restore."""
+    """Set python-flint's precision and power-series length for the block, then restore.
+
+    >>> from flint import ctx
+    >>> with series_context(100, 20):
+    ...     ctx.prec, ctx.cap
+    (100, 20)
+    """
     from flint import ctx
 
     old = ctx.prec, ctx.cap
@@ -111,6 +117,12 @@ def hermite_coefficients_trapezoid(act, a, K: int, prec: int):
 
     Coefficients that vanish by parity are exact zeros. Each ball includes the trapezoid
     error bound and the truncation tail; the result is rounded to ``prec`` bits.
+
+    >>> from flint import arb
+    >>> from nstheory.gaussian.smooth import get_smooth
+    >>> c, m2 = hermite_coefficients_trapezoid(get_smooth("gelu"), arb(1), 4, 53)
+    >>> c[1].contains(arb(1) / 2), c[3]  # x Phi(x) = x/2 + even: c_1 = 1/2, c_3 = 0 exactly
+    (True, 0)
     """
     from flint import arb, arb_series
 
