@@ -229,6 +229,23 @@ def to_markdown(outcomes: list[ClaimOutcome]) -> str:
     return "\n".join(lines)
 
 
+def slowest_checks_text(outcomes, n: int = 10) -> str:
+    """The ``n`` slowest checks, one line each (wall seconds, claim id, route/check), and
+    their share of the total check time.
+
+    >>> slowest_checks_text([]).splitlines()[0]
+    'slowest 0 checks (wall seconds; 0 s in all checks):'
+    """
+    rows = sorted(((r.seconds, o.claim.id, f"{r.route}/{r.check}") for o in outcomes
+                   for r in o.results), reverse=True)
+    total = sum(t for t, _, _ in rows)
+    top = rows[:n]
+    lines = [f"slowest {len(top)} checks (wall seconds; {total:.3g} s in all checks):"]
+    for t, cid, name in top:
+        lines.append(f"  {t:8.3f} s  {100 * t / total if total else 0:5.1f}%  {cid}  {name}")
+    return "\n".join(lines)
+
+
 def register_cli(sub) -> None:
     p = sub.add_parser("verify", help="run every registered claim check; print the claim matrix")
     p.add_argument("--claims", nargs="*", metavar="GLOB", help="only claims whose id matches")
@@ -239,6 +256,8 @@ def register_cli(sub) -> None:
     p.add_argument("--details", action="store_true", help="print every compared number")
     p.add_argument("--list", action="store_true", help="list the claims and exit")
     p.add_argument("--strict", action="store_true", help="inconclusive claims also fail")
+    p.add_argument("--profile", action="store_true",
+                   help="also print the ten slowest checks (wall seconds each)")
     p.set_defaults(func=run_cli)
 
 
@@ -255,6 +274,8 @@ def run_cli(args) -> int:
     print(format_table(matrix_rows(outcomes)))
     s = summary(outcomes)
     print(f"\n{summary_line(s)}; {time.perf_counter() - t0:.1f} s.")
+    if getattr(args, "profile", False):
+        print("\n" + slowest_checks_text(outcomes))
     bad = [o for o in outcomes if o.as_expected is False or o.status == Status.ERROR]
     if args.details or bad:
         for o in outcomes if args.details else bad:

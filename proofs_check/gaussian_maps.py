@@ -294,16 +294,16 @@ def _():
 
 
 @c.check("precise", name="hermite_vs_reduction",
-         uses=("hermite-series:tanh", "nstheory.gaussian.precise.reduction_mp"))
+         uses=("hermite-series:tanh", "nstheory.gaussian.precise.reduction_trapezoid"))
 def _():
     from nstheory.gaussian.activations import get_activation
-    from nstheory.gaussian.precise import reduction_mp
+    from nstheory.gaussian.precise import reduction_trapezoid
 
     t = get_activation("tanh")
     val, tail = t.series_mp(0.5, 1, 1, dps=15)
     return compare_digits("Hermite series (mpmath, Gauss-Legendre coefficients, dps 15)", val,
-                          "1-D reduction (nested Gauss-Legendre, dps 15)",
-                          reduction_mp(t, 0.5, 1, 1, dps=15), 13,
+                          "1-D reduction (nested trapezoidal sums, dps 15)",
+                          reduction_trapezoid(t, 0.5, 1, 1, dps=15), 13,
                           note=f"series tail bound {float(tail):.1e}")
 
 
@@ -345,16 +345,16 @@ for _name, _rho, _q1, _q2 in (("gelu", 0.5, 1.0, 1.0), ("silu", -0.4, 1.0, 2.0),
     )
 
     @c.check("certified", name="arb_contains_reduction",
-             uses=("hermite-series:smooth", "nstheory.gaussian.precise.reduction_mp"))
+             uses=("hermite-series:smooth", "nstheory.gaussian.precise.reduction_trapezoid"))
     def _(n=_name, r=_rho, a=_q1, b=_q2):
         from nstheory.gaussian.activations import get_activation
-        from nstheory.gaussian.precise import reduction_mp
+        from nstheory.gaussian.precise import reduction_trapezoid
 
         act = get_activation(n)
         ball = act.raw_arb(r, a, b)
         return compare_enclosure(f"arb ball of E[{n} {n}] (53 bits)", ball,
-                                 "1-D reduction (nested Gauss-Legendre, mpmath dps 15)",
-                                 reduction_mp(act, r, a, b, dps=15))
+                                 "1-D reduction (nested trapezoidal sums, dps 20)",
+                                 reduction_trapezoid(act, r, a, b, dps=20))
 
     @c.check("monte-carlo", name="torch_mc",
              uses=("nstheory.gaussian.montecarlo.mc_raw", "numpy.hermegauss:2d-product"))

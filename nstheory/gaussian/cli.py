@@ -4,17 +4,27 @@ Prints the Gaussian map of an activation (U ~ N(0, q1), V ~ N(0, q2), corr(U, V)
 chosen view (raw = E[phi(U) phi(V)], the paper's Stab; cov = centred covariance; corr = raw /
 sqrt(E phi(U)^2 E phi(V)^2), the C-map), from three routes:
 
-* ``value``: the precise route (mpmath) at ``dps`` digits (closed form, or for tanh/gelu/silu/
-  softplus the Hermite series, falling back to the 1-D reduction near |rho| = 1);
-* ``enclosure``: the certified route (python-flint arb), outward-rounded ``[lo, hi]``;
-* ``agreement_digits``: digits on which the two precise ways agree (closed form vs 1-D
-  reduction); for activations without closed form, unless ``--reduction`` is given, between the
-  precise value and the certified ball's midpoint (capped by the ball's own certified digits).
+* ``enclosure``: the certified route (python-flint arb), outward-rounded ``[lo, hi]``; for
+  tanh/gelu/silu/softplus the Hermite series with all coefficients from one rigorous trapezoidal
+  rule, or near rho = +-1 the Taylor expansion at the end point;
+* ``value``: the closed form (mpmath) at ``dps`` digits, or for tanh/gelu/silu/softplus the
+  certified ball's midpoint (``value_route`` says which);
+* ``routes.precise_reduction``: the 1-D reduction, an independent way (it uses neither the closed
+  form nor Hermite coefficients). For activations without closed form it runs (nested
+  trapezoidal sums) at the full ``dps`` unless that needs more than 60000 activation evaluations
+  (small |rho| or rho near +-1 at high precision: then at the highest precision within that
+  cost); for closed forms at ``min(dps, 60)`` digits. ``--reduction`` lifts both caps; the
+  ``reduction`` key says the precision actually used;
+* ``agreement_digits``: digits on which value and reduction agree, capped by the reduction's
+  precision and, without closed form, by the ball's own certified digits.
+
+``--dps`` accepts 1..5000 for closed forms and 1..200 for the series activations.
 
 NAME: relu, leaky_relu (``--slope``, default 0.01), abs, sign, erf, gelu, tanh, silu, softplus,
 identity, polynomial (``--coeffs a0,a1,...``, ascending powers). With ``--json`` one object with
 keys ``activation``, ``view``, ``rho``, ``q1``, ``q2``, ``dps``, ``value``, ``enclosure``,
-``agreement_digits``, ``routes``, ``seconds``.
+``agreement_digits``, ``agreement_between``, ``value_route``, ``reduction``, ``routes``,
+``seconds``.
 """
 
 from __future__ import annotations
@@ -23,6 +33,16 @@ import argparse
 import json
 
 from nstheory.errors import NSTheoryError
+
+#: largest --dps accepted for closed-form activations and for those without a closed form
+DPS_MAX = 5000
+DPS_MAX_SMOOTH = 200
+#: the closed forms' 1-D reduction cross-check runs at most at this many digits unless
+#: --reduction is given (mp.quad's cost grows quickly with the precision)
+REDUCTION_DPS_CAP = 60
+#: without --reduction, the series activations' reduction runs at the highest precision <= dps
+#: whose nested trapezoidal sums need at most this many activation evaluations
+REDUCTION_COST_MAX = 60_000
 
 
 def register_cli(subparsers) -> None:
@@ -42,7 +62,8 @@ def register_cli(subparsers) -> None:
     p.add_argument("--coeffs", default=None,
                    help="polynomial coefficients a0,a1,... (ascending powers)")
     p.add_argument("--reduction", action="store_true",
-                   help="also run the (slow) 1-D reduction for activations without closed form")
+                   help="run the closed forms' 1-D reduction cross-check at the full --dps "
+                   f"(default: at most {REDUCTION_DPS_CAP} digits)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--derive", action="store_true",
                    help="also print the SymPy derivation steps in LaTeX (relu, abs, leaky_relu, "
@@ -68,7 +89,7 @@ def evaluate(name: str, rho: str, q1: str = "1", q2: str = "1", view: str = "raw
     from nstheory.errors import check_positive, check_rho
     from nstheory.gaussian._backend import to_arb
     from nstheory.gaussian.activations import check_dps, check_view, get_activation
-    from nstheory.gaussian.precise import reduction_mp
+    from nstheory.gaussian.precise import reduction_cost, reduction_mp, reduction_trapezoid
     from nstheory.numerics import (
         agreement_digits,
         arb_precision,
@@ -88,37 +109,69 @@ def evaluate(name: str, rho: str, q1: str = "1", q2: str = "1", view: str = "raw
     if coeffs is not None:
         params = {"coeffs": tuple(c.strip() for c in coeffs.split(","))}
     act = get_activation(name, **params)
+    limit = DPS_MAX if act.closed_form else DPS_MAX_SMOOTH
+    if dps > limit:
+        kind = "closed-form" if act.closed_form else "series (no closed form)"
+        raise NSTheoryError(f"--dps {dps} is out of range for {name} ({kind}): accepted "
+                            f"1..{limit}")
     check_rho(rho)
     check_positive(q1, "q1")
     check_positive(q2, "q2")
     with mpmath.workdps(dps + 10):
         r, a, b = mpmath.mpf(rho), mpmath.mpf(q1), mpmath.mpf(q2)
-    value = act.value(r, a, b, view=view, dps=dps)
-    routes = {"precise": mp_str(value, dps)}
     with arb_precision(dps=dps + 2):
         ball = act.value_arb(to_arb(str(rho)), to_arb(str(q1)), to_arb(str(q2)), view=view)
         lo, hi = ball_bounds(ball, dps + 2)
         mid = exact_decimal_str(ball.mid(), dps + 5)
-    routes["certified_mid"] = mid
-    if act.closed_form or reduction:
+    if act.closed_form:
+        value = act.value(r, a, b, view=view, dps=dps)
+        value_route = "closed form (mpmath)"
+    else:
         with mpmath.workdps(dps + 10):
-            red = reduction_mp(act, r, a, b, dps)
+            value = mpmath.mpf(mid)
+        value_route = "midpoint of the certified ball (Hermite series or end-point expansion)"
+    routes = {"precise": mp_str(value, dps), "certified_mid": mid}
+    if act.closed_form:
+        red_dps = dps if reduction else min(dps, REDUCTION_DPS_CAP)
+        with mpmath.workdps(red_dps + 10):
+            red = reduction_mp(act, r, a, b, red_dps)
             if view != "raw":
                 if view == "cov":
-                    red = red - act.mean(a, dps + 5) * act.mean(b, dps + 5)
+                    red = red - act.mean(a, red_dps + 5) * act.mean(b, red_dps + 5)
                 else:
-                    red = red / mpmath.sqrt(act.second_moment(a, dps + 5)
-                                            * act.second_moment(b, dps + 5))
-        routes["precise_reduction"] = mp_str(red, dps)
-        agree = agreement_digits(mp_str(value, dps + 5), mp_str(red, dps + 5))
-        agree_between = "precise closed form/series vs 1-D reduction"
+                    red = red / mpmath.sqrt(act.second_moment(a, red_dps + 5)
+                                            * act.second_moment(b, red_dps + 5))
+        red_route = "1-D reduction (closed-form inner expectation, mp.quad outer)"
+        agree_between = "precise closed form vs 1-D reduction"
     else:
-        agree = agreement_digits(mp_str(value, dps + 5), mid)
-        rad = float(ball.rad())
-        if rad > 0:
-            certified = -mpmath.log10(rad / max(abs(float(ball.mid())), 1e-300))
-            agree = min(agree, float(certified))
-        agree_between = "precise Hermite series vs certified ball (capped by its radius)"
+        red_dps = dps
+        while (not reduction and red_dps > 8
+               and reduction_cost(act, r, a, b, red_dps) > REDUCTION_COST_MAX):
+            red_dps = int(red_dps * 0.8)
+        with mpmath.workdps(red_dps + 10):
+            red = reduction_trapezoid(act, r, a, b, red_dps)
+            if view == "cov":
+                red = red - reduction_trapezoid(act, 0, a, b, red_dps)
+            elif view == "corr":
+                red = red / mpmath.sqrt(reduction_trapezoid(act, 1, a, a, red_dps)
+                                        * reduction_trapezoid(act, 1, b, b, red_dps))
+        red_route = "1-D reduction (nested trapezoidal sums on aligned grids)"
+        agree_between = ("certified ball midpoint (Hermite series or end-point expansion) vs "
+                         "1-D reduction, capped by the ball's certified digits")
+    routes["precise_reduction"] = mp_str(red, red_dps)
+    agree = agreement_digits(mp_str(value, dps + 5), mp_str(red, red_dps + 5))
+    agree = min(agree, red_dps + 5)
+    cap_rule = (f"mp.quad at most {REDUCTION_DPS_CAP} digits" if act.closed_form else
+                f"at most {REDUCTION_COST_MAX} activation evaluations")
+    rad = float(ball.rad())
+    if not act.closed_form and rad > 0:
+        certified = -mpmath.log10(rad / max(abs(float(ball.mid())), 1e-300))
+        agree = min(agree, float(certified))
+    reduction_info = {"route": red_route, "dps": red_dps,
+                      "capped": red_dps < dps,
+                      "note": (f"cross-check run at {red_dps} digits (capped for cost: "
+                               f"{cap_rule}; --reduction runs it at {dps})"
+                               if red_dps < dps else f"cross-check run at {red_dps} digits")}
     return {
         "activation": act.name,
         "view": view,
@@ -130,6 +183,8 @@ def evaluate(name: str, rho: str, q1: str = "1", q2: str = "1", view: str = "raw
         "enclosure": [lo, hi],
         "agreement_digits": round(float(min(agree, dps + 5)), 2),
         "agreement_between": agree_between,
+        "value_route": value_route,
+        "reduction": reduction_info,
         "routes": routes,
         "seconds": round(time.perf_counter() - t0, 3),
     }
@@ -164,6 +219,8 @@ def run(args) -> int:
           f"q2={out['q2']}")
     print(f"  value (precise, {out['dps']} digits): {out['value']}")
     print(f"  certified enclosure: [{out['enclosure'][0]}, {out['enclosure'][1]}]")
+    print(f"  value route: {out['value_route']}")
+    print(f"  1-D reduction ({out['reduction']['note']}): {out['routes']['precise_reduction']}")
     print(f"  agreement: {out['agreement_digits']} digits ({out['agreement_between']})")
     print(f"  time: {out['seconds']} s")
     if "derivation" in out:

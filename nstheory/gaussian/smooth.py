@@ -7,12 +7,15 @@ Routes
   by composite Gauss-Legendre quadrature and the Cauchy-Schwarz tail bound
   (:mod:`nstheory.gaussian.hermite`); used while the tail bound is below the requested accuracy.
 * precise, way 2: the 1-D reduction ``E_X[phi(sqrt(q1) X) g(X)]``,
-  ``g(x) = E_Z phi(sqrt(q2)(rho x + s Z))`` with both integrals by composite Gauss-Legendre
-  (:mod:`nstheory.gaussian.precise`).
-* certified (arb): the Hermite series with each coefficient a rigorous ``acb.integral`` over
-  ``[-L, L]`` plus Cramér's tail bound for ``|x| > L``, the second moment likewise, and the series
-  tail ``|rho|^{K+1} sqrt(R_K(q1) R_K(q2))`` added to the radius. At ``rho = +-1`` exactly the
-  map is the 1-D integral ``E[phi(aX) phi(+-bX)]``.
+  ``g(x) = E_Z phi(sqrt(q2)(rho x + s Z))`` with both integrals by trapezoidal sums on aligned
+  grids (:func:`nstheory.gaussian.precise.reduction_trapezoid`; the composite Gauss-Legendre
+  version :func:`nstheory.gaussian.precise.reduction_mp` is slower).
+* certified (arb): the Hermite series with all coefficients and the second moment from one
+  truncated trapezoidal rule with a rigorous error bound (:mod:`nstheory.gaussian.trapezoid`),
+  the series tail ``|rho|^{K+1} sqrt(R_K(q1) R_K(q2))`` added to the radius, ``K`` chosen from
+  the requested precision. Near ``rho = +-1`` (where the series would need
+  ``~prec / (1 - |rho|)`` terms) and at ``rho = +-1`` exactly: the Taylor expansion at the end
+  point with Price's theorem and a rigorous remainder (:mod:`nstheory.gaussian.endpoint`).
 
 Parity is used exactly: tanh is odd (``c_k = 0`` for even k); GELU, SiLU and softplus are
 ``x/2 +`` an even function (``c_k = 0`` for odd ``k >= 3``).
@@ -40,15 +43,16 @@ from nstheory.gaussian._backend import clip_endpoints, monotone_image, sqrt_nonn
 from nstheory.gaussian.activations import Activation
 from nstheory.gaussian.hermite import (
     gaussian_expectation,
-    gaussian_expectation_arb,
-    hermite_coefficient_arb,
     hermite_coefficients,
     stab_series,
 )
+from nstheory.gaussian.trapezoid import StripBound
 
-#: largest Hermite degree used by the series routes
+#: largest Hermite degree used by the mpmath series route
 K_MAX_MP = 240
-K_MAX_ARB = 160
+#: the certified series is used up to degree max(K_SERIES_MIN, 3 * prec) before the end-point
+#: expansion (nstheory.gaussian.endpoint) takes over
+K_SERIES_MIN = 400
 
 
 class SmoothActivation(Activation):
@@ -78,9 +82,9 @@ class SmoothActivation(Activation):
         val, tail = self.series_mp(rho, q1, q2, dps)
         if tail <= mpmath.mpf(10) ** (-dps - 2) * max(abs(val), mpmath.mpf(10) ** -dps):
             return val
-        from nstheory.gaussian.precise import reduction_mp
+        from nstheory.gaussian.precise import reduction_trapezoid
 
-        return reduction_mp(self, rho, q1, q2, dps)
+        return reduction_trapezoid(self, rho, q1, q2, dps)
 
     def series_mp(self, rho, q1, q2, dps: int, K: int | None = None):
         """Hermite series value and rigorous tail bound (``(val, tail)``), K chosen for the
@@ -122,62 +126,65 @@ class SmoothActivation(Activation):
     def _raw_arb_point(self, r, q1, q2, prec):
         from flint import arb
 
-        if r.is_exact() and abs(r) == 1:
-            a, b = sqrt_nonneg(q1), sqrt_nonneg(q2) * r
-            p0, p1, p2 = self._product_growth(a, b)
-            return gaussian_expectation_arb(
-                lambda z, an: self.phi_acb(a * z, an) * self.phi_acb(b * z, an), p0, p1, p2, prec
-            )
+        from nstheory.gaussian.endpoint import choose_terms, endpoint_expansion
+
         rmax = float(r.abs_upper())
-        target = 2.0 ** (-prec)
-        m1 = _CoefficientCache.second_moment(self, q1, prec)
+        if rmax >= 1 and r.is_exact():
+            return endpoint_expansion(self, r, q1, q2, prec)
+        K = series_degree(rmax, prec)
+        k_cap = max(K_SERIES_MIN, 3 * prec)
+        if K > k_cap:
+            sigma = 1 if float(r.mid()) >= 0 else -1
+            delta = float((r - sigma).abs_upper())
+            au = float(sqrt_nonneg(q1).abs_upper())
+            bu = float(sqrt_nonneg(q2).abs_upper())
+            N = choose_terms(self, delta, max(au, 1e-300), max(bu, 1e-300), prec)
+            if N is not None:
+                return endpoint_expansion(self, r, q1, q2, prec, N)
+            K = k_cap  # neither route is cheap here: a capped series, its tail in the radius
+        c1, m1 = _trapezoid_coefficients(self, q1, prec, K)
         same = _same(q1, q2)
-        m2 = m1 if same else _CoefficientCache.second_moment(self, q2, prec)
-        val, rk, s1, s2 = arb(0), arb(1), arb(0), arb(0)
-        K = 0
-        for k in range(K_MAX_ARB + 1):
-            K = k
-            a1 = _CoefficientCache.coefficient(self, q1, prec, k)
-            a2 = a1 if same else _CoefficientCache.coefficient(self, q2, prec, k)
-            s1 += a1 * a1
-            s2 += a2 * a2
-            if not self.zero_coefficient(k):
-                val += a1 * a2 * rk
-            rk = rk * r
-            if k >= 1 and not self.zero_coefficient(k):
-                rem = float((m1 - s1).upper()) * float((m2 - s2).upper())
-                if rmax == 0 or max(rem, 0.0) ** 0.5 * rmax ** (k + 1) <= target * 0.01:
-                    break
+        c2, m2 = (c1, m1) if same else _trapezoid_coefficients(self, q2, prec, K)
+        val, s1, s2 = arb(0), arb(0), arb(0)
+        for k in range(K, -1, -1):  # Horner in the ball r
+            val = val * r + c1[k] * c2[k]
+        for k in range(K + 1):
+            s1 += c1[k] * c1[k]
+            s2 += c2[k] * c2[k]
         rem = (m1 - s1).nonnegative_part() * (m2 - s2).nonnegative_part()
         tail = sqrt_nonneg(rem).upper() * r.abs_upper() ** (K + 1)
-        return val + arb(0, tail)
+        return val + arb(0, tail.upper())
 
     def coefficient_arb(self, q, k: int):
-        """Certified ``c_k(q)`` at the current arb precision (cached)."""
+        """Certified ``c_k(q)`` at the current arb precision (cached).
+
+        >>> from nstheory.numerics import arb_precision
+        >>> from nstheory.gaussian.hermite import hermite_coefficient_arb
+        >>> tanh = get_smooth("tanh")
+        >>> with arb_precision(bits=53):
+        ...     c = tanh.coefficient_arb(1, 3)
+        ...     ref = hermite_coefficient_arb(tanh.phi_acb, 3, 1, 1.0, 0.0, 53)  # acb.integral
+        >>> c.overlaps(ref), float(c.rad()) < 1e-15
+        (True, True)
+        """
         from flint import ctx
 
-        return _CoefficientCache.coefficient(self, to_arb(q), ctx.prec, k)
-
-    def _product_growth(self, a, b):
-        A, B = self.A, self.B
-        aa, bb = float(a.abs_upper()), float(b.abs_upper())
-        return A * A, A * B * (aa + bb), B * B * aa * bb
+        c, _ = _trapezoid_coefficients(self, to_arb(q), ctx.prec, max(k, 8))
+        return c[k]
 
     def _mean_arb(self, q):
         from flint import arb, ctx
 
         if self.parity == "odd":
             return arb(0)  # E phi(U) = 0 exactly for odd phi
-
-        a = sqrt_nonneg(q)
-        B = self.B * float(a.abs_upper())
-        fn = lambda z, an: self.phi_acb(a * z, an)  # noqa: E731
-        return gaussian_expectation_arb(fn, self.A, B, 0, ctx.prec)
+        c, _ = _trapezoid_coefficients(self, q, ctx.prec, 8)
+        return c[0]
 
     def _m2_arb(self, q):
         from flint import ctx
 
-        return _CoefficientCache.second_moment(self, q, ctx.prec)
+        _, m2 = _trapezoid_coefficients(self, q, ctx.prec, 8)
+        return m2
 
     # ---- float -------------------------------------------------------------------------------
     def _raw_np(self, rho, q1, q2):
@@ -210,37 +217,38 @@ def _m2_mp_cached(name: str, q: str, dps: int):
         return gaussian_expectation(lambda x: act.phi_mp(a * x) ** 2, dps)
 
 
-class _CoefficientCache:
-    _store: ClassVar[dict] = {}
+def series_degree(rmax: float, prec: int) -> int:
+    """Hermite degree ``K`` with ``rmax^{K+1} <= 2^-(prec+10)`` (the Parseval remainder is at
+    most ``E phi^2``, of order one).
 
-    @classmethod
-    def _key(cls, act, q, prec):
-        return (act.name, q.mid().str(radius=False, more=True), float(q.rad()), prec)
+    >>> series_degree(0.5, 53)
+    63
+    """
+    if rmax <= 0:
+        return 1
+    if rmax >= 1:
+        return 10**9
+    return max(1, math.ceil((prec + 10) * math.log(2) / -math.log(rmax)))
 
-    @classmethod
-    def second_moment(cls, act, q, prec):
-        key = ("m2", *cls._key(act, q, prec))
-        if key not in cls._store:
-            a = sqrt_nonneg(q)
-            A, B = act.A, act.B * float(a.abs_upper())
-            cls._store[key] = gaussian_expectation_arb(
-                lambda z, an: act.phi_acb(a * z, an) ** 2, A * A, 2 * A * B, B * B, prec
-            )
-        return cls._store[key]
 
-    @classmethod
-    def coefficient(cls, act, q, prec, k):
-        from flint import arb
+class _TrapezoidCache:
+    """Certified coefficient lists per (activation, q, precision); a list of degree K serves
+    every smaller degree (its error bounds hold for all k <= K)."""
 
-        key = ("c", *cls._key(act, q, prec))
-        have = cls._store.setdefault(key, {})
-        if k not in have:
-            if act.zero_coefficient(k):
-                have[k] = arb(0)
-            else:
-                a = sqrt_nonneg(q)
-                have[k] = hermite_coefficient_arb(act.phi_acb, k, a, act.A, act.B, prec)
-        return have[k]
+    store: ClassVar[dict] = {}
+
+
+def _trapezoid_coefficients(act, q, prec: int, K: int):
+    from nstheory.gaussian.trapezoid import hermite_coefficients_trapezoid
+
+    key = (act.name, q.mid().str(radius=False, more=True), float(q.rad()), prec)
+    have = _TrapezoidCache.store.get(key)
+    if have is None or have[0] < K:
+        K = max(K, 8)
+        c, m2 = hermite_coefficients_trapezoid(act, sqrt_nonneg(q), K, prec)
+        have = (K, c, m2)
+        _TrapezoidCache.store[key] = have
+    return have[1], have[2]
 
 
 def float_hermite_coefficients(phi_np, q: float, K: int, L: float | None = None, panels: int = 200):
@@ -306,6 +314,8 @@ class Tanh(SmoothActivation):
 
     name, parity, A, B = "tanh", "odd", 1.0, 0.0
     strip = math.pi / 2  # poles at +-i pi/2
+    # |tanh(u+iv)|^2 = (cosh 2u - cos 2v) / (cosh 2u + cos 2v) <= 3 for |v| <= pi/3
+    strip_bound = StripBound(D="1.047", A="1.7321", B="0")
 
     def phi_mp(self, x):
         return mpmath.tanh(x)
@@ -319,6 +329,12 @@ class Tanh(SmoothActivation):
     def phi_acb(self, z, analytic):
         return z.tanh()
 
+    def phi_arb(self, x):
+        return x.tanh()
+
+    def phi_series(self, w):
+        return 1 - 2 * (1 + (2 * w).exp()).inv()
+
 
 class Gelu(SmoothActivation):
     """Exact erf-GELU ``x Phi(x) = x (1 + erf(x/sqrt 2))/2``: ``|phi| <= |x|``, not monotone."""
@@ -326,6 +342,9 @@ class Gelu(SmoothActivation):
     name, parity, A, B = "gelu", "linear+even", 0.0, 1.0
     strip = 2.0  # entire, but grows like exp(y^2/2) off the axis
     increasing_in_rho = False
+    # |Phi(u+iv)| <= e^{v^2/2} Phi(u) (integrate phi along the horizontal line from -inf), so
+    # |z Phi(z)| <= e^2 (|u| + 2) for |v| <= 2
+    strip_bound = StripBound(D="2", A="14.7782", B="7.3891")
 
     def phi_mp(self, x):
         return x * mpmath.ncdf(x)
@@ -344,6 +363,16 @@ class Gelu(SmoothActivation):
 
         return z * (1 + (z / arb(2).sqrt()).erf()) / 2
 
+    def phi_arb(self, x):
+        from flint import arb
+
+        return x * (-x / arb(2).sqrt()).erfc() / 2  # 1 + erf(u) = erfc(-u): no cancellation
+
+    def phi_series(self, w):
+        from flint import arb
+
+        return w * (1 + (w / arb(2).sqrt()).erf()) / 2
+
 
 class Silu(SmoothActivation):
     """SiLU / swish-1 ``x sigma(x)``: ``|phi| <= |x|``, not monotone."""
@@ -351,6 +380,9 @@ class Silu(SmoothActivation):
     name, parity, A, B = "silu", "linear+even", 0.0, 1.0
     strip = math.pi  # poles at +-i pi
     increasing_in_rho = False
+    # sigma(z) = (1 + tanh(z/2))/2 and |tanh| <= sqrt 3 for |Im| <= pi/3: |sigma| <= (1+sqrt 3)/2
+    # for |v| <= 2 pi/3, so |z sigma(z)| <= 1.3661 (|u| + 2 pi/3)
+    strip_bound = StripBound(D="2.094", A="2.8612", B="1.36603")
 
     def phi_mp(self, x):
         return x / (1 + mpmath.exp(-x))
@@ -368,12 +400,21 @@ class Silu(SmoothActivation):
     def phi_acb(self, z, analytic):
         return z / (1 + (-z).exp())
 
+    def phi_arb(self, x):
+        return x / (1 + (-x).exp())
+
+    def phi_series(self, w):
+        return w * (1 + (-w).exp()).inv()
+
 
 class Softplus(SmoothActivation):
     """``log(1 + e^x)``: ``0 < phi <= log 2 + |x|``, monotone."""
 
     name, parity, A, B = "softplus", "linear+even", math.log(2) * (1 + 1e-12), 1.0
     strip = math.pi  # branch points at +-i pi
+    # for |v| <= 2 pi/3: 3/4 <= |1 + e^z|^2 <= (1 + e^u)^2 and 1 + e^z avoids (-inf, 0], so
+    # |log(1 + e^z)| <= log 2 + |u| + pi
+    strip_bound = StripBound(D="2.094", A="3.8348", B="1")
 
     def phi_mp(self, x):
         return mpmath.log1p(mpmath.exp(x)) if x < 30 else x + mpmath.log1p(mpmath.exp(-x))
@@ -386,6 +427,14 @@ class Softplus(SmoothActivation):
 
     def phi_acb(self, z, analytic):
         return (1 + z.exp()).log(analytic=analytic)
+
+    def phi_arb(self, x):
+        return (1 + x.exp()).log()
+
+    def phi_series(self, w):
+        """Power series of ``phi(z + s)`` *without* its constant term (the logistic series
+        integrated): derivatives of order >= 1 only, so no branch cut is crossed."""
+        return (1 + (-w).exp()).inv().integral()
 
 
 _SMOOTH = {"tanh": Tanh, "gelu": Gelu, "silu": Silu, "softplus": Softplus}
