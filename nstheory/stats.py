@@ -31,7 +31,27 @@ from nstheory.errors import NSTheoryError
 
 @dataclass(frozen=True)
 class Moments:
-    """Count, mean and sum of squared deviations of a sample (Welford / Chan)."""
+    """Count, mean and sum of squared deviations of a sample (Welford / Chan).
+
+    Attributes
+    ----------
+    n : int
+        Sample size.
+    mean : float
+        Sample mean.
+    m2 : float
+        Sum of squared deviations from the mean.
+
+    Examples
+    --------
+    Merging chunk moments gives the moments of the concatenated sample:
+
+    >>> import numpy as np
+    >>> v = np.arange(10.0)
+    >>> m = Moments.from_values(v[:3]) + Moments.from_values(v[3:])
+    >>> m.n, m.mean, bool(np.isclose(m.variance, v.var(ddof=1)))
+    (10, 4.5, True)
+    """
 
     n: int = 0
     mean: float = 0.0
@@ -144,7 +164,32 @@ def two_sided_p(z: float) -> float:
 
 
 def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
-    """Exact (Clopper-Pearson) confidence interval for a binomial proportion ``k / n``."""
+    """Exact (Clopper-Pearson) confidence interval for a binomial proportion ``k / n``.
+
+    Parameters
+    ----------
+    k, n : int
+        Successes and trials, ``0 <= k <= n``, ``n > 0``.
+    level : float, optional
+        Confidence level.
+
+    Returns
+    -------
+    tuple of float
+        ``(lo, hi)``.
+
+    Examples
+    --------
+    With no successes the upper end has the closed form ``1 - (alpha/2)^(1/n)``:
+
+    >>> lo, hi = clopper_pearson(0, 10)
+    >>> lo, abs(hi - (1 - 0.025 ** (1 / 10))) < 1e-12
+    (0.0, True)
+    >>> clopper_pearson(11, 10)
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: need 0 <= k <= n and n > 0, got k=11, n=10
+    """
     if n <= 0 or not 0 <= k <= n:
         raise NSTheoryError(f"need 0 <= k <= n and n > 0, got k={k}, n={n}")
     a = 1 - level

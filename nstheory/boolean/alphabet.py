@@ -1,7 +1,7 @@
 """Functions on finite alphabets [U]^n under the regularizer's token-resampling noise.
 
 A function is an array of shape ``(U,) * n`` (``f[x_1, ..., x_n]``, symbols ``0..U-1``),
-values ints, Fractions or floats (floats are taken exactly). The noise (haris2026 §3, shared in
+values ints, Fractions or floats (floats are taken exactly). The noise (Haris et al. §3, shared in
 :mod:`nstheory.noise`) keeps each symbol with probability ``q``, else redraws it uniformly from
 all ``U`` symbols, or (``exclude_current=True``) from the other ``U - 1``.
 
@@ -37,7 +37,28 @@ from nstheory.noise import effective_token_correlation
 
 
 def as_alphabet_function(f) -> tuple[np.ndarray, int, int]:
-    """``(values as an object array of Fractions, U, n)``; checks the shape ``(U,) * n``."""
+    """Validate a function on ``[U]^n`` and convert its values to exact Fractions.
+
+    Parameters
+    ----------
+    f : array_like
+        Values of shape ``(U,) * n`` with ``U >= 2``, ``n >= 1``.
+
+    Returns
+    -------
+    tuple
+        ``(values as an object array of Fractions, U, n)``.
+
+    Examples
+    --------
+    >>> vals, U, n = as_alphabet_function([[0, 0.5, 1], [1, 2, 3], [0, 0, 0]])
+    >>> U, n, vals[0, 1]
+    (3, 2, Fraction(1, 2))
+    >>> as_alphabet_function([[1, 2, 3], [4, 5, 6]])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: an alphabet function must have shape (U,)*n ... got (2, 3)
+    """
     from nstheory.boolean.function import _to_fraction
 
     arr = np.asarray(f)

@@ -1,4 +1,4 @@
-"""Exact spectral quantities of f: {-1,1}^n -> R (O'Donnell chs. 1-2; DESIGN.md §3).
+"""Exact spectral quantities of f: {-1,1}^n -> R (O'Donnell chs. 1-2; see docs/conventions.md).
 
 Every function takes a :class:`~nstheory.boolean.function.BooleanFunction` (or a truth table)
 and returns exact ``Fraction`` s (or, for a float ``rho``, a float computed from the exact
@@ -268,7 +268,33 @@ def max_sensitivity(f) -> int:
 
 def summary(f, rho) -> dict:
     """Exact summary used by the CLI: stability, total influence, weights, influences,
-    sensitivities and degree, each as a Fraction (``as`` entries only for ±1-valued f)."""
+    sensitivities and degree, each as a Fraction.
+
+    Parameters
+    ----------
+    f : BooleanFunction or array_like
+        The function (or its truth table).
+    rho : rational
+        Correlation for ``Stab_rho``.
+
+    Returns
+    -------
+    dict
+        Keys ``n, boolean, rho, stab, total_influence, weights, influences, degree, mean,
+        squared_norm, average_sensitivity, max_sensitivity``.
+
+    Examples
+    --------
+    For Majority on 3 bits, ``Stab_rho = (3 rho + rho^3) / 4`` and every influence is 1/2:
+
+    >>> from fractions import Fraction
+    >>> from nstheory.boolean.zoo import majority
+    >>> s = summary(majority(3), Fraction(1, 2))
+    >>> s["stab"] == (3 * Fraction(1, 2) + Fraction(1, 8)) / 4
+    True
+    >>> s["influences"], s["degree"]
+    ([Fraction(1, 2), Fraction(1, 2), Fraction(1, 2)], 3)
+    """
     f = as_function(f)
     out = {
         "n": f.n,

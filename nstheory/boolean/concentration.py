@@ -1,9 +1,9 @@
-"""Spectral concentration, the Markov (influence) tail bound, and Lemma 1 of haris2026.
+"""Spectral concentration, the Markov (influence) tail bound, and Lemma 1 of Haris et al.
 
 * f is ``(eps, T)``-spectrally concentrated if ``W^{>=T}[f] <= eps ||f||^2`` (relative, the
-  reading of haris2026 §1.4 [REC]); :func:`concentration_degree` is the least such ``T``.
+  reading of Haris et al. §1.4 [REC]); :func:`concentration_degree` is the least such ``T``.
 * Markov: ``W^{>=k}[f] <= I[f] / k`` (:func:`influence_tail_bound`).
-* Lemma 1 (haris2026 §2.1). If ``Stab_rho(f) >= (1 - delta) ||f||^2`` then, since
+* Lemma 1 (Haris et al. §2.1). If ``Stab_rho(f) >= (1 - delta) ||f||^2`` then, since
   ``||f||^2 - Stab_rho = sum_k (1 - rho^k) W^k >= (1 - rho^T) W^{>=T}``,
 
   ``W^{>=T} <= (||f||^2 - Stab_rho) / (1 - rho^T) <= delta ||f||^2 / (1 - rho^T)``

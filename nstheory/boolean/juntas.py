@@ -100,7 +100,27 @@ def junta_projection(f, J) -> BooleanFunction:
 @dataclass(frozen=True)
 class JuntaApproximation:
     """Best junta on ``coords``: Fourier weight outside (``= ||f - f^{subset J}||^2``) and, for
-    ±1-valued f, the Boolean distance ``Pr[f != sgn(f^{subset J})]`` (else None)."""
+    ±1-valued f, the Boolean distance ``Pr[f != sgn(f^{subset J})]`` (else None).
+
+    Attributes
+    ----------
+    coords : list of int
+        The junta's coordinates (1-based).
+    weight_outside : fractions.Fraction
+        Fourier weight on sets not contained in ``coords``.
+    boolean_distance : fractions.Fraction or None
+        Distance to the rounded projection, for ±1-valued ``f``.
+
+    Examples
+    --------
+    ``AND_2`` on its first coordinate alone: the weight outside is
+    ``f^({2})^2 + f^({1, 2})^2 = 1/4 + 1/4``, and ``sgn E[f | x_1]`` errs on 1 point of 4:
+
+    >>> from nstheory.boolean.zoo import and_
+    >>> a = closest_junta(and_(2), 1)
+    >>> a.coords, a.weight_outside, a.boolean_distance
+    ([1], Fraction(1, 2), Fraction(1, 4))
+    """
 
     coords: list[int]
     weight_outside: Fraction
@@ -158,7 +178,30 @@ def smallest_junta(f, eps) -> JuntaApproximation:
 class FriedgutBound:
     """Explicit Friedgut junta bound: degree cut ``k``, influence threshold ``tau``, the size
     bound ``I/tau``; with a function: the set ``J = {Inf_i >= tau}`` and its Fourier weight
-    outside ``{S subset J, |S| <= k}`` (guaranteed ``<= 2 eps``)."""
+    outside ``{S subset J, |S| <= k}`` (guaranteed ``<= 2 eps``).
+
+    Attributes
+    ----------
+    eps : fractions.Fraction
+        Target accuracy.
+    total_influence : float
+        ``I[f]``.
+    k : int
+        Degree cut ``ceil(I / eps)``.
+    tau : float
+        Influence threshold ``(eps / (3^(k-1) I))^2``.
+    size_bound : float
+        ``I / tau``, the bound on ``|J|``.
+    coords, weight_outside_low_junta : optional
+        With a function: ``J`` and its exact weight outside the low-degree junta.
+
+    Examples
+    --------
+    >>> from nstheory.boolean.zoo import majority
+    >>> b = friedgut_bound(majority(3), Fraction(1, 4))
+    >>> b.k == 6 and b.weight_outside_low_junta <= 2 * b.eps
+    True
+    """
 
     eps: Fraction
     total_influence: float

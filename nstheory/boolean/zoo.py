@@ -80,7 +80,24 @@ def dictator(n: int, i: int = 1, sampling: bool = False):
 
 
 def majority_fn(X: np.ndarray) -> np.ndarray:
-    """``sgn(sum_i x_i)`` for odd n."""
+    """``sgn(sum_i x_i)`` for odd n, row-wise.
+
+    Parameters
+    ----------
+    X : numpy.ndarray
+        int8 array of shape ``(m, n)`` with ±1 entries, ``n`` odd.
+
+    Returns
+    -------
+    numpy.ndarray
+        int8 array of shape ``(m,)`` with the majority vote of each row.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> majority_fn(np.array([[1, 1, -1], [-1, 1, -1]], dtype=np.int8)).tolist()
+    [1, -1]
+    """
     return np.where(X.sum(axis=1, dtype=np.int32) > 0, 1, -1).astype(np.int8)
 
 
@@ -99,12 +116,50 @@ def majority(n: int, sampling: bool = False):
 
 
 def and_fn(X: np.ndarray) -> np.ndarray:
-    """-1 iff every x_i = -1."""
+    """``AND_n`` row-wise: -1 iff every ``x_i = -1`` (-1 = True).
+
+    Parameters
+    ----------
+    X : numpy.ndarray
+        int8 array of shape ``(m, n)`` with ±1 entries.
+
+    Returns
+    -------
+    numpy.ndarray
+        int8 array of shape ``(m,)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> and_fn(np.array([[-1, -1], [-1, 1]], dtype=np.int8)).tolist()
+    [-1, 1]
+    """
     return np.where(np.all(X == -1, axis=1), -1, 1).astype(np.int8)
 
 
 def or_fn(X: np.ndarray) -> np.ndarray:
-    """-1 iff some x_i = -1."""
+    """``OR_n`` row-wise: -1 iff some ``x_i = -1`` (-1 = True).
+
+    Parameters
+    ----------
+    X : numpy.ndarray
+        int8 array of shape ``(m, n)`` with ±1 entries.
+
+    Returns
+    -------
+    numpy.ndarray
+        int8 array of shape ``(m,)``.
+
+    Examples
+    --------
+    By De Morgan, ``OR(x) = -AND(-x)``:
+
+    >>> import numpy as np
+    >>> from nstheory.boolean.function import cube_points
+    >>> X = cube_points(3)
+    >>> bool(np.array_equal(or_fn(X), -and_fn(-X)))
+    True
+    """
     return np.where(np.any(X == -1, axis=1), -1, 1).astype(np.int8)
 
 
@@ -127,7 +182,28 @@ def or_(n: int, sampling: bool = False):
 
 
 def tribes_fn(X: np.ndarray, w: int, s: int) -> np.ndarray:
-    """OR of ``s`` ANDs of width ``w`` over consecutive blocks (-1 = True)."""
+    """OR of ``s`` ANDs of width ``w`` over consecutive blocks (-1 = True), row-wise.
+
+    Parameters
+    ----------
+    X : numpy.ndarray
+        int8 array of shape ``(m, w * s)`` with ±1 entries.
+    w, s : int
+        Tribe width and number of tribes.
+
+    Returns
+    -------
+    numpy.ndarray
+        int8 array of shape ``(m,)``.
+
+    Examples
+    --------
+    ``Pr[Tribes = True] = 1 - (1 - 2^-w)^s``; for ``w = 2, s = 2`` that is 7/16:
+
+    >>> from nstheory.boolean.function import cube_points
+    >>> int((tribes_fn(cube_points(4), 2, 2) == -1).sum())
+    7
+    """
     blocks = X.reshape(X.shape[0], s, w)
     any_tribe = np.any(np.all(blocks == -1, axis=2), axis=1)
     return np.where(any_tribe, -1, 1).astype(np.int8)
@@ -145,7 +221,41 @@ def tribes(w: int, s: int, sampling: bool = False):
 
 
 def threshold_fn(X: np.ndarray, w: np.ndarray, theta: float) -> np.ndarray:
-    """``sgn(w . x - theta)``; raises on a tie (a point with ``w . x = theta``)."""
+    """``sgn(w . x - theta)`` row-wise; raises on a tie (a point with ``w . x = theta``).
+
+    Parameters
+    ----------
+    X : numpy.ndarray
+        int8 array of shape ``(m, n)`` with ±1 entries.
+    w : numpy.ndarray
+        Weight vector of length ``n``.
+    theta : float
+        Threshold.
+
+    Returns
+    -------
+    numpy.ndarray
+        int8 array of shape ``(m,)``.
+
+    Raises
+    ------
+    NSTheoryError
+        If some row has ``w . x = theta`` exactly.
+
+    Examples
+    --------
+    Equal weights and ``theta = 0`` give Majority:
+
+    >>> import numpy as np
+    >>> from nstheory.boolean.function import cube_points
+    >>> X = cube_points(3)
+    >>> bool(np.array_equal(threshold_fn(X, np.ones(3), 0.0), majority_fn(X)))
+    True
+    >>> threshold_fn(X[:1], np.ones(3), 3.0)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: linear threshold function ties ... at x = [1, 1, 1]; ...
+    """
     m = X.astype(np.float64) @ w - theta
     if np.any(m == 0):
         bad = int(np.flatnonzero(m == 0)[0])
