@@ -48,7 +48,18 @@ from nstheory.numerics import agreement_digits
 
 
 class Route(enum.StrEnum):
-    """The kinds of route by which a claim can be checked."""
+    """The kinds of route by which a claim can be checked.
+
+    A string enum: ``symbolic``, ``precise``, ``certified``, ``exact-enumeration`` and
+    ``monte-carlo``; :data:`ROUTES` lists the values.
+
+    Examples
+    --------
+    >>> Route("monte-carlo") is Route.MONTE_CARLO, Route.EXACT == "exact-enumeration"
+    (True, True)
+    >>> tuple(Route) == tuple(Route(r) for r in ROUTES)
+    True
+    """
 
     SYMBOLIC = "symbolic"
     PRECISE = "precise"
@@ -61,7 +72,15 @@ ROUTES: tuple[str, ...] = tuple(r.value for r in Route)
 
 
 class Status(enum.StrEnum):
-    """Outcome of one check (or, aggregated, of one claim)."""
+    """Outcome of one check (or, aggregated, of one claim).
+
+    A string enum: ``verified``, ``refuted``, ``inconclusive``, ``skipped``, ``error``.
+
+    Examples
+    --------
+    >>> str(Status.VERIFIED), Status("refuted") is Status.REFUTED
+    ('verified', True)
+    """
 
     VERIFIED = "verified"
     REFUTED = "refuted"
@@ -109,6 +128,15 @@ class CheckResult:
     ``quantities`` lists ``(label, value)`` pairs: the label says what the number is (which
     view, which route, which parameters), the value is a string (exact rational, decimal with
     its digits, or an interval ``[lo, hi]``).
+
+    Examples
+    --------
+    Results are usually built by the ``compare_*`` helpers; ``to_dict`` gives the JSON form:
+
+    >>> r = CheckResult(Status.VERIFIED, [("exact Stab", "13/32")], tolerance="exact")
+    >>> d = r.to_dict()
+    >>> d["status"], d["quantities"]
+    ('verified', [('exact Stab', '13/32')])
     """
 
     status: Status
@@ -152,7 +180,18 @@ class CheckResult:
 
 @dataclass
 class Check:
-    """One way of checking a claim: a function returning a :class:`CheckResult`."""
+    """One way of checking a claim: a function returning a :class:`CheckResult`.
+
+    Usually created by the :meth:`Claim.check` decorator.
+
+    Examples
+    --------
+    >>> chk = Check("sum", Route.EXACT, lambda: compare_exact("1+1", 1 + 1, "2", 2),
+    ...             uses=("python:int",))
+    >>> r = run_check(chk)
+    >>> str(r.status), r.route, r.uses
+    ('verified', 'exact-enumeration', ('python:int',))
+    """
 
     name: str
     route: Route
@@ -166,7 +205,20 @@ class Check:
 
 @dataclass
 class Claim:
-    """A registered statement with provenance and checks."""
+    """A registered statement with provenance and checks.
+
+    Create claims with :meth:`Registry.claim` (which validates the fields) and attach checks
+    with the :meth:`check` decorator.
+
+    Examples
+    --------
+    >>> c = Registry().claim("demo.sq", "3^2 = 9", latex="3^2=9", provenance="new")
+    >>> @c.check("exact-enumeration", name="multiply", uses=("python:int",))
+    ... def _():
+    ...     return compare_exact("3*3", 3 * 3, "9", 9)
+    >>> c.section, [k.name for k in c.checks]
+    ('demo', ['multiply'])
+    """
 
     id: str
     statement: str
@@ -206,7 +258,22 @@ class Claim:
 
 
 class Registry:
-    """A collection of claims keyed by id."""
+    """A collection of claims keyed by id.
+
+    :data:`REGISTRY` is the global one that ``nstheory verify`` runs.
+
+    Examples
+    --------
+    >>> reg = Registry()
+    >>> _ = reg.claim("a.one", "s", latex="s", provenance="new")
+    >>> _ = reg.claim("b.two", "s", latex="s", provenance="new", fast=False)
+    >>> [c.id for c in reg.select(["a.*"])], [c.id for c in reg.select(fast=True)]
+    (['a.one'], ['a.one'])
+    >>> reg.claim("a.one", "s", latex="s", provenance="new")
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: claim 'a.one' is registered twice
+    """
 
     def __init__(self) -> None:
         self.claims: dict[str, Claim] = {}
@@ -298,7 +365,21 @@ claim = REGISTRY.claim
 
 @dataclass
 class ClaimOutcome:
-    """All check results of one claim and the verdict against its expectation."""
+    """All check results of one claim and the verdict against its expectation.
+
+    Examples
+    --------
+    A claim expected to be refuted whose check refutes it is as expected:
+
+    >>> c = Registry().claim("demo.bad", "1 = 2", latex="1=2", provenance="new",
+    ...                      expect="refuted", refutation_kind="notes")
+    >>> @c.check("exact-enumeration")
+    ... def _():
+    ...     return compare_exact("1", 1, "2", 2)
+    >>> out = run_claim(c)
+    >>> str(out.status), out.verdict, out.as_expected
+    ('refuted', 'refuted (as expected)', True)
+    """
 
     claim: Claim
     results: list[CheckResult]
@@ -381,7 +462,24 @@ class ClaimOutcome:
 
 
 def run_check(chk: Check) -> CheckResult:
-    """Run one check, timing it and turning an exception into an ``error`` result."""
+    """Run one check, timing it and turning an exception into an ``error`` result.
+
+    Parameters
+    ----------
+    chk : Check
+        The check to run.
+
+    Returns
+    -------
+    CheckResult
+        A copy of the check's result with ``seconds``, ``route``, ``check`` and ``uses`` set.
+
+    Examples
+    --------
+    >>> r = run_check(Check("boom", Route.SYMBOLIC, lambda: 1 / 0))
+    >>> str(r.status), r.note.splitlines()[0]
+    ('error', 'ZeroDivisionError: division by zero')
+    """
     t0 = time.perf_counter()
     try:
         res = chk.fn()
@@ -400,7 +498,33 @@ def run_check(chk: Check) -> CheckResult:
 
 
 def run_claim(c: Claim, fast: bool = False) -> ClaimOutcome:
-    """Run every check of ``c`` (skipping ``slow`` checks when ``fast``)."""
+    """Run every check of ``c`` (skipping ``slow`` checks when ``fast``).
+
+    Parameters
+    ----------
+    c : Claim
+        The claim.
+    fast : bool, optional
+        Skip checks registered with ``slow=True``.
+
+    Returns
+    -------
+    ClaimOutcome
+
+    Examples
+    --------
+    >>> c = Registry().claim("demo.sum", "1 + 1 = 2", latex="1+1=2", provenance="new")
+    >>> @c.check("exact-enumeration", uses=("python:int",))
+    ... def _():
+    ...     return compare_exact("1+1", 1 + 1, "2", 2)
+    >>> @c.check("precise", slow=True, uses=("python:float",))
+    ... def _():
+    ...     return compare_digits("1.0+1.0", 1.0 + 1.0, "2", 2.0, 15)
+    >>> len(run_claim(c).results), len(run_claim(c, fast=True).results)
+    (2, 1)
+    >>> run_claim(c).independent_routes
+    2
+    """
     return ClaimOutcome(c, [run_check(k) for k in c.checks if not (fast and k.slow)])
 
 
@@ -424,6 +548,31 @@ def compare_exact(label_a: str, a, label_b: str, b, note: str = "") -> CheckResu
     """Verified iff ``a == b`` exactly (integers, Fractions, SymPy expressions).
 
     SymPy expressions are compared by ``simplify(a - b) == 0``.
+
+    Parameters
+    ----------
+    label_a, label_b : str
+        What each value is (route, view, parameters).
+    a, b
+        The values.
+    note : str, optional
+        Free text kept with the result.
+
+    Returns
+    -------
+    CheckResult
+
+    Examples
+    --------
+    >>> import sympy
+    >>> x = sympy.Symbol("x")
+    >>> r = compare_exact("expanded", (x + 1) ** 2, "by hand", x**2 + 2 * x + 1)
+    >>> str(r.status), r.digits
+    ('verified', inf)
+    >>> str(compare_exact("a", Fraction(1, 3), "b", Fraction(2, 6)).status)
+    'verified'
+    >>> str(compare_exact("a", Fraction(1, 3), "b", Fraction(1, 4)).status)
+    'refuted'
     """
     equal = a == b
     if not equal and (hasattr(a, "free_symbols") or hasattr(b, "free_symbols")):
@@ -446,6 +595,33 @@ def compare_digits(
 
     Use for two *independent* high-precision routes (closed form vs quadrature). The result
     carries the number of agreeing digits.
+
+    Parameters
+    ----------
+    label_a, label_b : str
+        What each value is.
+    a, b : number or mpmath.mpf
+        The values.
+    min_digits : float
+        Significant digits required.
+    note : str, optional
+        Free text kept with the result.
+
+    Returns
+    -------
+    CheckResult
+
+    Examples
+    --------
+    ``pi`` by Machin's formula against mpmath's constant, at 30 digits:
+
+    >>> with mpmath.workdps(30):
+    ...     machin = 16 * mpmath.atan(mpmath.mpf(1) / 5) - 4 * mpmath.atan(mpmath.mpf(1) / 239)
+    ...     r = compare_digits("Machin", machin, "mpmath.pi", +mpmath.pi, 25)
+    >>> str(r.status), r.digits >= 25
+    ('verified', True)
+    >>> str(compare_digits("22/7", 22 / 7, "pi", math.pi, 6).status)
+    'refuted'
     """
     d = agreement_digits(a, b)
     return CheckResult(
@@ -464,6 +640,31 @@ def compare_enclosure(
     given to more digits than the ball's radius resolves).
 
     A claim is refuted only if the ball provably excludes the value.
+
+    Parameters
+    ----------
+    label_ball, label_value : str
+        What the ball and the value are.
+    ball : flint.arb
+        A certified enclosure.
+    value : str, mpmath.mpf, Fraction or number
+        The value to test.
+    note : str, optional
+        Free text kept with the result.
+
+    Returns
+    -------
+    CheckResult
+
+    Examples
+    --------
+    >>> from flint import arb
+    >>> r = compare_enclosure("arb pi", arb.pi(), "pi to 30 digits",
+    ...                       "3.14159265358979323846264338328")
+    >>> str(r.status)
+    'verified'
+    >>> str(compare_enclosure("arb pi", arb.pi(), "22/7", Fraction(22, 7)).status)
+    'refuted'
     """
     from flint import arb
 
@@ -557,6 +758,44 @@ def compare_z(
     its size (in the units of ``mean``, fixed before the run, never from ``stderr``). The
     power against it is reported; a check that would verify with power below
     :data:`MIN_POWER` is ``inconclusive`` instead.
+
+    Parameters
+    ----------
+    label_est, label_theory : str
+        What the estimate and the theoretical value are.
+    mean, stderr : float
+        The estimate and its standard error.
+    n : int
+        Sample size.
+    theory : float
+        Theoretical value.
+    zmax : float, optional
+        Largest ``|z|`` that verifies.
+    note : str, optional
+        Free text kept with the result.
+    alternative : str, optional
+        The effect the check must detect, in words.
+    effect : float, optional
+        Its size, fixed in advance.
+
+    Returns
+    -------
+    CheckResult
+
+    Examples
+    --------
+    An estimate 1.5 standard errors from theory verifies when the check has power against the
+    stated effect (a shift of 0.05 is 10 standard errors), and is inconclusive when it has
+    not:
+
+    >>> r = compare_z("MC Stab", 0.5075, 0.005, 40_000, "exact Stab", 0.5,
+    ...               alternative="Stab off by 0.05", effect=0.05)
+    >>> str(r.status), round(r.z, 6), r.power > 0.99
+    ('verified', 1.5, True)
+    >>> str(compare_z("MC", 0.5075, 0.005, 40_000, "exact", 0.5, effect=0.01).status)
+    'inconclusive'
+    >>> str(compare_z("MC", 0.53, 0.005, 40_000, "exact", 0.5).status)   # z = 6
+    'refuted'
     """
     if not (stderr > 0) or math.isnan(mean):
         return CheckResult(Status.ERROR, note=f"invalid estimate mean={mean} stderr={stderr}")
@@ -610,6 +849,31 @@ def compare_holds(
     """A generic check: verified iff ``holds`` (inequalities, monotonicity, limits...).
 
     Pass ``inconclusive=True`` when the evidence can decide neither way.
+
+    Parameters
+    ----------
+    holds : bool
+        Whether the property holds.
+    quantities : iterable of (str, object)
+        Labelled numbers behind the decision.
+    tolerance : str, optional
+        The criterion in words.
+    note : str, optional
+        Free text kept with the result.
+    inconclusive : bool, optional
+        Force ``inconclusive``.
+
+    Returns
+    -------
+    CheckResult
+
+    Examples
+    --------
+    >>> r = compare_holds(math.sqrt(2) < 1.5, [("sqrt(2)", math.sqrt(2))], tolerance="< 1.5")
+    >>> str(r.status), r.quantities
+    ('verified', [('sqrt(2)', '1.4142135623730951')])
+    >>> str(compare_holds(True, [], inconclusive=True).status)
+    'inconclusive'
     """
     status = (
         Status.INCONCLUSIVE if inconclusive else (Status.VERIFIED if holds else Status.REFUTED)
