@@ -42,6 +42,34 @@ def effective_token_correlation(keep_prob, vocab: int, exclude_current: bool):
 
     ``q`` when the redraw is uniform on all ``vocab`` symbols, ``(q U - 1) / (U - 1)`` when it
     must differ from the current symbol. Exact for Fractions.
+
+    Parameters
+    ----------
+    keep_prob : float or Fraction
+        Probability ``q`` of keeping the current symbol.
+    vocab : int
+        Alphabet size ``U >= 2``.
+    exclude_current : bool
+        Whether the redraw avoids the current symbol.
+
+    Returns
+    -------
+    float or Fraction
+        The effective correlation.
+
+    Examples
+    --------
+    On a binary alphabet, redrawing the other symbol is a bit flip with probability
+    ``1 - q``, whose correlation is ``2q - 1``:
+
+    >>> from fractions import Fraction
+    >>> q = Fraction(3, 4)
+    >>> effective_token_correlation(q, 2, True) == 2 * q - 1
+    True
+    >>> effective_token_correlation(q, 50, False)
+    Fraction(3, 4)
+    >>> effective_token_correlation(Fraction(1, 50), 50, True)   # q = 1/U: independent
+    Fraction(0, 1)
     """
     check_probability(keep_prob, "keep_prob")
     U = check_int(vocab, "vocab", lo=2)

@@ -31,7 +31,18 @@ from nstheory.errors import NSTheoryError
 
 @dataclass(frozen=True)
 class Feedback:
-    """The verdict on one answer: ``correct`` and a ``message`` that says why."""
+    """The verdict on one answer: ``correct`` and a ``message`` that says why.
+
+    It is truthy iff the answer is correct and prints as its message.
+
+    Examples
+    --------
+    >>> fb = check("noise.stab_maj3", "13/32")
+    >>> bool(fb), str(fb).startswith("right:")
+    (True, True)
+    >>> bool(Feedback(False, "wrong: try again"))
+    False
+    """
 
     correct: bool
     message: str
@@ -47,7 +58,20 @@ class Feedback:
 class Exercise:
     """One exercise: ``prompt``, ``solve`` (the toolkit's reference answer and how it was
     obtained), ``digits`` (agreement required for a real answer; ``None`` = exact), and
-    ``mistakes``: functions mapping the reference to ``(wrong value, explanation)`` pairs."""
+    ``mistakes``: functions mapping the reference to ``(wrong value, explanation)`` pairs.
+
+    Examples
+    --------
+    The registered exercises live in :data:`EXERCISES`; each reference answer comes from a
+    toolkit route:
+
+    >>> ex = EXERCISES["noise.stab_maj3"]
+    >>> ref, how = ex.solve()
+    >>> ref, ex.digits                          # (3/4) rho + (1/4) rho^3 at rho = 1/2
+    (Fraction(13, 32), None)
+    >>> isinstance(ex, Exercise) and ex.id == "noise.stab_maj3"
+    True
+    """
 
     id: str
     prompt: str
