@@ -1,7 +1,8 @@
 """Noise models shared by every route: rho-correlated Gaussians and token resampling.
 
-Gaussian (the noise-stability paper's noise, DESIGN.md §3): ``Y = rho X + sqrt(1 - rho^2) Z``
-with ``Z`` independent standard normal, applied to *all* coordinates at once.
+Gaussian (the noise-stability paper's noise; see docs/conventions.md):
+``Y = rho X + sqrt(1 - rho^2) Z`` with ``Z`` independent standard normal, applied to *all*
+coordinates at once.
 
 Token resampling on ``[U]^n`` (the regularizer's noise): each symbol is kept with probability
 ``q``; otherwise it is redrawn uniformly from ``[U]`` -- either from all ``U`` symbols
