@@ -154,7 +154,7 @@ def grokking_curves(path: Path, name: str) -> None:
     >>> n = "training_grokking_curves"
     >>> sorted(k[len(n):] for k in FIGURES if k.startswith(n))
     ['', '_p113', '_parity']
-    >>> FIGURES["training_grokking_curves_p113"].description.endswith("(stored study training_modadd113.json)")
+    >>> FIGURES[n + "_p113"].description.endswith("(stored study training_modadd113.json)")
     True
     """
     from nstheory.plots import setup_matplotlib
@@ -194,7 +194,7 @@ def stability_sensitivity(path: Path, name: str) -> None:
     >>> n = "training_stability_sensitivity"
     >>> sorted(k[len(n):] for k in FIGURES if k.startswith(n))
     ['', '_p113', '_parity']
-    >>> FIGURES["training_stability_sensitivity_p113"].description.endswith("(stored study training_modadd113.json)")
+    >>> FIGURES[n + "_p113"].description.endswith("(stored study training_modadd113.json)")
     True
     """
     from nstheory.plots import setup_matplotlib
@@ -249,7 +249,7 @@ def speedup(path: Path, name: str) -> None:
     >>> n = "training_speedup"
     >>> sorted(k[len(n):] for k in FIGURES if k.startswith(n))
     ['', '_p113', '_parity']
-    >>> FIGURES["training_speedup_p113"].description.endswith("(stored study training_modadd113.json)")
+    >>> FIGURES[n + "_p113"].description.endswith("(stored study training_modadd113.json)")
     True
     """
     from nstheory.plots import setup_matplotlib
