@@ -136,6 +136,25 @@ class Attention:
     * ``consistency`` ``s = E sum_k A_ik B_ik`` (the paper's ``s(rho)`` for a hard argmax),
     * ``self_weight`` ``w = E sum_k A_ik^2``.
 
+    ``mode="identity"``/``"lowrank"``: in the paper's limit (``d -> inf``) the pattern is the
+    identity, ``s = w = 1``; ``pattern_slack`` widens ``s`` and ``w`` down by that much in the
+    interval route (the ``o(1)`` of Thm 5.2, or a finite-``d`` allowance). ``mode="random"``:
+    hard argmax, ``w = 1`` and ``s = s_n(r^2)`` (Thm 5.3 as reconstructed) with ``r`` the
+    tokens' correlation, again widened by ``pattern_slack``.
+
+    Parameters
+    ----------
+    mode : str, optional
+        ``identity``, ``lowrank`` or ``random`` (query-key structure).
+    gamma2 : float, optional
+        Squared value-column norm.
+    rank : int, optional
+        Rank of the low-rank query-key product.
+    scale : str, optional
+        Logit scale: ``sqrt`` (1/sqrt d), ``linear`` (1/d) or ``none``.
+    pattern_slack : float, optional
+        Allowance in ``[0, 1]`` for the pattern moments (interval route).
+
     Examples
     --------
     With the identity pattern (``s = w = 1``) a layer multiplies both moments by ``gamma2``:
@@ -144,16 +163,10 @@ class Attention:
     >>> s = point_recurrence(Model(((Attention("identity", 0.8),),), n_tokens=4), 0.5)[-1]
     >>> s.Q, s.C
     (0.8, 0.4)
-    >>> Attention("diagonal")  # doctest: +ELLIPSIS
+    >>> Attention("diagonal")
     Traceback (most recent call last):
     ...
-    nstheory.errors.NSTheoryError: ...
-
-    ``mode="identity"``/``"lowrank"``: in the paper's limit (``d -> inf``) the pattern is the
-    identity, ``s = w = 1``; ``pattern_slack`` widens ``s`` and ``w`` down by that much in the
-    interval route (the ``o(1)`` of Thm 5.2, or a finite-``d`` allowance). ``mode="random"``:
-    hard argmax, ``w = 1`` and ``s = s_n(r^2)`` (Thm 5.3 as reconstructed) with ``r`` the
-    tokens' correlation, again widened by ``pattern_slack``.
+    nstheory.errors.NSTheoryError: attention mode must be one of identity, lowrank, random; got 'diagonal'
     """
 
     mode: str = "identity"
