@@ -257,6 +257,48 @@ def relu_map_mc(
     ``"pilot"`` (default) -- estimated as Cov/Var from ``pilot`` extra draws made first, then
     held fixed, so the estimator stays unbiased. ``track_plain=False`` skips the plain moments
     (throughput runs; the VRF is then undefined).
+
+    Parameters
+    ----------
+    rho : float
+        Correlation.
+    n : int
+        Draws (``>= 2``).
+    generator : torch.Generator, optional
+        Source of randomness.
+    antithetic : bool, optional
+        Average each draw with its mirror ``(-X, -Z)``.
+    cv_degree : int, optional
+        Degree of the Hermite control variate (None: none).
+    chunk : int, optional
+        Draws per batch.
+    device, dtype : optional
+        Torch device and dtype (default CPU, float32).
+    track_plain : bool, optional
+        Also accumulate the plain estimator.
+    cv_beta : float or "pilot", optional
+        Control-variate coefficient.
+    pilot : int, optional
+        Pilot draws for ``cv_beta="pilot"``.
+
+    Returns
+    -------
+    ReducedEstimate
+
+    Examples
+    --------
+    Against the arc-cosine kernel ``(sqrt(1 - r^2) + (pi - arccos r) r) / (2 pi)`` at
+    ``r = -0.5``; with neither reduction the two estimates coincide:
+
+    >>> import torch
+    >>> r = -0.5
+    >>> kappa = (math.sqrt(1 - r * r) + (math.pi - math.acos(r)) * r) / (2 * math.pi)
+    >>> est = relu_map_mc(r, 100_000, generator=torch.Generator().manual_seed(3), cv_degree=2)
+    >>> abs(est.reduced.mean - kappa) < 4 * est.reduced.stderr
+    True
+    >>> e0 = relu_map_mc(r, 1000, generator=torch.Generator().manual_seed(3))
+    >>> e0.reduced == e0.plain
+    True
     """
     import torch
 

@@ -163,10 +163,10 @@ class Attention:
     >>> s = point_recurrence(Model(((Attention("identity", 0.8),),), n_tokens=4), 0.5)[-1]
     >>> s.Q, s.C
     (0.8, 0.4)
-    >>> Attention("diagonal")
+    >>> Attention("diagonal")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    nstheory.errors.NSTheoryError: attention mode must be one of identity, lowrank, random; got 'diagonal'
+    nstheory.errors.NSTheoryError: attention mode must be one of ...; got 'diagonal'
     """
 
     mode: str = "identity"
