@@ -33,7 +33,7 @@ from nstheory.errors import NSTheoryError
 class Moments:
     """Count, mean and sum of squared deviations of a sample (Welford / Chan).
 
-    Attributes
+    Parameters
     ----------
     n : int
         Sample size.

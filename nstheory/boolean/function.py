@@ -1,7 +1,7 @@
 """Functions on the Boolean cube {-1, 1}^n held exactly, and their Fourier coefficients.
 
 Conventions (O'Donnell, *Analysis of Boolean Functions*; see docs/conventions.md)
------------------------------------------------------------------------
+---------------------------------------------------------------------------------
 * Domain {-1, 1}^n, ``f = sum_S f^(S) chi_S`` with ``chi_S(x) = prod_{i in S} x_i``.
 * **Truth-table bit order.** Entry ``i`` of a table of length ``2^n`` is ``f(x)`` where
   ``x_{j+1} = +1`` if bit ``j`` of ``i`` is 0 and ``x_{j+1} = -1`` if it is 1 (bit 0 is the

@@ -102,7 +102,7 @@ class JuntaApproximation:
     """Best junta on ``coords``: Fourier weight outside (``= ||f - f^{subset J}||^2``) and, for
     ±1-valued f, the Boolean distance ``Pr[f != sgn(f^{subset J})]`` (else None).
 
-    Attributes
+    Parameters
     ----------
     coords : list of int
         The junta's coordinates (1-based).
@@ -180,7 +180,7 @@ class FriedgutBound:
     bound ``I/tau``; with a function: the set ``J = {Inf_i >= tau}`` and its Fourier weight
     outside ``{S subset J, |S| <= k}`` (guaranteed ``<= 2 eps``).
 
-    Attributes
+    Parameters
     ----------
     eps : fractions.Fraction
         Target accuracy.

@@ -38,7 +38,7 @@ BATCH = 1 << 15
 class Estimate:
     """A Monte Carlo estimate: mean, standard error, CLT 95% interval, n, seed and label.
 
-    Attributes
+    Parameters
     ----------
     label : str
         What was estimated.

@@ -33,7 +33,7 @@ from nstheory.errors import NSTheoryError, check_choice, check_int
 class Task:
     """A classification task: train/test tensors, input kind and what the model needs.
 
-    Attributes
+    Parameters
     ----------
     name : str
         Task name (a key of :data:`TASKS`).

@@ -161,7 +161,7 @@ def _horner(coefs, x):
 class ReducedEstimate:
     """A plain and a variance-reduced estimate of the same mean, from the same draws.
 
-    Attributes
+    Parameters
     ----------
     plain, reduced : nstheory.stats.Moments
         Moments of the plain and of the reduced per-draw values.

@@ -27,7 +27,7 @@ from nstheory.errors import NSTheoryError, check_int, check_probability
 class TaskData:
     """Train/validation tensors of a training task and what the model and the noise need.
 
-    Attributes
+    Parameters
     ----------
     train_x, train_y, val_x, val_y : torch.Tensor
         Token inputs ``(N, T)`` and integer targets.
