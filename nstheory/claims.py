@@ -104,6 +104,8 @@ MIN_POWER = 0.9
 def check_provenance(provenance: str) -> str:
     """Validate a provenance string such as ``"paper:haris2026 §5 Thm 5.1"``.
 
+    Examples
+    --------
     >>> check_provenance("textbook:odonnell ch.2")
     'textbook:odonnell ch.2'
     >>> check_provenance("folklore")  # doctest: +ELLIPSIS
@@ -706,6 +708,8 @@ def z_power(effect: float, stderr: float, zmax: float = 4.0) -> float:
     With ``z ~ N(effect / stderr, 1)`` under the alternative, the power is
     ``P(|z| > zmax)``.
 
+    Examples
+    --------
     >>> round(z_power(0.0, 1.0, 1.959964), 3)      # no effect: the false-alarm rate
     0.05
     >>> z_power(10.0, 1.0) > 0.999
@@ -725,6 +729,8 @@ def one_sided_power(effect: float, stderr: float, crit: float) -> float:
     """Power of a one-sided test that rejects when ``estimate / stderr > crit``, against a
     true value ``effect`` (normal approximation of the statistic): ``Phi(effect/stderr - crit)``.
 
+    Examples
+    --------
     >>> round(one_sided_power(0.0, 1.0, 1.644854), 3)   # no effect: the level
     0.05
     >>> round(one_sided_power(3.0, 1.0, 1.0), 4)
@@ -826,6 +832,8 @@ def attach_power(res: CheckResult, alternative: str, power: float) -> CheckResul
     test statistic under the alternative). A would-be ``verified`` with power below
     :data:`MIN_POWER` becomes ``inconclusive``.
 
+    Examples
+    --------
     >>> r = attach_power(compare_holds(True, []), "a gap of 0.1", 0.5)
     >>> str(r.status), r.power
     ('inconclusive', 0.5)
@@ -887,6 +895,8 @@ def independent_routes(results: Sequence[CheckResult]) -> int:
     Only checks that decided (verified or refuted) count, and only checks that declare their
     code paths; two checks that share a code path for the compared quantity are one route.
 
+    Examples
+    --------
     >>> a = CheckResult(Status.VERIFIED, uses=("closed_form",))
     >>> b = CheckResult(Status.VERIFIED, uses=("quadrature",))
     >>> c = CheckResult(Status.VERIFIED, uses=("closed_form", "arb"))
@@ -913,6 +923,8 @@ def independent_routes(results: Sequence[CheckResult]) -> int:
 def no_stored_measurement(what: str) -> CheckResult:
     """Inconclusive result of a check whose stored measurement (e.g. a study file) is absent.
 
+    Examples
+    --------
     >>> no_stored_measurement("training_x.json absent").status.name
     'INCONCLUSIVE'
     """

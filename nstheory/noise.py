@@ -31,6 +31,8 @@ from nstheory.errors import NSTheoryError, check_int, check_probability, check_r
 def regularizer_keep_prob(rho):
     """Keep probability ``q = (1 + rho) / 2`` used by the noise-stability regularizer.
 
+    Examples
+    --------
     >>> regularizer_keep_prob(0.05)
     0.525
     """
@@ -82,6 +84,8 @@ def effective_token_correlation(keep_prob, vocab: int, exclude_current: bool):
 def correlated_gaussian(x, rho: float, generator=None):
     """Return ``Y = rho x + sqrt(1 - rho^2) Z`` for a torch tensor ``x`` (same shape).
 
+    Examples
+    --------
     >>> import torch
     >>> g = torch.Generator().manual_seed(0)
     >>> x = torch.randn(4, generator=g)
@@ -103,6 +107,8 @@ def resample_tokens(tokens, keep_prob: float, vocab: int, exclude_current: bool,
     Each entry is kept with probability ``keep_prob``; otherwise replaced by a uniform symbol
     (``exclude_current=True``: uniform among the other ``vocab - 1`` symbols).
 
+    Examples
+    --------
     >>> import torch
     >>> t = torch.zeros(1000, dtype=torch.long)
     >>> y = resample_tokens(t, 1.0, 5, True)

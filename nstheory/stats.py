@@ -125,6 +125,8 @@ class Moments:
 def normal_quantile(level: float) -> float:
     """Two-sided normal critical value, e.g. 1.959964 for ``level = 0.95``.
 
+    Examples
+    --------
     >>> round(normal_quantile(0.95), 6)
     1.959964
     """
@@ -136,6 +138,8 @@ def normal_quantile(level: float) -> float:
 def mean_ci(mean: float, stderr: float, level: float = 0.95) -> tuple[float, float]:
     """CLT interval ``mean ± z * stderr``.
 
+    Examples
+    --------
     >>> mean_ci(1.0, 0.5, 0.95)[1] > 1.97
     True
     """
@@ -146,6 +150,8 @@ def mean_ci(mean: float, stderr: float, level: float = 0.95) -> tuple[float, flo
 def z_score(mean: float, stderr: float, theory: float) -> float:
     """``(mean - theory) / stderr``; raises if the standard error is not positive.
 
+    Examples
+    --------
     >>> z_score(1.1, 0.05, 1.0)
     2.0000000000000018
     """
@@ -157,6 +163,8 @@ def z_score(mean: float, stderr: float, theory: float) -> float:
 def two_sided_p(z: float) -> float:
     """Two-sided normal p-value of a z-score.
 
+    Examples
+    --------
     >>> round(two_sided_p(1.959964), 4)
     0.05
     """
@@ -206,6 +214,8 @@ def ratio_ci(
     The two samples are resampled independently (e.g. steps-to-generalise of two arms over
     seeds). Returns ``(ratio, lo, hi)``.
 
+    Examples
+    --------
     >>> r, lo, hi = ratio_ci(np.array([4400., 4500, 4600]), np.array([3200., 3300, 3400]))
     >>> round(r, 4), lo < r < hi
     (1.3636, True)

@@ -113,6 +113,8 @@ def check(exercise_id: str, answer) -> Feedback:
     Exact exercises take a rational (``Fraction``, int, or a string such as ``"13/32"``); real
     ones a number or decimal string, agreeing to the exercise's ``digits``.
 
+    Examples
+    --------
     >>> check("fourier.top_coefficient_maj3", "-1/2").correct
     True
     >>> check("nope", 1)
@@ -138,6 +140,8 @@ def exercises(lesson: str) -> list[Exercise]:
     """The exercises of one lesson (``"fourier"``, ``"noise"``, ``"juntas"``, ``"gaussian"``,
     ``"depth"``, ``"attention"``, ``"sensitivity"``).
 
+    Examples
+    --------
     >>> [e.id for e in exercises("gaussian")]
     ['gaussian.kappa0', 'gaussian.relu_h1', 'gaussian.sheppard']
     """

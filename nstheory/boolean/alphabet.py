@@ -77,6 +77,8 @@ def as_alphabet_function(f) -> tuple[np.ndarray, int, int]:
 def token_noise_kernel(U: int, q, exclude_current: bool) -> list[list[Fraction]]:
     """``P[a][b] = Pr[y_i = b | x_i = a]`` for one symbol (exact for rational ``q``).
 
+    Examples
+    --------
     >>> token_noise_kernel(2, Fraction(3, 4), True)
     [[Fraction(3, 4), Fraction(1, 4)], [Fraction(1, 4), Fraction(3, 4)]]
     """
@@ -93,6 +95,8 @@ def token_noise_kernel(U: int, q, exclude_current: bool) -> list[list[Fraction]]
 def stability_by_enumeration(f, q, exclude_current: bool) -> Fraction:
     """Exact ``E[f(x) f(y)]`` by summing over all pairs ``(x, y)`` (``U^(2n)`` terms).
 
+    Examples
+    --------
     >>> stability_by_enumeration(np.array([1, -1]), Fraction(3, 4), True)  # U=2: rho = 1/2
     Fraction(1, 2)
     """
@@ -121,6 +125,8 @@ def efron_stein_weights(f) -> dict[tuple[int, ...], Fraction]:
     """``||f^{=S}||^2`` for every ``S`` (0-based coordinate tuples), by Möbius inversion of
     ``||f^{subset T}||^2 = E[(E[f | x_T])^2] = sum_{R subset of T} ||f^{=R}||^2``.
 
+    Examples
+    --------
     >>> w = efron_stein_weights(np.array([[1, -1], [-1, 1]]))   # chi_{1,2} on U = 2
     >>> {S: str(v) for S, v in w.items() if v}
     {(0, 1): '1'}
@@ -144,6 +150,8 @@ def stability_by_efron_stein(f, q, exclude_current: bool) -> Fraction:
     """``sum_S rho_eff^|S| ||f^{=S}||^2`` with ``rho_eff`` from
     :func:`nstheory.noise.effective_token_correlation`.
 
+    Examples
+    --------
     >>> f = np.array([[1, -1, 0], [-1, 1, 0], [0, 0, 0]])
     >>> stability_by_efron_stein(f, Fraction(1, 2), exclude_current=True)
     Fraction(1, 36)
@@ -158,6 +166,8 @@ def stability_by_sampling(f, q: float, exclude_current: bool, samples: int = 200
     """Monte Carlo ``E[f(x) f(y)]`` with the shared :func:`nstheory.noise.resample_tokens`;
     returns :class:`nstheory.stats.Moments`.
 
+    Examples
+    --------
     >>> m = stability_by_sampling(np.array([1, -1]), 1.0, True, samples=100)
     >>> m.mean
     1.0

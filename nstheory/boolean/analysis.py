@@ -40,6 +40,8 @@ from nstheory.errors import NSTheoryError, check_int, check_probability, check_r
 def weights(f) -> list[Fraction]:
     """Fourier weights ``[W^0, W^1, ..., W^n]`` (exact).
 
+    Examples
+    --------
     >>> from nstheory.boolean.zoo import parity
     >>> [str(w) for w in weights(parity(3))]
     ['0', '0', '0', '1']
@@ -52,6 +54,8 @@ def weights(f) -> list[Fraction]:
 def tail_weight(f, k: int) -> Fraction:
     """``W^{>=k}[f] = sum_{|S| >= k} f^(S)^2``.
 
+    Examples
+    --------
     >>> from nstheory.boolean.zoo import majority
     >>> tail_weight(majority(3), 2)
     Fraction(1, 4)
@@ -64,6 +68,8 @@ def tail_weight(f, k: int) -> Fraction:
 def degree(f) -> int:
     """Fourier degree (``-1`` for the zero function).
 
+    Examples
+    --------
     >>> from nstheory.boolean.zoo import tribes
     >>> degree(tribes(2, 2))
     4
@@ -85,6 +91,8 @@ def stability(f, rho):
 
     Exact ``Fraction`` for int/Fraction ``rho``, float for a float ``rho``.
 
+    Examples
+    --------
     >>> from nstheory.boolean.zoo import parity
     >>> stability(parity(4), Fraction(1, 3))
     Fraction(1, 81)
@@ -105,6 +113,8 @@ def stability(f, rho):
 def stability_polynomial(f, symbol=None):
     """``Stab_rho[f]`` as a SymPy polynomial in ``rho`` with exact rational coefficients.
 
+    Examples
+    --------
     >>> from nstheory.boolean.zoo import majority
     >>> stability_polynomial(majority(3))
     rho**3/4 + 3*rho/4
@@ -121,6 +131,8 @@ def noise_sensitivity(f, delta):
     """``NS_delta[f] = (E[f^2] - Stab_{1-2 delta}[f]) / 2`` (= ``Pr[f(x) != f(y)]`` for
     ±1-valued f, y flipping each bit independently with probability ``delta``).
 
+    Examples
+    --------
     >>> from nstheory.boolean.zoo import dictator
     >>> noise_sensitivity(dictator(5, 2), Fraction(1, 10))
     Fraction(1, 10)
@@ -139,6 +151,8 @@ def noise_operator(f, rho):
     For int/Fraction ``rho`` returns an exact :class:`BooleanFunction`; for a float ``rho`` a
     float64 array of values in truth-table order.
 
+    Examples
+    --------
     >>> from nstheory.boolean.zoo import majority
     >>> g = noise_operator(majority(3), Fraction(1, 2))
     >>> [str(v) for v in g.values_exact()[:2]]
@@ -188,6 +202,8 @@ def noise_operator(f, rho):
 def influences(f) -> list[Fraction]:
     """``[Inf_1, ..., Inf_n]`` with ``Inf_i = sum_{S contains i} f^(S)^2`` (exact).
 
+    Examples
+    --------
     >>> from nstheory.boolean.zoo import majority
     >>> [str(v) for v in influences(majority(3))]
     ['1/2', '1/2', '1/2']
@@ -205,6 +221,8 @@ def influences(f) -> list[Fraction]:
 def total_influence(f) -> Fraction:
     """``I[f] = sum_S |S| f^(S)^2 = sum_k k W^k``.
 
+    Examples
+    --------
     >>> from nstheory.boolean.zoo import parity
     >>> total_influence(parity(5))
     Fraction(5, 1)
@@ -215,6 +233,8 @@ def total_influence(f) -> Fraction:
 def local_sensitivity(f) -> np.ndarray:
     """``s(f, x) = #{i : f(x) != f(x^{+i})}`` for every x, in truth-table order (from values).
 
+    Examples
+    --------
     >>> from nstheory.boolean.zoo import majority
     >>> local_sensitivity(majority(3)).tolist()
     [0, 2, 2, 2, 2, 2, 2, 0]
@@ -234,6 +254,8 @@ def local_sensitivity(f) -> np.ndarray:
 def average_sensitivity(f) -> Fraction:
     """``as(f) = E_x s(f, x)``, in ``[0, n]`` (equals ``I[f]`` when f is ±1-valued).
 
+    Examples
+    --------
     >>> from nstheory.boolean.zoo import majority
     >>> float(average_sensitivity(majority(7)))
     2.1875
@@ -246,6 +268,8 @@ def normalised_average_sensitivity(f) -> Fraction:
     """``as(f) / n`` in ``[0, 1]``: the flip probability under one uniformly chosen bit flip,
     the scale sensitivity papers (e.g. vasudeva2025) report.
 
+    Examples
+    --------
     >>> from nstheory.boolean.zoo import parity
     >>> normalised_average_sensitivity(parity(4))
     Fraction(1, 1)
@@ -259,6 +283,8 @@ def normalised_average_sensitivity(f) -> Fraction:
 def max_sensitivity(f) -> int:
     """``s(f) = max_x s(f, x)``.
 
+    Examples
+    --------
     >>> from nstheory.boolean.zoo import tribes
     >>> max_sensitivity(tribes(2, 3))
     3

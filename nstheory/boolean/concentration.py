@@ -33,6 +33,8 @@ from nstheory.errors import NSTheoryError, check_int, check_probability, check_r
 def concentration_degree(f, eps) -> int:
     """Least ``T >= 0`` with ``W^{>=T}[f] <= eps ||f||^2`` (``deg f + 1`` always works).
 
+    Examples
+    --------
     >>> from nstheory.boolean.zoo import majority
     >>> concentration_degree(majority(3), Fraction(1, 4)), concentration_degree(majority(3), 0)
     (2, 4)
@@ -53,6 +55,8 @@ def concentration_degree(f, eps) -> int:
 def is_spectrally_concentrated(f, eps, T: int) -> bool:
     """Whether ``W^{>=T}[f] <= eps ||f||^2``.
 
+    Examples
+    --------
     >>> from nstheory.boolean.zoo import parity
     >>> is_spectrally_concentrated(parity(3), Fraction(1, 2), 3)
     False
@@ -64,6 +68,8 @@ def is_spectrally_concentrated(f, eps, T: int) -> bool:
 def influence_tail_bound(f, k: int) -> Fraction:
     """Markov's bound ``I[f] / k`` on ``W^{>=k}[f]`` (k >= 1).
 
+    Examples
+    --------
     >>> from nstheory.boolean.zoo import majority
     >>> influence_tail_bound(majority(3), 2)
     Fraction(3, 4)
@@ -76,6 +82,8 @@ def stability_tail_bound(f, rho, T: int) -> Fraction:
     """Corrected Lemma 1 bound ``(||f||^2 - Stab_rho[f]) / (1 - rho^T)`` on ``W^{>=T}[f]``
     (exact for rational rho; needs ``0 <= rho < 1``, ``T >= 1``).
 
+    Examples
+    --------
     >>> from nstheory.boolean.zoo import majority
     >>> stability_tail_bound(majority(3), Fraction(1, 2), 3)
     Fraction(19, 28)
@@ -96,6 +104,8 @@ def lemma1_threshold(rho, delta, eps, form: str = "corrected", dps: int = 30):
     main-text ``log_{1/rho}(1 - delta/eps)`` (negative, hence vacuous). Needs ``0 < rho < 1``
     and ``0 < delta < eps``.
 
+    Examples
+    --------
     >>> lemma1_threshold(0.9, 0.05, 0.01)
     Traceback (most recent call last):
     ...

@@ -49,6 +49,8 @@ CHUNK_ROWS = 1 << 18
 def cube_points(n: int, start: int = 0, stop: int | None = None) -> np.ndarray:
     """Rows ``start..stop-1`` of the ``(2^n, n)`` int8 array of cube points in truth-table order.
 
+    Examples
+    --------
     >>> cube_points(3, 5, 7).tolist()
     [[-1, 1, -1], [1, -1, -1]]
     """
@@ -82,6 +84,8 @@ def _low_block(L: int) -> np.ndarray:
 def popcounts(n: int) -> np.ndarray:
     """``|S|`` for every bitmask ``S`` in ``0..2^n - 1`` (uint8).
 
+    Examples
+    --------
     >>> popcounts(3).tolist()
     [0, 1, 1, 2, 1, 2, 2, 3]
     """
@@ -91,6 +95,8 @@ def popcounts(n: int) -> np.ndarray:
 def subset_mask(S: Iterable[int] | int, n: int) -> int:
     """Bitmask of a set of 1-based coordinates (an int is taken as a mask already).
 
+    Examples
+    --------
     >>> subset_mask({1, 3}, 4), subset_mask(5, 4)
     (5, 5)
     """

@@ -38,6 +38,8 @@ STRIP_BITS = 9
 def log2_length(size: int) -> int:
     """``n`` for a length ``2^n``; raises :class:`NSTheoryError` otherwise.
 
+    Examples
+    --------
     >>> log2_length(1024)
     10
     """
@@ -51,6 +53,8 @@ def exact_dtype(max_abs: int, n: int):
     bounded by ``max_abs`` (intermediates reach ``2^(n+1) * max_abs``); ``object`` (Python
     ints) when int64 is not enough.
 
+    Examples
+    --------
     >>> exact_dtype(1, 24), exact_dtype(1, 40), exact_dtype(2**40, 30)
     (dtype('int32'), dtype('int64'), dtype('O'))
     """
@@ -84,6 +88,8 @@ def fwht_inplace(a: np.ndarray) -> np.ndarray:
     """Transform the contiguous 1-D array ``a`` in place (no overflow check: choose its dtype
     with :func:`exact_dtype`); returns ``a``.
 
+    Examples
+    --------
     >>> a = np.array([1, 0, 0, 0], dtype=np.int32)
     >>> fwht_inplace(a)
     array([1, 1, 1, 1], dtype=int32)
@@ -142,6 +148,8 @@ def fwht_matmul(arr: np.ndarray, max_abs: int) -> np.ndarray | None:
     below ``2^24`` (float32) or ``2^53`` (float64) every addition and multiplication by ±1 is
     exact in any summation order, so BLAS gives the exact transform.
 
+    Examples
+    --------
     >>> fwht_matmul(np.array([1, -1, 1, 1]), 1).tolist()
     [2.0, 2.0, -2.0, 2.0]
     """
@@ -168,6 +176,8 @@ def fwht(values) -> np.ndarray:
     Returns a new integer array (``int32``/``int64`` when the values fit, else ``object``
     holding Python ints). Floats are accepted only if they are integral.
 
+    Examples
+    --------
     >>> fwht([1, -1]).tolist()
     [0, 2]
     >>> fwht(np.ones(8, dtype=np.int8)).tolist()
@@ -203,6 +213,8 @@ def fwht_numpy_plain(values) -> np.ndarray:
     """Textbook whole-array numpy butterfly (int64, one temporary per level): the baseline
     the benchmark compares :func:`fwht` against.
 
+    Examples
+    --------
     >>> fwht_numpy_plain([1, 1, 1, -1]).tolist()
     [2, 2, 2, -2]
     """

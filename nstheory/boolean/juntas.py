@@ -44,6 +44,8 @@ def influential_coordinates(f, share) -> list[int]:
     """Fewest coordinates (1-based, by decreasing influence, ties by index) whose influences sum
     to at least ``share * I[f]``.
 
+    Examples
+    --------
     >>> from nstheory.boolean.zoo import dictator
     >>> influential_coordinates(dictator(4, 3), 1)
     [3]
@@ -65,6 +67,8 @@ def subset_weights(f) -> np.ndarray:
     """Scaled exact ``g[J] = scale^2 sum_{S subset of J} f^(S)^2`` for every bitmask ``J``
     (integer array; divide by ``f.scale**2``).
 
+    Examples
+    --------
     >>> from nstheory.boolean.zoo import majority
     >>> f = majority(3)
     >>> (subset_weights(f) / f.scale**2).tolist()
@@ -81,6 +85,8 @@ def subset_weights(f) -> np.ndarray:
 def junta_projection(f, J) -> BooleanFunction:
     """``f^{subset J} = E[f | x_J]`` (average over the coordinates outside ``J``), exact.
 
+    Examples
+    --------
     >>> from nstheory.boolean.zoo import majority
     >>> [str(v) for v in junta_projection(majority(3), {1}).values_exact()[:2]]
     ['1/2', '-1/2']
@@ -143,6 +149,8 @@ def closest_junta(f, k: int) -> JuntaApproximation:
     """The ``k``-set ``J`` minimising the Fourier weight outside ``J`` (exact search over all
     ``C(n, k)`` sets via :func:`subset_weights`; ties go to the smallest bitmask).
 
+    Examples
+    --------
     >>> from nstheory.boolean.zoo import dictator
     >>> closest_junta(dictator(3, 2), 1)
     JuntaApproximation(coords=[2], weight_outside=Fraction(0, 1), boolean_distance=Fraction(0, 1))
@@ -160,6 +168,8 @@ def closest_junta(f, k: int) -> JuntaApproximation:
 def smallest_junta(f, eps) -> JuntaApproximation:
     """Least ``k`` (and its best set) with Fourier weight outside at most ``eps ||f||^2``.
 
+    Examples
+    --------
     >>> from nstheory.boolean.zoo import majority
     >>> smallest_junta(majority(5), Fraction(1, 2)).coords
     [1, 2, 3, 4]
@@ -218,6 +228,8 @@ def friedgut_bound(f_or_influence, eps) -> FriedgutBound:
     Pass a ±1-valued function (the set ``J`` and its weight are then computed exactly) or a
     number ``I[f]``.
 
+    Examples
+    --------
     >>> b = friedgut_bound(1.0, 0.5)
     >>> b.k, round(b.tau, 6), round(b.size_bound, 2)
     (2, 0.027778, 36.0)

@@ -104,6 +104,8 @@ def uniform_points(rng: np.random.Generator, m: int, n: int) -> np.ndarray:
 def correlated_points(rng: np.random.Generator, x: np.ndarray, rho: float) -> np.ndarray:
     """``y`` with ``y_i = x_i`` w.p. ``(1 + rho)/2``, else ``-x_i`` (independently).
 
+    Examples
+    --------
     >>> rng = np.random.default_rng(0)
     >>> x = uniform_points(rng, 4, 3)
     >>> bool(np.all(correlated_points(rng, x, 1.0) == x))
@@ -147,6 +149,8 @@ def _estimate(label, draw: Callable[[np.random.Generator, int], np.ndarray], sam
 class SampledFunction:
     """A function on {-1,1}^n known only through a vectorised callable (any n).
 
+    Examples
+    --------
     >>> f = SampledFunction(lambda X: X[:, 0], 40, name="dictator")
     >>> est = f.total_influence(samples=4000, seed=0)
     >>> est.ci95[0] < 1 < est.ci95[1]  # I[x_1] = 1

@@ -48,6 +48,8 @@ def _coords(S: Iterable[int] | None, n: int) -> list[int]:
 def chi_fn(X: np.ndarray, coords: list[int]) -> np.ndarray:
     """``chi_S(x) = prod_{i in S} x_i`` (0-based column indices).
 
+    Examples
+    --------
     >>> chi_fn(np.array([[1, -1, -1]], dtype=np.int8), [1, 2]).tolist()
     [1]
     """
@@ -59,6 +61,8 @@ def chi_fn(X: np.ndarray, coords: list[int]) -> np.ndarray:
 def parity(n: int, S: Iterable[int] | None = None, sampling: bool = False):
     """``chi_S`` (1-based coordinates; all ``n`` when ``S`` is None).
 
+    Examples
+    --------
     >>> parity(3, {1, 3}).values_exact()[:4]
     [Fraction(1, 1), Fraction(-1, 1), Fraction(1, 1), Fraction(-1, 1)]
     """
@@ -71,6 +75,8 @@ def parity(n: int, S: Iterable[int] | None = None, sampling: bool = False):
 def dictator(n: int, i: int = 1, sampling: bool = False):
     """``f(x) = x_i``.
 
+    Examples
+    --------
     >>> dictator(2, 2).values_exact()
     [Fraction(1, 1), Fraction(1, 1), Fraction(-1, 1), Fraction(-1, 1)]
     """
@@ -104,6 +110,8 @@ def majority_fn(X: np.ndarray) -> np.ndarray:
 def majority(n: int, sampling: bool = False):
     """``Maj_n`` for odd ``n``.
 
+    Examples
+    --------
     >>> majority(4)
     Traceback (most recent call last):
     ...
@@ -166,6 +174,8 @@ def or_fn(X: np.ndarray) -> np.ndarray:
 def and_(n: int, sampling: bool = False):
     """``AND_n`` (-1 = True).
 
+    Examples
+    --------
     >>> and_(2).values_exact()[-1]
     Fraction(-1, 1)
     """
@@ -175,6 +185,8 @@ def and_(n: int, sampling: bool = False):
 def or_(n: int, sampling: bool = False):
     """``OR_n`` (-1 = True).
 
+    Examples
+    --------
     >>> or_(2).values_exact()[0]
     Fraction(1, 1)
     """
@@ -212,6 +224,8 @@ def tribes_fn(X: np.ndarray, w: int, s: int) -> np.ndarray:
 def tribes(w: int, s: int, sampling: bool = False):
     """``Tribes_{w,s}`` on ``n = w s`` coordinates.
 
+    Examples
+    --------
     >>> tribes(2, 2).values_exact()[3]  # x_1 = x_2 = -1: the first tribe is all True
     Fraction(-1, 1)
     """
@@ -269,6 +283,8 @@ def threshold_fn(X: np.ndarray, w: np.ndarray, theta: float) -> np.ndarray:
 def threshold(weights: Iterable[float], theta: float = 0.0, sampling: bool = False):
     """Linear threshold function ``sgn(w . x - theta)`` (LTF).
 
+    Examples
+    --------
     >>> from nstheory.boolean.analysis import weights as W
     >>> W(threshold([1, 1, 1])) == W(majority(3))
     True
@@ -283,6 +299,8 @@ def noisy_sparse_parity(n: int, S: Iterable[int], eta) -> BooleanFunction:
     """Expected label of k-sparse parity with label noise: ``E[label | x] = (1 - 2 eta) chi_S``
     (the label is ``chi_S(x)`` flipped with probability ``eta``). Exact for rational ``eta``.
 
+    Examples
+    --------
     >>> noisy_sparse_parity(3, {2}, Fraction(1, 4)).values_exact()[:3]
     [Fraction(1, 2), Fraction(1, 2), Fraction(-1, 2)]
     """
@@ -299,6 +317,8 @@ def sample_noisy_sparse_parity(n: int, S: Iterable[int], eta: float, m: int, see
     """``m`` labelled samples ``(X, y)``: uniform ±1 rows and ``y = chi_S(x)`` flipped w.p.
     ``eta`` (int8 arrays). Seeded by ``numpy.random.default_rng(seed)``.
 
+    Examples
+    --------
     >>> X, y = sample_noisy_sparse_parity(6, {1, 2}, 0.0, 5)
     >>> bool(np.all(y == X[:, 0] * X[:, 1]))
     True
@@ -317,6 +337,8 @@ def random_function(n: int, seed: int = 0, boolean: bool = True) -> BooleanFunct
     """A uniformly random ±1-valued function (or, with ``boolean=False``, integer values in
     [-3, 3]), seeded by ``numpy.random.default_rng(seed)``.
 
+    Examples
+    --------
     >>> random_function(3, seed=1).is_boolean
     True
     """

@@ -451,6 +451,8 @@ def build(arch: str, depth: int, residual: bool = False, layernorm: bool = False
           pattern_slack: float = 0.0) -> Model:
     """The CLI's ``--arch mlp|attention|transformer`` as a :class:`Model`.
 
+    Examples
+    --------
     >>> build("attention", 2, gamma2=0.8).blocks[0]
     (Attention(mode='identity', gamma2=0.8, rank=None, scale='sqrt', pattern_slack=0.0),)
     """

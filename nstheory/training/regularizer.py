@@ -40,6 +40,8 @@ NOISES = ("token", "token-excl", "gaussian")
 def check_noise(kind: str) -> str:
     """Validate a noise name.
 
+    Examples
+    --------
     >>> check_noise("gaussian")
     'gaussian'
     """
@@ -88,6 +90,8 @@ def stability_term(probs_x, probs_y, sign: int = 1):
 def describe_noise(rho: float, kind: str, vocab: int | None) -> dict:
     """The regularizer's rho, its keep probability and the effective correlation it induces.
 
+    Examples
+    --------
     >>> describe_noise(0.25, "token", 113)["rho_eff"]
     0.625
     """
@@ -105,6 +109,8 @@ def describe_noise(rho: float, kind: str, vocab: int | None) -> dict:
 def perturb_tokens(tokens, rho: float, kind: str, vocab: int, positions=None, generator=None):
     """Token-resampling noise on the columns ``positions`` (default: all) of ``tokens``.
 
+    Examples
+    --------
     >>> import torch
     >>> t = torch.tensor([[3, 4, 7]])
     >>> perturb_tokens(t, 1.0, "token", 7, positions=[0, 1]).tolist()

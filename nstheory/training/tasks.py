@@ -116,6 +116,8 @@ def sparse_parity(n: int, k: int, n_train: int, n_val: int, label_noise: float,
     The label is the parity of ``k`` hidden bits chosen by ``seed``; each *training* label is
     flipped with probability ``label_noise`` (validation labels are clean).
 
+    Examples
+    --------
     >>> d = sparse_parity(10, 3, 64, 32, 0.1, seed=1)
     >>> d.train_x.shape, d.n_out, len(d.info["support"])
     (torch.Size([64, 11]), 2, 3)
@@ -143,6 +145,8 @@ class WordTokenizer:
 
     Ties in frequency are broken alphabetically, so the vocabulary is deterministic.
 
+    Examples
+    --------
     >>> tok = WordTokenizer.train("the cat saw the dog . the end", vocab=4)
     >>> tok.words
     ['<unk>', 'the', '.', 'cat']
@@ -212,6 +216,8 @@ def next_token(text: str, vocab: int, seq_len: int, max_tokens: int, val_frac: f
     """Non-overlapping windows of ``seq_len + 1`` tokens; the last ``val_frac`` of the text is
     the validation set. ``x`` is a window's first ``seq_len`` tokens, ``y`` its shift by one.
 
+    Examples
+    --------
     >>> d = next_token("a b c d e f g h i j " * 20, vocab=6, seq_len=4, max_tokens=10**6)
     >>> d.train_x.shape[1], d.n_out, d.info["unk_rate"] > 0
     (4, 6, True)
