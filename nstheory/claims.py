@@ -104,6 +104,16 @@ MIN_POWER = 0.9
 def check_provenance(provenance: str) -> str:
     """Validate a provenance string such as ``"paper:haris2026 §5 Thm 5.1"``.
 
+    Parameters
+    ----------
+    provenance : str
+        ``kind[:reference]``, kind one of :data:`PROVENANCE_KINDS`.
+
+    Returns
+    -------
+    str
+        The provenance, unchanged.
+
     Examples
     --------
     >>> check_provenance("textbook:odonnell ch.2")
@@ -708,6 +718,19 @@ def z_power(effect: float, stderr: float, zmax: float = 4.0) -> float:
     With ``z ~ N(effect / stderr, 1)`` under the alternative, the power is
     ``P(|z| > zmax)``.
 
+    Parameters
+    ----------
+    effect : float
+        True shift, in the units of the estimate.
+    stderr : float
+        Standard error of the estimate.
+    zmax : float, optional
+        Critical ``|z|``.
+
+    Returns
+    -------
+    float
+
     Examples
     --------
     >>> round(z_power(0.0, 1.0, 1.959964), 3)      # no effect: the false-alarm rate
@@ -728,6 +751,19 @@ def z_power(effect: float, stderr: float, zmax: float = 4.0) -> float:
 def one_sided_power(effect: float, stderr: float, crit: float) -> float:
     """Power of a one-sided test that rejects when ``estimate / stderr > crit``, against a
     true value ``effect`` (normal approximation of the statistic): ``Phi(effect/stderr - crit)``.
+
+    Parameters
+    ----------
+    effect : float
+        True value of the statistic's mean.
+    stderr : float
+        Its standard error.
+    crit : float
+        Critical value of ``estimate / stderr``.
+
+    Returns
+    -------
+    float
 
     Examples
     --------
@@ -832,6 +868,20 @@ def attach_power(res: CheckResult, alternative: str, power: float) -> CheckResul
     test statistic under the alternative). A would-be ``verified`` with power below
     :data:`MIN_POWER` becomes ``inconclusive``.
 
+    Parameters
+    ----------
+    res : CheckResult
+        The result (modified in place).
+    alternative : str
+        The effect the check must detect, in words.
+    power : float
+        Power against it, computed before the outcome.
+
+    Returns
+    -------
+    CheckResult
+        ``res``.
+
     Examples
     --------
     >>> r = attach_power(compare_holds(True, []), "a gap of 0.1", 0.5)
@@ -895,6 +945,15 @@ def independent_routes(results: Sequence[CheckResult]) -> int:
     Only checks that decided (verified or refuted) count, and only checks that declare their
     code paths; two checks that share a code path for the compared quantity are one route.
 
+    Parameters
+    ----------
+    results : sequence of CheckResult
+        Check results with ``uses``.
+
+    Returns
+    -------
+    int
+
     Examples
     --------
     >>> a = CheckResult(Status.VERIFIED, uses=("closed_form",))
@@ -922,6 +981,15 @@ def independent_routes(results: Sequence[CheckResult]) -> int:
 
 def no_stored_measurement(what: str) -> CheckResult:
     """Inconclusive result of a check whose stored measurement (e.g. a study file) is absent.
+
+    Parameters
+    ----------
+    what : str
+        What is missing.
+
+    Returns
+    -------
+    CheckResult
 
     Examples
     --------

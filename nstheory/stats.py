@@ -125,6 +125,15 @@ class Moments:
 def normal_quantile(level: float) -> float:
     """Two-sided normal critical value, e.g. 1.959964 for ``level = 0.95``.
 
+    Parameters
+    ----------
+    level : float
+        Confidence level in ``(0, 1)``.
+
+    Returns
+    -------
+    float
+
     Examples
     --------
     >>> round(normal_quantile(0.95), 6)
@@ -138,6 +147,18 @@ def normal_quantile(level: float) -> float:
 def mean_ci(mean: float, stderr: float, level: float = 0.95) -> tuple[float, float]:
     """CLT interval ``mean ± z * stderr``.
 
+    Parameters
+    ----------
+    mean, stderr : float
+        Estimate and its standard error.
+    level : float, optional
+        Confidence level.
+
+    Returns
+    -------
+    tuple of float
+        ``(lo, hi)``.
+
     Examples
     --------
     >>> mean_ci(1.0, 0.5, 0.95)[1] > 1.97
@@ -149,6 +170,17 @@ def mean_ci(mean: float, stderr: float, level: float = 0.95) -> tuple[float, flo
 
 def z_score(mean: float, stderr: float, theory: float) -> float:
     """``(mean - theory) / stderr``; raises if the standard error is not positive.
+
+    Parameters
+    ----------
+    mean, stderr : float
+        Estimate and its standard error (``> 0``).
+    theory : float
+        Value tested.
+
+    Returns
+    -------
+    float
 
     Examples
     --------
@@ -162,6 +194,15 @@ def z_score(mean: float, stderr: float, theory: float) -> float:
 
 def two_sided_p(z: float) -> float:
     """Two-sided normal p-value of a z-score.
+
+    Parameters
+    ----------
+    z : float
+        A z-score.
+
+    Returns
+    -------
+    float
 
     Examples
     --------
@@ -213,6 +254,22 @@ def ratio_ci(
 
     The two samples are resampled independently (e.g. steps-to-generalise of two arms over
     seeds). Returns ``(ratio, lo, hi)``.
+
+    Parameters
+    ----------
+    num, den : numpy.ndarray
+        Non-empty samples.
+    level : float, optional
+        Confidence level.
+    n_boot : int, optional
+        Bootstrap resamples.
+    seed : int, optional
+        Bootstrap seed.
+
+    Returns
+    -------
+    tuple of float
+        ``(ratio, lo, hi)``.
 
     Examples
     --------

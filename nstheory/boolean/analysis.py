@@ -40,6 +40,16 @@ from nstheory.errors import NSTheoryError, check_int, check_probability, check_r
 def weights(f) -> list[Fraction]:
     """Fourier weights ``[W^0, W^1, ..., W^n]`` (exact).
 
+    Parameters
+    ----------
+    f : BooleanFunction or array_like
+        The function or its truth table (length ``2^n``).
+
+    Returns
+    -------
+    list of Fraction
+        ``W^k[f]`` for ``k = 0..n``; they sum to ``E[f^2]``.
+
     Examples
     --------
     >>> from nstheory.boolean.zoo import parity
@@ -54,6 +64,17 @@ def weights(f) -> list[Fraction]:
 def tail_weight(f, k: int) -> Fraction:
     """``W^{>=k}[f] = sum_{|S| >= k} f^(S)^2``.
 
+    Parameters
+    ----------
+    f : BooleanFunction or array_like
+        The function or its truth table (length ``2^n``).
+    k : int
+        Lowest degree counted (``k >= 0``; zero weight for ``k > n``).
+
+    Returns
+    -------
+    Fraction
+
     Examples
     --------
     >>> from nstheory.boolean.zoo import majority
@@ -67,6 +88,15 @@ def tail_weight(f, k: int) -> Fraction:
 
 def degree(f) -> int:
     """Fourier degree (``-1`` for the zero function).
+
+    Parameters
+    ----------
+    f : BooleanFunction or array_like
+        The function or its truth table (length ``2^n``).
+
+    Returns
+    -------
+    int
 
     Examples
     --------
@@ -91,6 +121,17 @@ def stability(f, rho):
 
     Exact ``Fraction`` for int/Fraction ``rho``, float for a float ``rho``.
 
+    Parameters
+    ----------
+    f : BooleanFunction or array_like
+        The function or its truth table (length ``2^n``).
+    rho : int, Fraction or float
+        Correlation in ``[-1, 1]``.
+
+    Returns
+    -------
+    Fraction or float
+
     Examples
     --------
     >>> from nstheory.boolean.zoo import parity
@@ -113,6 +154,17 @@ def stability(f, rho):
 def stability_polynomial(f, symbol=None):
     """``Stab_rho[f]`` as a SymPy polynomial in ``rho`` with exact rational coefficients.
 
+    Parameters
+    ----------
+    f : BooleanFunction or array_like
+        The function or its truth table (length ``2^n``).
+    symbol : sympy.Symbol, optional
+        The variable (default ``rho``).
+
+    Returns
+    -------
+    sympy.Expr
+
     Examples
     --------
     >>> from nstheory.boolean.zoo import majority
@@ -130,6 +182,17 @@ def stability_polynomial(f, symbol=None):
 def noise_sensitivity(f, delta):
     """``NS_delta[f] = (E[f^2] - Stab_{1-2 delta}[f]) / 2`` (= ``Pr[f(x) != f(y)]`` for
     ±1-valued f, y flipping each bit independently with probability ``delta``).
+
+    Parameters
+    ----------
+    f : BooleanFunction or array_like
+        The function or its truth table (length ``2^n``).
+    delta : int, Fraction or float
+        Flip probability in ``[0, 1]``.
+
+    Returns
+    -------
+    Fraction or float
 
     Examples
     --------
@@ -150,6 +213,17 @@ def noise_operator(f, rho):
 
     For int/Fraction ``rho`` returns an exact :class:`BooleanFunction`; for a float ``rho`` a
     float64 array of values in truth-table order.
+
+    Parameters
+    ----------
+    f : BooleanFunction or array_like
+        The function or its truth table (length ``2^n``).
+    rho : int, Fraction or float
+        Correlation in ``[-1, 1]``.
+
+    Returns
+    -------
+    BooleanFunction or numpy.ndarray
 
     Examples
     --------
@@ -202,6 +276,15 @@ def noise_operator(f, rho):
 def influences(f) -> list[Fraction]:
     """``[Inf_1, ..., Inf_n]`` with ``Inf_i = sum_{S contains i} f^(S)^2`` (exact).
 
+    Parameters
+    ----------
+    f : BooleanFunction or array_like
+        The function or its truth table (length ``2^n``).
+
+    Returns
+    -------
+    list of Fraction
+
     Examples
     --------
     >>> from nstheory.boolean.zoo import majority
@@ -221,6 +304,15 @@ def influences(f) -> list[Fraction]:
 def total_influence(f) -> Fraction:
     """``I[f] = sum_S |S| f^(S)^2 = sum_k k W^k``.
 
+    Parameters
+    ----------
+    f : BooleanFunction or array_like
+        The function or its truth table (length ``2^n``).
+
+    Returns
+    -------
+    Fraction
+
     Examples
     --------
     >>> from nstheory.boolean.zoo import parity
@@ -232,6 +324,16 @@ def total_influence(f) -> Fraction:
 
 def local_sensitivity(f) -> np.ndarray:
     """``s(f, x) = #{i : f(x) != f(x^{+i})}`` for every x, in truth-table order (from values).
+
+    Parameters
+    ----------
+    f : BooleanFunction or array_like
+        The function or its truth table (length ``2^n``).
+
+    Returns
+    -------
+    numpy.ndarray
+        Integer array of length ``2^n``.
 
     Examples
     --------
@@ -254,6 +356,15 @@ def local_sensitivity(f) -> np.ndarray:
 def average_sensitivity(f) -> Fraction:
     """``as(f) = E_x s(f, x)``, in ``[0, n]`` (equals ``I[f]`` when f is ±1-valued).
 
+    Parameters
+    ----------
+    f : BooleanFunction or array_like
+        The function or its truth table (length ``2^n``).
+
+    Returns
+    -------
+    Fraction
+
     Examples
     --------
     >>> from nstheory.boolean.zoo import majority
@@ -267,6 +378,15 @@ def average_sensitivity(f) -> Fraction:
 def normalised_average_sensitivity(f) -> Fraction:
     """``as(f) / n`` in ``[0, 1]``: the flip probability under one uniformly chosen bit flip,
     the scale sensitivity papers (e.g. vasudeva2025) report.
+
+    Parameters
+    ----------
+    f : BooleanFunction or array_like
+        The function or its truth table (length ``2^n``).
+
+    Returns
+    -------
+    Fraction
 
     Examples
     --------
@@ -282,6 +402,15 @@ def normalised_average_sensitivity(f) -> Fraction:
 
 def max_sensitivity(f) -> int:
     """``s(f) = max_x s(f, x)``.
+
+    Parameters
+    ----------
+    f : BooleanFunction or array_like
+        The function or its truth table (length ``2^n``).
+
+    Returns
+    -------
+    int
 
     Examples
     --------
