@@ -77,6 +77,19 @@ def as_alphabet_function(f) -> tuple[np.ndarray, int, int]:
 def token_noise_kernel(U: int, q, exclude_current: bool) -> list[list[Fraction]]:
     """``P[a][b] = Pr[y_i = b | x_i = a]`` for one symbol (exact for rational ``q``).
 
+    Parameters
+    ----------
+    U : int
+        Alphabet size.
+    q : rational or float
+        Keep probability in ``[0, 1]``.
+    exclude_current : bool
+        Whether the redraw avoids the current symbol.
+
+    Returns
+    -------
+    list of list of Fraction
+
     Examples
     --------
     >>> token_noise_kernel(2, Fraction(3, 4), True)
@@ -94,6 +107,19 @@ def token_noise_kernel(U: int, q, exclude_current: bool) -> list[list[Fraction]]
 
 def stability_by_enumeration(f, q, exclude_current: bool) -> Fraction:
     """Exact ``E[f(x) f(y)]`` by summing over all pairs ``(x, y)`` (``U^(2n)`` terms).
+
+    Parameters
+    ----------
+    f : array_like
+        Values of shape ``(U,) * n``.
+    q : rational or float
+        Keep probability in ``[0, 1]``.
+    exclude_current : bool
+        Whether the redraw avoids the current symbol.
+
+    Returns
+    -------
+    Fraction
 
     Examples
     --------
@@ -125,6 +151,16 @@ def efron_stein_weights(f) -> dict[tuple[int, ...], Fraction]:
     """``||f^{=S}||^2`` for every ``S`` (0-based coordinate tuples), by Möbius inversion of
     ``||f^{subset T}||^2 = E[(E[f | x_T])^2] = sum_{R subset of T} ||f^{=R}||^2``.
 
+    Parameters
+    ----------
+    f : array_like
+        Values of shape ``(U,) * n``.
+
+    Returns
+    -------
+    dict
+        ``S`` (tuple of 0-based coordinates) -> Fraction.
+
     Examples
     --------
     >>> w = efron_stein_weights(np.array([[1, -1], [-1, 1]]))   # chi_{1,2} on U = 2
@@ -150,6 +186,19 @@ def stability_by_efron_stein(f, q, exclude_current: bool) -> Fraction:
     """``sum_S rho_eff^|S| ||f^{=S}||^2`` with ``rho_eff`` from
     :func:`nstheory.noise.effective_token_correlation`.
 
+    Parameters
+    ----------
+    f : array_like
+        Values of shape ``(U,) * n``.
+    q : rational or float
+        Keep probability in ``[0, 1]``.
+    exclude_current : bool
+        Whether the redraw avoids the current symbol.
+
+    Returns
+    -------
+    Fraction
+
     Examples
     --------
     >>> f = np.array([[1, -1, 0], [-1, 1, 0], [0, 0, 0]])
@@ -165,6 +214,23 @@ def stability_by_sampling(f, q: float, exclude_current: bool, samples: int = 200
                           seed: int = 0):
     """Monte Carlo ``E[f(x) f(y)]`` with the shared :func:`nstheory.noise.resample_tokens`;
     returns :class:`nstheory.stats.Moments`.
+
+    Parameters
+    ----------
+    f : array_like
+        Values of shape ``(U,) * n``.
+    q : float
+        Keep probability.
+    exclude_current : bool
+        Whether the redraw avoids the current symbol.
+    samples : int, optional
+        Number of pairs.
+    seed : int, optional
+        Seed.
+
+    Returns
+    -------
+    nstheory.stats.Moments
 
     Examples
     --------

@@ -33,6 +33,17 @@ from nstheory.errors import NSTheoryError, check_int, check_probability, check_r
 def concentration_degree(f, eps) -> int:
     """Least ``T >= 0`` with ``W^{>=T}[f] <= eps ||f||^2`` (``deg f + 1`` always works).
 
+    Parameters
+    ----------
+    f : BooleanFunction or array_like
+        The function or its truth table (length ``2^n``).
+    eps : rational in [0, 1]
+        Allowed relative tail weight.
+
+    Returns
+    -------
+    int
+
     Examples
     --------
     >>> from nstheory.boolean.zoo import majority
@@ -55,6 +66,19 @@ def concentration_degree(f, eps) -> int:
 def is_spectrally_concentrated(f, eps, T: int) -> bool:
     """Whether ``W^{>=T}[f] <= eps ||f||^2``.
 
+    Parameters
+    ----------
+    f : BooleanFunction or array_like
+        The function or its truth table (length ``2^n``).
+    eps : rational in [0, 1]
+        Allowed relative tail weight.
+    T : int
+        Degree cut.
+
+    Returns
+    -------
+    bool
+
     Examples
     --------
     >>> from nstheory.boolean.zoo import parity
@@ -67,6 +91,17 @@ def is_spectrally_concentrated(f, eps, T: int) -> bool:
 
 def influence_tail_bound(f, k: int) -> Fraction:
     """Markov's bound ``I[f] / k`` on ``W^{>=k}[f]`` (k >= 1).
+
+    Parameters
+    ----------
+    f : BooleanFunction or array_like
+        The function or its truth table (length ``2^n``).
+    k : int
+        Degree, ``k >= 1``.
+
+    Returns
+    -------
+    Fraction
 
     Examples
     --------
@@ -81,6 +116,19 @@ def influence_tail_bound(f, k: int) -> Fraction:
 def stability_tail_bound(f, rho, T: int) -> Fraction:
     """Corrected Lemma 1 bound ``(||f||^2 - Stab_rho[f]) / (1 - rho^T)`` on ``W^{>=T}[f]``
     (exact for rational rho; needs ``0 <= rho < 1``, ``T >= 1``).
+
+    Parameters
+    ----------
+    f : BooleanFunction or array_like
+        The function or its truth table (length ``2^n``).
+    rho : rational
+        Correlation, ``0 <= rho < 1``.
+    T : int
+        Degree cut, ``T >= 1``.
+
+    Returns
+    -------
+    Fraction
 
     Examples
     --------
@@ -103,6 +151,21 @@ def lemma1_threshold(rho, delta, eps, form: str = "corrected", dps: int = 30):
     ``form="corrected"``: ``log_rho(1 - delta/eps)`` (positive); ``form="printed"``: the paper's
     main-text ``log_{1/rho}(1 - delta/eps)`` (negative, hence vacuous). Needs ``0 < rho < 1``
     and ``0 < delta < eps``.
+
+    Parameters
+    ----------
+    rho : number
+        Correlation, ``0 < rho < 1``.
+    delta, eps : number
+        Stability deficit and tail weight, ``0 < delta < eps``.
+    form : str, optional
+        ``corrected`` or ``printed``.
+    dps : int, optional
+        Decimal digits.
+
+    Returns
+    -------
+    mpmath.mpf
 
     Examples
     --------

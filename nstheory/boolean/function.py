@@ -49,6 +49,18 @@ CHUNK_ROWS = 1 << 18
 def cube_points(n: int, start: int = 0, stop: int | None = None) -> np.ndarray:
     """Rows ``start..stop-1`` of the ``(2^n, n)`` int8 array of cube points in truth-table order.
 
+    Parameters
+    ----------
+    n : int
+        Dimension.
+    start, stop : int, optional
+        Row range (default: all ``2^n`` rows).
+
+    Returns
+    -------
+    numpy.ndarray
+        int8 array ``(stop - start, n)``.
+
     Examples
     --------
     >>> cube_points(3, 5, 7).tolist()
@@ -84,6 +96,15 @@ def _low_block(L: int) -> np.ndarray:
 def popcounts(n: int) -> np.ndarray:
     """``|S|`` for every bitmask ``S`` in ``0..2^n - 1`` (uint8).
 
+    Parameters
+    ----------
+    n : int
+        Dimension.
+
+    Returns
+    -------
+    numpy.ndarray
+
     Examples
     --------
     >>> popcounts(3).tolist()
@@ -94,6 +115,17 @@ def popcounts(n: int) -> np.ndarray:
 
 def subset_mask(S: Iterable[int] | int, n: int) -> int:
     """Bitmask of a set of 1-based coordinates (an int is taken as a mask already).
+
+    Parameters
+    ----------
+    S : iterable of int or int
+        1-based coordinates, or a bitmask.
+    n : int
+        Dimension (coordinates must lie in ``1..n``).
+
+    Returns
+    -------
+    int
 
     Examples
     --------

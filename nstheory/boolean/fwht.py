@@ -38,6 +38,15 @@ STRIP_BITS = 9
 def log2_length(size: int) -> int:
     """``n`` for a length ``2^n``; raises :class:`NSTheoryError` otherwise.
 
+    Parameters
+    ----------
+    size : int
+        A power of two.
+
+    Returns
+    -------
+    int
+
     Examples
     --------
     >>> log2_length(1024)
@@ -52,6 +61,17 @@ def exact_dtype(max_abs: int, n: int):
     """Narrowest numpy dtype holding every intermediate of an ``n``-level butterfly on integers
     bounded by ``max_abs`` (intermediates reach ``2^(n+1) * max_abs``); ``object`` (Python
     ints) when int64 is not enough.
+
+    Parameters
+    ----------
+    max_abs : int
+        Bound on the absolute values.
+    n : int
+        Butterfly levels.
+
+    Returns
+    -------
+    numpy.dtype
 
     Examples
     --------
@@ -87,6 +107,16 @@ def _butterfly_rows(m: np.ndarray, h: int) -> None:
 def fwht_inplace(a: np.ndarray) -> np.ndarray:
     """Transform the contiguous 1-D array ``a`` in place (no overflow check: choose its dtype
     with :func:`exact_dtype`); returns ``a``.
+
+    Parameters
+    ----------
+    a : numpy.ndarray
+        Contiguous 1-D array of length ``2^n``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``a``, transformed.
 
     Examples
     --------
@@ -148,6 +178,17 @@ def fwht_matmul(arr: np.ndarray, max_abs: int) -> np.ndarray | None:
     below ``2^24`` (float32) or ``2^53`` (float64) every addition and multiplication by ±1 is
     exact in any summation order, so BLAS gives the exact transform.
 
+    Parameters
+    ----------
+    arr : numpy.ndarray
+        Integer vector of length ``2^n``.
+    max_abs : int
+        Bound on ``|arr|``.
+
+    Returns
+    -------
+    numpy.ndarray or None
+
     Examples
     --------
     >>> fwht_matmul(np.array([1, -1, 1, 1]), 1).tolist()
@@ -175,6 +216,15 @@ def fwht(values) -> np.ndarray:
 
     Returns a new integer array (``int32``/``int64`` when the values fit, else ``object``
     holding Python ints). Floats are accepted only if they are integral.
+
+    Parameters
+    ----------
+    values : array_like
+        Integer (or integral float) vector of length ``2^n``.
+
+    Returns
+    -------
+    numpy.ndarray
 
     Examples
     --------
@@ -212,6 +262,16 @@ def fwht(values) -> np.ndarray:
 def fwht_numpy_plain(values) -> np.ndarray:
     """Textbook whole-array numpy butterfly (int64, one temporary per level): the baseline
     the benchmark compares :func:`fwht` against.
+
+    Parameters
+    ----------
+    values : array_like
+        Integer vector of length ``2^n``.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64.
 
     Examples
     --------

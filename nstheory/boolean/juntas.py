@@ -44,6 +44,17 @@ def influential_coordinates(f, share) -> list[int]:
     """Fewest coordinates (1-based, by decreasing influence, ties by index) whose influences sum
     to at least ``share * I[f]``.
 
+    Parameters
+    ----------
+    f : BooleanFunction or array_like
+        The function or its truth table (length ``2^n``).
+    share : rational in [0, 1]
+        Fraction of ``I[f]`` to cover.
+
+    Returns
+    -------
+    list of int
+
     Examples
     --------
     >>> from nstheory.boolean.zoo import dictator
@@ -67,6 +78,16 @@ def subset_weights(f) -> np.ndarray:
     """Scaled exact ``g[J] = scale^2 sum_{S subset of J} f^(S)^2`` for every bitmask ``J``
     (integer array; divide by ``f.scale**2``).
 
+    Parameters
+    ----------
+    f : BooleanFunction or array_like
+        The function or its truth table (length ``2^n``).
+
+    Returns
+    -------
+    numpy.ndarray
+        Length ``2^n``, indexed by bitmask ``J``.
+
     Examples
     --------
     >>> from nstheory.boolean.zoo import majority
@@ -84,6 +105,17 @@ def subset_weights(f) -> np.ndarray:
 
 def junta_projection(f, J) -> BooleanFunction:
     """``f^{subset J} = E[f | x_J]`` (average over the coordinates outside ``J``), exact.
+
+    Parameters
+    ----------
+    f : BooleanFunction or array_like
+        The function or its truth table (length ``2^n``).
+    J : iterable of int or int
+        1-based coordinates (or a bitmask).
+
+    Returns
+    -------
+    BooleanFunction
 
     Examples
     --------
@@ -149,6 +181,17 @@ def closest_junta(f, k: int) -> JuntaApproximation:
     """The ``k``-set ``J`` minimising the Fourier weight outside ``J`` (exact search over all
     ``C(n, k)`` sets via :func:`subset_weights`; ties go to the smallest bitmask).
 
+    Parameters
+    ----------
+    f : BooleanFunction or array_like
+        The function or its truth table (length ``2^n``).
+    k : int
+        Junta size, ``0 <= k <= n``.
+
+    Returns
+    -------
+    JuntaApproximation
+
     Examples
     --------
     >>> from nstheory.boolean.zoo import dictator
@@ -167,6 +210,17 @@ def closest_junta(f, k: int) -> JuntaApproximation:
 
 def smallest_junta(f, eps) -> JuntaApproximation:
     """Least ``k`` (and its best set) with Fourier weight outside at most ``eps ||f||^2``.
+
+    Parameters
+    ----------
+    f : BooleanFunction or array_like
+        The function or its truth table (length ``2^n``).
+    eps : rational in [0, 1]
+        Allowed relative weight outside.
+
+    Returns
+    -------
+    JuntaApproximation
 
     Examples
     --------
@@ -227,6 +281,17 @@ def friedgut_bound(f_or_influence, eps) -> FriedgutBound:
 
     Pass a ±1-valued function (the set ``J`` and its weight are then computed exactly) or a
     number ``I[f]``.
+
+    Parameters
+    ----------
+    f_or_influence : BooleanFunction or number
+        A ±1-valued function, or its total influence ``I[f] > 0``.
+    eps : rational in (0, 1]
+        Target accuracy.
+
+    Returns
+    -------
+    FriedgutBound
 
     Examples
     --------

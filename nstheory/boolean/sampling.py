@@ -104,6 +104,20 @@ def uniform_points(rng: np.random.Generator, m: int, n: int) -> np.ndarray:
 def correlated_points(rng: np.random.Generator, x: np.ndarray, rho: float) -> np.ndarray:
     """``y`` with ``y_i = x_i`` w.p. ``(1 + rho)/2``, else ``-x_i`` (independently).
 
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        Source of randomness.
+    x : numpy.ndarray
+        int8 ±1 array.
+    rho : float
+        Correlation in ``[-1, 1]``.
+
+    Returns
+    -------
+    numpy.ndarray
+        int8 array of the shape of ``x``.
+
     Examples
     --------
     >>> rng = np.random.default_rng(0)
@@ -148,6 +162,17 @@ def _estimate(label, draw: Callable[[np.random.Generator, int], np.ndarray], sam
 
 class SampledFunction:
     """A function on {-1,1}^n known only through a vectorised callable (any n).
+
+    Parameters
+    ----------
+    fn : callable
+        Maps an int8 array ``(m, n)`` of ±1 rows to ``m`` real values.
+    n : int
+        Dimension.
+    name : str, optional
+        Label for reports.
+    boolean : bool, optional
+        Require ±1 values.
 
     Examples
     --------

@@ -48,6 +48,18 @@ def _coords(S: Iterable[int] | None, n: int) -> list[int]:
 def chi_fn(X: np.ndarray, coords: list[int]) -> np.ndarray:
     """``chi_S(x) = prod_{i in S} x_i`` (0-based column indices).
 
+    Parameters
+    ----------
+    X : numpy.ndarray
+        int8 array ``(m, n)`` of ±1 rows.
+    coords : list of int
+        0-based columns in ``S``.
+
+    Returns
+    -------
+    numpy.ndarray
+        int8 array ``(m,)``.
+
     Examples
     --------
     >>> chi_fn(np.array([[1, -1, -1]], dtype=np.int8), [1, 2]).tolist()
@@ -60,6 +72,20 @@ def chi_fn(X: np.ndarray, coords: list[int]) -> np.ndarray:
 
 def parity(n: int, S: Iterable[int] | None = None, sampling: bool = False):
     """``chi_S`` (1-based coordinates; all ``n`` when ``S`` is None).
+
+    Parameters
+    ----------
+    n : int
+        Number of coordinates.
+    S : iterable of int, optional
+        1-based coordinates (default: all).
+    sampling : bool, optional
+        Return a :class:`~nstheory.boolean.sampling.SampledFunction` (any ``n``) instead of an
+        exact function.
+
+    Returns
+    -------
+    BooleanFunction or SampledFunction
 
     Examples
     --------
@@ -74,6 +100,20 @@ def parity(n: int, S: Iterable[int] | None = None, sampling: bool = False):
 
 def dictator(n: int, i: int = 1, sampling: bool = False):
     """``f(x) = x_i``.
+
+    Parameters
+    ----------
+    n : int
+        Number of coordinates.
+    i : int, optional
+        The coordinate, ``1 <= i <= n``.
+    sampling : bool, optional
+        Return a :class:`~nstheory.boolean.sampling.SampledFunction` (any ``n``) instead of an
+        exact function.
+
+    Returns
+    -------
+    BooleanFunction or SampledFunction
 
     Examples
     --------
@@ -109,6 +149,18 @@ def majority_fn(X: np.ndarray) -> np.ndarray:
 
 def majority(n: int, sampling: bool = False):
     """``Maj_n`` for odd ``n``.
+
+    Parameters
+    ----------
+    n : int
+        Odd number of coordinates.
+    sampling : bool, optional
+        Return a :class:`~nstheory.boolean.sampling.SampledFunction` (any ``n``) instead of an
+        exact function.
+
+    Returns
+    -------
+    BooleanFunction or SampledFunction
 
     Examples
     --------
@@ -174,6 +226,18 @@ def or_fn(X: np.ndarray) -> np.ndarray:
 def and_(n: int, sampling: bool = False):
     """``AND_n`` (-1 = True).
 
+    Parameters
+    ----------
+    n : int
+        Number of coordinates.
+    sampling : bool, optional
+        Return a :class:`~nstheory.boolean.sampling.SampledFunction` (any ``n``) instead of an
+        exact function.
+
+    Returns
+    -------
+    BooleanFunction or SampledFunction
+
     Examples
     --------
     >>> and_(2).values_exact()[-1]
@@ -184,6 +248,18 @@ def and_(n: int, sampling: bool = False):
 
 def or_(n: int, sampling: bool = False):
     """``OR_n`` (-1 = True).
+
+    Parameters
+    ----------
+    n : int
+        Number of coordinates.
+    sampling : bool, optional
+        Return a :class:`~nstheory.boolean.sampling.SampledFunction` (any ``n``) instead of an
+        exact function.
+
+    Returns
+    -------
+    BooleanFunction or SampledFunction
 
     Examples
     --------
@@ -223,6 +299,18 @@ def tribes_fn(X: np.ndarray, w: int, s: int) -> np.ndarray:
 
 def tribes(w: int, s: int, sampling: bool = False):
     """``Tribes_{w,s}`` on ``n = w s`` coordinates.
+
+    Parameters
+    ----------
+    w, s : int
+        Tribe width and number of tribes.
+    sampling : bool, optional
+        Return a :class:`~nstheory.boolean.sampling.SampledFunction` (any ``n``) instead of an
+        exact function.
+
+    Returns
+    -------
+    BooleanFunction or SampledFunction
 
     Examples
     --------
@@ -283,6 +371,20 @@ def threshold_fn(X: np.ndarray, w: np.ndarray, theta: float) -> np.ndarray:
 def threshold(weights: Iterable[float], theta: float = 0.0, sampling: bool = False):
     """Linear threshold function ``sgn(w . x - theta)`` (LTF).
 
+    Parameters
+    ----------
+    weights : iterable of float
+        Non-empty finite weight vector.
+    theta : float, optional
+        Threshold; no point may tie.
+    sampling : bool, optional
+        Return a :class:`~nstheory.boolean.sampling.SampledFunction` (any ``n``) instead of an
+        exact function.
+
+    Returns
+    -------
+    BooleanFunction or SampledFunction
+
     Examples
     --------
     >>> from nstheory.boolean.analysis import weights as W
@@ -298,6 +400,19 @@ def threshold(weights: Iterable[float], theta: float = 0.0, sampling: bool = Fal
 def noisy_sparse_parity(n: int, S: Iterable[int], eta) -> BooleanFunction:
     """Expected label of k-sparse parity with label noise: ``E[label | x] = (1 - 2 eta) chi_S``
     (the label is ``chi_S(x)`` flipped with probability ``eta``). Exact for rational ``eta``.
+
+    Parameters
+    ----------
+    n : int
+        Number of coordinates.
+    S : iterable of int
+        1-based coordinates of the parity.
+    eta : int, Fraction or float
+        Label-flip probability in ``[0, 1]``.
+
+    Returns
+    -------
+    BooleanFunction
 
     Examples
     --------
@@ -316,6 +431,24 @@ def noisy_sparse_parity(n: int, S: Iterable[int], eta) -> BooleanFunction:
 def sample_noisy_sparse_parity(n: int, S: Iterable[int], eta: float, m: int, seed: int = 0):
     """``m`` labelled samples ``(X, y)``: uniform ±1 rows and ``y = chi_S(x)`` flipped w.p.
     ``eta`` (int8 arrays). Seeded by ``numpy.random.default_rng(seed)``.
+
+    Parameters
+    ----------
+    n : int
+        Number of coordinates.
+    S : iterable of int
+        1-based coordinates of the parity.
+    eta : float
+        Label-flip probability.
+    m : int
+        Number of samples.
+    seed : int, optional
+        Seed.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(X, y)``: ``(m, n)`` and ``(m,)`` int8 arrays.
 
     Examples
     --------
@@ -336,6 +469,19 @@ def sample_noisy_sparse_parity(n: int, S: Iterable[int], eta: float, m: int, see
 def random_function(n: int, seed: int = 0, boolean: bool = True) -> BooleanFunction:
     """A uniformly random ±1-valued function (or, with ``boolean=False``, integer values in
     [-3, 3]), seeded by ``numpy.random.default_rng(seed)``.
+
+    Parameters
+    ----------
+    n : int
+        Number of coordinates.
+    seed : int, optional
+        Seed.
+    boolean : bool, optional
+        ±1 values (else integers in ``[-3, 3]``).
+
+    Returns
+    -------
+    BooleanFunction
 
     Examples
     --------
