@@ -31,6 +31,16 @@ from nstheory.errors import NSTheoryError, check_int, check_probability, check_r
 def regularizer_keep_prob(rho):
     """Keep probability ``q = (1 + rho) / 2`` used by the noise-stability regularizer.
 
+    Parameters
+    ----------
+    rho : number
+        The regularizer's rho in ``[-1, 1]``.
+
+    Returns
+    -------
+    number
+        ``q``, of the type of ``rho``.
+
     Examples
     --------
     >>> regularizer_keep_prob(0.05)
@@ -84,6 +94,20 @@ def effective_token_correlation(keep_prob, vocab: int, exclude_current: bool):
 def correlated_gaussian(x, rho: float, generator=None):
     """Return ``Y = rho x + sqrt(1 - rho^2) Z`` for a torch tensor ``x`` (same shape).
 
+    Parameters
+    ----------
+    x : torch.Tensor
+        The clean input.
+    rho : float
+        Correlation in ``[-1, 1]``.
+    generator : torch.Generator, optional
+        Source of ``Z``.
+
+    Returns
+    -------
+    torch.Tensor
+        Same shape, dtype and device as ``x``.
+
     Examples
     --------
     >>> import torch
@@ -106,6 +130,24 @@ def resample_tokens(tokens, keep_prob: float, vocab: int, exclude_current: bool,
 
     Each entry is kept with probability ``keep_prob``; otherwise replaced by a uniform symbol
     (``exclude_current=True``: uniform among the other ``vocab - 1`` symbols).
+
+    Parameters
+    ----------
+    tokens : torch.Tensor
+        Integer symbols in ``[0, vocab)``.
+    keep_prob : float
+        Probability of keeping a symbol.
+    vocab : int
+        Alphabet size.
+    exclude_current : bool
+        Redraw among the other ``vocab - 1`` symbols.
+    generator : torch.Generator, optional
+        Source of randomness.
+
+    Returns
+    -------
+    torch.Tensor
+        Same shape as ``tokens``.
 
     Examples
     --------

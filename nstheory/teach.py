@@ -113,6 +113,17 @@ def check(exercise_id: str, answer) -> Feedback:
     Exact exercises take a rational (``Fraction``, int, or a string such as ``"13/32"``); real
     ones a number or decimal string, agreeing to the exercise's ``digits``.
 
+    Parameters
+    ----------
+    exercise_id : str
+        A key of :data:`EXERCISES`.
+    answer : number or str
+        The learner's answer.
+
+    Returns
+    -------
+    Feedback
+
     Examples
     --------
     >>> check("fourier.top_coefficient_maj3", "-1/2").correct
@@ -139,6 +150,15 @@ def check(exercise_id: str, answer) -> Feedback:
 def exercises(lesson: str) -> list[Exercise]:
     """The exercises of one lesson (``"fourier"``, ``"noise"``, ``"juntas"``, ``"gaussian"``,
     ``"depth"``, ``"attention"``, ``"sensitivity"``).
+
+    Parameters
+    ----------
+    lesson : str
+        Lesson name.
+
+    Returns
+    -------
+    list of Exercise
 
     Examples
     --------

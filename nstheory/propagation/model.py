@@ -451,6 +451,23 @@ def build(arch: str, depth: int, residual: bool = False, layernorm: bool = False
           pattern_slack: float = 0.0) -> Model:
     """The CLI's ``--arch mlp|attention|transformer`` as a :class:`Model`.
 
+    Parameters
+    ----------
+    arch : str
+        ``mlp``, ``attention`` or ``transformer``.
+    depth : int
+        Number of blocks.
+    residual, layernorm : bool, optional
+        Architecture switches.
+    mode, gamma2, n_tokens, pattern_slack
+        Attention settings (see :func:`attention_stack`).
+    sigma2 : float, optional
+        Dense weight variance times width.
+
+    Returns
+    -------
+    Model
+
     Examples
     --------
     >>> build("attention", 2, gamma2=0.8).blocks[0]

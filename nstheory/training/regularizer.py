@@ -40,6 +40,16 @@ NOISES = ("token", "token-excl", "gaussian")
 def check_noise(kind: str) -> str:
     """Validate a noise name.
 
+    Parameters
+    ----------
+    kind : str
+        One of :data:`NOISES`.
+
+    Returns
+    -------
+    str
+        ``kind``, unchanged.
+
     Examples
     --------
     >>> check_noise("gaussian")
@@ -90,6 +100,20 @@ def stability_term(probs_x, probs_y, sign: int = 1):
 def describe_noise(rho: float, kind: str, vocab: int | None) -> dict:
     """The regularizer's rho, its keep probability and the effective correlation it induces.
 
+    Parameters
+    ----------
+    rho : float
+        The regularizer's rho.
+    kind : str
+        One of :data:`NOISES`.
+    vocab : int or None
+        Alphabet size of the token noise.
+
+    Returns
+    -------
+    dict
+        ``noise``, ``rho``, ``keep_prob``, ``rho_eff`` and a ``note``.
+
     Examples
     --------
     >>> describe_noise(0.25, "token", 113)["rho_eff"]
@@ -108,6 +132,25 @@ def describe_noise(rho: float, kind: str, vocab: int | None) -> dict:
 
 def perturb_tokens(tokens, rho: float, kind: str, vocab: int, positions=None, generator=None):
     """Token-resampling noise on the columns ``positions`` (default: all) of ``tokens``.
+
+    Parameters
+    ----------
+    tokens : torch.Tensor
+        Integer tokens ``(B, T)``.
+    rho : float
+        The regularizer's rho.
+    kind : str
+        ``token`` or ``token-excl``.
+    vocab : int
+        Alphabet the noise resamples from.
+    positions : list of int, optional
+        Columns to perturb (default: all).
+    generator : torch.Generator, optional
+        Source of randomness.
+
+    Returns
+    -------
+    torch.Tensor
 
     Examples
     --------

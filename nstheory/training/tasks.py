@@ -116,6 +116,23 @@ def sparse_parity(n: int, k: int, n_train: int, n_val: int, label_noise: float,
     The label is the parity of ``k`` hidden bits chosen by ``seed``; each *training* label is
     flipped with probability ``label_noise`` (validation labels are clean).
 
+    Parameters
+    ----------
+    n : int
+        Number of bits.
+    k : int
+        Parity size.
+    n_train, n_val : int
+        Split sizes.
+    label_noise : float
+        Flip probability of training labels.
+    seed : int
+        Chooses the support and the data.
+
+    Returns
+    -------
+    TaskData
+
     Examples
     --------
     >>> d = sparse_parity(10, 3, 64, 32, 0.1, seed=1)
@@ -144,6 +161,11 @@ class WordTokenizer:
     """The ``vocab - 1`` most frequent lower-cased words/punctuation marks, plus ``<unk>`` = 0.
 
     Ties in frequency are broken alphabetically, so the vocabulary is deterministic.
+
+    Parameters
+    ----------
+    words : list of str
+        The vocabulary, ``words[0] = '<unk>'``; build it with :meth:`train`.
 
     Examples
     --------
@@ -215,6 +237,25 @@ def next_token(text: str, vocab: int, seq_len: int, max_tokens: int, val_frac: f
                seed: int = 0) -> TaskData:
     """Non-overlapping windows of ``seq_len + 1`` tokens; the last ``val_frac`` of the text is
     the validation set. ``x`` is a window's first ``seq_len`` tokens, ``y`` its shift by one.
+
+    Parameters
+    ----------
+    text : str
+        The corpus.
+    vocab : int
+        Vocabulary size including ``<unk>``.
+    seq_len : int
+        Context length.
+    max_tokens : int
+        Tokens of the text used.
+    val_frac : float, optional
+        Validation fraction (the end of the text).
+    seed : int, optional
+        Recorded in ``info`` (the windows and the split are deterministic).
+
+    Returns
+    -------
+    TaskData
 
     Examples
     --------
