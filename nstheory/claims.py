@@ -141,6 +141,29 @@ class CheckResult:
     view, which route, which parameters), the value is a string (exact rational, decimal with
     its digits, or an interval ``[lo, hi]``).
 
+    Parameters
+    ----------
+    status : Status
+        The outcome.
+    quantities : list of (str, str)
+        Labelled numbers compared.
+    tolerance : str, optional
+        The criterion, in words.
+    digits : float, optional
+        Agreeing (or certified) significant digits.
+    ci : tuple of str, optional
+        Confidence interval or enclosure ``(lo, hi)``.
+    z : float, optional
+        z-score of a statistical comparison.
+    note : str, optional
+        Free text.
+    seconds, route, check, uses
+        Filled in by :func:`run_check`.
+    alternative : str, optional
+        The effect a statistical check must detect.
+    power : float, optional
+        Its power against that effect.
+
     Examples
     --------
     Results are usually built by the ``compare_*`` helpers; ``to_dict`` gives the JSON form:
@@ -196,6 +219,19 @@ class Check:
 
     Usually created by the :meth:`Claim.check` decorator.
 
+    Parameters
+    ----------
+    name : str
+        Label of the check.
+    route : Route
+        Kind of route.
+    fn : callable
+        Zero-argument function returning a :class:`CheckResult`.
+    slow : bool, optional
+        Skipped by ``nstheory verify --fast``.
+    uses : tuple of str, optional
+        Code paths the compared quantities come from.
+
     Examples
     --------
     >>> chk = Check("sum", Route.EXACT, lambda: compare_exact("1+1", 1 + 1, "2", 2),
@@ -221,6 +257,29 @@ class Claim:
 
     Create claims with :meth:`Registry.claim` (which validates the fields) and attach checks
     with the :meth:`check` decorator.
+
+    Parameters
+    ----------
+    id : str
+        Dotted id ``area.topic.name``.
+    statement : str
+        The claim in words.
+    latex : str
+        The claim as LaTeX.
+    provenance : str
+        See :func:`check_provenance`.
+    expect : str, optional
+        ``holds`` or ``refuted``.
+    evidence : str, optional
+        Where the evidence comes from.
+    fast : bool, optional
+        Included in fast runs.
+    checks : list of Check, optional
+        Attached checks.
+    refutation_kind : str, optional
+        One of :data:`REFUTATION_KINDS` (expected-refuted claims).
+    single_evidence : str, optional
+        Why only one route exists, if so.
 
     Examples
     --------
@@ -378,6 +437,13 @@ claim = REGISTRY.claim
 @dataclass
 class ClaimOutcome:
     """All check results of one claim and the verdict against its expectation.
+
+    Parameters
+    ----------
+    claim : Claim
+        The claim.
+    results : list of CheckResult
+        Its checks' results.
 
     Examples
     --------

@@ -35,6 +35,13 @@ class Feedback:
 
     It is truthy iff the answer is correct and prints as its message.
 
+    Parameters
+    ----------
+    correct : bool
+        Whether the answer is right.
+    message : str
+        Why.
+
     Examples
     --------
     >>> fb = check("noise.stab_maj3", "13/32")
@@ -59,6 +66,19 @@ class Exercise:
     """One exercise: ``prompt``, ``solve`` (the toolkit's reference answer and how it was
     obtained), ``digits`` (agreement required for a real answer; ``None`` = exact), and
     ``mistakes``: functions mapping the reference to ``(wrong value, explanation)`` pairs.
+
+    Parameters
+    ----------
+    id : str
+        ``<lesson>.<name>``.
+    prompt : str
+        The question.
+    solve : callable
+        Returns ``(reference answer, how it was obtained)``.
+    digits : int, optional
+        Digits of agreement for a real answer (None: exact).
+    mistakes : tuple of callable, optional
+        Map the reference to ``(wrong value, explanation)``.
 
     Examples
     --------

@@ -463,6 +463,33 @@ def relu_mlp_stability(
     the linear part ``w.x / 2`` plus the constant); its stability is exact
     (:func:`relu_mlp_cv_mean`). ``cv_beta`` as in :func:`relu_map_mc`.
 
+    Parameters
+    ----------
+    W : torch.Tensor
+        First-layer weights ``(m, d)``.
+    v : torch.Tensor
+        Output weights ``(m,)``.
+    rho : float
+        Input correlation.
+    n : int
+        Input pairs.
+    generator : torch.Generator, optional
+        Source of randomness.
+    cv_degree : int, optional
+        Control-variate degree (None: none).
+    antithetic : bool, optional
+        Average each draw with its mirror.
+    batch : int, optional
+        Pairs per batch.
+    cv_beta : float or "pilot", optional
+        Control-variate coefficient.
+    pilot : int, optional
+        Pilot draws.
+
+    Returns
+    -------
+    ReducedEstimate
+
     Examples
     --------
     >>> import torch
