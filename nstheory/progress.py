@@ -29,13 +29,10 @@ def progress_enabled(enabled: bool | None = None) -> bool:
     --------
     >>> progress_enabled(False), progress_enabled(True)
     (False, True)
-    >>> import os
-    >>> old = os.environ.get("NSTHEORY_PROGRESS")
-    >>> os.environ["NSTHEORY_PROGRESS"] = "0"
-    >>> progress_enabled()
+    >>> from unittest import mock
+    >>> with mock.patch.dict(os.environ, {"NSTHEORY_PROGRESS": "0"}):
+    ...     progress_enabled()
     False
-    >>> _ = os.environ.pop("NSTHEORY_PROGRESS") if old is None else os.environ.update(
-    ...     NSTHEORY_PROGRESS=old)
     """
     if enabled is not None:
         return enabled

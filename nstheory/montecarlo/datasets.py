@@ -267,9 +267,9 @@ def fortunes_task(seq_len: int = 16, vocab_size: int = 2000, train_frac: float =
     ...     ["the atom is mostly empty space and the rest is mostly energy"] * 10))
     >>> _ = Path(d, "love").write_text("\\n%\\n".join(
     ...     ["love is patient love is kind and it keeps no record of wrongs"] * 10))
-    >>> os.environ["NSTHEORY_FORTUNES"] = d
-    >>> t = fortunes_task(seq_len=4, train_frac=0.5, topics=["science", "love"])
-    >>> del os.environ["NSTHEORY_FORTUNES"]
+    >>> from unittest import mock
+    >>> with mock.patch.dict(os.environ, {"NSTHEORY_FORTUNES": d}):
+    ...     t = fortunes_task(seq_len=4, train_frac=0.5, topics=["science", "love"])
     >>> tuple(t.x_train.shape), t.n_classes
     ((10, 4), 2)
     >>> t.meta["vocab"]     # UNK + the, atom, is, mostly, love, patient ("is" is shared)

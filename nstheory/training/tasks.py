@@ -211,9 +211,9 @@ def load_corpus(corpus: str, path: str | None = None) -> str:
     >>> from pathlib import Path
     >>> d = tempfile.mkdtemp()
     >>> _ = Path(d, "science").write_text("Entropy always increases.\\n%\\nE equals m c squared.")
-    >>> os.environ["NSTHEORY_FORTUNES"] = d
-    >>> text = load_corpus("fortunes")
-    >>> del os.environ["NSTHEORY_FORTUNES"]
+    >>> from unittest import mock
+    >>> with mock.patch.dict(os.environ, {"NSTHEORY_FORTUNES": d}):
+    ...     text = load_corpus("fortunes")
     >>> text.split("\\n\\n")
     ['Entropy always increases.', 'E equals m c squared.']
     >>> load_corpus("wikitext2")  # doctest: +ELLIPSIS
