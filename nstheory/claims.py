@@ -48,7 +48,18 @@ from nstheory.numerics import agreement_digits
 
 
 class Route(enum.StrEnum):
-    """The kinds of route by which a claim can be checked."""
+    """The kinds of route by which a claim can be checked.
+
+    A string enum: ``symbolic``, ``precise``, ``certified``, ``exact-enumeration`` and
+    ``monte-carlo``; :data:`ROUTES` lists the values.
+
+    Examples
+    --------
+    >>> Route("monte-carlo") is Route.MONTE_CARLO, Route.EXACT == "exact-enumeration"
+    (True, True)
+    >>> tuple(Route) == tuple(Route(r) for r in ROUTES)
+    True
+    """
 
     SYMBOLIC = "symbolic"
     PRECISE = "precise"
@@ -61,7 +72,15 @@ ROUTES: tuple[str, ...] = tuple(r.value for r in Route)
 
 
 class Status(enum.StrEnum):
-    """Outcome of one check (or, aggregated, of one claim)."""
+    """Outcome of one check (or, aggregated, of one claim).
+
+    A string enum: ``verified``, ``refuted``, ``inconclusive``, ``skipped``, ``error``.
+
+    Examples
+    --------
+    >>> str(Status.VERIFIED), Status("refuted") is Status.REFUTED
+    ('verified', True)
+    """
 
     VERIFIED = "verified"
     REFUTED = "refuted"
@@ -85,6 +104,18 @@ MIN_POWER = 0.9
 def check_provenance(provenance: str) -> str:
     """Validate a provenance string such as ``"paper:haris2026 §5 Thm 5.1"``.
 
+    Parameters
+    ----------
+    provenance : str
+        ``kind[:reference]``, kind one of :data:`PROVENANCE_KINDS`.
+
+    Returns
+    -------
+    str
+        The provenance, unchanged.
+
+    Examples
+    --------
     >>> check_provenance("textbook:odonnell ch.2")
     'textbook:odonnell ch.2'
     >>> check_provenance("folklore")  # doctest: +ELLIPSIS
@@ -109,6 +140,38 @@ class CheckResult:
     ``quantities`` lists ``(label, value)`` pairs: the label says what the number is (which
     view, which route, which parameters), the value is a string (exact rational, decimal with
     its digits, or an interval ``[lo, hi]``).
+
+    Parameters
+    ----------
+    status : Status
+        The outcome.
+    quantities : list of (str, str)
+        Labelled numbers compared.
+    tolerance : str, optional
+        The criterion, in words.
+    digits : float, optional
+        Agreeing (or certified) significant digits.
+    ci : tuple of str, optional
+        Confidence interval or enclosure ``(lo, hi)``.
+    z : float, optional
+        z-score of a statistical comparison.
+    note : str, optional
+        Free text.
+    seconds, route, check, uses
+        Filled in by :func:`run_check`.
+    alternative : str, optional
+        The effect a statistical check must detect.
+    power : float, optional
+        Its power against that effect.
+
+    Examples
+    --------
+    Results are usually built by the ``compare_*`` helpers; ``to_dict`` gives the JSON form:
+
+    >>> r = CheckResult(Status.VERIFIED, [("exact Stab", "13/32")], tolerance="exact")
+    >>> d = r.to_dict()
+    >>> d["status"], d["quantities"]
+    ('verified', [('exact Stab', '13/32')])
     """
 
     status: Status
@@ -152,7 +215,31 @@ class CheckResult:
 
 @dataclass
 class Check:
-    """One way of checking a claim: a function returning a :class:`CheckResult`."""
+    """One way of checking a claim: a function returning a :class:`CheckResult`.
+
+    Usually created by the :meth:`Claim.check` decorator.
+
+    Parameters
+    ----------
+    name : str
+        Label of the check.
+    route : Route
+        Kind of route.
+    fn : callable
+        Zero-argument function returning a :class:`CheckResult`.
+    slow : bool, optional
+        Skipped by ``nstheory verify --fast``.
+    uses : tuple of str, optional
+        Code paths the compared quantities come from.
+
+    Examples
+    --------
+    >>> chk = Check("sum", Route.EXACT, lambda: compare_exact("1+1", 1 + 1, "2", 2),
+    ...             uses=("python:int",))
+    >>> r = run_check(chk)
+    >>> str(r.status), r.route, r.uses
+    ('verified', 'exact-enumeration', ('python:int',))
+    """
 
     name: str
     route: Route
@@ -166,7 +253,43 @@ class Check:
 
 @dataclass
 class Claim:
-    """A registered statement with provenance and checks."""
+    """A registered statement with provenance and checks.
+
+    Create claims with :meth:`Registry.claim` (which validates the fields) and attach checks
+    with the :meth:`check` decorator.
+
+    Parameters
+    ----------
+    id : str
+        Dotted id ``area.topic.name``.
+    statement : str
+        The claim in words.
+    latex : str
+        The claim as LaTeX.
+    provenance : str
+        See :func:`check_provenance`.
+    expect : str, optional
+        ``holds`` or ``refuted``.
+    evidence : str, optional
+        Where the evidence comes from.
+    fast : bool, optional
+        Included in fast runs.
+    checks : list of Check, optional
+        Attached checks.
+    refutation_kind : str, optional
+        One of :data:`REFUTATION_KINDS` (expected-refuted claims).
+    single_evidence : str, optional
+        Why only one route exists, if so.
+
+    Examples
+    --------
+    >>> c = Registry().claim("demo.sq", "3^2 = 9", latex="3^2=9", provenance="new")
+    >>> @c.check("exact-enumeration", name="multiply", uses=("python:int",))
+    ... def _():
+    ...     return compare_exact("3*3", 3 * 3, "9", 9)
+    >>> c.section, [k.name for k in c.checks]
+    ('demo', ['multiply'])
+    """
 
     id: str
     statement: str
@@ -206,7 +329,22 @@ class Claim:
 
 
 class Registry:
-    """A collection of claims keyed by id."""
+    """A collection of claims keyed by id.
+
+    :data:`REGISTRY` is the global one that ``nstheory verify`` runs.
+
+    Examples
+    --------
+    >>> reg = Registry()
+    >>> _ = reg.claim("a.one", "s", latex="s", provenance="new")
+    >>> _ = reg.claim("b.two", "s", latex="s", provenance="new", fast=False)
+    >>> [c.id for c in reg.select(["a.*"])], [c.id for c in reg.select(fast=True)]
+    (['a.one'], ['a.one'])
+    >>> reg.claim("a.one", "s", latex="s", provenance="new")
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: claim 'a.one' is registered twice
+    """
 
     def __init__(self) -> None:
         self.claims: dict[str, Claim] = {}
@@ -298,7 +436,28 @@ claim = REGISTRY.claim
 
 @dataclass
 class ClaimOutcome:
-    """All check results of one claim and the verdict against its expectation."""
+    """All check results of one claim and the verdict against its expectation.
+
+    Parameters
+    ----------
+    claim : Claim
+        The claim.
+    results : list of CheckResult
+        Its checks' results.
+
+    Examples
+    --------
+    A claim expected to be refuted whose check refutes it is as expected:
+
+    >>> c = Registry().claim("demo.bad", "1 = 2", latex="1=2", provenance="new",
+    ...                      expect="refuted", refutation_kind="notes")
+    >>> @c.check("exact-enumeration")
+    ... def _():
+    ...     return compare_exact("1", 1, "2", 2)
+    >>> out = run_claim(c)
+    >>> str(out.status), out.verdict, out.as_expected
+    ('refuted', 'refuted (as expected)', True)
+    """
 
     claim: Claim
     results: list[CheckResult]
@@ -381,7 +540,24 @@ class ClaimOutcome:
 
 
 def run_check(chk: Check) -> CheckResult:
-    """Run one check, timing it and turning an exception into an ``error`` result."""
+    """Run one check, timing it and turning an exception into an ``error`` result.
+
+    Parameters
+    ----------
+    chk : Check
+        The check to run.
+
+    Returns
+    -------
+    CheckResult
+        A copy of the check's result with ``seconds``, ``route``, ``check`` and ``uses`` set.
+
+    Examples
+    --------
+    >>> r = run_check(Check("boom", Route.SYMBOLIC, lambda: 1 / 0))
+    >>> str(r.status), r.note.splitlines()[0]
+    ('error', 'ZeroDivisionError: division by zero')
+    """
     t0 = time.perf_counter()
     try:
         res = chk.fn()
@@ -400,7 +576,33 @@ def run_check(chk: Check) -> CheckResult:
 
 
 def run_claim(c: Claim, fast: bool = False) -> ClaimOutcome:
-    """Run every check of ``c`` (skipping ``slow`` checks when ``fast``)."""
+    """Run every check of ``c`` (skipping ``slow`` checks when ``fast``).
+
+    Parameters
+    ----------
+    c : Claim
+        The claim.
+    fast : bool, optional
+        Skip checks registered with ``slow=True``.
+
+    Returns
+    -------
+    ClaimOutcome
+
+    Examples
+    --------
+    >>> c = Registry().claim("demo.sum", "1 + 1 = 2", latex="1+1=2", provenance="new")
+    >>> @c.check("exact-enumeration", uses=("python:int",))
+    ... def _():
+    ...     return compare_exact("1+1", 1 + 1, "2", 2)
+    >>> @c.check("precise", slow=True, uses=("python:float",))
+    ... def _():
+    ...     return compare_digits("1.0+1.0", 1.0 + 1.0, "2", 2.0, 15)
+    >>> len(run_claim(c).results), len(run_claim(c, fast=True).results)
+    (2, 1)
+    >>> run_claim(c).independent_routes
+    2
+    """
     return ClaimOutcome(c, [run_check(k) for k in c.checks if not (fast and k.slow)])
 
 
@@ -424,6 +626,31 @@ def compare_exact(label_a: str, a, label_b: str, b, note: str = "") -> CheckResu
     """Verified iff ``a == b`` exactly (integers, Fractions, SymPy expressions).
 
     SymPy expressions are compared by ``simplify(a - b) == 0``.
+
+    Parameters
+    ----------
+    label_a, label_b : str
+        What each value is (route, view, parameters).
+    a, b
+        The values.
+    note : str, optional
+        Free text kept with the result.
+
+    Returns
+    -------
+    CheckResult
+
+    Examples
+    --------
+    >>> import sympy
+    >>> x = sympy.Symbol("x")
+    >>> r = compare_exact("expanded", (x + 1) ** 2, "by hand", x**2 + 2 * x + 1)
+    >>> str(r.status), r.digits
+    ('verified', inf)
+    >>> str(compare_exact("a", Fraction(1, 3), "b", Fraction(2, 6)).status)
+    'verified'
+    >>> str(compare_exact("a", Fraction(1, 3), "b", Fraction(1, 4)).status)
+    'refuted'
     """
     equal = a == b
     if not equal and (hasattr(a, "free_symbols") or hasattr(b, "free_symbols")):
@@ -446,6 +673,33 @@ def compare_digits(
 
     Use for two *independent* high-precision routes (closed form vs quadrature). The result
     carries the number of agreeing digits.
+
+    Parameters
+    ----------
+    label_a, label_b : str
+        What each value is.
+    a, b : number or mpmath.mpf
+        The values.
+    min_digits : float
+        Significant digits required.
+    note : str, optional
+        Free text kept with the result.
+
+    Returns
+    -------
+    CheckResult
+
+    Examples
+    --------
+    ``pi`` by Machin's formula against mpmath's constant, at 30 digits:
+
+    >>> with mpmath.workdps(30):
+    ...     machin = 16 * mpmath.atan(mpmath.mpf(1) / 5) - 4 * mpmath.atan(mpmath.mpf(1) / 239)
+    ...     r = compare_digits("Machin", machin, "mpmath.pi", +mpmath.pi, 25)
+    >>> str(r.status), r.digits >= 25
+    ('verified', True)
+    >>> str(compare_digits("22/7", 22 / 7, "pi", math.pi, 6).status)
+    'refuted'
     """
     d = agreement_digits(a, b)
     return CheckResult(
@@ -464,6 +718,31 @@ def compare_enclosure(
     given to more digits than the ball's radius resolves).
 
     A claim is refuted only if the ball provably excludes the value.
+
+    Parameters
+    ----------
+    label_ball, label_value : str
+        What the ball and the value are.
+    ball : flint.arb
+        A certified enclosure.
+    value : str, mpmath.mpf, Fraction or number
+        The value to test.
+    note : str, optional
+        Free text kept with the result.
+
+    Returns
+    -------
+    CheckResult
+
+    Examples
+    --------
+    >>> from flint import arb
+    >>> r = compare_enclosure("arb pi", arb.pi(), "pi to 30 digits",
+    ...                       "3.14159265358979323846264338328")
+    >>> str(r.status)
+    'verified'
+    >>> str(compare_enclosure("arb pi", arb.pi(), "22/7", Fraction(22, 7)).status)
+    'refuted'
     """
     from flint import arb
 
@@ -505,6 +784,21 @@ def z_power(effect: float, stderr: float, zmax: float = 4.0) -> float:
     With ``z ~ N(effect / stderr, 1)`` under the alternative, the power is
     ``P(|z| > zmax)``.
 
+    Parameters
+    ----------
+    effect : float
+        True shift, in the units of the estimate.
+    stderr : float
+        Standard error of the estimate.
+    zmax : float, optional
+        Critical ``|z|``.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
     >>> round(z_power(0.0, 1.0, 1.959964), 3)      # no effect: the false-alarm rate
     0.05
     >>> z_power(10.0, 1.0) > 0.999
@@ -524,6 +818,21 @@ def one_sided_power(effect: float, stderr: float, crit: float) -> float:
     """Power of a one-sided test that rejects when ``estimate / stderr > crit``, against a
     true value ``effect`` (normal approximation of the statistic): ``Phi(effect/stderr - crit)``.
 
+    Parameters
+    ----------
+    effect : float
+        True value of the statistic's mean.
+    stderr : float
+        Its standard error.
+    crit : float
+        Critical value of ``estimate / stderr``.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
     >>> round(one_sided_power(0.0, 1.0, 1.644854), 3)   # no effect: the level
     0.05
     >>> round(one_sided_power(3.0, 1.0, 1.0), 4)
@@ -557,6 +866,44 @@ def compare_z(
     its size (in the units of ``mean``, fixed before the run, never from ``stderr``). The
     power against it is reported; a check that would verify with power below
     :data:`MIN_POWER` is ``inconclusive`` instead.
+
+    Parameters
+    ----------
+    label_est, label_theory : str
+        What the estimate and the theoretical value are.
+    mean, stderr : float
+        The estimate and its standard error.
+    n : int
+        Sample size.
+    theory : float
+        Theoretical value.
+    zmax : float, optional
+        Largest ``|z|`` that verifies.
+    note : str, optional
+        Free text kept with the result.
+    alternative : str, optional
+        The effect the check must detect, in words.
+    effect : float, optional
+        Its size, fixed in advance.
+
+    Returns
+    -------
+    CheckResult
+
+    Examples
+    --------
+    An estimate 1.5 standard errors from theory verifies when the check has power against the
+    stated effect (a shift of 0.05 is 10 standard errors), and is inconclusive when it has
+    not:
+
+    >>> r = compare_z("MC Stab", 0.5075, 0.005, 40_000, "exact Stab", 0.5,
+    ...               alternative="Stab off by 0.05", effect=0.05)
+    >>> str(r.status), round(r.z, 6), r.power > 0.99
+    ('verified', 1.5, True)
+    >>> str(compare_z("MC", 0.5075, 0.005, 40_000, "exact", 0.5, effect=0.01).status)
+    'inconclusive'
+    >>> str(compare_z("MC", 0.53, 0.005, 40_000, "exact", 0.5).status)   # z = 6
+    'refuted'
     """
     if not (stderr > 0) or math.isnan(mean):
         return CheckResult(Status.ERROR, note=f"invalid estimate mean={mean} stderr={stderr}")
@@ -587,6 +934,22 @@ def attach_power(res: CheckResult, alternative: str, power: float) -> CheckResul
     test statistic under the alternative). A would-be ``verified`` with power below
     :data:`MIN_POWER` becomes ``inconclusive``.
 
+    Parameters
+    ----------
+    res : CheckResult
+        The result (modified in place).
+    alternative : str
+        The effect the check must detect, in words.
+    power : float
+        Power against it, computed before the outcome.
+
+    Returns
+    -------
+    CheckResult
+        ``res``.
+
+    Examples
+    --------
     >>> r = attach_power(compare_holds(True, []), "a gap of 0.1", 0.5)
     >>> str(r.status), r.power
     ('inconclusive', 0.5)
@@ -610,6 +973,31 @@ def compare_holds(
     """A generic check: verified iff ``holds`` (inequalities, monotonicity, limits...).
 
     Pass ``inconclusive=True`` when the evidence can decide neither way.
+
+    Parameters
+    ----------
+    holds : bool
+        Whether the property holds.
+    quantities : iterable of (str, object)
+        Labelled numbers behind the decision.
+    tolerance : str, optional
+        The criterion in words.
+    note : str, optional
+        Free text kept with the result.
+    inconclusive : bool, optional
+        Force ``inconclusive``.
+
+    Returns
+    -------
+    CheckResult
+
+    Examples
+    --------
+    >>> r = compare_holds(math.sqrt(2) < 1.5, [("sqrt(2)", math.sqrt(2))], tolerance="< 1.5")
+    >>> str(r.status), r.quantities
+    ('verified', [('sqrt(2)', '1.4142135623730951')])
+    >>> str(compare_holds(True, [], inconclusive=True).status)
+    'inconclusive'
     """
     status = (
         Status.INCONCLUSIVE if inconclusive else (Status.VERIFIED if holds else Status.REFUTED)
@@ -623,6 +1011,17 @@ def independent_routes(results: Sequence[CheckResult]) -> int:
     Only checks that decided (verified or refuted) count, and only checks that declare their
     code paths; two checks that share a code path for the compared quantity are one route.
 
+    Parameters
+    ----------
+    results : sequence of CheckResult
+        Check results with ``uses``.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
     >>> a = CheckResult(Status.VERIFIED, uses=("closed_form",))
     >>> b = CheckResult(Status.VERIFIED, uses=("quadrature",))
     >>> c = CheckResult(Status.VERIFIED, uses=("closed_form", "arb"))
@@ -649,6 +1048,17 @@ def independent_routes(results: Sequence[CheckResult]) -> int:
 def no_stored_measurement(what: str) -> CheckResult:
     """Inconclusive result of a check whose stored measurement (e.g. a study file) is absent.
 
+    Parameters
+    ----------
+    what : str
+        What is missing.
+
+    Returns
+    -------
+    CheckResult
+
+    Examples
+    --------
     >>> no_stored_measurement("training_x.json absent").status.name
     'INCONCLUSIVE'
     """

@@ -24,7 +24,24 @@ BACKENDS = ("serial", "process", "ray")
 
 
 class Executor(Protocol):
-    """Anything with an order-preserving ``map``."""
+    """Anything with an order-preserving ``map``: the interface every backend implements.
+
+    ``map(fn, items, desc="")`` returns ``[fn(x) for x in items]`` in the order of ``items``;
+    ``name`` identifies the backend.
+
+    Examples
+    --------
+    A class with ``name`` and ``map`` satisfies the protocol (it is structural, not a base
+    class):
+
+    >>> class Reversed:
+    ...     name = "reversed-then-restored"
+    ...     def map(self, fn, items, desc=""):
+    ...         return [fn(x) for x in reversed(list(items))][::-1]
+    >>> ex: Executor = Reversed()
+    >>> ex.map(str, [1, 2, 3]) == SerialExecutor().map(str, [1, 2, 3])
+    True
+    """
 
     name: str
 
@@ -32,7 +49,13 @@ class Executor(Protocol):
 
 
 class SerialExecutor:
-    """Run tasks one after another in this process."""
+    """Run tasks one after another in this process.
+
+    Examples
+    --------
+    >>> SerialExecutor().map(lambda k: k * k, range(5), desc="squares")
+    [0, 1, 4, 9, 16]
+    """
 
     name = "serial"
 
@@ -42,7 +65,24 @@ class SerialExecutor:
 
 
 class ProcessExecutor:
-    """Run tasks in a pool of worker processes (``fn`` and items must be picklable)."""
+    """Run tasks in a pool of worker processes (``fn`` and items must be picklable).
+
+    Workers are started with the ``spawn`` method, so ``fn`` must be importable (a module-level
+    function, not a lambda).
+
+    Parameters
+    ----------
+    workers : int, optional
+        Pool size (default: the number of CPUs).
+
+    Examples
+    --------
+    >>> ex = ProcessExecutor(workers=2)
+    >>> ex.name, ex.workers
+    ('process', 2)
+    >>> ProcessExecutor().workers >= 1
+    True
+    """
 
     name = "process"
 
@@ -64,7 +104,30 @@ class ProcessExecutor:
 
 
 def get_executor(name: str = "serial", workers: int | None = None, **options) -> Executor:
-    """Build an executor by name; ``ray`` needs the optional extra."""
+    """Build an executor by name; ``ray`` needs the optional extra.
+
+    Parameters
+    ----------
+    name : str, optional
+        One of :data:`BACKENDS`.
+    workers : int, optional
+        Worker count (process and ray backends).
+    **options
+        Passed to :class:`nstheory.ray_executor.RayExecutor`.
+
+    Returns
+    -------
+    Executor
+
+    Examples
+    --------
+    >>> get_executor("process", workers=3).workers
+    3
+    >>> get_executor("threads")
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: executor must be one of serial, process, ray, got 'threads'
+    """
     if name == "serial":
         return SerialExecutor()
     if name == "process":

@@ -1,7 +1,8 @@
 """Noise models shared by every route: rho-correlated Gaussians and token resampling.
 
-Gaussian (the noise-stability paper's noise, DESIGN.md §3): ``Y = rho X + sqrt(1 - rho^2) Z``
-with ``Z`` independent standard normal, applied to *all* coordinates at once.
+Gaussian (the noise-stability paper's noise; see docs/conventions.md):
+``Y = rho X + sqrt(1 - rho^2) Z`` with ``Z`` independent standard normal, applied to *all*
+coordinates at once.
 
 Token resampling on ``[U]^n`` (the regularizer's noise): each symbol is kept with probability
 ``q``; otherwise it is redrawn uniformly from ``[U]`` -- either from all ``U`` symbols
@@ -30,6 +31,18 @@ from nstheory.errors import NSTheoryError, check_int, check_probability, check_r
 def regularizer_keep_prob(rho):
     """Keep probability ``q = (1 + rho) / 2`` used by the noise-stability regularizer.
 
+    Parameters
+    ----------
+    rho : number
+        The regularizer's rho in ``[-1, 1]``.
+
+    Returns
+    -------
+    number
+        ``q``, of the type of ``rho``.
+
+    Examples
+    --------
     >>> regularizer_keep_prob(0.05)
     0.525
     """
@@ -42,6 +55,34 @@ def effective_token_correlation(keep_prob, vocab: int, exclude_current: bool):
 
     ``q`` when the redraw is uniform on all ``vocab`` symbols, ``(q U - 1) / (U - 1)`` when it
     must differ from the current symbol. Exact for Fractions.
+
+    Parameters
+    ----------
+    keep_prob : float or Fraction
+        Probability ``q`` of keeping the current symbol.
+    vocab : int
+        Alphabet size ``U >= 2``.
+    exclude_current : bool
+        Whether the redraw avoids the current symbol.
+
+    Returns
+    -------
+    float or Fraction
+        The effective correlation.
+
+    Examples
+    --------
+    On a binary alphabet, redrawing the other symbol is a bit flip with probability
+    ``1 - q``, whose correlation is ``2q - 1``:
+
+    >>> from fractions import Fraction
+    >>> q = Fraction(3, 4)
+    >>> effective_token_correlation(q, 2, True) == 2 * q - 1
+    True
+    >>> effective_token_correlation(q, 50, False)
+    Fraction(3, 4)
+    >>> effective_token_correlation(Fraction(1, 50), 50, True)   # q = 1/U: independent
+    Fraction(0, 1)
     """
     check_probability(keep_prob, "keep_prob")
     U = check_int(vocab, "vocab", lo=2)
@@ -53,6 +94,22 @@ def effective_token_correlation(keep_prob, vocab: int, exclude_current: bool):
 def correlated_gaussian(x, rho: float, generator=None):
     """Return ``Y = rho x + sqrt(1 - rho^2) Z`` for a torch tensor ``x`` (same shape).
 
+    Parameters
+    ----------
+    x : torch.Tensor
+        The clean input.
+    rho : float
+        Correlation in ``[-1, 1]``.
+    generator : torch.Generator, optional
+        Source of ``Z``.
+
+    Returns
+    -------
+    torch.Tensor
+        Same shape, dtype and device as ``x``.
+
+    Examples
+    --------
     >>> import torch
     >>> g = torch.Generator().manual_seed(0)
     >>> x = torch.randn(4, generator=g)
@@ -74,6 +131,26 @@ def resample_tokens(tokens, keep_prob: float, vocab: int, exclude_current: bool,
     Each entry is kept with probability ``keep_prob``; otherwise replaced by a uniform symbol
     (``exclude_current=True``: uniform among the other ``vocab - 1`` symbols).
 
+    Parameters
+    ----------
+    tokens : torch.Tensor
+        Integer symbols in ``[0, vocab)``.
+    keep_prob : float
+        Probability of keeping a symbol.
+    vocab : int
+        Alphabet size.
+    exclude_current : bool
+        Redraw among the other ``vocab - 1`` symbols.
+    generator : torch.Generator, optional
+        Source of randomness.
+
+    Returns
+    -------
+    torch.Tensor
+        Same shape as ``tokens``.
+
+    Examples
+    --------
     >>> import torch
     >>> t = torch.zeros(1000, dtype=torch.long)
     >>> y = resample_tokens(t, 1.0, 5, True)

@@ -13,6 +13,27 @@ import sys
 
 
 def progress_enabled(enabled: bool | None = None) -> bool:
+    """Whether progress bars are shown: ``enabled`` if given, else unless
+    ``NSTHEORY_PROGRESS=0`` is set in the environment.
+
+    Parameters
+    ----------
+    enabled : bool, optional
+        Explicit choice; overrides the environment.
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> progress_enabled(False), progress_enabled(True)
+    (False, True)
+    >>> from unittest import mock
+    >>> with mock.patch.dict(os.environ, {"NSTHEORY_PROGRESS": "0"}):
+    ...     progress_enabled()
+    False
+    """
     if enabled is not None:
         return enabled
     return os.environ.get("NSTHEORY_PROGRESS", "1") != "0"
@@ -23,6 +44,32 @@ def progress(iterable=None, total: int | None = None, desc: str = "", enabled: b
     """Wrap ``iterable`` in a tqdm bar on stderr (or return a no-op bar when disabled).
 
     Without an iterable, returns a bar to ``update(n)`` manually (use as a context manager).
+
+    Parameters
+    ----------
+    iterable : iterable, optional
+        Items to wrap.
+    total : int, optional
+        Expected number of items.
+    desc : str, optional
+        Label of the bar.
+    enabled : bool, optional
+        See :func:`progress_enabled`.
+    unit : str, optional
+        Unit shown after the count.
+
+    Returns
+    -------
+    tqdm.tqdm
+
+    Examples
+    --------
+    >>> sum(progress(range(10), desc="sum", enabled=False))
+    45
+    >>> with progress(total=100, enabled=False) as bar:   # a manual bar; disabled: no output
+    ...     bar.update(40)
+    ...     bar.disable, bar.total
+    (True, 100)
     """
     from tqdm.auto import tqdm
 

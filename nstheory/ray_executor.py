@@ -45,7 +45,34 @@ def _run_capped(fn, fraction, x):
 
 
 class RayExecutor:
-    """Order-preserving ``map`` over Ray tasks (see the module docstring)."""
+    """Order-preserving ``map`` over Ray tasks (see the module docstring).
+
+    Ray is imported and started only at the first ``map``.
+
+    Parameters
+    ----------
+    workers : int, optional
+        CPUs of a locally started Ray instance.
+    address : str, optional
+        An existing cluster (``"auto"`` or ``"ray://..."``); default: start one on 127.0.0.1.
+    num_gpus_per_task : float, optional
+        GPUs requested per task (a fraction packs several tasks on one GPU).
+    gpu_memory_fraction : float, optional
+        Per-task CUDA memory cap in ``(0, 1]``.
+    **init_options
+        Passed to ``ray.init``.
+
+    Examples
+    --------
+    Construction validates the arguments without importing Ray:
+
+    >>> RayExecutor(workers=2).name
+    'ray'
+    >>> RayExecutor(num_gpus_per_task=0.5, gpu_memory_fraction=1.5)
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: gpu_memory_fraction must lie in (0, 1], got 1.5
+    """
 
     name = "ray"
 

@@ -31,7 +31,27 @@ from nstheory.errors import NSTheoryError
 
 @dataclass(frozen=True)
 class Moments:
-    """Count, mean and sum of squared deviations of a sample (Welford / Chan)."""
+    """Count, mean and sum of squared deviations of a sample (Welford / Chan).
+
+    Parameters
+    ----------
+    n : int
+        Sample size.
+    mean : float
+        Sample mean.
+    m2 : float
+        Sum of squared deviations from the mean.
+
+    Examples
+    --------
+    Merging chunk moments gives the moments of the concatenated sample:
+
+    >>> import numpy as np
+    >>> v = np.arange(10.0)
+    >>> m = Moments.from_values(v[:3]) + Moments.from_values(v[3:])
+    >>> m.n, m.mean, bool(np.isclose(m.variance, v.var(ddof=1)))
+    (10, 4.5, True)
+    """
 
     n: int = 0
     mean: float = 0.0
@@ -105,6 +125,17 @@ class Moments:
 def normal_quantile(level: float) -> float:
     """Two-sided normal critical value, e.g. 1.959964 for ``level = 0.95``.
 
+    Parameters
+    ----------
+    level : float
+        Confidence level in ``(0, 1)``.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
     >>> round(normal_quantile(0.95), 6)
     1.959964
     """
@@ -116,6 +147,20 @@ def normal_quantile(level: float) -> float:
 def mean_ci(mean: float, stderr: float, level: float = 0.95) -> tuple[float, float]:
     """CLT interval ``mean ± z * stderr``.
 
+    Parameters
+    ----------
+    mean, stderr : float
+        Estimate and its standard error.
+    level : float, optional
+        Confidence level.
+
+    Returns
+    -------
+    tuple of float
+        ``(lo, hi)``.
+
+    Examples
+    --------
     >>> mean_ci(1.0, 0.5, 0.95)[1] > 1.97
     True
     """
@@ -126,6 +171,19 @@ def mean_ci(mean: float, stderr: float, level: float = 0.95) -> tuple[float, flo
 def z_score(mean: float, stderr: float, theory: float) -> float:
     """``(mean - theory) / stderr``; raises if the standard error is not positive.
 
+    Parameters
+    ----------
+    mean, stderr : float
+        Estimate and its standard error (``> 0``).
+    theory : float
+        Value tested.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
     >>> z_score(1.1, 0.05, 1.0)
     2.0000000000000018
     """
@@ -137,6 +195,17 @@ def z_score(mean: float, stderr: float, theory: float) -> float:
 def two_sided_p(z: float) -> float:
     """Two-sided normal p-value of a z-score.
 
+    Parameters
+    ----------
+    z : float
+        A z-score.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
     >>> round(two_sided_p(1.959964), 4)
     0.05
     """
@@ -144,7 +213,32 @@ def two_sided_p(z: float) -> float:
 
 
 def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
-    """Exact (Clopper-Pearson) confidence interval for a binomial proportion ``k / n``."""
+    """Exact (Clopper-Pearson) confidence interval for a binomial proportion ``k / n``.
+
+    Parameters
+    ----------
+    k, n : int
+        Successes and trials, ``0 <= k <= n``, ``n > 0``.
+    level : float, optional
+        Confidence level.
+
+    Returns
+    -------
+    tuple of float
+        ``(lo, hi)``.
+
+    Examples
+    --------
+    With no successes the upper end has the closed form ``1 - (alpha/2)^(1/n)``:
+
+    >>> lo, hi = clopper_pearson(0, 10)
+    >>> lo, abs(hi - (1 - 0.025 ** (1 / 10))) < 1e-12
+    (0.0, True)
+    >>> clopper_pearson(11, 10)
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: need 0 <= k <= n and n > 0, got k=11, n=10
+    """
     if n <= 0 or not 0 <= k <= n:
         raise NSTheoryError(f"need 0 <= k <= n and n > 0, got k={k}, n={n}")
     a = 1 - level
@@ -161,6 +255,24 @@ def ratio_ci(
     The two samples are resampled independently (e.g. steps-to-generalise of two arms over
     seeds). Returns ``(ratio, lo, hi)``.
 
+    Parameters
+    ----------
+    num, den : numpy.ndarray
+        Non-empty samples.
+    level : float, optional
+        Confidence level.
+    n_boot : int, optional
+        Bootstrap resamples.
+    seed : int, optional
+        Bootstrap seed.
+
+    Returns
+    -------
+    tuple of float
+        ``(ratio, lo, hi)``.
+
+    Examples
+    --------
     >>> r, lo, hi = ratio_ci(np.array([4400., 4500, 4600]), np.array([3200., 3300, 3400]))
     >>> round(r, 4), lo < r < hi
     (1.3636, True)

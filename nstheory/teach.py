@@ -31,7 +31,25 @@ from nstheory.errors import NSTheoryError
 
 @dataclass(frozen=True)
 class Feedback:
-    """The verdict on one answer: ``correct`` and a ``message`` that says why."""
+    """The verdict on one answer: ``correct`` and a ``message`` that says why.
+
+    It is truthy iff the answer is correct and prints as its message.
+
+    Parameters
+    ----------
+    correct : bool
+        Whether the answer is right.
+    message : str
+        Why.
+
+    Examples
+    --------
+    >>> fb = check("noise.stab_maj3", "13/32")
+    >>> bool(fb), str(fb).startswith("right:")
+    (True, True)
+    >>> bool(Feedback(False, "wrong: try again"))
+    False
+    """
 
     correct: bool
     message: str
@@ -47,7 +65,33 @@ class Feedback:
 class Exercise:
     """One exercise: ``prompt``, ``solve`` (the toolkit's reference answer and how it was
     obtained), ``digits`` (agreement required for a real answer; ``None`` = exact), and
-    ``mistakes``: functions mapping the reference to ``(wrong value, explanation)`` pairs."""
+    ``mistakes``: functions mapping the reference to ``(wrong value, explanation)`` pairs.
+
+    Parameters
+    ----------
+    id : str
+        ``<lesson>.<name>``.
+    prompt : str
+        The question.
+    solve : callable
+        Returns ``(reference answer, how it was obtained)``.
+    digits : int, optional
+        Digits of agreement for a real answer (None: exact).
+    mistakes : tuple of callable, optional
+        Map the reference to ``(wrong value, explanation)``.
+
+    Examples
+    --------
+    The registered exercises live in :data:`EXERCISES`; each reference answer comes from a
+    toolkit route:
+
+    >>> ex = EXERCISES["noise.stab_maj3"]
+    >>> ref, how = ex.solve()
+    >>> ref, ex.digits                          # (3/4) rho + (1/4) rho^3 at rho = 1/2
+    (Fraction(13, 32), None)
+    >>> isinstance(ex, Exercise) and ex.id == "noise.stab_maj3"
+    True
+    """
 
     id: str
     prompt: str
@@ -89,6 +133,19 @@ def check(exercise_id: str, answer) -> Feedback:
     Exact exercises take a rational (``Fraction``, int, or a string such as ``"13/32"``); real
     ones a number or decimal string, agreeing to the exercise's ``digits``.
 
+    Parameters
+    ----------
+    exercise_id : str
+        A key of :data:`EXERCISES`.
+    answer : number or str
+        The learner's answer.
+
+    Returns
+    -------
+    Feedback
+
+    Examples
+    --------
     >>> check("fourier.top_coefficient_maj3", "-1/2").correct
     True
     >>> check("nope", 1)
@@ -114,6 +171,17 @@ def exercises(lesson: str) -> list[Exercise]:
     """The exercises of one lesson (``"fourier"``, ``"noise"``, ``"juntas"``, ``"gaussian"``,
     ``"depth"``, ``"attention"``, ``"sensitivity"``).
 
+    Parameters
+    ----------
+    lesson : str
+        Lesson name.
+
+    Returns
+    -------
+    list of Exercise
+
+    Examples
+    --------
     >>> [e.id for e in exercises("gaussian")]
     ['gaussian.kappa0', 'gaussian.relu_h1', 'gaussian.sheppard']
     """

@@ -1,7 +1,7 @@
 """Functions on finite alphabets [U]^n under the regularizer's token-resampling noise.
 
 A function is an array of shape ``(U,) * n`` (``f[x_1, ..., x_n]``, symbols ``0..U-1``),
-values ints, Fractions or floats (floats are taken exactly). The noise (haris2026 §3, shared in
+values ints, Fractions or floats (floats are taken exactly). The noise (Haris et al. §3, shared in
 :mod:`nstheory.noise`) keeps each symbol with probability ``q``, else redraws it uniformly from
 all ``U`` symbols, or (``exclude_current=True``) from the other ``U - 1``.
 
@@ -37,7 +37,28 @@ from nstheory.noise import effective_token_correlation
 
 
 def as_alphabet_function(f) -> tuple[np.ndarray, int, int]:
-    """``(values as an object array of Fractions, U, n)``; checks the shape ``(U,) * n``."""
+    """Validate a function on ``[U]^n`` and convert its values to exact Fractions.
+
+    Parameters
+    ----------
+    f : array_like
+        Values of shape ``(U,) * n`` with ``U >= 2``, ``n >= 1``.
+
+    Returns
+    -------
+    tuple
+        ``(values as an object array of Fractions, U, n)``.
+
+    Examples
+    --------
+    >>> vals, U, n = as_alphabet_function([[0, 0.5, 1], [1, 2, 3], [0, 0, 0]])
+    >>> U, n, vals[0, 1]
+    (3, 2, Fraction(1, 2))
+    >>> as_alphabet_function([[1, 2, 3], [4, 5, 6]])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: an alphabet function must have shape (U,)*n ... got (2, 3)
+    """
     from nstheory.boolean.function import _to_fraction
 
     arr = np.asarray(f)
@@ -56,6 +77,21 @@ def as_alphabet_function(f) -> tuple[np.ndarray, int, int]:
 def token_noise_kernel(U: int, q, exclude_current: bool) -> list[list[Fraction]]:
     """``P[a][b] = Pr[y_i = b | x_i = a]`` for one symbol (exact for rational ``q``).
 
+    Parameters
+    ----------
+    U : int
+        Alphabet size.
+    q : rational or float
+        Keep probability in ``[0, 1]``.
+    exclude_current : bool
+        Whether the redraw avoids the current symbol.
+
+    Returns
+    -------
+    list of list of Fraction
+
+    Examples
+    --------
     >>> token_noise_kernel(2, Fraction(3, 4), True)
     [[Fraction(3, 4), Fraction(1, 4)], [Fraction(1, 4), Fraction(3, 4)]]
     """
@@ -72,6 +108,21 @@ def token_noise_kernel(U: int, q, exclude_current: bool) -> list[list[Fraction]]
 def stability_by_enumeration(f, q, exclude_current: bool) -> Fraction:
     """Exact ``E[f(x) f(y)]`` by summing over all pairs ``(x, y)`` (``U^(2n)`` terms).
 
+    Parameters
+    ----------
+    f : array_like
+        Values of shape ``(U,) * n``.
+    q : rational or float
+        Keep probability in ``[0, 1]``.
+    exclude_current : bool
+        Whether the redraw avoids the current symbol.
+
+    Returns
+    -------
+    Fraction
+
+    Examples
+    --------
     >>> stability_by_enumeration(np.array([1, -1]), Fraction(3, 4), True)  # U=2: rho = 1/2
     Fraction(1, 2)
     """
@@ -100,6 +151,18 @@ def efron_stein_weights(f) -> dict[tuple[int, ...], Fraction]:
     """``||f^{=S}||^2`` for every ``S`` (0-based coordinate tuples), by Möbius inversion of
     ``||f^{subset T}||^2 = E[(E[f | x_T])^2] = sum_{R subset of T} ||f^{=R}||^2``.
 
+    Parameters
+    ----------
+    f : array_like
+        Values of shape ``(U,) * n``.
+
+    Returns
+    -------
+    dict
+        ``S`` (tuple of 0-based coordinates) -> Fraction.
+
+    Examples
+    --------
     >>> w = efron_stein_weights(np.array([[1, -1], [-1, 1]]))   # chi_{1,2} on U = 2
     >>> {S: str(v) for S, v in w.items() if v}
     {(0, 1): '1'}
@@ -123,6 +186,21 @@ def stability_by_efron_stein(f, q, exclude_current: bool) -> Fraction:
     """``sum_S rho_eff^|S| ||f^{=S}||^2`` with ``rho_eff`` from
     :func:`nstheory.noise.effective_token_correlation`.
 
+    Parameters
+    ----------
+    f : array_like
+        Values of shape ``(U,) * n``.
+    q : rational or float
+        Keep probability in ``[0, 1]``.
+    exclude_current : bool
+        Whether the redraw avoids the current symbol.
+
+    Returns
+    -------
+    Fraction
+
+    Examples
+    --------
     >>> f = np.array([[1, -1, 0], [-1, 1, 0], [0, 0, 0]])
     >>> stability_by_efron_stein(f, Fraction(1, 2), exclude_current=True)
     Fraction(1, 36)
@@ -137,6 +215,25 @@ def stability_by_sampling(f, q: float, exclude_current: bool, samples: int = 200
     """Monte Carlo ``E[f(x) f(y)]`` with the shared :func:`nstheory.noise.resample_tokens`;
     returns :class:`nstheory.stats.Moments`.
 
+    Parameters
+    ----------
+    f : array_like
+        Values of shape ``(U,) * n``.
+    q : float
+        Keep probability.
+    exclude_current : bool
+        Whether the redraw avoids the current symbol.
+    samples : int, optional
+        Number of pairs.
+    seed : int, optional
+        Seed.
+
+    Returns
+    -------
+    nstheory.stats.Moments
+
+    Examples
+    --------
     >>> m = stability_by_sampling(np.array([1, -1]), 1.0, True, samples=100)
     >>> m.mean
     1.0

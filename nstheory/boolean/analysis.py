@@ -1,4 +1,4 @@
-"""Exact spectral quantities of f: {-1,1}^n -> R (O'Donnell chs. 1-2; DESIGN.md §3).
+"""Exact spectral quantities of f: {-1,1}^n -> R (O'Donnell chs. 1-2; see docs/conventions.md).
 
 Every function takes a :class:`~nstheory.boolean.function.BooleanFunction` (or a truth table)
 and returns exact ``Fraction`` s (or, for a float ``rho``, a float computed from the exact
@@ -40,6 +40,18 @@ from nstheory.errors import NSTheoryError, check_int, check_probability, check_r
 def weights(f) -> list[Fraction]:
     """Fourier weights ``[W^0, W^1, ..., W^n]`` (exact).
 
+    Parameters
+    ----------
+    f : BooleanFunction or array_like
+        The function or its truth table (length ``2^n``).
+
+    Returns
+    -------
+    list of Fraction
+        ``W^k[f]`` for ``k = 0..n``; they sum to ``E[f^2]``.
+
+    Examples
+    --------
     >>> from nstheory.boolean.zoo import parity
     >>> [str(w) for w in weights(parity(3))]
     ['0', '0', '0', '1']
@@ -52,6 +64,19 @@ def weights(f) -> list[Fraction]:
 def tail_weight(f, k: int) -> Fraction:
     """``W^{>=k}[f] = sum_{|S| >= k} f^(S)^2``.
 
+    Parameters
+    ----------
+    f : BooleanFunction or array_like
+        The function or its truth table (length ``2^n``).
+    k : int
+        Lowest degree counted (``k >= 0``; zero weight for ``k > n``).
+
+    Returns
+    -------
+    Fraction
+
+    Examples
+    --------
     >>> from nstheory.boolean.zoo import majority
     >>> tail_weight(majority(3), 2)
     Fraction(1, 4)
@@ -64,6 +89,17 @@ def tail_weight(f, k: int) -> Fraction:
 def degree(f) -> int:
     """Fourier degree (``-1`` for the zero function).
 
+    Parameters
+    ----------
+    f : BooleanFunction or array_like
+        The function or its truth table (length ``2^n``).
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
     >>> from nstheory.boolean.zoo import tribes
     >>> degree(tribes(2, 2))
     4
@@ -85,6 +121,19 @@ def stability(f, rho):
 
     Exact ``Fraction`` for int/Fraction ``rho``, float for a float ``rho``.
 
+    Parameters
+    ----------
+    f : BooleanFunction or array_like
+        The function or its truth table (length ``2^n``).
+    rho : int, Fraction or float
+        Correlation in ``[-1, 1]``.
+
+    Returns
+    -------
+    Fraction or float
+
+    Examples
+    --------
     >>> from nstheory.boolean.zoo import parity
     >>> stability(parity(4), Fraction(1, 3))
     Fraction(1, 81)
@@ -105,6 +154,19 @@ def stability(f, rho):
 def stability_polynomial(f, symbol=None):
     """``Stab_rho[f]`` as a SymPy polynomial in ``rho`` with exact rational coefficients.
 
+    Parameters
+    ----------
+    f : BooleanFunction or array_like
+        The function or its truth table (length ``2^n``).
+    symbol : sympy.Symbol, optional
+        The variable (default ``rho``).
+
+    Returns
+    -------
+    sympy.Expr
+
+    Examples
+    --------
     >>> from nstheory.boolean.zoo import majority
     >>> stability_polynomial(majority(3))
     rho**3/4 + 3*rho/4
@@ -121,6 +183,19 @@ def noise_sensitivity(f, delta):
     """``NS_delta[f] = (E[f^2] - Stab_{1-2 delta}[f]) / 2`` (= ``Pr[f(x) != f(y)]`` for
     ±1-valued f, y flipping each bit independently with probability ``delta``).
 
+    Parameters
+    ----------
+    f : BooleanFunction or array_like
+        The function or its truth table (length ``2^n``).
+    delta : int, Fraction or float
+        Flip probability in ``[0, 1]``.
+
+    Returns
+    -------
+    Fraction or float
+
+    Examples
+    --------
     >>> from nstheory.boolean.zoo import dictator
     >>> noise_sensitivity(dictator(5, 2), Fraction(1, 10))
     Fraction(1, 10)
@@ -139,6 +214,19 @@ def noise_operator(f, rho):
     For int/Fraction ``rho`` returns an exact :class:`BooleanFunction`; for a float ``rho`` a
     float64 array of values in truth-table order.
 
+    Parameters
+    ----------
+    f : BooleanFunction or array_like
+        The function or its truth table (length ``2^n``).
+    rho : int, Fraction or float
+        Correlation in ``[-1, 1]``.
+
+    Returns
+    -------
+    BooleanFunction or numpy.ndarray
+
+    Examples
+    --------
     >>> from nstheory.boolean.zoo import majority
     >>> g = noise_operator(majority(3), Fraction(1, 2))
     >>> [str(v) for v in g.values_exact()[:2]]
@@ -188,6 +276,17 @@ def noise_operator(f, rho):
 def influences(f) -> list[Fraction]:
     """``[Inf_1, ..., Inf_n]`` with ``Inf_i = sum_{S contains i} f^(S)^2`` (exact).
 
+    Parameters
+    ----------
+    f : BooleanFunction or array_like
+        The function or its truth table (length ``2^n``).
+
+    Returns
+    -------
+    list of Fraction
+
+    Examples
+    --------
     >>> from nstheory.boolean.zoo import majority
     >>> [str(v) for v in influences(majority(3))]
     ['1/2', '1/2', '1/2']
@@ -205,6 +304,17 @@ def influences(f) -> list[Fraction]:
 def total_influence(f) -> Fraction:
     """``I[f] = sum_S |S| f^(S)^2 = sum_k k W^k``.
 
+    Parameters
+    ----------
+    f : BooleanFunction or array_like
+        The function or its truth table (length ``2^n``).
+
+    Returns
+    -------
+    Fraction
+
+    Examples
+    --------
     >>> from nstheory.boolean.zoo import parity
     >>> total_influence(parity(5))
     Fraction(5, 1)
@@ -215,6 +325,18 @@ def total_influence(f) -> Fraction:
 def local_sensitivity(f) -> np.ndarray:
     """``s(f, x) = #{i : f(x) != f(x^{+i})}`` for every x, in truth-table order (from values).
 
+    Parameters
+    ----------
+    f : BooleanFunction or array_like
+        The function or its truth table (length ``2^n``).
+
+    Returns
+    -------
+    numpy.ndarray
+        Integer array of length ``2^n``.
+
+    Examples
+    --------
     >>> from nstheory.boolean.zoo import majority
     >>> local_sensitivity(majority(3)).tolist()
     [0, 2, 2, 2, 2, 2, 2, 0]
@@ -234,6 +356,17 @@ def local_sensitivity(f) -> np.ndarray:
 def average_sensitivity(f) -> Fraction:
     """``as(f) = E_x s(f, x)``, in ``[0, n]`` (equals ``I[f]`` when f is ±1-valued).
 
+    Parameters
+    ----------
+    f : BooleanFunction or array_like
+        The function or its truth table (length ``2^n``).
+
+    Returns
+    -------
+    Fraction
+
+    Examples
+    --------
     >>> from nstheory.boolean.zoo import majority
     >>> float(average_sensitivity(majority(7)))
     2.1875
@@ -246,6 +379,17 @@ def normalised_average_sensitivity(f) -> Fraction:
     """``as(f) / n`` in ``[0, 1]``: the flip probability under one uniformly chosen bit flip,
     the scale sensitivity papers (e.g. vasudeva2025) report.
 
+    Parameters
+    ----------
+    f : BooleanFunction or array_like
+        The function or its truth table (length ``2^n``).
+
+    Returns
+    -------
+    Fraction
+
+    Examples
+    --------
     >>> from nstheory.boolean.zoo import parity
     >>> normalised_average_sensitivity(parity(4))
     Fraction(1, 1)
@@ -259,6 +403,17 @@ def normalised_average_sensitivity(f) -> Fraction:
 def max_sensitivity(f) -> int:
     """``s(f) = max_x s(f, x)``.
 
+    Parameters
+    ----------
+    f : BooleanFunction or array_like
+        The function or its truth table (length ``2^n``).
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
     >>> from nstheory.boolean.zoo import tribes
     >>> max_sensitivity(tribes(2, 3))
     3
@@ -268,7 +423,33 @@ def max_sensitivity(f) -> int:
 
 def summary(f, rho) -> dict:
     """Exact summary used by the CLI: stability, total influence, weights, influences,
-    sensitivities and degree, each as a Fraction (``as`` entries only for ±1-valued f)."""
+    sensitivities and degree, each as a Fraction.
+
+    Parameters
+    ----------
+    f : BooleanFunction or array_like
+        The function (or its truth table).
+    rho : rational
+        Correlation for ``Stab_rho``.
+
+    Returns
+    -------
+    dict
+        Keys ``n, boolean, rho, stab, total_influence, weights, influences, degree, mean,
+        squared_norm, average_sensitivity, max_sensitivity``.
+
+    Examples
+    --------
+    For Majority on 3 bits, ``Stab_rho = (3 rho + rho^3) / 4`` and every influence is 1/2:
+
+    >>> from fractions import Fraction
+    >>> from nstheory.boolean.zoo import majority
+    >>> s = summary(majority(3), Fraction(1, 2))
+    >>> s["stab"] == (3 * Fraction(1, 2) + Fraction(1, 8)) / 4
+    True
+    >>> s["influences"], s["degree"]
+    ([Fraction(1, 2), Fraction(1, 2), Fraction(1, 2)], 3)
+    """
     f = as_function(f)
     out = {
         "n": f.n,

@@ -1,9 +1,9 @@
-"""Spectral concentration, the Markov (influence) tail bound, and Lemma 1 of haris2026.
+"""Spectral concentration, the Markov (influence) tail bound, and Lemma 1 of Haris et al.
 
 * f is ``(eps, T)``-spectrally concentrated if ``W^{>=T}[f] <= eps ||f||^2`` (relative, the
-  reading of haris2026 §1.4 [REC]); :func:`concentration_degree` is the least such ``T``.
+  reading of Haris et al. §1.4 [REC]); :func:`concentration_degree` is the least such ``T``.
 * Markov: ``W^{>=k}[f] <= I[f] / k`` (:func:`influence_tail_bound`).
-* Lemma 1 (haris2026 §2.1). If ``Stab_rho(f) >= (1 - delta) ||f||^2`` then, since
+* Lemma 1 (Haris et al. §2.1). If ``Stab_rho(f) >= (1 - delta) ||f||^2`` then, since
   ``||f||^2 - Stab_rho = sum_k (1 - rho^k) W^k >= (1 - rho^T) W^{>=T}``,
 
   ``W^{>=T} <= (||f||^2 - Stab_rho) / (1 - rho^T) <= delta ||f||^2 / (1 - rho^T)``
@@ -33,6 +33,19 @@ from nstheory.errors import NSTheoryError, check_int, check_probability, check_r
 def concentration_degree(f, eps) -> int:
     """Least ``T >= 0`` with ``W^{>=T}[f] <= eps ||f||^2`` (``deg f + 1`` always works).
 
+    Parameters
+    ----------
+    f : BooleanFunction or array_like
+        The function or its truth table (length ``2^n``).
+    eps : rational in [0, 1]
+        Allowed relative tail weight.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
     >>> from nstheory.boolean.zoo import majority
     >>> concentration_degree(majority(3), Fraction(1, 4)), concentration_degree(majority(3), 0)
     (2, 4)
@@ -53,6 +66,21 @@ def concentration_degree(f, eps) -> int:
 def is_spectrally_concentrated(f, eps, T: int) -> bool:
     """Whether ``W^{>=T}[f] <= eps ||f||^2``.
 
+    Parameters
+    ----------
+    f : BooleanFunction or array_like
+        The function or its truth table (length ``2^n``).
+    eps : rational in [0, 1]
+        Allowed relative tail weight.
+    T : int
+        Degree cut.
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
     >>> from nstheory.boolean.zoo import parity
     >>> is_spectrally_concentrated(parity(3), Fraction(1, 2), 3)
     False
@@ -64,6 +92,19 @@ def is_spectrally_concentrated(f, eps, T: int) -> bool:
 def influence_tail_bound(f, k: int) -> Fraction:
     """Markov's bound ``I[f] / k`` on ``W^{>=k}[f]`` (k >= 1).
 
+    Parameters
+    ----------
+    f : BooleanFunction or array_like
+        The function or its truth table (length ``2^n``).
+    k : int
+        Degree, ``k >= 1``.
+
+    Returns
+    -------
+    Fraction
+
+    Examples
+    --------
     >>> from nstheory.boolean.zoo import majority
     >>> influence_tail_bound(majority(3), 2)
     Fraction(3, 4)
@@ -76,6 +117,21 @@ def stability_tail_bound(f, rho, T: int) -> Fraction:
     """Corrected Lemma 1 bound ``(||f||^2 - Stab_rho[f]) / (1 - rho^T)`` on ``W^{>=T}[f]``
     (exact for rational rho; needs ``0 <= rho < 1``, ``T >= 1``).
 
+    Parameters
+    ----------
+    f : BooleanFunction or array_like
+        The function or its truth table (length ``2^n``).
+    rho : rational
+        Correlation, ``0 <= rho < 1``.
+    T : int
+        Degree cut, ``T >= 1``.
+
+    Returns
+    -------
+    Fraction
+
+    Examples
+    --------
     >>> from nstheory.boolean.zoo import majority
     >>> stability_tail_bound(majority(3), Fraction(1, 2), 3)
     Fraction(19, 28)
@@ -96,6 +152,23 @@ def lemma1_threshold(rho, delta, eps, form: str = "corrected", dps: int = 30):
     main-text ``log_{1/rho}(1 - delta/eps)`` (negative, hence vacuous). Needs ``0 < rho < 1``
     and ``0 < delta < eps``.
 
+    Parameters
+    ----------
+    rho : number
+        Correlation, ``0 < rho < 1``.
+    delta, eps : number
+        Stability deficit and tail weight, ``0 < delta < eps``.
+    form : str, optional
+        ``corrected`` or ``printed``.
+    dps : int, optional
+        Decimal digits.
+
+    Returns
+    -------
+    mpmath.mpf
+
+    Examples
+    --------
     >>> lemma1_threshold(0.9, 0.05, 0.01)
     Traceback (most recent call last):
     ...

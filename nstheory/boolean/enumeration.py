@@ -52,6 +52,18 @@ def _distance_sums(f) -> list[int]:
 def fourier_by_definition(f) -> list[Fraction]:
     """``f^(S) = 2^-n sum_x f(x) chi_S(x)`` for every bitmask S, with the explicit matrix.
 
+    Parameters
+    ----------
+    f : BooleanFunction or array_like
+        The function or its truth table (length ``2^n``).
+
+    Returns
+    -------
+    list of Fraction
+        ``f^(S)`` indexed by bitmask ``S``.
+
+    Examples
+    --------
     >>> fourier_by_definition([1, 1, 1, -1])
     [Fraction(1, 2), Fraction(1, 2), Fraction(1, 2), Fraction(-1, 2)]
     """
@@ -66,6 +78,19 @@ def fourier_by_definition(f) -> list[Fraction]:
 def stability_by_pairs(f, rho) -> Fraction:
     """Exact ``E[f(x) f(y)]`` over all pairs with the rho-correlated pair law (rational rho).
 
+    Parameters
+    ----------
+    f : BooleanFunction or array_like
+        The function or its truth table (length ``2^n``).
+    rho : int or Fraction
+        Correlation in ``[-1, 1]``.
+
+    Returns
+    -------
+    Fraction
+
+    Examples
+    --------
     >>> from nstheory.boolean.zoo import parity
     >>> stability_by_pairs(parity(3), Fraction(-1, 2))
     Fraction(-1, 8)
@@ -82,6 +107,19 @@ def stability_by_pairs(f, rho) -> Fraction:
 def disagreement_by_pairs(f, delta) -> Fraction:
     """Exact ``Pr[f(x) != f(y)]`` with y flipping each bit of x independently w.p. ``delta``.
 
+    Parameters
+    ----------
+    f : BooleanFunction or array_like
+        The function or its truth table (length ``2^n``).
+    delta : int or Fraction
+        Flip probability in ``[0, 1]``.
+
+    Returns
+    -------
+    Fraction
+
+    Examples
+    --------
     >>> from nstheory.boolean.zoo import dictator
     >>> disagreement_by_pairs(dictator(3), Fraction(1, 10))
     Fraction(1, 10)
@@ -102,6 +140,17 @@ def disagreement_by_pairs(f, delta) -> Fraction:
 def influences_by_derivatives(f) -> list[Fraction]:
     """``Inf_i = E[((f(x) - f(x^{+i}))/2)^2]`` directly from the table (any n <= 24).
 
+    Parameters
+    ----------
+    f : BooleanFunction or array_like
+        The function or its truth table (length ``2^n``).
+
+    Returns
+    -------
+    list of Fraction
+
+    Examples
+    --------
     >>> from nstheory.boolean.zoo import parity
     >>> influences_by_derivatives(parity(2))
     [Fraction(1, 1), Fraction(1, 1)]

@@ -36,6 +36,21 @@ def _save_data(path: Path, data: dict) -> None:
 @figure("boolean_stability_zoo",
         "Stab_rho vs rho for the zoo (exact, FWHT) with Sheppard's limit (2/pi) arcsin rho")
 def stability_zoo(path: Path) -> None:
+    """Plot exact ``Stab_rho[f]`` against ``rho`` for the zoo, with Sheppard's limit.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        Output PNG; the plotted data are written beside it as JSON (same stem).
+
+    Examples
+    --------
+    The function is registered with ``nstheory figures`` under its figure name:
+
+    >>> from nstheory.plots import FIGURES
+    >>> FIGURES["boolean_stability_zoo"].fn is stability_zoo
+    True
+    """
     from nstheory.boolean.analysis import weights
 
     plt = setup_matplotlib()
@@ -63,6 +78,21 @@ def stability_zoo(path: Path) -> None:
 
 @figure("boolean_fourier_weights", "Fourier weight W^k by degree k for zoo functions (exact)")
 def fourier_weights(path: Path) -> None:
+    """Bar charts of the exact Fourier weight ``W^k[f]`` by degree for six zoo functions.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        Output PNG; the plotted data are written beside it as JSON (same stem).
+
+    Examples
+    --------
+    The function is registered with ``nstheory figures`` under its figure name:
+
+    >>> from nstheory.plots import FIGURES
+    >>> FIGURES["boolean_fourier_weights"].fn is fourier_weights
+    True
+    """
     from nstheory.boolean import zoo
     from nstheory.boolean.analysis import weights
 
@@ -93,6 +123,21 @@ def fourier_weights(path: Path) -> None:
 @figure("boolean_influence_profiles",
         "Influence Inf_i by coordinate for zoo functions (exact), with I[f] and as(f)/n")
 def influence_profiles(path: Path) -> None:
+    """Bar charts of the exact influences ``Inf_i[f]`` by coordinate for six zoo functions.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        Output PNG; the plotted data are written beside it as JSON (same stem).
+
+    Examples
+    --------
+    The function is registered with ``nstheory figures`` under its figure name:
+
+    >>> from nstheory.plots import FIGURES
+    >>> FIGURES["boolean_influence_profiles"].fn is influence_profiles
+    True
+    """
     from nstheory.boolean import zoo
     from nstheory.boolean.analysis import influences, normalised_average_sensitivity
 

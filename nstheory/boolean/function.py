@@ -1,7 +1,7 @@
 """Functions on the Boolean cube {-1, 1}^n held exactly, and their Fourier coefficients.
 
-Conventions (O'Donnell, *Analysis of Boolean Functions*; DESIGN.md §3)
------------------------------------------------------------------------
+Conventions (O'Donnell, *Analysis of Boolean Functions*; see docs/conventions.md)
+---------------------------------------------------------------------------------
 * Domain {-1, 1}^n, ``f = sum_S f^(S) chi_S`` with ``chi_S(x) = prod_{i in S} x_i``.
 * **Truth-table bit order.** Entry ``i`` of a table of length ``2^n`` is ``f(x)`` where
   ``x_{j+1} = +1`` if bit ``j`` of ``i`` is 0 and ``x_{j+1} = -1`` if it is 1 (bit 0 is the
@@ -49,6 +49,20 @@ CHUNK_ROWS = 1 << 18
 def cube_points(n: int, start: int = 0, stop: int | None = None) -> np.ndarray:
     """Rows ``start..stop-1`` of the ``(2^n, n)`` int8 array of cube points in truth-table order.
 
+    Parameters
+    ----------
+    n : int
+        Dimension.
+    start, stop : int, optional
+        Row range (default: all ``2^n`` rows).
+
+    Returns
+    -------
+    numpy.ndarray
+        int8 array ``(stop - start, n)``.
+
+    Examples
+    --------
     >>> cube_points(3, 5, 7).tolist()
     [[-1, 1, -1], [1, -1, -1]]
     """
@@ -82,6 +96,17 @@ def _low_block(L: int) -> np.ndarray:
 def popcounts(n: int) -> np.ndarray:
     """``|S|`` for every bitmask ``S`` in ``0..2^n - 1`` (uint8).
 
+    Parameters
+    ----------
+    n : int
+        Dimension.
+
+    Returns
+    -------
+    numpy.ndarray
+
+    Examples
+    --------
     >>> popcounts(3).tolist()
     [0, 1, 1, 2, 1, 2, 2, 3]
     """
@@ -91,6 +116,19 @@ def popcounts(n: int) -> np.ndarray:
 def subset_mask(S: Iterable[int] | int, n: int) -> int:
     """Bitmask of a set of 1-based coordinates (an int is taken as a mask already).
 
+    Parameters
+    ----------
+    S : iterable of int or int
+        1-based coordinates, or a bitmask.
+    n : int
+        Dimension (coordinates must lie in ``1..n``).
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
     >>> subset_mask({1, 3}, 4), subset_mask(5, 4)
     (5, 5)
     """
@@ -142,6 +180,26 @@ class BooleanFunction:
 
     Build it with :meth:`from_table` or :meth:`from_callable` (or the constructors in
     :mod:`nstheory.boolean.zoo`). Fourier data are computed once and cached.
+
+    Parameters
+    ----------
+    table : numpy.ndarray
+        Integer numerators of the truth table (length ``2^n``, documented bit order: bit ``j``
+        of the index set means ``x_{j+1} = -1``).
+    denom : int, optional
+        Positive common denominator.
+    name : str, optional
+        Label used in printed output.
+
+    Examples
+    --------
+    Parity on two bits, ``x_1 x_2``, has all its weight on ``S = {1, 2}``:
+
+    >>> f = BooleanFunction([1, -1, -1, 1], name="chi_12")
+    >>> f.n, f.fourier_coefficient({1, 2}), f.fourier_coefficient(set())
+    (2, Fraction(1, 1), Fraction(0, 1))
+    >>> BooleanFunction([1, 2], denom=2).values_exact()
+    [Fraction(1, 2), Fraction(1, 1)]
     """
 
     def __init__(self, table: np.ndarray, denom: int = 1, name: str = "") -> None:
@@ -398,7 +456,25 @@ def _require_pm1(values: np.ndarray, n: int) -> None:
 
 
 def as_function(f) -> BooleanFunction:
-    """Accept a :class:`BooleanFunction` or a truth table."""
+    """Accept a :class:`BooleanFunction` or a truth table.
+
+    Parameters
+    ----------
+    f : BooleanFunction or array_like
+        A function (returned unchanged) or a truth table of length ``2^n``.
+
+    Returns
+    -------
+    BooleanFunction
+
+    Examples
+    --------
+    >>> g = as_function([1, 1, 1, -1])     # AND_2 (-1 = True)
+    >>> g.n, g.mean()
+    (2, Fraction(1, 2))
+    >>> as_function(g) is g
+    True
+    """
     if isinstance(f, BooleanFunction):
         return f
     return BooleanFunction.from_table(f)

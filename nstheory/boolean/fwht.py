@@ -38,6 +38,17 @@ STRIP_BITS = 9
 def log2_length(size: int) -> int:
     """``n`` for a length ``2^n``; raises :class:`NSTheoryError` otherwise.
 
+    Parameters
+    ----------
+    size : int
+        A power of two.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
     >>> log2_length(1024)
     10
     """
@@ -51,6 +62,19 @@ def exact_dtype(max_abs: int, n: int):
     bounded by ``max_abs`` (intermediates reach ``2^(n+1) * max_abs``); ``object`` (Python
     ints) when int64 is not enough.
 
+    Parameters
+    ----------
+    max_abs : int
+        Bound on the absolute values.
+    n : int
+        Butterfly levels.
+
+    Returns
+    -------
+    numpy.dtype
+
+    Examples
+    --------
     >>> exact_dtype(1, 24), exact_dtype(1, 40), exact_dtype(2**40, 30)
     (dtype('int32'), dtype('int64'), dtype('O'))
     """
@@ -84,6 +108,18 @@ def fwht_inplace(a: np.ndarray) -> np.ndarray:
     """Transform the contiguous 1-D array ``a`` in place (no overflow check: choose its dtype
     with :func:`exact_dtype`); returns ``a``.
 
+    Parameters
+    ----------
+    a : numpy.ndarray
+        Contiguous 1-D array of length ``2^n``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``a``, transformed.
+
+    Examples
+    --------
     >>> a = np.array([1, 0, 0, 0], dtype=np.int32)
     >>> fwht_inplace(a)
     array([1, 1, 1, 1], dtype=int32)
@@ -142,6 +178,19 @@ def fwht_matmul(arr: np.ndarray, max_abs: int) -> np.ndarray | None:
     below ``2^24`` (float32) or ``2^53`` (float64) every addition and multiplication by ±1 is
     exact in any summation order, so BLAS gives the exact transform.
 
+    Parameters
+    ----------
+    arr : numpy.ndarray
+        Integer vector of length ``2^n``.
+    max_abs : int
+        Bound on ``|arr|``.
+
+    Returns
+    -------
+    numpy.ndarray or None
+
+    Examples
+    --------
     >>> fwht_matmul(np.array([1, -1, 1, 1]), 1).tolist()
     [2.0, 2.0, -2.0, 2.0]
     """
@@ -168,6 +217,17 @@ def fwht(values) -> np.ndarray:
     Returns a new integer array (``int32``/``int64`` when the values fit, else ``object``
     holding Python ints). Floats are accepted only if they are integral.
 
+    Parameters
+    ----------
+    values : array_like
+        Integer (or integral float) vector of length ``2^n``.
+
+    Returns
+    -------
+    numpy.ndarray
+
+    Examples
+    --------
     >>> fwht([1, -1]).tolist()
     [0, 2]
     >>> fwht(np.ones(8, dtype=np.int8)).tolist()
@@ -203,6 +263,18 @@ def fwht_numpy_plain(values) -> np.ndarray:
     """Textbook whole-array numpy butterfly (int64, one temporary per level): the baseline
     the benchmark compares :func:`fwht` against.
 
+    Parameters
+    ----------
+    values : array_like
+        Integer vector of length ``2^n``.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64.
+
+    Examples
+    --------
     >>> fwht_numpy_plain([1, 1, 1, -1]).tolist()
     [2, 2, 2, -2]
     """

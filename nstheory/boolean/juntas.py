@@ -44,6 +44,19 @@ def influential_coordinates(f, share) -> list[int]:
     """Fewest coordinates (1-based, by decreasing influence, ties by index) whose influences sum
     to at least ``share * I[f]``.
 
+    Parameters
+    ----------
+    f : BooleanFunction or array_like
+        The function or its truth table (length ``2^n``).
+    share : rational in [0, 1]
+        Fraction of ``I[f]`` to cover.
+
+    Returns
+    -------
+    list of int
+
+    Examples
+    --------
     >>> from nstheory.boolean.zoo import dictator
     >>> influential_coordinates(dictator(4, 3), 1)
     [3]
@@ -65,6 +78,18 @@ def subset_weights(f) -> np.ndarray:
     """Scaled exact ``g[J] = scale^2 sum_{S subset of J} f^(S)^2`` for every bitmask ``J``
     (integer array; divide by ``f.scale**2``).
 
+    Parameters
+    ----------
+    f : BooleanFunction or array_like
+        The function or its truth table (length ``2^n``).
+
+    Returns
+    -------
+    numpy.ndarray
+        Length ``2^n``, indexed by bitmask ``J``.
+
+    Examples
+    --------
     >>> from nstheory.boolean.zoo import majority
     >>> f = majority(3)
     >>> (subset_weights(f) / f.scale**2).tolist()
@@ -81,6 +106,19 @@ def subset_weights(f) -> np.ndarray:
 def junta_projection(f, J) -> BooleanFunction:
     """``f^{subset J} = E[f | x_J]`` (average over the coordinates outside ``J``), exact.
 
+    Parameters
+    ----------
+    f : BooleanFunction or array_like
+        The function or its truth table (length ``2^n``).
+    J : iterable of int or int
+        1-based coordinates (or a bitmask).
+
+    Returns
+    -------
+    BooleanFunction
+
+    Examples
+    --------
     >>> from nstheory.boolean.zoo import majority
     >>> [str(v) for v in junta_projection(majority(3), {1}).values_exact()[:2]]
     ['1/2', '-1/2']
@@ -100,7 +138,27 @@ def junta_projection(f, J) -> BooleanFunction:
 @dataclass(frozen=True)
 class JuntaApproximation:
     """Best junta on ``coords``: Fourier weight outside (``= ||f - f^{subset J}||^2``) and, for
-    ±1-valued f, the Boolean distance ``Pr[f != sgn(f^{subset J})]`` (else None)."""
+    ±1-valued f, the Boolean distance ``Pr[f != sgn(f^{subset J})]`` (else None).
+
+    Parameters
+    ----------
+    coords : list of int
+        The junta's coordinates (1-based).
+    weight_outside : fractions.Fraction
+        Fourier weight on sets not contained in ``coords``.
+    boolean_distance : fractions.Fraction or None
+        Distance to the rounded projection, for ±1-valued ``f``.
+
+    Examples
+    --------
+    ``AND_2`` on its first coordinate alone: the weight outside is
+    ``f^({2})^2 + f^({1, 2})^2 = 1/4 + 1/4``, and ``sgn E[f | x_1]`` errs on 1 point of 4:
+
+    >>> from nstheory.boolean.zoo import and_
+    >>> a = closest_junta(and_(2), 1)
+    >>> a.coords, a.weight_outside, a.boolean_distance
+    ([1], Fraction(1, 2), Fraction(1, 4))
+    """
 
     coords: list[int]
     weight_outside: Fraction
@@ -123,6 +181,19 @@ def closest_junta(f, k: int) -> JuntaApproximation:
     """The ``k``-set ``J`` minimising the Fourier weight outside ``J`` (exact search over all
     ``C(n, k)`` sets via :func:`subset_weights`; ties go to the smallest bitmask).
 
+    Parameters
+    ----------
+    f : BooleanFunction or array_like
+        The function or its truth table (length ``2^n``).
+    k : int
+        Junta size, ``0 <= k <= n``.
+
+    Returns
+    -------
+    JuntaApproximation
+
+    Examples
+    --------
     >>> from nstheory.boolean.zoo import dictator
     >>> closest_junta(dictator(3, 2), 1)
     JuntaApproximation(coords=[2], weight_outside=Fraction(0, 1), boolean_distance=Fraction(0, 1))
@@ -140,6 +211,19 @@ def closest_junta(f, k: int) -> JuntaApproximation:
 def smallest_junta(f, eps) -> JuntaApproximation:
     """Least ``k`` (and its best set) with Fourier weight outside at most ``eps ||f||^2``.
 
+    Parameters
+    ----------
+    f : BooleanFunction or array_like
+        The function or its truth table (length ``2^n``).
+    eps : rational in [0, 1]
+        Allowed relative weight outside.
+
+    Returns
+    -------
+    JuntaApproximation
+
+    Examples
+    --------
     >>> from nstheory.boolean.zoo import majority
     >>> smallest_junta(majority(5), Fraction(1, 2)).coords
     [1, 2, 3, 4]
@@ -158,7 +242,30 @@ def smallest_junta(f, eps) -> JuntaApproximation:
 class FriedgutBound:
     """Explicit Friedgut junta bound: degree cut ``k``, influence threshold ``tau``, the size
     bound ``I/tau``; with a function: the set ``J = {Inf_i >= tau}`` and its Fourier weight
-    outside ``{S subset J, |S| <= k}`` (guaranteed ``<= 2 eps``)."""
+    outside ``{S subset J, |S| <= k}`` (guaranteed ``<= 2 eps``).
+
+    Parameters
+    ----------
+    eps : fractions.Fraction
+        Target accuracy.
+    total_influence : float
+        ``I[f]``.
+    k : int
+        Degree cut ``ceil(I / eps)``.
+    tau : float
+        Influence threshold ``(eps / (3^(k-1) I))^2``.
+    size_bound : float
+        ``I / tau``, the bound on ``|J|``.
+    coords, weight_outside_low_junta : optional
+        With a function: ``J`` and its exact weight outside the low-degree junta.
+
+    Examples
+    --------
+    >>> from nstheory.boolean.zoo import majority
+    >>> b = friedgut_bound(majority(3), Fraction(1, 4))
+    >>> b.k == 6 and b.weight_outside_low_junta <= 2 * b.eps
+    True
+    """
 
     eps: Fraction
     total_influence: float
@@ -175,6 +282,19 @@ def friedgut_bound(f_or_influence, eps) -> FriedgutBound:
     Pass a ±1-valued function (the set ``J`` and its weight are then computed exactly) or a
     number ``I[f]``.
 
+    Parameters
+    ----------
+    f_or_influence : BooleanFunction or number
+        A ±1-valued function, or its total influence ``I[f] > 0``.
+    eps : rational in (0, 1]
+        Target accuracy.
+
+    Returns
+    -------
+    FriedgutBound
+
+    Examples
+    --------
     >>> b = friedgut_bound(1.0, 0.5)
     >>> b.k, round(b.tau, 6), round(b.size_bound, 2)
     (2, 0.027778, 36.0)

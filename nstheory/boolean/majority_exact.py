@@ -47,6 +47,19 @@ def _abs_sum_counts(m: int) -> list[int]:
 def majority_stability(n: int, rho) -> Fraction:
     """Exact ``Stab_rho[Maj_n] = E[Maj(x) Maj(y)]`` for rational ``rho`` (odd n).
 
+    Parameters
+    ----------
+    n : int
+        Odd number of voters.
+    rho : int or Fraction
+        Correlation in ``[-1, 1]``.
+
+    Returns
+    -------
+    Fraction
+
+    Examples
+    --------
     >>> majority_stability(1, Fraction(1, 3))
     Fraction(1, 3)
     """
@@ -77,6 +90,17 @@ def majority_stability(n: int, rho) -> Fraction:
 def majority_total_influence(n: int) -> Fraction:
     """``I[Maj_n] = n C(n-1, (n-1)/2) / 2^(n-1)`` (= ``as(Maj_n)``).
 
+    Parameters
+    ----------
+    n : int
+        Odd number of voters.
+
+    Returns
+    -------
+    Fraction
+
+    Examples
+    --------
     >>> majority_total_influence(3)
     Fraction(3, 2)
     """
@@ -87,6 +111,19 @@ def majority_total_influence(n: int) -> Fraction:
 def sheppard_limit(rho, dps: int | None = None):
     """``(2/pi) arcsin rho`` as an mpmath number (at the current or given precision).
 
+    Parameters
+    ----------
+    rho : number or str
+        Correlation in ``[-1, 1]``.
+    dps : int, optional
+        Decimal digits (default: the current mpmath precision).
+
+    Returns
+    -------
+    mpmath.mpf
+
+    Examples
+    --------
     >>> import mpmath
     >>> mpmath.nstr(sheppard_limit(1), 10)
     '1.0'
@@ -103,6 +140,19 @@ def sheppard_rate_constant(rho, dps: int | None = None):
     """``C(rho) = rho / (pi sqrt(1 - rho^2))``: ``Stab_rho[Maj_n] = (2/pi) arcsin rho +
     C(rho)/n + o(1/n)`` for ``|rho| < 1``.
 
+    Parameters
+    ----------
+    rho : number or str
+        Correlation with ``|rho| < 1``.
+    dps : int, optional
+        Decimal digits (default: the current mpmath precision).
+
+    Returns
+    -------
+    mpmath.mpf
+
+    Examples
+    --------
     >>> import mpmath
     >>> mpmath.nstr(sheppard_rate_constant(0.5), 6)
     '0.183776'

@@ -48,6 +48,20 @@ def _coords(S: Iterable[int] | None, n: int) -> list[int]:
 def chi_fn(X: np.ndarray, coords: list[int]) -> np.ndarray:
     """``chi_S(x) = prod_{i in S} x_i`` (0-based column indices).
 
+    Parameters
+    ----------
+    X : numpy.ndarray
+        int8 array ``(m, n)`` of ±1 rows.
+    coords : list of int
+        0-based columns in ``S``.
+
+    Returns
+    -------
+    numpy.ndarray
+        int8 array ``(m,)``.
+
+    Examples
+    --------
     >>> chi_fn(np.array([[1, -1, -1]], dtype=np.int8), [1, 2]).tolist()
     [1]
     """
@@ -59,6 +73,22 @@ def chi_fn(X: np.ndarray, coords: list[int]) -> np.ndarray:
 def parity(n: int, S: Iterable[int] | None = None, sampling: bool = False):
     """``chi_S`` (1-based coordinates; all ``n`` when ``S`` is None).
 
+    Parameters
+    ----------
+    n : int
+        Number of coordinates.
+    S : iterable of int, optional
+        1-based coordinates (default: all).
+    sampling : bool, optional
+        Return a :class:`~nstheory.boolean.sampling.SampledFunction` (any ``n``) instead of an
+        exact function.
+
+    Returns
+    -------
+    BooleanFunction or SampledFunction
+
+    Examples
+    --------
     >>> parity(3, {1, 3}).values_exact()[:4]
     [Fraction(1, 1), Fraction(-1, 1), Fraction(1, 1), Fraction(-1, 1)]
     """
@@ -71,6 +101,22 @@ def parity(n: int, S: Iterable[int] | None = None, sampling: bool = False):
 def dictator(n: int, i: int = 1, sampling: bool = False):
     """``f(x) = x_i``.
 
+    Parameters
+    ----------
+    n : int
+        Number of coordinates.
+    i : int, optional
+        The coordinate, ``1 <= i <= n``.
+    sampling : bool, optional
+        Return a :class:`~nstheory.boolean.sampling.SampledFunction` (any ``n``) instead of an
+        exact function.
+
+    Returns
+    -------
+    BooleanFunction or SampledFunction
+
+    Examples
+    --------
     >>> dictator(2, 2).values_exact()
     [Fraction(1, 1), Fraction(1, 1), Fraction(-1, 1), Fraction(-1, 1)]
     """
@@ -80,13 +126,44 @@ def dictator(n: int, i: int = 1, sampling: bool = False):
 
 
 def majority_fn(X: np.ndarray) -> np.ndarray:
-    """``sgn(sum_i x_i)`` for odd n."""
+    """``sgn(sum_i x_i)`` for odd n, row-wise.
+
+    Parameters
+    ----------
+    X : numpy.ndarray
+        int8 array of shape ``(m, n)`` with ±1 entries, ``n`` odd.
+
+    Returns
+    -------
+    numpy.ndarray
+        int8 array of shape ``(m,)`` with the majority vote of each row.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> majority_fn(np.array([[1, 1, -1], [-1, 1, -1]], dtype=np.int8)).tolist()
+    [1, -1]
+    """
     return np.where(X.sum(axis=1, dtype=np.int32) > 0, 1, -1).astype(np.int8)
 
 
 def majority(n: int, sampling: bool = False):
     """``Maj_n`` for odd ``n``.
 
+    Parameters
+    ----------
+    n : int
+        Odd number of coordinates.
+    sampling : bool, optional
+        Return a :class:`~nstheory.boolean.sampling.SampledFunction` (any ``n``) instead of an
+        exact function.
+
+    Returns
+    -------
+    BooleanFunction or SampledFunction
+
+    Examples
+    --------
     >>> majority(4)
     Traceback (most recent call last):
     ...
@@ -99,18 +176,70 @@ def majority(n: int, sampling: bool = False):
 
 
 def and_fn(X: np.ndarray) -> np.ndarray:
-    """-1 iff every x_i = -1."""
+    """``AND_n`` row-wise: -1 iff every ``x_i = -1`` (-1 = True).
+
+    Parameters
+    ----------
+    X : numpy.ndarray
+        int8 array of shape ``(m, n)`` with ±1 entries.
+
+    Returns
+    -------
+    numpy.ndarray
+        int8 array of shape ``(m,)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> and_fn(np.array([[-1, -1], [-1, 1]], dtype=np.int8)).tolist()
+    [-1, 1]
+    """
     return np.where(np.all(X == -1, axis=1), -1, 1).astype(np.int8)
 
 
 def or_fn(X: np.ndarray) -> np.ndarray:
-    """-1 iff some x_i = -1."""
+    """``OR_n`` row-wise: -1 iff some ``x_i = -1`` (-1 = True).
+
+    Parameters
+    ----------
+    X : numpy.ndarray
+        int8 array of shape ``(m, n)`` with ±1 entries.
+
+    Returns
+    -------
+    numpy.ndarray
+        int8 array of shape ``(m,)``.
+
+    Examples
+    --------
+    By De Morgan, ``OR(x) = -AND(-x)``:
+
+    >>> import numpy as np
+    >>> from nstheory.boolean.function import cube_points
+    >>> X = cube_points(3)
+    >>> bool(np.array_equal(or_fn(X), -and_fn(-X)))
+    True
+    """
     return np.where(np.any(X == -1, axis=1), -1, 1).astype(np.int8)
 
 
 def and_(n: int, sampling: bool = False):
     """``AND_n`` (-1 = True).
 
+    Parameters
+    ----------
+    n : int
+        Number of coordinates.
+    sampling : bool, optional
+        Return a :class:`~nstheory.boolean.sampling.SampledFunction` (any ``n``) instead of an
+        exact function.
+
+    Returns
+    -------
+    BooleanFunction or SampledFunction
+
+    Examples
+    --------
     >>> and_(2).values_exact()[-1]
     Fraction(-1, 1)
     """
@@ -120,6 +249,20 @@ def and_(n: int, sampling: bool = False):
 def or_(n: int, sampling: bool = False):
     """``OR_n`` (-1 = True).
 
+    Parameters
+    ----------
+    n : int
+        Number of coordinates.
+    sampling : bool, optional
+        Return a :class:`~nstheory.boolean.sampling.SampledFunction` (any ``n``) instead of an
+        exact function.
+
+    Returns
+    -------
+    BooleanFunction or SampledFunction
+
+    Examples
+    --------
     >>> or_(2).values_exact()[0]
     Fraction(1, 1)
     """
@@ -127,7 +270,28 @@ def or_(n: int, sampling: bool = False):
 
 
 def tribes_fn(X: np.ndarray, w: int, s: int) -> np.ndarray:
-    """OR of ``s`` ANDs of width ``w`` over consecutive blocks (-1 = True)."""
+    """OR of ``s`` ANDs of width ``w`` over consecutive blocks (-1 = True), row-wise.
+
+    Parameters
+    ----------
+    X : numpy.ndarray
+        int8 array of shape ``(m, w * s)`` with ±1 entries.
+    w, s : int
+        Tribe width and number of tribes.
+
+    Returns
+    -------
+    numpy.ndarray
+        int8 array of shape ``(m,)``.
+
+    Examples
+    --------
+    ``Pr[Tribes = True] = 1 - (1 - 2^-w)^s``; for ``w = 2, s = 2`` that is 7/16:
+
+    >>> from nstheory.boolean.function import cube_points
+    >>> int((tribes_fn(cube_points(4), 2, 2) == -1).sum())
+    7
+    """
     blocks = X.reshape(X.shape[0], s, w)
     any_tribe = np.any(np.all(blocks == -1, axis=2), axis=1)
     return np.where(any_tribe, -1, 1).astype(np.int8)
@@ -136,6 +300,20 @@ def tribes_fn(X: np.ndarray, w: int, s: int) -> np.ndarray:
 def tribes(w: int, s: int, sampling: bool = False):
     """``Tribes_{w,s}`` on ``n = w s`` coordinates.
 
+    Parameters
+    ----------
+    w, s : int
+        Tribe width and number of tribes.
+    sampling : bool, optional
+        Return a :class:`~nstheory.boolean.sampling.SampledFunction` (any ``n``) instead of an
+        exact function.
+
+    Returns
+    -------
+    BooleanFunction or SampledFunction
+
+    Examples
+    --------
     >>> tribes(2, 2).values_exact()[3]  # x_1 = x_2 = -1: the first tribe is all True
     Fraction(-1, 1)
     """
@@ -145,7 +323,41 @@ def tribes(w: int, s: int, sampling: bool = False):
 
 
 def threshold_fn(X: np.ndarray, w: np.ndarray, theta: float) -> np.ndarray:
-    """``sgn(w . x - theta)``; raises on a tie (a point with ``w . x = theta``)."""
+    """``sgn(w . x - theta)`` row-wise; raises on a tie (a point with ``w . x = theta``).
+
+    Parameters
+    ----------
+    X : numpy.ndarray
+        int8 array of shape ``(m, n)`` with ±1 entries.
+    w : numpy.ndarray
+        Weight vector of length ``n``.
+    theta : float
+        Threshold.
+
+    Returns
+    -------
+    numpy.ndarray
+        int8 array of shape ``(m,)``.
+
+    Raises
+    ------
+    NSTheoryError
+        If some row has ``w . x = theta`` exactly.
+
+    Examples
+    --------
+    Equal weights and ``theta = 0`` give Majority:
+
+    >>> import numpy as np
+    >>> from nstheory.boolean.function import cube_points
+    >>> X = cube_points(3)
+    >>> bool(np.array_equal(threshold_fn(X, np.ones(3), 0.0), majority_fn(X)))
+    True
+    >>> threshold_fn(X[:1], np.ones(3), 3.0)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: linear threshold function ties ... at x = [1, 1, 1]; ...
+    """
     m = X.astype(np.float64) @ w - theta
     if np.any(m == 0):
         bad = int(np.flatnonzero(m == 0)[0])
@@ -159,6 +371,22 @@ def threshold_fn(X: np.ndarray, w: np.ndarray, theta: float) -> np.ndarray:
 def threshold(weights: Iterable[float], theta: float = 0.0, sampling: bool = False):
     """Linear threshold function ``sgn(w . x - theta)`` (LTF).
 
+    Parameters
+    ----------
+    weights : iterable of float
+        Non-empty finite weight vector.
+    theta : float, optional
+        Threshold; no point may tie.
+    sampling : bool, optional
+        Return a :class:`~nstheory.boolean.sampling.SampledFunction` (any ``n``) instead of an
+        exact function.
+
+    Returns
+    -------
+    BooleanFunction or SampledFunction
+
+    Examples
+    --------
     >>> from nstheory.boolean.analysis import weights as W
     >>> W(threshold([1, 1, 1])) == W(majority(3))
     True
@@ -173,6 +401,21 @@ def noisy_sparse_parity(n: int, S: Iterable[int], eta) -> BooleanFunction:
     """Expected label of k-sparse parity with label noise: ``E[label | x] = (1 - 2 eta) chi_S``
     (the label is ``chi_S(x)`` flipped with probability ``eta``). Exact for rational ``eta``.
 
+    Parameters
+    ----------
+    n : int
+        Number of coordinates.
+    S : iterable of int
+        1-based coordinates of the parity.
+    eta : int, Fraction or float
+        Label-flip probability in ``[0, 1]``.
+
+    Returns
+    -------
+    BooleanFunction
+
+    Examples
+    --------
     >>> noisy_sparse_parity(3, {2}, Fraction(1, 4)).values_exact()[:3]
     [Fraction(1, 2), Fraction(1, 2), Fraction(-1, 2)]
     """
@@ -189,6 +432,26 @@ def sample_noisy_sparse_parity(n: int, S: Iterable[int], eta: float, m: int, see
     """``m`` labelled samples ``(X, y)``: uniform ±1 rows and ``y = chi_S(x)`` flipped w.p.
     ``eta`` (int8 arrays). Seeded by ``numpy.random.default_rng(seed)``.
 
+    Parameters
+    ----------
+    n : int
+        Number of coordinates.
+    S : iterable of int
+        1-based coordinates of the parity.
+    eta : float
+        Label-flip probability.
+    m : int
+        Number of samples.
+    seed : int, optional
+        Seed.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(X, y)``: ``(m, n)`` and ``(m,)`` int8 arrays.
+
+    Examples
+    --------
     >>> X, y = sample_noisy_sparse_parity(6, {1, 2}, 0.0, 5)
     >>> bool(np.all(y == X[:, 0] * X[:, 1]))
     True
@@ -207,6 +470,21 @@ def random_function(n: int, seed: int = 0, boolean: bool = True) -> BooleanFunct
     """A uniformly random ±1-valued function (or, with ``boolean=False``, integer values in
     [-3, 3]), seeded by ``numpy.random.default_rng(seed)``.
 
+    Parameters
+    ----------
+    n : int
+        Number of coordinates.
+    seed : int, optional
+        Seed.
+    boolean : bool, optional
+        ±1 values (else integers in ``[-3, 3]``).
+
+    Returns
+    -------
+    BooleanFunction
+
+    Examples
+    --------
     >>> random_function(3, seed=1).is_boolean
     True
     """

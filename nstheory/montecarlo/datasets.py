@@ -31,6 +31,35 @@ from nstheory.errors import NSTheoryError, check_choice, check_int
 
 @dataclass
 class Task:
+    """A classification task: train/test tensors, input kind and what the model needs.
+
+    Parameters
+    ----------
+    name : str
+        Task name (a key of :data:`TASKS`).
+    kind : str
+        ``"tokens"`` (integer sequences) or ``"image"`` (``(N, C, H, W)`` floats).
+    x_train, y_train, x_test, y_test : torch.Tensor
+        Inputs and integer labels.
+    n_classes : int
+        Number of classes.
+    description : str
+        One line for reports.
+    meta : dict
+        Extra facts (``vocab`` for token tasks, sizes, topics).
+
+    Examples
+    --------
+    :meth:`model_kwargs` gives the shape arguments of
+    :func:`nstheory.montecarlo.models.build_model`:
+
+    >>> t = boolean_task(n=5, n_train=20)
+    >>> t.model_kwargs()
+    {'vocab': 2, 'seq_len': 5}
+    >>> t.x_train.shape[0] + t.x_test.shape[0] == 2**5
+    True
+    """
+
     name: str
     kind: str  # "image" or "tokens"
     x_train: object
@@ -60,6 +89,31 @@ def boolean_task(n: int = 12, junta: int = 3, n_train: int = 1000, seed: int = 0
     """Maj_``junta`` of the first ``junta`` bits of x in {-1,1}^n; tokens are (x + 1) / 2.
 
     Inputs are the whole cube when ``2**n`` is small, so the test set is the rest of it.
+
+    Parameters
+    ----------
+    n : int
+        Input length, 2..20.
+    junta : int
+        Odd number of relevant leading bits.
+    n_train : int
+        Training points (``< 2**n``).
+    seed : int
+        Split seed.
+
+    Returns
+    -------
+    Task
+
+    Examples
+    --------
+    The label is 1 iff most of the first three tokens are 1, and train plus test is the cube:
+
+    >>> t = boolean_task(n=6, junta=3, n_train=40, seed=0)
+    >>> bool(((t.x_train[:, :3].sum(1) >= 2).long() == t.y_train).all())
+    True
+    >>> len(t.x_train) + len(t.x_test), sorted(t.x_test.unique().tolist())
+    (64, [0, 1])
     """
     import itertools
 
@@ -88,6 +142,35 @@ def sparse_token_task(seq_len: int = 16, n_frequent: int = 16, n_sparse: int = 4
     Class c draws each frequent token from its own half of the frequent vocabulary with
     probability ``bias`` (else from the other half), and one position holds a sparse token
     from the class's half of the sparse vocabulary.
+
+    Parameters
+    ----------
+    seq_len : int
+        Sequence length.
+    n_frequent, n_sparse : int
+        Even sizes of the frequent and the sparse vocabularies.
+    bias : float
+        Probability that a frequent token comes from its class's half.
+    n_train, n_test : int
+        Split sizes.
+    seed : int
+        Data and split seed.
+
+    Returns
+    -------
+    Task
+
+    Examples
+    --------
+    Every sequence holds exactly one sparse token (id ``>= n_frequent``), from its class's
+    half of the sparse vocabulary:
+
+    >>> t = sparse_token_task(seq_len=8, n_frequent=6, n_sparse=4, n_train=50, n_test=10)
+    >>> x, y = t.x_train, t.y_train
+    >>> bool(((x >= 6).sum(1) == 1).all()), t.meta["vocab"]
+    (True, 10)
+    >>> bool((((x.max(1).values - 6) // 2) == y).all())
+    True
     """
     import torch
 
@@ -113,7 +196,27 @@ def sparse_token_task(seq_len: int = 16, n_frequent: int = 16, n_sparse: int = 4
 
 
 def digits_task(n_train: int = 1200, seed: int = 0) -> Task:
-    """scikit-learn's 8x8 digits, 10 classes, pixels in [-1, 1], shape (N, 1, 8, 8)."""
+    """scikit-learn's 8x8 digits, 10 classes, pixels in [-1, 1], shape (N, 1, 8, 8).
+
+    Parameters
+    ----------
+    n_train : int
+        Training images (the rest of the 1797 are the test set).
+    seed : int
+        Split seed.
+
+    Returns
+    -------
+    Task
+
+    Examples
+    --------
+    >>> t = digits_task(n_train=1000)
+    >>> tuple(t.x_train.shape), len(t.x_test), t.n_classes
+    ((1000, 1, 8, 8), 797, 10)
+    >>> float(t.x_train.min()), float(t.x_train.max())
+    (-1.0, 1.0)
+    """
     import torch
     from sklearn.datasets import load_digits
 
@@ -135,6 +238,42 @@ def fortunes_task(seq_len: int = 16, vocab_size: int = 2000, train_frac: float =
     Quotations with fewer than ``seq_len`` words are dropped (fixed length, no padding, so
     position ``seq_len - 1`` is always the final token). Token 0 is UNK; the vocabulary is the
     ``vocab_size - 1`` most frequent training words.
+
+    Parameters
+    ----------
+    seq_len : int
+        Words kept per quotation.
+    vocab_size : int
+        Vocabulary size including UNK.
+    train_frac : float
+        Fraction of quotations in the training split.
+    seed : int
+        Split seed.
+    topics : iterable of str, optional
+        Topic files (default: :data:`nstheory.corpora.DEFAULT_TOPICS`).
+
+    Returns
+    -------
+    Task
+
+    Examples
+    --------
+    On a two-topic corpus in a temporary directory (``NSTHEORY_FORTUNES`` points to it):
+
+    >>> import os, tempfile
+    >>> from pathlib import Path
+    >>> d = tempfile.mkdtemp()
+    >>> _ = Path(d, "science").write_text("\\n%\\n".join(
+    ...     ["the atom is mostly empty space and the rest is mostly energy"] * 10))
+    >>> _ = Path(d, "love").write_text("\\n%\\n".join(
+    ...     ["love is patient love is kind and it keeps no record of wrongs"] * 10))
+    >>> from unittest import mock
+    >>> with mock.patch.dict(os.environ, {"NSTHEORY_FORTUNES": d}):
+    ...     t = fortunes_task(seq_len=4, train_frac=0.5, topics=["science", "love"])
+    >>> tuple(t.x_train.shape), t.n_classes
+    ((10, 4), 2)
+    >>> t.meta["vocab"]     # UNK + the, atom, is, mostly, love, patient ("is" is shared)
+    7
     """
     from collections import Counter
 
@@ -170,7 +309,29 @@ TASKS = {"boolean": boolean_task, "sparse-token": sparse_token_task, "digits": d
 
 
 def get_task(name: str, seed: int = 0) -> Task:
-    """A task by name (``boolean``, ``sparse-token``, ``digits``, ``fortunes``)."""
+    """A task by name (``boolean``, ``sparse-token``, ``digits``, ``fortunes``), with its
+    default sizes.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`TASKS`.
+    seed : int
+        Passed to the task builder.
+
+    Returns
+    -------
+    Task
+
+    Examples
+    --------
+    >>> get_task("digits").n_classes
+    10
+    >>> get_task("mnist")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: ...task...
+    """
     check_choice(name, TASKS, "task")
     return TASKS[name](seed=seed)
 

@@ -11,6 +11,22 @@ from nstheory.plots import figure
         "Scalar ReLU map: Monte Carlo estimates with 95% CIs against kappa(rho), and the "
         "variance-reduction factor of antithetic pairs and Hermite control variates")
 def relu_vrf(path: Path) -> None:
+    """Plot Monte Carlo estimates of the scalar ReLU map against kappa(rho) and the
+    variance-reduction factors; the plotted rows go to a JSON file beside the PNG.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        Output PNG.
+
+    Examples
+    --------
+    The function is registered with ``nstheory figures`` under its figure name:
+
+    >>> from nstheory.plots import FIGURES
+    >>> FIGURES["montecarlo_relu_vrf"].fn is relu_vrf
+    True
+    """
     import torch
 
     from nstheory.montecarlo.variance import relu_map_mc
@@ -61,6 +77,22 @@ def relu_vrf(path: Path) -> None:
         "Sensitivity of MLP / CNN / LSTM / transformer (matched budgets) on four tasks, mean "
         "over seeds with 95% t-intervals, and the right-aligned per-position profile on fortunes")
 def architecture_comparison(path: Path) -> None:
+    """Plot the stored architecture-comparison study (sensitivity by architecture and
+    task, 95% t-intervals over seeds, and the per-position profile on fortunes).
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        Output PNG.
+
+    Examples
+    --------
+    The function is registered with ``nstheory figures`` under its figure name:
+
+    >>> from nstheory.plots import FIGURES
+    >>> FIGURES["montecarlo_architecture_comparison"].fn is architecture_comparison
+    True
+    """
     from nstheory.figure_data import save_figure
     from nstheory.montecarlo.comparison import STORED_STUDIES, load_stored_runs, summarize
     from nstheory.plots import setup_matplotlib

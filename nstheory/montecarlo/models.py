@@ -34,7 +34,28 @@ KINDS = ("image", "tokens")
 
 
 def count_params(model) -> int:
-    """Number of trainable parameters."""
+    """Number of trainable parameters.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    ``Linear(3, 2)`` has a 2 x 3 weight and 2 biases; frozen parameters do not count:
+
+    >>> import torch
+    >>> lin = torch.nn.Linear(3, 2)
+    >>> count_params(lin)
+    8
+    >>> _ = lin.bias.requires_grad_(False)
+    >>> count_params(lin)
+    6
+    """
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
@@ -142,8 +163,34 @@ def build_model(arch: str, kind: str, n_classes: int, budget: int = 20000, *, vo
     kind : {"image", "tokens"}
         ``"tokens"`` needs ``vocab`` and ``seq_len``; ``"image"`` needs ``image_shape``
         ``(C, H, W)`` divisible by ``patch``.
+    n_classes : int
+        Output logits.
+    budget : int, optional
+        Target parameter count (``>= 100``).
+    vocab, seq_len : int, optional
+        Token models: vocabulary size and sequence length.
+    image_shape : tuple of int, optional
+        Image models: ``(C, H, W)``.
+    patch, heads, depth : int, optional
+        Patch size (image transformer and LSTM), attention heads, layers.
     seed : int, optional
         Seeds the parameter initialisation (``torch.manual_seed``).
+
+    Returns
+    -------
+    torch.nn.Module
+        Maps a batch to ``(B, n_classes)`` logits.
+
+    Examples
+    --------
+    >>> import torch
+    >>> m = build_model("cnn", "image", n_classes=10, budget=5000, image_shape=(1, 8, 8), seed=0)
+    >>> abs(count_params(m) - 5000) / 5000 < 0.25, tuple(m(torch.zeros(2, 1, 8, 8)).shape)
+    (True, (2, 10))
+    >>> build_model("mlp", "tokens", n_classes=2)
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: token models need vocab and seq_len
     """
     import torch
 
@@ -177,7 +224,38 @@ def build_model(arch: str, kind: str, n_classes: int, budget: int = 20000, *, vo
 
 
 def load_user_model(path: str, device=None):
-    """Load a user's model: a TorchScript file or a ``torch.save``-d ``nn.Module``."""
+    """Load a user's model: a TorchScript file or a ``torch.save``-d ``nn.Module``.
+
+    Only load files you trust: a pickled module can run code when loaded.
+
+    Parameters
+    ----------
+    path : str
+        The file.
+    device : torch.device or str, optional
+        Where to map the parameters.
+
+    Returns
+    -------
+    torch.nn.Module
+
+    Examples
+    --------
+    A saved module comes back with the same outputs:
+
+    >>> import os, tempfile, torch
+    >>> m = torch.nn.Linear(3, 1)
+    >>> p = os.path.join(tempfile.mkdtemp(), "m.pt")
+    >>> torch.save(m, p)
+    >>> x = torch.ones(2, 3)
+    >>> bool(torch.equal(load_user_model(p)(x), m(x)))
+    True
+    >>> torch.save({"not": "a module"}, p)
+    >>> load_user_model(p)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: ... holds a dict, not an nn.Module ...
+    """
     import warnings
 
     import torch

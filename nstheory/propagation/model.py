@@ -27,7 +27,8 @@ Primitive layers (all act on a sequence of ``n_tokens`` tokens of ``width`` chan
 
 Mean-field semantics (what the certified intervals contain): the infinite-width limit
 ``width -> inf`` of the per-coordinate moments over inputs *and* random weights, for the input
-``X`` with i.i.d. N(0, 1) entries and ``Y = rho X + sqrt(1 - rho^2) Z`` (DESIGN.md §3).
+``X`` with i.i.d. N(0, 1) entries and ``Y = rho X + sqrt(1 - rho^2) Z`` (see
+docs/conventions.md).
 
 Examples
 --------
@@ -49,7 +50,27 @@ ATTENTION_MODES = ("identity", "lowrank", "random")
 
 @dataclass(frozen=True)
 class Dense:
-    """Linear layer with i.i.d. zero-mean weights of variance ``sigma2 / width``."""
+    """Linear layer with i.i.d. zero-mean weights of variance ``sigma2 / width``.
+
+    Parameters
+    ----------
+    sigma2 : float, optional
+        Expected squared column norm (``> 0``).
+
+    Examples
+    --------
+    A dense layer multiplies both moments by ``sigma2``: ``Q = sigma2``, ``C = sigma2 rho``
+    for a unit-variance input at correlation ``rho``:
+
+    >>> from nstheory.propagation.recurrence import point_recurrence
+    >>> s = point_recurrence(Model(((Dense(3.0),),)), 0.5)[-1]
+    >>> s.Q, s.C
+    (3.0, 1.5)
+    >>> Dense(0.0)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: Dense.sigma2 ...
+    """
 
     sigma2: float = 1.0
 
@@ -59,14 +80,48 @@ class Dense:
 
 @dataclass(frozen=True)
 class Act:
-    """Coordinate-wise activation ``name``."""
+    """Coordinate-wise activation ``name``.
+
+    Parameters
+    ----------
+    name : str, optional
+        Any activation known to the activations area (``relu``, ``tanh``, ``erf``, ...).
+
+    Examples
+    --------
+    ReLU of a unit Gaussian pair at correlation ``rho`` has the arc-cosine kernel
+    ``(sqrt(1 - rho^2) + (pi - arccos rho) rho) / (2 pi)`` as raw cross-moment, ``Q = 1/2`` and
+    mean ``1/sqrt(2 pi)``:
+
+    >>> import math
+    >>> from nstheory.propagation.recurrence import point_recurrence
+    >>> s = point_recurrence(Model(((Act("relu"),),)), 0.5)[-1]
+    >>> kappa = (math.sqrt(0.75) + (math.pi - math.acos(0.5)) * 0.5) / (2 * math.pi)
+    >>> s.Q, abs(s.C - kappa) < 1e-15, abs(s.M - 1 / math.sqrt(2 * math.pi)) < 1e-15
+    (0.5, True, True)
+    """
 
     name: str = "relu"
 
 
 @dataclass(frozen=True)
 class LayerNorm:
-    """Per-token LayerNorm over channels, without affine parameters."""
+    """Per-token LayerNorm over channels, without affine parameters.
+
+    Parameters
+    ----------
+    eps : float, optional
+        Added to the variance before the square root.
+
+    Examples
+    --------
+    In the mean-field limit LayerNorm resets the second moment to 1 and keeps the correlation:
+
+    >>> from nstheory.propagation.recurrence import point_recurrence
+    >>> s = point_recurrence(Model(((Dense(5.0), LayerNorm()),)), 0.5)[-1]
+    >>> s.Q, s.C
+    (1.0, 0.5)
+    """
 
     eps: float = 0.0
 
@@ -86,6 +141,32 @@ class Attention:
     interval route (the ``o(1)`` of Thm 5.2, or a finite-``d`` allowance). ``mode="random"``:
     hard argmax, ``w = 1`` and ``s = s_n(r^2)`` (Thm 5.3 as reconstructed) with ``r`` the
     tokens' correlation, again widened by ``pattern_slack``.
+
+    Parameters
+    ----------
+    mode : str, optional
+        ``identity``, ``lowrank`` or ``random`` (query-key structure).
+    gamma2 : float, optional
+        Squared value-column norm.
+    rank : int, optional
+        Rank of the low-rank query-key product.
+    scale : str, optional
+        Logit scale: ``sqrt`` (1/sqrt d), ``linear`` (1/d) or ``none``.
+    pattern_slack : float, optional
+        Allowance in ``[0, 1]`` for the pattern moments (interval route).
+
+    Examples
+    --------
+    With the identity pattern (``s = w = 1``) a layer multiplies both moments by ``gamma2``:
+
+    >>> from nstheory.propagation.recurrence import point_recurrence
+    >>> s = point_recurrence(Model(((Attention("identity", 0.8),),), n_tokens=4), 0.5)[-1]
+    >>> s.Q, s.C
+    (0.8, 0.4)
+    >>> Attention("diagonal")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: attention mode must be one of ...; got 'diagonal'
     """
 
     mode: str = "identity"
@@ -107,7 +188,26 @@ class Attention:
 
 @dataclass(frozen=True)
 class Residual:
-    """``h -> h + branch(h)``, the branch ending with fresh zero-mean weights."""
+    """``h -> h + branch(h)``, the branch ending with fresh zero-mean weights.
+
+    Parameters
+    ----------
+    branch : tuple
+        Layers of the branch; the last must be :class:`Dense` or :class:`Attention`.
+
+    Examples
+    --------
+    Skip and branch are uncorrelated, so their moments add: ``Q = 1 + 1``, ``C = rho + rho``:
+
+    >>> from nstheory.propagation.recurrence import point_recurrence
+    >>> s = point_recurrence(Model(((Residual((Dense(1.0),)),),)), 0.5)[-1]
+    >>> s.Q, s.C
+    (2.0, 1.0)
+    >>> Residual((Dense(1.0), Act("relu")))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: Residual branch must end with Dense or Attention ...
+    """
 
     branch: tuple = field(default_factory=tuple)
 
@@ -133,7 +233,31 @@ def _check_layer(layer) -> None:
 
 @dataclass(frozen=True)
 class Model:
-    """A stack of blocks, reported after each block, on ``n_tokens`` tokens."""
+    """A stack of blocks, reported after each block, on ``n_tokens`` tokens.
+
+    Parameters
+    ----------
+    blocks : tuple of tuple
+        Each block is a tuple of layers (:class:`Dense`, :class:`Act`, :class:`LayerNorm`,
+        :class:`Attention`, :class:`Residual`).
+    n_tokens : int, optional
+        Sequence length (``>= 2`` when there is attention).
+    name : str, optional
+        Label for reports.
+
+    Examples
+    --------
+    >>> m = Model(((Dense(2.0), Act("relu")),) * 3, name="He MLP")
+    >>> m.depth
+    3
+    >>> print(m.describe())
+    He MLP, 3 blocks, n_tokens=1
+      block: Dense(sigma2=2.0) -> Act(name='relu')
+    >>> Model(((Attention(),),))
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: attention layers need n_tokens >= 2
+    """
 
     blocks: tuple
     n_tokens: int = 1
@@ -191,6 +315,31 @@ def mlp(depth: int, sigma2: float = 2.0, act: str = "relu", residual: bool = Fal
     ``sigma2 = 1`` gives ``Q_L = 2^{-L}``. With ``residual``, each block is
     ``h + Dense(1) act(Dense(sigma2) h)`` (pre-LN if ``layernorm``); without ``residual`` and
     with ``layernorm``, a LayerNorm follows each block.
+
+    Parameters
+    ----------
+    depth : int
+        Number of blocks.
+    sigma2 : float, optional
+        Weight variance times width.
+    act : str, optional
+        Activation.
+    residual, layernorm : bool, optional
+        Architecture switches (see above).
+
+    Returns
+    -------
+    Model
+
+    Examples
+    --------
+    ``sigma2 = 1`` halves ``Q`` at every ReLU layer:
+
+    >>> from nstheory.propagation.recurrence import point_recurrence
+    >>> [s.Q for s in point_recurrence(mlp(4, sigma2=1.0), 0.5)]
+    [1.0, 0.5, 0.25, 0.125, 0.0625]
+    >>> mlp(2, residual=True, layernorm=True).name
+    'mlp (residual, LN)'
     """
     depth = check_int(depth, "depth", lo=1)
     if residual:
@@ -205,7 +354,35 @@ def mlp(depth: int, sigma2: float = 2.0, act: str = "relu", residual: bool = Fal
 def attention_stack(depth: int, mode: str = "identity", gamma2: float = 1.0, n_tokens: int = 4,
                     residual: bool = False, layernorm: bool = False,
                     pattern_slack: float = 0.0) -> Model:
-    """Attention-only stack (the paper's §5 multi-layer transformer without MLPs)."""
+    """Attention-only stack (the paper's §5 multi-layer transformer without MLPs).
+
+    Parameters
+    ----------
+    depth : int
+        Number of attention layers.
+    mode : str, optional
+        Query-key structure: ``identity``, ``lowrank`` or ``random``.
+    gamma2 : float, optional
+        Squared value-column norm.
+    n_tokens : int, optional
+        Sequence length (``>= 2``).
+    residual, layernorm : bool, optional
+        Architecture switches.
+    pattern_slack : float, optional
+        See :class:`Attention`.
+
+    Returns
+    -------
+    Model
+
+    Examples
+    --------
+    With the identity pattern and ``gamma2 = 1`` the stability is carried unchanged:
+
+    >>> from nstheory.propagation.recurrence import point_recurrence
+    >>> [s.C for s in point_recurrence(attention_stack(3), 0.5)]
+    [0.5, 0.5, 0.5, 0.5]
+    """
     depth = check_int(depth, "depth", lo=1)
     att = Attention(mode, gamma2, pattern_slack=pattern_slack)
     if residual:
@@ -223,6 +400,31 @@ def transformer(depth: int, mode: str = "identity", gamma2: float = 1.0, n_token
     * pre-LN + residual: ``h + Attn(LN h)``, ``h + MLP(LN h)``;
     * post-LN + residual: ``LN(h + Attn h)``, ``LN(h + MLP h)``;
     * no residual: ``Attn``, ``MLP`` in sequence (LN after each if ``layernorm``).
+
+    Parameters
+    ----------
+    depth : int
+        Number of transformer blocks.
+    mode, gamma2, n_tokens, pattern_slack
+        Attention settings (see :func:`attention_stack`).
+    residual, layernorm, post_ln : bool, optional
+        Architecture switches (see above).
+    sigma2 : float, optional
+        First MLP layer's weight variance times width.
+    act : str, optional
+        MLP activation.
+
+    Returns
+    -------
+    Model
+
+    Examples
+    --------
+    >>> t = transformer(2)
+    >>> t.name, [type(x).__name__ for x in t.blocks[0]]
+    ('transformer (pre-LN, residual)', ['Residual', 'Residual'])
+    >>> transformer(1, post_ln=True).name
+    'transformer (post-LN, residual)'
     """
     depth = check_int(depth, "depth", lo=1)
     att = Attention(mode, gamma2, pattern_slack=pattern_slack)
@@ -249,6 +451,25 @@ def build(arch: str, depth: int, residual: bool = False, layernorm: bool = False
           pattern_slack: float = 0.0) -> Model:
     """The CLI's ``--arch mlp|attention|transformer`` as a :class:`Model`.
 
+    Parameters
+    ----------
+    arch : str
+        ``mlp``, ``attention`` or ``transformer``.
+    depth : int
+        Number of blocks.
+    residual, layernorm : bool, optional
+        Architecture switches.
+    mode, gamma2, n_tokens, pattern_slack
+        Attention settings (see :func:`attention_stack`).
+    sigma2 : float, optional
+        Dense weight variance times width.
+
+    Returns
+    -------
+    Model
+
+    Examples
+    --------
     >>> build("attention", 2, gamma2=0.8).blocks[0]
     (Attention(mode='identity', gamma2=0.8, rank=None, scale='sqrt', pattern_slack=0.0),)
     """

@@ -26,7 +26,24 @@ from nstheory.propagation.model import Act, Attention, Dense, Model
 
 def dense_sigma2(weight) -> dict:
     """Statistics of a torch ``Linear`` weight ``(out, in)``: squared row norms (the factor
-    each output coordinate's second moment picks up), mean/min/max."""
+    each output coordinate's second moment picks up), mean/min/max.
+
+    Parameters
+    ----------
+    weight : array_like
+        A matrix ``(out, in)``.
+
+    Returns
+    -------
+    dict
+        ``sigma2_mean``, ``sigma2_min``, ``sigma2_max`` and ``shape``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> dense_sigma2(torch.tensor([[3.0, 4.0], [1.0, 0.0]]))
+    {'sigma2_mean': 13.0, 'sigma2_min': 1.0, 'sigma2_max': 25.0, 'shape': (2, 2)}
+    """
     w = _as_2d(weight, "Linear weight")
     rows = (w**2).sum(dim=1)
     return {"sigma2_mean": float(rows.mean()), "sigma2_min": float(rows.min()),
@@ -42,6 +59,32 @@ def attention_stats(W_Q, W_K, W_V, lowrank_fraction: float = 0.25,
     ||(W + W^T)/2||_F^2 / ||W||_F^2``. Mode: ``identity`` if the distance is below
     ``identity_tol``, else ``lowrank`` if the stable rank is below ``lowrank_fraction * d``, else
     ``random``.
+
+    Parameters
+    ----------
+    W_Q, W_K : array_like
+        Query and key matrices ``(d, k)``.
+    W_V : array_like
+        Value matrix ``(d, m)``.
+    lowrank_fraction, identity_tol : float, optional
+        Classification thresholds.
+
+    Returns
+    -------
+    dict
+        ``mode``, ``identity_scale``, ``identity_distance``, ``stable_rank``,
+        ``symmetric_fraction``, ``gamma2_mean/min/max`` and ``d``.
+
+    Examples
+    --------
+    A rank-1 ``W_Q W_K^T = u u^T`` has stable rank 1 and is symmetric:
+
+    >>> import torch
+    >>> u = torch.zeros(8, 1)
+    >>> u[0, 0] = 1.0
+    >>> s = attention_stats(u, u, torch.eye(8))
+    >>> s["mode"], s["stable_rank"], s["symmetric_fraction"], s["gamma2_mean"]
+    ('lowrank', 1.0, 1.0, 1.0)
     """
     import torch
 
@@ -75,7 +118,25 @@ def attention_stats(W_Q, W_K, W_V, lowrank_fraction: float = 0.25,
 
 
 def attention_layer_from_weights(W_Q, W_K, W_V, pattern_slack: float = 0.0) -> Attention:
-    """An :class:`Attention` description with the weights' mode and mean ``gamma^2``."""
+    """An :class:`Attention` description with the weights' mode and mean ``gamma^2``.
+
+    Parameters
+    ----------
+    W_Q, W_K, W_V : array_like
+        Head weights (see :func:`attention_stats`).
+    pattern_slack : float, optional
+        See :class:`~nstheory.propagation.model.Attention`.
+
+    Returns
+    -------
+    Attention
+
+    Examples
+    --------
+    >>> import torch
+    >>> attention_layer_from_weights(torch.eye(4), 2 * torch.eye(4), 0.5 * torch.eye(4))
+    Attention(mode='identity', gamma2=0.25, rank=None, scale='sqrt', pattern_slack=0.0)
+    """
     s = attention_stats(W_Q, W_K, W_V)
     return Attention(s["mode"], s["gamma2_mean"], pattern_slack=pattern_slack)
 
@@ -83,7 +144,31 @@ def attention_layer_from_weights(W_Q, W_K, W_V, pattern_slack: float = 0.0) -> A
 def mlp_from_state_dict(state_dict, act: str = "relu") -> Model:
     """An MLP description from the 2-D ``*.weight`` entries of a state dict, in order: each
     becomes ``Dense(mean squared row norm)`` followed by ``act`` (biases are ignored by the
-    mean-field rules: an error if a non-zero bias is present)."""
+    mean-field rules: an error if a non-zero bias is present).
+
+    Parameters
+    ----------
+    state_dict : mapping
+        Name -> tensor, in layer order (e.g. ``module.state_dict()``).
+    act : str, optional
+        Activation after every dense layer.
+
+    Returns
+    -------
+    Model
+
+    Examples
+    --------
+    >>> import torch
+    >>> sd = {"0.weight": torch.full((2, 4), 0.5), "0.bias": torch.zeros(2),
+    ...       "2.weight": torch.ones(1, 2)}
+    >>> mlp_from_state_dict(sd).blocks[0][0], mlp_from_state_dict(sd).blocks[1][0]
+    (Dense(sigma2=1.0), Dense(sigma2=2.0))
+    >>> mlp_from_state_dict({"0.weight": torch.ones(2, 2), "0.bias": torch.ones(2)})
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: 0.bias: non-zero biases are not modelled by the rules
+    """
     blocks = []
     for key, value in state_dict.items():
         if key.endswith(".bias") and float(value.abs().max()) > 0:

@@ -6,7 +6,7 @@ must have the same config. Presets (``PRESETS``):
 * ``modadd113`` -- Nanda et al.'s recipe: p = 113, 30% train, one layer, d = 128, 4 heads,
   MLP 512, ReLU, no LayerNorm, residual stream (``residual=False`` gives Vasudeva et al.'s
   variant), AdamW lr 1e-3, wd 1.0, betas (0.9, 0.98), 10-step linear warm-up, full batch;
-  the regularized arm uses (gamma, rho) = (0.75, 0.25) with token noise (haris2026 §4.3).
+  the regularized arm uses (gamma, rho) = (0.75, 0.25) with token noise (Haris et al. §4.3).
 * ``modadd97`` -- the same with p = 97 (Power et al.'s modulus).
 * ``modadd-reduced`` -- **a reduced preset for a loaded 2-core CPU**: p = 59, 50% train, same
   model and optimiser. It groks in far fewer steps than the paper's setting; its numbers are
@@ -36,6 +36,30 @@ TASKS = ("modadd", "parity", "ntp")
 
 @dataclass(frozen=True)
 class TrainConfig:
+    """Every hyperparameter of one training run (task, data, model, optimiser, regularizer,
+    logging, stopping rule, device); saved as ``config.json`` beside the run.
+
+    Build one with :func:`preset` (or directly, then :meth:`validate`). The regularizer's
+    fields are ``reg_gamma`` (``0``: no regularizer), ``reg_rho``, ``reg_noise`` (``token``,
+    ``token-excl`` or ``gaussian``) and ``reg_sign`` (the paper's ``S``).
+
+    Examples
+    --------
+    A config survives its JSON round trip, and unknown keys are refused:
+
+    >>> c = preset("tiny", seed=2)
+    >>> TrainConfig.from_dict(c.to_dict()) == c
+    True
+    >>> TrainConfig.from_dict({"p": 7, "lr_typo": 1})
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: unknown config keys: lr_typo
+    >>> TrainConfig(eval_every=50, metrics_every=120).validate()  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: metrics_every and ckpt_every must be multiples of eval_every
+    """
+
     task: str = "modadd"
     preset: str = "custom"
     seed: int = 0
@@ -69,7 +93,7 @@ class TrainConfig:
     warmup: int = 10
     batch_size: int | None = None  # None: full batch
     steps: int = 20_000
-    # regularizer (haris2026 Def. 6.1)
+    # regularizer (Haris et al., Def. 6.1)
     reg_gamma: float = 0.0
     reg_rho: float = 0.25
     reg_noise: str = "token"
@@ -150,7 +174,31 @@ PRESETS: dict[str, tuple[dict, tuple[float, float, str]]] = {
 
 
 def preset(name: str, regularized: bool = False, **overrides) -> TrainConfig:
-    """The named preset's config (``regularized=True``: the paper's (gamma, rho, noise) arm)."""
+    """The named preset's config (``regularized=True``: the paper's (gamma, rho, noise) arm).
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`PRESETS`.
+    regularized : bool, optional
+        Use the preset's regularized arm (see :func:`regularized_arm`).
+    **overrides
+        Fields to change (the result is validated).
+
+    Returns
+    -------
+    TrainConfig
+
+    Examples
+    --------
+    >>> c = preset("parity", regularized=True, steps=500)
+    >>> (c.reg_gamma, c.reg_rho, c.reg_noise) == regularized_arm("parity"), c.steps
+    (True, 500)
+    >>> preset("tiny", reg_rho=2.0)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: ...reg_rho...
+    """
     check_choice(name, PRESETS, "preset")
     base, (g, r, noise) = PRESETS[name]
     cfg = TrainConfig(**base, preset=name)
@@ -160,7 +208,23 @@ def preset(name: str, regularized: bool = False, **overrides) -> TrainConfig:
 
 
 def regularized_arm(name: str) -> tuple[float, float, str]:
-    """The preset's (gamma, rho, noise) for the regularized arm."""
+    """The preset's (gamma, rho, noise) for the regularized arm.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`PRESETS`.
+
+    Returns
+    -------
+    tuple
+        ``(gamma, rho, noise)``.
+
+    Examples
+    --------
+    >>> regularized_arm("modadd113")
+    (0.75, 0.25, 'token')
+    """
     check_choice(name, PRESETS, "preset")
     return PRESETS[name][1]
 

@@ -26,6 +26,25 @@ COLOURS = {"base": "tab:blue", "reg": "tab:red"}
 
 
 def load_study(name: str = "modadd_reduced") -> dict:
+    """Load the stored study ``proofs_check/data/training_<name>.json``.
+
+    Parameters
+    ----------
+    name : str, optional
+        Study name (a value of :data:`STUDIES`).
+
+    Returns
+    -------
+    dict
+        ``preset``, ``seeds``, ``arms``, ``analysis`` and ``runs`` (each run: ``arm``,
+        ``seed``, ``config``, ``trajectory``, ``summary``).
+
+    Examples
+    --------
+    >>> s = load_study("modadd_reduced")
+    >>> s["preset"], {r["arm"] for r in s["runs"]} == {"base", "reg"}
+    ('modadd-reduced', True)
+    """
     from nstheory.store import load_json
 
     return load_json(DATA / f"training_{name}.json")
@@ -59,7 +78,35 @@ def _title(study) -> str:
 
 
 def grid(study, arm, key):
-    """(steps, values [seed, step]) on the union of logged steps, forward-filled after a stop."""
+    """(steps, values [seed, step]) on the union of logged steps, forward-filled after a stop.
+
+    Parameters
+    ----------
+    study : dict
+        A study as returned by :func:`load_study`.
+    arm : str
+        ``"base"`` or ``"reg"``.
+    key : str
+        The logged quantity.
+
+    Returns
+    -------
+    tuple
+        ``(steps, values)``: the sorted steps, and an array ``(n_runs, n_steps)`` (NaN before a
+        run's first value).
+
+    Examples
+    --------
+    A run that stopped at step 10 is held at its last value:
+
+    >>> study = {"runs": [
+    ...     {"arm": "base", "trajectory": [{"step": 0, "acc": 0.1}, {"step": 10, "acc": 1.0}]},
+    ...     {"arm": "base", "trajectory": [{"step": 0, "acc": 0.2}, {"step": 10, "acc": 0.5},
+    ...                                    {"step": 20, "acc": 0.9}]}]}
+    >>> steps, vals = grid(study, "base", "acc")
+    >>> steps.tolist(), vals.tolist()
+    ([0, 10, 20], [[0.1, 1.0, 1.0], [0.2, 0.5, 0.9]])
+    """
     runs = [r for r in study["runs"] if r["arm"] == arm]
     steps = sorted({p["step"] for r in runs for p in r["trajectory"] if p.get(key) is not None})
     vals = np.full((len(runs), len(steps)), np.nan)
@@ -90,6 +137,28 @@ def _band(ax, study, key, log=False, ls="-", label=True):
 
 
 def grokking_curves(path: Path, name: str) -> None:
+    """Accuracy (train and validation) and validation loss against step, both arms,
+    mean over seeds with min-max bands.
+
+    Registered for every stored study in :data:`STUDIES` as
+    ``training_grokking_curves<suffix>``.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        Output PNG.
+    name : str
+        Stored study (``proofs_check/data/training_<name>.json``).
+
+    Examples
+    --------
+    >>> from nstheory.plots import FIGURES
+    >>> n = "training_grokking_curves"
+    >>> sorted(k[len(n):] for k in FIGURES if k.startswith(n))
+    ['', '_p113', '_parity']
+    >>> FIGURES[n + "_p113"].description.endswith("(stored study training_modadd113.json)")
+    True
+    """
     from nstheory.plots import setup_matplotlib
 
     plt = setup_matplotlib()
@@ -109,6 +178,27 @@ def grokking_curves(path: Path, name: str) -> None:
 
 
 def stability_sensitivity(path: Path, name: str) -> None:
+    """Noise stability, sensitivity and weight-norm trajectories of both arms.
+
+    Registered for every stored study in :data:`STUDIES` as
+    ``training_stability_sensitivity<suffix>``.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        Output PNG.
+    name : str
+        Stored study (``proofs_check/data/training_<name>.json``).
+
+    Examples
+    --------
+    >>> from nstheory.plots import FIGURES
+    >>> n = "training_stability_sensitivity"
+    >>> sorted(k[len(n):] for k in FIGURES if k.startswith(n))
+    ['', '_p113', '_parity']
+    >>> FIGURES[n + "_p113"].description.endswith("(stored study training_modadd113.json)")
+    True
+    """
     from nstheory.plots import setup_matplotlib
     from nstheory.training.study import noise_summary
 
@@ -142,6 +232,28 @@ def stability_sensitivity(path: Path, name: str) -> None:
 
 
 def speedup(path: Path, name: str) -> None:
+    """Steps to validation-accuracy thresholds per seed and the speed-up ratio with
+    its bootstrap interval.
+
+    Registered for every stored study in :data:`STUDIES` as
+    ``training_speedup<suffix>``.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        Output PNG.
+    name : str
+        Stored study (``proofs_check/data/training_<name>.json``).
+
+    Examples
+    --------
+    >>> from nstheory.plots import FIGURES
+    >>> n = "training_speedup"
+    >>> sorted(k[len(n):] for k in FIGURES if k.startswith(n))
+    ['', '_p113', '_parity']
+    >>> FIGURES[n + "_p113"].description.endswith("(stored study training_modadd113.json)")
+    True
+    """
     from nstheory.plots import setup_matplotlib
     from nstheory.stats import ratio_ci
 
@@ -211,6 +323,20 @@ _register_study_figures()
         "modadd113 base arm (p = 113, 30% train): accuracy and token-embedding sensitivity per "
         "seed through the grokking plateau, with 95% Clopper-Pearson bands (stored study)")
 def grokking_p113_sensitivity(path: Path) -> None:
+    """Accuracy and token-embedding sensitivity per seed of the stored ``modadd113`` base arm,
+    with 95% Clopper-Pearson bands.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        Output PNG.
+
+    Examples
+    --------
+    >>> from nstheory.plots import FIGURES
+    >>> FIGURES["training_grokking_p113_sensitivity"].fn is grokking_p113_sensitivity
+    True
+    """
     from nstheory.plots import setup_matplotlib
     from nstheory.stats import clopper_pearson
 

@@ -37,7 +37,31 @@ import torch
 
 def steps_to_threshold(records, key: str, threshold: float, above: bool = True):
     """First logged step whose ``key`` is ``>= threshold`` (``above``) or ``<= threshold``;
-    None if it never gets there (a censored run)."""
+    None if it never gets there (a censored run).
+
+    Parameters
+    ----------
+    records : iterable of dict
+        Log records in step order, each with ``"step"``; records without ``key`` are skipped.
+    key : str
+        The logged quantity.
+    threshold : float
+        Level to reach.
+    above : bool, optional
+        Reach from below (accuracy) or from above (loss).
+
+    Returns
+    -------
+    int or None
+
+    Examples
+    --------
+    >>> log = [{"step": 0, "val_loss": 4.0}, {"step": 10}, {"step": 20, "val_loss": 3.4}]
+    >>> steps_to_threshold(log, "val_loss", 3.5, above=False)
+    20
+    >>> steps_to_threshold(log, "val_loss", 1.0, above=False) is None     # censored
+    True
+    """
     for r in records:
         v = r.get(key)
         if v is None:
@@ -54,7 +78,45 @@ def _rows(p):
 
 @torch.no_grad()
 def trajectory_metrics(model, data, cfg, step: int) -> dict:
-    """Sensitivity, token and Gaussian stability, flip rates and weight norm at ``step``."""
+    """Sensitivity, token and Gaussian stability, flip rates and weight norm at ``step``.
+
+    Parameters
+    ----------
+    model : AnswerTransformer or TinyLM
+        The model (restored to its training mode afterwards).
+    data : nstheory.training.tasks.TaskData
+        The task; the first ``cfg.metric_samples`` training inputs are used.
+    cfg : nstheory.training.config.TrainConfig
+        Supplies ``seed``, ``reg_rho``, ``reg_noise``, ``sens_sigma``, ``metric_samples``.
+    step : int
+        Seeds the measurement with ``seed``, so a resumed run measures the same.
+
+    Returns
+    -------
+    dict
+        ``sens, flip_token, stab_token, stab_gauss, stab_token_norm, weight_norm``.
+
+    Examples
+    --------
+    With ``rho = 1`` neither noise moves the input, so no prediction flips and both raw
+    stabilities equal ``E sum_i p_i(X)^2``:
+
+    >>> from nstheory.training.config import preset
+    >>> from nstheory.training.models import AnswerTransformer, weight_norm
+    >>> from nstheory.training.tasks import modular_addition
+    >>> _ = torch.manual_seed(0)
+    >>> data = modular_addition(11, 0.5, seed=0)
+    >>> model = AnswerTransformer(12, 11, 3, d_model=16, n_heads=2, d_mlp=32)
+    >>> cfg = preset("tiny", reg_rho=1.0, metric_samples=8)
+    >>> m = trajectory_metrics(model, data, cfg, step=0)
+    >>> p = torch.softmax(model(data.train_x[: cfg.metric_samples]), -1).detach()
+    >>> m["flip_token"], abs(m["stab_token"] - float((p * p).sum(-1).mean())) < 1e-6
+    (0.0, True)
+    >>> abs(m["stab_gauss"] - m["stab_token"]) < 1e-6, m["weight_norm"] == weight_norm(model)
+    (True, True)
+    >>> 0 <= m["sens"] <= 1
+    True
+    """
     from nstheory.montecarlo.estimators import flip_rate, paired_moment, paired_views
     from nstheory.training.models import weight_norm
     from nstheory.training.regularizer import gaussian_embedding_noise, perturb_tokens

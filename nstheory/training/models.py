@@ -36,7 +36,32 @@ def _normal(*shape, std):
 
 
 class AnswerTransformer(nn.Module):
-    """One attention layer + ReLU MLP, read out at the last position only."""
+    """One attention layer + ReLU MLP, read out at the last position only.
+
+    Parameters
+    ----------
+    vocab, n_out, seq_len : int
+        Input vocabulary, output classes, sequence length.
+    d_model, n_heads, d_mlp : int, optional
+        Width, heads (must divide ``d_model``), MLP width.
+    residual : bool, optional
+        Residual stream around attention and MLP.
+
+    Examples
+    --------
+    The token and the embedding entry points agree:
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> m = AnswerTransformer(vocab=8, n_out=7, seq_len=3, d_model=16, n_heads=4, d_mlp=32)
+    >>> t = torch.tensor([[1, 2, 7], [0, 6, 7]])
+    >>> bool(torch.allclose(m(t), m.forward_embeddings(m.embed(t))))
+    True
+    >>> AnswerTransformer(vocab=8, n_out=7, seq_len=3, d_model=10, n_heads=4)
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: d_model=10 is not divisible by n_heads=4
+    """
 
     def __init__(self, vocab: int, n_out: int, seq_len: int, d_model: int = 128,
                  n_heads: int = 4, d_mlp: int = 512, residual: bool = True) -> None:
@@ -115,7 +140,32 @@ class _Block(nn.Module):
 
 
 class TinyLM(nn.Module):
-    """Pre-LayerNorm causal transformer language model (logits at every position)."""
+    """Pre-LayerNorm causal transformer language model (logits at every position).
+
+    Parameters
+    ----------
+    vocab, seq_len : int, optional
+        Vocabulary and the longest sequence (learned positions).
+    d_model, n_heads, n_layers : int, optional
+        Width, heads (must divide ``d_model``), blocks.
+    d_mlp : int, optional
+        MLP width (default ``4 d_model``).
+
+    Examples
+    --------
+    Causality: changing the last token leaves the logits at earlier positions unchanged.
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> lm = TinyLM(vocab=20, seq_len=6, d_model=12, n_heads=3, n_layers=2)
+    >>> a = torch.tensor([[1, 2, 3, 4, 5]])
+    >>> b = torch.tensor([[1, 2, 3, 4, 9]])
+    >>> la, lb = lm(a), lm(b)
+    >>> tuple(la.shape), bool(torch.allclose(la[:, :4], lb[:, :4]))
+    ((1, 5, 20), True)
+    >>> bool(torch.allclose(la[:, 4], lb[:, 4]))
+    False
+    """
 
     def __init__(self, vocab: int = 500, seq_len: int = 64, d_model: int = 30, n_heads: int = 6,
                  n_layers: int = 4, d_mlp: int | None = None) -> None:
@@ -143,7 +193,25 @@ class TinyLM(nn.Module):
 
 
 def weight_norm(model) -> float:
-    """Global L2 norm of all parameters."""
+    """Global L2 norm of all parameters.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> lin = torch.nn.Linear(2, 1)
+    >>> with torch.no_grad():
+    ...     _ = lin.weight.copy_(torch.tensor([[3.0, 0.0]]))
+    ...     _ = lin.bias.fill_(4.0)
+    >>> weight_norm(lin)
+    5.0
+    """
     with torch.no_grad():
         return float(torch.sqrt(sum((p.double() ** 2).sum() for p in model.parameters())))
 

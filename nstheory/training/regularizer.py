@@ -1,4 +1,4 @@
-"""The noise-stability regularizer of haris2026 Definition 6.1 and the noises it uses.
+"""The noise-stability regularizer of Haris et al., Definition 6.1, and the noises it uses.
 
 ``R_{M,S,rho}(X) = (-1)^S sum_i M(X)_i M(Y)_i`` where ``M(X)`` is the model's softmax output
 and ``Y`` a noisy copy of the input; training minimises ``loss + gamma * R``. With ``S = 1``
@@ -40,6 +40,18 @@ NOISES = ("token", "token-excl", "gaussian")
 def check_noise(kind: str) -> str:
     """Validate a noise name.
 
+    Parameters
+    ----------
+    kind : str
+        One of :data:`NOISES`.
+
+    Returns
+    -------
+    str
+        ``kind``, unchanged.
+
+    Examples
+    --------
     >>> check_noise("gaussian")
     'gaussian'
     """
@@ -51,6 +63,31 @@ def stability_term(probs_x, probs_y, sign: int = 1):
     """``(-1)^S * mean over rows of sum_i p_i(X) p_i(Y)`` for probability tensors ``(..., C)``.
 
     Rows are every leading index (examples, and positions for sequence outputs).
+
+    Parameters
+    ----------
+    probs_x, probs_y : torch.Tensor
+        Softmax outputs on the clean and the noisy input, same shape ``(..., C)``.
+    sign : int, optional
+        The paper's ``S`` (1: minimising the term maximises stability).
+
+    Returns
+    -------
+    torch.Tensor
+        A 0-d tensor in ``[-1, 0]`` for ``S = 1``.
+
+    Examples
+    --------
+    Identical one-hot outputs give ``-1``; two uniform outputs over ``C`` classes give
+    ``-1/C``:
+
+    >>> import torch
+    >>> one_hot = torch.eye(4)
+    >>> float(stability_term(one_hot, one_hot))
+    -1.0
+    >>> u = torch.full((3, 5, 4), 0.25)            # (batch, positions, classes)
+    >>> float(stability_term(u, u)), float(stability_term(u, u, sign=0))
+    (-0.25, 0.25)
     """
     if sign not in (0, 1):
         raise NSTheoryError(f"the regularizer's direction S must be 0 or 1, got {sign!r}")
@@ -63,6 +100,22 @@ def stability_term(probs_x, probs_y, sign: int = 1):
 def describe_noise(rho: float, kind: str, vocab: int | None) -> dict:
     """The regularizer's rho, its keep probability and the effective correlation it induces.
 
+    Parameters
+    ----------
+    rho : float
+        The regularizer's rho.
+    kind : str
+        One of :data:`NOISES`.
+    vocab : int or None
+        Alphabet size of the token noise.
+
+    Returns
+    -------
+    dict
+        ``noise``, ``rho``, ``keep_prob``, ``rho_eff`` and a ``note``.
+
+    Examples
+    --------
     >>> describe_noise(0.25, "token", 113)["rho_eff"]
     0.625
     """
@@ -80,6 +133,27 @@ def describe_noise(rho: float, kind: str, vocab: int | None) -> dict:
 def perturb_tokens(tokens, rho: float, kind: str, vocab: int, positions=None, generator=None):
     """Token-resampling noise on the columns ``positions`` (default: all) of ``tokens``.
 
+    Parameters
+    ----------
+    tokens : torch.Tensor
+        Integer tokens ``(B, T)``.
+    rho : float
+        The regularizer's rho.
+    kind : str
+        ``token`` or ``token-excl``.
+    vocab : int
+        Alphabet the noise resamples from.
+    positions : list of int, optional
+        Columns to perturb (default: all).
+    generator : torch.Generator, optional
+        Source of randomness.
+
+    Returns
+    -------
+    torch.Tensor
+
+    Examples
+    --------
     >>> import torch
     >>> t = torch.tensor([[3, 4, 7]])
     >>> perturb_tokens(t, 1.0, "token", 7, positions=[0, 1]).tolist()
@@ -101,6 +175,39 @@ def gaussian_embedding_noise(emb, rho: float, scale, mask=None, generator=None):
     """``rho e + sqrt(1 - rho^2) * scale * Z`` on the positions where ``mask`` (length T) is True.
 
     ``emb`` has shape ``(B, T, d)``; ``scale`` is a float or 0-d tensor (treated as constant).
+
+    Parameters
+    ----------
+    emb : torch.Tensor
+        Embeddings ``(B, T, d)``.
+    rho : float
+        Correlation in ``[-1, 1]``.
+    scale : float or torch.Tensor
+        Standard deviation ``s`` of the fresh noise.
+    mask : sequence of bool, optional
+        Positions to perturb (default: all).
+    generator : torch.Generator, optional
+        Source of the noise.
+
+    Returns
+    -------
+    torch.Tensor
+        Same shape as ``emb``.
+
+    Examples
+    --------
+    Unmasked positions are untouched; at ``rho = 0`` the noisy positions are pure
+    ``N(0, s^2)`` (here ``s = 2``; the sample standard deviation of 60 000 draws is within
+    0.02 of 2 with overwhelming probability):
+
+    >>> import torch
+    >>> g = torch.Generator().manual_seed(0)
+    >>> e = torch.ones(100, 3, 200)
+    >>> y = gaussian_embedding_noise(e, 0.0, 2.0, mask=[True, False, True], generator=g)
+    >>> bool(torch.equal(y[:, 1], e[:, 1])), abs(float(y[:, 0].std()) - 2) < 0.02
+    (True, True)
+    >>> bool(torch.equal(gaussian_embedding_noise(e, 1.0, 2.0), e))
+    True
     """
     import torch
 

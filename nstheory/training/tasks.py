@@ -25,6 +25,32 @@ from nstheory.errors import NSTheoryError, check_int, check_probability
 
 @dataclass
 class TaskData:
+    """Train/validation tensors of a training task and what the model and the noise need.
+
+    Parameters
+    ----------
+    train_x, train_y, val_x, val_y : torch.Tensor
+        Token inputs ``(N, T)`` and integer targets.
+    vocab : int
+        Input vocabulary of the model.
+    n_out : int
+        Output classes.
+    noise_positions : list of int or None
+        Input positions the regularizer's noise may change (None: all).
+    noise_vocab : int
+        Alphabet the token noise resamples from.
+    info : dict
+        Task facts for reports.
+
+    Examples
+    --------
+    >>> d = modular_addition(5, 0.6, seed=1)
+    >>> d.info["n_train"], d.info["n_val"], d.noise_positions
+    (15, 10, [0, 1])
+    >>> d.to("cpu").train_x.device.type
+    'cpu'
+    """
+
     train_x: torch.Tensor
     train_y: torch.Tensor
     val_x: torch.Tensor
@@ -43,7 +69,30 @@ class TaskData:
 
 def modular_addition(p: int, frac: float, seed: int) -> TaskData:
     """All pairs ``(a, b)`` as ``[a, b, =]`` (``=`` is token ``p``), label ``(a + b) mod p``;
-    a fraction ``frac`` of the p^2 pairs (rounded down), chosen by ``seed``, is the train set."""
+    a fraction ``frac`` of the p^2 pairs (rounded down), chosen by ``seed``, is the train set.
+
+    Parameters
+    ----------
+    p : int
+        Modulus (``>= 2``).
+    frac : float
+        Training fraction of the ``p^2`` pairs.
+    seed : int
+        Split seed.
+
+    Returns
+    -------
+    TaskData
+
+    Examples
+    --------
+    >>> d = modular_addition(7, 0.5, seed=0)
+    >>> x, y = d.train_x, d.train_y
+    >>> bool(((x[:, 0] + x[:, 1]) % 7 == y).all()), bool((x[:, 2] == 7).all())
+    (True, True)
+    >>> len(x), len(d.val_x)                 # floor(0.5 * 49) = 24
+    (24, 25)
+    """
     p = check_int(p, "p", lo=2)
     check_probability(frac, "train fraction")
     a, b = torch.meshgrid(torch.arange(p), torch.arange(p), indexing="ij")
@@ -67,6 +116,25 @@ def sparse_parity(n: int, k: int, n_train: int, n_val: int, label_noise: float,
     The label is the parity of ``k`` hidden bits chosen by ``seed``; each *training* label is
     flipped with probability ``label_noise`` (validation labels are clean).
 
+    Parameters
+    ----------
+    n : int
+        Number of bits.
+    k : int
+        Parity size.
+    n_train, n_val : int
+        Split sizes.
+    label_noise : float
+        Flip probability of training labels.
+    seed : int
+        Chooses the support and the data.
+
+    Returns
+    -------
+    TaskData
+
+    Examples
+    --------
     >>> d = sparse_parity(10, 3, 64, 32, 0.1, seed=1)
     >>> d.train_x.shape, d.n_out, len(d.info["support"])
     (torch.Size([64, 11]), 2, 3)
@@ -94,6 +162,13 @@ class WordTokenizer:
 
     Ties in frequency are broken alphabetically, so the vocabulary is deterministic.
 
+    Parameters
+    ----------
+    words : list of str
+        The vocabulary, ``words[0] = '<unk>'``; build it with :meth:`train`.
+
+    Examples
+    --------
     >>> tok = WordTokenizer.train("the cat saw the dog . the end", vocab=4)
     >>> tok.words
     ['<unk>', 'the', '.', 'cat']
@@ -117,7 +192,35 @@ class WordTokenizer:
 
 
 def load_corpus(corpus: str, path: str | None = None) -> str:
-    """Text of ``"fortunes"`` (Debian package) or ``"wikitext2"`` (local directory ``path``)."""
+    """Text of ``"fortunes"`` (Debian package) or ``"wikitext2"`` (local directory ``path``).
+
+    Parameters
+    ----------
+    corpus : str
+        ``fortunes`` or ``wikitext2``.
+    path : str, optional
+        Directory holding ``wiki.train.tokens`` (wikitext2 only; never downloaded).
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from pathlib import Path
+    >>> d = tempfile.mkdtemp()
+    >>> _ = Path(d, "science").write_text("Entropy always increases.\\n%\\nE equals m c squared.")
+    >>> from unittest import mock
+    >>> with mock.patch.dict(os.environ, {"NSTHEORY_FORTUNES": d}):
+    ...     text = load_corpus("fortunes")
+    >>> text.split("\\n\\n")
+    ['Entropy always increases.', 'E equals m c squared.']
+    >>> load_corpus("wikitext2")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: corpus wikitext2 needs --corpus-path DIR ...
+    """
     from nstheory import corpora
 
     if corpus == "fortunes":
@@ -135,6 +238,27 @@ def next_token(text: str, vocab: int, seq_len: int, max_tokens: int, val_frac: f
     """Non-overlapping windows of ``seq_len + 1`` tokens; the last ``val_frac`` of the text is
     the validation set. ``x`` is a window's first ``seq_len`` tokens, ``y`` its shift by one.
 
+    Parameters
+    ----------
+    text : str
+        The corpus.
+    vocab : int
+        Vocabulary size including ``<unk>``.
+    seq_len : int
+        Context length.
+    max_tokens : int
+        Tokens of the text used.
+    val_frac : float, optional
+        Validation fraction (the end of the text).
+    seed : int, optional
+        Recorded in ``info`` (the windows and the split are deterministic).
+
+    Returns
+    -------
+    TaskData
+
+    Examples
+    --------
     >>> d = next_token("a b c d e f g h i j " * 20, vocab=6, seq_len=4, max_tokens=10**6)
     >>> d.train_x.shape[1], d.n_out, d.info["unk_rate"] > 0
     (4, 6, True)
