@@ -1,0 +1,309 @@
+r"""The 1/width correction to noise stability through depth (mean kernel + four-point vertex).
+
+At width ``N`` the empirical post-activation kernel ``K_ab = (1/N) sum_i h_i(x_a) h_i(x_b)`` of a
+random network fluctuates. Following the effective-theory expansion of Roberts, Yaida & Hanin
+(*The Principles of Deep Learning Theory*, the mean metric and the four-point vertex), write
+
+.. math::
+    E K^\ell = g^\ell + \mu^\ell / N + O(N^{-2}),\qquad
+    \mathrm{Cov}(K^\ell_{ab}, K^\ell_{cd}) = V^\ell_{(ab)(cd)} / N + O(N^{-2}).
+
+A block ``Dense(sigma2) -> Act(phi)`` makes the next pre-activations, given the previous layer,
+i.i.d. over channels and Gaussian with covariance ``sigma2 K``. With ``F`` the kernel map of
+``phi``, ``J`` its Jacobian and ``H`` its Hessian (in the kernel entries) at ``sigma2 g``, and
+``S`` the four-point source (:mod:`~nstheory.propagation.four_point`):
+
+.. math::
+    g' = F(\sigma^2 g),\quad
+    \mu' = \sigma^2 J\mu + \tfrac12 \sigma^4 H : V,\quad
+    V' = S(\sigma^2 g) + \sigma^4 J V J^T .
+
+The inputs (i.i.d. N(0, 1) entries, as in the Monte Carlo) start it: ``g^0`` the input kernel,
+``mu^0 = 0``, ``V^0_{(ab)(cd)} = g_ac g_bd + g_ad g_bc``. A Dense layer not followed by an
+activation is realised as the identity activation (its empirical kernel is reported).
+
+**The statistic.** :func:`~nstheory.propagation.torch_model.monte_carlo` estimates, over random
+networks, the mean of per-network averages over ``per_net`` input pairs and all channels:
+
+* raw view: ``A = mean_p K_p(X, Y)``, whose mean is ``g_c + mu_c / N``;
+* normalised view: ``A / sqrt(B_X B_Y)`` with ``B_X = mean_p K_p(X, X)``: a ratio, whose mean
+  at ``O(1/N)`` has, besides ``mu``, the delta-method terms of the covariances of
+  ``(A, B_X, B_Y)``. Those mix the same-pair vertex (weight ``1/per_net``) and the vertex
+  between two independent pairs seen by the same network (weight ``1 - 1/per_net``); this is why
+  the recursion carries four inputs.
+
+The ``O(1/N^2)`` remainder is not computed; :class:`FiniteWidthRow` reports the heuristic scale
+``(N Delta)^2 / (N^2 |g|)`` (the square of the relative first-order correction), a size
+estimate and not a bound. The expansion parameter grows like depth / width: the corrected value
+is meaningful while that ratio is small.
+
+Provenance: the recursion for Dense + activation layers is the book's (``textbook:
+roberts-yaida-hanin``); the four-input bookkeeping and the ratio statistic are ours.
+
+Examples
+--------
+>>> from nstheory.propagation.model import mlp
+>>> rows = finite_width_recursion(mlp(2, sigma2=2.0), 0.9)
+>>> round(rows[-1].mean_field_normalised, 6), round(rows[-1].coef_normalised, 4)
+(0.917741, -0.0566)
+>>> round(rows[-1].corrected_normalised(256), 6)
+0.91752
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from nstheory.errors import NSTheoryError, check_int, check_rho
+from nstheory.propagation.four_point import four_point_moments, kernel_entries
+from nstheory.propagation.kernel_derivatives import map_derivatives
+from nstheory.propagation.model import Act, Dense, Model
+
+ENTRIES = kernel_entries()
+IDX = {e: i for i, e in enumerate(ENTRIES)}
+# entry indices used by the statistic: pair 1 = inputs (0, 1), pair 2 = inputs (2, 3)
+_XX, _XY, _YY = IDX[(0, 0)], IDX[(0, 1)], IDX[(1, 1)]
+_XX2, _YY2 = IDX[(2, 2)], IDX[(3, 3)]
+
+
+@dataclass
+class FiniteWidthRow:
+    """One block: mean-field values and the ``1/N`` coefficients of the Monte Carlo statistic.
+
+    ``coef_raw``/``coef_normalised``: the value at width ``N`` is ``mean_field + coef / N``
+    (``per_net`` input pairs per network, as in the Monte Carlo).
+    """
+
+    layer: int
+    mean_field_raw: float
+    mean_field_q: float
+    mean_field_normalised: float
+    coef_raw: float
+    coef_q: float
+    coef_normalised: float
+
+    def corrected_raw(self, width: int) -> float:
+        """``E[h(X) h(Y)]`` at ``width`` to ``O(1/width)``."""
+        return self.mean_field_raw + self.coef_raw / width
+
+    def corrected_normalised(self, width: int) -> float:
+        """Mean over networks of the per-network cosine, to ``O(1/width)``."""
+        return self.mean_field_normalised + self.coef_normalised / width
+
+    def remainder_scale(self, width: int, view: str = "normalised") -> float:
+        """Heuristic size of the ``O(1/width^2)`` remainder: ``(coef / width)^2 / |mean field|``
+        (not a bound)."""
+        mf, coef = ((self.mean_field_normalised, self.coef_normalised) if view == "normalised"
+                    else (self.mean_field_raw, self.coef_raw))
+        return (coef / width) ** 2 / max(abs(mf), 1e-300)
+
+    def to_dict(self, width: int | None = None) -> dict:
+        d = asdict(self)
+        if width is not None:
+            d.update(width=width, corrected_raw=self.corrected_raw(width),
+                     corrected_normalised=self.corrected_normalised(width),
+                     remainder_scale_raw=self.remainder_scale(width, "raw"),
+                     remainder_scale_normalised=self.remainder_scale(width))
+        return d
+
+
+@dataclass
+class KernelState:
+    """Mean-field kernel ``g`` (10), its ``1/N`` shift ``mu`` (10) and the vertex ``V``
+    (10 x 10) of the four-input empirical kernel (entries :func:`kernel_entries`)."""
+
+    g: np.ndarray
+    mu: np.ndarray
+    V: np.ndarray
+
+
+def input_state(rho: float) -> KernelState:
+    """Two independent pairs of N(0, 1) inputs, each pair with correlation ``rho``.
+
+    >>> st = input_state(0.5)
+    >>> float(st.V[IDX[(0, 0)], IDX[(0, 0)]]), float(st.V[IDX[(0, 1)], IDX[(0, 1)]])
+    (2.0, 1.25)
+    """
+    g4 = np.array([[1, rho, 0, 0], [rho, 1, 0, 0], [0, 0, 1, rho], [0, 0, rho, 1]], float)
+    return KernelState(np.array([g4[a, b] for a, b in ENTRIES]), np.zeros(10),
+                       _gaussian_vertex(g4))
+
+
+def _gaussian_vertex(g4) -> np.ndarray:
+    v = np.empty((10, 10))
+    for i, (a, b) in enumerate(ENTRIES):
+        for j, (c, d) in enumerate(ENTRIES):
+            v[i, j] = g4[a, c] * g4[b, d] + g4[a, d] * g4[b, c]
+    return v
+
+
+def _structure(g: np.ndarray) -> tuple[float, float, float]:
+    """``(q, c, e)`` of a symmetric four-input kernel (checked)."""
+    q, c, e = g[_XX], g[_XY], g[IDX[(0, 2)]]
+    same = [(IDX[(1, 1)], q), (IDX[(2, 2)], q), (IDX[(3, 3)], q), (IDX[(2, 3)], c)]
+    same += [(IDX[p], e) for p in ((0, 3), (1, 2), (1, 3))]
+    tol = 1e-9 * max(1.0, abs(q))
+    if any(abs(g[i] - v) > tol for i, v in same):
+        raise NSTheoryError("internal: four-input kernel lost its symmetric structure")
+    return q, c, e
+
+
+def activation_step(name: str, sigma2: float, st: KernelState) -> KernelState:
+    """One ``Dense(sigma2) -> Act(name)`` step of the recursion (module docstring)."""
+    G = sigma2 * st.g
+    q, c, e = _structure(G)
+    if abs(e) <= 1e-12 * q:  # odd activations keep independent pairs uncorrelated
+        e = 0.0
+    if not (0 <= e <= c < q):
+        raise NSTheoryError(f"finite-width rules need 0 <= cross-pair <= pair covariance < q "
+                            f"(rho in [0, 1)); got q={q:.6g}, c={c:.6g}, e={e:.6g}")
+    S = four_point_moments(name, q, c, e)[1]
+    dc, de = map_derivatives(name, q, c), map_derivatives(name, q, e)
+    # the mean-field kernel from the derivative route's (closed-form or 160-node) map value,
+    # more accurate than the nested quadrature, whose error enters S only at O(1/N)
+    F = np.array([dc.f2 if a == b else (dc.value if (a, b) in ((0, 1), (2, 3)) else de.value)
+                  for a, b in ENTRIES])
+    J = np.zeros((10, 10))
+    mu_new = np.empty(10)
+    for i, (a, b) in enumerate(ENTRIES):
+        if a == b:
+            J[i, i] = dc.f2_d1
+            hv = dc.f2_d2 * sigma2**2 * st.V[i, i]
+        else:
+            d = dc if (a, b) in ((0, 1), (2, 3)) else de
+            args = (IDX[(a, a)], IDX[(b, b)], i)
+            J[i, list(args)] = d.grad
+            sub = st.V[np.ix_(args, args)] * sigma2**2
+            hv = float(np.sum(np.asarray(d.hess) * sub))
+        mu_new[i] = sigma2 * (J[i] @ st.mu) + 0.5 * hv
+    V_new = S + sigma2**2 * (J @ st.V @ J.T)
+    return KernelState(F, mu_new, V_new)
+
+
+def _steps(model: Model):
+    """The model as a list of blocks of ``(activation name, sigma2)`` steps."""
+    if model.n_tokens != 1:
+        raise NSTheoryError("finite-width rules cover single-token models (n_tokens = 1)")
+    blocks = []
+    for block in model.blocks:
+        steps, pending = [], None
+        for layer in block:
+            if isinstance(layer, Dense):
+                if pending is not None:
+                    steps.append(("identity", pending))
+                pending = layer.sigma2
+            elif isinstance(layer, Act):
+                if pending is None:
+                    raise NSTheoryError("finite-width rules need each activation right after a "
+                                        "Dense layer")
+                steps.append((layer.name, pending))
+                pending = None
+            else:
+                raise NSTheoryError(
+                    f"finite-width rules cover Dense and activation layers only; got "
+                    f"{type(layer).__name__} (LayerNorm, residual and attention are not "
+                    "implemented)")
+        if pending is not None:
+            steps.append(("identity", pending))
+        blocks.append(steps)
+    return blocks
+
+
+def statistic_coefficients(st: KernelState, per_net: int) -> tuple[float, float, float]:
+    """``1/N`` coefficients ``(raw, q, normalised)`` of the Monte Carlo statistic for a state.
+
+    ``per_net`` input pairs share a network: the covariance of the per-network averages is
+    ``(V_same / per_net + (1 - 1/per_net) V_cross) / N``. The normalised view's coefficient is
+    the ratio's first-order shift plus its second-order delta-method terms
+    (``f = A / sqrt(B_X B_Y)``: ``f_{A B} = -1/(2 b^2)``, ``f_{BB} = 3a/(4 b^3)``,
+    ``f_{B_X B_Y} = a/(4 b^3)``).
+    """
+    P = per_net
+    a, b = st.g[_XY], st.g[_XX]
+    V = st.V
+
+    def cov(i, j, i2, j2):
+        return V[i, j] / P + (1 - 1 / P) * V[i2, j2]
+
+    c_ab = cov(_XY, _XX, _XY, _XX2)          # Cov(A, B_X) (= Cov(A, B_Y) by symmetry)
+    c_bb = cov(_XX, _XX, _XX, _XX2)          # Var(B_X)
+    c_bxby = cov(_XX, _YY, _XX, _YY2)        # Cov(B_X, B_Y)
+    mu_a, mu_b = st.mu[_XY], st.mu[_XX]
+    first = (mu_a - (a / b) * mu_b) / b
+    second = -c_ab / b**2 + 0.75 * a / b**3 * c_bb + 0.25 * a / b**3 * c_bxby
+    return mu_a, mu_b, first + second
+
+
+def finite_width_recursion(model: Model, rho: float, per_net: int = 100) -> list[FiniteWidthRow]:
+    """Mean-field values and ``1/width`` coefficients after every block (index 0 = block 1).
+
+    ``per_net``: input pairs per random network in the statistic (as in the Monte Carlo).
+    ``rho`` must lie in ``[0, 1)``.
+
+    >>> from nstheory.propagation.model import mlp
+    >>> r = finite_width_recursion(mlp(1, act="identity", sigma2=1.0), 0.5, per_net=1)[0]
+    >>> r.coef_raw, r.coef_q   # a linear layer: E K = g exactly
+    (0.0, 0.0)
+    """
+    check_rho(rho)
+    if not 0 <= rho < 1:
+        raise NSTheoryError(f"finite-width rules need rho in [0, 1), got {rho}")
+    per_net = check_int(per_net, "per_net", lo=1)
+    st = input_state(float(rho))
+    rows = []
+    for li, steps in enumerate(_steps(model), start=1):
+        for name, sigma2 in steps:
+            st = activation_step(name, sigma2, st)
+        raw, cq, cn = statistic_coefficients(st, per_net)
+        a, b = float(st.g[_XY]), float(st.g[_XX])
+        rows.append(FiniteWidthRow(li, a, b, a / b, float(raw), float(cq), float(cn)))
+    return rows
+
+
+def mean_field_only(model: Model, rho: float) -> list[float]:
+    """The normalised mean-field values alone (the baseline of the benchmark): the same
+    two-input kernel map iterated without the vertex.
+
+    >>> from nstheory.propagation.model import mlp
+    >>> round(mean_field_only(mlp(2), 0.9)[-1], 6)
+    0.917741
+    """
+    from nstheory.propagation.maps import activation
+
+    q, c = 1.0, float(rho)
+    out = []
+    for steps in _steps(model):
+        for name, sigma2 in steps:
+            act = activation(name)
+            Q, C = sigma2 * q, sigma2 * c
+            q, c = float(act.raw_float(1.0, Q, Q)), float(act.raw_float(C / Q, Q, Q))
+        out.append(c / q)
+    return out
+
+
+def breakdown_ratio(coef: float, mean_field: float, width: int) -> float:
+    """The relative first-order correction ``|coef| / (width |mean field|)``: the expansion is
+    trustworthy while it is small (it grows like depth / width).
+
+    >>> breakdown_ratio(-2.0, 1.0, 100)
+    0.02
+    """
+    return abs(coef) / (width * max(abs(mean_field), 1e-300))
+
+
+def depth_to_width(depth: int, width: int) -> float:
+    """The book's expansion parameter ``depth / width``.
+
+    >>> depth_to_width(20, 256)
+    0.078125
+    """
+    return check_int(depth, "depth", lo=1) / check_int(width, "width", lo=1)
+
+
+__all__ = ["FiniteWidthRow", "KernelState", "activation_step", "breakdown_ratio",
+           "depth_to_width", "finite_width_recursion", "input_state", "mean_field_only",
+           "statistic_coefficients"]
+
+

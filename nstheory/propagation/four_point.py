@@ -1,0 +1,141 @@
+r"""Gaussian four-point moments of an activation for two independent input pairs.
+
+The finite-width recursion tracks the empirical kernel of four inputs: a pair ``(X, Y)`` (inputs
+0, 1) and a second, independent pair ``(X', Y')`` (inputs 2, 3) that goes through the *same*
+weights. In the mean-field limit their pre-activation covariance has the symmetric form
+
+.. math::
+    G = \begin{pmatrix} q & c & e & e\\ c & q & e & e\\ e & e & q & c\\ e & e & c & q
+    \end{pmatrix},\qquad 0 \le e \le c \le q,
+
+which is the law of ``z_i = sqrt(e) w + sqrt(c - e) w_P + sqrt(q - c) n_i`` with independent
+standard normals ``w`` (shared), ``w_P`` (one per pair) and ``n_i`` (one per input). Any
+expectation ``E prod_i phi(z_i)^{k_i}`` is then three nested one-dimensional Gaussian
+integrals, each by Gauss-Hermite quadrature; for ReLU the innermost one is the closed-form
+truncated-normal moment, so no quadrature sees the kink.
+
+:func:`kernel_entries` lists the ten kernel entries ``(a, b)``, ``a <= b``;
+:func:`four_point_source` returns ``S[(ab), (cd)] = E[phi_a phi_b phi_c phi_d] - F_ab F_cd``
+(the conditional covariance of the empirical kernel times the width).
+
+>>> s = four_point_source("identity", 1.0, 0.5, 0.0)
+>>> ent = kernel_entries()
+>>> round(float(s[ent.index((0, 0)), ent.index((0, 0))]), 12)   # Var(z^2) = 2 q^2
+2.0
+>>> round(float(s[ent.index((0, 1)), ent.index((2, 3))]), 12)   # independent pairs
+0.0
+"""
+
+from __future__ import annotations
+
+import math
+from functools import cache
+
+import numpy as np
+
+from nstheory.errors import NSTheoryError
+
+#: Gauss-Hermite nodes of the outer (shared), middle (per pair) and inner (per input) levels
+NODES = (96, 96, 64)
+
+
+def kernel_entries() -> list[tuple[int, int]]:
+    """The ten entries ``(a, b)``, ``0 <= a <= b <= 3``, of the four-input kernel, in the
+    order used by every vector and matrix of the recursion.
+
+    >>> kernel_entries()[:4]
+    [(0, 0), (0, 1), (0, 2), (0, 3)]
+    """
+    return [(a, b) for a in range(4) for b in range(a, 4)]
+
+
+@cache
+def _gh(n: int):
+    t, w = np.polynomial.hermite_e.hermegauss(n)
+    return t, w / w.sum()
+
+
+def _relu_moments(x, s):
+    """``E[relu(x + s n)^k]`` for ``k = 0..4`` (closed form; ``s > 0``)."""
+    from scipy.special import ndtr
+
+    t = x / s
+    big_phi, small_phi = ndtr(t), np.exp(-t * t / 2) / math.sqrt(2 * math.pi)
+    # M_j = E[n^j; n > -t]: M_j = (j - 1) M_{j-2} + (-t)^{j-1} phi(t)
+    m = [big_phi, small_phi]
+    for j in range(2, 5):
+        m.append((j - 1) * m[j - 2] + (-t) ** (j - 1) * small_phi)
+    out = [np.ones_like(x)]
+    for k in range(1, 5):
+        out.append(sum(math.comb(k, j) * x ** (k - j) * s**j * m[j] for j in range(k + 1)))
+    return out
+
+
+def _phi_np(name: str):
+    from nstheory.propagation.maps import activation
+
+    if name == "relu":
+        return lambda x: np.maximum(x, 0.0)
+    return activation(name).phi_np
+
+
+def _inner_moments(name: str, x, s: float):
+    """``E[phi(x + s n)^k]``, ``k = 0..4``, on the array ``x``."""
+    if s == 0.0:
+        p = _phi_np(name)(x)
+        return [np.ones_like(x), p, p**2, p**3, p**4]
+    if name == "relu":
+        return _relu_moments(x, s)
+    t, w = _gh(NODES[2])
+    p = _phi_np(name)(x[..., None] + s * t)
+    return [np.ones_like(x)] + [np.sum(w * p**k, axis=-1) for k in range(1, 5)]
+
+
+def four_point_source(name: str, q: float, c: float, e: float):
+    """The 10 x 10 matrix ``S`` and the mean kernel ``F`` (10-vector) of the post-activation
+    kernel for pre-activation covariance ``G(q, c, e)`` (see the module docstring).
+
+    Returns ``S`` only; :func:`four_point_moments` returns both.
+    """
+    return four_point_moments(name, q, c, e)[1]
+
+
+def four_point_moments(name: str, q: float, c: float, e: float):
+    """``(F, S)``: ``F[(ab)] = E[phi_a phi_b]`` and ``S[(ab), (cd)] = E[phi_a phi_b phi_c
+    phi_d] - F_ab F_cd`` for the covariance ``G(q, c, e)``, all by the same quadrature.
+
+    >>> f, s = four_point_moments("relu", 1.0, 1.0 - 1e-300, 0.0)
+    >>> round(float(f[0]), 10), round(float(s[0, 0]), 10)   # E relu^2 = 1/2, Var relu^2 = 3/2 - 1/4
+    (0.5, 1.25)
+    """
+    q, c, e = float(q), float(c), float(e)
+    if not (q > 0 and math.isfinite(q)):
+        raise NSTheoryError(f"four-point moments need a finite q > 0, got {q}")
+    if not (-1e-12 * q <= e <= c + 1e-12 * q and c <= q * (1 + 1e-12)):
+        raise NSTheoryError(f"four-point moments need 0 <= e <= c <= q, got q={q}, c={c}, e={e}")
+    e = max(e, 0.0)
+    c = min(max(c, e), q)
+    tw, ww = _gh(NODES[0])
+    tm, wm = _gh(NODES[1])
+    x = math.sqrt(e) * tw[:, None] + math.sqrt(c - e) * tm[None, :]
+    mk = _inner_moments(name, x, math.sqrt(q - c))  # mk[k][w, m]
+    ent = kernel_entries()
+
+    def expect(counts):
+        pa = np.sum(wm * mk[counts[0]] * mk[counts[1]], axis=1)
+        pb = np.sum(wm * mk[counts[2]] * mk[counts[3]], axis=1)
+        return float(np.sum(ww * pa * pb))
+
+    def counts_of(*idx):
+        k = [0, 0, 0, 0]
+        for i in idx:
+            k[i] += 1
+        return k
+
+    f = np.array([expect(counts_of(a, b)) for a, b in ent])
+    s = np.empty((10, 10))
+    for i, (a, b) in enumerate(ent):
+        for j in range(i, 10):
+            cc, d = ent[j]
+            s[i, j] = s[j, i] = expect(counts_of(a, b, cc, d)) - f[i] * f[j]
+    return f, s
