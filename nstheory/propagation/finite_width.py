@@ -150,8 +150,10 @@ def _structure(g: np.ndarray) -> tuple[float, float, float]:
     return q, c, e
 
 
-def activation_step(name: str, sigma2: float, st: KernelState) -> KernelState:
-    """One ``Dense(sigma2) -> Act(name)`` step of the recursion (module docstring)."""
+def activation_step(name: str, sigma2: float, st: KernelState,
+                    derivatives=map_derivatives) -> KernelState:
+    """One ``Dense(sigma2) -> Act(name)`` step of the recursion (module docstring);
+    ``derivatives(name, q, c)`` supplies the kernel map's :class:`MapDerivatives`."""
     G = sigma2 * st.g
     q, c, e = _structure(G)
     if abs(e) <= 1e-12 * q:  # odd activations keep independent pairs uncorrelated
@@ -160,7 +162,7 @@ def activation_step(name: str, sigma2: float, st: KernelState) -> KernelState:
         raise NSTheoryError(f"finite-width rules need 0 <= cross-pair <= pair covariance < q "
                             f"(rho in [0, 1)); got q={q:.6g}, c={c:.6g}, e={e:.6g}")
     S = four_point_moments(name, q, c, e)[1]
-    dc, de = map_derivatives(name, q, c), map_derivatives(name, q, e)
+    dc, de = derivatives(name, q, c), derivatives(name, q, e)
     # the mean-field kernel from the derivative route's (closed-form or 160-node) map value,
     # more accurate than the nested quadrature, whose error enters S only at O(1/N)
     F = np.array([dc.f2 if a == b else (dc.value if (a, b) in ((0, 1), (2, 3)) else de.value)
@@ -236,11 +238,14 @@ def statistic_coefficients(st: KernelState, per_net: int) -> tuple[float, float,
     return mu_a, mu_b, first + second
 
 
-def finite_width_recursion(model: Model, rho: float, per_net: int = 100) -> list[FiniteWidthRow]:
+def finite_width_recursion(model: Model, rho: float, per_net: int = 100,
+                           derivatives=map_derivatives) -> list[FiniteWidthRow]:
     """Mean-field values and ``1/width`` coefficients after every block (index 0 = block 1).
 
     ``per_net``: input pairs per random network in the statistic (as in the Monte Carlo).
-    ``rho`` must lie in ``[0, 1)``.
+    ``rho`` must lie in ``[0, 1)``. ``derivatives``: the kernel-map derivative route
+    (default the symbolic one; :func:`~nstheory.propagation.kernel_derivatives.
+    numerical_map_derivatives` gives the independent finite-difference route).
 
     >>> from nstheory.propagation.model import mlp
     >>> r = finite_width_recursion(mlp(1, act="identity", sigma2=1.0), 0.5, per_net=1)[0]
@@ -255,7 +260,7 @@ def finite_width_recursion(model: Model, rho: float, per_net: int = 100) -> list
     rows = []
     for li, steps in enumerate(_steps(model), start=1):
         for name, sigma2 in steps:
-            st = activation_step(name, sigma2, st)
+            st = activation_step(name, sigma2, st, derivatives)
         raw, cq, cn = statistic_coefficients(st, per_net)
         a, b = float(st.g[_XY]), float(st.g[_XX])
         rows.append(FiniteWidthRow(li, a, b, a / b, float(raw), float(cq), float(cn)))
