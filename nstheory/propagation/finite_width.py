@@ -252,19 +252,33 @@ def finite_width_recursion(model: Model, rho: float, per_net: int = 100,
     >>> r.coef_raw, r.coef_q   # a linear layer: E K = g exactly
     (0.0, 0.0)
     """
-    check_rho(rho)
-    if not 0 <= rho < 1:
-        raise NSTheoryError(f"finite-width rules need rho in [0, 1), got {rho}")
     per_net = check_int(per_net, "per_net", lo=1)
-    st = input_state(float(rho))
     rows = []
-    for li, steps in enumerate(_steps(model), start=1):
-        for name, sigma2 in steps:
-            st = activation_step(name, sigma2, st, derivatives)
+    for li, st in enumerate(kernel_states(model, rho, derivatives), start=1):
         raw, cq, cn = statistic_coefficients(st, per_net)
         a, b = float(st.g[_XY]), float(st.g[_XX])
         rows.append(FiniteWidthRow(li, a, b, a / b, float(raw), float(cq), float(cn)))
     return rows
+
+
+def kernel_states(model: Model, rho: float, derivatives=map_derivatives) -> list[KernelState]:
+    """The :class:`KernelState` after every block (``rho`` in ``[0, 1)``).
+
+    >>> from nstheory.propagation.model import mlp
+    >>> st = kernel_states(mlp(3, act="identity", sigma2=1.0), 0.5)[-1]
+    >>> float(st.V[IDX[(0, 0)], IDX[(0, 0)]])   # deep linear net: N Var K = 2 (depth + 1)
+    8.0
+    """
+    check_rho(rho)
+    if not 0 <= rho < 1:
+        raise NSTheoryError(f"finite-width rules need rho in [0, 1), got {rho}")
+    st = input_state(float(rho))
+    out = []
+    for steps in _steps(model):
+        for name, sigma2 in steps:
+            st = activation_step(name, sigma2, st, derivatives)
+        out.append(st)
+    return out
 
 
 def mean_field_only(model: Model, rho: float) -> list[float]:
@@ -308,7 +322,7 @@ def depth_to_width(depth: int, width: int) -> float:
 
 
 __all__ = ["FiniteWidthRow", "KernelState", "activation_step", "breakdown_ratio",
-           "depth_to_width", "finite_width_recursion", "input_state", "mean_field_only",
-           "statistic_coefficients"]
+           "depth_to_width", "finite_width_recursion", "input_state", "kernel_states",
+           "mean_field_only", "statistic_coefficients"]
 
 
