@@ -1,0 +1,147 @@
+"""The 1/width recursion: exact special cases, the two derivative routes, Monte Carlo with power,
+and the CLI."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from nstheory.claims import z_power
+from nstheory.errors import NSTheoryError
+from nstheory.propagation.finite_width import (
+    IDX,
+    finite_width_recursion,
+    kernel_states,
+    mean_field_only,
+)
+from nstheory.propagation.four_point import four_point_moments, kernel_entries
+from nstheory.propagation.kernel_derivatives import map_derivatives, numerical_map_derivatives
+from nstheory.propagation.model import mlp
+from nstheory.propagation.recurrence import point_recurrence
+
+
+def test_deep_linear_vertex_matches_exact_chi_square_product():
+    # K_L(x, x) = |x|^2/N * prod of L independent chi^2_N/N factors (sigma2 = 1):
+    # N Var K_L = N ((1 + 2/N)^(L+1) - 1) -> 2 (L + 1) as N -> inf.
+    depth = 6
+    sts = kernel_states(mlp(depth, act="identity", sigma2=1.0), 0.3)
+    for L, st in enumerate(sts, start=1):
+        exact_limit = 2.0 * (L + 1)
+        big_n = 1e9
+        exact_at_big_n = big_n * ((1 + 2 / big_n) ** (L + 1) - 1)
+        assert st.V[IDX[(0, 0)], IDX[(0, 0)]] == pytest.approx(exact_limit, rel=1e-12)
+        assert exact_at_big_n == pytest.approx(exact_limit, rel=1e-6)
+        # linear net: the mean kernel has no 1/N shift, and two independent inputs' squared
+        # norms decorrelate at O(1/N) (their covariance is Var(tr M / N) = O(1/N^2))
+        assert np.all(st.mu == 0)
+        assert st.V[IDX[(0, 0)], IDX[(2, 2)]] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_mean_field_part_matches_point_recurrence():
+    # closed forms (relu, erf) agree to rounding; tanh's 160-node Price quadrature to ~1e-11
+    for act, s2, rel in (("relu", 2.0, 1e-12), ("erf", 1.5, 1e-12), ("tanh", 1.5, 1e-10)):
+        model = mlp(3, sigma2=s2, act=act)
+        rows = finite_width_recursion(model, 0.7)
+        pts = point_recurrence(model, 0.7)
+        for r, p in zip(rows, pts[1:], strict=True):
+            assert r.mean_field_normalised == pytest.approx(p.C / p.Q, rel=rel)
+        assert mean_field_only(model, 0.7)[-1] == pytest.approx(rows[-1].mean_field_normalised,
+                                                                rel=rel)
+
+
+def test_four_point_identity_is_isserlis():
+    q, c, e = 1.7, 1.1, 0.4
+    g4 = np.array([[q, c, e, e], [c, q, e, e], [e, e, q, c], [e, e, c, q]])
+    _, s = four_point_moments("identity", q, c, e)
+    ent = kernel_entries()
+    for i, (a, b) in enumerate(ent):
+        for j, (cc, d) in enumerate(ent):
+            assert s[i, j] == pytest.approx(g4[a, cc] * g4[b, d] + g4[a, d] * g4[b, cc],
+                                            abs=1e-10)
+
+
+def test_four_point_relu_closed_forms():
+    # one input: E relu(u)^4 = 3 q^2 / 2, E relu(u)^2 = q / 2; independent pairs (e = 0):
+    # E[relu(u)^2 relu(w)^2] factorises.
+    q = 2.0
+    f, s = four_point_moments("relu", q, 1.2, 0.0)
+    i00, i22 = IDX[(0, 0)], IDX[(2, 2)]
+    assert f[i00] == pytest.approx(q / 2, rel=1e-12)
+    assert s[i00, i00] == pytest.approx(1.5 * q * q - q * q / 4, rel=1e-10)
+    assert s[i00, i22] == pytest.approx(0.0, abs=1e-12)
+
+
+@pytest.mark.parametrize("name", ["relu", "erf", pytest.param("gelu", marks=pytest.mark.slow)])
+def test_derivative_routes_agree(name):
+    a = map_derivatives(name, 1.3, 0.7)
+    b = numerical_map_derivatives(name, 1.3, 0.7, h=1e-6, dps=30)
+    np.testing.assert_allclose(a.grad, b.grad, atol=1e-9)
+    np.testing.assert_allclose(a.hess, b.hess, atol=1e-7)
+    assert a.f2_d1 == pytest.approx(b.f2_d1, abs=1e-9)
+    assert a.f2_d2 == pytest.approx(b.f2_d2, abs=1e-7)
+
+
+@pytest.mark.slow
+def test_derivative_routes_agree_tanh():
+    a = map_derivatives("tanh", 1.3, 0.7)
+    b = numerical_map_derivatives("tanh", 1.3, 0.7, h=1e-5, dps=25)
+    np.testing.assert_allclose(a.grad, b.grad, atol=1e-6)
+    np.testing.assert_allclose(a.hess, b.hess, atol=1e-4)
+
+
+def test_invalid_inputs():
+    with pytest.raises(NSTheoryError, match="rho"):
+        finite_width_recursion(mlp(2), -0.5)
+    with pytest.raises(NSTheoryError, match="rho"):
+        finite_width_recursion(mlp(2), float("nan"))
+    with pytest.raises(NSTheoryError, match="Residual"):
+        finite_width_recursion(mlp(2, residual=True), 0.5)
+    with pytest.raises(NSTheoryError, match="per_net"):
+        finite_width_recursion(mlp(2), 0.5, per_net=0)
+    with pytest.raises(NSTheoryError, match="activation"):
+        map_derivatives("sign", 1.0, 0.5)
+    with pytest.raises(NSTheoryError, match="c"):
+        map_derivatives("relu", 1.0, 1.0)
+
+
+def test_monte_carlo_agrees_with_corrected_and_rejects_mean_field():
+    """Small ReLU net (depth 6, width 32, 10 pairs per network): the check must detect the
+    mean-field gap (fixed in advance as the predicted 1/N term) with power >= 0.9."""
+    from nstheory.propagation.torch_model import monte_carlo
+
+    depth, width, per_net, zmax = 6, 32, 10, 4.0
+    model = mlp(depth)
+    row = finite_width_recursion(model, 0.9, per_net=per_net)[-1]
+    effect = abs(row.coef_normalised) / width  # the mean-field gap the check must detect
+    res = monte_carlo(model, 0.9, width=width, n_nets=1200, per_net=per_net, seed=3, chunk=600,
+                      view="normalised")[-1]
+    assert z_power(effect, res.stderr, zmax) >= 0.9
+    z_corr = (res.mean - row.corrected_normalised(width)) / res.stderr
+    z_mf = (res.mean - row.mean_field_normalised) / res.stderr
+    assert abs(z_corr) <= zmax, (res.mean, res.stderr, row.corrected_normalised(width))
+    assert abs(z_mf) > zmax
+
+
+def test_cli_finite_width_json(capsys):
+    from nstheory.cli import main
+
+    rc = main(["propagate", "--arch", "mlp", "--depth", "3", "--rho", "0.9", "--width", "64",
+               "--finite-width", "--json"])
+    assert rc == 0
+    out = json.loads(capsys.readouterr().out)
+    assert len(out["layers"]) == 3
+    last = out["layers"][-1]
+    assert last["corrected_normalised"] < last["mean_field_normalised"]
+    assert math.isclose(last["corrected_normalised"],
+                        last["mean_field_normalised"] + last["coef_normalised"] / 64)
+
+
+def test_cli_finite_width_rejects_unsupported_arch(capsys):
+    from nstheory.cli import main
+
+    rc = main(["propagate", "--arch", "mlp", "--depth", "2", "--residual", "--finite-width"])
+    assert rc == 2
+    assert "Residual" in capsys.readouterr().err
