@@ -60,15 +60,13 @@ def _relu_moments(x, s):
     from scipy.special import ndtr
 
     t = x / s
-    big_phi, small_phi = ndtr(t), np.exp(-t * t / 2) / math.sqrt(2 * math.pi)
-    # M_j = E[n^j; n > -t]: M_j = (j - 1) M_{j-2} + (-t)^{j-1} phi(t)
-    m = [big_phi, small_phi]
-    for j in range(2, 5):
-        m.append((j - 1) * m[j - 2] + (-t) ** (j - 1) * small_phi)
-    out = [np.ones_like(x)]
-    for k in range(1, 5):
-        out.append(sum(math.comb(k, j) * x ** (k - j) * s**j * m[j] for j in range(k + 1)))
-    return out
+    big, small = ndtr(t), np.exp(-0.5 * t * t) * (1 / math.sqrt(2 * math.pi))
+    x2, s2 = x * x, s * s
+    m1 = x * big + s * small
+    m2 = (x2 + s2) * big + x * s * small
+    m3 = x * (x2 + 3 * s2) * big + s * (x2 + 2 * s2) * small
+    m4 = (x2 * x2 + 6 * x2 * s2 + 3 * s2 * s2) * big + x * s * (x2 + 5 * s2) * small
+    return [np.ones_like(x), m1, m2, m3, m4]
 
 
 def _phi_np(name: str):
@@ -89,6 +87,25 @@ def _inner_moments(name: str, x, s: float):
     t, w = _gh(NODES[2])
     p = _phi_np(name)(x[..., None] + s * t)
     return [np.ones_like(x)] + [np.sum(w * p**k, axis=-1) for k in range(1, 5)]
+
+
+@cache
+def _index_tables():
+    """Pair-integral index ``(k, k')`` lists and, for ``F`` (10) and ``S`` (10 x 10), which
+    two pair integrals each expectation multiplies."""
+    pairs = [(i, j) for i in range(5) for j in range(i, 5 - i)]
+    pos = {p: n for n, p in enumerate(pairs)}
+    ent = kernel_entries()
+
+    def split(idx):
+        k = [0, 0, 0, 0]
+        for i in idx:
+            k[i] += 1
+        return pos[tuple(sorted(k[:2]))], pos[tuple(sorted(k[2:]))]
+
+    first = np.array([split(e) for e in ent])
+    second = np.array([[split(a + b) for b in ent] for a in ent])
+    return [p[0] for p in pairs], [p[1] for p in pairs], first, second
 
 
 def four_point_source(name: str, q: float, c: float, e: float):
@@ -119,23 +136,11 @@ def four_point_moments(name: str, q: float, c: float, e: float):
     tm, wm = _gh(NODES[1])
     x = math.sqrt(e) * tw[:, None] + math.sqrt(c - e) * tm[None, :]
     mk = _inner_moments(name, x, math.sqrt(q - c))  # mk[k][w, m]
-    ent = kernel_entries()
-
-    def expect(counts):
-        pa = np.sum(wm * mk[counts[0]] * mk[counts[1]], axis=1)
-        pb = np.sum(wm * mk[counts[2]] * mk[counts[3]], axis=1)
-        return float(np.sum(ww * pa * pb))
-
-    def counts_of(*idx):
-        k = [0, 0, 0, 0]
-        for i in idx:
-            k[i] += 1
-        return k
-
-    f = np.array([expect(counts_of(a, b)) for a, b in ent])
-    s = np.empty((10, 10))
-    for i, (a, b) in enumerate(ent):
-        for j in range(i, 10):
-            cc, d = ent[j]
-            s[i, j] = s[j, i] = expect(counts_of(a, b, cc, d)) - f[i] * f[j]
+    # per-pair integrals over w_P, one per (k, k') with k + k' <= 4, as functions of w; then
+    # every product of two of them integrated over w in one matrix product
+    pi, pj, first, second = _index_tables()
+    pair = np.stack([wm @ (mk[i] * mk[j]).T for i, j in zip(pi, pj, strict=True)])
+    e4 = (pair * ww) @ pair.T
+    f = e4[first[:, 0], first[:, 1]]
+    s = e4[second[..., 0], second[..., 1]] - np.outer(f, f)
     return f, s
