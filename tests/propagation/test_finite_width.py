@@ -145,3 +145,18 @@ def test_cli_finite_width_rejects_unsupported_arch(capsys):
     rc = main(["propagate", "--arch", "mlp", "--depth", "2", "--residual", "--finite-width"])
     assert rc == 2
     assert "Residual" in capsys.readouterr().err
+
+
+def test_fit_exponent_recovers_known_power_and_rejects_bad_input():
+    from nstheory.propagation.residual_scaling import fit_exponent
+
+    w = np.array([16.0, 32.0, 64.0, 128.0])
+    rng = np.random.default_rng(0)
+    se = 1e-4 * np.ones(4)
+    res = [a * w**-1.5 + rng.normal(0, 1e-4, 4) for a in (2.0, 5.0)]
+    fit = fit_exponent(w, res, [se, se])
+    assert fit.lo <= 1.5 <= fit.hi and fit.hi - fit.lo < 0.3
+    with pytest.raises(NSTheoryError, match="stderrs"):
+        fit_exponent(w, [res[0]], [np.zeros(4)])
+    with pytest.raises(NSTheoryError, match="widths"):
+        fit_exponent([16.0], [[1.0]], [[1.0]])
