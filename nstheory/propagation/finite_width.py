@@ -53,16 +53,19 @@ Examples
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from functools import cache
 
 import numpy as np
 
 from nstheory.errors import NSTheoryError, check_int, check_rho
-from nstheory.propagation.four_point import four_point_moments, kernel_entries
+from nstheory.propagation.four_point import four_point_moments, kernel_entries, stat_entries
 from nstheory.propagation.kernel_derivatives import map_derivatives
-from nstheory.propagation.model import Act, Dense, Model
+from nstheory.propagation.model import Act, Dense, LayerNorm, Model
 
-ENTRIES = kernel_entries()
+ENTRIES = stat_entries()  # 10 kernel entries (a, b), then 4 channel means (a,)
+KERNEL = kernel_entries()
 IDX = {e: i for i, e in enumerate(ENTRIES)}
+NS = len(ENTRIES)
 # entry indices used by the statistic: pair 1 = inputs (0, 1), pair 2 = inputs (2, 3)
 _XX, _XY, _YY = IDX[(0, 0)], IDX[(0, 1)], IDX[(1, 1)]
 _XX2, _YY2 = IDX[(2, 2)], IDX[(3, 3)]
@@ -128,15 +131,21 @@ def input_state(rho: float) -> KernelState:
     (2.0, 1.25)
     """
     g4 = np.array([[1, rho, 0, 0], [rho, 1, 0, 0], [0, 0, 1, rho], [0, 0, rho, 1]], float)
-    return KernelState(np.array([g4[a, b] for a, b in ENTRIES]), np.zeros(10),
-                       _gaussian_vertex(g4))
+    g = np.array([g4[e] if len(e) == 2 else 0.0 for e in ENTRIES])
+    return KernelState(g, np.zeros(NS), _gaussian_vertex(g4))
 
 
 def _gaussian_vertex(g4) -> np.ndarray:
-    v = np.empty((10, 10))
-    for i, (a, b) in enumerate(ENTRIES):
-        for j, (c, d) in enumerate(ENTRIES):
-            v[i, j] = g4[a, c] * g4[b, d] + g4[a, d] * g4[b, c]
+    """``N Cov`` of the statistics of Gaussian inputs: Isserlis for kernel entries, ``g_ab``
+    between channel means, 0 between a mean and a kernel entry (odd moments)."""
+    v = np.zeros((NS, NS))
+    for i, ei in enumerate(ENTRIES):
+        for j, ej in enumerate(ENTRIES):
+            if len(ei) == 2 and len(ej) == 2:
+                (a, b), (c, d) = ei, ej
+                v[i, j] = g4[a, c] * g4[b, d] + g4[a, d] * g4[b, c]
+            elif len(ei) == 1 and len(ej) == 1:
+                v[i, j] = g4[ei[0], ej[0]]
     return v
 
 
@@ -166,16 +175,22 @@ def activation_step(name: str, sigma2: float, st: KernelState,
     dc, de = derivatives(name, q, c), derivatives(name, q, e)
     # the mean-field kernel from the derivative route's (closed-form or 160-node) map value,
     # more accurate than the nested quadrature, whose error enters S only at O(1/N)
-    F = np.array([dc.f2 if a == b else (dc.value if (a, b) in ((0, 1), (2, 3)) else de.value)
-                  for a, b in ENTRIES])
-    J = np.zeros((10, 10))
-    mu_new = np.empty(10)
-    for i, (a, b) in enumerate(ENTRIES):
-        if a == b:
+    F = np.empty(NS)
+    J = np.zeros((NS, NS))
+    mu_new = np.empty(NS)
+    for i, ent in enumerate(ENTRIES):
+        a, b = ent[0], ent[-1]
+        if len(ent) == 1:  # channel mean E phi: a function of G_aa
+            F[i] = dc.f1
+            J[i, IDX[(a, a)]] = dc.f1_d1
+            hv = dc.f1_d2 * sigma2**2 * st.V[IDX[(a, a)], IDX[(a, a)]]
+        elif a == b:
+            F[i] = dc.f2
             J[i, i] = dc.f2_d1
             hv = dc.f2_d2 * sigma2**2 * st.V[i, i]
         else:
             d = dc if (a, b) in ((0, 1), (2, 3)) else de
+            F[i] = d.value
             args = (IDX[(a, a)], IDX[(b, b)], i)
             J[i, list(args)] = d.grad
             sub = st.V[np.ix_(args, args)] * sigma2**2
@@ -183,6 +198,51 @@ def activation_step(name: str, sigma2: float, st: KernelState,
         mu_new[i] = sigma2 * (J[i] @ st.mu) + 0.5 * hv
     V_new = S + sigma2**2 * (J @ st.V @ J.T)
     return KernelState(F, mu_new, V_new)
+
+
+@cache
+def _layernorm_map():
+    """Lambdified value, gradient and Hessian of the LayerNorm'ed kernel entry
+    ``(k_ab - m_a m_b) / sqrt((k_aa - m_a^2)(k_bb - m_b^2))`` in ``(k_ab, k_aa, k_bb, m_a,
+    m_b)`` (SymPy)."""
+    import sympy as sp
+
+    kab, kaa, kbb, ma, mb = xs = sp.symbols("k_ab k_aa k_bb m_a m_b", real=True)
+    f = (kab - ma * mb) / sp.sqrt((kaa - ma**2) * (kbb - mb**2))
+    grad = [sp.diff(f, x) for x in xs]
+    hess = [[sp.diff(f, x, y) for y in xs] for x in xs]
+    return sp.lambdify(xs, [f, grad, hess], "math")
+
+
+def layernorm_step(st: KernelState) -> KernelState:
+    """LayerNorm (no affine) as a smooth map of the empirical statistics: each kernel entry
+    becomes ``(K_ab - m_a m_b) / sqrt(v_a v_b)``, ``v_a = K_aa - m_a^2``; diagonal entries are 1
+    and channel means 0 exactly. The ``1/N`` terms follow by the delta method (``mu' = D mu +
+    H : V / 2``, ``V' = D V D^T``). This rule is ours (not in the book).
+
+    >>> from nstheory.propagation.model import mlp
+    >>> st = layernorm_step(kernel_states(mlp(1), 0.5)[-1])
+    >>> round(float(st.g[IDX[(0, 0)]]), 12), round(float(st.V[IDX[(0, 0)], IDX[(0, 0)]]), 12)
+    (1.0, 0.0)
+    """
+    fn = _layernorm_map()
+    g = np.zeros(NS)
+    D = np.zeros((NS, NS))
+    mu = np.zeros(NS)
+    for i, ent in enumerate(ENTRIES):
+        if len(ent) == 1:
+            continue  # channel mean: exactly 0
+        a, b = ent
+        if a == b:
+            g[i] = 1.0
+            continue
+        args = [i, IDX[(a, a)], IDX[(b, b)], IDX[(a,)], IDX[(b,)]]
+        val, grad, hess = fn(*(float(st.g[k]) for k in args))
+        g[i] = val
+        D[i, args] = grad
+        mu[i] = D[i] @ st.mu + 0.5 * float(np.sum(np.asarray(hess) *
+                                                  st.V[np.ix_(args, args)]))
+    return KernelState(g, mu, D @ st.V @ D.T)
 
 
 def _steps(model: Model):
@@ -203,10 +263,17 @@ def _steps(model: Model):
                                         "Dense layer")
                 steps.append((layer.name, pending))
                 pending = None
+            elif isinstance(layer, LayerNorm):
+                if pending is not None:
+                    steps.append(("identity", pending))
+                    pending = None
+                if layer.eps:
+                    raise NSTheoryError("finite-width LayerNorm rule needs eps = 0")
+                steps.append(("layernorm", None))
             else:
                 raise NSTheoryError(
-                    f"finite-width rules cover Dense and activation layers only; got "
-                    f"{type(layer).__name__} (LayerNorm, residual and attention are not "
+                    f"finite-width rules cover Dense, activation and LayerNorm layers only; got "
+                    f"{type(layer).__name__} (residual streams and attention are not "
                     "implemented)")
         if pending is not None:
             steps.append(("identity", pending))
@@ -267,7 +334,7 @@ def kernel_states(model: Model, rho: float, derivatives=map_derivatives) -> list
 
     >>> from nstheory.propagation.model import mlp
     >>> st = kernel_states(mlp(3, act="identity", sigma2=1.0), 0.5)[-1]
-    >>> float(st.V[IDX[(0, 0)], IDX[(0, 0)]])   # deep linear net: N Var K = 2 (depth + 1)
+    >>> round(float(st.V[IDX[(0, 0)], IDX[(0, 0)]]), 9)   # deep linear net: 2 (depth + 1)
     8.0
     """
     check_rho(rho)
@@ -277,7 +344,10 @@ def kernel_states(model: Model, rho: float, derivatives=map_derivatives) -> list
     out = []
     for steps in _steps(model):
         for name, sigma2 in steps:
-            st = activation_step(name, sigma2, st, derivatives)
+            if name == "layernorm":
+                st = layernorm_step(st)
+            else:
+                st = activation_step(name, sigma2, st, derivatives)
         out.append(st)
     return out
 
@@ -292,13 +362,17 @@ def mean_field_only(model: Model, rho: float) -> list[float]:
     """
     from nstheory.propagation.maps import activation
 
-    q, c = 1.0, float(rho)
+    q, c, m = 1.0, float(rho), 0.0
     out = []
     for steps in _steps(model):
         for name, sigma2 in steps:
+            if name == "layernorm":
+                q, c, m = 1.0, (c - m * m) / (q - m * m), 0.0
+                continue
             act = activation(name)
             Q, C = sigma2 * q, sigma2 * c
             q, c = float(act.raw_float(1.0, Q, Q)), float(act.raw_float(C / Q, Q, Q))
+            m = 0.0 if name == "identity" else float(act.mean(Q, 17))
         out.append(c / q)
     return out
 

@@ -34,6 +34,10 @@ RHO = 0.9
 RUNS = [dict(zip(("key", "act", "sigma2", "depth", "width", "n_nets", "per_net", "seed"), s,
                  strict=True), rho=RHO) for s in _SPEC]
 #: the setting of the mean-field containment claim (depth 48, rho = 0.5), normalised view
+#: LayerNorm after every block (Dense -> ReLU -> LayerNorm), the rule that is not the book's
+RUNS.append({"key": "relu_ln_d10_w128", "act": "relu", "sigma2": 2.0, "depth": 10,
+             "width": 128, "n_nets": 600, "per_net": 20, "seed": 20, "rho": 0.9,
+             "layernorm": True})
 RUNS.append({"key": "relu_d48_w256_rho05", "act": "relu", "sigma2": 2.0, "depth": 48,
              "width": 256, "n_nets": 200, "per_net": 20, "seed": 19, "rho": 0.5})
 
@@ -45,7 +49,9 @@ def measure(run: dict, n_nets: int | None = None) -> dict:
 
     n = n_nets or run["n_nets"]
     t0 = time.perf_counter()
-    res = monte_carlo(mlp(run["depth"], sigma2=run["sigma2"], act=run["act"]), run["rho"],
+    model = mlp(run["depth"], sigma2=run["sigma2"], act=run["act"],
+                layernorm=run.get("layernorm", False))
+    res = monte_carlo(model, run["rho"],
                       width=run["width"], n_nets=n, per_net=run["per_net"], seed=run["seed"],
                       chunk=max(8, min(2000, 2_000_000 // (run["width"] ** 2))),
                       view="normalised")

@@ -1,8 +1,9 @@
 r"""Gaussian four-point moments of an activation for two independent input pairs.
 
-The finite-width recursion tracks the empirical kernel of four inputs: a pair ``(X, Y)`` (inputs
-0, 1) and a second, independent pair ``(X', Y')`` (inputs 2, 3) that goes through the *same*
-weights. In the mean-field limit their pre-activation covariance has the symmetric form
+The finite-width recursion tracks the empirical kernel (and channel means) of four inputs: a
+pair ``(X, Y)`` (inputs 0, 1) and a second, independent pair ``(X', Y')`` (inputs 2, 3) that
+goes through the *same* weights. In the mean-field limit their pre-activation covariance has
+the symmetric form
 
 .. math::
     G = \begin{pmatrix} q & c & e & e\\ c & q & e & e\\ e & e & q & c\\ e & e & c & q
@@ -37,6 +38,16 @@ from nstheory.errors import NSTheoryError
 
 #: Gauss-Hermite nodes of the outer (shared), middle (per pair) and inner (per input) levels
 NODES = (96, 96, 64)
+
+
+def stat_entries() -> list[tuple]:
+    """The 14 tracked statistics: the kernel entries ``(a, b)`` of :func:`kernel_entries`, then
+    the channel means ``(a,)`` of the four inputs (needed by LayerNorm).
+
+    >>> stat_entries()[10:]
+    [(0,), (1,), (2,), (3,)]
+    """
+    return kernel_entries() + [(a,) for a in range(4)]
 
 
 def kernel_entries() -> list[tuple[int, int]]:
@@ -91,11 +102,11 @@ def _inner_moments(name: str, x, s: float):
 
 @cache
 def _index_tables():
-    """Pair-integral index ``(k, k')`` lists and, for ``F`` (10) and ``S`` (10 x 10), which
+    """Pair-integral index ``(k, k')`` lists and, for ``F`` (14) and ``S`` (14 x 14), which
     two pair integrals each expectation multiplies."""
     pairs = [(i, j) for i in range(5) for j in range(i, 5 - i)]
     pos = {p: n for n, p in enumerate(pairs)}
-    ent = kernel_entries()
+    ent = stat_entries()
 
     def split(idx):
         k = [0, 0, 0, 0]
@@ -109,8 +120,8 @@ def _index_tables():
 
 
 def four_point_source(name: str, q: float, c: float, e: float):
-    """The 10 x 10 matrix ``S`` and the mean kernel ``F`` (10-vector) of the post-activation
-    kernel for pre-activation covariance ``G(q, c, e)`` (see the module docstring).
+    """The 14 x 14 matrix ``S`` of the post-activation statistics for pre-activation covariance
+    ``G(q, c, e)`` (see the module docstring).
 
     Returns ``S`` only; :func:`four_point_moments` returns both.
     """
@@ -118,8 +129,10 @@ def four_point_source(name: str, q: float, c: float, e: float):
 
 
 def four_point_moments(name: str, q: float, c: float, e: float):
-    """``(F, S)``: ``F[(ab)] = E[phi_a phi_b]`` and ``S[(ab), (cd)] = E[phi_a phi_b phi_c
-    phi_d] - F_ab F_cd`` for the covariance ``G(q, c, e)``, all by the same quadrature.
+    """``(F, S)`` over the 14 statistics of :func:`stat_entries`: ``F[(ab)] = E[phi_a phi_b]``,
+    ``F[(a,)] = E phi_a`` and ``S[i, j] = E[prod_i prod_j] - F_i F_j`` (e.g.
+    ``E[phi_a phi_b phi_c phi_d] - F_ab F_cd``) for the covariance ``G(q, c, e)``, all by the
+    same quadrature.
 
     >>> f, s = four_point_moments("relu", 1.0, 1.0 - 1e-300, 0.0)
     >>> round(float(f[0]), 10), round(float(s[0, 0]), 10)   # E relu^2 = 1/2, Var relu^2 = 3/2 - 1/4

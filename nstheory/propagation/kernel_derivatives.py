@@ -5,7 +5,8 @@ The finite-width (1/width) recursion needs, for pre-activations ``(u, v)`` with 
 
 * ``F(q1, q2, c) = E[phi(u) phi(v)]``, its gradient in ``(q1, q2, c)`` and its 3 x 3 Hessian;
 * ``f2(q) = E[phi(u)^2]`` (``u ~ N(0, q)``) with ``f2'`` and ``f2''`` (the diagonal entries,
-  where ``F`` depends on the single variable ``q = q1 = q2 = c``).
+  where ``F`` depends on the single variable ``q = q1 = q2 = c``);
+* ``f1(q) = E[phi(u)]`` with ``f1'`` and ``f1''`` (the channel mean, which LayerNorm uses).
 
 Two routes, sharing no code for the compared quantity:
 
@@ -52,7 +53,8 @@ class MapDerivatives:
     """Kernel-map value and derivatives at ``(q1, q2, c) = (q, q, c)``.
 
     ``value``, ``grad`` (order ``q1, q2, c``) and ``hess`` (3 x 3) are of ``F``; ``f2``,
-    ``f2_d1``, ``f2_d2`` of the diagonal map ``f2(q)``.
+    ``f2_d1``, ``f2_d2`` of the diagonal map ``f2(q)``; ``f1``, ``f1_d1``, ``f1_d2`` of the
+    mean ``f1(q)``.
     """
 
     value: float
@@ -61,6 +63,9 @@ class MapDerivatives:
     f2: float
     f2_d1: float
     f2_d2: float
+    f1: float = 0.0
+    f1_d1: float = 0.0
+    f1_d2: float = 0.0
 
 
 def _check_name(name: str) -> str:
@@ -80,17 +85,21 @@ def _sympy_closed_form(name: str):
         s = sp.sqrt(q1 * q2)
         f = (sp.sqrt(q1 * q2 - c**2) + c * (sp.pi - sp.acos(c / s))) / (2 * sp.pi)
         f2 = q / 2
+        f1 = sp.sqrt(q / (2 * sp.pi))
     elif name == "erf":
         f = 2 / sp.pi * sp.asin(2 * c / sp.sqrt((1 + 2 * q1) * (1 + 2 * q2)))
         f2 = 2 / sp.pi * sp.asin(2 * q / (1 + 2 * q))
+        f1 = sp.Integer(0)
     else:  # identity
         f = c
         f2 = q
+        f1 = sp.Integer(0)
     xs = (q1, q2, c)
     grad = [sp.diff(f, x) for x in xs]
     hess = [[sp.diff(f, x, y) for y in xs] for x in xs]
     fn = sp.lambdify(xs, [f, grad, hess], "math")
-    fd = sp.lambdify(q, [f2, sp.diff(f2, q), sp.diff(f2, q, 2)], "math")
+    fd = sp.lambdify(q, [f2, sp.diff(f2, q), sp.diff(f2, q, 2),
+                         f1, sp.diff(f1, q), sp.diff(f1, q, 2)], "math")
     return fn, fd
 
 
@@ -145,7 +154,8 @@ def _price(name: str, q: float, c: float) -> MapDerivatives:
     sq2 = p[1] ** 2 + p[0] * p[2]                       # (phi^2)'' / 2
     sq4 = 3 * p[2] ** 2 + 4 * p[1] * p[3] + p[0] * p[4]  # (phi^2)'''' / 2
     return MapDerivatives(value, grad, hess, float(w @ p[0] ** 2), float(w @ sq2),
-                          float(w @ sq4) / 2)
+                          float(w @ sq4) / 2, float(w @ p[0]), float(w @ p[2]) / 2,
+                          float(w @ p[4]) / 4)
 
 
 def map_derivatives(name: str, q: float, c: float) -> MapDerivatives:
@@ -165,10 +175,9 @@ def map_derivatives(name: str, q: float, c: float) -> MapDerivatives:
     if name in CLOSED_FORM:
         fn, fd = _sympy_closed_form(name)
         value, grad, hess = fn(q, q, c)
-        f2, f2d1, f2d2 = fd(q)
         return MapDerivatives(float(value), tuple(map(float, grad)),
                               tuple(tuple(map(float, row)) for row in hess),
-                              float(f2), float(f2d1), float(f2d2))
+                              *(float(v) for v in fd(q)))
     return _price(name, q, c)
 
 
@@ -221,6 +230,11 @@ def numerical_map_derivatives(name: str, q: float, c: float, h: float = 1e-6,
         grad = tuple(float(rich(lambda s, i=i: d1(i, s))) for i in range(3))
         hess = tuple(tuple(float(rich(lambda s, i=i, j=j: d2(i, j, s))) for j in range(3))
                      for i in range(3))
-        g1 = rich(lambda s: (f2(qm + s) - f2(qm - s)) / (2 * s))
-        g2 = rich(lambda s: (f2(qm + s) - 2 * f2(qm) + f2(qm - s)) / s**2)
-        return MapDerivatives(float(F(x0)), grad, hess, float(f2(qm)), float(g1), float(g2))
+        def f1(x):
+            return act.mean(x, dps)
+
+        def dd(f):
+            return (float(f(qm)), float(rich(lambda s: (f(qm + s) - f(qm - s)) / (2 * s))),
+                    float(rich(lambda s: (f(qm + s) - 2 * f(qm) + f(qm - s)) / s**2)))
+
+        return MapDerivatives(float(F(x0)), grad, hess, *dd(f2), *dd(f1))
