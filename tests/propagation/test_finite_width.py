@@ -160,3 +160,25 @@ def test_fit_exponent_recovers_known_power_and_rejects_bad_input():
         fit_exponent(w, [res[0]], [np.zeros(4)])
     with pytest.raises(NSTheoryError, match="widths"):
         fit_exponent([16.0], [[1.0]], [[1.0]])
+
+
+def test_layernorm_rule_mean_field_and_exact_normalisation():
+    from nstheory.propagation.finite_width import ENTRIES
+
+    model = mlp(4, layernorm=True)
+    sts = kernel_states(model, 0.8)
+    pts = point_recurrence(model, 0.8)
+    for st, p in zip(sts, pts[1:], strict=True):
+        assert st.g[IDX[(0, 1)]] == pytest.approx(p.C, rel=1e-12)
+        # LayerNorm makes |h|^2 / N = 1 and the channel mean 0 exactly: no 1/N terms there
+        for i, e in enumerate(ENTRIES):
+            if len(e) == 1 or e[0] == e[1]:
+                assert st.mu[i] == 0 and np.all(st.V[i] == 0)
+    rows = finite_width_recursion(model, 0.8)
+    assert rows[-1].coef_raw == pytest.approx(rows[-1].coef_normalised, rel=1e-12)
+
+
+def test_mean_field_only_handles_layernorm():
+    model = mlp(3, layernorm=True)
+    pts = point_recurrence(model, 0.6)
+    assert mean_field_only(model, 0.6)[-1] == pytest.approx(pts[-1].C / pts[-1].Q, rel=1e-12)
