@@ -14,8 +14,13 @@ VIEW_RAW = "raw: E[h(X)_ij h(Y)_ij] per coordinate (uncentred)"
 
 def run_finite_width(args, model, raw_rows) -> int:
     """Print the finite-width table (``raw_rows``: the raw-view rows of ``layer_table``)."""
+    from nstheory.errors import NSTheoryError, check_int
     from nstheory.propagation.finite_width_table import finite_width_table
     from nstheory.store import dumps
+
+    check_int(args.per_net, "--per-net", lo=1)
+    if not 0 <= args.rho < 1:
+        raise NSTheoryError(f"--rho must lie in [0, 1) with --finite-width, got {args.rho}")
 
     mc_norm = mc_raw = None
     n_nets = 0
@@ -60,16 +65,19 @@ def run_finite_width(args, model, raw_rows) -> int:
           f"{meta['routes']}")
     print(f"views: {VIEW_RAW}; {VIEW_NORMALISED}")
     head = (f"{'layer':>5}  {'raw MF':>12}  {'raw 1/N':>12}  {'norm MF':>12}  {'norm 1/N':>12}  "
-            f"{'O(1/N^2)~':>10}")
+            f"{'coef (norm)':>12}  {'O(1/N^2)~':>10}")
     if sampled:
-        head += f"  {'MC norm ± se':>24}  {'z(1/N)':>7}  {'z(MF)':>7}  {'MC raw ± se':>24}"
+        head += (f"  {'MC norm ± se':>24}  {'95% CI':>23}  {'z(1/N)':>7}  {'z(MF)':>7}  "
+                 f"{'MC raw ± se':>24}")
     print(head)
     for r in rows:
         line = (f"{r.layer:>5}  {r.mean_field_raw:>12.7g}  {r.corrected_raw:>12.7g}  "
                 f"{r.mean_field_normalised:>12.7g}  {r.corrected_normalised:>12.7g}  "
-                f"{r.remainder_scale_normalised:>10.2g}")
+                f"{r.coef_normalised:>12.6g}  {r.remainder_scale_normalised:>10.2g}")
         if sampled:
+            lo, hi = r.mc_normalised_ci95
             line += (f"  {r.mc_normalised_mean:>12.7g} ± {r.mc_normalised_stderr:<9.2g}  "
+                     f"[{lo:.7g}, {hi:.7g}]  "
                      f"{r.z_corrected:>7.2f}  {r.z_mean_field:>7.2f}  "
                      f"{r.mc_raw_mean:>12.7g} ± {r.mc_raw_stderr:<9.2g}")
         print(line)

@@ -182,3 +182,13 @@ def test_mean_field_only_handles_layernorm():
     model = mlp(3, layernorm=True)
     pts = point_recurrence(model, 0.6)
     assert mean_field_only(model, 0.6)[-1] == pytest.approx(pts[-1].C / pts[-1].Q, rel=1e-12)
+
+
+@pytest.mark.parametrize("extra, word", [(["--rho", "1"], "--rho"), (["--per-net", "0"],
+                                                                   "--per-net")])
+def test_cli_finite_width_validates_arguments(capsys, extra, word):
+    from nstheory.cli import main
+
+    rc = main(["propagate", "--arch", "mlp", "--depth", "2", "--finite-width", *extra])
+    assert rc == 2
+    assert word in capsys.readouterr().err
