@@ -192,3 +192,27 @@ def test_cli_finite_width_validates_arguments(capsys, extra, word):
     rc = main(["propagate", "--arch", "mlp", "--depth", "2", "--finite-width", *extra])
     assert rc == 2
     assert word in capsys.readouterr().err
+
+
+def test_ratio_delta_method_matches_sympy_expansion():
+    """The normalised view's 1/N coefficient equals SymPy's second-order expansion of
+    E[A / sqrt(B_X B_Y)] (derivatives by SymPy, not the typed coefficients), on a real state."""
+    import sympy as sp
+
+    from nstheory.propagation.finite_width import statistic_coefficients
+
+    st = kernel_states(mlp(3, sigma2=1.7), 0.7)[-1]
+    per_net = 7
+    A, BX, BY = xs = sp.symbols("A B_X B_Y", positive=True)
+    f = A / sp.sqrt(BX * BY)
+    # (same-pair index, second-pair index) of each per-network average
+    ix = ((IDX[(0, 1)], IDX[(2, 3)]), (IDX[(0, 0)], IDX[(2, 2)]), (IDX[(1, 1)], IDX[(3, 3)]))
+    point = {x: st.g[i[0]] for x, i in zip(xs, ix, strict=True)}
+    coef = sum(float(sp.diff(f, x).subs(point)) * st.mu[i[0]] for x, i in zip(xs, ix,
+                                                                                strict=True))
+    for x, i in zip(xs, ix, strict=True):
+        for y, j in zip(xs, ix, strict=True):
+            cov = st.V[i[0], j[0]] / per_net + (1 - 1 / per_net) * st.V[i[0], j[1]]
+            coef += 0.5 * float(sp.diff(f, x, y).subs(point)) * cov
+    assert abs(coef) > 1e-3  # a non-trivial state
+    assert statistic_coefficients(st, per_net)[2] == pytest.approx(coef, rel=1e-10)
