@@ -21,6 +21,8 @@ i.i.d. over channels and Gaussian with covariance ``sigma2 K``. With ``F`` the k
 The inputs (i.i.d. N(0, 1) entries, as in the Monte Carlo) start it: ``g^0`` the input kernel,
 ``mu^0 = 0``, ``V^0_{(ab)(cd)} = g_ac g_bd + g_ad g_bc``. A Dense layer not followed by an
 activation is realised as the identity activation (its empirical kernel is reported).
+``LayerNorm`` is handled by :func:`layernorm_step` (the channel means are carried for it).
+Residual streams and attention are not implemented (a clear error).
 
 **The statistic.** :func:`~nstheory.propagation.torch_model.monte_carlo` estimates, over random
 networks, the mean of per-network averages over ``per_net`` input pairs and all channels:
@@ -38,7 +40,8 @@ the book's expansion parameter), a size estimate calibrated on measured ReLU res
 bound. The corrected value is meaningful while depth / width is small.
 
 Provenance: the recursion for Dense + activation layers is the book's (``textbook:
-roberts-yaida-hanin``); the four-input bookkeeping and the ratio statistic are ours.
+roberts-yaida-hanin``); the four-input bookkeeping, the ratio statistic and the LayerNorm rule
+are ours.
 
 Examples
 --------
