@@ -26,7 +26,7 @@ DATA = Path(__file__).parent / "data" / "propagation_finite_width.json"
 BOOK = "textbook:roberts-yaida-hanin (mean metric + four-point vertex, 1/width expansion)"
 # the stated values of the first claim (depth 20, rho 0.9, 20 input pairs per network)
 MF_D20 = "0.97505649236"
-COEF_D20 = "-1.76085"
+COEF_D20 = "-1.76086"
 ZMAX = 4.0
 
 
@@ -59,7 +59,7 @@ c = claim(
     f"finite-width value is mean field {MF_D20} plus c/width + O(1/width^2) with "
     f"c = {COEF_D20} (the finite-width gap is negative). At width 256 the corrected value "
     "0.968178 agrees with Monte Carlo while the mean-field value is rejected.",
-    latex=r"\bar\rho_{20}(N) = 0.975056 - 1.76085/N + O(N^{-2})",
+    latex=r"\bar\rho_{20}(N) = 0.975056 - 1.76086/N + O(N^{-2})",
     provenance=BOOK,
     evidence="The recursion propagates the mean kernel's 1/N shift and the four-point vertex of "
     "two independent input pairs (the statistic's ratio needs the same-pair and the cross-pair "

@@ -178,29 +178,46 @@ def activation_step(name: str, sigma2: float, st: KernelState,
     dc, de = derivatives(name, q, c), derivatives(name, q, e)
     # the mean-field kernel from the derivative route's (closed-form or 160-node) map value,
     # more accurate than the nested quadrature, whose error enters S only at O(1/N)
+    pair, cross, diag, mean, arg_pair, arg_cross = _layout()
+    s4 = sigma2**2
     F = np.empty(NS)
     J = np.zeros((NS, NS))
-    mu_new = np.empty(NS)
-    for i, ent in enumerate(ENTRIES):
-        a, b = ent[0], ent[-1]
-        if len(ent) == 1:  # channel mean E phi: a function of G_aa
-            F[i] = dc.f1
-            J[i, IDX[(a, a)]] = dc.f1_d1
-            hv = dc.f1_d2 * sigma2**2 * st.V[IDX[(a, a)], IDX[(a, a)]]
-        elif a == b:
-            F[i] = dc.f2
-            J[i, i] = dc.f2_d1
-            hv = dc.f2_d2 * sigma2**2 * st.V[i, i]
-        else:
-            d = dc if (a, b) in ((0, 1), (2, 3)) else de
-            F[i] = d.value
-            args = (IDX[(a, a)], IDX[(b, b)], i)
-            J[i, list(args)] = d.grad
-            sub = st.V[np.ix_(args, args)] * sigma2**2
-            hv = float(np.sum(np.asarray(d.hess) * sub))
-        mu_new[i] = sigma2 * (J[i] @ st.mu) + 0.5 * hv
-    V_new = S + sigma2**2 * (J @ st.V @ J.T)
+    hv = np.empty(NS)
+    # channel means E phi: functions of G_aa
+    F[mean] = dc.f1
+    J[mean, diag] = dc.f1_d1
+    hv[mean] = dc.f1_d2 * s4 * st.V[diag, diag]
+    # diagonal entries E phi^2: functions of G_aa
+    F[diag] = dc.f2
+    J[diag, diag] = dc.f2_d1
+    hv[diag] = dc.f2_d2 * s4 * st.V[diag, diag]
+    # off-diagonal entries: functions of (G_aa, G_bb, G_ab); within-pair at c, cross-pair at e
+    for rows, args, d in ((pair, arg_pair, dc), (cross, arg_cross, de)):
+        F[rows] = d.value
+        J[rows[:, None], args] = d.grad
+        sub = st.V[args[:, :, None], args[:, None, :]]
+        hv[rows] = s4 * np.einsum("kij,ij->k", sub, np.asarray(d.hess))
+    mu_new = sigma2 * (J @ st.mu) + 0.5 * hv
+    V_new = S + s4 * (J @ st.V @ J.T)
     return KernelState(F, mu_new, V_new)
+
+
+@cache
+def _layout():
+    """Index arrays of the statistics: within-pair and cross-pair off-diagonal entries,
+    diagonal entries, channel means (aligned with their diagonal), and the ``(aa, bb, ab)``
+    arguments of each off-diagonal entry."""
+    pair = [IDX[(0, 1)], IDX[(2, 3)]]
+    cross = [IDX[e] for e in KERNEL if e[0] != e[1] and e not in ((0, 1), (2, 3))]
+    diag = [IDX[(a, a)] for a in range(4)]
+    mean = [IDX[(a,)] for a in range(4)]
+
+    def args(rows):
+        return np.array([[IDX[(ENTRIES[i][0],) * 2], IDX[(ENTRIES[i][1],) * 2], i]
+                         for i in rows])
+
+    return (np.array(pair), np.array(cross), np.array(diag), np.array(mean), args(pair),
+            args(cross))
 
 
 @cache

@@ -12,8 +12,10 @@ the symmetric form
 which is the law of ``z_i = sqrt(e) w + sqrt(c - e) w_P + sqrt(q - c) n_i`` with independent
 standard normals ``w`` (shared), ``w_P`` (one per pair) and ``n_i`` (one per input). Any
 expectation ``E prod_i phi(z_i)^{k_i}`` is then three nested one-dimensional Gaussian
-integrals, each by Gauss-Hermite quadrature; for ReLU the innermost one is the closed-form
-truncated-normal moment, so no quadrature sees the kink.
+integrals, each by Gauss-Hermite quadrature (``NODES``); for ReLU the innermost one is the
+closed-form truncated-normal moment, so no quadrature sees the kink. Accuracy (ReLU, against
+200-node levels): ~1e-5 relative on the depth-20 1/width coefficient, ~1e-3 at depth 100 (the
+correlation nears 1 and the smoothed kink sharpens), far below the expansion's own truncation.
 
 :func:`kernel_entries` lists the ten kernel entries ``(a, b)``, ``a <= b``;
 :func:`four_point_source` returns ``S[(ab), (cd)] = E[phi_a phi_b phi_c phi_d] - F_ab F_cd``
@@ -37,7 +39,7 @@ import numpy as np
 from nstheory.errors import NSTheoryError
 
 #: Gauss-Hermite nodes of the outer (shared), middle (per pair) and inner (per input) levels
-NODES = (96, 96, 64)
+NODES = (64, 64, 64)
 
 
 def stat_entries() -> list[tuple]:
