@@ -322,7 +322,7 @@ def _act_check(key: str):
     if run is None:
         return no_stored_measurement(f"{DATA.name} ({key}) absent")
     model = mlp(run["depth"], sigma2=run["sigma2"], act=run["act"],
-                layernorm=run.get("layernorm", False))
+                residual=run.get("residual", False), layernorm=run.get("layernorm", False))
     rows = finite_width_recursion(model, run["rho"], per_net=run["per_net"])
     w = run["width"]
     zs = [(m - r.corrected_normalised(w)) / e
@@ -334,7 +334,8 @@ def _act_check(key: str):
         worst = max(range(len(rows)), key=lambda i: abs(rows[i].coef_normalised))
     r = rows[worst]
     return compare_z(
-        f"{run['act']}{' + LN' if run.get('layernorm') else ''} MC normalised stability, "
+        f"{run['act']}{' residual' if run.get('residual') else ''}"
+        f"{' + LN' if run.get('layernorm') else ''} MC normalised stability, "
         f"layer {worst + 1} of {run['depth']} (rho {run['rho']}, {run['n_nets']} nets x "
         f"{run['per_net']} pairs, width {w}, seed {run['seed']})",
         run["mean"][worst], run["stderr"][worst], run["n_nets"],

@@ -21,8 +21,9 @@ i.i.d. over channels and Gaussian with covariance ``sigma2 K``. With ``F`` the k
 The inputs (i.i.d. N(0, 1) entries, as in the Monte Carlo) start it: ``g^0`` the input kernel,
 ``mu^0 = 0``, ``V^0_{(ab)(cd)} = g_ac g_bd + g_ad g_bc``. A Dense layer not followed by an
 activation is realised as the identity activation (its empirical kernel is reported).
-``LayerNorm`` is handled by :func:`layernorm_step` (the channel means are carried for it).
-Residual streams and attention are not implemented (a clear error).
+``LayerNorm`` is handled by :func:`layernorm_step` (the channel means are carried for it), a
+residual MLP block ``h + Dense(Act(Dense([LN] h)))`` by :func:`residual_step`. Attention is not
+implemented (a clear error).
 
 **The statistic.** :func:`~nstheory.propagation.torch_model.monte_carlo` estimates, over random
 networks, the mean of per-network averages over ``per_net`` input pairs and all channels:
@@ -63,7 +64,7 @@ import numpy as np
 from nstheory.errors import NSTheoryError, check_int, check_rho
 from nstheory.propagation.four_point import four_point_moments, kernel_entries, stat_entries
 from nstheory.propagation.kernel_derivatives import map_derivatives
-from nstheory.propagation.model import Act, Dense, LayerNorm, Model
+from nstheory.propagation.model import Act, Dense, LayerNorm, Model, Residual
 
 ENTRIES = stat_entries()  # 10 kernel entries (a, b), then 4 channel means (a,)
 KERNEL = kernel_entries()
@@ -167,6 +168,12 @@ def activation_step(name: str, sigma2: float, st: KernelState,
                     derivatives=map_derivatives) -> KernelState:
     """One ``Dense(sigma2) -> Act(name)`` step of the recursion (module docstring);
     ``derivatives(name, q, c)`` supplies the kernel map's :class:`MapDerivatives`."""
+    return _activation_step(name, sigma2, st, derivatives)[0]
+
+
+def _activation_step(name, sigma2, st, derivatives):
+    """:func:`activation_step` and the Jacobian ``J`` of the conditional mean of the output
+    statistics in the pre-activation kernel ``G = sigma2 K``."""
     G = sigma2 * st.g
     q, c, e = _structure(G)
     if abs(e) <= 1e-12 * q:  # odd activations keep independent pairs uncorrelated
@@ -199,7 +206,7 @@ def activation_step(name: str, sigma2: float, st: KernelState,
         hv[rows] = s4 * np.einsum("kij,ij->k", sub, np.asarray(d.hess))
     mu_new = sigma2 * (J @ st.mu) + 0.5 * hv
     V_new = S + s4 * (J @ st.V @ J.T)
-    return KernelState(F, mu_new, V_new)
+    return KernelState(F, mu_new, V_new), J
 
 
 @cache
@@ -245,6 +252,11 @@ def layernorm_step(st: KernelState) -> KernelState:
     >>> round(float(st.g[IDX[(0, 0)]]), 12), round(float(st.V[IDX[(0, 0)], IDX[(0, 0)]]), 12)
     (1.0, 0.0)
     """
+    return _layernorm(st)[0]
+
+
+def _layernorm(st: KernelState):
+    """:func:`layernorm_step` and its Jacobian ``D`` in the input statistics."""
     fn = _layernorm_map()
     g = np.zeros(NS)
     D = np.zeros((NS, NS))
@@ -262,7 +274,63 @@ def layernorm_step(st: KernelState) -> KernelState:
         D[i, args] = grad
         mu[i] = D[i] @ st.mu + 0.5 * float(np.sum(np.asarray(hess) *
                                                   st.V[np.ix_(args, args)]))
-    return KernelState(g, mu, D @ st.V @ D.T)
+    return KernelState(g, mu, D @ st.V @ D.T), D
+
+
+def residual_step(st: KernelState, name: str, sigma2: float, sigma2_out: float,
+                  layernorm: bool = False, derivatives=map_derivatives) -> KernelState:
+    """``h -> h + W2 phi(W1 [LN] h)`` with ``W1 ~ N(0, sigma2/N)``, ``W2 ~ N(0, sigma2_out/N)``
+    (our rule, not the book's). With ``b = W2 phi``, the output statistics are
+    ``K + B + X + X^T`` and ``m + m_b`` where ``B = b.b/N`` and ``X_ab = h(a).b(b)/N``. Given
+    everything but ``W2``: ``E B = sigma2_out K_phi``, ``E X = E m_b = 0``, and ``N Cov``
+    ``(B_ab, B_cd) = sigma2_out^2 (K_phi,ac K_phi,bd + K_phi,ad K_phi,bc)``,
+    ``(X_ab, X_cd) = sigma2_out K_ac K_phi,bd``, ``(m_b,a, m_b,c) = sigma2_out K_phi,ac``,
+    ``(m_b,a, X_cd) = sigma2_out m_c K_phi,ad``; ``B`` is uncorrelated with ``X`` and ``m_b``.
+    The skip and the branch covary through the branch's conditional mean:
+    ``N Cov(s, K_phi) = V T^T`` with ``T`` the chained Jacobian (LayerNorm, then the kernel map).
+
+    >>> from nstheory.propagation.model import mlp
+    >>> st = residual_step(input_state(0.5), "relu", 2.0, 1.0)
+    >>> round(float(st.g[IDX[(0, 0)]]), 12)   # Q' = Q + E relu(sqrt(2) u)^2 = 2
+    2.0
+    """
+    x, Jin = (st, np.eye(NS)) if not layernorm else _layernorm(st)
+    phi, J = _activation_step(name, sigma2, x, derivatives)
+    T = sigma2 * J @ Jin
+    C = st.V @ T.T
+    nk = len(KERNEL)
+    E = np.zeros((NS, NS))
+    E[:nk, :nk] = np.eye(nk)
+    s2 = sigma2_out
+    g = st.g + s2 * E @ phi.g
+    mu = st.mu + s2 * E @ phi.mu
+    V = st.V + s2 * (C @ E.T + E @ C.T) + s2 * s2 * (E @ phi.V @ E.T) + \
+        _branch_output_vertex(st.g, phi.g, s2)
+    return KernelState(g, mu, V)
+
+
+def _branch_output_vertex(g, gphi, s2):
+    """``N Cov`` of ``B + X + X^T`` and ``m_b`` given the rest (see :func:`residual_step`)."""
+    k = np.zeros((4, 4))
+    kp = np.zeros((4, 4))
+    for a, b in KERNEL:
+        k[a, b] = k[b, a] = g[IDX[(a, b)]]
+        kp[a, b] = kp[b, a] = gphi[IDX[(a, b)]]
+    m = np.array([g[IDX[(a,)]] for a in range(4)])
+    out = np.zeros((NS, NS))
+    for i, ei in enumerate(ENTRIES):
+        for j, ej in enumerate(ENTRIES):
+            if len(ei) == 2 and len(ej) == 2:
+                (a, b), (c, d) = ei, ej
+                out[i, j] = (s2 * s2 * (kp[a, c] * kp[b, d] + kp[a, d] * kp[b, c])
+                             + s2 * (k[a, c] * kp[b, d] + k[a, d] * kp[b, c]
+                                     + k[b, c] * kp[a, d] + k[b, d] * kp[a, c]))
+            elif len(ei) == 1 and len(ej) == 1:
+                out[i, j] = s2 * kp[ei[0], ej[0]]
+            else:
+                (a,), (c, d) = (ei, ej) if len(ei) == 1 else (ej, ei)
+                out[i, j] = s2 * (m[c] * kp[a, d] + m[d] * kp[a, c])
+    return out
 
 
 def _steps(model: Model):
@@ -283,6 +351,11 @@ def _steps(model: Model):
                                         "Dense layer")
                 steps.append((layer.name, pending))
                 pending = None
+            elif isinstance(layer, Residual):
+                if pending is not None:
+                    steps.append(("identity", pending))
+                    pending = None
+                steps.append(("residual", _residual_spec(layer)))
             elif isinstance(layer, LayerNorm):
                 if pending is not None:
                     steps.append(("identity", pending))
@@ -292,13 +365,28 @@ def _steps(model: Model):
                 steps.append(("layernorm", None))
             else:
                 raise NSTheoryError(
-                    f"finite-width rules cover Dense, activation and LayerNorm layers only; got "
-                    f"{type(layer).__name__} (residual streams and attention are not "
-                    "implemented)")
+                    f"finite-width rules cover Dense, activation, LayerNorm and residual MLP "
+                    f"layers only; got {type(layer).__name__} (attention is not implemented)")
         if pending is not None:
             steps.append(("identity", pending))
         blocks.append(steps)
     return blocks
+
+
+def _residual_spec(layer) -> tuple:
+    """``(layernorm, activation, sigma2, sigma2_out)`` of a residual branch
+    ``[LayerNorm ->] Dense -> Act -> Dense`` (the only branch the rule covers)."""
+    br = list(layer.branch)
+    ln = bool(br) and isinstance(br[0], LayerNorm)
+    if ln:
+        if br[0].eps:
+            raise NSTheoryError("finite-width LayerNorm rule needs eps = 0")
+        br = br[1:]
+    if not (len(br) == 3 and isinstance(br[0], Dense) and isinstance(br[1], Act)
+            and isinstance(br[2], Dense)):
+        raise NSTheoryError("finite-width residual rule covers branches [LayerNorm ->] Dense -> "
+                            f"activation -> Dense only; got {layer.branch!r}")
+    return ln, br[1].name, br[0].sigma2, br[2].sigma2
 
 
 def statistic_coefficients(st: KernelState, per_net: int) -> tuple[float, float, float]:
@@ -366,6 +454,9 @@ def kernel_states(model: Model, rho: float, derivatives=map_derivatives) -> list
         for name, sigma2 in steps:
             if name == "layernorm":
                 st = layernorm_step(st)
+            elif name == "residual":
+                ln, act, s_in, s_out = sigma2
+                st = residual_step(st, act, s_in, s_out, ln, derivatives)
             else:
                 st = activation_step(name, sigma2, st, derivatives)
         out.append(st)
@@ -388,6 +479,14 @@ def mean_field_only(model: Model, rho: float) -> list[float]:
         for name, sigma2 in steps:
             if name == "layernorm":
                 q, c, m = 1.0, (c - m * m) / (q - m * m), 0.0
+                continue
+            if name == "residual":
+                ln, act_name, s_in, s_out = sigma2
+                qx, cx = (1.0, (c - m * m) / (q - m * m)) if ln else (q, c)
+                act = activation(act_name)
+                Q, C = s_in * qx, s_in * cx
+                q = q + s_out * float(act.raw_float(1.0, Q, Q))
+                c = c + s_out * float(act.raw_float(C / Q, Q, Q))
                 continue
             act = activation(name)
             Q, C = sigma2 * q, sigma2 * c

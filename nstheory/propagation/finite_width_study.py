@@ -38,6 +38,13 @@ RUNS = [dict(zip(("key", "act", "sigma2", "depth", "width", "n_nets", "per_net",
 RUNS.append({"key": "relu_ln_d10_w128", "act": "relu", "sigma2": 2.0, "depth": 10,
              "width": 128, "n_nets": 600, "per_net": 20, "seed": 20, "rho": 0.9,
              "layernorm": True})
+#: residual MLP blocks h + Dense(1) relu(Dense(2) [LN] h), without and with pre-LN
+RUNS.append({"key": "relu_res_d10_w64", "act": "relu", "sigma2": 2.0, "depth": 10,
+             "width": 64, "n_nets": 2000, "per_net": 20, "seed": 21, "rho": 0.9,
+             "residual": True})
+RUNS.append({"key": "relu_res_preln_d10_w64", "act": "relu", "sigma2": 2.0, "depth": 10,
+             "width": 64, "n_nets": 2000, "per_net": 20, "seed": 22, "rho": 0.9,
+             "residual": True, "layernorm": True})
 RUNS.append({"key": "relu_d48_w256_rho05", "act": "relu", "sigma2": 2.0, "depth": 48,
              "width": 256, "n_nets": 200, "per_net": 20, "seed": 19, "rho": 0.5})
 
@@ -50,7 +57,7 @@ def measure(run: dict, n_nets: int | None = None) -> dict:
     n = n_nets or run["n_nets"]
     t0 = time.perf_counter()
     model = mlp(run["depth"], sigma2=run["sigma2"], act=run["act"],
-                layernorm=run.get("layernorm", False))
+                residual=run.get("residual", False), layernorm=run.get("layernorm", False))
     res = monte_carlo(model, run["rho"],
                       width=run["width"], n_nets=n, per_net=run["per_net"], seed=run["seed"],
                       chunk=max(8, min(2000, 2_000_000 // (run["width"] ** 2))),

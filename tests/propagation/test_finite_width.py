@@ -19,7 +19,7 @@ from nstheory.propagation.finite_width import (
 )
 from nstheory.propagation.four_point import four_point_moments, kernel_entries
 from nstheory.propagation.kernel_derivatives import map_derivatives, numerical_map_derivatives
-from nstheory.propagation.model import mlp
+from nstheory.propagation.model import attention_stack, mlp
 from nstheory.propagation.recurrence import point_recurrence
 
 
@@ -97,8 +97,8 @@ def test_invalid_inputs():
         finite_width_recursion(mlp(2), -0.5)
     with pytest.raises(NSTheoryError, match="rho"):
         finite_width_recursion(mlp(2), float("nan"))
-    with pytest.raises(NSTheoryError, match="Residual"):
-        finite_width_recursion(mlp(2, residual=True), 0.5)
+    with pytest.raises(NSTheoryError, match="single-token"):
+        finite_width_recursion(attention_stack(2), 0.5)
     with pytest.raises(NSTheoryError, match="per_net"):
         finite_width_recursion(mlp(2), 0.5, per_net=0)
     with pytest.raises(NSTheoryError, match="activation"):
@@ -142,9 +142,9 @@ def test_cli_finite_width_json(capsys):
 def test_cli_finite_width_rejects_unsupported_arch(capsys):
     from nstheory.cli import main
 
-    rc = main(["propagate", "--arch", "mlp", "--depth", "2", "--residual", "--finite-width"])
+    rc = main(["propagate", "--arch", "attention", "--depth", "2", "--finite-width"])
     assert rc == 2
-    assert "Residual" in capsys.readouterr().err
+    assert "single-token" in capsys.readouterr().err
 
 
 def test_fit_exponent_recovers_known_power_and_rejects_bad_input():
@@ -216,3 +216,17 @@ def test_ratio_delta_method_matches_sympy_expansion():
             coef += 0.5 * float(sp.diff(f, x, y).subs(point)) * cov
     assert abs(coef) > 1e-3  # a non-trivial state
     assert statistic_coefficients(st, per_net)[2] == pytest.approx(coef, rel=1e-10)
+
+
+@pytest.mark.parametrize("layernorm", [False, True])
+def test_residual_rule_mean_field_matches_point_recurrence(layernorm):
+    model = mlp(4, residual=True, layernorm=layernorm)
+    rows = finite_width_recursion(model, 0.8)
+    pts = point_recurrence(model, 0.8)
+    for r, p in zip(rows, pts[1:], strict=True):
+        assert r.mean_field_normalised == pytest.approx(p.C / p.Q, rel=1e-12)
+        assert r.mean_field_raw == pytest.approx(p.C, rel=1e-12)
+    assert mean_field_only(model, 0.8)[-1] == pytest.approx(pts[-1].C / pts[-1].Q, rel=1e-12)
+    st = kernel_states(model, 0.8)[-1]
+    np.testing.assert_allclose(st.V, st.V.T, atol=1e-12)
+    assert np.linalg.eigvalsh(st.V).min() > -1e-9  # a covariance (times N)
