@@ -391,3 +391,24 @@ c = claim(
 c.check("monte-carlo", name="stored_mc_layernorm_depth_10",
         uses=("nstheory.propagation.torch_model.monte_carlo",))(
     lambda: _act_check("relu_ln_d10_w128"))
+
+
+# --------------------------------------------------------------------------------------------
+c = claim(
+    "propagation.finite_width.residual_mlp",
+    "Residual MLP blocks h + Dense(1) relu(Dense(2) [LN] h) (rho = 0.9, width 64, 20 pairs per "
+    "network), without and with pre-LayerNorm: the 1/width-corrected normalised stability, with "
+    "the skip-branch covariance and the output projection's conditional vertex, agrees with "
+    "Monte Carlo (|z| <= 4) at every layer to depth 10, with power >= 0.9 against the "
+    "mean-field value at the layer of the largest predicted gap.",
+    latex=r"K' = K + B + X + X^{T},\ "
+          r"N\,\mathrm{Cov}(X_{ab},X_{cd}) = \sigma_o^2 K_{ac} K^{\phi}_{bd}",
+    provenance="new",
+    evidence="The residual rule is ours. 2000 networks x 20 pairs each; mean field is off by "
+    "z = -14.7 (plain) and -13.2 (pre-LN) at layer 10, the corrected value by at most 2.2.",
+    single_evidence="Monte Carlo is the only independent route for the residual rule",
+    fast=False,
+)
+for _key in ("relu_res_d10_w64", "relu_res_preln_d10_w64"):
+    c.check("monte-carlo", name=_key, uses=("nstheory.propagation.torch_model.monte_carlo",))(
+        lambda k=_key: _act_check(k))
