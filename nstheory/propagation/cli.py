@@ -41,6 +41,10 @@ def register_cli(sub) -> None:
     p.add_argument("--bits", type=int, default=53, help="arb precision in bits (default 53)")
     p.add_argument("--device", default="auto", help="auto|cpu|cuda (default auto)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--finite-width", action="store_true",
+                   help="also the 1/width-corrected stability at --width (Dense + activation "
+                   "MLPs): mean-field, corrected and remainder scale per layer, raw and "
+                   "normalised views; with --mc-samples the normalised-view Monte Carlo too")
     p.add_argument("--json", action="store_true", help="print a JSON object")
     p.set_defaults(func=run)
 
@@ -94,6 +98,10 @@ def run(args) -> int:
                        show_progress=not args.json)
     sampled = bool(args.mc_samples)
     all_in = all(r.contained for r in rows) if sampled else None
+    if args.finite_width:
+        from nstheory.propagation.finite_width_cli import run_finite_width
+
+        return run_finite_width(args, model, rows)
     if args.json:
         print(dumps({
             "model": model.describe(),

@@ -107,3 +107,7 @@ def envelopes(path):
     plt.close(fig)
     save_json({"rho": RHO, "depth": DEPTH, "width": WIDTH, "view": "raw", "data": data},
               path.with_suffix(".json"))
+
+
+# the finite-width figure registers itself on import (kept in its own module)
+from nstheory.propagation.finite_width_figure import finite_width_figure  # noqa: E402, F401

@@ -1,0 +1,94 @@
+"""Figure ``propagation_finite_width``: stability vs depth at several widths (Monte Carlo points,
+mean-field curve, 1/width-corrected curves) and the residual-scaling plot.
+
+Data: the stored study ``proofs_check/data/propagation_finite_width.json`` (He ReLU MLP,
+rho = 0.9, normalised view, 20 input pairs per network), regenerated with
+``python -m nstheory.propagation.finite_width_study``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nstheory.errors import NSTheoryError
+from nstheory.plots import figure
+
+STUDY = Path(__file__).resolve().parents[2] / "proofs_check" / "data" / \
+    "propagation_finite_width.json"
+WIDTHS = (16, 32, 64, 128, 256)
+FIT_WIDTHS = (32, 64, 128, 256)
+FIT_LAYERS = (10, 15, 20)
+
+
+@figure("propagation_finite_width",
+        "normalised stability vs depth at widths 16-256: Monte Carlo, mean field and the "
+        "1/width-corrected recursion; residual |MC - corrected| vs width (~ width^-2)")
+def finite_width_figure(path):
+    """Draw the figure from the stored study (no new Monte Carlo)."""
+    import numpy as np
+
+    from nstheory.plots import setup_matplotlib
+    from nstheory.propagation.finite_width import finite_width_recursion
+    from nstheory.propagation.model import mlp
+    from nstheory.propagation.residual_scaling import fit_exponent
+    from nstheory.store import load_json, save_json
+
+    if not STUDY.exists():
+        raise NSTheoryError(f"stored study {STUDY} absent: run "
+                            "python -m nstheory.propagation.finite_width_study first")
+    runs = load_json(STUDY)["runs"]
+    rows = finite_width_recursion(mlp(20), 0.9, per_net=20)
+    layers = np.arange(1, 21)
+    mf = np.array([r.mean_field_normalised for r in rows])
+    plt = setup_matplotlib()
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(12, 4.8))
+    ax.plot(layers, mf, "k-", lw=1.5, label="mean field (width -> inf)")
+    out = {"mean_field": mf.tolist(), "widths": {}}
+    for color, w in zip(("C0", "C1", "C2", "C3", "C4"), WIDTHS, strict=True):
+        run = runs[f"relu_d20_w{w}"]
+        corr = np.array([r.corrected_normalised(w) for r in rows])
+        ax.plot(layers, corr, "--", color=color, lw=1, label=f"1/N-corrected, width {w}")
+        ax.errorbar(layers, run["mean"], yerr=1.96 * np.array(run["stderr"]), fmt="o", ms=2.5,
+                    color=color, capsize=1.5, lw=0.8,
+                    label=f"MC width {w} ({run['n_nets']} nets), 95% CI")
+        out["widths"][w] = {"corrected": corr.tolist(), "mc_mean": run["mean"],
+                            "mc_stderr": run["stderr"], "n_nets": run["n_nets"]}
+    ax.set_xlabel("layer (block)")
+    ax.set_ylabel("normalised stability (mean over nets of the cosine)")
+    ax.set_title("He ReLU MLP, rho = 0.9, 20 input pairs per network")
+    ax.legend(fontsize=6, loc="lower left", ncol=2)
+    res = [[runs[f"relu_d20_w{w}"]["mean"][L - 1] - rows[L - 1].corrected_normalised(w)
+            for w in FIT_WIDTHS] for L in FIT_LAYERS]
+    se = [[runs[f"relu_d20_w{w}"]["stderr"][L - 1] for w in FIT_WIDTHS] for L in FIT_LAYERS]
+    fit = fit_exponent(FIT_WIDTHS, res, se)
+    wgrid = np.geomspace(16, 256, 50)
+    for color, L in zip(("C5", "C6", "C7"), FIT_LAYERS, strict=True):
+        r_all = [runs[f"relu_d20_w{w}"]["mean"][L - 1] - rows[L - 1].corrected_normalised(w)
+                 for w in WIDTHS]
+        s_all = [runs[f"relu_d20_w{w}"]["stderr"][L - 1] for w in WIDTHS]
+        bx.errorbar(WIDTHS, np.abs(r_all), yerr=1.96 * np.array(s_all), fmt="o", color=color,
+                    capsize=2, label=f"|MC - corrected|, layer {L} (95% CI)")
+        gap = abs(rows[L - 1].coef_normalised) / wgrid
+        bx.plot(wgrid, gap, ":", color=color, lw=1, label=f"|1/N term|, layer {L}")
+        r_fit = np.asarray(res[FIT_LAYERS.index(L)])
+        s_fit = np.asarray(se[FIT_LAYERS.index(L)])
+        f = np.asarray(FIT_WIDTHS, float) ** -fit.exponent
+        amp = np.sum(r_fit * f / s_fit**2) / np.sum(f * f / s_fit**2)
+        bx.plot(wgrid, abs(amp) * wgrid**-fit.exponent, "-", color=color, lw=1)
+    bx.set_xscale("log", base=2)
+    bx.set_yscale("log")
+    bx.set_xlabel("width N")
+    bx.set_ylabel("|normalised stability difference|")
+    bx.set_title(f"residual ~ N^-p: p = {fit.exponent:.3g}, 95% [{fit.lo:.3g}, {fit.hi:.3g}] "
+                 f"(layers 10/15/20, widths 32-256)", fontsize=9)
+    bx.legend(fontsize=6, loc="lower left")
+    fig.suptitle("Finite-width noise stability: mean field + four-point-vertex 1/width "
+                 "correction vs Monte Carlo", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    out.update(view="normalised", rho=0.9, per_net=20, layers=layers.tolist(),
+               residual_fit={"exponent": fit.exponent, "ci95": [fit.lo, fit.hi],
+                             "chi2": fit.chi2, "dof": fit.dof, "layers": list(FIT_LAYERS),
+                             "widths": list(FIT_WIDTHS)})
+    save_json(out, Path(path).with_suffix(".json"))

@@ -1,0 +1,85 @@
+"""Stored Monte Carlo study of finite-width stability (normalised view), for the claims and the
+figure: ``python -m nstheory.propagation.finite_width_study OUT.json [--quick]``.
+
+Each *run* is one model at one width: per block, the Monte Carlo mean and standard error of the
+per-network cosine over ``per_net`` input pairs (the statistic of
+:func:`~nstheory.propagation.torch_model.monte_carlo` with ``view="normalised"``). Runs are
+appended to the JSON file as they finish (a rerun skips the runs already stored), with seeds,
+network counts and timings. The number of networks is fixed in advance per run (see ``RUNS``),
+chosen from a pilot so that the standard error is below a target.
+
+>>> [r["key"] for r in RUNS][:2]
+['relu_d20_w256', 'relu_d20_w16']
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+#: (key, activation, sigma2, depth, width, n_nets, per_net, seed)
+_SPEC = [
+    ("relu_d20_w256", "relu", 2.0, 20, 256, 300, 20, 11),
+    ("relu_d20_w16", "relu", 2.0, 20, 16, 20000, 20, 12),
+    ("relu_d20_w32", "relu", 2.0, 20, 32, 10000, 20, 13),
+    ("relu_d20_w64", "relu", 2.0, 20, 64, 4000, 20, 14),
+    ("relu_d20_w128", "relu", 2.0, 20, 128, 1500, 20, 15),
+    ("tanh_d10_w128", "tanh", 1.5, 10, 128, 1500, 20, 16),
+    ("erf_d10_w128", "erf", 1.5, 10, 128, 1500, 20, 17),
+    ("gelu_d10_w128", "gelu", 2.0, 10, 128, 1500, 20, 18),
+]
+RHO = 0.9
+RUNS = [dict(zip(("key", "act", "sigma2", "depth", "width", "n_nets", "per_net", "seed"), s,
+                 strict=True), rho=RHO) for s in _SPEC]
+#: the setting of the mean-field containment claim (depth 48, rho = 0.5), normalised view
+#: LayerNorm after every block (Dense -> ReLU -> LayerNorm), the rule that is not the book's
+RUNS.append({"key": "relu_ln_d10_w128", "act": "relu", "sigma2": 2.0, "depth": 10,
+             "width": 128, "n_nets": 600, "per_net": 20, "seed": 20, "rho": 0.9,
+             "layernorm": True})
+#: residual MLP blocks h + Dense(1) relu(Dense(2) [LN] h), without and with pre-LN
+RUNS.append({"key": "relu_res_d10_w64", "act": "relu", "sigma2": 2.0, "depth": 10,
+             "width": 64, "n_nets": 2000, "per_net": 20, "seed": 21, "rho": 0.9,
+             "residual": True})
+RUNS.append({"key": "relu_res_preln_d10_w64", "act": "relu", "sigma2": 2.0, "depth": 10,
+             "width": 64, "n_nets": 2000, "per_net": 20, "seed": 22, "rho": 0.9,
+             "residual": True, "layernorm": True})
+RUNS.append({"key": "relu_d48_w256_rho05", "act": "relu", "sigma2": 2.0, "depth": 48,
+             "width": 256, "n_nets": 200, "per_net": 20, "seed": 19, "rho": 0.5})
+
+
+def measure(run: dict, n_nets: int | None = None) -> dict:
+    """Run one study entry (``n_nets`` overrides the stored count)."""
+    from nstheory.propagation.model import mlp
+    from nstheory.propagation.torch_model import monte_carlo
+
+    n = n_nets or run["n_nets"]
+    t0 = time.perf_counter()
+    model = mlp(run["depth"], sigma2=run["sigma2"], act=run["act"],
+                residual=run.get("residual", False), layernorm=run.get("layernorm", False))
+    res = monte_carlo(model, run["rho"],
+                      width=run["width"], n_nets=n, per_net=run["per_net"], seed=run["seed"],
+                      chunk=max(8, min(2000, 2_000_000 // (run["width"] ** 2))),
+                      view="normalised")
+    return {**run, "n_nets": n, "seconds": time.perf_counter() - t0,
+            "mean": [m.mean for m in res], "stderr": [m.stderr for m in res]}
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    out = Path(argv[0])
+    quick = "--quick" in argv
+    data = json.loads(out.read_text()) if out.exists() else {"runs": {}}
+    for run in RUNS:
+        if run["key"] in data["runs"]:
+            continue
+        r = measure(run, n_nets=max(2, run["n_nets"] // 50) if quick else None)
+        data["runs"][run["key"]] = r
+        out.write_text(json.dumps(data, indent=1))
+        print(run["key"], f"{r['seconds']:.1f} s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
