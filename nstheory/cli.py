@@ -12,6 +12,7 @@ libraries such as torch load only when the command runs)::
     nstheory mc            Monte Carlo noise-stability estimates of torch models
     nstheory sensitivity   token-wise sensitivity and the architecture comparison
     nstheory train         training experiments with the noise-stability regularizer
+    nstheory model         influence, Table 1 and layer-wise stability of real pretrained models
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ CLI_MODULES = (
     "nstheory.propagation.cli",
     "nstheory.montecarlo.cli",
     "nstheory.training.cli",
+    "nstheory.models.cli",
 )
 
 

@@ -1,0 +1,166 @@
+"""``nstheory model influence|table1|layers``: measurements on real pretrained transformers.
+
+Cheap to import: torch and transformers load only when a command runs.
+"""
+
+from __future__ import annotations
+
+import math
+
+from nstheory.errors import NSTheoryError
+
+
+def _floats(text: str, name: str) -> tuple[float, ...]:
+    try:
+        vals = tuple(float(t) for t in str(text).split(",") if t.strip())
+    except ValueError:
+        raise NSTheoryError(f"--{name} must be comma-separated numbers, got {text!r}") from None
+    if not vals:
+        raise NSTheoryError(f"--{name} is empty")
+    for v in vals:
+        if not math.isfinite(v) or not 0 < v < 1:
+            raise NSTheoryError(f"--{name} values must lie in (0, 1), got {v}")
+    return vals
+
+
+def _common(p) -> None:
+    p.add_argument("--model", default="minilm",
+                   help="minilm (the packaged all-MiniLM-L6-v2) or a local HF model directory")
+    p.add_argument("--arm", default="pretrained", choices=("pretrained", "random-init"),
+                   help="the loaded weights, or the same architecture freshly initialised")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
+    p.add_argument("--n", type=int, default=256, help="tokens per input (default 256)")
+    p.add_argument("--inputs", type=int, default=4, help="real-text inputs (default 4)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--text", default=None,
+                   help="a local text file (default: Debian fortunes)")
+    p.add_argument("--functional", default="default",
+                   help="comma-separated: cls, mean, pos:K, layer:L, logprobs (default: "
+                        "cls,mean,pos:-1 for encoders; mean,pos:-1,logprobs for causal LMs)")
+    p.add_argument("--resamples", type=int, default=2, help="resamples per (input, position)")
+    p.add_argument("--sigma", type=float, default=1.0,
+                   help="Gaussian influence noise std in units of the embedding scale s")
+    p.add_argument("--probes", type=int, default=8, help="Hutchinson probes per input")
+    p.add_argument("--rhos", default="0.5,0.9,0.99", help="rho values for the stability bound")
+    p.add_argument("--draws", type=int, default=8, help="noisy copies per input and rho")
+    p.add_argument("--positions", type=int, default=0,
+                   help="0: every position; k: k random positions per input (totals only)")
+    p.add_argument("--batch", type=int, default=32, help="forward-pass batch size")
+    p.add_argument("--out", default=None,
+                   help="run directory (default runs/models/<model>-<arm>-<config hash>)")
+    p.add_argument("--from", dest="source", default=None,
+                   help="summarise a stored run (directory or models_*.json) without computing")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--no-progress", action="store_true")
+
+
+def register_cli(sub) -> None:
+    p = sub.add_parser("model", help="influence, Table 1 and layer-wise stability of real models")
+    msub = p.add_subparsers(dest="model_command", metavar="SUBCOMMAND")
+    for name, helptext in (
+        ("influence", "per-position influences with CIs, totals, junta sizes, Friedgut's bound"),
+        ("table1", "Table 1: both bounds on the weight at degree >= 15 beside the paper's rows"),
+    ):
+        q = msub.add_parser(name, help=helptext)
+        _common(q)
+        q.set_defaults(func=run_cli, model_command=name)
+    p.set_defaults(func=lambda a: (p.print_help(), 2)[1])
+
+
+def _config(args):
+    from nstheory.models.run import RunConfig
+
+    return RunConfig(model=args.model, arm=args.arm, n=args.n, inputs=args.inputs,
+                     seed=args.seed, text=args.text, functionals=args.functional,
+                     resamples=args.resamples, sigma_rel=args.sigma, probes=args.probes,
+                     rhos=_floats(args.rhos, "rhos"), draws=args.draws,
+                     positions=args.positions, batch=args.batch).validate()
+
+
+def run_cli(args) -> int:
+    from pathlib import Path
+
+    from nstheory.models.summary import summarise
+    from nstheory.store import dumps
+
+    if args.source:
+        if not Path(args.source).exists():
+            raise NSTheoryError(f"--from {args.source!r}: no such run directory or file")
+        res = summarise(args.source)
+    else:
+        from nstheory.models.run import execute
+
+        cfg = _config(args)
+        out = args.out or f"runs/models/{Path(cfg.model).name}-{cfg.arm}-{cfg.hash()}"
+        execute(cfg, out, device=args.device, progress_bar=False if args.no_progress else None)
+        res = summarise(out)
+        res["run_dir"] = out
+    if args.model_command == "table1":
+        from nstheory.models.table1 import PAPER_REF, PAPER_ROWS, format_table, rows_for
+
+        label = Path(res["config"]["model"]).name + ("" if res["config"]["arm"] == "pretrained"
+                                                     else " (random init)")
+        rows = rows_for(res, label)
+        if args.json:
+            print(dumps({"paper": {"ref": PAPER_REF, "rows": [dict(zip(
+                ("model", "sensitivity_bound", "stability_bound"), r, strict=True))
+                for r in PAPER_ROWS]}, "rows": rows, "provenance": res["provenance"]}))
+        else:
+            print(format_table(rows))
+        return 0
+    if args.json:
+        print(dumps(res))
+    else:
+        print(format_influence(res))
+    return 0
+
+
+def _ci(d):
+    return f"{d['mean']:.6g} ± {d['stderr']:.3g} (95% CI [{d['ci95'][0]:.6g}, {d['ci95'][1]:.6g}])"
+
+
+def format_influence(res: dict) -> str:
+    """Text report of :func:`nstheory.models.summary.summarise` (the same numbers as JSON)."""
+    cfg = res["config"]
+    lines = [f"model {cfg['model']} ({res['kind']}, {cfg['arm']}); inputs: {res['text']}",
+             f"n = {cfg['n']} tokens, {cfg['inputs']} inputs, {cfg['resamples']} resamples per "
+             f"(input, position); resample vocabulary {res['resample_vocab']} non-special tokens; "
+             f"embedding scale s = {res['embedding_scale']:.6g}"]
+    names = {"token": "token-resampling influence (Efron-Stein)",
+             "gaussian": "Gaussian influence (noise on one embedding)",
+             "hermite": "gradient (Hermite) influence s^2 E||J_i||_F^2"}
+    for spec, fr in res["functionals"].items():
+        lines.append(f"functional f = {spec}")
+        for m, title in names.items():
+            if m not in fr:
+                continue
+            r = fr[m]
+            extra = (f", sigma = {r['sigma_abs']:.6g} (= {r['sigma_rel']:g} s)"
+                     if m == "gaussian" else "")
+            lines.append(f"  {title}{extra}: inputs = {r['inputs']}")
+            lines.append(f"    total influence, raw: {_ci(r['total_raw'])}")
+            lines.append(f"    total influence / Var f (centred): {r['total_centred']:.6g} "
+                         f"(95% bootstrap [{r['total_centred_ci95'][0]:.6g}, "
+                         f"{r['total_centred_ci95'][1]:.6g}]); / ||f||^2 (uncentred): "
+                         f"{r['total_uncentred']:.6g}")
+            if "junta" in r:
+                js = ", ".join(f"{k}: {v['size']} [{v['ci95'][0]}, {v['ci95'][1]}]"
+                               for k, v in r["junta"].items())
+                lines.append(f"    junta sizes (positions holding the share; 95% bootstrap): {js}")
+                p = r["profile"]
+                lines.append(
+                    f"    profile: first {p['first']:.6g} (rank {p['rank_first']}), last "
+                    f"{p['last']:.6g} (rank {p['rank_last']}), middle mean "
+                    f"{p['middle_mean']:.6g}; top-10 positions {p['top10_positions']} hold "
+                    f"{p['top10_share']:.6g}; every per-input estimate > 0: "
+                    f"{p['all_estimates_positive']}")
+                fg = ", ".join(f"{k}: {v:.6g}" for k, v in r["friedgut_exp_I_over_eps"].items())
+                lines.append(f"    Friedgut exp(I/eps) (constant 1; Boolean theorem): {fg}")
+                lines.append(f"    largest relative 95% CI half-width over positions: "
+                             f"{r['max_rel_ci_halfwidth']:.6g}")
+        for nz, dd in fr.get("stability", {}).items():
+            for rho, d in dd.items():
+                lines.append(f"  whole-sequence {nz} noise rho = {rho}: D_rho = E||f(x)-f(y)||^2/2 "
+                             f"= {d['mean']:.6g} ± {d['stderr']:.3g}")
+    lines.append("per-position values with CIs: --json")
+    return "\n".join(lines)
