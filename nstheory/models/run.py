@@ -246,3 +246,16 @@ def execute(cfg: RunConfig, out, device: str = "auto", progress_bar: bool | None
         rec["seconds"] = time.perf_counter() - t0
         log.append(rec)
     return out
+
+
+def export_run(run_dir, path, note: str = "") -> Path:
+    """Write a run (configuration, provenance, every logged record) as one JSON file, the form
+    stored under ``proofs_check/data/models_*.json``."""
+    from nstheory.store import JsonlLog, load_json, save_json
+
+    run_dir = Path(run_dir)
+    meta = load_json(run_dir / "config.json")
+    meta["records"] = JsonlLog(run_dir / "log.jsonl", key="key").records()
+    if note:
+        meta["note"] = note
+    return save_json(meta, path)

@@ -178,11 +178,25 @@ def geometric_summary(mat) -> dict:
     """Geometric influence E||J_i||_F per position: the mean over inputs of the square root of
     each input's Hutchinson estimate of ||J_i||_F^2 (a slight underestimate: Jensen)."""
     g = np.sqrt(np.clip(np.asarray(mat, float), 0, None))
-    stats = [_ci(g[:, i]) for i in range(g.shape[1])]
+    n = g.shape[1]
+    stats = [_ci(g[:, i]) for i in range(n)]
     mean = np.array([s[0] for s in stats])
-    return {"mean": mean.tolist(), "stderr": [s[1] for s in stats],
-            "junta": dict(zip([f"{int(lv * 100)}%" for lv in LEVELS], shares_to_junta(mean),
-                              strict=True))}
+    se = np.array([s[1] for s in stats])
+    j = shares_to_junta(mean)
+    bj = np.array([shares_to_junta(g[b].mean(axis=0)) for b in _boot_idx(g.shape[0])])
+    order = np.argsort(-mean)
+    rank = np.empty(n, int)
+    rank[order] = np.arange(1, n + 1)
+    return {"inputs": int(g.shape[0]), "mean": mean.tolist(), "stderr": se.tolist(),
+            "ci95_lo": (mean - Z95 * se).tolist(), "ci95_hi": (mean + Z95 * se).tolist(),
+            "junta": {f"{int(lv * 100)}%": {"size": j[a],
+                                             "ci95": [int(np.quantile(bj[:, a], 0.025)),
+                                                      int(np.quantile(bj[:, a], 0.975))]}
+                      for a, lv in enumerate(LEVELS)},
+            "profile": {"first": float(mean[0]), "last": float(mean[-1]),
+                        "rank_first": int(rank[0]), "rank_last": int(rank[-1]),
+                        "top10_positions": order[:10].tolist(),
+                        "all_estimates_positive": bool((g > 0).all())}}
 
 
 def stability_summary(recs, spec, noise, rho, k) -> np.ndarray | None:

@@ -1,0 +1,74 @@
+"""Figures of the real-model measurements, drawn from the stored MiniLM runs in
+``proofs_check/data/models_minilm*.json`` (no model evaluation at figure time)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from nstheory.plots import figure, setup_matplotlib
+
+DATA = Path(__file__).resolve().parents[2] / "proofs_check" / "data"
+
+
+def _summary(name="models_minilm.json"):
+    from nstheory.errors import NSTheoryError
+    from nstheory.models.summary import summarise
+
+    p = DATA / name
+    if not p.exists():
+        raise NSTheoryError(f"stored run {p} absent: run `nstheory model influence` and export it")
+    return summarise(p)
+
+
+@figure("models_minilm_influence",
+        "MiniLM: influence by position (token-resampling and geometric, 95% CI bands)")
+def influence_by_position(path):
+    plt = setup_matplotlib()
+    res = _summary()
+    specs = list(res["functionals"])
+    fig, axes = plt.subplots(len(specs), 2, figsize=(11, 2.6 * len(specs)), squeeze=False)
+    for row, spec in enumerate(specs):
+        fr = res["functionals"][spec]
+        for col, (m, title) in enumerate((("token", "token-resampling Inf_i (raw)"),
+                                          ("geometric", "geometric E||J_i||_F"))):
+            ax = axes[row][col]
+            r = fr[m]
+            pp = r.get("per_position", r)
+            mean = np.array(pp["mean"])
+            x = np.arange(mean.size)
+            ax.plot(x, mean, lw=0.9)
+            ax.fill_between(x, np.clip(pp["ci95_lo"], 1e-300, None), pp["ci95_hi"], alpha=0.3)
+            ax.set_yscale("log")
+            ax.set_title(f"f = {spec}: {title}, {r['inputs']} inputs", fontsize=9)
+            ax.set_xlabel("position")
+    fig.suptitle(f"all-MiniLM-L6-v2, n = {res['config']['n']} tokens of {res['text'][:40]}...",
+                 fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+@figure("models_minilm_junta", "MiniLM: share of total influence held by the top-k positions")
+def junta_curve(path):
+    plt = setup_matplotlib()
+    res = _summary()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for spec, fr in res["functionals"].items():
+        for m, style in (("token", "-"), ("geometric", "--")):
+            pp = fr[m].get("per_position", fr[m])
+            v = np.sort(np.clip(pp["mean"], 0, None))[::-1]
+            ax.plot(np.arange(1, v.size + 1), np.cumsum(v) / v.sum(), style,
+                    label=f"{spec}, {m}")
+    for lv in (0.5, 0.9, 0.99):
+        ax.axhline(lv, color="grey", lw=0.5)
+    ax.axvspan(5, 10, color="orange", alpha=0.15, label="paper: 5-10 tokens")
+    ax.set_xscale("log")
+    ax.set_xlabel("number of positions k (largest influences first)")
+    ax.set_ylabel("share of total influence")
+    ax.set_title("junta curve, all-MiniLM-L6-v2, n = 256", fontsize=9)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
