@@ -60,11 +60,12 @@ def _junta_check(spec, measure):
         r = res["functionals"][spec][measure]
         j = r["junta"]["90%"]
         lo, hi = j["ci95"]
-        q = _setting(res) + [
-            (f"90%-junta size ({measure} influence, f = {spec}); 95% bootstrap over inputs",
-             f"{j['size']} [{lo}, {hi}]"),
-            ("50% / 99% junta sizes", f"{r['junta']['50%']['size']} / {r['junta']['99%']['size']}"),
-            ("paper (Figure 1)", "5-10 of 256 tokens carry significant influence")]
+        q = [*_setting(res),
+             (f"90%-junta size ({measure} influence, f = {spec}); 95% bootstrap over inputs",
+              f"{j['size']} [{lo}, {hi}]"),
+             ("50% / 99% junta sizes",
+              f"{r['junta']['50%']['size']} / {r['junta']['99%']['size']}"),
+             ("paper (Figure 1)", "5-10 of 256 tokens carry significant influence")]
         undecided = lo <= JUNTA_MAX < hi
         return compare_holds(hi <= JUNTA_MAX, q, tolerance=f"90%-junta size <= {JUNTA_MAX}",
                              inconclusive=undecided)
@@ -78,20 +79,20 @@ def _first_last_check(spec, measure):
         if res is None:
             return no_stored_measurement(f"{PRETRAINED.name} absent")
         r = res["functionals"][spec][measure]
-        mean, lo, hi = (r["per_position"] if "per_position" in r else r)["mean"], \
-            (r["per_position"] if "per_position" in r else r)["ci95_lo"], \
-            (r["per_position"] if "per_position" in r else r)["ci95_hi"]
+        pp = r.get("per_position", r)
+        mean, lo, hi = pp["mean"], pp["ci95_lo"], pp["ci95_hi"]
         n = len(mean)
         others = range(1, n - 1)
         top_other = max(others, key=lambda i: mean[i])
         p = r["profile"]
-        q = _setting(res) + [
-            (f"ranks of first / last position ({measure} influence, f = {spec})",
-             f"{p['rank_first']} / {p['rank_last']}"),
-            ("first, last: mean [95% CI]",
-             f"{mean[0]:.6g} [{lo[0]:.6g}, {hi[0]:.6g}], {mean[-1]:.6g} [{lo[-1]:.6g}, {hi[-1]:.6g}]"),
-            (f"largest other position {top_other}: mean [95% CI]",
-             f"{mean[top_other]:.6g} [{lo[top_other]:.6g}, {hi[top_other]:.6g}]")]
+        q = [*_setting(res),
+             (f"ranks of first / last position ({measure} influence, f = {spec})",
+              f"{p['rank_first']} / {p['rank_last']}"),
+             ("first, last: mean [95% CI]",
+              f"{mean[0]:.6g} [{lo[0]:.6g}, {hi[0]:.6g}], "
+              f"{mean[-1]:.6g} [{lo[-1]:.6g}, {hi[-1]:.6g}]"),
+             (f"largest other position {top_other}: mean [95% CI]",
+              f"{mean[top_other]:.6g} [{lo[top_other]:.6g}, {hi[top_other]:.6g}]")]
         holds = {p["rank_first"], p["rank_last"]} == {1, 2} and \
             min(lo[0], lo[-1]) > max(hi[i] for i in others)
         refuted = max(lo[i] for i in others) > max(mean[0], mean[-1])
@@ -107,12 +108,12 @@ def _nonzero_check(spec, measure):
         if res is None:
             return no_stored_measurement(f"{PRETRAINED.name} absent")
         p = res["functionals"][spec][measure]["profile"]
-        q = _setting(res) + [
-            (f"every per-input, per-position {measure} estimate > 0 (f = {spec})",
-             str(p["all_estimates_positive"])),
-            ("why this proves non-zero influence",
-             "a positive sample variance means two resamples changed f; a positive "
-             "||J_i^T v||^2 means J_i != 0")]
+        q = [*_setting(res),
+             (f"every per-input, per-position {measure} estimate > 0 (f = {spec})",
+              str(p["all_estimates_positive"])),
+             ("why this proves non-zero influence",
+              "a positive sample variance means two resamples changed f; a positive "
+              "||J_i^T v||^2 means J_i != 0")]
         return compare_holds(p["all_estimates_positive"], q, tolerance="exact (sign)")
     check.__name__ = f"nonzero_{measure}"
     return check
@@ -171,9 +172,9 @@ def _table1_check(spec, version):
         if t is None:
             return compare_holds(False, [("Table 1", "not measured")], inconclusive=True)
         sens = t["sensitivity_bound_centred"]
-        q = _setting(res) + [
-            ("(a) sensitivity bound I/(15 Var f), centred [95% bootstrap]",
-             f"{sens['value']:.6g} [{sens['ci95'][0]:.6g}, {sens['ci95'][1]:.6g}]")]
+        q = [*_setting(res),
+             ("(a) sensitivity bound I/(15 Var f), centred [95% bootstrap]",
+              f"{sens['value']:.6g} [{sens['ci95'][0]:.6g}, {sens['ci95'][1]:.6g}]")]
         holds_all, refuted_any = True, False
         for rho, row in t["rho"].items():
             b, r = row["stability_bound_centred"], row["ratio_sensitivity_over_stability"]
@@ -219,7 +220,7 @@ def _arms_check(spec, measure):
             return no_stored_measurement("models_minilm.json or models_minilm_random.json absent")
         a = pre["functionals"][spec][measure]
         b = rnd["functionals"][spec][measure]
-        q = _setting(pre) + [("random-init arm", "; ".join(v for _, v in _setting(rnd)))]
+        q = [*_setting(pre), ("random-init arm", "; ".join(v for _, v in _setting(rnd)))]
         q.append((f"normalised total influence I/Var f ({measure}, f = {spec}), pretrained "
                   "[95% bootstrap]", f"{a['total_centred']:.6g} "
                   f"[{a['total_centred_ci95'][0]:.6g}, {a['total_centred_ci95'][1]:.6g}]"))
@@ -230,7 +231,8 @@ def _arms_check(spec, measure):
         holds = lo_r > hi_p
         refuted = hi_r < lo_p
         q.append(("ratio random / pretrained (point)",
-                  f"{b['total_centred'] / a['total_centred']:.6g}" if a["total_centred"] else "inf"))
+                  f"{b['total_centred'] / a['total_centred']:.6g}"
+                  if a["total_centred"] else "inf"))
         return compare_holds(holds, q, tolerance="disjoint 95% intervals",
                              inconclusive=not holds and not refuted)
     check.__name__ = f"arms_{measure}"

@@ -64,7 +64,78 @@ def register_cli(sub) -> None:
         q = msub.add_parser(name, help=helptext)
         _common(q)
         q.set_defaults(func=run_cli, model_command=name)
+    q = msub.add_parser("layers", help="checkpoint -> propagation model; per-layer stability "
+                                       "predicted vs measured under Gaussian embedding noise")
+    q.add_argument("--model", default="minilm", help="minilm or a local BERT-family directory")
+    q.add_argument("--device", default="auto")
+    q.add_argument("--n", type=int, default=256)
+    q.add_argument("--inputs", type=int, default=4)
+    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--text", default=None)
+    q.add_argument("--rhos", default="0.5,0.9,0.99")
+    q.add_argument("--draws", type=int, default=4, help="noisy copies per input and rho")
+    q.add_argument("--out", default=None, help="also write the result as JSON to this file")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=run_layers)
     p.set_defaults(func=lambda a: (p.print_help(), 2)[1])
+
+
+def layers_result(args) -> dict:
+    """Description, measurement and prediction of ``nstheory model layers`` (with provenance)."""
+    from nstheory.errors import check_int
+    from nstheory.models.layers import compare_layers, describe_checkpoint, measured_layers
+    from nstheory.models.loading import load_model
+    from nstheory.models.run import provenance
+    from nstheory.models.texts import text_windows
+
+    rhos = _floats(args.rhos, "rhos")
+    check_int(args.draws, "draws", lo=1)
+    lm = load_model(args.model, device=args.device)
+    ids, desc_text = text_windows(lm, args.n, args.inputs, args.seed, args.text)
+    desc = describe_checkpoint(lm)
+    meas = measured_layers(lm, ids.to(lm.device), rhos, args.draws, args.seed)
+    return {"model": args.model, "text": desc_text, "n": args.n, "inputs": args.inputs,
+            "draws": args.draws, "embedding_scale": lm.embedding_scale(),
+            "description": desc, "comparison": compare_layers(desc, meas, args.n),
+            "provenance": provenance(lm.device)}
+
+
+def run_layers(args) -> int:
+    from nstheory.store import dumps, save_json
+
+    res = layers_result(args)
+    if args.out:
+        save_json(res, args.out)
+    if args.json:
+        print(dumps(res))
+        return 0
+    print(format_layers(res))
+    return 0
+
+
+def format_layers(res: dict) -> str:
+    """Text table of :func:`layers_result`."""
+    lines = [f"model {res['model']}: {res['text']}; Gaussian embedding noise "
+             f"y = rho e + sqrt(1-rho^2) s Z, s = {res['embedding_scale']:.6g}, "
+             f"{res['draws']} draws per input",
+             "checkpoint read into the propagation description (per layer): attention mode "
+             "(majority of heads), value-output gamma^2, MLP sigma^2 in/out, LN gain^2, max |bias|"]
+    for r in res["description"]["layers"]:
+        lines.append(f"  layer {r['layer']}: {r['attention_mode']} "
+                     f"({', '.join(sorted(set(r['head_modes'])))}), gamma2 "
+                     f"{r['value_output_gamma2_mean']:.6g}, sigma2 {r['mlp_in_sigma2']:.6g} / "
+                     f"{r['mlp_out_sigma2']:.6g}, LN gain2 {r['ln_attention_gain2_mean']:.6g} / "
+                     f"{r['ln_output_gain2_mean']:.6g}, max|b| {r['max_abs_bias']:.6g}")
+    for rho, row in res["comparison"].items():
+        for view in ("uncentred", "centred"):
+            m = row["measured"][view]
+            p = row["predicted"].get(view)
+            lines.append(f"  rho = {rho}, {view} correlation per layer 0..{len(m) - 1} "
+                         "(measured | mean-field predicted from the measured layer 0):")
+            lines.append("    measured:  " + " ".join(f"{v:.6g}" for v in m))
+            lines.append("    predicted: " + (" ".join(f"{v:.6g}" for v in p) if p else
+                                              f"n/a ({row.get('errors', {}).get(view)})"))
+    return "\n".join(lines)
 
 
 def _config(args):

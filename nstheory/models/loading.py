@@ -41,19 +41,21 @@ def models_available() -> bool:
     """
     import importlib.util
 
-    return all(importlib.util.find_spec(m) is not None for m in ("transformers", *PACKAGED.values()))
+    mods = ("transformers", *PACKAGED.values())
+    return all(importlib.util.find_spec(m) is not None for m in mods)
 
 
 def resolve_model_path(name: str) -> Path:
     """The local directory of ``name``: a packaged alias (``minilm``) or a directory path.
 
-    >>> resolve_model_path("/nonexistent/dir")
+    >>> resolve_model_path("/nonexistent/dir")          # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    nstheory.errors.NSTheoryError: --model '/nonexistent/dir' is neither a packaged model (minilm) nor a directory with config.json
+    nstheory.errors.NSTheoryError: --model '/nonexistent/dir' is neither a packaged model ...
     """
     if not isinstance(name, str) or not name.strip():
-        raise NSTheoryError(f"--model must be a packaged name (minilm) or a directory, got {name!r}")
+        raise NSTheoryError(
+            f"--model must be a packaged name (minilm) or a directory, got {name!r}")
     if name in PACKAGED:
         import importlib
 
@@ -66,7 +68,8 @@ def resolve_model_path(name: str) -> Path:
     p = Path(name).expanduser()
     if not (p / "config.json").is_file():
         raise NSTheoryError(
-            f"--model {name!r} is neither a packaged model (minilm) nor a directory with config.json")
+            f"--model {name!r} is neither a packaged model (minilm) nor a directory "
+            "with config.json")
     return p
 
 
@@ -108,7 +111,7 @@ class LoadedModel:
     @property
     def n_layers(self) -> int:
         c = self.config
-        return int(getattr(c, "num_hidden_layers", None) or getattr(c, "n_layer"))
+        return int(getattr(c, "num_hidden_layers", None) or c.n_layer)
 
     @property
     def device(self):

@@ -143,8 +143,8 @@ def open_run(out, cfg: RunConfig, device=None, command: str | None = None) -> Pa
                 f"--out {out} holds a run with another configuration (hash {old.get('hash')}, "
                 f"now {cfg.hash()}): use another --out directory")
         return out
-    save_json({"config": cfg.to_dict(), "hash": cfg.hash(), "provenance": provenance(device, command)},
-              path)
+    save_json({"config": cfg.to_dict(), "hash": cfg.hash(),
+               "provenance": provenance(device, command)}, path)
     return out
 
 

