@@ -225,8 +225,9 @@ def format_influence(res: dict) -> str:
                     f"{p['middle_mean']:.6g}; top-10 positions {p['top10_positions']} hold "
                     f"{p['top10_share']:.6g}; every per-input estimate > 0: "
                     f"{p['all_estimates_positive']}")
-                fg = ", ".join(f"{k}: {v:.6g}" for k, v in r["friedgut_exp_I_over_eps"].items())
-                lines.append(f"    Friedgut exp(I/eps) (constant 1; Boolean theorem): {fg}")
+                fg = ", ".join(f"{k}: {v:.6g}" for k, v in r["friedgut_size_bound"].items())
+                lines.append(f"    Friedgut junta-size bound I/tau (explicit constants, Boolean "
+                             f"theorem, I = centred total): {fg}")
                 lines.append(f"    largest relative 95% CI half-width over positions: "
                              f"{r['max_rel_ci_halfwidth']:.6g}")
         for nz, dd in fr.get("stability", {}).items():

@@ -72,3 +72,29 @@ def junta_curve(path):
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+@figure("models_minilm_layers",
+        "MiniLM: per-layer stability under Gaussian embedding noise, measured vs mean-field")
+def layers_vs_theory(path):
+    from nstheory.store import load_json
+
+    plt = setup_matplotlib()
+    res = load_json(DATA / "models_minilm_layers.json")
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    for ax, view in zip(axes, ("uncentred", "centred"), strict=True):
+        for k, (rho, row) in enumerate(res["comparison"].items()):
+            m = row["measured"][view]
+            ax.plot(range(len(m)), m, "o-", color=f"C{k}", label=f"measured, rho = {rho}")
+            p = row["predicted"].get(view)
+            if p:
+                ax.plot(range(len(p)), p, "--", color=f"C{k}", label=f"mean-field, rho = {rho}")
+        ax.set_xlabel("layer (0 = embedding output)")
+        ax.set_ylabel(f"{view} correlation of h(x), h(y)")
+        ax.set_title(f"{view} view, {res['inputs']} inputs x {res['draws']} draws", fontsize=9)
+        ax.legend(fontsize=6)
+    fig.suptitle("all-MiniLM-L6-v2 read into the propagation description (prediction starts "
+                 "at the measured layer 0)", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
