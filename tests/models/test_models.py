@@ -105,12 +105,13 @@ def test_hutchinson_and_small_sigma_gaussian_match_exact_jacobian():
     fn = parse_functional("mean")
     ids = torch.randint(4, 8, (6,))
     exact = exact_jacobian_sq(lm, ids, fn)
-    hut, _se = jacobian_sq(lm, ids, [fn], probes=4000, seed=2)["mean"]
-    np.testing.assert_allclose(hut, exact, rtol=0.1)
+    # 1000 probes: relative sd <= sqrt(2/1000) = 4.5% per position; 20% detects a factor-2 slip
+    hut, _se = jacobian_sq(lm, ids, [fn], probes=1000, seed=2)["mean"]
+    np.testing.assert_allclose(hut, exact, rtol=0.2)
     sigma = 1e-4
-    g = gaussian_influence(lm, ids, [fn], sigma, positions=[1] * 2000, resamples=2,
+    g = gaussian_influence(lm, ids, [fn], sigma, positions=[1] * 1000, resamples=2,
                            batch=400, seed=3)["mean"]
-    assert abs(g.mean() / (sigma ** 2 * exact[1]) - 1) < 0.1
+    assert abs(g.mean() / (sigma ** 2 * exact[1]) - 1) < 0.2
 
 
 @pytest.mark.parametrize("arch", ["bert", "gpt2"])
@@ -120,6 +121,7 @@ def test_directional_derivative_autograd_vs_finite_difference(arch):
     assert abs(a - b) <= 1e-6 * abs(a)
 
 
+@pytest.mark.slow
 def test_token_noise_distance_matches_exact_stability():
     # Uniform contexts over the 4 non-special tokens, n = 3: the product measure is stationary,
     # so E_x D_rho(x) = ||f||^2 - Stab_rho[f], both computed by enumerating all 4^3 inputs and
@@ -156,6 +158,17 @@ def _cli(capsys, *args):
     return code, out.out, out.err
 
 
+def test_cli_argument_errors(tmp_path, capsys):
+    for bad in (["--rhos", "1.5"], ["--inputs", "1"], ["--functional", "bogus"],
+                ["--model", str(tmp_path / "nope")], ["--sigma", "nan"],
+                ["--from", str(tmp_path / "missing")], ["--positions", "-1"]):
+        code, _, err = _cli(capsys, "influence", "--model", "tiny-bert", "--n", "6", *bad)
+        assert code == 2 and "error" in err, (bad, err)
+    code, _, err = _cli(capsys, "layers", "--rhos", "0")
+    assert code == 2 and "rhos" in err
+
+
+@pytest.mark.slow
 def test_cli_json_resume_and_errors(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("NSTHEORY_PROGRESS", "0")
     out = tmp_path / "run"
@@ -200,3 +213,26 @@ def test_real_minilm_short():
     assert abs(a - b) <= 1e-5 * abs(a)
     est = token_influence(lm, ids, [parse_functional("cls")], resamples=2, seed=0)["cls"]
     assert est.shape == (len(ids),) and np.all(est > 0)
+
+
+def test_layers_checkpoint_description_and_measurement():
+    from nstheory.models.layers import compare_layers, describe_checkpoint, measured_layers
+    from nstheory.propagation.statedict import attention_stats
+
+    lm = small("bert", dtype=torch.float64)
+    desc = describe_checkpoint(lm)
+    assert len(desc["layers"]) == 2 and desc["activation"] == "gelu"
+    layer = lm.model.encoder.layer[0]
+    wv, wo = layer.attention.self.value.weight, layer.attention.output.dense.weight
+    # the combined value-output map of all heads: squared column norms of W_V^T W_O^T
+    gamma2 = (wv.T @ wo.T).pow(2).sum(dim=0).mean()
+    assert abs(desc["layers"][0]["value_output_gamma2_mean"] - float(gamma2)) < 1e-12
+    assert attention_stats(torch.eye(4), torch.eye(4), torch.eye(4))["mode"] == "identity"
+    ids = torch.randint(4, 8, (2, 6))
+    meas = measured_layers(lm, ids, [1.0, 0.5], draws=2)
+    for view in ("uncentred", "centred"):
+        assert np.allclose(meas["1.0"][view], 1.0, atol=1e-9)
+        assert all(-1 <= v <= 1 for v in meas["0.5"][view])
+    cmp = compare_layers(desc, meas, n_tokens=6)
+    pred = cmp["0.5"]["predicted"]["uncentred"]
+    assert len(pred) == 3 and pred[0] == pytest.approx(meas["0.5"]["uncentred"][0])
