@@ -254,20 +254,24 @@ def _arms_check(spec, measure):
     return check
 
 
-for _spec in FUNCTIONALS:
-    _c = claim(
-        f"models.minilm.pretrained_less_sensitive.{_spec.replace(':', '')}",
-        f"Trained transformers are less sensitive (f = {_spec}): the pretrained weights give a "
-        f"lower normalised total influence I[f]/Var f than the same architecture at random "
-        f"initialisation. {ONE_MODEL}; the sensitivity paper trained its own models.",
-        latex=r"I[f_{\rm pretrained}]/\mathrm{Var} f < I[f_{\rm init}]/\mathrm{Var} f",
-        provenance="reconstructed:vasudeva2025 §3.3-3.4",
-        evidence="two stored runs (pretrained, random init with the model's own initialiser), "
-                 "token-resampling and gradient (Hermite) influences",
-    )
-    _c.check("monte-carlo", name="token-resampling", uses=TOKEN_USES)(_arms_check(_spec, "token"))
-    _c.check("monte-carlo", name="gradient-hermite", uses=GRAD_USES)(
-        _arms_check(_spec, "hermite"))
+_c = claim(
+    "models.minilm.pretrained_less_sensitive.mean",
+    "Trained transformers are less sensitive (f = mean-pooled embedding): the pretrained weights "
+    "give a lower normalised total influence I[f]/Var f than the same architecture at random "
+    f"initialisation. {ONE_MODEL}; the sensitivity paper trained its own models.",
+    latex=r"I[f_{\rm pretrained}]/\mathrm{Var} f < I[f_{\rm init}]/\mathrm{Var} f",
+    provenance="reconstructed:vasudeva2025 §3.3-3.4",
+    evidence="two stored runs (pretrained; random init with the model's own initialiser, 32 "
+             "sampled positions per input): token-resampling and gradient (Hermite) influences. "
+             "Only f = mean is claimed: at random initialisation f = cls and f = pos:-1 are "
+             "1-juntas of their own position (gradient route), which a sampled-position total "
+             "cannot estimate. MiniLM: the token route finds the pretrained model MORE sensitive "
+             "(disjoint intervals); the gradient route cannot separate the arms with 4 inputs",
+    expect="refuted",
+    refutation_kind="not-reproduced",
+)
+_c.check("monte-carlo", name="token-resampling", uses=TOKEN_USES)(_arms_check("mean", "token"))
+_c.check("monte-carlo", name="gradient-hermite", uses=GRAD_USES)(_arms_check("mean", "hermite"))
 
 
 _c = claim(

@@ -225,7 +225,8 @@ def test_layers_checkpoint_description_and_measurement():
     layer = lm.model.encoder.layer[0]
     wv, wo = layer.attention.self.value.weight, layer.attention.output.dense.weight
     # the combined value-output map of all heads: squared column norms of W_V^T W_O^T
-    gamma2 = (wv.T @ wo.T).pow(2).sum(dim=0).mean()
+    with torch.no_grad():
+        gamma2 = (wv.T @ wo.T).pow(2).sum(dim=0).mean()
     assert abs(desc["layers"][0]["value_output_gamma2_mean"] - float(gamma2)) < 1e-12
     assert attention_stats(torch.eye(4), torch.eye(4), torch.eye(4))["mode"] == "identity"
     ids = torch.randint(4, 8, (2, 6))
