@@ -39,9 +39,13 @@ def influence_by_position(path):
             mean = np.array(pp["mean"])
             x = np.arange(mean.size)
             ax.plot(x, mean, lw=0.9)
-            ax.fill_between(x, np.clip(pp["ci95_lo"], 1e-300, None), pp["ci95_hi"], alpha=0.3)
+            lo = np.array(pp["ci95_lo"])
+            # a lower 95% limit <= 0 (4 inputs) is drawn at mean/10 on the log axis
+            ax.fill_between(x, np.where(lo > 0, lo, mean / 10), pp["ci95_hi"], alpha=0.3)
             ax.set_yscale("log")
-            ax.set_title(f"f = {spec}: {title}, {r['inputs']} inputs", fontsize=9)
+            ax.set_ylim(mean.min() / 20, None)
+            ax.set_title(f"f = {spec}: {title}, {r['inputs']} inputs (band: 95% CI; "
+                         "lower limit <= 0 drawn at mean/10)", fontsize=8)
             ax.set_xlabel("position")
     fig.suptitle(f"all-MiniLM-L6-v2, n = {res['config']['n']} tokens of {res['text'][:40]}...",
                  fontsize=9)
