@@ -45,7 +45,7 @@ def main() -> None:
     rate = {}
     for dev in devices:
         lm = load_model(args.model, device=dev)
-        ids, desc = text_windows(lm, args.n, args.inputs, 0)
+        ids, _desc = text_windows(lm, args.n, args.inputs, 0)
         ids = ids.to(lm.device)
         fs = default_functionals(lm.kind)
         t0 = time.perf_counter()

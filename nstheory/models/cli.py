@@ -43,6 +43,8 @@ def _common(p) -> None:
     p.add_argument("--probes", type=int, default=8, help="Hutchinson probes per input")
     p.add_argument("--rhos", default="0.5,0.9,0.99", help="rho values for the stability bound")
     p.add_argument("--draws", type=int, default=8, help="noisy copies per input and rho")
+    p.add_argument("--measures", default="gradient,token,gaussian,stability",
+                   help="comma-separated subset of gradient, token, gaussian, stability")
     p.add_argument("--positions", type=int, default=0,
                    help="0: every position; k: k random positions per input (totals only)")
     p.add_argument("--batch", type=int, default=32, help="forward-pass batch size")
@@ -145,7 +147,9 @@ def _config(args):
                      seed=args.seed, text=args.text, functionals=args.functional,
                      resamples=args.resamples, sigma_rel=args.sigma, probes=args.probes,
                      rhos=_floats(args.rhos, "rhos"), draws=args.draws,
-                     positions=args.positions, batch=args.batch).validate()
+                     positions=args.positions, batch=args.batch,
+                     measures=tuple(m.strip() for m in args.measures.split(",") if m.strip())
+                     ).validate()
 
 
 def run_cli(args) -> int:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from nstheory.errors import NSTheoryError, check_choice, check_int, check_positive, check_rho
 
-MEASURES = ("token", "gaussian", "gradient", "stability")
+MEASURES = ("gradient", "token", "gaussian", "stability")
 NOISES = ("token", "gaussian")
 #: Positions per logged unit of a per-position run (a kill loses at most one unit).
 CHUNK = 64

@@ -237,3 +237,18 @@ def test_layers_checkpoint_description_and_measurement():
     cmp = compare_layers(desc, meas, n_tokens=6)
     pred = cmp["0.5"]["predicted"]["uncentred"]
     assert len(pred) == 3 and pred[0] == pytest.approx(meas["0.5"]["uncentred"][0])
+
+
+def test_live_claim_skips_without_models_extra(monkeypatch):
+    import importlib
+
+    from nstheory.claims import Status
+
+    mod = importlib.import_module("proofs_check.models_real")
+    monkeypatch.setattr("nstheory.models.loading.models_available", lambda: False)
+    mod._fd_pairs.cache_clear()
+    try:
+        r = mod._fd_check()
+    finally:
+        mod._fd_pairs.cache_clear()
+    assert r.status == Status.SKIPPED and 'pip install -e ".[models]"' in r.note
