@@ -76,8 +76,11 @@ def _junta_check(spec, measure):
               f"{r['junta']['50%']['size']} / {r['junta']['99%']['size']}"),
              ("paper (Figure 1)", "5-10 of 256 tokens carry significant influence")]
         undecided = lo <= JUNTA_MAX < hi
-        return compare_holds(hi <= JUNTA_MAX, q, tolerance=f"90%-junta size <= {JUNTA_MAX}",
-                             inconclusive=undecided)
+        r = compare_holds(hi <= JUNTA_MAX, q, tolerance=f"90%-junta size <= {JUNTA_MAX}",
+                          inconclusive=undecided)
+        r.alternative = (f"a 90%-junta of more than {JUNTA_MAX} positions (bootstrap over "
+                         f"{res['config']['inputs']} inputs; no power computed)")
+        return r
     check.__name__ = f"junta_{measure}"
     return check
 
@@ -105,8 +108,10 @@ def _first_last_check(spec, measure):
         holds = {p["rank_first"], p["rank_last"]} == {1, 2} and \
             min(lo[0], lo[-1]) > max(hi[i] for i in others)
         refuted = max(lo[i] for i in others) > min(mean[0], mean[-1])
-        return compare_holds(holds, q, tolerance="first and last are the two largest, separated "
-                             "by their 95% CIs", inconclusive=not holds and not refuted)
+        r = compare_holds(holds, q, tolerance="first and last are the two largest, separated "
+                          "by their 95% CIs", inconclusive=not holds and not refuted)
+        r.alternative = "another position clearly above the first or the last (normal 95% CIs)"
+        return r
     check.__name__ = f"first_last_{measure}"
     return check
 
@@ -198,9 +203,11 @@ def _table1_check(spec, version):
             refuted_any |= r["ci95"][1] < 1
         q.append(("paper (as printed)", "stability bound below sensitivity bound in all four "
                   "rows (ratios 2.0-9.5)"))
-        return compare_holds(holds_all and not refuted_any, q,
-                             tolerance="ratio (a)/(b) > 1 at every rho (95% bootstrap)",
-                             inconclusive=not holds_all and not refuted_any)
+        r = compare_holds(holds_all and not refuted_any, q,
+                          tolerance="ratio (a)/(b) > 1 at every rho (95% bootstrap)",
+                          inconclusive=not holds_all and not refuted_any)
+        r.alternative = "a stability bound above the sensitivity bound at some rho"
+        return r
     check.__name__ = f"table1_{version}"
     return check
 
@@ -248,8 +255,10 @@ def _arms_check(spec, measure):
         q.append(("ratio random / pretrained (point)",
                   f"{b['total_centred'] / a['total_centred']:.6g}"
                   if a["total_centred"] else "inf"))
-        return compare_holds(holds, q, tolerance="disjoint 95% intervals",
-                             inconclusive=not holds and not refuted)
+        r = compare_holds(holds, q, tolerance="disjoint 95% intervals",
+                          inconclusive=not holds and not refuted)
+        r.alternative = "the random-initialisation arm less (or not more) sensitive"
+        return r
     check.__name__ = f"arms_{measure}"
     return check
 
