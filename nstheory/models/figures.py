@@ -12,6 +12,14 @@ from nstheory.plots import figure, setup_matplotlib
 DATA = Path(__file__).resolve().parents[2] / "proofs_check" / "data"
 
 
+def _save_data(path, res, data, what: str) -> None:
+    from nstheory.store import save_json
+
+    save_json({"what": what, "source": "proofs_check/data/models_minilm.json",
+               "config_hash": res["hash"], "inputs": res["config"]["inputs"], "data": data},
+              Path(path).with_suffix(".json"))
+
+
 def _summary(name="models_minilm.json"):
     from nstheory.errors import NSTheoryError
     from nstheory.models.summary import summarise
@@ -52,6 +60,11 @@ def influence_by_position(path):
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+    _save_data(path, res, {spec: {m: fr[m].get("per_position", fr[m])
+                                  for m in ("token", "geometric")}
+                           for spec, fr in res["functionals"].items()},
+               "per-position mean and 95% CI: token-resampling Inf_i (raw) and geometric "
+               "E||J_i||_F")
 
 
 @figure("models_minilm_junta", "MiniLM: share of total influence held by the top-k positions")
@@ -76,6 +89,9 @@ def junta_curve(path):
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+    _save_data(path, res, {spec: {m: fr[m]["junta"] for m in ("token", "geometric")}
+                           for spec, fr in res["functionals"].items()},
+               "junta sizes (50/90/99% of the total) with 95% bootstrap intervals")
 
 
 @figure("models_minilm_layers",
@@ -102,3 +118,8 @@ def layers_vs_theory(path):
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+    from nstheory.store import save_json
+
+    save_json({"what": "per-layer correlation of h(x), h(y): measured vs mean-field",
+               "source": "proofs_check/data/models_minilm_layers.json",
+               "data": res["comparison"]}, Path(path).with_suffix(".json"))
