@@ -191,7 +191,8 @@ def run_cli(args) -> int:
 
 
 def _ci(d):
-    return f"{d['mean']:.6g} ± {d['stderr']:.3g} (95% CI [{d['ci95'][0]:.6g}, {d['ci95'][1]:.6g}])"
+    return (f"{d['mean']:.6g} ± {d['stderr']:.6g} (mean ± stderr over inputs; 95% CI "
+            f"[{d['ci95'][0]:.6g}, {d['ci95'][1]:.6g}])")
 
 
 def format_influence(res: dict) -> str:
@@ -237,6 +238,7 @@ def format_influence(res: dict) -> str:
         for nz, dd in fr.get("stability", {}).items():
             for rho, d in dd.items():
                 lines.append(f"  whole-sequence {nz} noise rho = {rho}: D_rho = E||f(x)-f(y)||^2/2 "
-                             f"= {d['mean']:.6g} ± {d['stderr']:.3g}")
+                             f"= {d['mean']:.6g} ± {d['stderr']:.6g} (mean ± stderr over inputs, "
+                             f"raw)")
     lines.append("per-position values with CIs: --json")
     return "\n".join(lines)
