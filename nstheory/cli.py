@@ -13,6 +13,7 @@ libraries such as torch load only when the command runs)::
     nstheory sensitivity   token-wise sensitivity and the architecture comparison
     nstheory train         training experiments with the noise-stability regularizer
     nstheory spectrum      certified NNGP/NTK eigenvalues by degree on the Boolean cube
+    nstheory model         influence, Table 1 and layer-wise stability of real pretrained models
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ CLI_MODULES = (
     "nstheory.montecarlo.cli",
     "nstheory.training.cli",
     "nstheory.spectrum.cli",
+    "nstheory.models.cli",
 )
 
 

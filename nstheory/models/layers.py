@@ -1,0 +1,164 @@
+"""A real BERT-family checkpoint read into the propagation model description, and the per-layer
+noise stability it predicts compared with the stability measured on the real model.
+
+:func:`describe_checkpoint` reads, per encoder layer: per-head ``W = W_Q W_K^T`` structure and
+the value-output column norms (``nstheory.propagation.statedict.attention_stats`` on
+``W_V^T W_O^T``, the heads' combined value-output map), the MLP weights' mean squared row norms,
+the LayerNorm gains and the largest bias. :func:`propagation_model` turns that into the
+propagation area's :class:`~nstheory.propagation.model.Model` (post-LN blocks: residual
+attention, LayerNorm, residual GELU MLP, LayerNorm); LayerNorm gains and biases are reported but
+not modelled (the rules have no affine LayerNorm and no biases).
+
+:func:`measured_layers` applies Gaussian noise to the token embeddings of real text,
+``y = rho e + sqrt(1 - rho^2) s Z`` (s: the embedding scale), and measures per layer the
+normalised correlation ``C / sqrt(Q_x Q_y)`` of the hidden states (uncentred, over tokens and
+channels) and its centred version (per-channel means removed). :func:`compare_layers` starts the
+mean-field recurrence at the correlation measured after the embedding layer (layer 0) and
+predicts layers 1..L.
+
+>>> from nstheory.models.loading import tiny_model
+>>> d = describe_checkpoint(tiny_model("bert"))
+>>> len(d["layers"]), d["layers"][0]["attention_mode"] in ("identity", "lowrank", "random")
+(2, True)
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from nstheory.errors import NSTheoryError, check_int, check_rho
+
+
+def _bert_layers(lm):
+    enc = getattr(lm.model, "encoder", None)
+    layers = getattr(enc, "layer", None)
+    if layers is None or not hasattr(layers[0], "attention"):
+        raise NSTheoryError(
+            f"layer-wise theory reads BERT-family encoders (bert, roberta, minilm); "
+            f"{lm.config.model_type} is not supported yet")
+    return layers
+
+
+def describe_checkpoint(lm) -> dict:
+    """Per-layer weight statistics that the propagation rules use (see the module docstring)."""
+    import torch
+
+    from nstheory.propagation.statedict import attention_stats, dense_sigma2
+
+    layers = _bert_layers(lm)
+    heads = int(lm.config.num_attention_heads)
+    out = []
+    with torch.no_grad():
+        for i, layer in enumerate(layers):
+            sa, ao = layer.attention.self, layer.attention.output
+            wq, wk, wv = (m.weight.double() for m in (sa.query, sa.key, sa.value))
+            wo = ao.dense.weight.double()
+            d = wq.shape[1]
+            dh = wq.shape[0] // heads
+            modes, idist = [], []
+            for h in range(heads):
+                sl = slice(h * dh, (h + 1) * dh)
+                st = attention_stats(wq[sl].T, wk[sl].T, (wv[sl].T @ wo[:, sl].T))
+                modes.append(st["mode"])
+                idist.append(st["identity_distance"])
+            full = attention_stats(wq.T, wk.T, wv.T @ wo.T)
+            biases = [m.bias for m in (sa.query, sa.key, sa.value, ao.dense,
+                                       layer.intermediate.dense, layer.output.dense)
+                      if m.bias is not None]
+            out.append({
+                "layer": i + 1,
+                "attention_mode": Counter(modes).most_common(1)[0][0],
+                "head_modes": modes,
+                "head_identity_distance": idist,
+                "value_output_gamma2_mean": full["gamma2_mean"],
+                "mlp_in_sigma2": dense_sigma2(layer.intermediate.dense.weight)["sigma2_mean"],
+                "mlp_out_sigma2": dense_sigma2(layer.output.dense.weight)["sigma2_mean"],
+                "ln_attention_gain2_mean": float(ao.LayerNorm.weight.double().pow(2).mean()),
+                "ln_output_gain2_mean": float(layer.output.LayerNorm.weight.double().pow(2).mean()),
+                "max_abs_bias": float(max(b.abs().max() for b in biases)) if biases else 0.0,
+                "width": d,
+            })
+    act = getattr(lm.config, "hidden_act", "gelu")
+    return {"layers": out, "activation": act, "heads": heads}
+
+
+def propagation_model(desc: dict, n_tokens: int):
+    """The propagation :class:`Model` of a :func:`describe_checkpoint` result."""
+    from nstheory.propagation.model import Act, Attention, Dense, LayerNorm, Model, Residual
+
+    act = "gelu" if "gelu" in desc["activation"] else desc["activation"]
+    blocks = []
+    for r in desc["layers"]:
+        blocks.append((
+            Residual((Attention(r["attention_mode"], r["value_output_gamma2_mean"]),)),
+            LayerNorm(),
+            Residual((Dense(r["mlp_in_sigma2"]), Act(act), Dense(r["mlp_out_sigma2"]))),
+            LayerNorm(),
+        ))
+    return Model(tuple(blocks), n_tokens, "post-LN transformer read from a checkpoint")
+
+
+def measured_layers(lm, ids, rhos, draws: int = 4, seed: int = 0) -> dict:
+    """``{rho: {"uncentred": [...], "centred": [...]}}`` per layer 0..L (see module docstring)
+    over the inputs ``ids`` (count, n) and ``draws`` noisy copies each."""
+    import torch
+
+    draws = check_int(draws, "draws", lo=1)
+    gen = torch.Generator(device="cpu").manual_seed(int(seed))
+    s = lm.embedding_scale()
+    with torch.no_grad():
+        base = lm.embed(ids)
+        clean = [h.double() for h in lm.forward(base).hidden_states]
+        out = {}
+        for rho in rhos:
+            check_rho(rho)
+            rho = float(rho)
+            acc = None
+            for _ in range(draws):
+                z = torch.randn(base.shape, generator=gen, dtype=torch.float64)
+                e = rho * base + (1 - rho * rho) ** 0.5 * s * z.to(base.device, base.dtype)
+                noisy = [h.double() for h in lm.forward(e).hidden_states]
+                pairs = list(zip(clean, noisy, strict=True))
+                if acc is None:
+                    acc = [[hx, [hy]] for hx, hy in pairs]
+                else:
+                    for a, (_, hy) in zip(acc, pairs, strict=True):
+                        a[1].append(hy)
+            unc, cen = [], []
+            for hx, hys in acc:
+                hy = torch.stack(hys)           # (draws, count, n, d)
+                hx = hx.expand_as(hy)
+                unc.append(float((hx * hy).mean() / (hx.pow(2).mean() * hy.pow(2).mean()).sqrt()))
+                cx = hx - hx.mean(dim=(0, 1, 2), keepdim=True)
+                cy = hy - hy.mean(dim=(0, 1, 2), keepdim=True)
+                cen.append(float((cx * cy).mean() / (cx.pow(2).mean() * cy.pow(2).mean()).sqrt()))
+            out[str(rho)] = {"uncentred": unc, "centred": cen}
+    return out
+
+
+def compare_layers(desc: dict, measured: dict, n_tokens: int) -> dict:
+    """Per rho: the measured per-layer correlations and the mean-field prediction started at
+    the measured layer-0 correlation (uncentred -> ``normalised``; centred -> ``centred``)."""
+    import math
+
+    from nstheory.propagation.recurrence import point_recurrence
+
+    model = propagation_model(desc, n_tokens)
+    out = {}
+    for rho, m in measured.items():
+        row = {"measured": m, "predicted": {}}
+        for view, fn in (("uncentred", "normalised"), ("centred", "centred")):
+            r0 = min(1.0, max(-1.0, m[view][0]))
+            try:
+                states = point_recurrence(model, r0)
+                row["predicted"][view] = [float(getattr(st, fn)()) for st in states]
+            except (NSTheoryError, ValueError, ZeroDivisionError) as exc:
+                row["predicted"][view] = None
+                row.setdefault("errors", {})[view] = str(exc).splitlines()[0]
+            pred = row["predicted"][view]
+            if pred is not None:
+                row.setdefault("gap", {})[view] = [
+                    (a - b) if not (math.isnan(a) or math.isnan(b)) else math.nan
+                    for a, b in zip(m[view], pred, strict=False)]
+        out[rho] = row
+    return out

@@ -1,0 +1,303 @@
+r"""From a run's log to results: per-position influences with CIs, totals, junta sizes,
+positional profile, Friedgut's bound, whole-sequence stability and the Table 1 bounds.
+
+Views (every number says which):
+
+* **raw**: influences in squared output units (sum over the m output coordinates);
+* **normalised (centred)**: divided by Var f = E||f - E f||^2, the trace of f's covariance
+  across the real-text inputs (the Efron-Stein / Hermite weight of all non-constant degrees);
+* **normalised (uncentred)**: divided by ||f||^2 = E||f||^2 (the paper's delta view, which
+  counts the constant term (E f)^2).
+
+Uncertainty: per-position and total influences carry a normal 95% interval from the spread
+over inputs (n inputs stated); junta sizes and the Table 1 bounds a 95% percentile bootstrap
+over inputs (paired: the same resampled inputs for numerator and normaliser).
+
+>>> shares_to_junta(np.array([5.0, 3.0, 1.0, 1.0]), (0.5, 0.9, 0.99))
+[1, 3, 4]
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from nstheory.errors import NSTheoryError
+
+LEVELS = (0.5, 0.9, 0.99)
+T_DEGREE = 15
+Z95 = 1.959963984540054
+N_BOOT = 2000
+
+
+def shares_to_junta(infl, levels=LEVELS) -> list[int]:
+    """Smallest number of positions whose (largest) influences hold each share of the total.
+
+    >>> shares_to_junta(np.ones(10), (0.5,))
+    [5]
+    """
+    v = np.sort(np.clip(np.asarray(infl, float), 0, None))[::-1]
+    tot = v.sum()
+    if not tot > 0:
+        return [0 for _ in levels]
+    cum = np.cumsum(v) / tot
+    return [int(np.searchsorted(cum, lv - 1e-12) + 1) for lv in levels]
+
+
+def friedgut_size(total_norm: float, eps: float) -> float:
+    """Friedgut's junta-size bound with explicit constants
+    (:func:`nstheory.boolean.juntas.friedgut_bound`, I/tau) for a total influence ``I``
+    normalised by Var f; ``inf`` when it exceeds the float range. The theorem is for Boolean
+    functions: for a real-valued f this is a comparison, not a guarantee.
+
+    >>> friedgut_size(1.0, 0.5)
+    36.0
+    """
+    from nstheory.boolean.juntas import friedgut_bound
+
+    if not total_norm > 0:
+        return math.nan
+    if math.ceil(total_norm / eps) > 300:
+        return math.inf
+    try:
+        return float(friedgut_bound(float(total_norm), eps).size_bound)
+    except OverflowError:
+        return math.inf
+
+
+def load_run(path):
+    """``(config dict, records by key)`` of a run directory or a stored ``models_*.json``."""
+    from nstheory.store import JsonlLog, load_json
+
+    p = Path(path)
+    try:
+        if p.is_dir():
+            meta = load_json(p / "config.json")
+            recs = JsonlLog(p / "log.jsonl", key="key").records()
+        else:
+            meta = load_json(p)
+            recs = meta["records"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise NSTheoryError(f"cannot read run {p}: {exc}") from None
+    return meta, {r["key"]: r for r in recs}
+
+
+def _var_from_gram(g, idx):
+    g = np.asarray(g, float)[np.ix_(idx, idx)]
+    k = len(idx)
+    if k < 2:
+        return math.nan
+    return float((np.trace(g) - g.sum() / k) / (k - 1))
+
+
+def _norm2_from_gram(g, idx):
+    return float(np.mean(np.diag(np.asarray(g, float))[idx]))
+
+
+def _per_input_matrix(recs, measure, spec, inputs, n, field="est"):
+    """(inputs, n) array of per-position estimates (NaN where not measured)."""
+    m = np.full((inputs, n), np.nan)
+    for key, r in recs.items():
+        parts = key.split(":")
+        if parts[0] != measure:
+            continue
+        x = int(parts[1])
+        if measure == "gradient":
+            m[x, :] = r["jsq"][spec]
+        else:
+            m[x, r["positions"]] = r[field][spec]
+    return m
+
+
+def _ci(a):
+    a = np.asarray(a, float)
+    k = a.size
+    mean = float(a.mean())
+    se = float(a.std(ddof=1) / math.sqrt(k)) if k > 1 else math.nan
+    return mean, se, mean - Z95 * se, mean + Z95 * se
+
+
+def _boot_idx(k, seed=0):
+    """Bootstrap resamples of the inputs, keeping those with >= 2 distinct inputs (a
+    variance across inputs needs two)."""
+    rng = np.random.default_rng(seed)
+    b = rng.integers(0, k, size=(N_BOOT, k))
+    return b[(b != b[:, :1]).any(axis=1)]
+
+
+def influence_summary(mat, gram, scale2: float = 1.0, complete: bool = True) -> dict:
+    """Summary of one measure for one functional from its (inputs, n) matrix of per-input
+    estimates (``scale2`` multiplies raw values, e.g. s^2 for the Hermite influence)."""
+    mat = np.asarray(mat, float) * scale2
+    k, n = mat.shape
+    idx = np.arange(k)
+    var, norm2 = _var_from_gram(gram, idx), _norm2_from_gram(gram, idx)
+    measured = ~np.isnan(mat)
+    # per-input total: n x the mean over the measured positions (all positions, or a sample)
+    totals = n * np.nanmean(mat, axis=1)
+    t_mean, t_se, t_lo, t_hi = _ci(totals)
+    out = {
+        "inputs": int(k), "n": int(n),
+        "positions_per_input": int(measured.sum(axis=1).min()),
+        "total_raw": {"mean": t_mean, "stderr": t_se, "ci95": [t_lo, t_hi]},
+        "var_f": var, "norm2_f": norm2,
+        "total_centred": t_mean / var if var > 0 else math.nan,
+        "total_uncentred": t_mean / norm2 if norm2 > 0 else math.nan,
+    }
+    boots = _boot_idx(k)
+    bt = np.array([totals[b].mean() / _var_from_gram(gram, b) for b in boots])
+    bt = bt[np.isfinite(bt)]
+    out["total_centred_ci95"] = [float(np.quantile(bt, 0.025)), float(np.quantile(bt, 0.975))] \
+        if bt.size else [math.nan, math.nan]
+    if not complete or not measured.all():
+        return out
+    stats = [_ci(mat[:, i]) for i in range(n)]
+    mean = np.array([s[0] for s in stats])
+    se = np.array([s[1] for s in stats])
+    out["per_position"] = {"mean": mean.tolist(), "stderr": se.tolist(),
+                           "ci95_lo": (mean - Z95 * se).tolist(),
+                           "ci95_hi": (mean + Z95 * se).tolist()}
+    rel = np.where(mean > 0, Z95 * se / np.where(mean > 0, mean, 1), np.inf)
+    out["max_rel_ci_halfwidth"] = float(rel.max())
+    j = shares_to_junta(mean)
+    bj = np.array([shares_to_junta(mat[b].mean(axis=0)) for b in boots])
+    out["junta"] = {f"{int(lv * 100)}%": {"size": j[a],
+                                           "ci95": [int(np.quantile(bj[:, a], 0.025)),
+                                                    int(np.quantile(bj[:, a], 0.975))]}
+                    for a, lv in enumerate(LEVELS)}
+    order = np.argsort(-mean)
+    rank = np.empty(n, int)
+    rank[order] = np.arange(1, n + 1)
+    mid = mean[n // 4: n - n // 4]
+    out["profile"] = {
+        "first": float(mean[0]), "last": float(mean[-1]), "middle_mean": float(mid.mean()),
+        "rank_first": int(rank[0]), "rank_last": int(rank[-1]),
+        "top10_positions": order[:10].tolist(),
+        "top10_share": float(mean[order[:10]].sum() / mean.sum()),
+        "all_estimates_positive": bool((mat > 0).all()),
+        "min_estimate": float(mat.min()),
+    }
+    tn = out["total_centred"]
+    out["friedgut_size_bound"] = {f"eps={1 - lv:.2g}": friedgut_size(tn, round(1 - lv, 6))
+                                  for lv in LEVELS}
+    return out
+
+
+def geometric_summary(mat) -> dict:
+    """Geometric influence E||J_i||_F per position: the mean over inputs of the square root of
+    each input's Hutchinson estimate of ||J_i||_F^2 (a slight underestimate: Jensen)."""
+    g = np.sqrt(np.clip(np.asarray(mat, float), 0, None))
+    n = g.shape[1]
+    stats = [_ci(g[:, i]) for i in range(n)]
+    mean = np.array([s[0] for s in stats])
+    se = np.array([s[1] for s in stats])
+    j = shares_to_junta(mean)
+    bj = np.array([shares_to_junta(g[b].mean(axis=0)) for b in _boot_idx(g.shape[0])])
+    order = np.argsort(-mean)
+    rank = np.empty(n, int)
+    rank[order] = np.arange(1, n + 1)
+    return {"inputs": int(g.shape[0]), "mean": mean.tolist(), "stderr": se.tolist(),
+            "ci95_lo": (mean - Z95 * se).tolist(), "ci95_hi": (mean + Z95 * se).tolist(),
+            "junta": {f"{int(lv * 100)}%": {"size": j[a],
+                                             "ci95": [int(np.quantile(bj[:, a], 0.025)),
+                                                      int(np.quantile(bj[:, a], 0.975))]}
+                      for a, lv in enumerate(LEVELS)},
+            "profile": {"first": float(mean[0]), "last": float(mean[-1]),
+                        "rank_first": int(rank[0]), "rank_last": int(rank[-1]),
+                        "top10_positions": order[:10].tolist(),
+                        "all_estimates_positive": bool((g > 0).all())}}
+
+
+def stability_summary(recs, spec, noise, rho, k) -> np.ndarray | None:
+    keys = [f"stab:{noise}:{rho}:{x}" for x in range(k)]
+    if not all(key in recs for key in keys):
+        return None
+    return np.array([recs[key]["d"][spec] for key in keys])
+
+
+def table1_rows(total_per_input, d_per_input: dict, gram, T: int = T_DEGREE) -> dict:
+    """Both Table 1 bounds on the weight at degree >= T, centred view (divided by Var f), with
+    paired bootstrap CIs over inputs, for each rho: (a) I/(T Var f), (b) D_rho/((1-rho^T) Var f);
+    and the uncentred versions (divided by ||f||^2; (b) is then the paper's delta/(1-rho^T) with
+    delta = D_rho/||f||^2 = 1 - Stab_rho/||f||^2 under stationarity)."""
+    tot = np.asarray(total_per_input, float)
+    k = tot.size
+    idx = np.arange(k)
+    boots = _boot_idx(k, seed=1)
+    var, norm2 = _var_from_gram(gram, idx), _norm2_from_gram(gram, idx)
+    bvar = np.array([_var_from_gram(gram, b) for b in boots])
+    a = tot.mean() / (T * var)
+    ba = np.array([tot[b].mean() for b in boots]) / (T * bvar)
+    rows = {"T": T, "inputs": k, "var_f": var, "norm2_f": norm2,
+            "sensitivity_bound_centred": {"value": float(a), "ci95": _q(ba)},
+            "sensitivity_bound_uncentred": float(tot.mean() / (T * norm2)), "rho": {}}
+    for rho, d in d_per_input.items():
+        d = np.asarray(d, float)
+        den = 1 - float(rho) ** T
+        b = d.mean() / (den * var)
+        bb = np.array([d[s].mean() for s in boots]) / (den * bvar)
+        ratio = np.array([tot[s].mean() / T / (d[s].mean() / den) for s in boots])
+        rows["rho"][str(rho)] = {
+            "stability_bound_centred": {"value": float(b), "ci95": _q(bb)},
+            "stability_bound_uncentred": float(d.mean() / (den * norm2)),
+            "delta_uncentred": float(d.mean() / norm2),
+            "ratio_sensitivity_over_stability": {"value": float(a / b), "ci95": _q(ratio)},
+        }
+    return rows
+
+
+def _q(a):
+    a = np.asarray(a, float)
+    a = a[np.isfinite(a)]
+    if not a.size:
+        return [math.nan, math.nan]
+    return [float(np.quantile(a, 0.025)), float(np.quantile(a, 0.975))]
+
+
+def summarise(path) -> dict:
+    """Everything the CLI prints and the claims check, from a run directory or stored JSON."""
+    meta, recs = load_run(path)
+    cfg = meta["config"]
+    if "gram" not in recs:
+        raise NSTheoryError(f"run {path} has no logged units yet")
+    g0 = recs["gram"]
+    k, n = cfg["inputs"], cfg["n"]
+    s2 = g0["embedding_scale"] ** 2
+    res = {"config": cfg, "hash": meta.get("hash"), "provenance": meta.get("provenance"),
+           "text": g0["text"], "embedding_scale": g0["embedding_scale"],
+           "resample_vocab": g0["resample_vocab"], "kind": g0["kind"], "functionals": {}}
+    for spec in g0["functionals"]:
+        gram = g0["gram"][spec]
+        fr: dict = {}
+        for m in ("token", "gaussian"):
+            mat = _per_input_matrix(recs, m, spec, k, n)
+            if not np.isnan(mat).all(axis=1).any():
+                fr[m] = influence_summary(mat, gram)
+                if m == "gaussian":
+                    r = next(v for kk, v in recs.items() if kk.startswith("gaussian:"))
+                    fr[m]["sigma_abs"] = r["sigma"]
+                    fr[m]["sigma_rel"] = cfg["sigma_rel"]
+        mat = _per_input_matrix(recs, "gradient", spec, k, n)
+        if not np.isnan(mat).any():
+            fr["hermite"] = influence_summary(mat, gram, scale2=s2)
+            fr["geometric"] = geometric_summary(mat)
+        stab = {}
+        for nz in cfg["noises"]:
+            for rho in cfg["rhos"]:
+                d = stability_summary(recs, spec, nz, rho, k)
+                if d is not None:
+                    stab.setdefault(nz, {})[str(rho)] = d
+        fr["stability"] = {nz: {r: dict(zip(("mean", "stderr", "lo", "hi"), _ci(v), strict=True))
+                                for r, v in dd.items()} for nz, dd in stab.items()}
+        t1 = {}
+        if "token" in fr and "token" in stab:
+            tot = n * np.nanmean(_per_input_matrix(recs, "token", spec, k, n), axis=1)
+            t1["token"] = table1_rows(tot, stab["token"], gram)
+        if "hermite" in fr and "gaussian" in stab:
+            tot = n * s2 * np.nanmean(_per_input_matrix(recs, "gradient", spec, k, n), axis=1)
+            t1["gaussian"] = table1_rows(tot, stab["gaussian"], gram)
+        fr["table1"] = t1
+        res["functionals"][spec] = fr
+    return res

@@ -1,0 +1,65 @@
+"""Real-text inputs of a fixed token length for model measurements.
+
+:func:`text_windows` cuts ``count`` windows of exactly ``n`` tokens from a real corpus (Debian's
+fortunes by default, or a local text file), at seeded random offsets of the tokenised corpus.
+Encoders get ``[CLS] ... [SEP]`` (their own special tokens) around ``n - 2`` text tokens; causal
+LMs get ``n`` text tokens. Models without a tokenizer (built in memory) get uniformly random
+non-special ids, which is stated in the returned description.
+
+>>> from nstheory.models.loading import tiny_model
+>>> ids, desc = text_windows(tiny_model("bert"), n=8, count=2, seed=0)
+>>> tuple(ids.shape), desc.startswith("random")
+((2, 8), True)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nstheory.errors import NSTheoryError, check_int
+
+
+def corpus_text(source: str | None = None) -> tuple[str, str]:
+    """``(text, description)`` of the corpus: ``None``/``"fortunes"`` or a text-file path."""
+    if source in (None, "fortunes"):
+        from nstheory.corpora import DEFAULT_TOPICS, fortunes_text
+
+        return fortunes_text(DEFAULT_TOPICS), "Debian fortunes (" + ",".join(DEFAULT_TOPICS) + ")"
+    p = Path(source).expanduser()
+    if not p.is_file():
+        raise NSTheoryError(f"--text {source!r} is not a readable text file")
+    text = p.read_text(encoding="utf-8", errors="replace")
+    if not text.strip():
+        raise NSTheoryError(f"--text {source!r} is empty")
+    return text, f"text file {p}"
+
+
+def text_windows(lm, n: int = 256, count: int = 8, seed: int = 0, source: str | None = None):
+    """``(ids, description)``: a (count, n) LongTensor of token ids and where they came from."""
+    import torch
+
+    n = check_int(n, "n", lo=3, hi=100000)
+    count = check_int(count, "inputs", lo=1, hi=100000)
+    g = torch.Generator().manual_seed(int(seed))
+    if lm.tokenizer is None:
+        pick = torch.randint(len(lm.resample_ids), (count, n), generator=g)
+        return lm.resample_ids[pick], "random non-special ids (model has no tokenizer)"
+    text, desc = corpus_text(source)
+    tok = lm.tokenizer
+    body = tok(text, add_special_tokens=False)["input_ids"]
+    specials = (lm.kind == "encoder" and tok.cls_token_id is not None
+                and tok.sep_token_id is not None)
+    k = n - 2 if specials else n
+    if len(body) < k + 1:
+        raise NSTheoryError(f"the corpus has {len(body)} tokens, fewer than one window of {k}")
+    body = torch.tensor(body, dtype=torch.long)
+    starts = torch.randint(len(body) - k, (count,), generator=g)
+    rows = [body[s:s + k] for s in starts.tolist()]
+    if specials:
+        cls_, sep = tok.cls_token_id, tok.sep_token_id
+        rows = [torch.cat([torch.tensor([cls_]), r, torch.tensor([sep])]) for r in rows]
+    max_pos = getattr(lm.config, "max_position_embeddings", None) or \
+        getattr(lm.config, "n_positions", None)
+    if max_pos is not None and n > max_pos:
+        raise NSTheoryError(f"--n {n} exceeds the model's {max_pos} positions")
+    return torch.stack(rows), f"{desc}; {count} windows of {n} tokens, seed {seed}"
