@@ -166,6 +166,8 @@ c = claim(
     evidence="ReLU and erf: SymPy differentiates the closed form; tanh and GELU: Price's "
     "theorem on SymPy derivatives of phi with 160-node Gauss-Hermite quadrature.",
     fast=False,
+    single_evidence="finite differences of the mpmath maps are the one reference independent "
+    "of the symbolic derivatives under test (one check per activation, same route)",
 )
 
 
@@ -304,7 +306,9 @@ c = claim(
     latex=r"|\hat\rho_\ell - \rho^{(1)}_\ell| \le 4\,\mathrm{se},\ \ell\le 10",
     provenance=BOOK,
     expect="refuted",
-    refutation_kind="notes",
+    refutation_kind="our-reading",
+    single_evidence="one stored Monte Carlo study per activation is the only evidence "
+    "independent of the recursion under test",
     evidence="tanh and erf agree at every layer, but their finite-width gaps at width 128 are "
     "too small (0.0025 and 0.0017 at depth 10) for 1500 networks to resolve (power < 0.9). "
     "GELU (sigma_w^2 = 2, off criticality: its 1/width coefficient grows to -4.5 by depth 10) "
@@ -367,6 +371,8 @@ c = claim(
     "256, depth/width = 0.19); 200 networks x 20 pairs. Mean field sits at z = -30 from the "
     "Monte Carlo mean at layer 48 (every layer's z in the check's note).",
     fast=False,
+    single_evidence="one stored Monte Carlo study is the only evidence independent of the "
+    "recursion under test",
 )
 c.check("monte-carlo", name="stored_mc_depth_48",
         uses=("nstheory.propagation.torch_model.monte_carlo",))(
