@@ -169,7 +169,7 @@ def check(exercise_id: str, answer) -> Feedback:
 
 def exercises(lesson: str) -> list[Exercise]:
     """The exercises of one lesson (``"fourier"``, ``"noise"``, ``"juntas"``, ``"gaussian"``,
-    ``"depth"``, ``"attention"``, ``"sensitivity"``).
+    ``"depth"``, ``"attention"``, ``"sensitivity"``, ``"models"``).
 
     Parameters
     ----------
@@ -301,6 +301,17 @@ def _as_maj5():
     return average_sensitivity(majority(5)), "as(Maj_5) = I[Maj_5] = {ref} (exact)"
 
 
+def _junta50_mean():
+    from pathlib import Path
+
+    from nstheory.models.summary import summarise
+
+    path = Path(__file__).resolve().parent.parent / "proofs_check/data/models_minilm.json"
+    size = summarise(path)["functionals"]["mean"]["token"]["junta"]["50%"]["size"]
+    return Fraction(size), ("the smallest set of positions holding 50% of the mean embedding's "
+                            "total token influence has {ref} positions (stored MiniLM run)")
+
+
 EXERCISES: dict[str, Exercise] = {e.id: e for e in [
     Exercise("fourier.top_coefficient_maj3",
              "Compute the Fourier coefficient of Maj_3 on S = {1, 2, 3}.", _top_coeff,
@@ -339,6 +350,11 @@ EXERCISES: dict[str, Exercise] = {e.id: e for e in [
                                   "differ, so the correlation is (qU - 1)/(U - 1)"),
                        lambda r: (Fraction(1, 20), "is the regularizer's rho, not the token "
                                   "correlation"))),
+    Exercise("models.junta50_mean",
+             "In the stored MiniLM run, how many positions hold 50% of the mean-pooled "
+             "embedding's total token-resampling influence?", _junta50_mean,
+             mistakes=(lambda r: (Fraction(256), "is every position; the junta is the smallest "
+                                  "set of the most influential positions reaching the share"),)),
     Exercise("sensitivity.as_maj5", "Compute the average sensitivity as(Maj_5).", _as_maj5,
              mistakes=(lambda r: (r / 5, "is as(f)/n, the normalised sensitivity some papers "
                                   "report; as(f) is the total"),)),
