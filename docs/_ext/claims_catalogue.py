@@ -25,7 +25,9 @@ def _report(root: Path) -> dict:
 
 
 def _escape(text: str) -> str:
-    return text.replace("|", "\\|").replace("*", "\\*").replace("_", "\\_")
+    for ch in "\\|*_[]<>`$":
+        text = text.replace(ch, "\\" + ch)
+    return text
 
 
 def render(registry, report: dict) -> str:

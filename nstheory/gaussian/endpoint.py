@@ -13,7 +13,7 @@ With ``F(rho) = E[phi(a X) phi(b Y)]``, ``corr(X, Y) = rho``, Price's theorem gi
 ``T_n`` and ``S_N`` is a rigorous ``acb.integral`` over ``[-L, L]`` of the product of Taylor
 coefficients of ``phi`` (arb power series), plus a Gaussian tail bound from Cauchy's estimate
 ``|phi^{(n)}(x)| <= n! (A_s + B_s D + B_s |x|) / D^n`` on the activation's strip. Near the ends
-the Hermite series needs ~``prec / (1 - |rho|)`` terms; this needs a handful.
+the Hermite series needs about ``prec / (1 - |rho|)`` terms; this needs a handful.
 
 Examples
 --------

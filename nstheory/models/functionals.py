@@ -4,16 +4,12 @@ Every influence and stability in :mod:`nstheory.models` is defined for a vector-
 functional f: inputs -> R^m and uses squared Euclidean distances of f, so the functional must be
 explicit. Specs (strings, also the ``--functional`` CLI values):
 
-=================  ===============================================================  ========
-spec               f(x)                                                             m
-=================  ===============================================================  ========
-``cls``            last hidden state at position 0 (the [CLS] vector)               d
-``mean``           mean over positions of the last hidden state (sentence embedding) d
-``pos:K``          last hidden state at position K (negative K counts from the end)  d
-``layer:L``        hidden states of layer L (0 = embedding output), all positions    n*d
-``logprobs``       causal LMs: log-probabilities of the next token at the last       vocab
-                   position
-=================  ===============================================================  ========
+* ``cls``: the last hidden state at position 0 (the [CLS] vector), m = d;
+* ``mean``: the mean over positions of the last hidden state (sentence embedding), m = d;
+* ``pos:K``: the last hidden state at position K (negative K counts from the end), m = d;
+* ``layer:L``: the hidden states of layer L (0 = embedding output), all positions, m = n d;
+* ``logprobs``: causal LMs only, the log-probabilities of the next token at the last position,
+  m = vocabulary size.
 
 >>> [f.spec for f in parse_functionals("cls,mean,pos:-1")]
 ['cls', 'mean', 'pos:-1']

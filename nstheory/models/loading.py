@@ -77,7 +77,7 @@ def resolve_model_path(name: str) -> Path:
 class LoadedModel:
     """A model ready for measurement (evaluation mode, on ``device``).
 
-    Attributes
+    Parameters
     ----------
     model : torch.nn.Module
         The Hugging Face model (``AutoModel`` for encoders, ``AutoModelForCausalLM`` for LMs).

@@ -3,14 +3,13 @@ NTK of MLPs, and the empirical NTK of finite-width torch networks.
 
 Modules
 -------
-``cube``       mu_k of Phi(<x,y>/n): exact (Fractions), certified (arb, exact integer
-               Krawtchouk transform), precise (mpmath direct sum), word counting, Gram matrix
-``kernels``    NNGP/NTK recursions of MLPs on the cube (mpmath, arb, float64)
-``empirical``  empirical NTK of finite-width torch MLPs (autograd), degree Rayleigh quotients
-``transformer`` one-layer linear-attention transformer: NTK derived with SymPy, empirical NTK
-``learning``   per-degree learning curves: kernel-regime prediction vs a trained wide MLP
-``cli``        ``nstheory spectrum``
-``figures``    mu_k by degree; per-degree learning curves
+* ``cube``: mu_k of Phi(<x,y>/n): exact (Fractions), certified (arb, exact integer Krawtchouk
+  transform), precise (mpmath direct sum), word counting, Gram matrix;
+* ``kernels``: NNGP/NTK recursions of MLPs on the cube (mpmath, arb, float64);
+* ``empirical``: empirical NTK of finite-width torch MLPs (autograd), degree Rayleigh quotients;
+* ``transformer``: one-layer linear-attention transformer: NTK derived with SymPy, empirical NTK;
+* ``learning``: per-degree learning curves: kernel-regime prediction vs a trained wide MLP;
+* ``cli``: ``nstheory spectrum``; ``figures``: mu_k by degree, per-degree learning curves.
 
 Examples
 --------
