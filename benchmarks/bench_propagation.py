@@ -1,4 +1,4 @@
-"""Benchmark of the propagation area (issue 5): interval propagation through depth 1000 and
+"""Benchmark of the propagation area: interval propagation through depth 1000 and
 batched Monte Carlo of random-weight torch models.
 
 Run: ``python benchmarks/bench_propagation.py``. Timings are best-of-``REPEAT`` wall-clock

@@ -111,7 +111,7 @@ c = claim(
     "gaussian.recurrence.exact_fixed_point",
     "The exact fixed point of rho = kappa(rho) is 0.2172336282112216574..., unique in [-1, 1].",
     latex=r"\kappa(\rho^*)=\rho^*,\ \rho^*=0.21723362821122165740\ldots",
-    provenance="reconstructed:research note haris2026.md §2.5 [NUM]",
+    provenance="reconstructed:our research note on haris2026 §2.5 [NUM]",
 )
 
 
@@ -165,7 +165,7 @@ c = claim(
     "The fixed point attracts every start in [-1, 1]: kappa maps [-1,1] into [0, 1/2], where "
     "kappa' <= 1/3; the contraction factor at the fixed point is kappa'(rho*) = 0.2848516734...",
     latex=r"\kappa'(\rho^*)=\tfrac{\pi-\arccos\rho^*}{2\pi}=0.2848516734\ldots",
-    provenance="reconstructed:research note haris2026.md §2.5 [NUM]",
+    provenance="reconstructed:our research note on haris2026 §2.5 [NUM]",
 )
 
 
@@ -229,7 +229,7 @@ c = claim(
     "Iterates from rho_0 = 1: 0.5, 0.304499, 0.242717, 0.224546, 0.219321, 0.217829, 0.217403, "
     "0.217282, 0.217247, 0.217238.",
     latex=r"\rho_L=\kappa^{\circ L}(1)",
-    provenance="reconstructed:research note haris2026.md §2.5 [NUM]",
+    provenance="reconstructed:our research note on haris2026 §2.5 [NUM]",
 )
 
 _ITER = ["0.5", "0.304499", "0.242717", "0.224546", "0.219321", "0.217829", "0.217403",

@@ -108,7 +108,7 @@ c = claim(
     " at the decimal points rho = 0, 0.05, "
     "0.25, 0.5, 0.9, 0.99.",
     latex=r"\kappa(0.9) = 0.45476919942233604761\ (\text{as printed})",
-    provenance="reconstructed:research note haris2026.md §2.2 table [K/NUM]",
+    provenance="reconstructed:our research note on haris2026 §2.2, table [K/NUM]",
     expect="refuted",
     refutation_kind="notes",
     evidence="At decimal rho = 0.05, 0.9, 0.99 the printed values are off in the 19th/17th/17th "
@@ -174,7 +174,7 @@ c = claim(
     " + O(rho^10), and these are the squared Hermite coefficients c_k^2 = ((k-3)!!)^2/(2pi k!) "
     "(even k >= 2), c_k = 0 for odd k >= 3.",
     latex=r"\kappa(\rho)=\sum_k c_k^2\rho^k,\ c_k^2=\frac{((k-3)!!)^2}{2\pi k!}",
-    provenance="reconstructed:haris2026.md §2.2 series [NUM] (paper §5 gives 2nd order [S])",
+    provenance="reconstructed:our research note on haris2026 §2.2, series [NUM] (paper §5 gives 2nd order [S])",
 )
 
 

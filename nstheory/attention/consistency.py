@@ -7,7 +7,7 @@ Let ``(A_l, B_l)``, ``l = 1..n``, be i.i.d. standard bivariate normal pairs with
 
 where ``F_r`` is the bivariate normal CDF (condition on the winning pair; the other ``n - 1``
 pairs must lie below it in both coordinates, independently). In the reconstruction of the
-noise-stability paper (``haris2026.md`` §2.4) the factor of random attention is
+noise-stability paper (Haris et al., §2.4 as we read it) the factor of random attention is
 ``s(rho) ~ s_n(rho^2)``.
 
 Routes implemented here

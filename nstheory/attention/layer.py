@@ -1,6 +1,6 @@
 """One softmax attention layer, batched, on torch (CPU or CUDA).
 
-The layer of the noise-stability paper (DESIGN.md §3, ``haris2026.md`` §2.3--2.4)::
+The layer of the noise-stability paper (docs/conventions.md; Haris et al. §2.3--2.4)::
 
     f(X) = softmax(scale * X W X^T) X W_V,      W = W_Q W_K^T,
 

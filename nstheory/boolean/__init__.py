@@ -1,4 +1,4 @@
-"""Exact Fourier analysis of Boolean functions (O'Donnell's conventions; DESIGN.md §3).
+"""Exact Fourier analysis of Boolean functions (O'Donnell's conventions; docs/conventions.md).
 
 Modules
 -------

@@ -2,7 +2,7 @@ r"""The Gaussian Hermite core: orthonormal probabilists' Hermite functions, Herm
 of activations, the Ornstein-Uhlenbeck (Mehler) operator, and Stab via the Hermite series with a
 rigorous bound on the truncated tail.
 
-Conventions (DESIGN.md §3): ``h_k = He_k / sqrt(k!)``, orthonormal in ``L^2(gamma)``; for
+Conventions (docs/conventions.md): ``h_k = He_k / sqrt(k!)``, orthonormal in ``L^2(gamma)``; for
 ``U ~ N(0, q)`` the coefficients of ``phi`` at variance ``q`` are
 ``c_k(q) = E[phi(sqrt(q) X) h_k(X)]``, ``X ~ N(0, 1)``, and for ``corr(U, V) = rho``
 
