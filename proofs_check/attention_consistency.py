@@ -19,7 +19,7 @@ from nstheory.claims import (
     compare_z,
 )
 
-# The reconstruction's Monte Carlo table (our research note on haris2026 §2.4, 8e6 samples, +-0.0003):
+# The reconstruction's Monte Carlo table (research note on haris2026 §2.4, 8e6 samples, +-0.0003):
 # rho -> (s_2, s_4, s_8) at r = rho^2.
 TABLE = {
     0.25: (0.51991, 0.2724, 0.1438),

@@ -19,7 +19,7 @@ from nstheory.claims import (
     z_power,
 )
 
-PAPER_FLOOR = "0.2172336282112216574"  # root of kappa(r) = r (our research note on haris2026 §2.5, [NUM])
+PAPER_FLOOR = "0.2172336282112216574"  # root of kappa(r) = r (note on haris2026 §2.5, [NUM])
 
 
 def _kappa_fixed_point_mp(dps: int = 40):
@@ -94,7 +94,7 @@ def _():
     worst = max(ends, key=lambda v: abs(v - ends[0]))
     return compare_digits("40 steps of the map E[relu X relu Y](rho) computed by the 1-D "
                           "reduction (mpmath dps 20), from rho_0 = -1 and 1 (worst end)", worst,
-                          "floor rho* (research note on haris2026 §2.5)", PAPER_FLOOR, min_digits=17)
+                          "floor rho* (note on haris2026 §2.5)", PAPER_FLOOR, min_digits=17)
 
 
 # --------------------------------------------------------------------------------------------

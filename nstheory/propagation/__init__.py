@@ -1,4 +1,4 @@
-"""Multi-layer noise stability by mean-field covariance propagation (see docs/conventions.md for the views).
+"""Multi-layer noise stability by mean-field covariance propagation (views: docs/conventions.md).
 
 * :mod:`~nstheory.propagation.model`: the one model description (dense, activation, LayerNorm,
   attention, residual; MLP / attention / transformer builders);
