@@ -174,7 +174,8 @@ c = claim(
     " + O(rho^10), and these are the squared Hermite coefficients c_k^2 = ((k-3)!!)^2/(2pi k!) "
     "(even k >= 2), c_k = 0 for odd k >= 3.",
     latex=r"\kappa(\rho)=\sum_k c_k^2\rho^k,\ c_k^2=\frac{((k-3)!!)^2}{2\pi k!}",
-    provenance="reconstructed:research note on haris2026 §2.2 series [NUM] (paper §5 gives 2nd order [S])",
+    provenance="reconstructed:research note on haris2026 §2.2 series [NUM] "
+    "(paper §5 gives 2nd order [S])",
 )
 
 
