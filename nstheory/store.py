@@ -419,3 +419,24 @@ def reports_study(paths, which: str = "all"):
         return wrapped
 
     return deco
+
+
+def report_study_on(claims, paths, route: str = "monte-carlo") -> None:
+    """Apply :func:`reports_study` to every ``route`` check of ``claims`` (for modules that
+    register many checks of stored studies in loops).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from nstheory.claims import Registry, compare_holds
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "s.json"; _ = save_json({"runs": []}, p)
+    >>> c = Registry().claim("demo.study", "a stored study", latex="", provenance="new")
+    >>> _ = c.check("monte-carlo", name="m")(lambda: compare_holds(True, [("x", "1")]))
+    >>> report_study_on([c], p)
+    >>> c.checks[0].fn().quantities[-1][1].startswith("s.json: recorded commit")
+    True
+    """
+    for c in claims:
+        for k in c.checks:
+            if k.route.value == route:
+                k.fn = reports_study(paths)(k.fn)

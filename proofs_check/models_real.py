@@ -33,7 +33,15 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from nstheory.claims import CheckResult, Status, claim, compare_holds, no_stored_measurement
+from nstheory.claims import (
+    REGISTRY,
+    CheckResult,
+    Status,
+    claim,
+    compare_holds,
+    no_stored_measurement,
+)
+from nstheory.store import report_study_on
 
 DATA = Path(__file__).parent / "data"
 PRETRAINED = DATA / "models_minilm.json"
@@ -351,3 +359,8 @@ def _fd():
             worst = r
     worst.note = f"worst of {len(pairs)} (functional, position) pairs; truncation O(h^2)"
     return worst
+
+
+_mine = [c for cid, c in REGISTRY.claims.items() if cid.startswith("models.minilm.")]
+report_study_on([c for c in _mine if "pretrained_less" not in c.id], PRETRAINED)
+report_study_on([c for c in _mine if "pretrained_less" in c.id], [PRETRAINED, RANDOM])

@@ -15,12 +15,14 @@ import math
 from pathlib import Path
 
 from nstheory.claims import (
+    REGISTRY,
     claim,
     compare_digits,
     compare_holds,
     compare_z,
     no_stored_measurement,
 )
+from nstheory.store import report_study_on
 
 DATA = Path(__file__).parent / "data" / "propagation_finite_width.json"
 BOOK = "textbook:roberts-yaida-hanin (mean metric + four-point vertex, 1/width expansion)"
@@ -418,3 +420,6 @@ c = claim(
 for _key in ("relu_res_d10_w64", "relu_res_preln_d10_w64"):
     c.check("monte-carlo", name=_key, uses=("nstheory.propagation.torch_model.monte_carlo",))(
         lambda k=_key: _act_check(k))
+
+report_study_on([c for cid, c in REGISTRY.claims.items()
+                 if cid.startswith("propagation.finite_width.")], DATA)

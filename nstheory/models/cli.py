@@ -89,6 +89,7 @@ def layers_result(args) -> dict:
     from nstheory.models.loading import load_model
     from nstheory.models.run import provenance
     from nstheory.models.texts import text_windows
+    from nstheory.store import cli_command
 
     rhos = _floats(args.rhos, "rhos")
     check_int(args.draws, "draws", lo=1)
@@ -96,10 +97,11 @@ def layers_result(args) -> dict:
     ids, desc_text = text_windows(lm, args.n, args.inputs, args.seed, args.text)
     desc = describe_checkpoint(lm)
     meas = measured_layers(lm, ids.to(lm.device), rhos, args.draws, args.seed)
-    return {"model": args.model, "text": desc_text, "n": args.n, "inputs": args.inputs,
-            "draws": args.draws, "embedding_scale": lm.embedding_scale(),
+    config = {"model": args.model, "text": desc_text, "n": args.n, "inputs": args.inputs,
+              "draws": args.draws, "rhos": rhos, "seed": args.seed}
+    return {**config, "embedding_scale": lm.embedding_scale(),
             "description": desc, "comparison": compare_layers(desc, meas, args.n),
-            "provenance": provenance(lm.device)}
+            "provenance": provenance(config, lm.device, cli_command(args))}
 
 
 def run_layers(args) -> int:
@@ -167,7 +169,10 @@ def run_cli(args) -> int:
 
         cfg = _config(args)
         out = args.out or f"runs/models/{Path(cfg.model).name}-{cfg.arm}-{cfg.hash()}"
-        execute(cfg, out, device=args.device, progress_bar=False if args.no_progress else None)
+        from nstheory.store import cli_command
+
+        execute(cfg, out, device=args.device, progress_bar=False if args.no_progress else None,
+                command=cli_command(args))
         res = summarise(out)
         res["run_dir"] = out
     if args.model_command == "table1":

@@ -15,10 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import platform
-import subprocess
-import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -90,35 +86,33 @@ class RunConfig:
         return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
 
 
-def provenance(device=None, command: str | None = None) -> dict:
-    """Command line (``command``, default ``sys.argv``), git commit, versions, machine and
-    threads of this process."""
-    import torch
+#: The modules whose code computes a stored model run (watched by ``verify``'s code-changed
+#: check).
+PRODUCERS = tuple(f"nstheory/models/{m}.py" for m in (
+    "functionals", "influence", "layers", "loading", "run", "stability", "summary", "texts"))
 
+
+def provenance(config: dict, device=None, command: str | None = None) -> dict:
+    """The study provenance block (:func:`nstheory.store.provenance_block`: command line,
+    commit, versions, machine, threads, configuration hash) of a model run, plus the
+    transformers version and the device.
+
+    >>> p = provenance({"model": "tiny-bert"}, command="nstheory model influence")
+    >>> p["command"], sorted(p)[:3]
+    ('nstheory model influence', ['command', 'commit', 'config'])
+    """
+    from nstheory.device import describe_device
+    from nstheory.store import provenance_block
+
+    block = provenance_block(config, PRODUCERS, command=command)
     try:
         import transformers
 
-        tv = transformers.__version__
+        block["versions"]["transformers"] = transformers.__version__
     except ModuleNotFoundError:  # pragma: no cover
-        tv = None
-    from nstheory import __version__
-    from nstheory.device import describe_device
-
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                                cwd=Path(__file__).parent, timeout=10).stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):  # pragma: no cover
-        commit = None
-    return {
-        "command": command or " ".join(sys.argv),
-        "commit": commit,
-        "versions": {"nstheory": __version__, "torch": torch.__version__, "transformers": tv,
-                     "python": platform.python_version()},
-        "machine": f"{platform.platform()}; {platform.machine()}; {os.cpu_count()} CPUs",
-        "threads": torch.get_num_threads(),
-        "device": describe_device(device) if device is not None else None,
-        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
+        block["versions"]["transformers"] = None
+    block["device"] = describe_device(device) if device is not None else None
+    return block
 
 
 def task_seed(seed: int, key: str) -> int:
@@ -144,7 +138,7 @@ def open_run(out, cfg: RunConfig, device=None, command: str | None = None) -> Pa
                 f"now {cfg.hash()}): use another --out directory")
         return out
     save_json({"config": cfg.to_dict(), "hash": cfg.hash(),
-               "provenance": provenance(device, command)}, path)
+               "provenance": provenance(cfg.to_dict(), device, command)}, path)
     return out
 
 

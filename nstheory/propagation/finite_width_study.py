@@ -66,11 +66,22 @@ def measure(run: dict, n_nets: int | None = None) -> dict:
             "mean": [m.mean for m in res], "stderr": [m.stderr for m in res]}
 
 
+#: The modules whose code computes the stored study.
+PRODUCERS = ("nstheory/propagation/finite_width_study.py", "nstheory/propagation/model.py",
+             "nstheory/propagation/torch_model.py")
+
+
 def main(argv=None) -> int:
+    """Run (or resume) the study into ``argv[0]``; ``--quick`` runs 1/50 of the networks."""
+    from nstheory.store import provenance_block
+
     argv = sys.argv[1:] if argv is None else argv
     out = Path(argv[0])
     quick = "--quick" in argv
     data = json.loads(out.read_text()) if out.exists() else {"runs": {}}
+    data.setdefault("provenance", provenance_block(
+        {"runs": RUNS, "quick": quick}, PRODUCERS,
+        command=" ".join(["python -m nstheory.propagation.finite_width_study", *argv])))
     for run in RUNS:
         if run["key"] in data["runs"]:
             continue
