@@ -41,9 +41,9 @@ def stab_vs_rho(path: Path) -> None:
     data = {"n": n, "d": d, "view": "raw Stab_rho(f_ij), ||v||=1", "series": {}}
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
     grid = [i / 50 for i in range(51)]
-    ax.plot(grid, grid, "k-", lw=1, label="Thm 5.2 limit rho ||v||^2 (identity, low-rank)")
+    ax.plot(grid, grid, "k-", lw=1, label=r"Thm 5.2 limit $\rho\|v\|^2$ (identity, low-rank)")
     ax.plot(grid, [r * float(s_n(n, r * r, dps=10)) for r in grid], "k--", lw=1,
-            label=f"Thm 5.3 (reconstructed) rho s_{n}(rho^2) ||v||^2")
+            label=rf"Thm 5.3 (reconstructed) $\rho\, s_{{{n}}}(\rho^2)\|v\|^2$")
     for (mode, kw, lab), mk in zip(modes, "os^", strict=True):
         pts = []
         for k, rho in enumerate(rhos):
@@ -53,8 +53,8 @@ def stab_vs_rho(path: Path) -> None:
         ax.errorbar([p[0] for p in pts], [p[1] for p in pts],
                     yerr=[1.96 * p[2] for p in pts], fmt=mk, ms=4, capsize=2,
                     label=f"MC {lab} (6000 samples)")
-    ax.set_xlabel("rho (Gaussian noise correlation on all n*d inputs)")
-    ax.set_ylabel("raw Stab_rho(f_ij) = E[f(X) f(Y)]")
+    ax.set_xlabel(r"$\rho$ (Gaussian noise correlation on all $n d$ inputs)")
+    ax.set_ylabel(r"raw $\mathrm{Stab}_\rho(f_{ij}) = \mathbb{E}[f(X) f(Y)]$")
     ax.set_title(f"One attention layer, n={n}, d={d}, query i=n, ||(W_V)_:,j||=1")
     ax.legend(loc="upper left")
     fig.tight_layout()
@@ -76,7 +76,7 @@ def sn_curves(path: Path) -> None:
         vals = [float(s_n(n, r, dps=10)) for r in rs] + [1.0]
         data["curves"][n] = list(zip([*rs, 1.0], vals, strict=True))
         ax.plot([*rs, 1.0], vals, label=f"n = {n}")
-    ax.set_xlabel("pair correlation r (= rho^2 for random attention)")
+    ax.set_xlabel(r"pair correlation $r$ ($= \rho^2$ for random attention)")
     ax.set_ylabel("s_n(r)")
     ax.set_title("permutation-consistency factor s_n(r)")
     ax.legend()

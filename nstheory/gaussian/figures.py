@@ -59,7 +59,7 @@ def cobweb(path):
     lin = 2 / (3 * np.pi)
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(12, 5))
     r = np.linspace(-1, 1, 400)
-    ax.plot(r, kappa_np(r), "k", label="κ(ρ) (raw view, unit variances)")
+    ax.plot(r, kappa_np(r), "k", label=r"$\kappa(\rho)$ (raw view, unit variances)")
     ax.plot(r, r, color="gray", lw=0.8, label="identity")
     ax.plot(r, 1 / (2 * np.pi) + r / 4, "--", color="tab:orange",
             label="linearisation 1/(2π) + ρ/4")
@@ -74,13 +74,13 @@ def cobweb(path):
         ax.plot(xs, ys, color=col, lw=0.9, label=f"cobweb from ρ₀ = {start:g}")
     ax.axvline(fpv, color="tab:red", lw=1, label=f"exact ρ* = {fpv:.10f} (arb, interval Newton)")
     ax.axvline(lin, color="tab:orange", lw=1, ls=":", label=f"paper 2/(3π) = {lin:.10f}")
-    ax.set_xlabel("ρ_{L-1}")
+    ax.set_xlabel(r"$\rho_{L-1}$")
     ax.set_ylabel("ρ_L")
     ax.set_title("ReLU depth recurrence (haris2026 §2.5)")
     ax.legend(loc="upper left")
     # zoom on the fixed point
     z = np.linspace(0.2, 0.235, 200)
-    ax2.plot(z, kappa_np(z), "k", label="κ(ρ)")
+    ax2.plot(z, kappa_np(z), "k", label=r"$\kappa(\rho)$")
     ax2.plot(z, z, color="gray", lw=0.8)
     ax2.plot(z, 1 / (2 * np.pi) + z / 4, "--", color="tab:orange", label="linearisation")
     ax2.axvline(fpv, color="tab:red", lw=1, label="exact fixed point (certified)")
@@ -113,8 +113,8 @@ def cmap_depth(path):
             gaps.append(eps * t * t)
             rhos.append(1 - eps)
         data[str(rho0)] = {"L": marks.tolist(), "rho_L": rhos, "gap_L2": gaps}
-        ax.semilogx(marks, rhos, label=f"ρ₀ = {rho0:g}")
-        ax2.semilogx(marks, gaps, label=f"ρ₀ = {rho0:g}")
+        ax.semilogx(marks, rhos, label=rf"$\rho_0 = {rho0:g}$")
+        ax2.semilogx(marks, gaps, label=rf"$\rho_0 = {rho0:g}$")
     assert L == Lmax
     ax.set_xlabel("depth L")
     ax.set_ylabel("ρ_L (corr view, C-map c = 2κ)")

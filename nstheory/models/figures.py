@@ -105,10 +105,10 @@ def layers_vs_theory(path):
     for ax, view in zip(axes, ("uncentred", "centred"), strict=True):
         for k, (rho, row) in enumerate(res["comparison"].items()):
             m = row["measured"][view]
-            ax.plot(range(len(m)), m, "o-", color=f"C{k}", label=f"measured, rho = {rho}")
+            ax.plot(range(len(m)), m, "o-", color=f"C{k}", label=rf"measured, $\rho = {rho}$")
             p = row["predicted"].get(view)
             if p:
-                ax.plot(range(len(p)), p, "--", color=f"C{k}", label=f"mean-field, rho = {rho}")
+                ax.plot(range(len(p)), p, "--", color=f"C{k}", label=rf"mean field, $\rho = {rho}$")
         ax.set_xlabel("layer (0 = embedding output)")
         ax.set_ylabel(f"{view} correlation of h(x), h(y)")
         ax.set_title(f"{view} view, {res['inputs']} inputs x {res['draws']} draws", fontsize=9)

@@ -49,7 +49,7 @@ def relu_vrf(path: Path) -> None:
 
     xs = [i / 100 for i in range(-100, 101)]
     kappa = get_activation("relu").raw_float(xs)
-    a1.plot(xs, kappa, "k-", lw=1, label="kappa(rho) closed form")
+    a1.plot(xs, kappa, "k-", lw=1, label=r"$\kappa(\rho)$ closed form")
     pl = [r for r in rows if r["antithetic"] and r["cv_degree"] is None]
     a1.errorbar([r["rho"] for r in pl], [r["plain"]["mean"] for r in pl],
                 yerr=[1.96 * r["plain"]["stderr"] for r in pl], fmt="o", ms=3, capsize=3,

@@ -94,11 +94,11 @@ def envelopes(path):
                     label="random W attention, d -> inf copy chain (MC of the limit)")
             paper = paper_relu_recurrence(RHO, DEPTH)[1:]
             ax.plot(range(1, DEPTH + 1), paper, "k--", lw=1,
-                    label="paper recurrence rho_L = kappa(rho_{L-1}) -> 0.2172")
+                    label=r"paper recurrence $\rho_L = \kappa(\rho_{L-1}) \to 0.2172$")
         ax.set_yscale("log")
         ax.set_xlabel("layer (block)")
         ax.set_ylabel("raw stability E[h(X)_ij h(Y)_ij]")
-        ax.set_title(f"{title} (rho = {RHO})")
+        ax.set_title(rf"{title} ($\rho = {RHO}$)")
         ax.legend(fontsize=6, loc="best")
     fig.suptitle("Noise stability through depth: MC (random weights, width 256) vs certified "
                  "mean-field intervals (arb, 53 bits)", fontsize=10)

@@ -55,7 +55,7 @@ def finite_width_figure(path):
                             "mc_stderr": run["stderr"], "n_nets": run["n_nets"]}
     ax.set_xlabel("layer (block)")
     ax.set_ylabel("normalised stability (mean over nets of the cosine)")
-    ax.set_title("He ReLU MLP, rho = 0.9, 20 input pairs per network")
+    ax.set_title(r"He ReLU MLP, $\rho = 0.9$, 20 input pairs per network")
     ax.legend(fontsize=6, loc="lower left", ncol=2)
     res = [[runs[f"relu_d20_w{w}"]["mean"][L - 1] - rows[L - 1].corrected_normalised(w)
             for w in FIT_WIDTHS] for L in FIT_LAYERS]
@@ -77,11 +77,11 @@ def finite_width_figure(path):
         bx.plot(wgrid, abs(amp) * wgrid**-fit.exponent, "-", color=color, lw=1)
     bx.set_xscale("log", base=2)
     bx.set_yscale("log")
-    bx.set_xlabel("width N")
+    bx.set_xlabel("width $N$")
     bx.set_ylabel("|normalised stability difference|")
-    bx.set_title(f"residual ~ N^-p: p = {fit.exponent:.3g}, 95% [{fit.lo:.3g}, {fit.hi:.3g}] "
-                 f"(layers 10/15/20, widths 32-256)", fontsize=9)
-    bx.legend(fontsize=6, loc="lower left")
+    bx.set_title(rf"residual $\propto N^{{-p}}$: $p = {fit.exponent:.3g}$, 95% "
+                 rf"[{fit.lo:.3g}, {fit.hi:.3g}] (layers 10/15/20, widths 32–256)", fontsize=9)
+    bx.legend(fontsize=7, loc="lower left")
     fig.suptitle("Finite-width noise stability: mean field + four-point-vertex 1/width "
                  "correction vs Monte Carlo", fontsize=10)
     fig.tight_layout()

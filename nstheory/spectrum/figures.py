@@ -92,7 +92,8 @@ def learning_curves(path: Path) -> None:
         mean, sd = R.mean(0), R.std(0, ddof=1)
         pred = predicted_curves([mu[k]], eta, steps)[0]
         ax.plot(range(steps + 1), pred, "-", color=f"C{i}", lw=1,
-                label=f"theory degree {k}: (1 - eta mu_{k})^s, mu_{k}={mu[k]:.4g}")
+                label=rf"theory, degree {k}: $(1 - \eta\mu_{{{k}}})^s$, "
+                      rf"$\mu_{{{k}}} = {mu[k]:.4g}$")
         ax.errorbar(grid, mean, yerr=sd, fmt="o", ms=3, color=f"C{i}",
                     label=f"trained, degree {k} (mean +- sd, {seeds} seeds)")
         data["curves"].append({"degree": k, "subset_mask": S, "mu_k": repr(mu[k]),

@@ -369,8 +369,8 @@ def grokking_p113_sensitivity(path: Path) -> None:
     a1.legend(loc="center right")
     a2.set_xlabel("training step (full batch)")
     a2.set_ylabel("flip rate of the argmax")
-    a2.set_title("sensitivity: N(0, 0.1^2) on both operand embeddings, training set\n"
-                 "(monte-carlo, 95% Clopper-Pearson bands)")
+    a2.set_title("sensitivity: $N(0, 0.1^2)$ on both operand embeddings, training set\n"
+                 "(Monte Carlo, 95% Clopper-Pearson bands)")
     a2.legend()
     cfg = study["runs"][0]["config"]
     fig.suptitle(f"grokking on modular addition p = {cfg['p']}, {cfg['frac']:.0%} train, "
