@@ -23,21 +23,22 @@ def _configs():
 
     plain = [
         ("MLP (He, ReLU)", mlp(DEPTH, sigma2=2.0)),
-        ("attention (random W, gamma^2 = 0.9, d -> inf pattern)",
+        (r"attention (random $W$, $\gamma^2 = 0.9$, $d \to \infty$ pattern)",
          attention_stack(DEPTH, "random", gamma2=0.9)),
-        ("attention (identity W, gamma^2 = 0.9)",
+        (r"attention (identity $W$, $\gamma^2 = 0.9$, pattern slack 0.02)",
          attention_stack(DEPTH, gamma2=0.9, pattern_slack=0.02)),
-        ("transformer (no residual, no LN, gamma^2 = 0.9)",
+        (r"transformer (no residual, no LN, $\gamma^2 = 0.9$, slack 0.02)",
          transformer(DEPTH, gamma2=0.9, residual=False, layernorm=False, pattern_slack=0.02)),
     ]
     residual = [
         ("MLP + residual (pre-LN)", mlp(DEPTH, residual=True, layernorm=True)),
-        ("attention + residual (pre-LN, gamma^2 = 0.9)",
+        (r"attention + residual (pre-LN, $\gamma^2 = 0.9$, slack 0.02)",
          attention_stack(DEPTH, gamma2=0.9, residual=True, layernorm=True, pattern_slack=0.02)),
-        ("transformer pre-LN + residual", transformer(DEPTH, gamma2=0.9, pattern_slack=0.02)),
-        ("transformer post-LN + residual",
+        ("transformer pre-LN + residual (slack 0.02)",
+         transformer(DEPTH, gamma2=0.9, pattern_slack=0.02)),
+        ("transformer post-LN + residual (slack 0.02)",
          transformer(DEPTH, gamma2=0.9, post_ln=True, pattern_slack=0.02)),
-        ("transformer pre-LN + residual, random W (d -> inf pattern)",
+        (r"transformer pre-LN + residual, random $W$ ($d \to \infty$ pattern)",
          transformer(DEPTH, "random", gamma2=0.9)),
     ]
     return plain, residual
@@ -72,7 +73,7 @@ def envelopes(path):
     torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
     plt = setup_matplotlib()
     data = envelope_data()
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.8))
+    fig, axes = plt.subplots(2, 1, figsize=(11, 9))
     colors = ["C0", "C1", "C2", "C3", "C4"]
     for ax, (panel, title) in zip(axes, (("plain", "no residual, no LayerNorm"),
                                          ("residual", "residual + LayerNorm")), strict=True):
@@ -91,15 +92,15 @@ def envelopes(path):
         if panel == "plain":
             chain = copy_chain_stability(4, RHO, DEPTH, gamma2=0.9, samples=200_000, seed=0)
             ax.plot(range(1, DEPTH + 1), [m.mean for m in chain], color="C1", ls=":", lw=1.2,
-                    label="random W attention, d -> inf copy chain (MC of the limit)")
+                    label=r"random-$W$ attention, $d \to \infty$ copy chain (MC of the limit)")
             paper = paper_relu_recurrence(RHO, DEPTH)[1:]
             ax.plot(range(1, DEPTH + 1), paper, "k--", lw=1,
                     label=r"paper recurrence $\rho_L = \kappa(\rho_{L-1}) \to 0.2172$")
         ax.set_yscale("log")
         ax.set_xlabel("layer (block)")
-        ax.set_ylabel("raw stability E[h(X)_ij h(Y)_ij]")
+        ax.set_ylabel(r"raw stability $\mathbb{E}[h(X)_{ij}\, h(Y)_{ij}]$")
         ax.set_title(rf"{title} ($\rho = {RHO}$)")
-        ax.legend(fontsize=6, loc="best")
+        ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
     fig.suptitle("Noise stability through depth: MC (random weights, width 256) vs certified "
                  "mean-field intervals (arb, 53 bits)", fontsize=10)
     fig.tight_layout()
