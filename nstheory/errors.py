@@ -123,7 +123,7 @@ def check_int(x, name: str, lo: int | None = None, hi: int | None = None) -> int
     return x
 
 
-def parse_seeds(text: str, max_count: int = 10_000) -> list[int]:
+def parse_seeds(text: str, max_count: int = 10_000, name: str = "--seeds") -> list[int]:
     """``"0-4"`` -> [0, 1, 2, 3, 4]; ``"0,2,5"`` -> [0, 2, 5]; seeds in [0, 2**32 - 1], at
     most ``max_count`` of them, no duplicates.
 
@@ -145,10 +145,10 @@ def parse_seeds(text: str, max_count: int = 10_000) -> list[int]:
             if len(out) > max_count:
                 raise ValueError
     except ValueError:
-        raise NSTheoryError(f"--seeds must look like 0-4 or 0,2,5 (seeds in [0, {hi}], at most "
+        raise NSTheoryError(f"{name} must look like 0-4 or 0,2,5 (seeds in [0, {hi}], at most "
                             f"{max_count}); got {text!r}") from None
     if not out or min(out) < 0 or max(out) > hi or len(set(out)) != len(out):
-        raise NSTheoryError(f"--seeds must name distinct seeds in [0, {hi}], got {text!r}")
+        raise NSTheoryError(f"{name} must name distinct seeds in [0, {hi}], got {text!r}")
     return out
 
 

@@ -193,7 +193,8 @@ def check_output_file(path, name: str, kind: str = "json") -> Path:
     """``path`` as a ``Path`` that may be written: its parent directory must exist (nothing is
     created silently above it) and an existing file there must be of the same ``kind``.
 
-    ``kind`` ``"json"``: an existing file is overwritten only if it holds JSON.
+    ``kind`` ``"json"``: an existing file is overwritten only if it holds JSON; ``"jsonl"``: an
+    existing file (a log to resume) must hold one JSON value per line.
 
     >>> check_output_file("/no-dir/out.json", "--out")
     Traceback (most recent call last):
@@ -212,15 +213,16 @@ def check_output_file(path, name: str, kind: str = "json") -> Path:
     if p.exists():
         if not p.is_file():
             raise NSTheoryError(f"{name}: {text!r} exists and is not a regular file")
-        if kind == "json" and not _holds_json(p):
-            raise NSTheoryError(f"{name}: {text!r} exists and is not a JSON file; refusing to "
-                                "overwrite it (remove it or choose another name)")
+        if kind in ("json", "jsonl") and not _holds_json(p, kind):
+            raise NSTheoryError(f"{name}: {text!r} exists and is not a {kind.upper()} file; "
+                                "refusing to read or overwrite it (remove it or choose another "
+                                "name)")
     if not os.access(parent, os.W_OK):
         raise NSTheoryError(f"{name}: directory '{parent}' is not writable")
     return p
 
 
-def _holds_json(p: Path) -> bool:
+def _holds_json(p: Path, kind: str) -> bool:
     import json
 
     try:
@@ -228,7 +230,7 @@ def _holds_json(p: Path) -> bool:
             text = fh.read(50_000_001)
         if len(text) > 50_000_000:
             return False
-        if p.suffix == ".jsonl":
+        if kind == "jsonl":
             for line in text.splitlines():
                 if line.strip():
                     json.loads(line)
@@ -377,7 +379,7 @@ def arg_seeds(max_count: int = 10_000):
     def parse(text):
         from nstheory.errors import parse_seeds
 
-        return parse_seeds(text, max_count=max_count)
+        return parse_seeds(text, max_count=max_count, name="value")
 
     return _argtype(parse, "seeds")
 

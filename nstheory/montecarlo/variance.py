@@ -101,8 +101,16 @@ class ReducedEstimate:
 
     @property
     def vrf(self) -> float:
-        """Variance-reduction factor per draw: Var(plain) / Var(reduced)."""
-        return self.plain.variance / self.reduced.variance
+        """Variance-reduction factor per draw: Var(plain) / Var(reduced).
+
+        ``inf`` when the reduced estimator has zero variance (e.g. antithetic at rho = -1,
+        where ReLU(X) ReLU(-X) = 0 on every draw) and the plain one does not; ``nan`` when
+        both are zero or undefined (fewer than two draws).
+        """
+        vp, vr = self.plain.variance, self.reduced.variance
+        if vr == 0:
+            return math.inf if vp > 0 else math.nan
+        return vp / vr
 
     def merge(self, other: ReducedEstimate) -> ReducedEstimate:
         return ReducedEstimate(self.plain.merge(other.plain), self.reduced.merge(other.reduced),
