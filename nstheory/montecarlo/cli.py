@@ -212,10 +212,18 @@ def run_stab(args) -> int:
                            batch_size=4096)
     res = {**base, "model": name, "space": space, "output": "softmax probabilities",
            **r.to_dict()}
-    text = (f"Stab_rho of {name}, {space} space, f = softmax probabilities, rho={args.rho}\n"
+    norm = (f"{r.normalised.mean:.6g} ± {r.normalised.stderr:.2g}"
+            if math.isfinite(r.normalised.mean) else "undefined")
+    if not math.isfinite(r.normalised.mean):
+        res["normalised_note"] = ("undefined: the outputs have zero variance (e.g. a model with "
+                                  "one output, whose softmax is constant 1)")
+    text = (f"Stab_rho of {name}, {space} space, f = softmax probabilities, rho={args.rho}; "
+            f"± = standard error (n={r.raw.n})\n"
             f"  raw        E[<f(X),f(Y)>] = {r.raw.mean:.6g} ± {r.raw.stderr:.2g}\n"
             f"  centred    sum Cov        = {r.centred.mean:.6g} ± {r.centred.stderr:.2g}\n"
-            f"  normalised correlation    = {r.normalised.mean:.6g} ± {r.normalised.stderr:.2g}")
+            f"  normalised correlation    = {norm}")
+    if "normalised_note" in res:
+        text += f"\n  note: normalised view {res['normalised_note']}"
     return _emit(args, res, text)
 
 
