@@ -250,15 +250,22 @@ def run_compare(args) -> int:
     res = run_study(tasks, archs, seeds, get_executor(args.executor, args.workers), over, args.log)
     lines = []
     for task, s in res["summary"].items():
-        lines.append(f"{task}: {s['metric']} (on training data; mean over seeds, 95% t-CI)")
+        lines.append(f"{task}: {s['metric']} (on training data; mean over seeds [95% t-CI "
+                     "over seeds])")
         for a, v in s["archs"].items():
-            lines.append(f"  {a:12s} {v['mean']:.4f} [{v['ci95'][0]:.4f}, {v['ci95'][1]:.4f}]"
-                         f"  train acc {v['train_acc']:.3f} test acc {v['test_acc']:.3f}"
+            lines.append(f"  {a:12s} {v['mean']:.6g} {_ci_text(v['ci95'])}"
+                         f"  train acc {v['train_acc']:.6g} test acc {v['test_acc']:.6g}"
                          f"  params {v['params']}")
         for a, d in s["vs_transformer"].items():
-            lines.append(f"  {a} - transformer: {d['mean']:+.4f} "
-                         f"[{d['ci95'][0]:+.4f}, {d['ci95'][1]:+.4f}]")
+            lines.append(f"  {a} - transformer: {d['mean']:+.6g} {_ci_text(d['ci95'], '+')}")
     return _emit(args, res, "\n".join(lines))
+
+
+def _ci_text(ci, sign: str = "") -> str:
+    """``[lo, hi]`` in ``.6g``, or a note when there is no interval (one seed)."""
+    if ci is None:
+        return "(one seed: no CI)"
+    return f"[{ci[0]:{sign}.6g}, {ci[1]:{sign}.6g}]"
 
 
 def run_model(args) -> int:
@@ -286,6 +293,6 @@ def run_model(args) -> int:
                                   generator=g)
     lo, hi = r.overall.ci
     res = {"model": args.model_file, "task": args.task, "seed": args.seed, **r.to_dict()}
-    text = (f"{r.overall.what}\n  flip rate {r.rate:.5f} (95% Clopper-Pearson [{lo:.5f}, "
-            f"{hi:.5f}], n={r.overall.n})")
+    text = (f"{r.overall.what}\n  flip rate {r.rate:.6g} (95% Clopper-Pearson [{lo:.6g}, "
+            f"{hi:.6g}], n={r.overall.n})")
     return _emit(args, res, text)
