@@ -87,7 +87,10 @@ def build_function(func: str, args: str, eta: str = "1/10", theta: float = 0.0, 
                                        _ints(tail, "noisy-parity S") if tail else [1],
                                        _fraction(eta, "--eta"))
     if func == "random":
-        return zoo.random_function(_ints(args, "random N", 1)[0], seed=seed)
+        from nstheory.boolean.function import EXACT_LIMIT
+
+        n = parse_int_list(args, "random N", lo=1, hi=EXACT_LIMIT, max_len=1)[0]
+        return zoo.random_function(n, seed=seed)
     raise NSTheoryError(f"unknown function {func!r}; choose from dictator, parity, majority, "
                         "tribes, and, or, threshold, noisy-parity, random")
 
