@@ -165,7 +165,8 @@ def run(args: argparse.Namespace) -> int:
                                                        "seed": e.seed}
                                                    for k, e in ests.items()}}, indent=1))
         else:
-            print(f"{f.name} (n = {f.n}, Monte Carlo; exact limit exceeded)  [{VIEW}]")
+            print(f"{f.name} (n = {f.n}, Monte Carlo; exact limit exceeded; ± = standard "
+                  f"error)  [{VIEW}]")
             for e in ests.values():
                 print(f"  {e}")
         return 0
