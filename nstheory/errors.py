@@ -106,15 +106,18 @@ def check_choice(value, choices, name: str):
 def check_int(x, name: str, lo: int | None = None, hi: int | None = None) -> int:
     """Return ``x`` as an int if it is integral and within ``[lo, hi]``, else raise.
 
-    >>> check_int(3, "n", lo=1)
-    3
+    >>> check_int(3, "n", lo=1), check_int("1e3", "n")
+    (3, 1000)
     """
-    if isinstance(x, bool) or not isinstance(x, int):
-        try:
-            if float(x) != int(x):
+    if isinstance(x, bool):
+        raise NSTheoryError(f"{name} must be an integer, got {x!r}")
+    if not isinstance(x, int):
+        try:  # the command line's forms too: "12", "1e3"
+            q = Fraction(x.strip()) if isinstance(x, str) else Fraction(x)
+            if q.denominator != 1:
                 raise ValueError
-            x = int(x)
-        except (TypeError, ValueError):
+            x = int(q)
+        except (TypeError, ValueError, ZeroDivisionError, OverflowError):
             raise NSTheoryError(f"{name} must be an integer, got {x!r}") from None
     if lo is not None and x < lo:
         raise NSTheoryError(f"{name} must be >= {lo}, got {x}")

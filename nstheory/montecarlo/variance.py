@@ -182,7 +182,7 @@ def relu_map_mc(
     """
     import torch
 
-    check_rho(rho)
+    rho = check_rho(rho)
     n = check_int(n, "n", lo=2)
     cv_beta = _check_beta(cv_beta)
     device = device or torch.device("cpu")
@@ -308,7 +308,7 @@ def relu_mlp_stability(
     """
     import torch
 
-    check_rho(rho)
+    rho = check_rho(rho)
     n = check_int(n, "n", lo=2)
     cv_beta = _check_beta(cv_beta)
     W = W.double()
