@@ -89,9 +89,11 @@ def _propagate(argv, capsys):
     return text, json.loads(capsys.readouterr().out)
 
 
-@pytest.mark.parametrize("rho", ["1", "-1", "0", str(1 - 1e-7), str(-(1 - 1e-7)), "1e-300"])
-def test_propagate_table_equals_json(capsys, rho):
-    text, js = _propagate(["--depth", "3", "--rho", rho], capsys)
+@pytest.mark.parametrize(("rho", "sigma2"), [
+    ("1", "2"), ("-1", "2"), ("0", "2"), (str(1 - 1e-7), "2"), (str(-(1 - 1e-7)), "2"),
+    ("1e-300", "2"), ("0.5", "1e6"), ("0.5", "1e-6"), ("-1", "1e-6")])
+def test_propagate_table_equals_json(capsys, rho, sigma2):
+    text, js = _propagate(["--depth", "3", "--rho", rho, "--sigma2", sigma2], capsys)
     rows = [ln for ln in text.splitlines() if re.match(r"\s+\d+\s+\[", ln)]
     assert len(rows) == len(js["layers"]) == 3
     for line, lay in zip(rows, js["layers"], strict=True):
