@@ -237,6 +237,12 @@ def test_every_subcommand_is_walked():
     assert {"boolean", "propagate", "mc stab", "train"} <= names
 
 
+@pytest.mark.parametrize("path", [n for n, _ in COMMANDS])
+def test_every_help_prints(path, capsys):
+    assert main([*path.split(), "--help"]) == 0
+    assert "usage:" in capsys.readouterr().out
+
+
 def test_harness_detects_a_traceback_and_a_hang(monkeypatch):
     def broken(argv):
         if argv == ["hang"]:
