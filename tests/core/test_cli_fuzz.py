@@ -40,6 +40,9 @@ REPO = Path(nstheory.__file__).resolve().parents[1]
 #: Commands whose *valid* runs may legitimately outlast the budget (they are cut there).
 LONG_BY_NATURE = ("verify", "figures", "train", "sensitivity compare", "sensitivity model",
                   "mc stab", "attention stab", "boolean")
+#: Exit codes beyond 0 and 2 that carry a result: ``verify`` exits 1 when a claim misses its
+#: expected outcome (a verification result, not an input error).
+RESULT_CODES = {"verify": (1,)}
 #: Options not fuzzed: ``--record`` writes into the repository by design.
 NOT_FUZZED = {"--record"}
 #: Options restricted to values that keep the run in this process and on the CPU.
@@ -227,7 +230,7 @@ def _check(argv, budget_s):
         cmd = " ".join(argv[:2])
         assert cmd.startswith(LONG_BY_NATURE), f"{where} ran past its {budget_s} s budget"
         return
-    assert rc in (0, 2), f"{where} exited {rc}:\n{err[-2000:]}"
+    assert rc in (0, 2, *RESULT_CODES.get(argv[0], ())), f"{where} exited {rc}:\n{err[-2000:]}"
     if rc == 2 and err.strip():
         assert "error" in err.lower(), f"{where} exited 2 without an error message: {err!r}"
 
