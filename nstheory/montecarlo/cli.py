@@ -121,17 +121,18 @@ def _shape(s: str) -> tuple[int, ...]:
     return shape
 
 
-def _forward_check(fwd, shape, device, dtype, name: str) -> None:
-    """Run the model on two inputs of ``shape``; a mismatch becomes a one-line error."""
+def _forward_check(fwd, shape, device, dtype, name: str, x=None, what: str = "") -> None:
+    """Run the model on two inputs of ``shape`` (or on ``x``); a mismatch becomes a one-line
+    error."""
     import torch
 
     try:
         with torch.no_grad():
-            out = fwd(torch.zeros((2, *shape), device=device, dtype=dtype))
-    except (RuntimeError, ValueError, TypeError, IndexError) as exc:
+            out = fwd(torch.zeros((2, *shape), device=device, dtype=dtype) if x is None else x)
+    except (RuntimeError, ValueError, TypeError, IndexError, AttributeError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise NSTheoryError(f"--input-shape {','.join(map(str, shape))} does not fit {name}: "
-                            f"{first}") from None
+        what = what or f"--input-shape {','.join(map(str, shape))}"
+        raise NSTheoryError(f"{what} does not fit {name}: {first}") from None
     if not torch.is_tensor(out) or out.ndim < 2 or out.shape[0] != 2:
         raise NSTheoryError(f"{name} must map a batch (B, {','.join(map(str, shape))}) to "
                             "outputs (B, ...)")
@@ -281,12 +282,16 @@ def run_model(args) -> int:
     task = get_task(args.task)
     x = task.x_train[: args.max_points].to(device)
     g = torch.Generator(device=device).manual_seed(args.seed)
+    what = f"task {args.task!r} (inputs {tuple(x.shape[1:])})"
     if task.kind == "image":
+        _forward_check(model, (), device, None, args.model_file, x=x[:2], what=what)
         r = patch_sensitivity(model, x, args.sigma, patch=2, variant=args.variant,
                               reps=args.reps, generator=g)
     else:
         if not hasattr(model, "embed") or not hasattr(model, "forward_embedded"):
             raise NSTheoryError("token-task models need .embed(tokens) and .forward_embedded(e)")
+        _forward_check(lambda t: model.forward_embedded(model.embed(t)), (), device, None,
+                       args.model_file, x=x[:2], what=what)
         with torch.no_grad():
             e = model.embed(x)
         r = tokenwise_sensitivity(model.forward_embedded, e, args.sigma, reps=args.reps,

@@ -49,6 +49,7 @@ BAD = [
     (["mc", "stab", "--cv-degree", "40"], "--cv-degree"),
     (["mc", "stab", "--n", "1e12"], "--n"),
     (["sensitivity", "compare", "--log", "corrupt.pt"], "--log"),
+    (["sensitivity", "model", "--model-file", "module.pt"], "does not fit module.pt"),
     (["sensitivity", "compare", "--epochs", "-1"], "--epochs"),
     (["sensitivity", "compare", "--seeds", "-1"], "--seeds"),
     (["train", "parity", "--reg-gamma", "nan"], "--reg-gamma"),
