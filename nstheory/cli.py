@@ -39,10 +39,25 @@ CLI_MODULES = (
 )
 
 
+class Parser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose errors are one line (no usage block), exit code 2.
+
+    Sub-command parsers inherit the class, so every sub-command reports alike.
+    """
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
+    """The ``nstheory`` parser with every area's sub-command registered.
+
+    >>> sorted(build_parser()._subparsers._group_actions[0].choices)[:2]
+    ['activation', 'attention']
+    """
     from nstheory import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="nstheory",
         description="Verify, evaluate and teach noise stability and sensitivity of transformers.",
     )
@@ -61,8 +76,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit code (0 done, 2 bad input, 130 interrupted).
+
+    >>> main(["boolean", "majority", "3", "--rho", "2"])
+    2
+    """
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version (0) or a parse error (2)
+        return exc.code if isinstance(exc.code, int) else 2
     args.argv = list(sys.argv[1:] if argv is None else argv)  # recorded in study provenance
     if not getattr(args, "func", None):
         parser.print_help()
@@ -71,6 +94,10 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except NSTheoryError as exc:
         print(f"nstheory {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a file the user named cannot be read or written
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"nstheory {args.command}: error: {exc.strerror or exc}{where}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

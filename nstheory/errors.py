@@ -25,6 +25,11 @@ class NSTheoryError(ValueError):
 
 
 def _as_real(name: str, value) -> Real:
+    if isinstance(value, str):  # the command line's number forms: 0.5, 1e-3, 1/2
+        try:
+            value = float(Fraction(value.strip()))
+        except (ValueError, ZeroDivisionError, OverflowError):
+            raise NSTheoryError(f"{name} must be a finite real number, got {value!r}") from None
     if isinstance(value, bool) or not isinstance(value, Real | Fraction):
         try:
             value = float(value)
@@ -38,7 +43,11 @@ def _as_real(name: str, value) -> Real:
 def check_rho(rho, name: str = "rho"):
     """Return ``rho`` unchanged if it is a real number in [-1, 1], else raise.
 
-    Accepts floats, ints, Fractions, mpmath ``mpf`` and anything ``float()`` understands.
+    Accepts floats, ints, Fractions, mpmath ``mpf``, anything ``float()`` understands and the
+    command line's strings (``"0.5"``, ``"1/2"``); a string is returned as its float value.
+
+    >>> check_rho("1/2")
+    0.5
     """
     try:
         import mpmath
@@ -52,7 +61,7 @@ def check_rho(rho, name: str = "rho"):
     r = _as_real(name, rho)
     if not (-1 <= r <= 1):
         raise NSTheoryError(f"{name} must lie in [-1, 1], got {rho}")
-    return rho
+    return r if isinstance(rho, str) else rho
 
 
 def check_probability(p, name: str = "p"):
@@ -64,7 +73,7 @@ def check_probability(p, name: str = "p"):
     r = _as_real(name, p)
     if not (0 <= r <= 1):
         raise NSTheoryError(f"{name} must lie in [0, 1], got {p}")
-    return p
+    return r if isinstance(p, str) else p
 
 
 def check_positive(x, name: str):
@@ -76,7 +85,7 @@ def check_positive(x, name: str):
     r = _as_real(name, x)
     if not r > 0 or (isinstance(r, float) and math.isinf(r)):
         raise NSTheoryError(f"{name} must be a finite number > 0, got {x}")
-    return x
+    return r if isinstance(x, str) else x
 
 
 def check_choice(value, choices, name: str):
@@ -97,15 +106,18 @@ def check_choice(value, choices, name: str):
 def check_int(x, name: str, lo: int | None = None, hi: int | None = None) -> int:
     """Return ``x`` as an int if it is integral and within ``[lo, hi]``, else raise.
 
-    >>> check_int(3, "n", lo=1)
-    3
+    >>> check_int(3, "n", lo=1), check_int("1e3", "n")
+    (3, 1000)
     """
-    if isinstance(x, bool) or not isinstance(x, int):
-        try:
-            if float(x) != int(x):
+    if isinstance(x, bool):
+        raise NSTheoryError(f"{name} must be an integer, got {x!r}")
+    if not isinstance(x, int):
+        try:  # the command line's forms too: "12", "1e3"
+            q = Fraction(x.strip()) if isinstance(x, str) else Fraction(x)
+            if q.denominator != 1:
                 raise ValueError
-            x = int(x)
-        except (TypeError, ValueError):
+            x = int(q)
+        except (TypeError, ValueError, ZeroDivisionError, OverflowError):
             raise NSTheoryError(f"{name} must be an integer, got {x!r}") from None
     if lo is not None and x < lo:
         raise NSTheoryError(f"{name} must be >= {lo}, got {x}")
@@ -114,22 +126,44 @@ def check_int(x, name: str, lo: int | None = None, hi: int | None = None) -> int
     return x
 
 
-def parse_seeds(text: str) -> list[int]:
-    """``"0-4"`` -> [0, 1, 2, 3, 4]; ``"0,2,5"`` -> [0, 2, 5].
+def parse_seeds(text: str, max_count: int = 10_000, name: str = "--seeds") -> list[int]:
+    """``"0-4"`` -> [0, 1, 2, 3, 4]; ``"0,2,5"`` -> [0, 2, 5]; seeds in [0, 2**32 - 1], at
+    most ``max_count`` of them, no duplicates.
 
     >>> parse_seeds("0-2,7")
     [0, 1, 2, 7]
     """
     out: list[int] = []
+    hi = 2**32 - 1
     try:
         for part in str(text).split(","):
-            if "-" in part:
-                a, b = part.split("-")
-                out.extend(range(int(a), int(b) + 1))
+            if "-" in part.strip()[1:]:
+                a, b = part.strip().split("-")
+                a, b = int(a), int(b)
+                if a < 0 or b < a or b > hi or b - a >= max_count:
+                    raise ValueError
+                out.extend(range(a, b + 1))
             else:
                 out.append(int(part))
+            if len(out) > max_count:
+                raise ValueError
     except ValueError:
-        raise NSTheoryError(f"--seeds must look like 0-4 or 0,2,5; got {text!r}") from None
-    if not out or min(out) < 0:
-        raise NSTheoryError(f"--seeds must name non-negative seeds, got {text!r}")
+        raise NSTheoryError(f"{name} must look like 0-4 or 0,2,5 (seeds in [0, {hi}], at most "
+                            f"{max_count}); got {text!r}") from None
+    if not out or min(out) < 0 or max(out) > hi or len(set(out)) != len(out):
+        raise NSTheoryError(f"{name} must name distinct seeds in [0, {hi}], got {text!r}")
     return out
+
+
+_VALIDATE = ("MAX_SEED", "arg_input_file", "arg_int", "arg_nonempty", "arg_output_dir",
+             "arg_output_file", "arg_real", "arg_rho", "arg_seed", "arg_seeds",
+             "check_input_file", "check_integer", "check_output_dir", "check_output_file",
+             "check_real", "check_seed", "load_torch_file", "parse_int_list", "parse_real")
+
+
+def __getattr__(name):  # the validators of nstheory.validate, re-exported here
+    if name in _VALIDATE:
+        from nstheory import validate
+
+        return getattr(validate, name)
+    raise AttributeError(f"module 'nstheory.errors' has no attribute {name!r}")

@@ -25,6 +25,7 @@ from pathlib import Path
 from cycler import cycler
 
 from nstheory.errors import NSTheoryError
+from nstheory.validate import arg_output_dir
 
 
 @dataclass
@@ -99,7 +100,8 @@ STYLE = {
 def register_cli(sub) -> None:
     p = sub.add_parser("figures", help="regenerate the committed figures (PNG) into figures/")
     p.add_argument("--only", nargs="*", metavar="GLOB", help="only figures whose name matches")
-    p.add_argument("--out", default="figures", help="output directory (default: figures/)")
+    p.add_argument("--out", type=arg_output_dir(), default="figures",
+                   help="output directory (default: figures/; its parent must exist)")
     p.add_argument("--list", action="store_true", help="list the figures and exit")
     p.add_argument("--include-slow", action="store_true", help="also regenerate slow figures")
     p.set_defaults(func=run_cli)

@@ -119,6 +119,7 @@ class JsonlLog:
         data = self.path.read_bytes()
         if data and not data.endswith(b"\n"):
             cut = data.rfind(b"\n") + 1
+            self._parse(data[:cut])  # refuse (never truncate) a file that is not a JSONL log
             with open(self.path, "r+b") as fh:
                 fh.truncate(cut)
 
@@ -137,11 +138,22 @@ class JsonlLog:
     def records(self) -> list[dict]:
         if not self.path.exists():
             return []
+        return self._parse(self.path.read_bytes())
+
+    def _parse(self, data: bytes) -> list[dict]:
         out = []
-        for line in self.path.read_text().splitlines():
+        for i, line in enumerate(data.split(b"\n"), 1):
             line = line.strip()
-            if line:
-                out.append(json.loads(line))
+            if not line:
+                continue
+            try:
+                rec = json.loads(line.decode("utf-8"))
+            except (UnicodeDecodeError, ValueError):
+                rec = None
+            if not isinstance(rec, dict):
+                raise NSTheoryError(f"{self.path}: line {i} is not a JSON record; not a log "
+                                    "written by nstheory (corrupt, or another kind of file)")
+            out.append(rec)
         return out
 
     def last(self) -> dict | None:

@@ -25,15 +25,21 @@ import json
 from fractions import Fraction
 
 from nstheory.errors import NSTheoryError, check_rho
+from nstheory.validate import arg_int, arg_real, arg_seed, parse_int_list, parse_real
 
 VIEW = "raw Boolean Stab_rho[f] = E[f(x) f(y)] (a correlation, not an agreement probability)"
 
 
-def _ints(text: str, what: str) -> list[int]:
-    try:
-        return [int(t) for t in text.split(",") if t.strip()]
-    except ValueError:
-        raise NSTheoryError(f"{what}: expected comma-separated integers, got {text!r}") from None
+#: Largest number of bits of a zoo function (exact analysis stops at 24; sampling goes on).
+MAX_BITS = 10_000
+
+
+def _ints(text: str, what: str, count: int | None = None) -> list[int]:
+    return parse_int_list(text, what, lo=1, hi=MAX_BITS, min_len=count or 1, max_len=count)
+
+
+#: Most Monte Carlo samples of ``--sampling`` (about a minute on one core at n = 100).
+MAX_SAMPLES = 10_000_000
 
 
 def _fraction(text: str, what: str) -> Fraction:
@@ -56,31 +62,35 @@ def build_function(func: str, args: str, eta: str = "1/10", theta: float = 0.0, 
 
     func = func.lower()
     if func == "dictator":
-        v = _ints(args, "dictator N[,I]")
+        v = parse_int_list(args, "dictator N[,I]", lo=1, hi=MAX_BITS, max_len=2)
         return zoo.dictator(v[0], v[1] if len(v) > 1 else 1, sampling=sampling)
     if func == "parity":
         head, _, tail = args.partition(":")
-        n = _ints(head, "parity N")[0]
+        n = _ints(head, "parity N", 1)[0]
         return zoo.parity(n, _ints(tail, "parity S") if tail else None, sampling=sampling)
     if func == "majority":
-        return zoo.majority(_ints(args, "majority N")[0], sampling=sampling)
+        return zoo.majority(_ints(args, "majority N", 1)[0], sampling=sampling)
     if func == "tribes":
-        v = _ints(args, "tribes W,S")
-        if len(v) != 2:
-            raise NSTheoryError(f"tribes needs W,S (e.g. 3,3), got {args!r}")
+        v = _ints(args, "tribes W,S", 2)
         return zoo.tribes(v[0], v[1], sampling=sampling)
     if func in ("and", "or"):
-        n = _ints(args, f"{func} N")[0]
+        n = _ints(args, f"{func} N", 1)[0]
         return (zoo.and_ if func == "and" else zoo.or_)(n, sampling=sampling)
     if func in ("threshold", "ltf"):
-        return zoo.threshold([float(t) for t in args.split(",")], theta, sampling=sampling)
+        ws = [parse_real(t, "threshold W1,W2,...") for t in args.split(",")]
+        if not 1 <= len(ws) <= MAX_BITS:
+            raise NSTheoryError(f"threshold needs 1 to {MAX_BITS} weights, got {args!r}")
+        return zoo.threshold(ws, parse_real(theta, "--theta"), sampling=sampling)
     if func == "noisy-parity":
         head, _, tail = args.partition(":")
-        return zoo.noisy_sparse_parity(_ints(head, "noisy-parity N")[0],
+        return zoo.noisy_sparse_parity(_ints(head, "noisy-parity N", 1)[0],
                                        _ints(tail, "noisy-parity S") if tail else [1],
                                        _fraction(eta, "--eta"))
     if func == "random":
-        return zoo.random_function(_ints(args, "random N")[0], seed=seed)
+        from nstheory.boolean.function import EXACT_LIMIT
+
+        n = parse_int_list(args, "random N", lo=1, hi=EXACT_LIMIT, max_len=1)[0]
+        return zoo.random_function(n, seed=seed)
     raise NSTheoryError(f"unknown function {func!r}; choose from dictator, parity, majority, "
                         "tribes, and, or, threshold, noisy-parity, random")
 
@@ -216,9 +226,12 @@ def register_cli(subparsers) -> None:
     p.add_argument("--rho", default="1/2", help="noise correlation (exact rational; default 1/2)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--eta", default="1/10", help="label-noise rate for noisy-parity")
-    p.add_argument("--theta", type=float, default=0.0, help="threshold for threshold/ltf")
-    p.add_argument("--seed", type=int, default=0, help="seed for random / sampling")
+    p.add_argument("--theta", type=arg_real(), default=0.0,
+                   help="threshold for threshold/ltf (a finite real number)")
+    p.add_argument("--seed", type=arg_seed(), default=0,
+                   help="seed for random / sampling (0 to 2^32-1)")
     p.add_argument("--sampling", action="store_true",
                    help="Monte Carlo estimates (required for n > 24)")
-    p.add_argument("--samples", type=int, default=200_000, help="samples for --sampling")
+    p.add_argument("--samples", type=arg_int(2, MAX_SAMPLES), default=200_000,
+                   help=f"samples for --sampling (2 to {MAX_SAMPLES:.0e})")
     p.set_defaults(func=run)

@@ -33,6 +33,7 @@ import argparse
 import json
 
 from nstheory.errors import NSTheoryError
+from nstheory.validate import arg_real
 
 #: largest --dps accepted for closed-form activations and for those without a closed form
 DPS_MAX = 5000
@@ -58,7 +59,8 @@ def register_cli(subparsers) -> None:
     p.add_argument("--q2", default="1", help="variance of V (> 0), default 1")
     p.add_argument("--view", default="raw", choices=("raw", "cov", "corr"))
     p.add_argument("--dps", type=int, default=20, help="decimal digits (default 20)")
-    p.add_argument("--slope", type=float, default=None, help="leaky_relu negative slope")
+    p.add_argument("--slope", type=arg_real(), default=None,
+                   help="leaky_relu negative slope (a finite real number)")
     p.add_argument("--coeffs", default=None,
                    help="polynomial coefficients a0,a1,... (ascending powers)")
     p.add_argument("--reduction", action="store_true",

@@ -14,17 +14,40 @@ Examples (shell)::
 
 from __future__ import annotations
 
+import math
 import sys
 
-from nstheory.errors import NSTheoryError, parse_seeds
+from nstheory.errors import NSTheoryError
+from nstheory.validate import (
+    arg_input_file,
+    arg_int,
+    arg_nonempty,
+    arg_output_file,
+    arg_real,
+    arg_rho,
+    arg_seed,
+    arg_seeds,
+    parse_int_list,
+)
+
+#: Most (X, Y) draws of ``mc stab`` (a few minutes for the scalar ReLU map on one CPU core).
+MAX_SAMPLES = 100_000_000
+#: Highest Hermite control-variate degree (coverage of the 95% intervals is tested up to it).
+MAX_CV_DEGREE = 8
 
 
 def _common(p) -> None:
-    p.add_argument("--device", default="auto", help="auto | cpu | cuda[:N]")
-    p.add_argument("--dtype", default="float32", help="float32 | float64 | ...")
-    p.add_argument("--seed", type=int, default=0, help="root seed (recorded in the result)")
+    p.add_argument("--device", type=arg_nonempty("device"), default="auto",
+                   help="auto | cpu | cuda[:N]")
+    p.add_argument("--dtype", choices=("float32", "float64"), default="float32",
+                   help="dtype of the Gaussian draws (default float32; sums, control-variate "
+                   "fits and variances are always accumulated in float64)")
+    p.add_argument("--seed", type=arg_seed(), default=0,
+                   help="root seed, 0 to 2^32-1 (recorded in the result)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
-    p.add_argument("--out", default=None, help="also save the result as JSON to this path")
+    p.add_argument("--out", type=arg_output_file("json"), default=None,
+                   help="also save the result as JSON to this path (its directory must exist; "
+                   "an existing file is replaced only if it holds JSON)")
 
 
 def register_cli(sub) -> None:
@@ -33,17 +56,20 @@ def register_cli(sub) -> None:
     st = mcs.add_parser("stab", help="Gaussian Stab_rho = E[<f(X), f(Y)>] (raw/centred/normalised)")
     st.add_argument("--model", default="relu",
                     help="relu | relu-mlp | mlp | cnn | lstm | transformer (built-in)")
-    st.add_argument("--model-file", default=None,
+    st.add_argument("--model-file", type=arg_input_file("file"), default=None,
                     help="a torch.save-d nn.Module or TorchScript file (overrides --model)")
     st.add_argument("--input-shape", default=None, help="per-sample input shape, e.g. 1,8,8")
     st.add_argument("--task", default="digits", help="task giving the built-in arch's shapes")
-    st.add_argument("--width", type=int, default=64, help="relu-mlp hidden width")
-    st.add_argument("--rho", type=float, default=0.5)
-    st.add_argument("--n", "--samples", dest="n", type=int, default=100_000,
-                    help="number of (X, Y) draws")
+    st.add_argument("--width", type=arg_int(1, 4096), default=64,
+                    help="relu-mlp hidden width, 1 to 4096 (default 64)")
+    st.add_argument("--rho", type=arg_rho(), default=0.5,
+                    help="input correlation in [-1, 1] (default 0.5)")
+    st.add_argument("--n", "--samples", dest="n", type=arg_int(2, MAX_SAMPLES), default=100_000,
+                    help=f"number of (X, Y) draws, 2 to {MAX_SAMPLES:.0e} (default 1e5)")
     st.add_argument("--antithetic", action="store_true", help="relu/relu-mlp: antithetic pairs")
-    st.add_argument("--cv-degree", type=int, default=None,
-                    help="relu/relu-mlp: Hermite control variate of this degree")
+    st.add_argument("--cv-degree", type=arg_int(1, MAX_CV_DEGREE), default=None,
+                    help=f"relu/relu-mlp: Hermite control variate of this degree, 1 to "
+                    f"{MAX_CV_DEGREE}")
     _common(st)
     st.set_defaults(func=run_stab)
     mc.set_defaults(func=lambda a: (mc.print_help(), 0)[1])
@@ -54,20 +80,26 @@ def register_cli(sub) -> None:
     cp = ses.add_parser("compare", help="MLP vs CNN vs LSTM vs transformer, CIs over seeds")
     cp.add_argument("--tasks", default="boolean,sparse-token,digits,fortunes")
     cp.add_argument("--archs", default="mlp,cnn,lstm,transformer")
-    cp.add_argument("--seeds", default="0-2", help="seeds, e.g. 0-2 or 0,3,7 (default 0-2)")
-    cp.add_argument("--executor", default="serial", help="serial | process | ray")
-    cp.add_argument("--workers", type=int, default=None)
-    cp.add_argument("--epochs", type=int, default=None, help="override the per-task epochs")
-    cp.add_argument("--log", default=None, help="JSONL log to resume from")
+    cp.add_argument("--seeds", type=arg_seeds(1000), default="0-2",
+                    help="seeds, e.g. 0-2 or 0,3,7 (default 0-2; one seed gives no CI)")
+    cp.add_argument("--executor", choices=("serial", "process", "ray"), default="serial")
+    cp.add_argument("--workers", type=arg_int(1, 256), default=None, help="1 to 256")
+    cp.add_argument("--epochs", type=arg_int(1, 10_000), default=None,
+                    help="override the per-task epochs, 1 to 10000")
+    cp.add_argument("--log", type=arg_output_file("jsonl"), default=None,
+                    help="JSONL log to resume from (created if absent; must hold JSON lines)")
     _common(cp)
     cp.set_defaults(func=run_compare)
     md = ses.add_parser("model", help="sensitivity of a saved model on a built-in task's data")
-    md.add_argument("--model-file", required=True)
+    md.add_argument("--model-file", type=arg_input_file("file"), required=True)
     md.add_argument("--task", default="digits")
-    md.add_argument("--sigma", type=float, default=0.5)
-    md.add_argument("--variant", default="exact", help="exact | scattered (images only)")
-    md.add_argument("--reps", type=int, default=2)
-    md.add_argument("--max-points", type=int, default=2000)
+    md.add_argument("--sigma", type=arg_real(0, 1e6, lo_open=True), default=0.5,
+                    help="noise level, in (0, 1e6] (default 0.5)")
+    md.add_argument("--variant", choices=("exact", "scattered"), default="exact",
+                    help="exact | scattered (images only)")
+    md.add_argument("--reps", type=arg_int(1, 1000), default=2, help="1 to 1000 (default 2)")
+    md.add_argument("--max-points", type=arg_int(1, 1_000_000), default=2000,
+                    help="1 to 1e6 (default 2000)")
     _common(md)
     md.set_defaults(func=run_model)
     se.set_defaults(func=lambda a: (se.print_help(), 0)[1])
@@ -83,13 +115,27 @@ def _emit(args, result: dict, text: str) -> int:
 
 
 def _shape(s: str) -> tuple[int, ...]:
-    try:
-        shape = tuple(int(v) for v in s.split(","))
-    except ValueError as exc:
-        raise NSTheoryError(f"--input-shape must be comma-separated integers, got {s!r}") from exc
-    if not shape or min(shape) < 1:
-        raise NSTheoryError(f"--input-shape must be positive integers, got {s!r}")
+    shape = tuple(parse_int_list(s, "--input-shape", lo=1, hi=1_000_000, max_len=8))
+    if math.prod(shape) > 10_000_000:
+        raise NSTheoryError(f"--input-shape must have at most 1e7 entries per sample, got {s!r}")
     return shape
+
+
+def _forward_check(fwd, shape, device, dtype, name: str, x=None, what: str = "") -> None:
+    """Run the model on two inputs of ``shape`` (or on ``x``); a mismatch becomes a one-line
+    error."""
+    import torch
+
+    try:
+        with torch.no_grad():
+            out = fwd(torch.zeros((2, *shape), device=device, dtype=dtype) if x is None else x)
+    except (RuntimeError, ValueError, TypeError, IndexError, AttributeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        what = what or f"--input-shape {','.join(map(str, shape))}"
+        raise NSTheoryError(f"{what} does not fit {name}: {first}") from None
+    if not torch.is_tensor(out) or out.ndim < 2 or out.shape[0] != 2:
+        raise NSTheoryError(f"{name} must map a batch (B, {','.join(map(str, shape))}) to "
+                            "outputs (B, ...)")
 
 
 def run_stab(args) -> int:
@@ -120,8 +166,15 @@ def run_stab(args) -> int:
                                             cv_degree=args.cv_degree)
         res = {**base, "model": args.model, **r.to_dict()}
         lo, hi = r.reduced.ci()
-        text = (f"{r.what}\n  estimate {r.reduced.mean:.8g} ± {r.reduced.stderr:.2g} "
-                f"(95% CI [{lo:.8g}, {hi:.8g}], n={r.reduced.n}); VRF {r.vrf:.3g}")
+        vrf = r.vrf
+        vrf_text = (f"VRF {vrf:.3g}" if math.isfinite(vrf) else
+                    "VRF undefined (plain and reduced variance both 0)" if math.isnan(vrf) else
+                    "VRF inf (reduced variance 0)")
+        text = (f"{r.what}\n  estimate {r.reduced.mean:.8g} ± {r.reduced.stderr:.2g} (± = "
+                f"standard error; 95% CI [{lo:.8g}, {hi:.8g}], n={r.reduced.n}); {vrf_text}")
+        if r.reduced.stderr == 0:
+            text += ("\n  note: every draw gave the same value, so the standard error is 0 "
+                     "(the integrand is constant on these draws)")
         return _emit(args, res, text)
 
     from nstheory.montecarlo.estimators import gaussian_stability
@@ -131,8 +184,9 @@ def run_stab(args) -> int:
 
         if not args.input_shape:
             raise NSTheoryError("--model-file needs --input-shape (per-sample, e.g. 1,8,8)")
+        shape = _shape(args.input_shape)
         model = load_user_model(args.model_file, device).to(device).eval()
-        shape, space, name = _shape(args.input_shape), "input", args.model_file
+        space, name = "input", args.model_file
         fwd = model
     else:
         from nstheory.montecarlo.datasets import get_task
@@ -150,6 +204,8 @@ def run_stab(args) -> int:
     if hasattr(model, "to") and not isinstance(model, torch.jit.ScriptModule):
         model.to(dtype=dtype)
 
+    _forward_check(fwd, shape, device, dtype, name)
+
     def f(x):
         return torch.softmax(fwd(x), -1)
 
@@ -157,10 +213,18 @@ def run_stab(args) -> int:
                            batch_size=4096)
     res = {**base, "model": name, "space": space, "output": "softmax probabilities",
            **r.to_dict()}
-    text = (f"Stab_rho of {name}, {space} space, f = softmax probabilities, rho={args.rho}\n"
+    norm = (f"{r.normalised.mean:.6g} ± {r.normalised.stderr:.2g}"
+            if math.isfinite(r.normalised.mean) else "undefined")
+    if not math.isfinite(r.normalised.mean):
+        res["normalised_note"] = ("undefined: the outputs have zero variance (e.g. a model with "
+                                  "one output, whose softmax is constant 1)")
+    text = (f"Stab_rho of {name}, {space} space, f = softmax probabilities, rho={args.rho}; "
+            f"± = standard error (n={r.raw.n})\n"
             f"  raw        E[<f(X),f(Y)>] = {r.raw.mean:.6g} ± {r.raw.stderr:.2g}\n"
             f"  centred    sum Cov        = {r.centred.mean:.6g} ± {r.centred.stderr:.2g}\n"
-            f"  normalised correlation    = {r.normalised.mean:.6g} ± {r.normalised.stderr:.2g}")
+            f"  normalised correlation    = {norm}")
+    if "normalised_note" in res:
+        text += f"\n  note: normalised view {res['normalised_note']}"
     return _emit(args, res, text)
 
 
@@ -180,10 +244,10 @@ def run_compare(args) -> int:
     for a in archs:
         if a not in ARCHS:
             raise NSTheoryError(f"unknown arch {a!r}; choose from {', '.join(ARCHS)}")
-    seeds = parse_seeds(args.seeds)
+    seeds = args.seeds
     if args.device not in ("auto", "cpu"):
         print("note: the comparison trains on CPU (small models)", file=sys.stderr)
-    over = {"epochs": args.epochs} if args.epochs else None
+    over = {"epochs": args.epochs} if args.epochs is not None else None
     res = run_study(tasks, archs, seeds, get_executor(args.executor, args.workers), over, args.log)
     if args.out:
         from nstheory.montecarlo.comparison import THREADS, producers, study_config
@@ -196,15 +260,22 @@ def run_compare(args) -> int:
                                              threads=threads)
     lines = []
     for task, s in res["summary"].items():
-        lines.append(f"{task}: {s['metric']} (on training data; mean over seeds, 95% t-CI)")
+        lines.append(f"{task}: {s['metric']} (on training data; mean over seeds [95% t-CI "
+                     "over seeds])")
         for a, v in s["archs"].items():
-            lines.append(f"  {a:12s} {v['mean']:.4f} [{v['ci95'][0]:.4f}, {v['ci95'][1]:.4f}]"
-                         f"  train acc {v['train_acc']:.3f} test acc {v['test_acc']:.3f}"
+            lines.append(f"  {a:12s} {v['mean']:.6g} {_ci_text(v['ci95'])}"
+                         f"  train acc {v['train_acc']:.6g} test acc {v['test_acc']:.6g}"
                          f"  params {v['params']}")
         for a, d in s["vs_transformer"].items():
-            lines.append(f"  {a} - transformer: {d['mean']:+.4f} "
-                         f"[{d['ci95'][0]:+.4f}, {d['ci95'][1]:+.4f}]")
+            lines.append(f"  {a} - transformer: {d['mean']:+.6g} {_ci_text(d['ci95'], '+')}")
     return _emit(args, res, "\n".join(lines))
+
+
+def _ci_text(ci, sign: str = "") -> str:
+    """``[lo, hi]`` in ``.6g``, or a note when there is no interval (one seed)."""
+    if ci is None:
+        return "(one seed: no CI)"
+    return f"[{ci[0]:{sign}.6g}, {ci[1]:{sign}.6g}]"
 
 
 def run_model(args) -> int:
@@ -220,18 +291,22 @@ def run_model(args) -> int:
     task = get_task(args.task)
     x = task.x_train[: args.max_points].to(device)
     g = torch.Generator(device=device).manual_seed(args.seed)
+    what = f"task {args.task!r} (inputs {tuple(x.shape[1:])})"
     if task.kind == "image":
+        _forward_check(model, (), device, None, args.model_file, x=x[:2], what=what)
         r = patch_sensitivity(model, x, args.sigma, patch=2, variant=args.variant,
                               reps=args.reps, generator=g)
     else:
         if not hasattr(model, "embed") or not hasattr(model, "forward_embedded"):
             raise NSTheoryError("token-task models need .embed(tokens) and .forward_embedded(e)")
+        _forward_check(lambda t: model.forward_embedded(model.embed(t)), (), device, None,
+                       args.model_file, x=x[:2], what=what)
         with torch.no_grad():
             e = model.embed(x)
         r = tokenwise_sensitivity(model.forward_embedded, e, args.sigma, reps=args.reps,
                                   generator=g)
     lo, hi = r.overall.ci
     res = {"model": args.model_file, "task": args.task, "seed": args.seed, **r.to_dict()}
-    text = (f"{r.overall.what}\n  flip rate {r.rate:.5f} (95% Clopper-Pearson [{lo:.5f}, "
-            f"{hi:.5f}], n={r.overall.n})")
+    text = (f"{r.overall.what}\n  flip rate {r.rate:.6g} (95% Clopper-Pearson [{lo:.6g}, "
+            f"{hi:.6g}], n={r.overall.n})")
     return _emit(args, res, text)

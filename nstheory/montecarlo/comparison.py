@@ -171,14 +171,19 @@ def run_one(spec: dict) -> dict:
 
 
 def t_interval(values, level: float = 0.95) -> dict:
-    """Mean and Student-t interval over seeds."""
+    """Mean and Student-t interval over seeds; one seed has none (``ci95`` and ``stderr`` None).
+
+    >>> t_interval([0.5])["ci95"] is None
+    True
+    """
     from scipy import stats
 
     v = [float(a) for a in values]
     n = len(v)
     m = sum(v) / n
     if n < 2:
-        return {"mean": m, "n": n, "ci95": [float("nan"), float("nan")], "stderr": float("nan")}
+        return {"mean": m, "n": n, "ci95": None, "stderr": None,
+                "note": "one seed: no interval (it needs >= 2 seeds)"}
     sd = math.sqrt(sum((a - m) ** 2 for a in v) / (n - 1))
     se = sd / math.sqrt(n)
     h = float(stats.t.ppf(0.5 + level / 2, n - 1)) * se

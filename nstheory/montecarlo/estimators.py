@@ -380,7 +380,7 @@ def gaussian_stability(
 
     from nstheory.noise import correlated_gaussian
 
-    check_rho(rho)
+    rho = check_rho(rho)
     n = check_int(n, "n", lo=2)
     device = device or torch.device("cpu")
     dtype = dtype or torch.float32

@@ -223,10 +223,11 @@ def build_model(arch: str, kind: str, n_classes: int, budget: int = 20000, *, vo
     return _make(arch, kind, best[0], n_classes, **kw)
 
 
-def load_user_model(path: str, device=None):
+def load_user_model(path: str, device=None, name: str = "--model-file"):
     """Load a user's model: a TorchScript file or a ``torch.save``-d ``nn.Module``.
 
-    Only load files you trust: a pickled module can run code when loaded.
+    A missing, corrupt or wrong-kind file (e.g. a state dict) gives an ``NSTheoryError``
+    naming ``name``; a pickled module runs its pickle, so load trusted files only.
 
     Parameters
     ----------
@@ -234,6 +235,8 @@ def load_user_model(path: str, device=None):
         The file.
     device : torch.device or str, optional
         Where to map the parameters.
+    name : str
+        The argument named in error messages.
 
     Returns
     -------
@@ -250,30 +253,15 @@ def load_user_model(path: str, device=None):
     >>> x = torch.ones(2, 3)
     >>> bool(torch.equal(load_user_model(p)(x), m(x)))
     True
-    >>> torch.save({"not": "a module"}, p)
-    >>> load_user_model(p)  # doctest: +ELLIPSIS
+    >>> load_user_model("/no/such.pt")
     Traceback (most recent call last):
     ...
-    nstheory.errors.NSTheoryError: ... holds a dict, not an nn.Module ...
+    nstheory.errors.NSTheoryError: --model-file: no such file: '/no/such.pt'
     """
-    import warnings
+    from nstheory.validate import load_torch_file
 
-    import torch
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            return torch.jit.load(path, map_location=device)
-    except Exception:  # not TorchScript: a pickled module
-        pass
-    try:
-        m = torch.load(path, map_location=device, weights_only=False)
-    except Exception as exc:
-        raise NSTheoryError(f"cannot load a torch model from {path}: {exc}") from exc
-    if not isinstance(m, torch.nn.Module):
-        raise NSTheoryError(f"{path} holds a {type(m).__name__}, not an nn.Module "
-                            "(save the module itself, or a TorchScript file)")
-    return m
+    m = load_torch_file(path, name, expect="module")
+    return m.to(device) if device is not None else m
 
 
 __all__ = ["ARCHS", "KINDS", "build_model", "count_params", "load_user_model"]

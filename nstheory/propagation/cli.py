@@ -6,6 +6,23 @@ Cheap to import: torch and flint load only when the command runs.
 
 from __future__ import annotations
 
+from nstheory.validate import arg_input_file, arg_int, arg_real, arg_rho, arg_seed
+
+#: Limits of the arguments (see ``--help``): arb precision, depth, width, Monte Carlo work.
+MAX_BITS = 4096
+MAX_DEPTH = 100_000
+MAX_WIDTH = 16_384
+MAX_MC_SAMPLES = 100_000_000
+#: Refuse Monte Carlo runs of more than this many multiply-adds (depth x samples x width^2):
+#: about an hour of CPU time; the run shows a progress bar with a time estimate below it.
+MAX_MC_WORK = 1e14
+
+LEGEND = ("columns: interval = certified mean-field enclosure [lo, hi] (arb, outward rounded); "
+          "point = float recurrence; MC mean ± SE = Monte Carlo mean and its standard error; "
+          "z = distance of the MC mean from the interval in SEs (0 inside); in? = yes if the "
+          "interval meets the MC 99.9% CI (|z| <= 3.29); tight = interval width / 99.9% CI "
+          "width (<< 1: the interval is sharper than the Monte Carlo can resolve)")
+
 
 def register_cli(sub) -> None:
     p = sub.add_parser(
@@ -13,34 +30,42 @@ def register_cli(sub) -> None:
         help="interval propagation of stability through depth (+ Monte Carlo check)",
         description="Per-layer raw noise stability E[h(X)_ij h(Y)_ij] of a deep network: "
         "certified mean-field interval [lo, hi] (arb, outward rounded), float point recurrence, "
-        "and the Monte Carlo estimate of random-weight torch models with its confidence interval.",
+        "and the Monte Carlo estimate of random-weight torch models with its confidence interval. "
+        + LEGEND,
     )
     p.add_argument("--arch", choices=("mlp", "attention", "transformer"), default="mlp")
-    p.add_argument("--depth", type=int, default=10, help="number of blocks (default 10)")
-    p.add_argument("--rho", type=float, default=0.9, help="input correlation (default 0.9)")
-    p.add_argument("--width", type=int, default=256, help="torch model width (default 256)")
-    p.add_argument("--tokens", type=int, default=4, help="tokens for attention (default 4)")
+    p.add_argument("--depth", type=arg_int(1, MAX_DEPTH), default=10,
+                   help=f"number of blocks, 1 to {MAX_DEPTH} (default 10)")
+    p.add_argument("--rho", type=arg_rho(), default=0.9,
+                   help="input correlation in [-1, 1], e.g. 0.9 or 9/10 (default 0.9)")
+    p.add_argument("--width", type=arg_int(2, MAX_WIDTH), default=256,
+                   help=f"torch model width, 2 to {MAX_WIDTH} (default 256)")
+    p.add_argument("--tokens", type=arg_int(1, 4096), default=4,
+                   help="tokens for attention, 1 to 4096 (default 4)")
     p.add_argument("--residual", action="store_true", help="residual connections")
     p.add_argument("--layernorm", action="store_true", help="LayerNorm (pre-LN with --residual)")
     p.add_argument("--mode", choices=("identity", "lowrank", "random"), default="identity",
                    help="attention query-key structure (default identity)")
-    p.add_argument("--gamma2", type=float, default=1.0,
-                   help="squared value-column norm of attention (default 1)")
-    p.add_argument("--sigma2", type=float, default=2.0,
-                   help="weight variance x width of dense layers (default 2: He)")
-    p.add_argument("--pattern-slack", type=float, default=0.0,
+    p.add_argument("--gamma2", type=arg_real(0, 1e6, lo_open=True), default=1.0,
+                   help="squared value-column norm of attention, in (0, 1e6] (default 1)")
+    p.add_argument("--sigma2", type=arg_real(0, 1e6, lo_open=True), default=2.0,
+                   help="weight variance x width of dense layers, in (0, 1e6] (default 2: He)")
+    p.add_argument("--pattern-slack", type=arg_real(0, 1), default=0.0,
                    help="explicit widening of the attention pattern moments in the interval "
                    "route, in [0, 1] (default 0: the d -> infinity pattern limit; 1: any "
                    "pattern); always reported")
-    p.add_argument("--state-dict", default=None, metavar="PATH",
+    p.add_argument("--state-dict", type=arg_input_file("file"), default=None, metavar="PATH",
                    help="an MLP's trained weights (torch.save-d state dict): intervals from "
                    "their weight statistics (mean squared row norms) instead of --sigma2")
-    p.add_argument("--mc-samples", type=int, default=0, help="Monte Carlo input pairs (0: none)")
-    p.add_argument("--per-net", type=int, default=100,
-                   help="inputs per random network (default 100)")
-    p.add_argument("--bits", type=int, default=53, help="arb precision in bits (default 53)")
+    p.add_argument("--mc-samples", type=arg_int(0, MAX_MC_SAMPLES), default=0,
+                   help=f"Monte Carlo input pairs, 0 (none) to {MAX_MC_SAMPLES:.0e}; refused "
+                   f"when depth x samples x width^2 > {MAX_MC_WORK:.0e}")
+    p.add_argument("--per-net", type=arg_int(1, 1_000_000), default=100,
+                   help="inputs per random network, 1 to 1e6 (default 100)")
+    p.add_argument("--bits", type=arg_int(16, MAX_BITS), default=53,
+                   help=f"arb precision in bits, 16 to {MAX_BITS} (default 53)")
     p.add_argument("--device", default="auto", help="auto|cpu|cuda (default auto)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=arg_seed(), default=0, help="seed, 0 to 2^32-1 (default 0)")
     p.add_argument("--finite-width", action="store_true",
                    help="also the 1/width-corrected stability at --width (Dense + activation "
                    "MLPs): mean-field, corrected and remainder scale per layer, raw and "
@@ -51,24 +76,16 @@ def register_cli(sub) -> None:
 
 def _model_from_state_dict(args):
     """The MLP description read from ``--state-dict`` (MLP only; no Monte Carlo of it)."""
-    from pathlib import Path
-
-    import torch
-
     from nstheory.errors import NSTheoryError
     from nstheory.propagation.statedict import mlp_from_state_dict
+    from nstheory.validate import load_torch_file
 
     if args.arch != "mlp" or args.residual or args.layernorm:
         raise NSTheoryError("--state-dict supports --arch mlp without residual/LayerNorm")
     if args.mc_samples:
         raise NSTheoryError("--state-dict with --mc-samples: the Monte Carlo route samples "
                             "random weights; give one or the other")
-    path = Path(args.state_dict)
-    if not path.is_file():
-        raise NSTheoryError(f"no such state dict file: {path}")
-    sd = torch.load(path, map_location="cpu", weights_only=True)
-    if not isinstance(sd, dict):
-        raise NSTheoryError(f"{path} does not hold a state dict (got {type(sd).__name__})")
+    sd = load_torch_file(args.state_dict, "--state-dict", expect="state dict")
     return mlp_from_state_dict(sd)
 
 
@@ -78,12 +95,21 @@ def run(args) -> int:
     from nstheory.propagation.model import build
     from nstheory.store import dumps
 
-    check_int(args.depth, "--depth", lo=1, hi=100_000)
+    check_int(args.depth, "--depth", lo=1, hi=MAX_DEPTH)
     check_rho(args.rho, "--rho")
-    check_int(args.mc_samples, "--mc-samples", lo=0)
-    check_int(args.width, "--width", lo=2)
+    check_int(args.mc_samples, "--mc-samples", lo=0, hi=MAX_MC_SAMPLES)
+    check_int(args.width, "--width", lo=2, hi=MAX_WIDTH)
+    check_int(args.per_net, "--per-net", lo=1)
+    check_int(args.bits, "--bits", lo=16, hi=MAX_BITS)
     if args.mc_samples and args.mc_samples < 2 * args.per_net:
-        raise NSTheoryError(f"--mc-samples must be 0 or >= 2 x --per-net = {2 * args.per_net}")
+        raise NSTheoryError(f"--mc-samples must be 0 or >= 2 x --per-net = {2 * args.per_net}, "
+                            f"got {args.mc_samples} (the standard error needs >= 2 networks)")
+    work = float(args.depth) * args.mc_samples * args.width**2
+    if work > MAX_MC_WORK:
+        raise NSTheoryError(f"Monte Carlo of depth {args.depth} x {args.mc_samples} samples x "
+                            f"width {args.width}^2 = {work:.3g} multiply-adds exceeds the limit "
+                            f"{MAX_MC_WORK:.0e} (about an hour of CPU); lower --depth, "
+                            "--mc-samples or --width")
     slack = args.pattern_slack
     if not (isinstance(slack, float) and 0.0 <= slack <= 1.0):  # also rejects NaN
         raise NSTheoryError(f"--pattern-slack must lie in [0, 1], got {slack!r}")
@@ -115,21 +141,28 @@ def run(args) -> int:
         }))
         return 0
     print(model.describe())
-    print(f"rho = {args.rho}; raw stability E[h(X)_ij h(Y)_ij]; interval: certified mean-field "
-          f"(arb, {args.bits} bits); MC: width {args.width}, 99.9% CI")
     print(_semantics(model, slack, args.width))
-    head = f"{'layer':>5}  {'interval [lo, hi]':>40}  {'point (float)':>14}"
+    head = (f"rho = {args.rho!r}; raw stability E[h(X)_ij h(Y)_ij]; interval: certified "
+            f"mean-field enclosure (arb, {args.bits} bits)")
     if sampled:
-        head += f"  {'MC mean ± stderr':>24}  {'z':>6}  {'in?':>4}  {'tight':>8}"
+        head += f"; Monte Carlo: width {args.width}, {args.mc_samples} pairs, seed {args.seed}"
     print(head)
+    cols = f"{'layer':>5}  {'interval [lo, hi] (certified)':>47}  {'point (float)':>22}"
+    if sampled:
+        cols += f"  {'MC mean ± SE':>30}  {'z':>9}  {'in?':>4}  {'tight':>9}"
+    print(cols)
     for r in rows:
-        line = f"{r.layer:>5}  [{r.lo:>18}, {r.hi:>18}]  {r.point:>14.10g}"
+        line = f"{r.layer:>5}  [{r.lo:>22}, {r.hi:>22}]  {r.point!r:>22}"
         if sampled:
-            line += (f"  {r.mc_mean:>12.6g} ± {r.mc_stderr:<9.2g}  {r.z:>6.2f}  "
-                     f"{'yes' if r.contained else 'NO':>4}  {r.tightness:>8.2g}")
+            line += (f"  {r.mc_mean!r:>22} ± {r.mc_stderr:<7.3g}  {r.z:>9.4g}  "
+                     f"{'yes' if r.contained else 'NO':>4}  {_g(r.tightness):>9}")
         print(line)
     if sampled:
         print("all layers contained" if all_in else "NOT all layers contained")
+        print(LEGEND)
+    else:
+        print("columns: interval = certified mean-field enclosure [lo, hi]; point = float "
+              "recurrence (no Monte Carlo run: --mc-samples 0)")
     return 0
 
 
@@ -145,3 +178,8 @@ def _semantics(model, slack: float, width: int) -> str:
         text += (f", widened by the user's pattern slack {slack!r}" if slack else
                  ", no pattern slack (finite-d softmax effects are not covered)")
     return text + f"; Monte Carlo = random-weight torch models of width {width}"
+
+
+def _g(x) -> str:
+    """``x`` in ``.3g`` (keeps its exponent); ``None`` (undefined, e.g. zero spread) as ``n/a``."""
+    return "n/a" if x is None else f"{x:.3g}"

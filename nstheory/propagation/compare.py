@@ -52,7 +52,14 @@ def distance_z(lo: float, hi: float, mean: float, stderr: float) -> float:
 
     >>> distance_z(0.0, 1.0, 1.5, 0.25)
     2.0
+
+    A zero standard error (every sample equal) gives 0 inside and an infinite distance outside.
+
+    >>> distance_z(0.0, 1.0, 1.5, 0.0)
+    inf
     """
+    if stderr == 0:
+        return 0.0 if lo <= mean <= hi else (float("inf") if mean > hi else float("-inf"))
     if mean < lo:
         return (mean - lo) / stderr
     if mean > hi:
@@ -86,5 +93,6 @@ def layer_table(model: Model, rho: float, mc_samples: int = 0, width: int = 256,
             row.mc_mean, row.mc_stderr, row.mc_n = m.mean, m.stderr, m.n * per_net
             row.z = distance_z(float(row.lo), float(row.hi), m.mean, m.stderr)
             row.contained = abs(row.z) <= zc
-            row.tightness = (float(row.hi) - float(row.lo)) / (2 * zc * m.stderr)
+            width_ci = 2 * zc * m.stderr
+            row.tightness = (float(row.hi) - float(row.lo)) / width_ci if width_ci else None
     return rows

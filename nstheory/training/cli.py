@@ -13,6 +13,8 @@ Re-running a command resumes its unfinished runs (same ``--out``).
 
 from __future__ import annotations
 
+from nstheory.validate import arg_int, arg_output_dir, arg_real, arg_rho, arg_seeds
+
 DEFAULT_PRESET = {"modadd": "modadd113", "parity": "parity", "ntp": "ntp"}
 
 
@@ -22,18 +24,24 @@ def register_cli(sub) -> None:
     p.add_argument("task", choices=sorted(DEFAULT_PRESET), help="modadd, parity or ntp")
     p.add_argument("--preset", help="named preset (default: modadd113 / parity / ntp); "
                    "see nstheory.training.config.PRESETS")
-    p.add_argument("--seeds", default="0-4", help="seeds, e.g. 0-4 or 0,2 (default 0-4)")
+    p.add_argument("--seeds", type=arg_seeds(1000), default="0-4",
+                   help="seeds, e.g. 0-4 or 0,2 (default 0-4)")
     p.add_argument("--arms", choices=("both", "base", "reg"), default="both",
                    help="train without (base), with (reg) the regularizer, or both (default)")
-    p.add_argument("--reg-gamma", type=float, help="regularizer strength of the reg arm")
-    p.add_argument("--reg-rho", type=float, help="regularizer rho (keep prob (1+rho)/2)")
+    p.add_argument("--reg-gamma", type=arg_real(0, 1e6),
+                   help="regularizer strength of the reg arm, in [0, 1e6]")
+    p.add_argument("--reg-rho", type=arg_rho(),
+                   help="regularizer rho in [-1, 1] (keep prob (1+rho)/2)")
     p.add_argument("--reg-noise", choices=("token", "token-excl", "gaussian"))
-    p.add_argument("--steps", type=int, help="step budget per run")
+    p.add_argument("--steps", type=arg_int(1, 10_000_000),
+                   help="step budget per run, 1 to 1e7")
     p.add_argument("--device", default="cpu", help="auto, cpu or cuda (default cpu)")
-    p.add_argument("--out", help="output directory (default runs/<preset>)")
+    p.add_argument("--out", type=arg_output_dir(),
+                   help="output directory (default runs/<preset>; its parent must exist)")
     p.add_argument("--executor", default="serial", choices=("serial", "process", "ray"))
-    p.add_argument("--workers", type=int, help="worker processes for --executor process/ray")
-    p.add_argument("--threads", type=int, help="torch threads per run")
+    p.add_argument("--workers", type=arg_int(1, 256),
+                   help="worker processes for --executor process/ray, 1 to 256")
+    p.add_argument("--threads", type=arg_int(1, 1024), help="torch threads per run, 1 to 1024")
     p.add_argument("--residual", choices=("yes", "no"),
                    help="grokking model: Nanda residual stream (yes) or Vasudeva's none (no)")
     p.add_argument("--corpus", choices=("fortunes", "wikitext2"), help="ntp corpus")
@@ -48,9 +56,11 @@ def register_cli(sub) -> None:
 
 
 def run(args) -> int:
+    from pathlib import Path
+
     from nstheory.errors import NSTheoryError, check_choice
     from nstheory.training.config import PRESETS, preset, regularized_arm
-    from nstheory.training.study import parse_seeds, run_study
+    from nstheory.training.study import run_study
 
     name = args.preset or DEFAULT_PRESET[args.task]
     check_choice(name, PRESETS, "--preset")
@@ -81,8 +91,13 @@ def run(args) -> int:
     arms = ("base", "reg") if args.arms == "both" else (args.arms,)
     if args.arms == "both" and reg[0] == 0:
         arms = ("base",)
-    seeds = parse_seeds(args.seeds)
+    seeds = args.seeds
     out = args.out or f"runs/{name}"
+    if not args.out:
+        from nstheory.validate import check_output_dir
+
+        Path("runs").mkdir(exist_ok=True)
+        check_output_dir(out, "--out")
     from nstheory.store import cli_command
 
     res = run_study(base, seeds, out, arms=arms, reg=reg, executor=args.executor,

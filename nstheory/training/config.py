@@ -131,8 +131,9 @@ class TrainConfig:
         check_positive(self.lr, "lr")
         check_rho(self.reg_rho, "reg_rho")
         check_noise(self.reg_noise)
-        if self.reg_gamma < 0:
-            raise NSTheoryError(f"reg_gamma must be >= 0, got {self.reg_gamma}")
+        from nstheory.validate import check_real
+
+        check_real(self.reg_gamma, "reg_gamma", lo=0)
         if self.metrics_every % self.eval_every or self.ckpt_every % self.eval_every:
             raise NSTheoryError("metrics_every and ckpt_every must be multiples of eval_every")
         return self

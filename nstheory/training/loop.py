@@ -152,7 +152,9 @@ def train(cfg: TrainConfig, out, fail_after: int | None = None, progress_bar: bo
     """Train (or resume) the run described by ``cfg`` in directory ``out``; returns the summary.
 
     ``fail_after=k`` raises :class:`InjectedFailure` right after optimiser step ``k`` (a test
-    hook simulating a kill).
+    hook simulating a kill). A loss that is not finite (NaN or inf) stops the run with an
+    :class:`~nstheory.errors.NSTheoryError` naming the step, after checkpointing the last
+    finite state; the log is kept.
     """
     from nstheory.device import resolve_device
     from nstheory.progress import progress
@@ -226,6 +228,17 @@ def train(cfg: TrainConfig, out, fail_after: int | None = None, progress_bar: bo
             idx = torch.randint(0, n_train, (cfg.batch_size,), generator=gen, device=device)
             x, y = data.train_x[idx], data.train_y[idx]
         loss, _, _ = regularized_loss(model, x, y, cfg, data, gen)
+        if not torch.isfinite(loss.detach()).item():
+            wall = wall_before + time.perf_counter() - t0
+            _save_checkpoint(ckpt, {"step": step, "model": model.state_dict(),
+                                    "opt": opt.state_dict(), "gen": gen.get_state(),
+                                    "wall": wall})
+            if bar is not None:
+                bar.close()
+            raise NSTheoryError(
+                f"training loss became {float(loss.detach())} at step {step + 1} of run {out} "
+                f"(seed {cfg.seed}); stopped: its log and the checkpoint of step {step} are "
+                "kept (lower the learning rate or the regularizer strength)")
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

@@ -1,0 +1,43 @@
+"""Training inputs: NaN/inf/out-of-range arguments refused; a NaN loss stops the run."""
+
+import json
+
+import pytest
+import torch
+
+from nstheory.cli import main
+from nstheory.errors import NSTheoryError
+from nstheory.training.config import preset
+from nstheory.training.loop import train
+
+
+@pytest.mark.parametrize("argv", [
+    ["--reg-gamma", "nan"], ["--reg-gamma", "inf"], ["--reg-gamma", "-1"],
+    ["--reg-rho", "nan"], ["--reg-rho", "1.5"], ["--steps", "-1"], ["--steps", "0"],
+    ["--steps", "1.5"], ["--seeds", "-1"], ["--seeds", ""], ["--workers", "0"],
+    ["--threads", "-2"],
+])
+def test_bad_training_arguments_exit_2(argv, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "parity", *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and argv[0] in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []  # nothing trained, nothing written
+
+
+def test_config_refuses_nan_gamma():
+    with pytest.raises(NSTheoryError, match="reg_gamma"):
+        preset("tiny", reg_gamma=float("nan")).validate()
+
+
+def test_nan_loss_stops_naming_the_step_and_keeps_log_and_checkpoint(tmp_path):
+    # lr = 1e38 overflows the float32 weights after the first Adam update: the loss of the
+    # second step is NaN, the run must stop there (not train on for 10 steps and exit 0)
+    with pytest.raises(NSTheoryError, match=r"loss became nan at step 2\b"):
+        train(preset("tiny", steps=10, lr=1e38), tmp_path, progress_bar=False)
+    log = [json.loads(x) for x in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert log[0]["step"] == 0
+    ck = torch.load(tmp_path / "checkpoint.pt", weights_only=False)
+    assert ck["step"] == 1
+    assert all(torch.isfinite(v).all() for v in ck["model"].values())
+    assert not (tmp_path / "summary.json").exists()
