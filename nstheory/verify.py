@@ -247,12 +247,17 @@ def slowest_checks_text(outcomes, n: int = 10) -> str:
 
 
 def register_cli(sub) -> None:
+    from nstheory.validate import arg_int, arg_output_file
+
     p = sub.add_parser("verify", help="run every registered claim check; print the claim matrix")
     p.add_argument("--claims", nargs="*", metavar="GLOB", help="only claims whose id matches")
     p.add_argument("--fast", action="store_true", help="the quick subset (under a minute)")
-    p.add_argument("--json", metavar="PATH", help="write the full report as JSON")
-    p.add_argument("--markdown", metavar="PATH", help="write the report as Markdown")
-    p.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
+    p.add_argument("--json", metavar="PATH", type=arg_output_file("json"),
+                   help="write the full report as JSON (its directory must exist)")
+    p.add_argument("--markdown", metavar="PATH", type=arg_output_file("markdown"),
+                   help="write the report as Markdown (its directory must exist)")
+    p.add_argument("--jobs", type=arg_int(1, 64), default=1,
+                   help="worker processes, 1 to 64 (default 1)")
     p.add_argument("--details", action="store_true", help="print every compared number")
     p.add_argument("--list", action="store_true", help="list the claims and exit")
     p.add_argument("--strict", action="store_true", help="inconclusive claims also fail")
@@ -292,14 +297,12 @@ def run_cli(args) -> int:
                 if r.note:
                     print("      " + r.note.strip().replace("\n", "\n      "))
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(
             json.dumps({"summary": s, "claims": [o.to_dict() for o in outcomes]}, indent=2,
                        default=str)
         )
         print(f"wrote {args.json}", file=sys.stderr)
     if args.markdown:
-        Path(args.markdown).parent.mkdir(parents=True, exist_ok=True)
         Path(args.markdown).write_text(to_markdown(outcomes))
         print(f"wrote {args.markdown}", file=sys.stderr)
     failed = bool(bad) or (args.strict and s["inconclusive"] > 0)
