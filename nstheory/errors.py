@@ -44,10 +44,12 @@ def check_rho(rho, name: str = "rho"):
     """Return ``rho`` unchanged if it is a real number in [-1, 1], else raise.
 
     Accepts floats, ints, Fractions, mpmath ``mpf``, anything ``float()`` understands and the
-    command line's strings (``"0.5"``, ``"1/2"``); a string is returned as its float value.
+    command line's strings (``"0.5"``, ``"1/2"``). A string is returned unchanged, so that
+    high-precision callers can read it exactly (``nstheory.validate.parse_real`` gives its
+    float).
 
     >>> check_rho("1/2")
-    0.5
+    '1/2'
     """
     try:
         import mpmath
@@ -61,7 +63,7 @@ def check_rho(rho, name: str = "rho"):
     r = _as_real(name, rho)
     if not (-1 <= r <= 1):
         raise NSTheoryError(f"{name} must lie in [-1, 1], got {rho}")
-    return r if isinstance(rho, str) else rho
+    return rho
 
 
 def check_probability(p, name: str = "p"):
@@ -73,7 +75,7 @@ def check_probability(p, name: str = "p"):
     r = _as_real(name, p)
     if not (0 <= r <= 1):
         raise NSTheoryError(f"{name} must lie in [0, 1], got {p}")
-    return r if isinstance(p, str) else p
+    return p
 
 
 def check_positive(x, name: str):
@@ -85,7 +87,7 @@ def check_positive(x, name: str):
     r = _as_real(name, x)
     if not r > 0 or (isinstance(r, float) and math.isinf(r)):
         raise NSTheoryError(f"{name} must be a finite number > 0, got {x}")
-    return r if isinstance(x, str) else x
+    return x
 
 
 def check_choice(value, choices, name: str):

@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 
 from nstheory.errors import NSTheoryError, check_int, check_positive, check_probability, check_rho
 from nstheory.stats import Moments, clopper_pearson
+from nstheory.validate import parse_real
 
 # ----------------------------------------------------------------------------- results
 
@@ -380,7 +381,7 @@ def gaussian_stability(
 
     from nstheory.noise import correlated_gaussian
 
-    rho = check_rho(rho)
+    rho = parse_real(check_rho(rho), "rho")  # '1/2' -> 0.5 for torch
     n = check_int(n, "n", lo=2)
     device = device or torch.device("cpu")
     dtype = dtype or torch.float32

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 
 from nstheory.errors import NSTheoryError, check_int, check_rho
 from nstheory.stats import Moments
+from nstheory.validate import parse_real
 
 
 def _he_at_zero(m: int) -> int:
@@ -310,7 +311,7 @@ def relu_map_mc(
     """
     import torch
 
-    rho = check_rho(rho)
+    rho = parse_real(check_rho(rho), "rho")  # '1/2' -> 0.5 for torch
     n = check_int(n, "n", lo=2)
     cv_beta = _check_beta(cv_beta)
     device = device or torch.device("cpu")
@@ -513,7 +514,7 @@ def relu_mlp_stability(
     """
     import torch
 
-    rho = check_rho(rho)
+    rho = parse_real(check_rho(rho), "rho")  # '1/2' -> 0.5 for torch
     n = check_int(n, "n", lo=2)
     cv_beta = _check_beta(cv_beta)
     W = W.double()

@@ -132,7 +132,7 @@ def run(args) -> int:
         print(dumps({
             "model": model.describe(),
             "view": "raw: E[h(X)_ij h(Y)_ij] per coordinate (uncentred)",
-            "semantics": _semantics(model, slack, args.width),
+            "semantics": _semantics(model, slack, args.width if sampled else None),
             "rho": args.rho, "bits": args.bits, "width": args.width, "seed": args.seed,
             "mc_samples": args.mc_samples, "pattern_slack": slack,
             "containment": "interval meets the Monte Carlo 99.9% CI",
@@ -141,7 +141,7 @@ def run(args) -> int:
         }))
         return 0
     print(model.describe())
-    print(_semantics(model, slack, args.width))
+    print(_semantics(model, slack, args.width if sampled else None))
     head = (f"rho = {args.rho!r}; raw stability E[h(X)_ij h(Y)_ij]; interval: certified "
             f"mean-field enclosure (arb, {args.bits} bits)")
     if sampled:
@@ -166,7 +166,7 @@ def run(args) -> int:
     return 0
 
 
-def _semantics(model, slack: float, width: int) -> str:
+def _semantics(model, slack: float, width: int | None) -> str:
     """What the interval and the Monte Carlo estimate contain, in words."""
     from nstheory.propagation.model import _has_attention
 
@@ -177,6 +177,8 @@ def _semantics(model, slack: float, width: int) -> str:
                  "independent, any consistency in [0, 1] afterwards)")
         text += (f", widened by the user's pattern slack {slack!r}" if slack else
                  ", no pattern slack (finite-d softmax effects are not covered)")
+    if width is None:
+        return text
     return text + f"; Monte Carlo = random-weight torch models of width {width}"
 
 

@@ -72,7 +72,18 @@ def test_bad_input_one_line_exit_2(files, capsys, argv, names):
 
 
 def test_library_accepts_the_cli_number_forms():
-    assert check_rho("1/2") == 0.5
+    from nstheory.gaussian.activations import get_activation
+    from nstheory.montecarlo.estimators import gaussian_stability
+
+    assert check_rho("1/2") == "1/2"  # unchanged: high-precision callers read strings exactly
+    relu = get_activation("relu")
+    assert relu.raw("1/2", dps=40) == relu.raw("0.5", dps=40)
+    assert relu.raw("0.9", dps=40) != relu.raw(0.9, dps=40)  # the float 0.9 is not 9/10
+    import torch
+
+    est = gaussian_stability(lambda z: z, (3,), "1/2", 4000,
+                             generator=torch.Generator().manual_seed(0))
+    assert est.raw.z(1.5) ** 2 < 16  # E<X, Y> = 3 rho for the identity on R^3
     assert check_real("-3/4", "x", lo=-1) == -0.75
     assert check_integer("1e3", "n") == 1000
     for bad in ("nan", "inf", "", "1/0", "abc"):
