@@ -262,7 +262,7 @@ def q_fixed_point(act, sigma_w2, sigma_b2=0.0, dps: int = 30, q0=1.0):
 
     Examples
     --------
-    For ReLU with ``sigma_w^2 = 1``, ``sigma_b^2 = 1/2`` the length map is ``q/2 + 1/2``, fixed at 1:
+    ReLU with ``sigma_w^2 = 1``, ``sigma_b^2 = 1/2``: the length map ``q/2 + 1/2`` fixes 1.
 
     >>> from nstheory.gaussian.activations import get_activation
     >>> abs(q_fixed_point(get_activation("relu"), 1, 0.5, dps=15) - 1) < 1e-12
