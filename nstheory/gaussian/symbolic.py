@@ -313,7 +313,7 @@ def polynomial_moment_direct(p):
     --------
     It agrees with the Hermite (Mehler) route of :func:`derive_polynomial`:
 
-    >>> sp.expand(polynomial_moment_direct(x**2 + x) - derive_polynomial(x**2 + x).result)
+    >>> sp.expand(polynomial_moment_direct(x**2) - derive_polynomial(x**2).result)
     0
     """
     s = sp.sqrt(1 - rho**2)
