@@ -178,7 +178,7 @@ def convergence_data(samples_identity: int = 60000, samples_random: int = 60000)
 @figure("attention_thm52_convergence",
         "finite-d deviation from the d -> inf theory: identity (Thm 5.2) and random (Thm 5.3)")
 def thm52_convergence(path: Path) -> None:
-    """Plot the finite-``d`` deviations from the ``d -> infinity`` theory computed by
+    """Plot the finite ``d`` deviations from the ``d -> infinity`` theory computed by
     :func:`convergence_data` to ``path`` (PNG, data as JSON next to it).
 
     Examples
