@@ -63,7 +63,23 @@ def fortunes_dir() -> Path | None:
 
 
 def fortunes_available() -> bool:
-    """True when Debian's ``fortunes`` package (or ``$NSTHEORY_FORTUNES``) is present."""
+    """True when Debian's ``fortunes`` package (or ``$NSTHEORY_FORTUNES``) is present.
+
+    Examples
+    --------
+    ``$NSTHEORY_FORTUNES`` set to a directory holding a ``science`` file makes the corpus
+    available; set to an empty string it makes it absent:
+
+    >>> import tempfile
+    >>> old = os.environ.get("NSTHEORY_FORTUNES")
+    >>> d = Path(tempfile.mkdtemp()); _ = (d / "science").write_text("E = m c^2, said Einstein.\\n")
+    >>> os.environ["NSTHEORY_FORTUNES"] = str(d); fortunes_available()
+    True
+    >>> os.environ["NSTHEORY_FORTUNES"] = ""; fortunes_available()
+    False
+    >>> _ = os.environ.pop("NSTHEORY_FORTUNES") if old is None else os.environ.update(
+    ...     NSTHEORY_FORTUNES=old)
+    """
     return fortunes_dir() is not None
 
 
@@ -76,6 +92,25 @@ def fortunes(topics=None, min_chars: int = 20) -> dict[str, list[str]]:
         Topic file names (default: every file that is not a ``.dat``/``.u8`` index).
     min_chars : int
         Drop quotations shorter than this.
+
+    Examples
+    --------
+    Quotations are separated by ``%`` lines; short ones are dropped:
+
+    >>> import tempfile
+    >>> old = os.environ.get("NSTHEORY_FORTUNES")
+    >>> d = Path(tempfile.mkdtemp())
+    >>> text = "A long enough quotation.\\n%\\nToo short\\n%\\nAnother quotation, long enough.\\n"
+    >>> _ = (d / "science").write_text(text)
+    >>> os.environ["NSTHEORY_FORTUNES"] = str(d)
+    >>> fortunes(["science"])
+    {'science': ['A long enough quotation.', 'Another quotation, long enough.']}
+    >>> fortunes(["poetry"])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: no fortunes topic file 'poetry' in ...
+    >>> _ = os.environ.pop("NSTHEORY_FORTUNES") if old is None else os.environ.update(
+    ...     NSTHEORY_FORTUNES=old)
     """
     d = fortunes_dir()
     if d is None:
@@ -98,7 +133,21 @@ def fortunes(topics=None, min_chars: int = 20) -> dict[str, list[str]]:
 
 
 def fortunes_text(topics=None) -> str:
-    """All quotations of the given topics joined by blank lines (a plain English corpus)."""
+    """All quotations of the given topics joined by blank lines (a plain English corpus).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> old = os.environ.get("NSTHEORY_FORTUNES")
+    >>> d = Path(tempfile.mkdtemp())
+    >>> text = "A long enough quotation.\\n%\\nAnother quotation, long enough.\\n"
+    >>> _ = (d / "science").write_text(text)
+    >>> os.environ["NSTHEORY_FORTUNES"] = str(d)
+    >>> fortunes_text(["science"]).split("\\n\\n")
+    ['A long enough quotation.', 'Another quotation, long enough.']
+    >>> _ = os.environ.pop("NSTHEORY_FORTUNES") if old is None else os.environ.update(
+    ...     NSTHEORY_FORTUNES=old)
+    """
     return "\n\n".join(t for items in fortunes(topics).values() for t in items)
 
 
@@ -106,6 +155,19 @@ def wikitext2(path, split: str = "train") -> str:
     """Text of a WikiText-2 split read from a local directory (never downloaded).
 
     Looks for ``wiki.<split>.tokens`` or ``wiki.<split>.raw`` inside ``path``.
+
+    Examples
+    --------
+    The ``.raw`` file is used when there is no ``.tokens`` file; a wrong split is refused:
+
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp()); _ = (d / "wiki.valid.raw").write_text(" = Title = \\n")
+    >>> wikitext2(d, "valid")
+    ' = Title = \\n'
+    >>> wikitext2(d, "dev")
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: split must be train, valid or test, got 'dev'
     """
     if split not in ("train", "valid", "test"):
         raise NSTheoryError(f"split must be train, valid or test, got {split!r}")

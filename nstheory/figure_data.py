@@ -46,6 +46,20 @@ def figure_data(fig) -> dict:
     dict
         ``{"suptitle": str, "axes": [{"title", "xlabel", "ylabel", "lines", "bars",
         "texts"}, ...]}``; non-finite numbers are ``None``.
+
+    Examples
+    --------
+    Bars are recorded with their heights; non-finite values become ``None``:
+
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots()
+    >>> _ = ax.bar(["a", "b"], [1.5, float("nan")], label="heights")
+    >>> _ = ax.set_ylabel("count"); _ = fig.suptitle("demo")
+    >>> d = figure_data(fig); plt.close(fig)
+    >>> d["suptitle"], d["axes"][0]["ylabel"], d["axes"][0]["bars"][0]["heights"]
+    ('demo', 'count', [1.5, None])
     """
     sup = getattr(fig, "_suptitle", None)
     out = {"suptitle": sup.get_text() if sup is not None else "", "axes": []}
@@ -65,7 +79,24 @@ def figure_data(fig) -> dict:
 
 def save_figure(fig, path, **savefig_kwargs) -> None:
     """Save ``fig`` as the PNG ``path`` (``savefig_kwargs`` go to ``fig.savefig``) and its
-    :func:`figure_data` beside it (``.json``)."""
+    :func:`figure_data` beside it (``.json``).
+
+    Examples
+    --------
+    The PNG and its JSON record are written side by side:
+
+    >>> import tempfile, json
+    >>> from pathlib import Path
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots()
+    >>> _ = ax.plot([0, 1], [0.25, 0.5], label="line")
+    >>> png = Path(tempfile.mkdtemp()) / "demo.png"
+    >>> save_figure(fig, png, dpi=50); plt.close(fig)
+    >>> png.is_file(), json.loads(png.with_suffix(".json").read_text())["axes"][0]["lines"][0]["y"]
+    (True, [0.25, 0.5])
+    """
     from pathlib import Path
 
     from nstheory.store import save_json

@@ -52,6 +52,22 @@ def arb_precision(bits: int | None = None, dps: int | None = None) -> Iterator[i
 
     Give either ``bits`` or ``dps`` (decimal digits; guard bits are added). Yields the
     precision in bits.
+
+    Examples
+    --------
+    The same computation is sharper at higher precision, and the old precision comes back:
+
+    >>> from flint import arb, ctx
+    >>> before = ctx.prec
+    >>> with arb_precision(dps=50) as bits:
+    ...     third = arb(1) / 3
+    >>> bits, float(third.rad()) < 1e-50, ctx.prec == before
+    (177, True, True)
+    >>> with arb_precision(bits=64, dps=20):
+    ...     pass
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: give exactly one of bits= or dps= to arb_precision
     """
     from flint import ctx
 
@@ -76,6 +92,16 @@ def agreement_digits(a, b, cap: float = 1e6) -> float:
     the inputs (strings keep all their digits). Returns ``cap`` when the two are identical;
     when both are zero returns ``cap``; when exactly one is zero, returns the absolute
     agreement ``-log10(|a - b|)``.
+
+    Examples
+    --------
+    ``pi`` and ``355/113`` differ by ``2.67e-7``, so they agree on ``-log10(2.67e-7 / pi) = 7.07``
+    significant digits; identical values give ``cap``:
+
+    >>> round(agreement_digits(mpmath.pi, mpmath.mpf(355) / 113), 2)
+    7.07
+    >>> agreement_digits("0.5", "0.50"), agreement_digits(0, "1e-12")
+    (1000000.0, 12.0)
     """
     with mpmath.workdps(max(60, len(str(a)) + 5, len(str(b)) + 5)):
         x, y = mpmath.mpf(a), mpmath.mpf(b)
@@ -94,6 +120,19 @@ def ball_bounds(ball, digits: int = 20) -> tuple[str, str]:
     The strings have ``digits`` significant digits; ``lo`` is rounded toward -inf and ``hi``
     toward +inf (exactly, in decimal arithmetic), so ``[lo, hi]`` contains every point of the
     ball.
+
+    Examples
+    --------
+    The bounds enclose the ball, rounded outward:
+
+    >>> from flint import arb
+    >>> lo, hi = ball_bounds(arb.pi(), digits=6)
+    >>> lo, hi
+    ('3.14159', '3.14160')
+    >>> ball_bounds(arb("nan"))
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: cannot bound a non-finite ball nan
     """
     if not ball.is_finite():
         raise NSTheoryError(f"cannot bound a non-finite ball {ball}")

@@ -61,7 +61,17 @@ def _default(o):
 
 def dumps(obj, indent: int | None = 2) -> str:
     """JSON text; numpy scalars and arrays, Paths and objects with ``to_dict`` are handled,
-    anything else (Fractions, mpf, arb) is written as its string."""
+    anything else (Fractions, mpf, arb) is written as its string.
+
+    Examples
+    --------
+    NumPy values, paths and non-finite floats become plain JSON:
+
+    >>> import numpy as np
+    >>> dumps({"a": np.float64(0.5), "b": np.arange(3), "c": float("inf"), "p": Path("x/y")},
+    ...       indent=None)
+    '{"a": 0.5, "b": [0, 1, 2], "c": "inf", "p": "x/y"}'
+    """
     return json.dumps(_clean(obj), indent=indent, default=_default, allow_nan=False)
 
 
@@ -76,7 +86,17 @@ def _clean(o):
 
 
 def save_json(obj, path) -> Path:
-    """Write ``obj`` as JSON atomically (temporary file + rename); returns the path."""
+    """Write ``obj`` as JSON atomically (temporary file + rename); returns the path.
+
+    Examples
+    --------
+    The file is complete or absent, never half-written; it reads back equal:
+
+    >>> import tempfile
+    >>> path = save_json({"rho": 0.5, "n": [1, 2]}, Path(tempfile.mkdtemp()) / "sub" / "r.json")
+    >>> path.name, load_json(path) == {"rho": 0.5, "n": [1, 2]}
+    ('r.json', True)
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
@@ -89,11 +109,31 @@ def save_json(obj, path) -> Path:
 
 
 def load_json(path):
-    """Read a JSON file written by :func:`save_json`."""
+    """Read a JSON file written by :func:`save_json`.
+
+    Examples
+    --------
+    Missing and corrupt files give one-line errors:
+
+    >>> import tempfile
+    >>> bad = Path(tempfile.mkdtemp()) / "bad.json"
+    >>> _ = bad.write_text("{not json")
+    >>> load_json(bad)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: results file .../bad.json is not valid JSON (...)
+    >>> load_json(bad.with_name("missing.json"))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: no such results file: .../missing.json
+    """
     path = Path(path)
     if not path.exists():
         raise NSTheoryError(f"no such results file: {path}")
-    return json.loads(path.read_text())
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise NSTheoryError(f"results file {path} is not valid JSON ({exc})") from None
 
 
 class JsonlLog:
@@ -101,6 +141,21 @@ class JsonlLog:
 
     ``key`` names the field that identifies a record (e.g. ``"step"``); appending a record
     whose key was already logged is a no-op returning False.
+
+    Examples
+    --------
+    A torn last line (a process killed mid-write) is dropped when the log is reopened:
+
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "log.jsonl"
+    >>> log = JsonlLog(path, key="step")
+    >>> log.append({"step": 0, "loss": 1.0}), log.append({"step": 1, "loss": 0.5})
+    (True, True)
+    >>> with open(path, "a") as fh:
+    ...     _ = fh.write('{"step": 2, "lo')
+    >>> resumed = JsonlLog(path, key="step")
+    >>> resumed.last(), resumed.append({"step": 1, "loss": 9.0})
+    ({'step': 1, 'loss': 0.5}, False)
     """
 
     def __init__(self, path, key: str | None = None) -> None:

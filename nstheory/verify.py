@@ -36,7 +36,16 @@ from nstheory.progress import progress
 
 
 def load_claims():
-    """Import every module of the ``proofs_check`` package so that its claims register."""
+    """Import every module of the ``proofs_check`` package so that its claims register.
+
+    Examples
+    --------
+    Every claim of the ``proofs_check`` modules is registered, under a dotted id:
+
+    >>> reg = load_claims()
+    >>> "boolean.majority.maj3" in reg.claims, all("." in cid for cid in reg.claims)
+    (True, True)
+    """
     import proofs_check
 
     for info in pkgutil.iter_modules(proofs_check.__path__, "proofs_check."):
@@ -52,6 +61,19 @@ def _run_one(args: tuple[str, bool]) -> dict:
 
 
 def run(patterns=None, fast=False, jobs=1, show_progress=None) -> list[ClaimOutcome]:
+    """Run the claims whose id matches any glob in ``patterns`` (all when None; ``fast`` selects
+    the quick subset) in ``jobs`` processes and return their outcomes.
+
+    Examples
+    --------
+    >>> [o] = run(["boolean.majority.maj3"], show_progress=False)
+    >>> o.claim.id, o.as_expected, o.independent_routes >= 2
+    ('boolean.majority.maj3', True, True)
+    >>> run(["no.such.claim"])
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: no claim matches 'no.such.claim'
+    """
     reg = load_claims()
     claims = reg.select(patterns, fast=fast)
     if not claims:
@@ -98,6 +120,23 @@ def _cell(results) -> str:
 
 
 def matrix_rows(outcomes: list[ClaimOutcome]) -> list[list[str]]:
+    """One row per outcome: claim id, provenance, one status cell per route, the ``indep`` cell and
+    the verdict.
+
+    Examples
+    --------
+    A claim checked by exact enumeration and symbolically:
+
+    >>> from nstheory.claims import Registry, compare_exact, run_claim
+    >>> c = Registry().claim("demo.sq", "3^2 = 9", latex="3^2 = 9", provenance="new")
+    >>> _ = c.check("exact-enumeration", name="multiply", uses=("python:int",))(
+    ...     lambda: compare_exact("3*3", 3 * 3, "9", 9))
+    >>> _ = c.check("symbolic", name="power", uses=("python:pow",))(
+    ...     lambda: compare_exact("3**2", 3**2, "9", 9))
+    >>> outcome = run_claim(c)
+    >>> matrix_rows([outcome])
+    [['demo.sq', 'new', '✓ exact', '', '', '✓ exact', '', '2', 'verified']]
+    """
     rows = []
     for o in outcomes:
         by_route = {r: [x for x in o.results if x.route == r] for r in ROUTES}
@@ -110,7 +149,29 @@ def matrix_rows(outcomes: list[ClaimOutcome]) -> list[list[str]]:
 
 
 def indep_cell(o: ClaimOutcome) -> str:
-    """The ``indep`` cell: independent routes, ``*`` when registered single-evidence."""
+    """The ``indep`` cell: independent routes, ``*`` when registered single-evidence.
+
+    Examples
+    --------
+    Two checks with disjoint ``uses`` are two independent routes; a claim registered as
+    single-evidence is marked ``*``:
+
+    >>> from nstheory.claims import Registry, compare_exact, run_claim
+    >>> c = Registry().claim("demo.sq", "3^2 = 9", latex="3^2 = 9", provenance="new")
+    >>> _ = c.check("exact-enumeration", name="multiply", uses=("python:int",))(
+    ...     lambda: compare_exact("3*3", 3 * 3, "9", 9))
+    >>> _ = c.check("symbolic", name="power", uses=("python:pow",))(
+    ...     lambda: compare_exact("3**2", 3**2, "9", 9))
+    >>> outcome = run_claim(c)
+    >>> indep_cell(outcome)
+    '2'
+    >>> d = Registry().claim("demo.one", "1 = 1", latex="1 = 1", provenance="new",
+    ...                      single_evidence="a single identity")
+    >>> _ = d.check("exact-enumeration", uses=("python:int",))(
+    ...     lambda: compare_exact("1", 1, "1", 1))
+    >>> indep_cell(run_claim(d))
+    '1*'
+    """
     return f"{o.independent_routes}{'*' if o.claim.single_evidence else ''}"
 
 
@@ -124,6 +185,24 @@ HEADER = ["claim", "provenance", *ROUTES, "indep", "verdict"]
 
 
 def format_table(rows: list[list[str]], header=HEADER, max_prov: int = 34) -> str:
+    """The rows of :func:`matrix_rows` as an aligned text table under ``header`` (the provenance
+    column trimmed to ``max_prov`` characters).
+
+    Examples
+    --------
+    >>> from nstheory.claims import Registry, compare_exact, run_claim
+    >>> c = Registry().claim("demo.sq", "3^2 = 9", latex="3^2 = 9", provenance="new")
+    >>> _ = c.check("exact-enumeration", name="multiply", uses=("python:int",))(
+    ...     lambda: compare_exact("3*3", 3 * 3, "9", 9))
+    >>> _ = c.check("symbolic", name="power", uses=("python:pow",))(
+    ...     lambda: compare_exact("3**2", 3**2, "9", 9))
+    >>> outcome = run_claim(c)
+    >>> lines = format_table(matrix_rows([outcome])).splitlines()
+    >>> lines[0].split()[:4]
+    ['claim', 'provenance', 'symbolic', 'precise']
+    >>> lines[2].split()
+    ['demo.sq', 'new', '✓', 'exact', '✓', 'exact', '2', 'verified']
+    """
     rows = [[*r[:1], _trim(r[1], max_prov), *r[2:]] for r in rows]
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
     line = "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))
@@ -141,6 +220,19 @@ def summary(outcomes: list[ClaimOutcome]) -> dict:
     """Counts of the run: claims as expected (and, of those, refuted as expected by kind),
     contradicted, inconclusive, skipped, claims with a check error and the check errors
     themselves (an error is never a contradiction), and claims with >= 2 independent routes.
+
+    Examples
+    --------
+    >>> from nstheory.claims import Registry, compare_exact, run_claim
+    >>> c = Registry().claim("demo.sq", "3^2 = 9", latex="3^2 = 9", provenance="new")
+    >>> _ = c.check("exact-enumeration", name="multiply", uses=("python:int",))(
+    ...     lambda: compare_exact("3*3", 3 * 3, "9", 9))
+    >>> _ = c.check("symbolic", name="power", uses=("python:pow",))(
+    ...     lambda: compare_exact("3**2", 3**2, "9", 9))
+    >>> outcome = run_claim(c)
+    >>> s = summary([outcome])
+    >>> s["claims"], s["checks"], s["as_expected"], s["contradicted"], s["two_independent_routes"]
+    (1, 2, 1, 0, 1)
     """
     checks = [r for o in outcomes for r in o.results]
     refuted = [o for o in outcomes if o.claim.expect == "refuted" and o.as_expected]
@@ -163,7 +255,20 @@ def summary(outcomes: list[ClaimOutcome]) -> dict:
 
 
 def summary_line(s: dict) -> str:
-    """One sentence with every count of :func:`summary`."""
+    """One sentence with every count of :func:`summary`.
+
+    Examples
+    --------
+    >>> from nstheory.claims import Registry, compare_exact, run_claim
+    >>> c = Registry().claim("demo.sq", "3^2 = 9", latex="3^2 = 9", provenance="new")
+    >>> _ = c.check("exact-enumeration", name="multiply", uses=("python:int",))(
+    ...     lambda: compare_exact("3*3", 3 * 3, "9", 9))
+    >>> _ = c.check("symbolic", name="power", uses=("python:pow",))(
+    ...     lambda: compare_exact("3**2", 3**2, "9", 9))
+    >>> outcome = run_claim(c)
+    >>> summary_line(summary([outcome]))[:60]
+    '1 claims, 2 checks: 1 as expected (of them 0 refuted as expe'
+    """
     kinds = ", ".join(f"{n} {k}" for k, n in s["refuted_by_kind"].items())
     return (
         f"{s['claims']} claims, {s['checks']} checks: {s['as_expected']} as expected "
@@ -191,6 +296,24 @@ def _check_line(r) -> str:
 
 
 def to_markdown(outcomes: list[ClaimOutcome]) -> str:
+    """The report as Markdown: the summary, the claim matrix as a table and, per claim, its
+    statement, provenance and every check with its compared numbers.
+
+    Examples
+    --------
+    >>> from nstheory.claims import Registry, compare_exact, run_claim
+    >>> c = Registry().claim("demo.sq", "3^2 = 9", latex="3^2 = 9", provenance="new")
+    >>> _ = c.check("exact-enumeration", name="multiply", uses=("python:int",))(
+    ...     lambda: compare_exact("3*3", 3 * 3, "9", 9))
+    >>> _ = c.check("symbolic", name="power", uses=("python:pow",))(
+    ...     lambda: compare_exact("3**2", 3**2, "9", 9))
+    >>> outcome = run_claim(c)
+    >>> md = to_markdown([outcome]).splitlines()
+    >>> md[0], "| demo.sq | new | ✓ exact |  |  | ✓ exact |  | 2 | verified |" in md
+    ('# nstheory claim matrix', True)
+    >>> [line for line in md if line.startswith("  - 3*3")]
+    ['  - 3*3: `9`']
+    """
     s = summary(outcomes)
     lines = [
         "# nstheory claim matrix",
@@ -247,6 +370,17 @@ def slowest_checks_text(outcomes, n: int = 10) -> str:
 
 
 def register_cli(sub) -> None:
+    """Add the ``verify`` subcommand and its options to the argparse ``sub`` parsers.
+
+    Examples
+    --------
+    >>> import argparse
+    >>> parser = argparse.ArgumentParser()
+    >>> register_cli(parser.add_subparsers())
+    >>> args = parser.parse_args(["verify", "--claims", "boolean.*", "--fast", "--jobs", "2"])
+    >>> args.claims, args.fast, args.jobs, args.func is run_cli
+    (['boolean.*'], True, 2, True)
+    """
     from nstheory.validate import arg_int, arg_output_file
 
     p = sub.add_parser("verify", help="run every registered claim check; print the claim matrix")
@@ -267,6 +401,21 @@ def register_cli(sub) -> None:
 
 
 def run_cli(args) -> int:
+    """Run ``nstheory verify`` with parsed ``args``: print the claim matrix and the summary (and
+    details, JSON, Markdown as asked); return the exit status (0 as expected, 1 otherwise).
+
+    Examples
+    --------
+    With ``--list`` it lists the selected claims and their routes without running them:
+
+    >>> import argparse
+    >>> parser = argparse.ArgumentParser()
+    >>> register_cli(parser.add_subparsers())
+    >>> run_cli(parser.parse_args(["verify", "--list", "--claims", "boolean.majority.maj3"]))
+    ... # doctest: +ELLIPSIS
+    boolean.majority.maj3 ... expect holds routes: exact-enumeration, symbolic
+    0
+    """
     if args.list:
         for c in load_claims().select(args.claims, fast=args.fast):
             kind = f" ({c.refutation_kind})" if c.refutation_kind else ""

@@ -29,6 +29,15 @@ def _mc(*a, **k):
 @figure("attention_stab_vs_rho",
         "Stab_rho(f_ij) vs rho for identity, low-rank and random W: MC (95% CI) vs theory")
 def stab_vs_rho(path: Path) -> None:
+    """Plot Monte Carlo ``Stab_rho(f_ij)`` (95% CI) against the theory for identity, low-rank and
+    random W to ``path`` (PNG, data as JSON next to it).
+
+    Examples
+    --------
+    >>> from nstheory.plots import FIGURES
+    >>> FIGURES["attention_stab_vs_rho"].fn is stab_vs_rho
+    True
+    """
     from nstheory.attention.consistency import s_n
 
     plt = setup_matplotlib()
@@ -66,6 +75,15 @@ def stab_vs_rho(path: Path) -> None:
 @figure("attention_sn_curves",
         "s_n(r) = P(argmax coincide) for n = 2..64 (quadrature; n = 2, 3 closed forms)")
 def sn_curves(path: Path) -> None:
+    """Plot the argmax-agreement probabilities ``s_n(r)`` for several ``n`` to ``path`` (PNG, data
+    as JSON next to it).
+
+    Examples
+    --------
+    >>> from nstheory.plots import FIGURES
+    >>> FIGURES["attention_sn_curves"].fn is sn_curves
+    True
+    """
     from nstheory.attention.consistency import s_n
 
     plt = setup_matplotlib()
@@ -105,8 +123,27 @@ def sn_curves(path: Path) -> None:
 
 def convergence_data(samples_identity: int = 60000, samples_random: int = 60000) -> dict:
     """MC deviations from the d -> infinity theory for identity (Thm 5.2, scale 1/sqrt d) and
-    random W (Thm 5.3 reconstructed, unscaled), n = 4, rho = 0.5, with rate fits."""
+    random W (Thm 5.3 reconstructed, unscaled), n = 4, rho = 0.5, with rate fits.
+
+    Parameters
+    ----------
+    samples_identity, samples_random : int
+        Monte Carlo samples per dimension ``d`` (at least 2) for identity and random ``W``.
+
+    Examples
+    --------
+    A full run takes minutes; the sample counts are validated first:
+
+    >>> convergence_data(samples_identity=0)
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: samples_identity must be >= 2, got 0
+    """
     from nstheory.attention.consistency import s_n
+    from nstheory.errors import check_int
+
+    samples_identity = check_int(samples_identity, "samples_identity", lo=2)
+    samples_random = check_int(samples_random, "samples_random", lo=2)
     from nstheory.attention.rates import fit_decay
     from nstheory.attention.theory import thm52_deviation_bound
 
@@ -141,6 +178,15 @@ def convergence_data(samples_identity: int = 60000, samples_random: int = 60000)
 @figure("attention_thm52_convergence",
         "finite-d deviation from the d -> inf theory: identity (Thm 5.2) and random (Thm 5.3)")
 def thm52_convergence(path: Path) -> None:
+    """Plot the finite ``d`` deviations from the ``d -> infinity`` theory computed by
+    :func:`convergence_data` to ``path`` (PNG, data as JSON next to it).
+
+    Examples
+    --------
+    >>> from nstheory.plots import FIGURES
+    >>> FIGURES["attention_thm52_convergence"].fn is thm52_convergence
+    True
+    """
     plt = setup_matplotlib()
     data = convergence_data()
     fig, ax = plt.subplots(figsize=(6.6, 5.4))

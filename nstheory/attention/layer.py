@@ -84,6 +84,29 @@ class QueryKey:
     ``kind`` is one of :data:`QK_KINDS`; ``matrix`` is ``None`` (identity), the factor ``U``
     (lowrank: ``W = U U^T``) or ``W`` itself (random / given), of shape ``(d, .)`` or
     ``(batch, d, .)``.
+
+    Parameters
+    ----------
+    kind : str
+        One of :data:`QK_KINDS`.
+    d : int
+        Number of channels.
+    matrix : torch.Tensor or None
+        ``None`` (identity), the factor ``U`` (lowrank) or ``W`` (random / given).
+
+    Examples
+    --------
+    ``query_side`` factors the logits without forming ``W`` when it can:
+
+    >>> g = torch.Generator().manual_seed(1)
+    >>> qk = QueryKey.lowrank(6, 2, generator=g)
+    >>> W = qk.dense()
+    >>> W.shape, torch.linalg.matrix_rank(W).item(), bool(torch.allclose(W, W.T))
+    (torch.Size([6, 6]), 2, True)
+    >>> X = torch.randn(3, 4, 6, generator=g, dtype=torch.float64)
+    >>> Q, K = qk.query_side(X)
+    >>> bool(torch.allclose(Q @ K.transpose(-1, -2), X @ W @ X.transpose(-1, -2)))
+    True
     """
 
     kind: str
@@ -158,7 +181,18 @@ class QueryKey:
 
 
 def logits(X, qk: QueryKey, scale="sqrt"):
-    """All logits ``scale * X W X^T``, shape ``(batch, n, n)``."""
+    """All logits ``scale * X W X^T``, shape ``(batch, n, n)``.
+
+    Examples
+    --------
+    With ``W = I`` and no scaling the logits are the Gram matrix ``X X^T``:
+
+    >>> X = torch.tensor([[[1.0, 0.0], [1.0, 2.0]]], dtype=torch.float64)
+    >>> logits(X, QueryKey.identity(2), scale="none").tolist()
+    [[[1.0, 1.0], [1.0, 5.0]]]
+    >>> logits(X, QueryKey.identity(2), scale="sqrt")[0, 1, 1].item() == 5 / 2**0.5
+    True
+    """
     Q, K = qk.query_side(X)
     return scale_factor(scale, qk.d) * (Q @ K.transpose(-1, -2))
 
@@ -167,6 +201,16 @@ def logits_row(X, qk: QueryKey, i: int, scale="sqrt"):
     """Logits of query token ``i`` only, ``scale * x_i^T W X^T``, shape ``(batch, n)``.
 
     Costs ``O(n d)`` per sample for identity / low-rank ``W`` (``O(d^2)`` for a dense one).
+
+    Examples
+    --------
+    It is row ``i`` of :func:`logits`, here for a dense random ``W``:
+
+    >>> g = torch.Generator().manual_seed(2)
+    >>> qk = QueryKey.random(5, generator=g)
+    >>> X = torch.randn(3, 4, 5, generator=g, dtype=torch.float64)
+    >>> bool(torch.allclose(logits_row(X, qk, 2), logits(X, qk)[:, 2, :]))
+    True
     """
     n = X.shape[-2]
     i = check_int(i, "i", lo=0, hi=n - 1)
@@ -185,6 +229,19 @@ def attention_weights(L, causal: bool = False, hard: bool = False, query_index=N
 
     ``L`` is ``(batch, n, n)`` (all queries) or ``(batch, n)`` (one query, whose index
     ``query_index`` is needed for the causal mask).
+
+    Examples
+    --------
+    Rows sum to 1; the causal mask hides later keys; ``hard=True`` is one-hot on the argmax:
+
+    >>> L = torch.tensor([[[0.0, 1.0, 2.0], [3.0, 0.0, 0.0], [0.0, 0.0, 0.0]]])
+    >>> bool(torch.allclose(attention_weights(L).sum(-1), torch.ones(1, 3)))
+    True
+    >>> causal = attention_weights(L, causal=True)[0]
+    >>> causal[0].tolist(), bool(torch.allclose(causal[2], torch.full((3,), 1 / 3)))
+    ([1.0, 0.0, 0.0], True)
+    >>> attention_weights(L, hard=True)[0].tolist()
+    [[0.0, 0.0, 1.0], [1.0, 0.0, 0.0], [1.0, 0.0, 0.0]]
     """
     n = L.shape[-1]
     if causal:
@@ -203,13 +260,32 @@ def attention_weights(L, causal: bool = False, hard: bool = False, query_index=N
 
 def attention_row(X, qk: QueryKey, i: int, scale="sqrt", causal: bool = False,
                   hard: bool = False):
-    """Attention weights of query ``i``, shape ``(batch, n)``; ``row @ X W_V`` gives f_i."""
+    """Attention weights of query ``i``, shape ``(batch, n)``; ``row @ X W_V`` gives f_i.
+
+    Examples
+    --------
+    Under the causal mask the first query can only attend to itself:
+
+    >>> X = torch.randn(2, 4, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    >>> attention_row(X, QueryKey.identity(3), 0, causal=True).tolist()
+    [[1.0, 0.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0]]
+    """
     return attention_weights(logits_row(X, qk, i, scale), causal, hard, query_index=i)
 
 
 def attention_layer(X, qk: QueryKey, W_V, scale="sqrt", causal: bool = False,
                     hard: bool = False):
-    """``f(X) = softmax(scale X W X^T) X W_V`` for ``X`` of shape ``(batch, n, d)``."""
+    """``f(X) = softmax(scale X W X^T) X W_V`` for ``X`` of shape ``(batch, n, d)``.
+
+    Examples
+    --------
+    With a causal mask and ``W_V = I`` the first output token is the first input token:
+
+    >>> X = torch.randn(2, 4, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    >>> out = attention_layer(X, QueryKey.identity(3), torch.eye(3), causal=True)
+    >>> out.shape, bool(torch.equal(out[:, 0], X[:, 0]))
+    (torch.Size([2, 4, 3]), True)
+    """
     A = attention_weights(logits(X, qk, scale), causal, hard)
     return A @ (X @ W_V.to(X.dtype))
 

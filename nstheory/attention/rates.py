@@ -29,7 +29,21 @@ __all__ = ["fit_decay"]
 def fit_decay(ds, ys, ses, kind: str = "power", min_ratio: float = 2.0) -> dict:
     """Weighted fit of ``log|y|`` against ``log d`` (``kind="power"``) or ``sqrt d``
     (``kind="sqrt"``). Returns ``slope``, ``slope_se``, ``slope_ci95``, ``intercept``,
-    ``points`` (used), ``chi2_dof``."""
+    ``points`` (used), ``chi2_dof``.
+
+    Examples
+    --------
+    A stretched exponential ``2 exp(-sqrt(d)/2)`` has slope ``-1/2`` against ``sqrt d``; points
+    lost in their noise are dropped:
+
+    >>> d = [16, 36, 64, 100]
+    >>> y = [2 * math.exp(-0.5 * math.sqrt(x)) for x in d]
+    >>> fit = fit_decay(d, y, [1e-6] * 4, kind="sqrt")
+    >>> round(fit["slope"], 6), round(fit["intercept"], 6) == round(math.log(2), 6)
+    (-0.5, True)
+    >>> fit_decay(d, y, [1e-6, 1e-6, 1.0, 1.0], kind="sqrt")["points"]
+    2
+    """
     if kind not in ("power", "sqrt"):
         raise NSTheoryError(f"kind must be 'power' or 'sqrt'; got {kind!r}")
     rows = [(d, y, s) for d, y, s in zip(ds, ys, ses, strict=True) if abs(y) >= min_ratio * s]

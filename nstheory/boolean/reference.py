@@ -41,7 +41,25 @@ MAJORITY_EXACT_MAX_N = 801
 
 @dataclass(frozen=True)
 class Reference:
-    """A reference value: ``label`` (what it is), ``value`` and its ``source``."""
+    """A reference value: ``label`` (what it is), ``value`` and its ``source``.
+
+    Examples
+    --------
+    Parameters
+    ----------
+    label : str
+        What the value is (a formula in words).
+    value : fractions.Fraction or mpmath.mpf
+        The exact or real value.
+    source : str
+        Where the formula comes from.
+
+    Examples
+    --------
+    >>> r = Reference("Stab_rho = rho^2", Fraction(1, 4), "parity on two bits")
+    >>> str(r)
+    'Stab_rho = rho^2: 1/4 = 0.25  [parity on two bits]'
+    """
 
     label: str
     value: object

@@ -178,6 +178,19 @@ class Activation:
     Subclasses implement ``_raw_mp(rho, q1, q2)`` (mpmath, at the current ``mp.dps``),
     ``_raw_arb(rho, q1, q2)`` (arb balls, ``rho`` a ball, ``q1``, ``q2`` balls >= 0),
     ``_raw_np`` (float64 arrays), the moments, and ``phi_mp`` / ``phi_np`` / ``phi_acb``.
+
+    Examples
+    --------
+    Every route of the ReLU map gives ``E ReLU(U)^2 = q/2`` at ``rho = 1``, and the normalised
+    (``corr``) view is 1 there:
+
+    >>> relu = get_activation("relu")
+    >>> isinstance(relu, Activation), relu.raw(1, q1=4, q2=4, dps=20)
+    (True, mpf('2.0'))
+    >>> relu.raw_arb(1).contains(to_arb("0.5")), relu.raw_float([1.0, -1.0]).tolist()
+    (True, [0.5, 0.0])
+    >>> abs(relu.value(1, view="corr", dps=20) - 1) < 1e-20
+    True
     """
 
     name: str = ""

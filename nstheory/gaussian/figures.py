@@ -20,6 +20,15 @@ ACTS = ("relu", "leaky_relu", "abs", "sign", "erf", "gelu", "tanh", "silu", "sof
 @figure("gaussian_maps", "Gaussian maps rho -> E[phi(U)phi(V)] of every activation in the "
         "raw, centred-covariance and normalised (C-map) views, unit variances")
 def maps(path):
+    """Plot the Gaussian maps of every activation in the raw, cov and corr views to ``path`` (PNG,
+    with the curves as JSON next to it).
+
+    Examples
+    --------
+    >>> from nstheory.plots import FIGURES
+    >>> FIGURES["gaussian_maps"].fn is maps
+    True
+    """
     from nstheory.gaussian.activations import get_activation
 
     plt = setup_matplotlib()
@@ -50,6 +59,15 @@ def maps(path):
 @figure("gaussian_cobweb", "Cobweb of the ReLU depth recurrence rho_L = kappa(rho_{L-1}) with "
         "the certified fixed point 0.21723... against the paper's linearised 2/(3 pi)")
 def cobweb(path):
+    """Plot the cobweb of the ReLU depth recurrence and its convergence to the certified fixed
+    point to ``path`` (PNG, data as JSON next to it).
+
+    Examples
+    --------
+    >>> from nstheory.plots import FIGURES
+    >>> FIGURES["gaussian_cobweb"].fn is cobweb
+    True
+    """
     from nstheory.gaussian.activations import kappa_np
     from nstheory.gaussian.recurrence import iterate_kappa, kappa_fixed_point_arb
 
@@ -97,6 +115,15 @@ def cobweb(path):
 @figure("gaussian_cmap_depth", "The normalised ReLU C-map 2 kappa iterated over depth: rho_L "
         "-> 1 polynomially, (1 - rho_L) L^2 -> 9 pi^2/2")
 def cmap_depth(path):
+    """Plot the normalised ReLU C-map iterated over depth and ``(1 - rho_L) L^2`` to ``path`` (PNG,
+    data as JSON next to it).
+
+    Examples
+    --------
+    >>> from nstheory.plots import FIGURES
+    >>> FIGURES["gaussian_cmap_depth"].fn is cmap_depth
+    True
+    """
     from nstheory.gaussian.recurrence import cmap_gap_step
 
     plt = setup_matplotlib()

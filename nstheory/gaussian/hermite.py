@@ -43,7 +43,16 @@ CRAMER = 1.0865
 
 def hermite_values(K: int, x):
     """``[h_0(x), ..., h_K(x)]`` (orthonormal probabilists') by the three-term recurrence
-    ``h_{k+1} = (x h_k - sqrt(k) h_{k-1}) / sqrt(k+1)``, in mpmath."""
+    ``h_{k+1} = (x h_k - sqrt(k) h_{k-1}) / sqrt(k+1)``, in mpmath.
+
+    Examples
+    --------
+    ``h_2(x) = (x^2 - 1) / sqrt(2)``, so ``h_2(3) = 4 sqrt(2)``:
+
+    >>> h = hermite_values(2, 3)
+    >>> h[:2], abs(h[2] - 4 * mpmath.sqrt(2)) < mpmath.mpf(10) ** -14
+    ([mpf('1.0'), mpf('3.0')], True)
+    """
     K = check_int(K, "K", lo=0)
     x = mpmath.mpf(x)
     out = [mpmath.mpf(1)]
@@ -73,7 +82,17 @@ def truncation_radius(dps: int) -> float:
 
 def panel_nodes(breaks, dps: int, width: float = 1.0):
     """Composite Gauss-Legendre nodes and weights on ``[breaks[0], breaks[-1]]`` with panel
-    edges at every break (put kinks there) and panels no wider than ``width``."""
+    edges at every break (put kinks there) and panels no wider than ``width``.
+
+    Examples
+    --------
+    The rule integrates low-degree polynomials exactly (``int_{-1}^{1} x^2 dx = 2/3``):
+
+    >>> xs, ws = panel_nodes([-1, 0, 1], dps=15)
+    >>> second = mpmath.fsum(w * x * x for x, w in zip(xs, ws))
+    >>> abs(mpmath.fsum(ws) - 2) < 1e-14, abs(second - mpmath.mpf(2) / 3) < 1e-14
+    (True, True)
+    """
     prec = int((dps + 10) * 3.33) + 10
     degree = 4 if dps <= 20 else (5 if dps <= 45 else 6)
     rule = _gl_rule(degree, prec)
@@ -98,7 +117,16 @@ def _breaks(kinks, L):
 def hermite_coefficients(phi, K: int, q=1, dps: int = 30, kinks=(), width: float | None = None):
     """``[c_0(q), ..., c_K(q)]`` with ``c_k(q) = E[phi(sqrt(q) X) h_k(X)]`` by composite
     Gauss-Legendre on ``[-L, L]`` split at ``kinks`` (points in the X variable; for piecewise
-    activations give their kinks divided by sqrt(q)). Precise (mpmath), not certified."""
+    activations give their kinks divided by sqrt(q)). Precise (mpmath), not certified.
+
+    Examples
+    --------
+    The identity at variance ``q = 4`` has ``c_1 = sqrt(q) = 2`` and no other coefficient:
+
+    >>> c = hermite_coefficients(lambda x: x, 2, q=4, dps=15)
+    >>> abs(c[0]) < 1e-20, abs(c[1] - 2) < 1e-20, abs(c[2]) < 1e-20
+    (True, True, True)
+    """
     K = check_int(K, "K", lo=0)
     with mpmath.workdps(dps + 10 + K // 8):
         a = mpmath.sqrt(mpmath.mpf(q))
@@ -143,6 +171,14 @@ def stab_series(c1, c2, rho, m2_1, m2_2):
     arithmetic) ``|rho|^{K+1} sqrt(R_K(1) R_K(2))`` on the omitted tail, ``R_K = m2 - sum c_k^2``.
 
     Returns ``(value, tail_bound)`` as mpmath numbers.
+
+    Examples
+    --------
+    For the identity (``c = [0, 1]``, ``E X^2 = 1``) the series is ``rho`` with nothing left over:
+
+    >>> val, tail = stab_series([0, 1], [0, 1], 0.25, 1, 1)
+    >>> val, tail
+    (mpf('0.25'), mpf('0.0'))
     """
     if len(c1) != len(c2):
         raise NSTheoryError("coefficient lists must have equal length")
@@ -180,7 +216,16 @@ def ou_operator(f, rho, x, dps: int = 30):
 def gauss_tail_bound(p0, p1, p2, L):
     """Upper bound (arb) on ``int_L^inf (p0 + p1 x + p2 x^2) gamma(x) dx`` for ``p_i >= 0``,
     ``L > 0``, using ``int_L^inf gamma <= gamma(L)/L``, ``int x gamma = gamma(L)`` and
-    ``int x^2 gamma = L gamma(L) + int gamma``."""
+    ``int x^2 gamma = L gamma(L) + int gamma``.
+
+    Examples
+    --------
+    The bound on ``P(X > 2) = 0.02275...`` is ``gamma(2)/2 = 0.02699...``:
+
+    >>> b = gauss_tail_bound(1, 0, 0, 2)
+    >>> bool(b > float(mpmath.erfc(mpmath.sqrt(2)) / 2)) and bool(b < 0.027)
+    True
+    """
     from flint import arb
 
     L = arb(L)
@@ -192,7 +237,16 @@ def gauss_tail_bound(p0, p1, p2, L):
 def cramer_tail_bound(A, B, L):
     """Upper bound (arb) on ``int_{|x|>L} |phi(x) h_k(x)| gamma(x) dx`` for every ``k`` when
     ``|phi(x)| <= A + B |x|``: by Cramér ``|h_k gamma| <= CRAMER e^{-x^2/4}/sqrt(2 pi)``, and
-    ``int_L^inf e^{-x^2/4} <= (2/L) e^{-L^2/4}``, ``int_L^inf x e^{-x^2/4} = 2 e^{-L^2/4}``."""
+    ``int_L^inf e^{-x^2/4} <= (2/L) e^{-L^2/4}``, ``int_L^inf x e^{-x^2/4} = 2 e^{-L^2/4}``.
+
+    Examples
+    --------
+    For ``|phi| <= 1`` and ``L = 10`` the tail is at most about ``2.4e-12``:
+
+    >>> b = cramer_tail_bound(1, 0, 10)
+    >>> bool(b > float(mpmath.erfc(10 / mpmath.sqrt(2)))) and bool(b < 3e-12)
+    True
+    """
     from flint import arb
 
     L = arb(L)
@@ -216,6 +270,16 @@ def hermite_coefficient_arb(phi_acb, k: int, a, A, B, prec: int):
     ``acb.integral`` over ``[-L, L]`` (``phi_acb(z, analytic)`` must flag non-analyticity) plus
     the Cramér tail bound for ``|x| > L``. The working precision is raised by ``k`` guard bits
     (``H_k`` is evaluated on complex balls where it is large).
+
+    Examples
+    --------
+    The identity at scale ``a = 2`` has ``c_1 = 2`` and ``c_3 = 0``:
+
+    >>> from flint import arb
+    >>> hermite_coefficient_arb(lambda z, analytic: z, 1, 2, 0, 1, prec=53).contains(arb(2))
+    True
+    >>> hermite_coefficient_arb(lambda z, analytic: z, 3, 2, 0, 1, prec=53).contains(arb(0))
+    True
     """
     from flint import acb, arb
 
@@ -239,7 +303,17 @@ def hermite_coefficient_arb(phi_acb, k: int, a, A, B, prec: int):
 
 def gaussian_expectation_arb(fn_acb, p0, p1, p2, prec: int):
     """Certified ``E fn(X)`` for ``fn`` analytic near the real axis with
-    ``|fn(x)| <= p0 + p1 |x| + p2 x^2``."""
+    ``|fn(x)| <= p0 + p1 |x| + p2 x^2``.
+
+    Examples
+    --------
+    ``E X^2 = 1`` (growth bound ``|x^2| <= x^2``):
+
+    >>> from flint import arb
+    >>> ball = gaussian_expectation_arb(lambda z, analytic: z * z, 0, 0, 1, prec=53)
+    >>> ball.contains(arb(1)), float(ball.rad()) < 1e-12
+    (True, True)
+    """
     from flint import acb, arb
 
     from nstheory.numerics import arb_precision

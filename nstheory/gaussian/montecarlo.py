@@ -14,7 +14,18 @@ from nstheory.errors import NSTheoryError, check_int, check_positive, check_rho
 
 
 def torch_phi(name: str):
-    """The torch function of the activation called ``name``."""
+    """The torch function of the activation called ``name``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> torch_phi("relu")(torch.tensor([-1.0, 2.0])).tolist()
+    [0.0, 2.0]
+    >>> torch_phi("swish")
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: no torch function for activation 'swish'
+    """
     import torch
     import torch.nn.functional as F
 
@@ -38,7 +49,17 @@ def torch_phi(name: str):
 def mc_raw(act, rho, q1=1.0, q2=1.0, n: int = 1_000_000, seed: int = 0, device: str = "cpu",
            chunk: int = 1_000_000):
     """:class:`nstheory.stats.Moments` of ``phi(U) phi(V)`` over ``n`` float64 samples,
-    ``U = sqrt(q1) X``, ``V = sqrt(q2)(rho X + sqrt(1-rho^2) Z)`` (seeded torch generator)."""
+    ``U = sqrt(q1) X``, ``V = sqrt(q2)(rho X + sqrt(1-rho^2) Z)`` (seeded torch generator).
+
+    Examples
+    --------
+    For the identity ``E[U V] = sqrt(q1 q2) rho``, here ``2 * 0.5 = 1``:
+
+    >>> from nstheory.gaussian.activations import get_activation
+    >>> m = mc_raw(get_activation("identity"), 0.5, q1=4.0, n=20_000, seed=3)
+    >>> m.n, abs(m.z(1.0)) < 5
+    (20000, True)
+    """
     import math
 
     import torch

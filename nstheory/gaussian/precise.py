@@ -38,7 +38,19 @@ GRID_MAX = 20_000
 
 
 def inner_expectation_mp(act, mu, sigma):
-    """``E phi(mu + sigma Z)`` in closed form where known, else ``None``."""
+    """``E phi(mu + sigma Z)`` in closed form where known, else ``None``.
+
+    Examples
+    --------
+    ``E ReLU(Z) = 1/sqrt(2 pi)``; tanh has no closed form here:
+
+    >>> from nstheory.gaussian.activations import get_activation
+    >>> relu = get_activation("relu")
+    >>> abs(inner_expectation_mp(relu, 0, 1) - 1 / mpmath.sqrt(2 * mpmath.pi)) < 1e-15
+    True
+    >>> inner_expectation_mp(get_activation("tanh"), 0, 1) is None
+    True
+    """
     name = act.name
     if sigma == 0:
         return act.phi_mp(mu)
@@ -81,7 +93,21 @@ def _polynomial_reduction(coeffs, rho, a, b, s):
 
 
 def reduction_mp(act, rho, q1=1, q2=1, dps: int = 30):
-    """``E[phi(U) phi(V)]`` by the 1-D reduction (see the module docstring), mpmath."""
+    """``E[phi(U) phi(V)]`` by the 1-D reduction (see the module docstring), mpmath.
+
+    Examples
+    --------
+    It reproduces the arc-cosine kernel ``kappa(1/2) = (sqrt(3)/2 + pi/3) / (2 pi)`` for ReLU and
+    Williams' ``(2/pi) arcsin(2 rho / 3)`` for erf:
+
+    >>> from nstheory.gaussian.activations import get_activation
+    >>> kappa_half = (mpmath.sqrt(3) / 2 + mpmath.pi / 3) / (2 * mpmath.pi)
+    >>> abs(reduction_mp(get_activation("relu"), 0.5, dps=20) - kappa_half) < 1e-14
+    True
+    >>> williams = 2 / mpmath.pi * mpmath.asin(mpmath.mpf(1) / 3)
+    >>> abs(reduction_mp(get_activation("erf"), 0.5, dps=15) - williams) < 1e-13
+    True
+    """
     with mpmath.workdps(dps + 10):
         rho, q1, q2 = mpmath.mpf(rho), mpmath.mpf(q1), mpmath.mpf(q2)
         a, b = mpmath.sqrt(q1), mpmath.sqrt(q2)

@@ -32,7 +32,18 @@ from nstheory.numerics import arb_precision
 
 
 def kappa_prime_arb(r):
-    """``kappa'(rho) = (pi - arccos rho) / (2 pi)`` on a ball inside [-1, 1]."""
+    """``kappa'(rho) = (pi - arccos rho) / (2 pi)`` on a ball inside [-1, 1].
+
+    Examples
+    --------
+    At ``rho = 0`` the slope is ``1/4`` and at ``rho = 1`` it is ``1/2``:
+
+    >>> from flint import arb
+    >>> kappa_prime_arb(arb(0)).contains(arb(1) / 4)
+    True
+    >>> kappa_prime_arb(arb(1)).contains(arb(1) / 2)
+    True
+    """
     from flint import arb
 
     return (arb.pi() - r.acos()) / (2 * arb.pi())
@@ -45,6 +56,17 @@ def kappa_fixed_point_arb(prec: int = 128, start=("0.2", "0.25")):
     from ``X_0 = [0.2, 0.25]`` the Newton operator ``N(X) = m - F(m)/F'(X)`` is iterated with
     ``X <- N(X) ∩ X``; ``N(X_0) ⊂ X_0`` proves existence and uniqueness in ``X_0``.
     Returns the final ball (computed at ``prec`` bits, returned at that precision).
+
+    Examples
+    --------
+    The ball is a fixed point of ``kappa`` and lies near the linearised value ``2/(3 pi)``:
+
+    >>> from nstheory.gaussian.activations import kappa_arb
+    >>> fp = kappa_fixed_point_arb(prec=64)
+    >>> kappa_arb(fp).overlaps(fp), float(fp.rad()) < 1e-15
+    (True, True)
+    >>> abs(float(fp.mid()) - 2 / (3 * math.pi)) < 0.01
+    True
     """
     from flint import arb
 
@@ -72,14 +94,30 @@ def kappa_fixed_point_arb(prec: int = 128, start=("0.2", "0.25")):
 
 def fixed_point_sign_change_arb(fp, prec: int = 128):
     """Independent certificate: ``F = kappa - id`` changes sign across the ball ``fp``
-    (``F(lower) > 0 > F(upper)``); returns ``(F(lo), F(hi))`` balls."""
+    (``F(lower) > 0 > F(upper)``); returns ``(F(lo), F(hi))`` balls.
+
+    Examples
+    --------
+    >>> f_lo, f_hi = fixed_point_sign_change_arb(kappa_fixed_point_arb(prec=64), prec=64)
+    >>> bool(f_lo > 0), bool(f_hi < 0)
+    (True, True)
+    """
     with arb_precision(bits=prec + 20):
         lo, hi = fp.lower(), fp.upper()
         return _kappa_point(lo) - lo, _kappa_point(hi) - hi
 
 
 def contraction_factor_arb(fp):
-    """``kappa'(rho*)`` on the fixed-point ball."""
+    """``kappa'(rho*)`` on the fixed-point ball.
+
+    Examples
+    --------
+    ``kappa'(rho*)`` lies strictly between ``kappa'(0) = 1/4`` and ``kappa'(1/2) = 1/3``:
+
+    >>> lam = contraction_factor_arb(kappa_fixed_point_arb(prec=64))
+    >>> bool(lam > 0.25) and bool(lam < 1 / 3)
+    True
+    """
     return kappa_prime_arb(fp)
 
 
@@ -88,6 +126,14 @@ def global_convergence_certificate():
     ``sup_{[0,1/2]} kappa' = kappa'(1/2) = 1/3 < 1`` (Banach on [0, 1/2]).
 
     Returns ``(image_ball, lipschitz_ball)``.
+
+    Examples
+    --------
+    >>> image, lipschitz = global_convergence_certificate()
+    >>> bool(image.lower() > -1e-8) and bool(image.upper() < 0.5 + 1e-8)
+    True
+    >>> lipschitz.contains(1 / to_arb(3)), bool(lipschitz < 1)
+    (True, True)
     """
     from flint import arb
 
@@ -97,13 +143,31 @@ def global_convergence_certificate():
 
 
 def linearised_fixed_point():
-    """The paper's fixed point of ``1/(2pi) + rho/4 = rho``: ``2/(3pi)`` (mpmath)."""
+    """The paper's fixed point of ``1/(2pi) + rho/4 = rho``: ``2/(3pi)`` (mpmath).
+
+    Examples
+    --------
+    >>> r = linearised_fixed_point()
+    >>> abs(1 / (2 * mpmath.pi) + r / 4 - r) < mpmath.mpf(10) ** -14
+    True
+    """
     return 2 / (3 * mpmath.pi)
 
 
 def taylor2_fixed_point(dps: int = 30):
     """Fixed point of the second-order Taylor map ``1/(2pi) + rho/4 + rho^2/(4pi)`` (the root in
-    [0, 1])."""
+    [0, 1]).
+
+    Examples
+    --------
+    The second-order map's fixed point is closer to ``rho* = 0.2172336...`` than ``2/(3 pi)``:
+
+    >>> r2 = taylor2_fixed_point(dps=20)
+    >>> abs(1 / (2 * mpmath.pi) + r2 / 4 + r2**2 / (4 * mpmath.pi) - r2) < mpmath.mpf(10) ** -18
+    True
+    >>> abs(r2 - 0.2172336282) < abs(linearised_fixed_point() - 0.2172336282)
+    True
+    """
     with mpmath.workdps(dps + 10):
         pi = mpmath.pi
         # rho^2/(4pi) - 3 rho/4 + 1/(2pi) = 0
@@ -112,7 +176,16 @@ def taylor2_fixed_point(dps: int = 30):
 
 
 def iterate_kappa(rho0, L: int):
-    """``[rho_0, ..., rho_L]`` of ``rho_l = kappa(rho_{l-1})`` in float64."""
+    """``[rho_0, ..., rho_L]`` of ``rho_l = kappa(rho_{l-1})`` in float64.
+
+    Examples
+    --------
+    ``kappa(1) = 1/2`` and the iterates approach ``rho* = 0.2172336...``:
+
+    >>> rhos = iterate_kappa(1.0, 40)
+    >>> rhos[1], len(rhos), abs(rhos[-1] - 0.21723362821122166) < 1e-12
+    (0.5, 41, True)
+    """
     L = check_int(L, "L", lo=0)
     out = [float(rho0)]
     for _ in range(L):
@@ -121,7 +194,16 @@ def iterate_kappa(rho0, L: int):
 
 
 def iterate_kappa_mp(rho0, L: int, dps: int = 30):
-    """Same in mpmath at ``dps`` digits."""
+    """Same in mpmath at ``dps`` digits.
+
+    Examples
+    --------
+    It agrees with the float64 iteration to double precision:
+
+    >>> mp_vals = iterate_kappa_mp(1, 3, dps=30)
+    >>> [abs(float(a) - b) < 1e-15 for a, b in zip(mp_vals, iterate_kappa(1.0, 3))]
+    [True, True, True, True]
+    """
     with mpmath.workdps(dps + 10):
         out = [mpmath.mpf(rho0)]
         for _ in range(check_int(L, "L", lo=0)):
@@ -146,7 +228,18 @@ def cmap_gap_step(eps: float) -> float:
 
 
 def cmap_gap_table(Ls=(10, 100, 1000, 10_000, 100_000), rho0: float = 0.0):
-    """``{L: (1 - rho_L) L^2}`` for the C-map iterated from ``rho0``."""
+    """``{L: (1 - rho_L) L^2}`` for the C-map iterated from ``rho0``.
+
+    Examples
+    --------
+    ``(1 - rho_L) L^2`` approaches ``9 pi^2 / 2 = 44.41...`` from below:
+
+    >>> table = cmap_gap_table((10, 1000))
+    >>> table[10] < table[1000] < 9 * math.pi**2 / 2
+    True
+    >>> abs(table[1000] / (9 * math.pi**2 / 2) - 1) < 0.05
+    True
+    """
     eps = 1.0 - rho0
     out, target = {}, sorted(Ls)
     L = 0
@@ -165,7 +258,16 @@ def cmap_gap_table(Ls=(10, 100, 1000, 10_000, 100_000), rho0: float = 0.0):
 
 def q_fixed_point(act, sigma_w2, sigma_b2=0.0, dps: int = 30, q0=1.0):
     """Fixed point of the length map ``q = sigma_w^2 E phi(sqrt(q) Z)^2 + sigma_b^2`` by
-    iteration then ``findroot`` (returns 0 when the iteration collapses to 0)."""
+    iteration then ``findroot`` (returns 0 when the iteration collapses to 0).
+
+    Examples
+    --------
+    ReLU with ``sigma_w^2 = 1``, ``sigma_b^2 = 1/2``: the length map ``q/2 + 1/2`` fixes 1.
+
+    >>> from nstheory.gaussian.activations import get_activation
+    >>> abs(q_fixed_point(get_activation("relu"), 1, 0.5, dps=15) - 1) < 1e-12
+    True
+    """
     with mpmath.workdps(dps + 10):
         q = mpmath.mpf(q0)
         for _ in range(200):
@@ -183,7 +285,18 @@ def q_fixed_point(act, sigma_w2, sigma_b2=0.0, dps: int = 30, q0=1.0):
 
 
 def chi1(act, sigma_w2, q, dps: int = 30):
-    """``chi_1 = sigma_w^2 E[phi'(sqrt(q) Z)^2]`` (at ``q = 0``: ``sigma_w^2 phi'(0)^2``)."""
+    """``chi_1 = sigma_w^2 E[phi'(sqrt(q) Z)^2]`` (at ``q = 0``: ``sigma_w^2 phi'(0)^2``).
+
+    Examples
+    --------
+    ReLU at ``sigma_w^2 = 2`` is critical (``chi_1 = 2 P(Z > 0) = 1``); so is tanh at the origin:
+
+    >>> from nstheory.gaussian.activations import get_activation
+    >>> abs(chi1(get_activation("relu"), 2, 1, dps=15) - 1) < 1e-12
+    True
+    >>> abs(chi1(get_activation("tanh"), 1, 0, dps=15) - 1) < 1e-12
+    True
+    """
     with mpmath.workdps(dps + 10):
         if q == 0:
             return sigma_w2 * act.derivative_mp(mpmath.mpf(0)) ** 2
@@ -195,7 +308,16 @@ def chi1(act, sigma_w2, q, dps: int = 30):
 def cmap_slope_at_one(act, sigma_w2, q, dps: int = 30, h=None):
     """Numerical derivative at ``c = 1`` of the normalised correlation map
     ``c -> sigma_w^2 E[phi(U) phi(V)] / q`` (``q`` the fixed point, sigma_b = 0), from the left:
-    an independent route to ``chi_1`` (for ReLU at sigma_w^2 = 2 it is 1)."""
+    an independent route to ``chi_1`` (for ReLU at sigma_w^2 = 2 it is 1).
+
+    Examples
+    --------
+    The one-sided difference quotient approaches ReLU's ``chi_1 = 1`` (error of order ``sqrt(h)``):
+
+    >>> from nstheory.gaussian.activations import get_activation
+    >>> abs(cmap_slope_at_one(get_activation("relu"), 2, 1, dps=15) - 1) < 1e-2
+    True
+    """
     with mpmath.workdps(dps + 10):
         h = mpmath.mpf(10) ** (-(dps // 3)) if h is None else mpmath.mpf(h)
         f1 = act.raw(1, q, q, dps)
@@ -205,7 +327,13 @@ def cmap_slope_at_one(act, sigma_w2, q, dps: int = 30, h=None):
 
 def np_iterates_until(fn, x0, L):
     """Vectorised helper: iterate ``fn`` on an array of starts ``x0`` for ``L`` steps, returning
-    an array of shape ``(L + 1, len(x0))``."""
+    an array of shape ``(L + 1, len(x0))``.
+
+    Examples
+    --------
+    >>> np_iterates_until(lambda x: x / 2, [1.0, 4.0], 2)[:, 1].tolist()
+    [4.0, 2.0, 1.0]
+    """
     x = np.asarray(x0, dtype=np.float64)
     out = [x]
     for _ in range(L):

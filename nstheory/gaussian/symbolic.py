@@ -36,7 +36,24 @@ c = sp.Symbol("c", real=True)
 
 @dataclass
 class Derivation:
-    """A derived result with its steps ``[(words, latex), ...]``."""
+    """A derived result with its steps ``[(words, latex), ...]``.
+
+    Parameters
+    ----------
+    name : str
+        Short label of the derived quantity.
+    result : sympy.Expr
+        The derived closed form.
+    steps : list of (str, str)
+        The derivation steps, each as words and a LaTeX formula.
+
+    Examples
+    --------
+    >>> d = Derivation("square", sp.S(0))
+    >>> d.step("Square the symbol:", x**2)
+    >>> d.steps
+    [('Square the symbol:', 'x^{2}')]
+    """
 
     name: str
     result: sp.Expr
@@ -242,7 +259,15 @@ def hermite_poly(k: int, var=x):
 
 
 def gaussian_expectation_poly(p, var=x):
-    """``E p(X)`` for a polynomial ``p`` by Gaussian moments (E X^{2m} = (2m-1)!!)."""
+    """``E p(X)`` for a polynomial ``p`` by Gaussian moments (E X^{2m} = (2m-1)!!).
+
+    Examples
+    --------
+    ``E[X^4 + X^3 + 2] = 3 + 0 + 2``:
+
+    >>> gaussian_expectation_poly(x**4 + x**3 + 2)
+    5
+    """
     poly = sp.Poly(sp.expand(p), var)
     return sp.simplify(sum(coef * _gauss_moment(m[0]) for m, coef in poly.terms()))
 
@@ -259,7 +284,16 @@ def polynomial_hermite_coefficients(p, q=1):
 
 
 def derive_polynomial(p) -> Derivation:
-    """E[p(U) p(V)] for a polynomial p via its Hermite expansion (Mehler)."""
+    """E[p(U) p(V)] for a polynomial p via its Hermite expansion (Mehler).
+
+    Examples
+    --------
+    ``E[U^2 V^2] = q_1 q_2 (1 + 2 rho^2)`` (Isserlis):
+
+    >>> d = derive_polynomial(x**2)
+    >>> sp.expand(d.result - q1 * q2 * (1 + 2 * rho**2))
+    0
+    """
     d = Derivation(f"poly {p}", sp.S(0))
     c1 = polynomial_hermite_coefficients(p, q1)
     c2 = polynomial_hermite_coefficients(p, q2)
@@ -273,7 +307,15 @@ def derive_polynomial(p) -> Derivation:
 
 def polynomial_moment_direct(p):
     """E[p(U) p(V)] by expanding U = sqrt(q1) X, V = sqrt(q2)(rho X + sqrt(1-rho^2) Z) and
-    taking moments of the independent X, Z (an independent check of :func:`derive_polynomial`)."""
+    taking moments of the independent X, Z (an independent check of :func:`derive_polynomial`).
+
+    Examples
+    --------
+    It agrees with the Hermite (Mehler) route of :func:`derive_polynomial`:
+
+    >>> sp.expand(polynomial_moment_direct(x**2) - derive_polynomial(x**2).result)
+    0
+    """
     s = sp.sqrt(1 - rho**2)
     expr = sp.expand(sp.sympify(p).subs(x, sp.sqrt(q1) * x) * sp.sympify(p).subs(
         x, sp.sqrt(q2) * (rho * x + s * z)))
@@ -295,14 +337,33 @@ def relu_hermite_coefficient(k: int):
 
 
 def relu_coefficient_formula(k: int):
-    """The closed formula ``((k-3)!!)^2 / (2 pi k!)`` for even ``k >= 2`` (0 for odd ``k >= 3``)."""
+    """The closed formula ``((k-3)!!)^2 / (2 pi k!)`` for even ``k >= 2`` (0 for odd ``k >= 3``).
+
+    Examples
+    --------
+    The formula gives the squared coefficient ``c_k^2``; compare the integral of
+    :func:`relu_hermite_coefficient`:
+
+    >>> relu_coefficient_formula(4), relu_hermite_coefficient(4) ** 2
+    (1/(48*pi), 1/(48*pi))
+    >>> relu_coefficient_formula(5)
+    0
+    """
     if k % 2 == 1 and k >= 3:
         return sp.S(0)
     return sp.factorial2(k - 3) ** 2 / (2 * sp.pi * sp.factorial(k))
 
 
 def kappa_series(order: int = 10):
-    """Series of the *derived* kappa(rho) about 0 to ``O(rho^order)`` (a SymPy expression)."""
+    """Series of the *derived* kappa(rho) about 0 to ``O(rho^order)`` (a SymPy expression).
+
+    Examples
+    --------
+    The series starts ``1/(2 pi) + rho/4 + rho^2/(4 pi)``:
+
+    >>> sp.expand(kappa_series(3) - (1 / (2 * sp.pi) + rho / 4 + rho**2 / (4 * sp.pi)))
+    0
+    """
     return sp.series(derive_relu().result, rho, 0, order).removeO()
 
 
