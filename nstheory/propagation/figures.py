@@ -62,6 +62,19 @@ def envelope_data(mc_samples: int = 1500, per_net: int = 150, seed: int = 0) -> 
         "measured stability (MC, width 256) inside certified mean-field envelopes vs depth: "
         "MLP vs attention vs transformer, with and without residual/LayerNorm")
 def envelopes(path):
+    """Draw measured stability inside certified mean-field envelopes against depth.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        Output PNG; the plotted rows are stored beside it as JSON.
+
+    Examples
+    --------
+    >>> from nstheory.plots import FIGURES
+    >>> FIGURES["propagation_envelopes"].fn is envelopes
+    True
+    """
     import torch
 
     from nstheory.attention.copy_chain import copy_chain_stability
