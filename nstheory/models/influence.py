@@ -159,7 +159,7 @@ def gaussian_influence(lm, ids, functionals, sigma: float, positions=None, resam
 
 
 def jacobian_sq(lm, ids, functionals, probes: int = 8, seed: int = 0) -> dict:
-    """Hutchinson estimates of ``||J_i||_F^2`` (``J_i = df/de_i``) for every position i of one input.
+    """Hutchinson estimates of ``||J_i||_F^2`` (``J_i = df/de_i``) at every position of one input.
 
     Parameters
     ----------

@@ -44,7 +44,39 @@ def _configs():
 
 
 def envelope_data(mc_samples: int = 1500, per_net: int = 150, seed: int = 0) -> dict:
-    """Per-configuration rows of :func:`nstheory.propagation.compare.layer_table`."""
+    """Per-configuration rows of :func:`nstheory.propagation.compare.layer_table`.
+
+    The data of the ``propagation_envelopes`` figure: for each panel (``plain``,
+    ``residual``) and each stack, one row per block with the certified interval,
+    the point recurrence and (if ``mc_samples > 0``) the Monte Carlo estimate.
+
+    Parameters
+    ----------
+    mc_samples : int, optional
+        Monte Carlo input pairs per configuration (0: intervals and recurrence only).
+    per_net : int, optional
+        Input pairs per random network.
+    seed : int, optional
+        Seed of the Monte Carlo.
+
+    Returns
+    -------
+    dict
+        ``{panel: {configuration name: [row dict, ...]}}``.
+
+    Examples
+    --------
+    Without sampling (a few seconds: every stack is propagated with certified
+    intervals). The first He-initialised ReLU layer at ``rho = 0.9`` encloses the
+    arc-cosine value:
+
+    >>> import math
+    >>> d = envelope_data(mc_samples=0)
+    >>> rows = d["plain"]["MLP (He, ReLU)"]
+    >>> exact = (math.sqrt(1 - 0.81) + (math.pi - math.acos(0.9)) * 0.9) / math.pi
+    >>> len(rows), float(rows[0]["lo"]) <= exact <= float(rows[0]["hi"]), rows[0]["mc_mean"]
+    (16, True, None)
+    """
     from nstheory.propagation.compare import layer_table
 
     plain, residual = _configs()
