@@ -287,7 +287,7 @@ def paper_relu_intervals(rho, depth: int, bits: int = 53, guard_bits: int = 32) 
     >>> import math
     >>> out = paper_relu_intervals(0.5, 1)
     >>> # kappa(r) = E[relu(U) relu(V)] = (sqrt(1 - r^2) + (pi - arccos r) r) / (2 pi)
->>> kappa = (math.sqrt(0.75) + (math.pi - math.acos(0.5)) * 0.5) / (2 * math.pi)
+    >>> kappa = (math.sqrt(0.75) + (math.pi - math.acos(0.5)) * 0.5) / (2 * math.pi)
     >>> len(out), float(out[1].lower()) <= kappa <= float(out[1].upper())
     (2, True)
     """
