@@ -57,6 +57,19 @@ def _common(p) -> None:
 
 
 def register_cli(sub) -> None:
+    """Add ``nstheory model influence|table1|layers`` to the subcommand parser ``sub``.
+
+    Examples
+    --------
+    >>> import argparse
+    >>> parser = argparse.ArgumentParser(prog="nstheory")
+    >>> register_cli(parser.add_subparsers())
+    >>> args = parser.parse_args(["model", "layers", "--rhos", "0.9", "--n", "16"])
+    >>> args.func is run_layers, args.rhos, args.n
+    (True, '0.9', 16)
+    >>> parser.parse_args(["model", "table1"]).func is run_cli
+    True
+    """
     p = sub.add_parser("model", help="influence, Table 1 and layer-wise stability of real models")
     msub = p.add_subparsers(dest="model_command", metavar="SUBCOMMAND")
     for name, helptext in (
@@ -83,7 +96,33 @@ def register_cli(sub) -> None:
 
 
 def layers_result(args) -> dict:
-    """Description, measurement and prediction of ``nstheory model layers`` (with provenance)."""
+    """Description, measurement and prediction of ``nstheory model layers`` (with provenance).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed options: ``model``, ``device``, ``n``, ``inputs``, ``seed``, ``text``,
+        ``rhos``, ``draws``.
+
+    Returns
+    -------
+    dict
+        The configuration, the checkpoint description, the measured-vs-predicted
+        comparison per rho and the provenance block.
+
+    Raises
+    ------
+    NSTheoryError
+        For invalid options (checked before any model is loaded).
+
+    Examples
+    --------
+    >>> from argparse import Namespace
+    >>> layers_result(Namespace(rhos="0.5,1.5", draws=4))
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: --rhos values must lie in (0, 1), got 1.5
+    """
     from nstheory.errors import check_int
     from nstheory.models.layers import compare_layers, describe_checkpoint, measured_layers
     from nstheory.models.loading import load_model
@@ -105,6 +144,21 @@ def layers_result(args) -> dict:
 
 
 def run_layers(args) -> int:
+    """Run ``nstheory model layers``: print (and optionally save) :func:`layers_result`.
+
+    Returns
+    -------
+    int
+        The exit code, 0.
+
+    Examples
+    --------
+    >>> from argparse import Namespace
+    >>> run_layers(Namespace(rhos="", draws=4))
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: --rhos is empty
+    """
     from nstheory.store import dumps, save_json
 
     res = layers_result(args)
@@ -118,7 +172,17 @@ def run_layers(args) -> int:
 
 
 def format_layers(res: dict) -> str:
-    """Text table of :func:`layers_result`."""
+    """Text table of :func:`layers_result`.
+
+    Examples
+    --------
+    >>> from nstheory.models.figures import DATA
+    >>> from nstheory.store import load_json
+    >>> res = load_json(DATA / "models_minilm_layers.json")
+    >>> text = format_layers(res)
+    >>> text.startswith("model minilm"), text.count("measured:") == 2 * len(res["comparison"])
+    (True, True)
+    """
     lines = [f"model {res['model']}: {res['text']}; Gaussian embedding noise "
              f"y = rho e + sqrt(1-rho^2) s Z, s = {res['embedding_scale']:.6g}, "
              f"{res['draws']} draws per input",
@@ -155,6 +219,29 @@ def _config(args):
 
 
 def run_cli(args) -> int:
+    """Run ``nstheory model influence`` or ``nstheory model table1``.
+
+    Measures (or, with ``--from``, reads) a run, then prints the influence report
+    or Table 1, as text or JSON.
+
+    Returns
+    -------
+    int
+        The exit code, 0.
+
+    Raises
+    ------
+    NSTheoryError
+        For a missing ``--from`` source or invalid options.
+
+    Examples
+    --------
+    >>> from argparse import Namespace
+    >>> run_cli(Namespace(source="no/such/run", model_command="influence"))
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: --from 'no/such/run': no such run directory or file
+    """
     from pathlib import Path
 
     from nstheory.models.summary import summarise
@@ -201,7 +288,22 @@ def _ci(d):
 
 
 def format_influence(res: dict) -> str:
-    """Text report of :func:`nstheory.models.summary.summarise` (the same numbers as JSON)."""
+    """Text report of :func:`nstheory.models.summary.summarise` (the same numbers as JSON).
+
+    Examples
+    --------
+    >>> res = {"config": {"model": "tiny-bert", "arm": "pretrained", "n": 6, "inputs": 2,
+    ...                   "resamples": 2},
+    ...        "kind": "encoder", "text": "random ids", "resample_vocab": 60,
+    ...        "embedding_scale": 0.5,
+    ...        "functionals": {"cls": {"stability": {"token": {"0.5": {"mean": 0.25,
+    ...                                                                 "stderr": 0.01}}}}}}
+    >>> lines = format_influence(res).splitlines()
+    >>> lines[2]
+    'functional f = cls'
+    >>> "D_rho = E||f(x)-f(y)||^2/2 = 0.25 ± 0.01" in lines[3]
+    True
+    """
     cfg = res["config"]
     lines = [f"model {cfg['model']} ({res['kind']}, {cfg['arm']}); inputs: {res['text']}",
              f"n = {cfg['n']} tokens, {cfg['inputs']} inputs, {cfg['resamples']} resamples per "

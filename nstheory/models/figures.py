@@ -33,6 +33,22 @@ def _summary(name="models_minilm.json"):
 @figure("models_minilm_influence",
         "MiniLM: influence by position (token-resampling and geometric, 95% CI bands)")
 def influence_by_position(path):
+    """Draw influence by token position for the stored MiniLM run.
+
+    One row per functional: token-resampling influence (raw) on the left, the
+    geometric Jacobian norm on the right, each with its 95% confidence band.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        Output PNG; a JSON file with the plotted numbers is written beside it.
+
+    Examples
+    --------
+    >>> from nstheory.plots import FIGURES
+    >>> FIGURES["models_minilm_influence"].fn is influence_by_position
+    True
+    """
     plt = setup_matplotlib()
     res = _summary()
     specs = list(res["functionals"])
@@ -69,6 +85,19 @@ def influence_by_position(path):
 
 @figure("models_minilm_junta", "MiniLM: share of total influence held by the top-k positions")
 def junta_curve(path):
+    """Draw the cumulative share of total influence held by the top-k positions.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        Output PNG; a JSON file with the junta sizes is written beside it.
+
+    Examples
+    --------
+    >>> from nstheory.plots import FIGURES
+    >>> FIGURES["models_minilm_junta"].fn is junta_curve
+    True
+    """
     plt = setup_matplotlib()
     res = _summary()
     fig, ax = plt.subplots(figsize=(6, 4))
@@ -97,6 +126,19 @@ def junta_curve(path):
 @figure("models_minilm_layers",
         "MiniLM: per-layer stability under Gaussian embedding noise, measured vs mean-field")
 def layers_vs_theory(path):
+    """Draw per-layer stability of MiniLM under embedding noise against mean field.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        Output PNG, drawn from the stored layer comparison.
+
+    Examples
+    --------
+    >>> from nstheory.plots import FIGURES
+    >>> FIGURES["models_minilm_layers"].fn is layers_vs_theory
+    True
+    """
     from nstheory.store import load_json
 
     plt = setup_matplotlib()

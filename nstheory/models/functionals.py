@@ -30,7 +30,33 @@ SPECS = ("cls", "mean", "pos:K", "layer:L", "logprobs")
 
 @dataclass(frozen=True)
 class Functional:
-    """A parsed functional: ``name`` is ``cls|mean|pos|layer|logprobs``, ``arg`` its index."""
+    """A parsed functional: ``name`` is ``cls|mean|pos|layer|logprobs``, ``arg`` its index.
+
+    Calling it on a batched model output with hidden states gives a
+    ``(batch, m)`` float tensor.
+
+    Parameters
+    ----------
+    name : str
+        ``cls``, ``mean``, ``pos``, ``layer`` or ``logprobs``.
+    arg : int, optional
+        The position (``pos``) or layer (``layer``) index.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from types import SimpleNamespace
+    >>> h = torch.arange(12.0).reshape(1, 3, 4)          # batch 1, 3 tokens, d = 4
+    >>> out = SimpleNamespace(hidden_states=(torch.zeros(1, 3, 4), h))
+    >>> Functional("mean")(out).tolist(), Functional("pos", -1).spec
+    ([[4.0, 5.0, 6.0, 7.0]], 'pos:-1')
+    >>> tuple(Functional("layer", 0)(out).shape)
+    (1, 12)
+    >>> Functional("pos", 3)(out)
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: --functional pos:3 out of range for n = 3 tokens
+    """
 
     name: str
     arg: int | None = None
@@ -116,7 +142,15 @@ def parse_functionals(text: str, kind: str = "encoder") -> list[Functional]:
 
 
 def default_functionals(kind: str) -> list[Functional]:
-    """``cls, mean, pos:-1`` for encoders; ``mean, pos:-1, logprobs`` for causal LMs."""
+    """``cls, mean, pos:-1`` for encoders; ``mean, pos:-1, logprobs`` for causal LMs.
+
+    Examples
+    --------
+    >>> [f.spec for f in default_functionals("causal-lm")]
+    ['mean', 'pos:-1', 'logprobs']
+    >>> "logprobs" in [f.spec for f in default_functionals("encoder")]
+    False
+    """
     return parse_functionals("mean,pos:-1,logprobs" if kind == "causal-lm" else "cls,mean,pos:-1",
                              kind)
 

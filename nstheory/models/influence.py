@@ -64,8 +64,42 @@ def token_influence(lm, ids, functionals, positions=None, resamples: int = 2, ba
                     seed: int = 0) -> dict:
     """Per-position token-resampling influence estimates on one input ``ids`` (n,).
 
-    Returns ``{spec: array(len(positions))}``, each entry an unbiased estimate of
-    ``tr Var_t f(x^{i<-t})`` from ``resamples`` uniform non-special tokens t.
+    Parameters
+    ----------
+    lm : LoadedModel
+        The model.
+    ids : torch.Tensor
+        Token ids of one input, shape ``(n,)``.
+    functionals : list of Functional
+        The output functionals measured.
+    positions : iterable of int, optional
+        Positions to measure (default all).
+    resamples : int, optional
+        Resampled tokens per position, at least 2.
+    batch : int, optional
+        Forward-pass batch size.
+    seed : int, optional
+        Seed of the resampling.
+
+    Returns
+    -------
+    dict
+        ``{spec: array(len(positions))}``, each entry an unbiased estimate of
+        ``tr Var_t f(x^{i<-t})`` from ``resamples`` uniform non-special tokens t.
+
+    Examples
+    --------
+    In a causal LM the first position's output cannot depend on later tokens, so
+    their influence on ``pos:0`` is exactly zero:
+
+    >>> import torch
+    >>> from nstheory.models.loading import tiny_model
+    >>> from nstheory.models.functionals import parse_functionals
+    >>> lm = tiny_model("gpt2")
+    >>> ids = torch.randint(4, 64, (6,), generator=torch.Generator().manual_seed(0))
+    >>> inf = token_influence(lm, ids, parse_functionals("pos:0", lm.kind), resamples=3)["pos:0"]
+    >>> bool(inf[0] > 0), bool((inf[1:] == 0).all())
+    (True, True)
     """
     import torch
 
@@ -84,8 +118,32 @@ def token_influence(lm, ids, functionals, positions=None, resamples: int = 2, ba
 
 def gaussian_influence(lm, ids, functionals, sigma: float, positions=None, resamples: int = 2,
                        batch: int = 32, seed: int = 0) -> dict:
-    """Per-position Gaussian influence: token i's embedding gets ``sigma * N(0, I_d)`` added
-    (absolute units of the embedding table); estimates of ``tr Var_Z f(e_i + sigma Z)``."""
+    """Per-position Gaussian influence: token i's embedding gets ``sigma * N(0, I_d)`` added.
+
+    ``sigma`` is in absolute units of the embedding table; the entries estimate
+    ``tr Var_Z f(e_i + sigma Z)``. Other parameters as in :func:`token_influence`.
+
+    Raises
+    ------
+    NSTheoryError
+        For ``sigma <= 0`` or fewer than 2 resamples.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from nstheory.models.loading import tiny_model
+    >>> from nstheory.models.functionals import parse_functionals
+    >>> lm = tiny_model("gpt2")
+    >>> ids = torch.randint(4, 64, (6,), generator=torch.Generator().manual_seed(0))
+    >>> fs = parse_functionals("pos:0", lm.kind)
+    >>> inf = gaussian_influence(lm, ids, fs, sigma=0.1, resamples=3)["pos:0"]
+    >>> bool(inf[0] > 0), bool((inf[1:] == 0).all())          # causal masking
+    (True, True)
+    >>> gaussian_influence(lm, ids, fs, sigma=0.0)               # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: sigma must be ...
+    """
     import torch
 
     check_positive(sigma, "sigma")
@@ -101,10 +159,36 @@ def gaussian_influence(lm, ids, functionals, sigma: float, positions=None, resam
 
 
 def jacobian_sq(lm, ids, functionals, probes: int = 8, seed: int = 0) -> dict:
-    """Hutchinson estimates of ``||J_i||_F^2`` (J_i = df/de_i) for every position i of one input.
+    """Hutchinson estimates of ``||J_i||_F^2`` (``J_i = df/de_i``) at every position of one input.
 
-    Returns ``{spec: (mean array(n), stderr array(n))}`` over ``probes`` Gaussian probes
-    (backward passes through the model with autograd).
+    Parameters
+    ----------
+    lm : LoadedModel
+        The model.
+    ids : torch.Tensor
+        Token ids of one input, shape ``(n,)``.
+    functionals : list of Functional
+        The output functionals.
+    probes : int, optional
+        Gaussian probes (backward passes), at least 2.
+    seed : int, optional
+        Seed of the probes.
+
+    Returns
+    -------
+    dict
+        ``{spec: (mean array(n), stderr array(n))}`` over the probes.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from nstheory.models.loading import tiny_model
+    >>> from nstheory.models.functionals import parse_functionals
+    >>> lm = tiny_model("gpt2")
+    >>> ids = torch.randint(4, 64, (6,), generator=torch.Generator().manual_seed(0))
+    >>> mean, se = jacobian_sq(lm, ids, parse_functionals("pos:0", lm.kind), probes=4)["pos:0"]
+    >>> bool(mean[0] > 0), bool((mean[1:] == 0).all()), se.shape   # causal masking
+    (True, True, (6,))
     """
     import torch
 

@@ -40,7 +40,35 @@ def _bert_layers(lm):
 
 
 def describe_checkpoint(lm) -> dict:
-    """Per-layer weight statistics that the propagation rules use (see the module docstring)."""
+    """Per-layer weight statistics that the propagation rules use (see the module docstring).
+
+    Parameters
+    ----------
+    lm : LoadedModel
+        A BERT-family encoder.
+
+    Returns
+    -------
+    dict
+        ``layers`` (one dict per layer), ``activation`` and ``heads``.
+
+    Raises
+    ------
+    NSTheoryError
+        For a model that is not a BERT-family encoder.
+
+    Examples
+    --------
+    >>> from nstheory.models.loading import tiny_model
+    >>> lm = tiny_model("bert")
+    >>> desc = describe_checkpoint(lm)
+    >>> len(desc["layers"]) == lm.config.num_hidden_layers, desc["layers"][0]["width"]
+    (True, 32)
+    >>> describe_checkpoint(tiny_model("gpt2"))              # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: layer-wise theory reads BERT-family encoders ...
+    """
     import torch
 
     from nstheory.propagation.statedict import attention_stats, dense_sigma2
@@ -83,7 +111,19 @@ def describe_checkpoint(lm) -> dict:
 
 
 def propagation_model(desc: dict, n_tokens: int):
-    """The propagation :class:`Model` of a :func:`describe_checkpoint` result."""
+    """The propagation :class:`Model` of a :func:`describe_checkpoint` result.
+
+    Each layer becomes a post-LN block: residual attention, LayerNorm, residual
+    MLP, LayerNorm.
+
+    Examples
+    --------
+    >>> from nstheory.models.loading import tiny_model
+    >>> desc = describe_checkpoint(tiny_model("bert"))
+    >>> m = propagation_model(desc, n_tokens=8)
+    >>> m.depth == len(desc["layers"]), m.n_tokens
+    (True, 8)
+    """
     from nstheory.propagation.model import Act, Attention, Dense, LayerNorm, Model, Residual
 
     act = "gelu" if "gelu" in desc["activation"] else desc["activation"]
@@ -99,8 +139,41 @@ def propagation_model(desc: dict, n_tokens: int):
 
 
 def measured_layers(lm, ids, rhos, draws: int = 4, seed: int = 0) -> dict:
-    """``{rho: {"uncentred": [...], "centred": [...]}}`` per layer 0..L (see module docstring)
-    over the inputs ``ids`` (count, n) and ``draws`` noisy copies each."""
+    """Measured per-layer correlations of clean and Gaussian-noised embeddings.
+
+    Parameters
+    ----------
+    lm : LoadedModel
+        The model.
+    ids : torch.Tensor
+        Inputs, shape ``(count, n)``.
+    rhos : iterable of float
+        Correlations of the embedding noise.
+    draws : int, optional
+        Noisy copies per input.
+    seed : int, optional
+        Seed of the noise.
+
+    Returns
+    -------
+    dict
+        ``{rho: {"uncentred": [...], "centred": [...]}}`` per layer 0..L (see the
+        module docstring).
+
+    Examples
+    --------
+    Without noise (``rho = 1``) every layer is perfectly correlated with itself:
+
+    >>> import math, torch
+    >>> from nstheory.models.loading import tiny_model
+    >>> lm = tiny_model("bert")
+    >>> ids = torch.randint(4, 64, (2, 6), generator=torch.Generator().manual_seed(0))
+    >>> m = measured_layers(lm, ids, [1.0, 0.5], draws=2)
+    >>> all(math.isclose(c, 1.0, rel_tol=1e-9) for c in m["1.0"]["uncentred"])
+    True
+    >>> len(m["0.5"]["centred"]) == lm.config.num_hidden_layers + 1
+    True
+    """
     import torch
 
     draws = check_int(draws, "draws", lo=1)
@@ -137,8 +210,37 @@ def measured_layers(lm, ids, rhos, draws: int = 4, seed: int = 0) -> dict:
 
 
 def compare_layers(desc: dict, measured: dict, n_tokens: int) -> dict:
-    """Per rho: the measured per-layer correlations and the mean-field prediction started at
-    the measured layer-0 correlation (uncentred -> ``normalised``; centred -> ``centred``)."""
+    """Measured per-layer correlations beside the mean-field prediction.
+
+    Per rho, the prediction is started at the measured layer-0 correlation
+    (uncentred -> ``normalised``; centred -> ``centred``).
+
+    Parameters
+    ----------
+    desc : dict
+        A :func:`describe_checkpoint` result.
+    measured : dict
+        A :func:`measured_layers` result.
+    n_tokens : int
+        Tokens per input.
+
+    Returns
+    -------
+    dict
+        Per rho: ``measured``, ``predicted`` and ``gap`` (measured minus predicted).
+
+    Examples
+    --------
+    Correlation 1 is a fixed point of the mean-field map:
+
+    >>> from nstheory.models.loading import tiny_model
+    >>> desc = describe_checkpoint(tiny_model("bert"))
+    >>> L = len(desc["layers"])
+    >>> row = compare_layers(desc, {"1.0": {"uncentred": [1.0] * (L + 1),
+    ...                                     "centred": [1.0] * (L + 1)}}, 6)["1.0"]
+    >>> max(abs(g) for g in row["gap"]["uncentred"]) < 1e-9
+    True
+    """
     import math
 
     from nstheory.propagation.recurrence import point_recurrence

@@ -87,6 +87,14 @@ class LoadedModel:
         The tokenizer saved with the model (None for models built in memory).
     name : str
         What the user passed (alias or path), for reports.
+
+    Examples
+    --------
+    >>> import torch
+    >>> lm = tiny_model("bert")
+    >>> e = lm.embed(torch.tensor([[5, 6, 7]]))
+    >>> lm.kind, tuple(e.shape), lm.tokenizer is None
+    ('encoder', (1, 3, 32), True)
     """
 
     model: object
@@ -180,7 +188,16 @@ def wrap(model, kind: str, tokenizer=None, name: str = "in-memory",
 
 
 def detect_kind(config) -> str:
-    """``causal-lm`` for decoder-only language models, else ``encoder``."""
+    """``causal-lm`` for decoder-only language models, else ``encoder``.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> detect_kind(SimpleNamespace(model_type="bert", architectures=["BertModel"]))
+    'encoder'
+    >>> detect_kind(SimpleNamespace(model_type="custom", architectures=["MyForCausalLM"]))
+    'causal-lm'
+    """
     archs = " ".join(getattr(config, "architectures", None) or [])
     if getattr(config, "is_decoder", False) or "CausalLM" in archs or "LMHead" in archs:
         return "causal-lm"

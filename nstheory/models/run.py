@@ -29,11 +29,49 @@ CHUNK = 64
 
 @dataclass
 class RunConfig:
-    """What a run measures. ``positions = 0`` means every position; k > 0 samples k positions
-    per input uniformly without replacement (enough for totals, not for per-position
-    profiles). ``sigma_rel`` is the Gaussian influence's noise standard deviation in units of
-    the embedding scale s. ``arm`` is ``pretrained`` or ``random-init`` (same architecture,
-    the model's own initialiser, seed ``seed``)."""
+    """What a run measures.
+
+    Parameters
+    ----------
+    model : str
+        Model alias or path (``tiny-bert`` and ``tiny-gpt2`` are built in memory).
+    arm : str
+        ``pretrained`` or ``random-init`` (same architecture, the model's own
+        initialiser, seed ``seed``).
+    n, inputs, seed : int
+        Tokens per input, number of inputs, run seed.
+    text : str or None
+        Corpus (see :func:`nstheory.models.texts.corpus_text`).
+    functionals : str
+        Comma-separated functional specs, or ``default``.
+    measures : tuple of str
+        Influence measures to run.
+    positions : int
+        0 means every position; k > 0 samples k positions per input uniformly
+        without replacement (enough for totals, not for per-position profiles).
+    resamples, probes, draws, batch : int
+        Resampled tokens per position, Hutchinson probes, noisy copies, batch size.
+    sigma_rel : float
+        The Gaussian influence's noise standard deviation in units of the embedding scale s.
+    rhos : tuple of float
+        Noise parameters of the whole-sequence stability, in ``(0, 1)``.
+    noises : tuple of str
+        ``token`` and/or ``gaussian``.
+    extra : dict
+        Free-form additions recorded with the configuration.
+
+    Examples
+    --------
+    >>> cfg = RunConfig(model="tiny-bert", n=6, inputs=2)
+    >>> cfg.validate() is cfg, cfg.hash() == RunConfig(model="tiny-bert", n=6, inputs=2).hash()
+    (True, True)
+    >>> cfg.hash() == RunConfig(model="tiny-bert", n=7, inputs=2).hash()
+    False
+    >>> RunConfig(rhos=(1.0,)).validate()
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: --rhos must lie in (0, 1), got 1.0
+    """
 
     model: str = "minilm"
     arm: str = "pretrained"
@@ -116,12 +154,42 @@ def provenance(config: dict, device=None, command: str | None = None) -> dict:
 
 
 def task_seed(seed: int, key: str) -> int:
-    """A per-unit seed derived from the run seed and the unit's key (stable across resumes)."""
+    """A per-unit seed derived from the run seed and the unit's key (stable across resumes).
+
+    Examples
+    --------
+    >>> task_seed(0, "token:3") == task_seed(0, "token:3")
+    True
+    >>> len({task_seed(0, "token:3"), task_seed(1, "token:3"), task_seed(0, "token:4")})
+    3
+    """
     return int(hashlib.sha256(f"{seed}:{key}".encode()).hexdigest()[:12], 16)
 
 
 def open_run(out, cfg: RunConfig, device=None, command: str | None = None) -> Path:
-    """Create or reopen the run directory ``out`` for ``cfg`` (refusing another config)."""
+    """Create or reopen the run directory ``out`` for ``cfg`` (refusing another config).
+
+    Returns
+    -------
+    pathlib.Path
+        The run directory, holding ``config.json``.
+
+    Raises
+    ------
+    NSTheoryError
+        If ``out`` holds a run with another configuration or a corrupt ``config.json``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = tempfile.mkdtemp()
+    >>> (open_run(d, RunConfig(model="tiny-bert")) / "config.json").exists()
+    True
+    >>> open_run(d, RunConfig(model="tiny-gpt2"))             # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: --out ... holds a run with another configuration ...
+    """
     from nstheory.store import load_json, save_json
 
     out = Path(out)
@@ -143,7 +211,14 @@ def open_run(out, cfg: RunConfig, device=None, command: str | None = None) -> Pa
 
 
 def load_for(cfg: RunConfig, device: str = "auto"):
-    """The model of ``cfg`` (its arm), and the functionals."""
+    """The model of ``cfg`` (its arm), and the functionals.
+
+    Examples
+    --------
+    >>> lm, fs = load_for(RunConfig(model="tiny-gpt2", functionals="mean,logprobs"))
+    >>> lm.kind, [f.spec for f in fs]
+    ('causal-lm', ['mean', 'logprobs'])
+    """
     from nstheory.models.functionals import default_functionals, parse_functionals
     from nstheory.models.loading import load_model, random_init_like, tiny_model
 
@@ -243,8 +318,23 @@ def execute(cfg: RunConfig, out, device: str = "auto", progress_bar: bool | None
 
 
 def export_run(run_dir, path, note: str = "") -> Path:
-    """Write a run (configuration, provenance, every logged record) as one JSON file, the form
-    stored under ``proofs_check/data/models_*.json``."""
+    """Write a run (configuration, provenance, every logged record) as one JSON file.
+
+    This is the form stored under ``proofs_check/data/models_*.json``; it reads
+    back with :func:`nstheory.models.summary.load_run`.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from nstheory.models.summary import load_run
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> cfg = RunConfig(model="tiny-bert")
+    >>> _ = open_run(d / "run", cfg)
+    >>> p = export_run(d / "run", d / "run.json", note="empty run")
+    >>> meta, recs = load_run(p)
+    >>> meta["hash"] == cfg.hash(), meta["note"], recs
+    (True, 'empty run', {})
+    """
     from nstheory.store import JsonlLog, load_json, save_json
 
     run_dir = Path(run_dir)

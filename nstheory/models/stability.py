@@ -32,7 +32,44 @@ NOISES = ("token", "gaussian")
 
 def noise_distance(lm, ids, functionals, rho: float, noise: str, draws: int = 8,
                    batch: int = 32, seed: int = 0) -> dict:
-    """``{spec: D_rho(x)}``: the mean of ``||f(x) - f(y)||^2 / 2`` over ``draws`` noisy y."""
+    """``{spec: D_rho(x)}``: the mean of ``||f(x) - f(y)||^2 / 2`` over ``draws`` noisy y.
+
+    Parameters
+    ----------
+    lm : LoadedModel
+        The model.
+    ids : torch.Tensor
+        Token ids of one input, shape ``(n,)``.
+    functionals : list of Functional
+        The output functionals.
+    rho : float
+        Keep probability (token noise) or correlation (Gaussian noise), in ``[-1, 1]``.
+    noise : str
+        ``token`` or ``gaussian``.
+    draws : int, optional
+        Number of noisy copies.
+    batch, seed : int, optional
+        Forward-pass batch size and seed.
+
+    Examples
+    --------
+    At ``rho = 1`` the noisy copy is the input itself, so the distance is exactly 0:
+
+    >>> import torch
+    >>> from nstheory.models.loading import tiny_model
+    >>> from nstheory.models.functionals import parse_functionals
+    >>> lm = tiny_model("bert")
+    >>> ids = torch.randint(4, 64, (8,), generator=torch.Generator().manual_seed(0))
+    >>> fs = parse_functionals("mean")
+    >>> noise_distance(lm, ids, fs, 1.0, "gaussian", draws=2)["mean"]
+    0.0
+    >>> noise_distance(lm, ids, fs, 0.5, "gaussian", draws=2)["mean"] > 0
+    True
+    >>> noise_distance(lm, ids, fs, 0.5, "salt")             # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: ...noise...
+    """
     import torch
 
     check_rho(rho)

@@ -68,7 +68,24 @@ def friedgut_size(total_norm: float, eps: float) -> float:
 
 
 def load_run(path):
-    """``(config dict, records by key)`` of a run directory or a stored ``models_*.json``."""
+    """``(config dict, records by key)`` of a run directory or a stored ``models_*.json``.
+
+    Raises
+    ------
+    NSTheoryError
+        If the run cannot be read.
+
+    Examples
+    --------
+    >>> from nstheory.models.figures import DATA
+    >>> meta, recs = load_run(DATA / "models_minilm.json")
+    >>> meta["config"]["n"], "gram" in recs
+    (256, True)
+    >>> load_run(DATA / "no_such_run.json")                    # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: cannot read run ...no_such_run.json: ...
+    """
     from nstheory.store import JsonlLog, load_json
 
     p = Path(path)
@@ -128,8 +145,36 @@ def _boot_idx(k, seed=0):
 
 
 def influence_summary(mat, gram, scale2: float = 1.0, complete: bool = True) -> dict:
-    """Summary of one measure for one functional from its (inputs, n) matrix of per-input
-    estimates (``scale2`` multiplies raw values, e.g. s^2 for the Hermite influence)."""
+    """Summary of one measure for one functional from its (inputs, n) matrix of estimates.
+
+    Parameters
+    ----------
+    mat : array_like
+        Per-input, per-position estimates, shape ``(inputs, n)`` (NaN where not measured).
+    gram : array_like
+        Gram matrix ``<f(x_a), f(x_b)>`` of the functional over the inputs.
+    scale2 : float, optional
+        Multiplies raw values, e.g. ``s^2`` for the Hermite influence.
+    complete : bool, optional
+        Whether to add per-position statistics, junta sizes and the profile.
+
+    Returns
+    -------
+    dict
+        Totals (raw, centred over ``Var f``, uncentred over ``||f||^2``) with CIs and,
+        when complete, per-position means, junta sizes and Friedgut's bound.
+
+    Examples
+    --------
+    Two inputs with ``f = (1, 0)`` and ``(-1, 0)``: ``Var f = 2`` and ``||f||^2 = 1``;
+    total influence ``4``:
+
+    >>> r = influence_summary([[2, 1, 1], [2, 1, 1]], [[1, -1], [-1, 1]])
+    >>> r["total_raw"]["mean"], r["var_f"], r["total_centred"], r["total_uncentred"]
+    (4.0, 2.0, 2.0, 4.0)
+    >>> r["junta"]["50%"]["size"], r["junta"]["90%"]["size"]
+    (1, 3)
+    """
     mat = np.asarray(mat, float) * scale2
     k, n = mat.shape
     idx = np.arange(k)
@@ -186,8 +231,17 @@ def influence_summary(mat, gram, scale2: float = 1.0, complete: bool = True) -> 
 
 
 def geometric_summary(mat) -> dict:
-    """Geometric influence E||J_i||_F per position: the mean over inputs of the square root of
-    each input's Hutchinson estimate of ||J_i||_F^2 (a slight underestimate: Jensen)."""
+    """Geometric influence ``E||J_i||_F`` per position.
+
+    The mean over inputs of the square root of each input's Hutchinson estimate of
+    ``||J_i||_F^2`` (a slight underestimate: Jensen).
+
+    Examples
+    --------
+    >>> g = geometric_summary([[4, 1, 0], [4, 1, 0]])
+    >>> g["mean"], g["profile"]["rank_first"], g["profile"]["all_estimates_positive"]
+    ([2.0, 1.0, 0.0], 1, False)
+    """
     g = np.sqrt(np.clip(np.asarray(mat, float), 0, None))
     n = g.shape[1]
     stats = [_ci(g[:, i]) for i in range(n)]
@@ -211,6 +265,29 @@ def geometric_summary(mat) -> dict:
 
 
 def stability_summary(recs, spec, noise, rho, k) -> np.ndarray | None:
+    """Per-input ``D_rho`` of one functional for one noise and rho, or ``None`` if incomplete.
+
+    Parameters
+    ----------
+    recs : dict
+        Records by key, as returned by :func:`load_run`.
+    spec : str
+        The functional.
+    noise : str
+        ``token`` or ``gaussian``.
+    rho : float
+        The noise parameter.
+    k : int
+        Number of inputs.
+
+    Examples
+    --------
+    >>> recs = {"stab:token:0.5:0": {"d": {"cls": 0.25}}, "stab:token:0.5:1": {"d": {"cls": 0.75}}}
+    >>> stability_summary(recs, "cls", "token", 0.5, 2).tolist()
+    [0.25, 0.75]
+    >>> stability_summary(recs, "cls", "token", 0.5, 3) is None
+    True
+    """
     keys = [f"stab:{noise}:{rho}:{x}" for x in range(k)]
     if not all(key in recs for key in keys):
         return None
@@ -218,10 +295,24 @@ def stability_summary(recs, spec, noise, rho, k) -> np.ndarray | None:
 
 
 def table1_rows(total_per_input, d_per_input: dict, gram, T: int = T_DEGREE) -> dict:
-    """Both Table 1 bounds on the weight at degree >= T, centred view (divided by Var f), with
-    paired bootstrap CIs over inputs, for each rho: (a) I/(T Var f), (b) D_rho/((1-rho^T) Var f);
-    and the uncentred versions (divided by ||f||^2; (b) is then the paper's delta/(1-rho^T) with
-    delta = D_rho/||f||^2 = 1 - Stab_rho/||f||^2 under stationarity)."""
+    """Both Table 1 bounds on the weight at degree >= T, with paired bootstrap CIs over inputs.
+
+    Centred view (divided by ``Var f``), for each rho: (a) ``I / (T Var f)``,
+    (b) ``D_rho / ((1 - rho^T) Var f)``; and the uncentred versions (divided by
+    ``||f||^2``; (b) is then the paper's ``delta / (1 - rho^T)`` with
+    ``delta = D_rho / ||f||^2 = 1 - Stab_rho / ||f||^2`` under stationarity).
+
+    Examples
+    --------
+    ``Var f = 2``, total influence 4, ``D_rho = 1`` at ``rho = 1/2``, ``T = 2``:
+    (a) ``4 / (2 * 2) = 1``, (b) ``1 / ((1 - 1/4) * 2) = 2/3``:
+
+    >>> t = table1_rows([4.0, 4.0], {0.5: [1.0, 1.0]}, [[1, -1], [-1, 1]], T=2)
+    >>> t["sensitivity_bound_centred"]["value"]
+    1.0
+    >>> round(t["rho"]["0.5"]["stability_bound_centred"]["value"], 12)
+    0.666666666667
+    """
     tot = np.asarray(total_per_input, float)
     k = tot.size
     idx = np.arange(k)
@@ -257,7 +348,28 @@ def _q(a):
 
 
 def summarise(path) -> dict:
-    """Everything the CLI prints and the claims check, from a run directory or stored JSON."""
+    """Everything the CLI prints and the claims check, from a run directory or stored JSON.
+
+    Returns
+    -------
+    dict
+        The run's configuration and provenance and, per functional, the influence
+        summaries, the stability per noise and rho and the Table 1 bounds.
+
+    Raises
+    ------
+    NSTheoryError
+        If the run cannot be read or has no logged units.
+
+    Examples
+    --------
+    >>> import math
+    >>> from nstheory.models.figures import DATA
+    >>> res = summarise(DATA / "models_minilm.json")
+    >>> tok = res["functionals"]["cls"]["token"]
+    >>> math.isclose(tok["total_centred"], tok["total_raw"]["mean"] / tok["var_f"])
+    True
+    """
     meta, recs = load_run(path)
     cfg = meta["config"]
     if "gram" not in recs:

@@ -23,8 +23,21 @@ PAPER_REF = "haris2026 Table 1 (n = 256, weight at degree >= 15)"
 
 
 def rows_for(summary: dict, model_label: str) -> list[dict]:
-    """Flat Table 1 rows of a :func:`nstheory.models.summary.summarise` result: one per
-    (functional, noise version, rho), centred view (weight fraction of Var f)."""
+    """Flat Table 1 rows of a :func:`nstheory.models.summary.summarise` result.
+
+    One row per (functional, noise version, rho), centred view (weight fraction of
+    ``Var f``).
+
+    Examples
+    --------
+    >>> from nstheory.models.summary import table1_rows
+    >>> t1 = table1_rows([4.0, 4.0], {0.5: [1.0, 1.0]}, [[1, -1], [-1, 1]], T=2)
+    >>> rows = rows_for({"functionals": {"cls": {"table1": {"token": t1}}}}, "tiny")
+    >>> len(rows), rows[0]["rho"], rows[0]["sensitivity_bound"]
+    (1, 0.5, 1.0)
+    >>> round(rows[0]["ratio"], 12)      # 1 / (2/3)
+    1.5
+    """
     out = []
     for spec, fr in summary["functionals"].items():
         for version, t in fr.get("table1", {}).items():

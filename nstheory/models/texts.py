@@ -20,7 +20,26 @@ from nstheory.errors import NSTheoryError, check_int
 
 
 def corpus_text(source: str | None = None) -> tuple[str, str]:
-    """``(text, description)`` of the corpus: ``None``/``"fortunes"`` or a text-file path."""
+    """``(text, description)`` of the corpus: ``None``/``"fortunes"`` or a text-file path.
+
+    Raises
+    ------
+    NSTheoryError
+        If the path is not a readable file or the file is empty.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.txt"
+    >>> _ = p.write_text("noise stability of transformers")
+    >>> text, desc = corpus_text(str(p))
+    >>> text, desc.startswith("text file")
+    ('noise stability of transformers', True)
+    >>> corpus_text(str(p) + ".missing")                     # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: --text '...missing' is not a readable text file
+    """
     if source in (None, "fortunes"):
         from nstheory.corpora import DEFAULT_TOPICS, fortunes_text
 
@@ -35,7 +54,35 @@ def corpus_text(source: str | None = None) -> tuple[str, str]:
 
 
 def text_windows(lm, n: int = 256, count: int = 8, seed: int = 0, source: str | None = None):
-    """``(ids, description)``: a (count, n) LongTensor of token ids and where they came from."""
+    """``(ids, description)``: a (count, n) LongTensor of token ids and where they came from.
+
+    Parameters
+    ----------
+    lm : LoadedModel
+        The model (its tokenizer cuts the corpus).
+    n : int, optional
+        Tokens per window, at least 3.
+    count : int, optional
+        Number of windows.
+    seed : int, optional
+        Seed of the offsets.
+    source : str, optional
+        ``None``/``"fortunes"`` or a text-file path (see :func:`corpus_text`).
+
+    Examples
+    --------
+    A model without a tokenizer gets random non-special ids:
+
+    >>> from nstheory.models.loading import tiny_model
+    >>> lm = tiny_model("gpt2")
+    >>> ids, desc = text_windows(lm, n=5, count=3, seed=1)
+    >>> tuple(ids.shape), bool(set(ids.flatten().tolist()) <= set(lm.resample_ids.tolist()))
+    ((3, 5), True)
+    >>> text_windows(lm, n=2)
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: n must be >= 3, got 2
+    """
     import torch
 
     n = check_int(n, "n", lo=3, hi=100000)

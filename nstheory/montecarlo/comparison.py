@@ -75,7 +75,42 @@ def _accuracy(model, x, y, batch=1024) -> float:
 
 
 def train(model, task, epochs: int, lr: float, seed: int, batch_size: int = 64) -> dict:
-    """Adam on cross-entropy, minibatches shuffled by ``seed``; returns accuracies."""
+    """Adam on cross-entropy, minibatches shuffled by ``seed``; returns accuracies.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A classifier returning logits.
+    task : object
+        Has ``x_train``, ``y_train``, ``x_test``, ``y_test`` tensors.
+    epochs : int
+        Passes over the training data.
+    lr : float
+        Adam learning rate.
+    seed : int
+        Seed of the minibatch order.
+    batch_size : int, optional
+        Minibatch size.
+
+    Returns
+    -------
+    dict
+        ``train_acc`` and ``test_acc`` in ``[0, 1]``.
+
+    Examples
+    --------
+    A linear classifier learns the sign of the first coordinate:
+
+    >>> import torch
+    >>> from types import SimpleNamespace
+    >>> x = torch.randn(256, 3, generator=torch.Generator().manual_seed(0))
+    >>> y = (x[:, 0] > 0).long()
+    >>> task = SimpleNamespace(x_train=x[:200], y_train=y[:200], x_test=x[200:], y_test=y[200:])
+    >>> _ = torch.manual_seed(0)
+    >>> acc = train(torch.nn.Linear(3, 2), task, epochs=30, lr=0.05, seed=0)
+    >>> acc["train_acc"] > 0.95, acc["test_acc"] > 0.9
+    (True, True)
+    """
     import torch
 
     g = torch.Generator().manual_seed(seed)
@@ -96,7 +131,40 @@ def train(model, task, epochs: int, lr: float, seed: int, batch_size: int = 64) 
 
 
 def measure(model, task, sigma: float, seed: int, reps: int = 2) -> dict:
-    """The task's sensitivity metric (+ embedding profile / scattered variant) on train data."""
+    """The task's sensitivity metric (+ embedding profile / scattered variant) on train data.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A trained model of :func:`nstheory.montecarlo.models.build_model`.
+    task : Task
+        The task (:func:`nstheory.montecarlo.datasets.get_task`).
+    sigma : float
+        Gaussian noise standard deviation (image and embedding noise).
+    seed : int
+        Seed of the noise draws.
+    reps : int, optional
+        Noise draws per position.
+
+    Returns
+    -------
+    dict
+        ``sensitivity`` (count ``k`` of flips out of ``n`` trials, ``rate`` and a
+        Clopper-Pearson interval) and, for token tasks, the embedding-noise profile.
+
+    Examples
+    --------
+    >>> from nstheory.montecarlo.datasets import get_task
+    >>> from nstheory.montecarlo.models import build_model
+    >>> task = get_task("boolean", seed=0)
+    >>> model = build_model("mlp", task.kind, task.n_classes, 2000, seed=0, **task.model_kwargs())
+    >>> s = measure(model, task, sigma=1.0, seed=0)
+    >>> r = s["sensitivity"]
+    >>> r["rate"] == r["k"] / r["n"], r["ci95"][0] <= r["rate"] <= r["ci95"][1]
+    (True, True)
+    >>> len(s["embedding_profile"]) == task.x_train.shape[1]
+    True
+    """
     import torch
 
     from nstheory.montecarlo.estimators import (
@@ -140,11 +208,19 @@ _TASK_CACHE: dict = {}
 
 
 def run_one(spec: dict) -> dict:
-    """Train and measure one (task, arch, seed); ``spec`` may override DEFAULTS[task].
+    """Train and measure one (task, arch, seed); ``spec`` may override ``DEFAULTS[task]``.
 
-    Picklable and seeded by its spec, and run with :data:`THREADS` torch/BLAS threads and
-    deterministic kernels (:func:`nstheory.reproducible.deterministic`), so any executor gives
-    the same result, bit for bit, on the same machine class (``seconds`` aside).
+    Picklable and seeded by its spec, and run with ``THREADS`` torch/BLAS threads
+    and deterministic kernels (:func:`nstheory.reproducible.deterministic`), so any
+    executor gives the same result, bit for bit, on the same machine class
+    (``seconds`` aside).
+
+    Examples
+    --------
+    >>> spec = {"task": "boolean", "arch": "mlp", "seed": 0, "epochs": 1, "budget": 2000}
+    >>> a, b = run_one(spec), run_one(spec)
+    >>> a["sensitivity"] == b["sensitivity"], a["test_acc"] == b["test_acc"]
+    (True, True)
     """
 
     from nstheory.montecarlo.datasets import get_task
@@ -173,7 +249,15 @@ def run_one(spec: dict) -> dict:
 def t_interval(values, level: float = 0.95) -> dict:
     """Mean and Student-t interval over seeds; one seed has none (``ci95`` and ``stderr`` None).
 
-    >>> t_interval([0.5])["ci95"] is None
+    Examples
+    --------
+    For ``1, 2, 3``: mean 2, standard error ``1 / sqrt(3)`` and the two-sided 95%
+    quantile of t with 2 degrees of freedom, 4.303 (statistical tables):
+
+    >>> r = t_interval([1.0, 2.0, 3.0])
+    >>> r["mean"], r["n"], [round(c, 3) for c in r["ci95"]]
+    (2.0, 3, [-0.484, 4.484])
+    >>> t_interval([5.0])["ci95"] is None
     True
     """
     from scipy import stats
@@ -191,8 +275,24 @@ def t_interval(values, level: float = 0.95) -> dict:
 
 
 def summarize(runs: list[dict]) -> dict:
-    """Per task: each arch's mean sensitivity with a t-interval over seeds, and the
-    seed-paired difference (arch - transformer) with its t-interval; LSTM profile shape."""
+    """Per task: each arch's mean sensitivity with a t-interval over seeds.
+
+    Also the seed-paired difference (arch - transformer) with its t-interval, and
+    the LSTM profile shape when the runs carry embedding profiles.
+
+    Examples
+    --------
+    >>> def run(arch, seed, rate):
+    ...     return {"task": "boolean", "arch": arch, "seed": seed, "metric": "m", "params": 10,
+    ...             "sensitivity": {"rate": rate}, "train_acc": 1.0, "test_acc": 0.5}
+    >>> runs = [run("mlp", 0, 0.3), run("mlp", 1, 0.5),
+    ...         run("transformer", 0, 0.1), run("transformer", 1, 0.2)]
+    >>> s = summarize(runs)["boolean"]
+    >>> s["archs"]["mlp"]["mean"], s["archs"]["mlp"]["per_seed"]
+    (0.4, [0.3, 0.5])
+    >>> round(s["vs_transformer"]["mlp"]["mean"], 12)      # paired: (0.2 + 0.3) / 2
+    0.25
+    """
     out = {}
     for task in sorted({r["task"] for r in runs}):
         rs = [r for r in runs if r["task"] == task]
@@ -227,7 +327,14 @@ def summarize(runs: list[dict]) -> dict:
 
 
 def study_specs(tasks, archs, seeds, overrides: dict | None = None) -> list[dict]:
-    """The list of (task, arch, seed) specs of a study, in a fixed order."""
+    """The list of (task, arch, seed) specs of a study, in a fixed order.
+
+    Examples
+    --------
+    >>> specs = study_specs(["boolean", "digits"], ["mlp"], [0, 1], {"epochs": 1})
+    >>> len(specs), specs[1]
+    (4, {'task': 'boolean', 'arch': 'mlp', 'seed': 1, 'epochs': 1})
+    """
     return [{"task": t, "arch": a, "seed": s, **(overrides or {})}
             for t in tasks for a in archs for s in seeds]
 
@@ -270,7 +377,36 @@ def load_stored_runs(data_dir=None) -> list[dict]:
 
 def run_study(tasks, archs, seeds, executor=None, overrides: dict | None = None,
               log_path=None) -> dict:
-    """Run (or resume from ``log_path``, a JSONL log) a study and summarize it."""
+    """Run (or resume from ``log_path``, a JSONL log) a study and summarize it.
+
+    Parameters
+    ----------
+    tasks, archs, seeds : sequence
+        The grid of runs (see :func:`study_specs`).
+    executor : object, optional
+        An executor of :mod:`nstheory.executor` (default serial).
+    overrides : dict, optional
+        Settings overriding ``DEFAULTS`` for every run.
+    log_path : str or pathlib.Path, optional
+        JSONL log; runs already logged are not repeated.
+
+    Returns
+    -------
+    dict
+        ``runs`` (in spec order) and their :func:`summarize` ``summary``.
+
+    Examples
+    --------
+    A resumed study reads its runs back from the log instead of repeating them:
+
+    >>> import pathlib, tempfile
+    >>> log = pathlib.Path(tempfile.mkdtemp()) / "log.jsonl"
+    >>> tiny = {"epochs": 1, "budget": 2000}
+    >>> first = run_study(["boolean"], ["mlp"], [0], overrides=tiny, log_path=log)
+    >>> again = run_study(["boolean"], ["mlp"], [0], overrides=tiny, log_path=log)
+    >>> again["runs"][0]["seconds"] == first["runs"][0]["seconds"], list(again["summary"])
+    (True, ['boolean'])
+    """
     from nstheory.executor import get_executor
     from nstheory.store import JsonlLog
 

@@ -79,8 +79,23 @@ _XX2, _YY2 = IDX[(2, 2)], IDX[(3, 3)]
 class FiniteWidthRow:
     """One block: mean-field values and the ``1/N`` coefficients of the Monte Carlo statistic.
 
-    ``coef_raw``/``coef_normalised``: the value at width ``N`` is ``mean_field + coef / N``
-    (``per_net`` input pairs per network, as in the Monte Carlo).
+    The value at width ``N`` is ``mean_field + coef / N`` (``per_net`` input pairs
+    per network, as in the Monte Carlo).
+
+    Parameters
+    ----------
+    layer : int
+        Block index, 1-based.
+    mean_field_raw, mean_field_q, mean_field_normalised : float
+        Infinite-width raw cross-moment, second moment and normalised stability.
+    coef_raw, coef_q, coef_normalised : float
+        Their ``1/N`` coefficients.
+
+    Examples
+    --------
+    >>> row = FiniteWidthRow(3, 0.5, 1.0, 0.5, 0.0, 0.0, -0.5)
+    >>> row.corrected_normalised(10), row.remainder_scale(10)   # 0.5 - 0.5/10; (3/10) 0.5/10
+    (0.45, 0.015)
     """
 
     layer: int
@@ -119,8 +134,29 @@ class FiniteWidthRow:
 
 @dataclass
 class KernelState:
-    """Mean-field kernel ``g`` (10), its ``1/N`` shift ``mu`` (10) and the vertex ``V``
-    (10 x 10) of the four-input empirical kernel (entries :func:`kernel_entries`)."""
+    """Mean-field kernel ``g``, its ``1/N`` shift ``mu`` and the vertex ``V``.
+
+    The entries are the kernel entries of two input pairs plus the channel means;
+    ``V`` is ``N`` times the covariance of the empirical statistics.
+
+    Parameters
+    ----------
+    g : numpy.ndarray
+        Mean-field statistics.
+    mu : numpy.ndarray
+        Their ``1/N`` shift.
+    V : numpy.ndarray
+        The four-input vertex (a symmetric matrix).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> st = input_state(0.5)
+    >>> st.g.shape == st.mu.shape, st.V.shape == (st.g.size, st.g.size)
+    (True, True)
+    >>> bool(np.allclose(st.V, st.V.T)), bool(np.all(st.mu == 0))
+    (True, True)
+    """
 
     g: np.ndarray
     mu: np.ndarray
@@ -166,8 +202,30 @@ def _structure(g: np.ndarray) -> tuple[float, float, float]:
 
 def activation_step(name: str, sigma2: float, st: KernelState,
                     derivatives=map_derivatives) -> KernelState:
-    """One ``Dense(sigma2) -> Act(name)`` step of the recursion (module docstring);
-    ``derivatives(name, q, c)`` supplies the kernel map's :class:`MapDerivatives`."""
+    """One ``Dense(sigma2) -> Act(name)`` step of the recursion (module docstring).
+
+    Parameters
+    ----------
+    name : str
+        Activation name.
+    sigma2 : float
+        Weight variance of the dense layer.
+    st : KernelState
+        The state before the step.
+    derivatives : callable, optional
+        ``derivatives(name, q, c)`` supplies the kernel map's :class:`MapDerivatives`.
+
+    Examples
+    --------
+    A He-initialised ReLU step keeps ``Q = 1``, maps ``rho = 1/2`` to the arc-cosine
+    value and the independent pairs' cross-moment to ``1 / pi``:
+
+    >>> import math
+    >>> g = activation_step("relu", 2.0, input_state(0.5)).g
+    >>> arccos = (math.sqrt(0.75) + (math.pi - math.acos(0.5)) * 0.5) / math.pi
+    >>> math.isclose(g[0], 1.0), math.isclose(g[1], arccos), math.isclose(g[2], 1 / math.pi)
+    (True, True, True)
+    """
     return _activation_step(name, sigma2, st, derivatives)[0]
 
 
@@ -392,11 +450,20 @@ def _residual_spec(layer) -> tuple:
 def statistic_coefficients(st: KernelState, per_net: int) -> tuple[float, float, float]:
     """``1/N`` coefficients ``(raw, q, normalised)`` of the Monte Carlo statistic for a state.
 
-    ``per_net`` input pairs share a network: the covariance of the per-network averages is
-    ``(V_same / per_net + (1 - 1/per_net) V_cross) / N``. The normalised view's coefficient is
-    the ratio's first-order shift plus its second-order delta-method terms
-    (``f = A / sqrt(B_X B_Y)``: ``f_{A B} = -1/(2 b^2)``, ``f_{BB} = 3a/(4 b^3)``,
-    ``f_{B_X B_Y} = a/(4 b^3)``).
+    ``per_net`` input pairs share a network: the covariance of the per-network
+    averages is ``(V_same / per_net + (1 - 1/per_net) V_cross) / N``. The normalised
+    view's coefficient is the ratio's first-order shift plus its second-order
+    delta-method terms (``f = A / sqrt(B_X B_Y)``: ``f_{A B} = -1/(2 b^2)``,
+    ``f_{BB} = 3a/(4 b^3)``, ``f_{B_X B_Y} = a/(4 b^3)``).
+
+    Examples
+    --------
+    At the input the normalised statistic is the sample cosine of ``N`` Gaussian
+    pairs, whose mean is ``rho - rho (1 - rho^2) / (2 N) + O(1/N^2)`` (Fisher):
+
+    >>> raw, q, norm = statistic_coefficients(input_state(0.5), per_net=1)
+    >>> float(raw), float(q), round(float(norm), 12), -0.5 * 0.75 / 2
+    (0.0, 0.0, -0.1875, -0.1875)
     """
     P = per_net
     a, b = st.g[_XY], st.g[_XX]

@@ -13,7 +13,46 @@ VIEW_RAW = "raw: E[h(X)_ij h(Y)_ij] per coordinate (uncentred)"
 
 
 def run_finite_width(args, model, raw_rows) -> int:
-    """Print the finite-width table (``raw_rows``: the raw-view rows of ``layer_table``)."""
+    """Print the finite-width table of ``nstheory propagate --finite-width``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed options: ``rho``, ``width``, ``per_net``, ``mc_samples``, ``seed``,
+        ``device``, ``json``.
+    model : Model
+        The stack.
+    raw_rows : list of LayerRow
+        The raw-view rows of :func:`nstheory.propagation.compare.layer_table`.
+
+    Returns
+    -------
+    int
+        The exit code, 0.
+
+    Raises
+    ------
+    NSTheoryError
+        For ``rho`` outside ``[0, 1)`` or ``per_net < 1``.
+
+    Examples
+    --------
+    >>> import contextlib, io, json
+    >>> from argparse import Namespace
+    >>> from nstheory.propagation.model import mlp
+    >>> args = Namespace(rho=0.5, width=64, per_net=10, mc_samples=0, seed=0, device="cpu",
+    ...                  json=True)
+    >>> buf = io.StringIO()
+    >>> with contextlib.redirect_stdout(buf):
+    ...     code = run_finite_width(args, mlp(2), [])
+    >>> out = json.loads(buf.getvalue())
+    >>> code, out["width"], len(out["layers"]), out["summary"]
+    (0, 64, 2, None)
+    >>> run_finite_width(Namespace(**{**vars(args), "rho": 1.0}), mlp(2), [])
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: --rho must lie in [0, 1) with --finite-width, got 1.0
+    """
     from nstheory.errors import NSTheoryError, check_int
     from nstheory.propagation.finite_width_table import finite_width_table
     from nstheory.store import dumps

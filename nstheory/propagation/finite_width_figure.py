@@ -24,7 +24,27 @@ FIT_LAYERS = (10, 15, 20)
         "normalised stability vs depth at widths 16-256: Monte Carlo, mean field and the "
         "1/width-corrected recursion; residual |MC - corrected| vs width (~ width^-2)")
 def finite_width_figure(path):
-    """Draw the figure from the stored study (no new Monte Carlo)."""
+    """Draw the stored finite-width study (no new Monte Carlo).
+
+    Normalised stability against depth at several widths: Monte Carlo, mean field
+    and the 1/width-corrected recursion, plus the residual against width.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        Output PNG.
+
+    Raises
+    ------
+    NSTheoryError
+        If the stored study is absent.
+
+    Examples
+    --------
+    >>> from nstheory.plots import FIGURES
+    >>> FIGURES["propagation_finite_width"].fn is finite_width_figure
+    True
+    """
     import numpy as np
 
     from nstheory.plots import setup_matplotlib

@@ -50,7 +50,31 @@ RUNS.append({"key": "relu_d48_w256_rho05", "act": "relu", "sigma2": 2.0, "depth"
 
 
 def measure(run: dict, n_nets: int | None = None) -> dict:
-    """Run one study entry (``n_nets`` overrides the stored count)."""
+    """Run one study entry (``n_nets`` overrides the stored count).
+
+    Parameters
+    ----------
+    run : dict
+        A study entry like those of ``RUNS``: ``act``, ``sigma2``, ``depth``,
+        ``width``, ``n_nets``, ``per_net``, ``seed``, ``rho`` and optionally
+        ``residual`` and ``layernorm``.
+    n_nets : int, optional
+        Number of random networks (default: the entry's own).
+
+    Returns
+    -------
+    dict
+        The entry plus ``n_nets``, ``seconds`` and per-block ``mean`` and
+        ``stderr`` of the per-network cosine.
+
+    Examples
+    --------
+    >>> run = dict(key="tiny", act="relu", sigma2=2.0, depth=2, width=8, n_nets=3,
+    ...            per_net=4, seed=0, rho=0.9)
+    >>> r = measure(run)
+    >>> r["n_nets"], len(r["mean"]), all(-1 <= m <= 1 for m in r["mean"])
+    (3, 2, True)
+    """
     from nstheory.propagation.model import mlp
     from nstheory.propagation.torch_model import monte_carlo
 
@@ -72,7 +96,31 @@ PRODUCERS = ("nstheory/propagation/finite_width_study.py", "nstheory/propagation
 
 
 def main(argv=None) -> int:
-    """Run (or resume) the study into ``argv[0]``; ``--quick`` runs 1/50 of the networks."""
+    """Run (or resume) the study into ``argv[0]``; ``--quick`` runs 1/50 of the networks.
+
+    Runs already stored in the file are skipped, so an interrupted study resumes.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        ``[OUT.json]`` or ``[OUT.json, "--quick"]`` (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The exit code, 0.
+
+    Examples
+    --------
+    A file that already holds every run is left as it is:
+
+    >>> import json, pathlib, tempfile
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "study.json"
+    >>> _ = out.write_text(json.dumps({"runs": {r["key"]: {} for r in RUNS}}))
+    >>> main([str(out)]), sorted(json.loads(out.read_text())["runs"]) == sorted(
+    ...     r["key"] for r in RUNS)
+    (0, True)
+    """
     from nstheory.store import provenance_block
 
     argv = sys.argv[1:] if argv is None else argv

@@ -26,8 +26,38 @@ Z95 = 1.959963984540054
 
 @dataclass
 class FiniteWidthLayer:
-    """One block at width ``width`` (views: raw ``E[h(X) h(Y)]``; normalised = per-network
-    cosine averaged over networks)."""
+    """One block at width ``width``.
+
+    Views: raw ``E[h(X) h(Y)]``; normalised = per-network cosine averaged over
+    networks. The Monte Carlo fields stay ``None`` when nothing was sampled.
+
+    Parameters
+    ----------
+    layer, width : int
+        Block index (1-based) and width.
+    mean_field_raw, corrected_raw, remainder_scale_raw : float
+        Raw view: mean field, ``1/width``-corrected value, heuristic remainder size.
+    mean_field_normalised, corrected_normalised, remainder_scale_normalised : float
+        The same in the normalised view.
+    coef_normalised : float
+        The ``1/width`` coefficient of the normalised view.
+    mc_normalised_mean, mc_normalised_stderr, mc_normalised_ci95 : optional
+        Monte Carlo mean, standard error and 95% interval (normalised view).
+    corrected_in_ci95, mean_field_in_ci95 : bool, optional
+        Whether each prediction lies in that interval.
+    z_corrected, z_mean_field : float, optional
+        Their distances from the Monte Carlo mean in standard errors.
+    mc_raw_mean, mc_raw_stderr : float, optional
+        Monte Carlo mean and standard error in the raw view.
+
+    Examples
+    --------
+    >>> from nstheory.propagation.model import mlp
+    >>> row = finite_width_table(mlp(1), 0.5, 64)[0]
+    >>> d = row.to_dict()
+    >>> d["width"], d["mc_normalised_mean"] is None
+    (64, True)
+    """
 
     layer: int
     width: int
@@ -54,8 +84,41 @@ class FiniteWidthLayer:
 
 def finite_width_table(model: Model, rho: float, width: int, per_net: int = 100,
                        mc_normalised=None, mc_raw=None) -> list[FiniteWidthLayer]:
-    """Rows for every block; ``mc_normalised`` / ``mc_raw``: per-block
-    :class:`~nstheory.stats.Moments` of the Monte Carlo in those views (or ``None``)."""
+    """Finite-width rows for every block of ``model``.
+
+    Parameters
+    ----------
+    model : Model
+        An MLP stack.
+    rho : float
+        Input correlation in ``[0, 1)``.
+    width : int
+        Network width, at least 2.
+    per_net : int, optional
+        Input pairs per random network in the statistic.
+    mc_normalised, mc_raw : list of Moments, optional
+        Per-block :class:`nstheory.stats.Moments` of the Monte Carlo in those views.
+
+    Returns
+    -------
+    list of FiniteWidthLayer
+
+    Examples
+    --------
+    The corrected value is the mean field plus ``coef / width``:
+
+    >>> import math
+    >>> from nstheory.propagation.model import mlp
+    >>> rows = finite_width_table(mlp(2), 0.5, 32)
+    >>> r = rows[-1]
+    >>> len(rows), math.isclose(r.corrected_normalised,
+    ...                         r.mean_field_normalised + r.coef_normalised / 32)
+    (2, True)
+    >>> finite_width_table(mlp(2), 0.5, 1)
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: width must be >= 2, got 1
+    """
     width = check_int(width, "width", lo=2)
     rows = []
     for i, r in enumerate(finite_width_recursion(model, rho, per_net=per_net)):

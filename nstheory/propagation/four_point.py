@@ -122,10 +122,19 @@ def _index_tables():
 
 
 def four_point_source(name: str, q: float, c: float, e: float):
-    """The 14 x 14 matrix ``S`` of the post-activation statistics for pre-activation covariance
-    ``G(q, c, e)`` (see the module docstring).
+    """The 14 x 14 matrix ``S`` of the post-activation statistics for covariance ``G(q, c, e)``.
 
-    Returns ``S`` only; :func:`four_point_moments` returns both.
+    See the module docstring; :func:`four_point_moments` returns ``(F, S)``.
+
+    Examples
+    --------
+    ``S`` is a covariance matrix: symmetric, with ``S[0, 0] = Var relu(U)^2 = 3/2 - 1/4``
+    at unit variance, whatever the correlation:
+
+    >>> import numpy as np
+    >>> s = four_point_source("relu", 1.0, 0.5, 0.0)
+    >>> s.shape, bool(np.allclose(s, s.T)), round(float(s[0, 0]), 8)
+    ((14, 14), True, 1.25)
     """
     return four_point_moments(name, q, c, e)[1]
 

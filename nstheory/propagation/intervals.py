@@ -49,7 +49,15 @@ from nstheory.propagation.rules import Backend, State, initial_state, propagate
 
 
 def hull(lo, hi):
-    """The smallest ball containing the balls ``lo`` and ``hi``."""
+    """The smallest ball containing the balls ``lo`` and ``hi``.
+
+    Examples
+    --------
+    >>> from flint import arb
+    >>> h = hull(arb(1), arb(3))
+    >>> h.contains(arb(1)) and h.contains(arb(3)) and h.contains(arb(2))
+    True
+    """
     return lo.union(hi)
 
 
@@ -60,8 +68,24 @@ def _unit():
 
 
 def endpoints(ball, lo=None, hi=None):
-    """Exact endpoints ``(a, b)`` (zero-radius balls) of ``ball``, clamped to ``[lo, hi]``;
-    an error if the ball misses that range."""
+    """Exact endpoints ``(a, b)`` (zero-radius balls) of ``ball``, clamped to ``[lo, hi]``.
+
+    Raises
+    ------
+    NSTheoryError
+        If the ball misses the range ``[lo, hi]``.
+
+    Examples
+    --------
+    >>> from flint import arb
+    >>> a, b = endpoints(arb(0).union(arb(2)), hi=1)
+    >>> float(a) <= 0.0, float(b), a.rad() == 0
+    (True, 1.0, True)
+    >>> endpoints(arb(2), hi=1)
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: interval 2.00000000000000 lies above 1
+    """
     from flint import arb
 
     a, b = ball.lower(), ball.upper()
@@ -77,7 +101,21 @@ def endpoints(ball, lo=None, hi=None):
 
 
 class ArbBackend(Backend):
-    """arb-ball arithmetic at the ambient precision (set by :func:`interval_propagation`)."""
+    """arb-ball arithmetic at the ambient precision (set by :func:`interval_propagation`).
+
+    Every rule of :mod:`nstheory.propagation.rules` evaluated on this backend gives
+    a ball that contains the exact mean-field value for every input in range.
+
+    Examples
+    --------
+    >>> from flint import arb
+    >>> b = ArbBackend()
+    >>> m = b.mix(arb("0.25"), arb(1), arb(0))
+    >>> m.contains(arb("0.25"))
+    True
+    >>> b.num((0.0, 1.0)).contains(arb("0.5"))
+    True
+    """
 
     def num(self, x):
         from flint import arb
@@ -169,9 +207,36 @@ def interval_propagation(
 ) -> list[State]:
     """Certified mean-field states (arb balls) after each block, index 0 = the input.
 
-    ``rho`` is a number or a pair ``(lo, hi)`` (every input correlation in the range).
-    ``bits``: precision of the reported balls (each rounded outward to it); the arithmetic runs
-    at ``bits + guard_bits``. Results are sound at any precision; only their width changes.
+    Parameters
+    ----------
+    model : Model
+        The stack to propagate.
+    rho : float or tuple
+        A number or a pair ``(lo, hi)`` (every input correlation in the range).
+    bits : int, optional
+        Precision of the reported balls (each rounded outward to it).
+    guard_bits : int, optional
+        The arithmetic runs at ``bits + guard_bits``. Results are sound at any
+        precision; only their width changes.
+
+    Returns
+    -------
+    list of State
+
+    Examples
+    --------
+    One He-initialised ReLU layer at ``rho = 0`` gives the arc-cosine value ``1 / pi``:
+
+    >>> import math
+    >>> from nstheory.propagation.model import mlp
+    >>> states = interval_propagation(mlp(1), 0.0)
+    >>> lo, hi = bounds(states[1].C)
+    >>> float(lo) <= 1 / math.pi <= float(hi)
+    True
+    >>> interval_propagation(mlp(1), (0.6, 0.5))
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: rho interval must have lo <= hi, got (0.6, 0.5)
     """
     bits = check_int(bits, "bits", lo=16)
     guard_bits = check_int(guard_bits, "guard_bits", lo=0)
@@ -197,10 +262,34 @@ def _round_state(st: State, bits: int) -> State:
 
 
 def paper_relu_intervals(rho, depth: int, bits: int = 53, guard_bits: int = 32) -> list:
-    """Certified enclosures of the paper's recurrence ``rho_L = kappa(rho_{L-1})``
-    (:func:`nstheory.propagation.recurrence.paper_relu_recurrence`); ``rho`` a number or a
-    range ``(lo, hi)``. kappa is increasing, so endpoint images are exact. Computed at
-    ``bits + guard_bits`` and rounded outward to ``bits``.
+    """Certified enclosures of the paper's recurrence ``rho_L = kappa(rho_{L-1})``.
+
+    See :func:`nstheory.propagation.recurrence.paper_relu_recurrence`. ``kappa`` is
+    increasing, so endpoint images are exact. Computed at ``bits + guard_bits`` and
+    rounded outward to ``bits``.
+
+    Parameters
+    ----------
+    rho : float or tuple
+        A number or a range ``(lo, hi)``.
+    depth : int
+        Number of steps.
+    bits, guard_bits : int, optional
+        Reported and guard precision.
+
+    Returns
+    -------
+    list
+        ``depth + 1`` arb balls, index 0 = the input.
+
+    Examples
+    --------
+    >>> import math
+    >>> out = paper_relu_intervals(0.5, 1)
+    >>> # kappa(r) = E[relu(U) relu(V)] = (sqrt(1 - r^2) + (pi - arccos r) r) / (2 pi)
+    >>> kappa = (math.sqrt(0.75) + (math.pi - math.acos(0.5)) * 0.5) / (2 * math.pi)
+    >>> len(out), float(out[1].lower()) <= kappa <= float(out[1].upper())
+    (2, True)
     """
     from nstheory.propagation.maps import activation
 
@@ -220,10 +309,26 @@ def paper_relu_intervals(rho, depth: int, bits: int = 53, guard_bits: int = 32) 
 
 
 def bounds(ball, digits: int = 17) -> tuple[str, str]:
-    """Outward-rounded decimal ``(lo, hi)`` of a ball (:func:`nstheory.numerics.ball_bounds`)."""
+    """Outward-rounded decimal ``(lo, hi)`` of a ball (:func:`nstheory.numerics.ball_bounds`).
+
+    Examples
+    --------
+    >>> from flint import arb
+    >>> lo, hi = bounds(arb(1) / 3, digits=5)
+    >>> float(lo) <= 1 / 3 <= float(hi)
+    True
+    """
     return ball_bounds(ball, digits)
 
 
 def width(ball) -> float:
-    """Width ``hi - lo`` of a ball as a float (rounded up)."""
+    """Width ``hi - lo`` of a ball as a float (rounded up).
+
+    Examples
+    --------
+    >>> from flint import arb
+    >>> w = width(arb(0).union(arb(2)))
+    >>> width(arb(1)), 2.0 <= w < 2.0 + 1e-8
+    (0.0, True)
+    """
     return float(2 * ball.rad()) if ball.rad() != 0 else 0.0

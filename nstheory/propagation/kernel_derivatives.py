@@ -52,9 +52,25 @@ PRICE_NODES = 160
 class MapDerivatives:
     """Kernel-map value and derivatives at ``(q1, q2, c) = (q, q, c)``.
 
-    ``value``, ``grad`` (order ``q1, q2, c``) and ``hess`` (3 x 3) are of ``F``; ``f2``,
-    ``f2_d1``, ``f2_d2`` of the diagonal map ``f2(q)``; ``f1``, ``f1_d1``, ``f1_d2`` of the
-    mean ``f1(q)``.
+    Parameters
+    ----------
+    value, grad, hess
+        ``F`` and its gradient (order ``q1, q2, c``) and 3 x 3 Hessian.
+    f2, f2_d1, f2_d2
+        The diagonal map ``f2(q) = E phi^2`` and its first two derivatives.
+    f1, f1_d1, f1_d2
+        The mean ``f1(q) = E phi`` and its first two derivatives.
+
+    Examples
+    --------
+    For ReLU at ``q = 1``: ``E relu(U)^2 = 1/2`` and ``E relu(U) = 1 / sqrt(2 pi)``:
+
+    >>> import math
+    >>> d = map_derivatives("relu", 1.0, 0.0)
+    >>> math.isclose(d.f2, 0.5), math.isclose(d.f1, 1 / math.sqrt(2 * math.pi))
+    (True, True)
+    >>> len(d.grad), len(d.hess), len(d.hess[0])
+    (3, 3, 3)
     """
 
     value: float

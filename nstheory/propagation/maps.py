@@ -20,29 +20,70 @@ from __future__ import annotations
 
 
 def activation(name: str):
-    """The activation object of the activations area, by name (an error for unknown names)."""
+    """The activation object of the activations area, by name (an error for unknown names).
+
+    Examples
+    --------
+    At unit variances and ``rho = 0`` the ReLU raw map is ``(E relu(U))^2 = 1 / (2 pi)``:
+
+    >>> import math
+    >>> math.isclose(activation("relu").raw_float(0.0, 1.0, 1.0), 1 / (2 * math.pi))
+    True
+    """
     from nstheory.gaussian.activations import get_activation
 
     return get_activation(name)
 
 
 def consistency_mp(n: int, r, dps: int = 30):
-    """``s_n(r)`` in mpmath: probability that the argmax of ``n`` i.i.d. pairs of standard
-    normals with correlation ``r`` coincides."""
+    """``s_n(r)`` in mpmath.
+
+    The probability that the argmax of ``n`` i.i.d. pairs of standard normals with
+    correlation ``r`` coincides.
+
+    Examples
+    --------
+    For two tokens it is Sheppard's ``1/2 + arcsin(r) / pi``, which is ``2/3`` at ``r = 1/2``:
+
+    >>> import mpmath
+    >>> v = consistency_mp(2, "0.5", dps=30)
+    >>> with mpmath.workdps(30):
+    ...     bool(abs(v - mpmath.mpf(2) / 3) < mpmath.mpf(10) ** -25)
+    True
+    """
     from nstheory.attention.consistency import s_n
 
     return s_n(n, r, dps)
 
 
 def consistency_float(n: int, r: float) -> float:
-    """``s_n(r)`` as a float."""
+    """``s_n(r)`` as a float.
+
+    Examples
+    --------
+    Independent scores (``r = 0``) agree by chance, ``1 / n``:
+
+    >>> round(consistency_float(5, 0.0), 12)
+    0.2
+    """
     return float(consistency_mp(n, r, 17))
 
 
 def consistency_arb(n: int, r):
-    """Certified ball of ``s_n(r)`` covering every ``r`` in the arb ball ``r`` (any ``n``):
-    the closed forms for ``n <= 3``, the certified trapezoid rule of
-    :mod:`nstheory.attention.certified` (hull over the ball's endpoints) otherwise."""
+    """Certified ball of ``s_n(r)`` covering every ``r`` in the arb ball ``r`` (any ``n``).
+
+    The closed forms for ``n <= 3``, the certified trapezoid rule of
+    :mod:`nstheory.attention.certified` (hull over the ball's endpoints) otherwise.
+
+    Examples
+    --------
+    >>> import math
+    >>> from flint import arb
+    >>> ball = consistency_arb(2, arb("0.25"))
+    >>> ball.contains(arb(0.5 + math.asin(0.25) / math.pi)) or ball.overlaps(
+    ...     arb(0.5 + math.asin(0.25) / math.pi, 1e-15))
+    True
+    """
     from flint import ctx
 
     from nstheory.attention.certified import s_n_certified_range

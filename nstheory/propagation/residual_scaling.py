@@ -26,8 +26,25 @@ CHI2_95_1DOF = 3.841458820694124
 
 @dataclass(frozen=True)
 class ExponentFit:
-    """Shared exponent, its 95% profile interval, the minimum chi-square and its degrees of
-    freedom."""
+    """Result of :func:`fit_exponent`.
+
+    Parameters
+    ----------
+    exponent : float
+        The chi-square minimiser ``p``.
+    lo, hi : float
+        The 95% profile-likelihood interval of ``p``.
+    chi2 : float
+        The minimum chi-square.
+    dof : int
+        Its degrees of freedom (points minus fitted parameters).
+
+    Examples
+    --------
+    >>> f = ExponentFit(2.0, 1.9, 2.1, 3.5, 5)
+    >>> f.lo <= f.exponent <= f.hi
+    True
+    """
 
     exponent: float
     lo: float
@@ -39,9 +56,39 @@ class ExponentFit:
 def fit_exponent(widths, residuals, stderrs, grid=None) -> ExponentFit:
     """Fit ``residuals[l][k] ~ a_l widths[k]^-p`` (see the module docstring).
 
-    ``residuals`` and ``stderrs``: one sequence per layer, aligned with ``widths``; ``grid``:
-    the exponents scanned (default 0 to 4 in steps of 0.0025). An interval touching the grid's
-    end is reported as such (``lo``/``hi`` equal to the end).
+    Parameters
+    ----------
+    widths : array_like
+        At least two positive widths.
+    residuals, stderrs : sequence of array_like
+        One sequence per layer, aligned with ``widths``.
+    grid : array_like, optional
+        The exponents scanned (default 0 to 4 in steps of 0.0025). An interval
+        touching the grid's end is reported as such (``lo``/``hi`` equal to the end).
+
+    Returns
+    -------
+    ExponentFit
+
+    Raises
+    ------
+    NSTheoryError
+        For fewer than two widths, misaligned inputs, non-positive standard errors
+        or non-finite residuals.
+
+    Examples
+    --------
+    Two layers decaying exactly like ``1 / width`` (amplitudes differ):
+
+    >>> import numpy as np
+    >>> w = np.array([16.0, 32.0, 64.0, 128.0])
+    >>> fit = fit_exponent(w, [5 / w, -2 / w], [1e-5 * np.ones(4)] * 2)
+    >>> round(fit.exponent, 4), fit.dof, fit.lo <= 1.0 <= fit.hi
+    (1.0, 5, True)
+    >>> fit_exponent([32.0], [[1.0]], [[1.0]])
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: fit_exponent needs >= 2 positive widths
     """
     w = np.asarray(widths, dtype=float)
     res = [np.asarray(r, dtype=float) for r in residuals]

@@ -44,8 +44,22 @@ from nstheory.propagation.model import Act, Attention, Dense, LayerNorm, Model, 
 
 @dataclass(frozen=True)
 class State:
-    """Mean-field moments after a layer (see the module docstring). ``gaussian`` says whether
-    the stream is jointly Gaussian (required by an activation)."""
+    """Mean-field moments after a layer (see the module docstring).
+
+    Parameters
+    ----------
+    Q, M, C, D, P
+        Second moment, mean, cross-moment (the raw stability), cross-token
+        cross-moment and cross-token second moment, in the backend's number type.
+    gaussian : bool, optional
+        Whether the stream is jointly Gaussian (required by an activation).
+
+    Examples
+    --------
+    >>> st = State(Q=2.0, M=1.0, C=1.5, D=0.0, P=0.0)
+    >>> st.normalised(), st.centred()
+    (0.75, 0.5)
+    """
 
     Q: object
     M: object
@@ -65,9 +79,22 @@ class State:
 
 
 class Backend:
-    """Numeric backend interface: ``num(x)`` converts a Python float/str to the backend type;
-    ``act_pair``, ``act_second``, ``act_mean`` evaluate an activation; ``pattern`` returns the
-    attention pattern moments ``(s, w, t, t2)``."""
+    """Numeric backend interface.
+
+    ``num(x)`` converts a Python float/str to the backend type; ``act_pair``,
+    ``act_second``, ``act_mean`` evaluate an activation; ``pattern`` returns the
+    attention pattern moments ``(s, w, t, t2)``. Point backends inherit the
+    identity ``clamp`` and the plain convex combination ``mix``.
+
+    Examples
+    --------
+    >>> Backend().mix(0.25, 1.0, 0.0)
+    0.25
+    >>> Backend().num(1.0)
+    Traceback (most recent call last):
+    ...
+    NotImplementedError
+    """
 
     def num(self, x):  # pragma: no cover - interface
         raise NotImplementedError
@@ -95,13 +122,42 @@ class Backend:
 
 
 def initial_state(backend: Backend, rho, n_tokens: int) -> State:
-    """Inputs with i.i.d. N(0, 1) entries, correlation ``rho`` between X and Y."""
+    """Inputs with i.i.d. N(0, 1) entries, correlation ``rho`` between X and Y.
+
+    Examples
+    --------
+    >>> from nstheory.propagation.recurrence import FloatBackend
+    >>> st = initial_state(FloatBackend(), 0.5, 4)
+    >>> (st.Q, st.M, st.C, st.D, st.P, st.gaussian)
+    (1.0, 0.0, 0.5, 0.0, 0.0, True)
+    """
     z = backend.num(0)
     return State(backend.num(1), z, backend.num(rho), z, z, True)
 
 
 def apply_layer(backend: Backend, layer, st: State, n_tokens: int) -> State:
-    """Apply one primitive layer's rule."""
+    """Apply one primitive layer's rule.
+
+    Raises
+    ------
+    NSTheoryError
+        For an activation on a non-Gaussian stream, or an unknown layer.
+
+    Examples
+    --------
+    A dense layer scales every second moment by ``sigma2`` and zeroes the mean;
+    LayerNorm then restores ``Q = 1``:
+
+    >>> from nstheory.propagation.model import Dense, LayerNorm
+    >>> from nstheory.propagation.recurrence import FloatBackend
+    >>> b = FloatBackend()
+    >>> st = apply_layer(b, Dense(2.0), initial_state(b, 0.5, 1), 1)
+    >>> st.Q, st.C
+    (2.0, 1.0)
+    >>> st = apply_layer(b, LayerNorm(), st, 1)
+    >>> st.Q, st.C
+    (1.0, 0.5)
+    """
     if isinstance(layer, Dense):
         g = backend.num(layer.sigma2)
         z = backend.num(0)
@@ -153,8 +209,30 @@ def apply_layer(backend: Backend, layer, st: State, n_tokens: int) -> State:
 
 
 def propagate(backend: Backend, model: Model, rho, state: State | None = None) -> list[State]:
-    """States after each block of ``model`` (index 0 = the input), for input correlation
-    ``rho`` (or a given initial ``state``)."""
+    """States after each block of ``model`` (index 0 = the input).
+
+    Parameters
+    ----------
+    backend : Backend
+        Number type and evaluations (float, mpmath or arb).
+    model : Model
+        The stack.
+    rho : float
+        Input correlation (ignored when ``state`` is given).
+    state : State, optional
+        Initial state.
+
+    Examples
+    --------
+    One He-initialised ReLU block keeps ``Q = 1`` and maps ``rho = 0`` to ``1 / pi``:
+
+    >>> import math
+    >>> from nstheory.propagation.model import mlp
+    >>> from nstheory.propagation.recurrence import FloatBackend
+    >>> states = propagate(FloatBackend(), mlp(1), 0.0)
+    >>> len(states), math.isclose(states[1].Q, 1.0), math.isclose(states[1].C, 1 / math.pi)
+    (2, True, True)
+    """
     st = initial_state(backend, rho, model.n_tokens) if state is None else state
     out = [st]
     for block in model.blocks:
@@ -165,5 +243,12 @@ def propagate(backend: Backend, model: Model, rho, state: State | None = None) -
 
 
 def with_gaussian(st: State, gaussian: bool) -> State:
-    """Copy of ``st`` with the Gaussian flag set."""
+    """Copy of ``st`` with the Gaussian flag set.
+
+    Examples
+    --------
+    >>> st = State(1.0, 0.0, 0.5, 0.0, 0.0, gaussian=True)
+    >>> with_gaussian(st, False).gaussian, st.gaussian
+    (False, True)
+    """
     return replace(st, gaussian=gaussian)

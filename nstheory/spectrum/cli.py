@@ -27,6 +27,17 @@ from nstheory.errors import NSTheoryError
 
 
 def register_cli(subparsers) -> None:
+    """Add ``nstheory spectrum`` to the subcommand parser ``subparsers``.
+
+    Examples
+    --------
+    >>> import argparse
+    >>> parser = argparse.ArgumentParser(prog="nstheory")
+    >>> register_cli(parser.add_subparsers())
+    >>> args = parser.parse_args(["spectrum", "--n", "5", "--act", "erf"])
+    >>> args.func is run, args.n, args.act, args.depth
+    (True, '5', 'erf', '1')
+    """
     p = subparsers.add_parser(
         "spectrum",
         help="certified NNGP/NTK eigenvalues by degree on the Boolean cube",
@@ -188,6 +199,29 @@ def _round_int(m: int) -> str:
 
 
 def run(args) -> int:
+    """Run ``nstheory spectrum``: print the eigenvalues by degree (text or ``--json``).
+
+    Returns
+    -------
+    int
+        The exit code, 0.
+
+    Examples
+    --------
+    For the linear-attention transformer on ``{-1, 1}^2`` the NTK is ``(1 + t)^2`` with
+    ``t = (x1 y1 + x2 y2) / 2``, that is ``3/2 + (x1 y1 + x2 y2) + x1 x2 y1 y2 / 2``:
+    eigenvalues ``3/2, 1, 1/2`` by degree.
+
+    >>> import argparse, contextlib, io, json
+    >>> parser = argparse.ArgumentParser(prog="nstheory")
+    >>> register_cli(parser.add_subparsers())
+    >>> args = parser.parse_args(["spectrum", "--arch", "transformer", "--n", "2", "--json"])
+    >>> buf = io.StringIO()
+    >>> with contextlib.redirect_stdout(buf):
+    ...     code = run(args)
+    >>> code, [d["ntk"] for d in json.loads(buf.getvalue())["degrees"]]
+    (0, ['1.5', '1', '0.5'])
+    """
     out = evaluate(args.arch, args.act, args.depth, args.n, args.sw2, args.sb2, args.dps,
                    args.slope, args.coeffs)
     if args.json:

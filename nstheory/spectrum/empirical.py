@@ -70,7 +70,33 @@ def character_matrix(n: int) -> np.ndarray:
 
 def mlp_empirical_ntk(act: str = "relu", depth: int = 1, width: int = 512, n: int = 6,
                       sw2: float = 2.0, sb2: float = 0.0, seed: int = 0) -> np.ndarray:
-    """The ``2^n x 2^n`` empirical NTK of one random finite-width MLP (float64, torch CPU)."""
+    """The ``2^n x 2^n`` empirical NTK of one random finite-width MLP (float64, torch CPU).
+
+    Parameters
+    ----------
+    act : str, optional
+        ``relu``, ``erf``, ``abs`` or ``identity``.
+    depth, width : int, optional
+        Hidden layers and their width.
+    n : int, optional
+        Cube dimension (inputs are the ``2^n`` points of ``{-1, 1}^n``).
+    sw2, sb2 : float, optional
+        Weight and bias variances.
+    seed : int, optional
+        Seed of the initialisation.
+
+    Examples
+    --------
+    A linear network without biases has ``Theta(x, y) = x^T M y``: a symmetric
+    positive semidefinite kernel of rank at most ``n``:
+
+    >>> import numpy as np
+    >>> th = mlp_empirical_ntk("identity", depth=1, width=8, n=2, sb2=0.0)
+    >>> th.shape, bool(np.allclose(th, th.T)), int(np.linalg.matrix_rank(th)) <= 2
+    ((4, 4), True, True)
+    >>> bool(np.linalg.eigvalsh(th).min() > -1e-9)
+    True
+    """
     import torch
 
     check_choice(act, TORCH_ACTIVATIONS, "act")
@@ -108,7 +134,17 @@ def mlp_empirical_ntk(act: str = "relu", depth: int = 1, width: int = 512, n: in
 
 
 def monomial_operator(theta: np.ndarray, n: int) -> np.ndarray:
-    """``H = C^T Theta C / 4^n``: the kernel operator in the orthonormal monomial basis."""
+    """``H = C^T Theta C / 4^n``: the kernel operator in the orthonormal monomial basis.
+
+    Examples
+    --------
+    The delta kernel on the ``2^n`` points is ``2^-n`` times the identity in every
+    orthonormal basis:
+
+    >>> import numpy as np
+    >>> bool(np.allclose(monomial_operator(np.eye(8), 3), np.eye(8) / 8))
+    True
+    """
     C = character_matrix(n)
     return C.T @ theta @ C / 4**n
 

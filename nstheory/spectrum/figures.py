@@ -24,6 +24,19 @@ def _transformer_kernels(t):
         "NTK and NNGP eigenvalues mu_k by degree on {-1,1}^30 (certified), MLPs of several "
         "activations and depths and the one-layer linear-attention transformer")
 def mu_by_degree(path: Path) -> None:
+    """Draw certified NTK/NNGP eigenvalues on the cube against the degree.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        Output PNG; the plotted arb midpoints are stored beside it as JSON.
+
+    Examples
+    --------
+    >>> from nstheory.plots import FIGURES
+    >>> FIGURES["spectrum_mu_by_degree"].fn is mu_by_degree
+    True
+    """
     from nstheory.spectrum.cube import resolved, spectra_arb
     from nstheory.spectrum.kernels import MLPKernel
 
@@ -70,6 +83,19 @@ def mu_by_degree(path: Path) -> None:
         "Per-degree residual of a width-2048 ReLU MLP trained by GD on the cube vs the "
         "kernel-regime prediction (1 - eta mu_k)^s", slow=True)
 def learning_curves(path: Path) -> None:
+    """Draw measured per-degree learning curves of a wide MLP against the NTK prediction.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        Output PNG; the curves are stored beside it as JSON.
+
+    Examples
+    --------
+    >>> from nstheory.plots import FIGURES
+    >>> FIGURES["spectrum_learning_curves"].fn is learning_curves
+    True
+    """
     import numpy as np
 
     from nstheory.spectrum.kernels import mlp_spectrum
@@ -115,6 +141,23 @@ def learning_curves(path: Path) -> None:
         "kernel on {-1,1}^5: per-degree relative error and monomial leakage, MLP and "
         "linear-attention transformer", slow=True)
 def empirical_convergence(path: Path) -> None:
+    """Draw the convergence of the empirical NTK to the derived infinite-width kernel.
+
+    Per-degree relative error and monomial leakage against width, for a ReLU MLP
+    and a linear-attention transformer on the cube of dimension 5.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        Output PNG; the measured numbers are stored beside it as JSON.
+
+    Examples
+    --------
+    >>> from nstheory.plots import FIGURES
+    >>> spec = FIGURES["spectrum_empirical_ntk_convergence"]
+    >>> spec.fn is empirical_convergence, spec.slow
+    (True, True)
+    """
     import numpy as np
 
     from nstheory.spectrum.cube import spectrum_polynomial_exact

@@ -27,7 +27,20 @@ from nstheory.errors import NSTheoryError, check_int
 
 
 def predicted_curves(mus, eta: float, steps: int) -> list[list[float]]:
-    """``[(1 - eta mu)^s for s = 0..steps]`` for each ``mu`` in ``mus`` (float64)."""
+    """``[(1 - eta mu)^s for s = 0..steps]`` for each ``mu`` in ``mus`` (float64).
+
+    The kernel-regime prediction of the residual's Fourier coefficient at
+    eigenvalue ``mu`` under full-batch gradient descent with step ``eta``.
+
+    Examples
+    --------
+    >>> predicted_curves([0.5, 0.0], eta=1.0, steps=3)
+    [[1.0, 0.5, 0.25, 0.125], [1.0, 1.0, 1.0, 1.0]]
+    >>> predicted_curves([0.5], eta=0.0, steps=3)
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: eta must be a finite number > 0, got 0.0
+    """
     steps = check_int(steps, "steps", lo=0)
     if not (math.isfinite(eta) and eta > 0):
         raise NSTheoryError(f"eta must be a finite number > 0, got {eta}")

@@ -121,10 +121,23 @@ def _multilinear(expr, variables):
 
 
 def derive_ntk(n: int = 3) -> dict:
-    """Derive the per-head NTK and NNGP of the architecture symbolically for ``n`` tokens and
-    compare them with ``(1 + t)^2`` and ``(1 + t)^2 / 4`` (``t = sum_i x_i y_i / n``) after the
-    multilinear reduction ``x_i^2 = y_i^2 = 1``. Returns the SymPy expressions and the two
-    comparisons. ``n <= 4`` (the expansion grows quickly).
+    """Derive the per-head NTK and NNGP of the architecture symbolically for ``n`` tokens.
+
+    They are compared with ``(1 + t)^2`` and ``(1 + t)^2 / 4`` (``t = sum_i x_i y_i / n``)
+    after the multilinear reduction ``x_i^2 = y_i^2 = 1``. ``n <= 4`` (the expansion
+    grows quickly).
+
+    Returns
+    -------
+    dict
+        ``n``, the SymPy expressions ``ntk`` and ``nngp``, the two comparisons
+        ``ntk_matches`` and ``nngp_matches`` and the LaTeX of the factored NTK.
+
+    Examples
+    --------
+    >>> r = derive_ntk(1)
+    >>> r["ntk_matches"], r["nngp_matches"], str(r["ntk"])
+    (True, True, '2*x1*y1 + 2')
     """
     import sympy
 

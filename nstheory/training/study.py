@@ -67,8 +67,29 @@ def _run_one(item) -> dict:
 
 
 def study_configs(base, seeds, arms=("base", "reg"), reg=None):
-    """(arm, config) pairs: arm ``base`` has gamma = 0, arm ``reg`` the given
-    (gamma, rho, noise); both carry that (rho, noise) for their trajectory metrics."""
+    """(arm, config) pairs, seed-major.
+
+    Arm ``base`` has gamma = 0, arm ``reg`` the given ``(gamma, rho, noise)``; both
+    carry that ``(rho, noise)`` for their trajectory metrics.
+
+    Raises
+    ------
+    NSTheoryError
+        For an unknown arm, or a regularized arm with ``gamma <= 0``.
+
+    Examples
+    --------
+    >>> from nstheory.training.config import preset
+    >>> pairs = study_configs(preset("tiny"), [0, 1], reg=(0.75, 0.25, "token"))
+    >>> [(arm, c.seed, c.reg_gamma) for arm, c in pairs]
+    [('base', 0, 0.0), ('reg', 0, 0.75), ('base', 1, 0.0), ('reg', 1, 0.75)]
+    >>> pairs[0][1].reg_rho == pairs[1][1].reg_rho == 0.25
+    True
+    >>> study_configs(preset("tiny"), [0], reg=(0.0, 0.25, "token"))
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: the regularized arm needs --reg-gamma > 0
+    """
     out = []
     for arm in arms:
         if arm not in ("base", "reg"):
@@ -92,8 +113,43 @@ def study_configs(base, seeds, arms=("base", "reg"), reg=None):
 def run_study(base, seeds, out, arms=("base", "reg"), reg=None, executor: str = "serial",
               workers: int | None = None, threads: int | None = None,
               command: str | None = None) -> dict:
-    """Train every (arm, seed) of ``base`` into ``out/<arm>_seed<k>`` and analyse them;
-    ``out/study.json`` gets a provenance block naming ``command``."""
+    """Train every (arm, seed) of ``base`` into ``out/<arm>_seed<k>`` and analyse them.
+
+    ``out/study.json`` gets a provenance block naming ``command``.
+
+    Parameters
+    ----------
+    base : TrainConfig
+        The configuration shared by every run.
+    seeds : sequence of int
+        The seeds.
+    out : str or pathlib.Path
+        Study directory.
+    arms : tuple of str, optional
+        ``base`` and/or ``reg``.
+    reg : tuple, optional
+        ``(gamma, rho, noise)`` of the regularized arm.
+    executor : str, optional
+        ``serial``, a process pool or Ray (:func:`nstheory.executor.get_executor`).
+    workers, threads : int, optional
+        Executor workers and torch threads per run.
+    command : str, optional
+        The command line recorded in the provenance block.
+
+    Returns
+    -------
+    dict
+        ``preset``, ``seeds``, ``arms``, the :func:`analyze_study` ``analysis`` and the ``runs``.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from nstheory.training.config import preset
+    >>> out = pathlib.Path(tempfile.mkdtemp())
+    >>> res = run_study(preset("tiny", steps=5), [0], out, arms=("base",))
+    >>> res["runs"][0]["summary"]["final_step"], (out / "study.json").exists()
+    (5, True)
+    """
     from nstheory.executor import get_executor
 
     out = Path(out)
@@ -112,7 +168,19 @@ def run_study(base, seeds, out, arms=("base", "reg"), reg=None, executor: str = 
 
 
 def collect_runs(out) -> list[dict]:
-    """Every *finished* run (one with ``summary.json``) under a study directory ``out``."""
+    """Every *finished* run (one with ``summary.json``) under a study directory ``out``.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from nstheory.training.config import preset
+    >>> out = pathlib.Path(tempfile.mkdtemp())
+    >>> collect_runs(out)
+    []
+    >>> (out / "base_seed0").mkdir()       # started, never finished: skipped
+    >>> collect_runs(out)
+    []
+    """
     from nstheory.store import JsonlLog, load_json
     from nstheory.training.config import TrainConfig
     from nstheory.training.loop import summarize_run
@@ -168,10 +236,27 @@ PRODUCERS = (*(f"nstheory/training/{m}.py" for m in
 
 def write_study(out, path, force: bool = False, threads: dict | None = None,
                 command: str | None = None) -> dict:
-    """Collect the finished runs under ``out``, analyse them and save the study JSON to ``path``
-    (e.g. ``proofs_check/data/training_<name>.json``, re-analysed by ``nstheory verify``) with
-    its provenance block (:func:`nstheory.store.provenance_block`; the configuration hashed is
-    the list of run configurations). An existing ``path`` is replaced only when ``force``."""
+    """Collect the finished runs under ``out``, analyse them and save the study JSON to ``path``.
+
+    ``path`` is e.g. ``proofs_check/data/training_<name>.json`` (re-analysed by
+    ``nstheory verify``), written with its provenance block
+    (:func:`nstheory.store.provenance_block`; the configuration hashed is the list of
+    run configurations). An existing ``path`` is replaced only when ``force``.
+
+    Raises
+    ------
+    NSTheoryError
+        If no run under ``out`` has finished.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> out = pathlib.Path(tempfile.mkdtemp())
+    >>> write_study(out, out / "study_copy.json")             # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: no finished runs under ...
+    """
     from nstheory.store import provenance_block, save_study
 
     runs = collect_runs(out)
@@ -188,7 +273,22 @@ def write_study(out, path, force: bool = False, threads: dict | None = None,
 
 
 def analyze_study(runs: list[dict], metrics=METRICS, level: float = 0.95) -> dict:
-    """Distributions over seeds per arm and, per metric, the speed-up ratio base/reg with CI."""
+    """Distributions over seeds per arm and, per metric, the speed-up ratio base/reg with CI.
+
+    A metric gets no ratio when some run of either arm never reached it (censored).
+
+    Examples
+    --------
+    >>> def run(arm, seed, t):
+    ...     return {"arm": arm, "seed": seed,
+    ...             "summary": {"steps_to_val99": t, "wall_s": 2.0, "final_step": 100}}
+    >>> a = analyze_study([run("base", 0, 40), run("base", 1, 60),
+    ...                    run("reg", 0, 20), run("reg", 1, None)], metrics=("steps_to_val99",))
+    >>> a["arms"]["reg"]["steps_to_val99_censored"], a["arms"]["base"]["wall_per_step_s"]
+    (1, 0.02)
+    >>> a["speedup"]["steps_to_val99"]["ratio"] is None
+    True
+    """
     from nstheory.stats import Moments, ratio_ci
 
     arms: dict[str, dict] = {}
