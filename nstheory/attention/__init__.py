@@ -7,3 +7,39 @@ Modules: :mod:`~nstheory.attention.layer` (the batched torch layer),
 :mod:`~nstheory.attention.theory` (SymPy statements and derivations, the proved bound),
 :mod:`~nstheory.attention.rates` (decay-rate fits), ``cli`` and ``figures``.
 """
+
+from nstheory._lazy import lazy_exports
+
+#: The public API, by submodule (imported on first use).
+_MODULES = {
+    "certified": (
+        "certified_grid", "s_n_certified", "s_n_certified_range",
+    ),
+    "consistency": (
+        "quadrature_grid", "s2_closed_form", "s3_closed_form", "s_n", "s_n_arb",
+        "s_n_quadrature",
+    ),
+    "copy_chain": (
+        "copy_chain_stability",
+    ),
+    "layer": (
+        "QK_KINDS", "QueryKey", "SCALES", "SoftmaxAttention", "attention_layer",
+        "attention_row", "attention_weights", "logits", "logits_row", "scale_factor",
+    ),
+    "montecarlo": (
+        "MODES", "StabEstimate", "argmax_agreement_mc", "attention_stability_mc",
+        "theory_value",
+    ),
+    "quadrature": (
+        "chi2_gauss_rule", "extrapolate_in_inverse_d", "stab_random_d1_n2",
+        "stab_random_hard_n2",
+    ),
+    "rates": (
+        "fit_decay",
+    ),
+    "theory": (
+        "orthant2", "s2_symbolic", "s3_plackett_integrand", "s3_symbolic",
+        "thm52_deviation_bound", "thm52_limit", "thm52_limit_linear_scale", "thm53_statement",
+    ),
+}
+__all__, __getattr__, __dir__ = lazy_exports(__name__, _MODULES)

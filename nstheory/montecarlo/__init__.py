@@ -10,3 +10,35 @@
 * :mod:`~nstheory.montecarlo.models`, :mod:`~nstheory.montecarlo.datasets`,
   :mod:`~nstheory.montecarlo.comparison` -- the architecture comparison.
 """
+
+from nstheory._lazy import lazy_exports
+
+#: The public API, by submodule (imported on first use).
+_MODULES = {
+    "chunks": (
+        "chunk_generator", "chunk_seeds", "run_chunked",
+    ),
+    "comparison": (
+        "DEFAULTS", "PRODUCERS", "STORED_STUDIES", "THREADS", "load_stored_runs", "producers",
+        "run_one", "run_study", "study_config", "study_specs", "summarize", "t_interval",
+        "train",
+    ),
+    "datasets": (
+        "TASKS", "Task", "boolean_task", "digits_task", "fortunes_task", "get_task",
+        "sparse_token_task",
+    ),
+    "estimators": (
+        "Estimate", "FlipRate", "PairedMoment", "SensitivityResult", "StabilityResult",
+        "boolean_sensitivity", "flip_rate", "gaussian_stability", "influence_profile",
+        "paired_moment", "patch_sensitivity", "token_replacement_sensitivity",
+        "token_stability", "tokenwise_sensitivity",
+    ),
+    "models": (
+        "ARCHS", "KINDS", "build_model", "count_params", "load_user_model",
+    ),
+    "variance": (
+        "ReducedEstimate", "mlp_parts", "relu_hermite_coefficients", "relu_hermite_poly",
+        "relu_map_mc", "relu_mlp_cv_mean", "relu_mlp_stability", "truncation_stability",
+    ),
+}
+__all__, __getattr__, __dir__ = lazy_exports(__name__, _MODULES)

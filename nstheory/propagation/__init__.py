@@ -13,3 +13,57 @@
   :mod:`~nstheory.propagation.kernel_derivatives` and
   :mod:`~nstheory.propagation.residual_scaling`.
 """
+
+from nstheory._lazy import lazy_exports
+
+#: The public API, by submodule (imported on first use).
+_MODULES = {
+    "compare": (
+        "LayerRow", "distance_z", "layer_table",
+    ),
+    "finite_width": (
+        "FiniteWidthRow", "KernelState", "activation_step", "breakdown_ratio", "depth_to_width",
+        "finite_width_recursion", "input_state", "kernel_states", "mean_field_only",
+        "statistic_coefficients",
+    ),
+    "finite_width_study": (
+        "main", "measure",
+    ),
+    "finite_width_table": (
+        "FiniteWidthLayer", "finite_width_table",
+    ),
+    "four_point": (
+        "four_point_moments", "four_point_source", "kernel_entries", "stat_entries",
+    ),
+    "intervals": (
+        "ArbBackend", "bounds", "endpoints", "hull", "interval_propagation",
+        "paper_relu_intervals", "round_outward", "width",
+    ),
+    "kernel_derivatives": (
+        "MapDerivatives", "map_derivatives", "numerical_map_derivatives",
+    ),
+    "maps": (
+        "activation", "consistency_arb", "consistency_float", "consistency_mp",
+    ),
+    "model": (
+        "Act", "Attention", "Dense", "LayerNorm", "Model", "Residual", "attention_stack",
+        "build", "mlp", "transformer",
+    ),
+    "recurrence": (
+        "FloatBackend", "MpBackend", "paper_relu_recurrence", "point_recurrence",
+    ),
+    "residual_scaling": (
+        "ExponentFit", "fit_exponent",
+    ),
+    "rules": (
+        "Backend", "State", "apply_layer", "initial_state", "propagate", "with_gaussian",
+    ),
+    "statedict": (
+        "attention_layer_from_weights", "attention_stats", "dense_sigma2",
+        "mlp_from_state_dict",
+    ),
+    "torch_model": (
+        "RandomStack", "monte_carlo",
+    ),
+}
+__all__, __getattr__, __dir__ = lazy_exports(__name__, _MODULES)

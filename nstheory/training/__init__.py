@@ -10,3 +10,35 @@
 
 Heavy imports (torch) happen inside the submodules, so importing the package is cheap.
 """
+
+from nstheory._lazy import lazy_exports
+
+#: The public API, by submodule (imported on first use).
+_MODULES = {
+    "config": (
+        "PRESETS", "TASKS", "TrainConfig", "preset", "regularized_arm",
+    ),
+    "loop": (
+        "InjectedFailure", "LOSS_THRESHOLDS", "build_data", "build_model", "evaluate",
+        "regularized_loss", "summarize_run", "train",
+    ),
+    "metrics": (
+        "steps_to_threshold", "trajectory_metrics",
+    ),
+    "models": (
+        "AnswerTransformer", "TinyLM", "weight_norm",
+    ),
+    "regularizer": (
+        "NOISES", "check_noise", "describe_noise", "gaussian_embedding_noise", "perturb_tokens",
+        "stability_term",
+    ),
+    "study": (
+        "METRICS", "PRODUCERS", "analyze_study", "collect_runs", "noise_summary", "parse_seeds",
+        "permutation_pvalue", "run_study", "study_configs", "write_study",
+    ),
+    "tasks": (
+        "TaskData", "WordTokenizer", "load_corpus", "modular_addition", "next_token",
+        "sparse_parity",
+    ),
+}
+__all__, __getattr__, __dir__ = lazy_exports(__name__, _MODULES)
