@@ -286,7 +286,7 @@ def load_torch_file(path, name: str, expect: str = "state dict"):
     >>> try:
     ...     load_torch_file(bad, "--weights")
     ... except NSTheoryError as exc:
-    ...     print(str(exc).startswith("--weights:"), "not a readable torch file" in str(exc))
+    ...     print(str(exc).startswith("--weights:"), "is not a torch file" in str(exc))
     True True
     """
     import pickle
