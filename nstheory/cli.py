@@ -43,6 +43,21 @@ class Parser(argparse.ArgumentParser):
     """An ``ArgumentParser`` whose errors are one line (no usage block), exit code 2.
 
     Sub-command parsers inherit the class, so every sub-command reports alike.
+
+    Examples
+    --------
+    >>> import contextlib, io
+    >>> p = Parser(prog="demo")
+    >>> _ = p.add_argument("--n", type=int)
+    >>> err = io.StringIO()
+    >>> with contextlib.redirect_stderr(err):
+    ...     try:
+    ...         p.parse_args(["--n", "x"])
+    ...     except SystemExit as exc:
+    ...         print(exc.code)
+    2
+    >>> print(err.getvalue().strip())
+    demo: error: argument --n: invalid int value: 'x' (see demo --help)
     """
 
     def error(self, message):

@@ -30,6 +30,16 @@ from nstheory.validate import arg_output_dir
 
 @dataclass
 class FigureSpec:
+    """One registered figure: its ``name`` (the PNG stem), a one-line ``description``, the
+    producer ``fn(path)`` and whether it is ``slow`` (skipped unless asked for).
+
+    Examples
+    --------
+    >>> spec = FigureSpec("demo", "a demo figure", lambda path: None)
+    >>> spec.name, spec.slow
+    ('demo', False)
+    """
+
     name: str
     description: str
     fn: Callable[[Path], None]
@@ -40,7 +50,18 @@ FIGURES: dict[str, FigureSpec] = {}
 
 
 def figure(name: str, description: str, slow: bool = False, register: bool = True):
-    """Register ``fn(path)`` as the producer of ``figures/<name>.png``."""
+    """Register ``fn(path)`` as the producer of ``figures/<name>.png``.
+
+    With ``register=False`` the function is returned untouched and nothing is recorded.
+
+    Examples
+    --------
+    >>> @figure("demo_unregistered", "not recorded", register=False)
+    ... def draw(path):
+    ...     pass
+    >>> "demo_unregistered" in FIGURES, callable(draw)
+    (False, True)
+    """
 
     def deco(fn):
         if register:
@@ -53,7 +74,16 @@ def figure(name: str, description: str, slow: bool = False, register: bool = Tru
 
 
 def discover() -> dict[str, FigureSpec]:
-    """Import every ``nstheory.<area>.figures`` module so its figures register."""
+    """Import every ``nstheory.<area>.figures`` module so its figures register.
+
+    Returns the registry, a dict from figure name to :class:`FigureSpec`.
+
+    Examples
+    --------
+    >>> figs = discover()
+    >>> "attention_sn_curves" in figs, all(isinstance(f, FigureSpec) for f in figs.values())
+    (True, True)
+    """
     import nstheory
 
     for info in pkgutil.walk_packages(nstheory.__path__, "nstheory."):
@@ -63,7 +93,14 @@ def discover() -> dict[str, FigureSpec]:
 
 
 def setup_matplotlib():
-    """Headless matplotlib with the toolkit's plot style; returns ``pyplot``."""
+    """Headless matplotlib with the toolkit's plot style; returns ``pyplot``.
+
+    Examples
+    --------
+    >>> plt = setup_matplotlib()
+    >>> plt.get_backend().lower(), plt.rcParams["mathtext.fontset"]
+    ('agg', 'cm')
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -98,6 +135,17 @@ STYLE = {
 
 
 def register_cli(sub) -> None:
+    """Add the ``figures`` sub-command to ``sub`` (an ``add_subparsers`` object).
+
+    Examples
+    --------
+    >>> import argparse
+    >>> sub = argparse.ArgumentParser().add_subparsers(dest="command")
+    >>> register_cli(sub)
+    >>> args = sub.choices["figures"].parse_args(["--only", "attention_*", "--list"])
+    >>> args.only, args.list, args.include_slow, args.func is run_cli
+    (['attention_*'], True, False, True)
+    """
     p = sub.add_parser("figures", help="regenerate the committed figures (PNG) into figures/")
     p.add_argument("--only", nargs="*", metavar="GLOB", help="only figures whose name matches")
     p.add_argument("--out", type=arg_output_dir(), default="figures",
@@ -108,6 +156,24 @@ def register_cli(sub) -> None:
 
 
 def run_cli(args) -> int:
+    """Run ``nstheory figures``: list the figures, or draw the chosen ones into ``--out``.
+
+    Returns the exit code; a ``--only`` that matches nothing raises :class:`NSTheoryError`
+    (exit code 2 from the command line).
+
+    Examples
+    --------
+    >>> import contextlib, io
+    >>> from nstheory.cli import main
+    >>> buf = io.StringIO()
+    >>> with contextlib.redirect_stdout(buf):
+    ...     code = main(["figures", "--list", "--only", "attention_sn_curves"])
+    >>> code, buf.getvalue().split()[0]
+    (0, 'attention_sn_curves')
+    >>> with contextlib.redirect_stderr(io.StringIO()):
+    ...     main(["figures", "--only", "no_such_figure"])
+    2
+    """
     from fnmatch import fnmatchcase
 
     figs = discover()

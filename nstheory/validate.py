@@ -272,6 +272,22 @@ def load_torch_file(path, name: str, expect: str = "state dict"):
     ``weights_only=True`` (a pickled module is refused, never executed).
     ``expect="module"``: an ``nn.Module`` (pickled; loading runs its pickle: trusted files
     only) or a TorchScript archive.
+
+    Examples
+    --------
+    >>> import os, tempfile, torch
+    >>> d = tempfile.mkdtemp()
+    >>> good, bad = os.path.join(d, "w.pt"), os.path.join(d, "bad.pt")
+    >>> torch.save({"w": torch.ones(2)}, good)
+    >>> load_torch_file(good, "--weights")["w"].tolist()
+    [1.0, 1.0]
+    >>> with open(bad, "w") as fh:
+    ...     _ = fh.write("not a torch file")
+    >>> try:
+    ...     load_torch_file(bad, "--weights")
+    ... except NSTheoryError as exc:
+    ...     print(str(exc).startswith("--weights:"), "is not a torch file" in str(exc))
+    True True
     """
     import pickle
     import warnings

@@ -35,6 +35,27 @@ def _float(text: str, what: str) -> float:
 
 
 def run_s(args) -> int:
+    """Run ``nstheory attention s``: print ``s_n(r)`` and its certified enclosure.
+
+    Returns the exit code. Bad ``--n``, ``--r`` or ``--dps`` raise :class:`NSTheoryError`
+    (exit code 2 from the command line).
+
+    Examples
+    --------
+    For ``n = 2`` Sheppard's formula gives ``s_2(r) = 1/2 + arcsin(r)/pi``, so
+    ``s_2(1/2) = 2/3``:
+
+    >>> import contextlib, io
+    >>> from nstheory.cli import main
+    >>> buf = io.StringIO()
+    >>> with contextlib.redirect_stdout(buf):
+    ...     code = main(["attention", "s", "--n", "2", "--r", "0.5", "--dps", "10"])
+    >>> code, buf.getvalue().splitlines()[0]
+    (0, 's_2(0.5) = 0.6666666667    [closed form (Sheppard)]')
+    >>> with contextlib.redirect_stderr(io.StringIO()):
+    ...     main(["attention", "s", "--n", "2", "--r", "1.5"])
+    2
+    """
     import mpmath
 
     from nstheory.attention.certified import s_n_certified
@@ -75,6 +96,26 @@ def run_s(args) -> int:
 
 
 def run_stab(args) -> int:
+    """Run ``nstheory attention stab``: Monte Carlo Stab of one attention coordinate vs theory.
+
+    Returns the exit code; an invalid ``--rho``, ``--n``, ``--d`` or ``--mode`` raises
+    :class:`NSTheoryError` (exit code 2 from the command line).
+
+    Examples
+    --------
+    >>> import contextlib, io
+    >>> from nstheory.cli import main
+    >>> buf = io.StringIO()
+    >>> argv = ["attention", "stab", "--n", "2", "--d", "4", "--rho", "0.5",
+    ...         "--samples", "200", "--device", "cpu"]
+    >>> with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(io.StringIO()):
+    ...     code = main(argv)
+    >>> code, "route monte-carlo, 200 samples, seed 0" in buf.getvalue()
+    (0, True)
+    >>> with contextlib.redirect_stderr(io.StringIO()):
+    ...     main(["attention", "stab", "--n", "2", "--d", "4", "--rho", "0.5", "--mode", "x"])
+    2
+    """
     from nstheory.attention.montecarlo import MODES, attention_stability_mc, theory_value
     from nstheory.errors import check_int, check_rho
     from nstheory.stats import mean_ci
@@ -131,6 +172,20 @@ def run_stab(args) -> int:
 
 
 def register_cli(subparsers) -> None:
+    """Add the ``attention`` sub-command (with ``stab`` and ``s``) to ``subparsers``.
+
+    Examples
+    --------
+    >>> sub = argparse.ArgumentParser().add_subparsers(dest="command")
+    >>> register_cli(sub)
+    >>> args = sub.choices["attention"].parse_args(["s", "--n", "3", "--r", "0.25"])
+    >>> args.n, args.r, args.dps, args.json, args.func is run_s
+    (3, '0.25', 15, False, True)
+    >>> args = sub.choices["attention"].parse_args(
+    ...     ["stab", "--n", "2", "--d", "8", "--rho", "0.9", "--hard"])
+    >>> args.mode, args.samples, args.hard, args.func is run_stab
+    ('identity', 20000, True, True)
+    """
     p = subparsers.add_parser("attention", help="noise stability of one softmax attention layer",
                               description=__doc__,
                               formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -100,7 +100,19 @@ def _q(x: Fraction) -> dict:
 
 
 def report(f, rho: Fraction) -> dict:
-    """The JSON-ready exact report of ``f`` at ``rho``."""
+    """The JSON-ready exact report of ``f`` at ``rho``.
+
+    Every exact quantity is a dict ``{"exact": "p/q", "float": x}``.
+
+    Examples
+    --------
+    Maj_3 = (x1 + x2 + x3)/2 - x1 x2 x3/2, so Stab_rho = 3/4 rho + 1/4 rho^3 = 13/32 at
+    rho = 1/2, and each influence is 1/2:
+
+    >>> r = report(build_function("majority", "3"), Fraction(1, 2))
+    >>> r["stab"]["exact"], r["total_influence"]["exact"], r["influences"][0]["exact"]
+    ('13/32', '3/2', '1/2')
+    """
     from nstheory.boolean.analysis import summary
 
     s = summary(f, rho)
@@ -176,6 +188,26 @@ def _print_theory(refs) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``nstheory boolean``: print the exact (or sampled) analysis of a zoo function.
+
+    Returns the exit code; bad input raises :class:`NSTheoryError` (exit code 2 from the
+    command line).
+
+    Examples
+    --------
+    The dictator x_1 has Stab_rho = rho:
+
+    >>> import contextlib, io
+    >>> from nstheory.cli import main
+    >>> buf = io.StringIO()
+    >>> with contextlib.redirect_stdout(buf):
+    ...     code = main(["boolean", "dictator", "3", "--rho", "1/3", "--json"])
+    >>> code, json.loads(buf.getvalue())["stab"]
+    (0, {'exact': '1/3', 'float': 0.3333333333333333})
+    >>> with contextlib.redirect_stderr(io.StringIO()):
+    ...     main(["boolean", "majority", "3", "--rho", "2"])
+    2
+    """
     rho = _fraction(args.rho, "--rho")
     check_rho(rho)
     f = build_function(args.function, args.fargs, args.eta, args.theta, args.seed, args.sampling)
@@ -212,6 +244,16 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register_cli(subparsers) -> None:
+    """Add the ``boolean`` sub-command to ``subparsers``.
+
+    Examples
+    --------
+    >>> sub = argparse.ArgumentParser().add_subparsers(dest="command")
+    >>> register_cli(sub)
+    >>> args = sub.choices["boolean"].parse_args(["tribes", "2,3", "--rho", "1/4"])
+    >>> args.function, args.fargs, args.rho, args.samples, args.func is run
+    ('tribes', '2,3', '1/4', 200000, True)
+    """
     p = subparsers.add_parser(
         "boolean",
         help="exact Boolean Fourier analysis of a named function",

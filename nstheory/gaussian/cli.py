@@ -47,6 +47,17 @@ REDUCTION_COST_MAX = 60_000
 
 
 def register_cli(subparsers) -> None:
+    """Add the ``activation`` sub-command to ``subparsers``.
+
+    Examples
+    --------
+    >>> import argparse
+    >>> sub = argparse.ArgumentParser().add_subparsers(dest="command")
+    >>> register_cli(sub)
+    >>> args = sub.choices["activation"].parse_args(["relu", "--rho", "0.3", "--view", "corr"])
+    >>> args.name, args.rho, args.view, args.q1, args.dps, args.func is run
+    ('relu', '0.3', 'corr', '1', 20, True)
+    """
     p = subparsers.add_parser(
         "activation",
         help="Gaussian noise-stability map of an activation (value, certified enclosure)",
@@ -210,6 +221,27 @@ def derivation_latex(name: str) -> str:
 
 
 def run(args) -> int:
+    """Run ``nstheory activation``: print the Gaussian map of an activation with its routes.
+
+    Returns the exit code; bad input raises :class:`NSTheoryError` (exit code 2 from the
+    command line).
+
+    Examples
+    --------
+    For independent inputs (rho = 0) the raw ReLU map is E[ReLU(U)]^2 = (1/sqrt(2 pi))^2 =
+    1/(2 pi) = 0.15915494309...:
+
+    >>> import contextlib, io
+    >>> from nstheory.cli import main
+    >>> buf = io.StringIO()
+    >>> with contextlib.redirect_stdout(buf):
+    ...     code = main(["activation", "relu", "--rho", "0", "--dps", "10"])
+    >>> code, buf.getvalue().splitlines()[1]
+    (0, '  value (precise, 10 digits): 0.1591549431')
+    >>> with contextlib.redirect_stderr(io.StringIO()):
+    ...     main(["activation", "relu", "--rho", "nan"])
+    2
+    """
     out = evaluate(args.name, args.rho, args.q1, args.q2, args.view, args.dps, args.slope,
                    args.reduction, args.coeffs)
     if args.derive:

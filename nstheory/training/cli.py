@@ -19,6 +19,17 @@ DEFAULT_PRESET = {"modadd": "modadd113", "parity": "parity", "ntp": "ntp"}
 
 
 def register_cli(sub) -> None:
+    """Add the ``train`` sub-command to ``sub`` (an ``add_subparsers`` object).
+
+    Examples
+    --------
+    >>> import argparse
+    >>> sub = argparse.ArgumentParser().add_subparsers(dest="command")
+    >>> register_cli(sub)
+    >>> args = sub.choices["train"].parse_args(["modadd", "--preset", "tiny", "--seeds", "0,2"])
+    >>> args.task, args.preset, args.seeds, args.arms, args.device, args.func is run
+    ('modadd', 'tiny', [0, 2], 'both', 'cpu', True)
+    """
     p = sub.add_parser("train", help="training experiments with the noise-stability regularizer",
                        description=__doc__.split("\n\n")[0])
     p.add_argument("task", choices=sorted(DEFAULT_PRESET), help="modadd, parity or ntp")
@@ -56,6 +67,28 @@ def register_cli(sub) -> None:
 
 
 def run(args) -> int:
+    """Run ``nstheory train``: train the preset's arms over the seeds and print the analysis.
+
+    Returns the exit code; bad input (e.g. a preset of another task) raises
+    :class:`~nstheory.errors.NSTheoryError` (exit code 2 from the command line).
+
+    Examples
+    --------
+    >>> import contextlib, io, os, tempfile
+    >>> from nstheory.cli import main
+    >>> out = os.path.join(tempfile.mkdtemp(), "study")
+    >>> buf = io.StringIO()
+    >>> with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(io.StringIO()):
+    ...     code = main(["train", "modadd", "--preset", "tiny", "--seeds", "0", "--steps", "2",
+    ...                  "--arms", "base", "--out", out])
+    >>> code, buf.getvalue().splitlines()[0]
+    (0, 'preset tiny  seeds [0]')
+    >>> err = io.StringIO()
+    >>> with contextlib.redirect_stderr(err):
+    ...     code = main(["train", "modadd", "--preset", "parity", "--out", out])
+    >>> code, "is for task 'parity'" in err.getvalue()
+    (2, True)
+    """
     from pathlib import Path
 
     from nstheory.errors import NSTheoryError, check_choice
@@ -146,7 +179,19 @@ def record_target(name: str, force: bool = False, data_dir=None):
 
 
 def format_analysis(res: dict) -> str:
-    """A short text table of a study's analysis."""
+    """A short text table of a study's analysis.
+
+    Examples
+    --------
+    >>> res = {"preset": "tiny", "seeds": [0, 1], "analysis": {
+    ...     "arms": {"base": {"wall_per_step_s": 0.0021, "steps_to_val95": 30,
+    ...                       "steps_to_val99": None}},
+    ...     "speedup": {"steps_to_val95": {"note": "one arm only: no ratio"}}}}
+    >>> print(format_analysis(res))
+    preset tiny  seeds [0, 1]
+      base steps_to_val95=30  steps_to_val99=None  wall/step=2.1 ms
+      speed-up steps_to_val95: one arm only: no ratio
+    """
     an = res["analysis"]
     lines = [f"preset {res['preset']}  seeds {res['seeds']}"]
     for arm, a in an["arms"].items():

@@ -37,10 +37,35 @@ from nstheory.training.config import TrainConfig
 
 
 class InjectedFailure(RuntimeError):
-    """Raised by ``train(..., fail_after=k)`` to simulate a kill after step ``k``."""
+    """Raised by ``train(..., fail_after=k)`` to simulate a kill after step ``k``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from nstheory.training.config import preset
+    >>> try:
+    ...     train(preset("tiny", steps=10), tempfile.mkdtemp(), fail_after=1, progress_bar=False)
+    ... except InjectedFailure as exc:
+    ...     print(exc)
+    injected failure after step 1
+    """
 
 
 def build_data(cfg: TrainConfig):
+    """The task data of ``cfg``: modular addition, sparse parity or next-token prediction.
+
+    Examples
+    --------
+    The tiny preset is modular addition mod 11 with half of the 121 pairs for training; each
+    input row is ``(a, b, =)`` and the label is ``(a + b) mod 11``:
+
+    >>> from nstheory.training.config import preset
+    >>> data = build_data(preset("tiny"))
+    >>> tuple(data.train_x.shape), tuple(data.val_x.shape), data.n_out
+    ((60, 3), (61, 3), 11)
+    >>> bool(((data.train_x[:, 0] + data.train_x[:, 1]) % 11 == data.train_y).all())
+    True
+    """
     from nstheory.training import tasks
 
     seed = cfg.seed if cfg.data_seed is None else cfg.data_seed
@@ -54,6 +79,18 @@ def build_data(cfg: TrainConfig):
 
 
 def build_model(cfg: TrainConfig, data):
+    """The (seeded) model of ``cfg`` for ``data``: ``TinyLM`` for ``ntp``, else an
+    ``AnswerTransformer`` that reads the answer at the last position.
+
+    Examples
+    --------
+    >>> from nstheory.training.config import preset
+    >>> cfg = preset("tiny")
+    >>> data = build_data(cfg)
+    >>> model = build_model(cfg, data)
+    >>> type(model).__name__, tuple(model(data.train_x[:4]).shape)
+    ('AnswerTransformer', (4, 11))
+    """
     from nstheory.training.models import AnswerTransformer, TinyLM
 
     torch.manual_seed(cfg.seed)
@@ -67,6 +104,22 @@ def regularized_loss(model, x, y, cfg: TrainConfig, data, generator):
     """Task cross-entropy plus ``gamma * R``; gradients flow through both branches.
 
     Returns ``(loss, ce, R)`` (tensors; R is None when gamma = 0).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from nstheory.training.config import preset
+    >>> cfg = preset("tiny")
+    >>> data = build_data(cfg)
+    >>> model = build_model(cfg, data)
+    >>> x, y = data.train_x[:8], data.train_y[:8]
+    >>> loss, ce, R = regularized_loss(model, x, y, cfg, data, torch.Generator().manual_seed(0))
+    >>> R is None, bool(loss == ce)
+    (True, True)
+    >>> reg = preset("tiny", regularized=True)
+    >>> loss, ce, R = regularized_loss(model, x, y, reg, data, torch.Generator().manual_seed(0))
+    >>> reg.reg_gamma, bool(torch.isclose(loss, ce + 0.75 * R))
+    (0.75, True)
     """
     from nstheory.training.regularizer import (
         gaussian_embedding_noise,
@@ -104,7 +157,23 @@ def regularized_loss(model, x, y, cfg: TrainConfig, data, generator):
 
 @torch.no_grad()
 def evaluate(model, data, cfg: TrainConfig, cap: int | None = None) -> dict:
-    """Cross-entropy loss and accuracy on the train and validation sets (float64 sums)."""
+    """Cross-entropy loss and accuracy on the train and validation sets (float64 sums).
+
+    Examples
+    --------
+    Checked against a direct computation of the training accuracy:
+
+    >>> from nstheory.training.config import preset
+    >>> cfg = preset("tiny")
+    >>> data = build_data(cfg)
+    >>> model = build_model(cfg, data)
+    >>> m = evaluate(model, data, cfg)
+    >>> sorted(m)
+    ['train_acc', 'train_loss', 'val_acc', 'val_loss']
+    >>> direct = (model(data.train_x).argmax(-1) == data.train_y).double().mean().item()
+    >>> abs(m["train_acc"] - direct) < 1e-12
+    True
+    """
     model.eval()
     out = {}
     for name, x, y in (("train", data.train_x, data.train_y), ("val", data.val_x, data.val_y)):
@@ -155,6 +224,15 @@ def train(cfg: TrainConfig, out, fail_after: int | None = None, progress_bar: bo
     hook simulating a kill). A loss that is not finite (NaN or inf) stops the run with an
     :class:`~nstheory.errors.NSTheoryError` naming the step, after checkpointing the last
     finite state; the log is kept.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from nstheory.training.config import preset
+    >>> cfg = preset("tiny", steps=2, eval_every=1, metrics_every=2, ckpt_every=2)
+    >>> s = train(cfg, tempfile.mkdtemp(), progress_bar=False)
+    >>> s["final_step"], s["stop_reason"], s["budget_steps"], s["task_info"]["n_train"]
+    (2, 'steps', 2, 60)
     """
     from nstheory.device import resolve_device
     from nstheory.progress import progress
@@ -263,7 +341,17 @@ LOSS_THRESHOLDS = {"modadd": 0.1, "parity": 0.3, "ntp": 3.5}
 
 def summarize_run(records: list[dict], cfg: TrainConfig) -> dict:
     """Steps to >= 90% / 95% / 99% validation accuracy and to the validation-loss threshold
-    (a pure function of the log: re-reading a run's log reproduces its summary)."""
+    (a pure function of the log: re-reading a run's log reproduces its summary).
+
+    Examples
+    --------
+    >>> from nstheory.training.config import preset
+    >>> records = [{"step": 5, "val_acc": 0.5, "val_loss": 1.0},
+    ...            {"step": 10, "val_acc": 0.96, "val_loss": 0.05}]
+    >>> s = summarize_run(records, preset("tiny"))
+    >>> s["steps_to_val90"], s["steps_to_val95"], s["steps_to_val99"], s["steps_to_val_loss"]
+    (10, 10, None, 10)
+    """
     from nstheory.training.metrics import steps_to_threshold
 
     thr = LOSS_THRESHOLDS[cfg.task]
