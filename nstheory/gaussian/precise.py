@@ -173,6 +173,9 @@ def reduction_trapezoid(act, rho, q1=1, q2=1, dps: int = 30):
 
     with mpmath.workdps(dps + 10):
         rho, q1, q2 = mpmath.mpf(rho), mpmath.mpf(q1), mpmath.mpf(q2)
+    if rho != 0 and abs(rho) < mpmath.mpf("1e-3"):
+        # the rho-dependent part is O(|rho|) against O(1) summands: carry the digits it cancels
+        dps += int(-mpmath.log10(abs(rho))) + 3
     plan = _reduction_plan(act, float(rho), float(q1), float(q2), dps)
     D, a, b, r, s, lnd, L = plan["D"], plan["a"], plan["b"], plan["r"], plan["s"], plan["lnd"], \
         plan["L"]
@@ -183,7 +186,7 @@ def reduction_trapezoid(act, rho, q1=1, q2=1, dps: int = 30):
         A, B = qa.sqrt(), qb.sqrt()
         S = ((1 - ra) * (1 + ra)).nonnegative_part().sqrt()
         norm = 1 / (2 * arb.pi()).sqrt()
-        if s == 0 or abs(r) < 1e-12:
+        if s == 0 or r == 0:
             # at rho = +-1 (s = 0) or rho = 0 the double integral factorises or collapses
             dx = min(D / max(a, b), 3.0)
             h = 2 * math.pi * dx / lnd
@@ -233,7 +236,7 @@ def _reduction_plan(act, r: float, q1: float, q2: float, dps: int) -> dict:
     lnd = (dps + 3) * math.log(10) + 12
     L = math.sqrt(2 * lnd) + 1
     plan = {"D": D, "a": a, "b": b, "r": r, "s": s, "lnd": lnd, "L": L, "direct": False}
-    if s == 0 or abs(r) < 1e-12:
+    if s == 0 or r == 0:
         h = 2 * math.pi * min(D / max(a, b), 3.0) / lnd
         plan["cost"] = 2 * 2 * L / h
         return plan

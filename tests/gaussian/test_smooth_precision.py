@@ -160,3 +160,15 @@ def test_cli_relu_dps_1000_capped_cross_check():
                 "--reduction runs it at 1000)"}
     assert 58 <= out["agreement_digits"] <= 65
     assert len(out["value"].replace("0.", "", 1)) >= 1000
+
+
+@pytest.mark.parametrize("rho", ["1e-30", "-1e-8"])
+def test_reduction_keeps_relative_digits_at_tiny_rho(rho):
+    """At tiny |rho| the map of an odd activation is ~ c_1^2 rho: the 1-D reduction must not
+    round rho to 0 (it once returned E phi * E phi = 0 for |rho| < 1e-12) and must keep its
+    relative digits; the certified Hermite series is the independent reference."""
+    act = get_smooth("tanh")
+    with arb_precision(dps=30):
+        ball = act.raw_arb(rho, 1, 1)
+    ref = reduction_trapezoid(act, mpmath.mpf(rho), 1, 1, dps=30)
+    assert _consistent(ball, ref, 28), (ball, ref)
