@@ -175,7 +175,8 @@ def reduction_trapezoid(act, rho, q1=1, q2=1, dps: int = 30):
         rho, q1, q2 = mpmath.mpf(rho), mpmath.mpf(q1), mpmath.mpf(q2)
     if rho != 0 and abs(rho) < mpmath.mpf("1e-3"):
         # the rho-dependent part is O(|rho|) against O(1) summands: carry the digits it cancels
-        dps += int(-mpmath.log10(abs(rho))) + 3
+        # (capped at 60 extra digits: below |rho| ~ 1e-60 the relative accuracy degrades)
+        dps += min(60, int(-mpmath.log10(abs(rho))) + 3)
     plan = _reduction_plan(act, float(rho), float(q1), float(q2), dps)
     D, a, b, r, s, lnd, L = plan["D"], plan["a"], plan["b"], plan["r"], plan["s"], plan["lnd"], \
         plan["L"]
