@@ -162,11 +162,12 @@ def run_stab(args) -> int:
           + (f" rank={args.rank}" if args.rank else "")
           + f" scale={args.scale} hard={args.hard} causal={args.causal} device={est.device}")
     for k, v in theory.items():
-        print(f"  theory  {k}: {v:.6f}")
+        print(f"  theory  {k}: {v!r}")
     print(f"  {label}")
-    print(f"  MC      Stab = {est.stab.mean:.6f} ± {est.stab.stderr:.6f} (95% CI [{lo:.6f}, "
-          f"{hi:.6f}])")
-    print(f"  MC      argmax agreement s = {est.agree.mean:.6f} ± {est.agree.stderr:.6f}")
+    print(f"  MC      Stab = {est.stab.mean:.6g} ± {est.stab.stderr:.3g} (± one standard error; "
+          f"95% CI [{lo:.6g}, {hi:.6g}], n = {est.stab.n})")
+    print(f"  MC      argmax agreement s = {est.agree.mean:.6g} ± {est.agree.stderr:.3g} "
+          "(standard error)")
     print(f"  {est.throughput:,.0f} samples/s")
     return 0
 

@@ -201,10 +201,10 @@ def format_analysis(res: dict) -> str:
                      f"wall/step={w and round(w * 1e3, 1)} ms")
     for m, s in an["speedup"].items():
         if isinstance(s, dict) and s.get("ratio") is not None:
-            lines.append(f"  speed-up {m}: T_base/T_reg = {s['ratio']:.3f} "
-                         f"[{s['ci'][0]:.3f}, {s['ci'][1]:.3f}] (95% bootstrap)")
+            lines.append(f"  speed-up {m}: T_base/T_reg = {s['ratio']:.4g} "
+                         f"[{s['ci'][0]:.4g}, {s['ci'][1]:.4g}] (95% bootstrap)")
         elif isinstance(s, dict):
             lines.append(f"  speed-up {m}: {s['note']}")
         else:
-            lines.append(f"  {m}: {s:.3f}")
+            lines.append(f"  {m}: {s:.4g}")
     return "\n".join(lines)
