@@ -53,9 +53,10 @@ def load_study(name: str = "modadd_reduced") -> dict:
 def _arm_label(study, arm) -> str:
     runs = [r for r in study["runs"] if r["arm"] == arm]
     if arm == "base" or not runs:
-        return "gamma = 0 (no regularizer)"
+        return r"$\gamma = 0$ (no regularizer)"
     c = runs[0]["config"]
-    return f"regularizer (gamma, rho) = ({c['reg_gamma']}, {c['reg_rho']}), {c['reg_noise']} noise"
+    return (rf"regularizer $(\gamma, \rho) = ({c['reg_gamma']}, {c['reg_rho']})$, "
+            f"{c['reg_noise']} noise")
 
 
 def _title(study) -> str:
@@ -262,7 +263,9 @@ def speedup(path: Path, name: str) -> None:
     metrics = [m for m in ("steps_to_val90", "steps_to_val95", "steps_to_val99")
                if all(m in r["summary"] for r in study["runs"])]
     fig, ax = plt.subplots(figsize=(10, 5.5))
+    ticks = []
     for i, m in enumerate(metrics):
+        tick = f"steps to ≥ {m[-2:]}% val. acc."
         for dx, arm in ((-0.12, "base"), (0.12, "reg")):
             runs = [r for r in study["runs"] if r["arm"] == arm]
             ys = [r["summary"][m] for r in runs]
@@ -273,25 +276,28 @@ def speedup(path: Path, name: str) -> None:
             if cens:
                 ax.scatter([i + dx] * len(cens), cens, color=COLOURS[arm], marker="^",
                            label=f"{arm}: run(s) that never reached a threshold (plotted at "
-                           "the budget, a lower bound)")
+                           "the budget, a lower bound; the number says how many)")
+                for y in sorted(set(cens)):
+                    ax.annotate(f"{cens.count(y)}", (i + dx, y), xytext=(5, 3),
+                                textcoords="offset points", fontsize=8, color=COLOURS[arm])
         b, g = ([r["summary"][m] or r["summary"]["final_step"] for r in study["runs"]
                  if r["arm"] == a] for a in ("base", "reg"))
         if not b or not g:
+            ticks.append(tick)
             continue
         creg = any(r["summary"][m] is None for r in study["runs"] if r["arm"] == "reg")
         cbase = any(r["summary"][m] is None for r in study["runs"] if r["arm"] == "base")
         r, lo, hi = ratio_ci(np.array(b, float), np.array(g, float))
         if creg or cbase:
             kind = "bound" if creg and cbase else ("upper bound" if creg else "lower bound")
-            txt = (f"censored runs at their budget: T_base/T_reg {r:.2f}\n"
-                   f"95% CI [{lo:.2f}, {hi:.2f}] ({kind}, not an estimate)")
+            txt = (f"censored runs at their budget: T_base/T_reg {r:.3g}\n"
+                   f"95% CI [{lo:.3g}, {hi:.3g}] ({kind}, not an estimate)")
         else:
-            txt = f"T_base/T_reg = {r:.2f}\n95% bootstrap CI [{lo:.2f}, {hi:.2f}]"
-        ax.text(i, 0, txt, ha="center", va="bottom", fontsize=8)
-    ax.set_xticks(range(len(metrics)),
-                  [f"steps to >= {m[-2:]}% val. acc." for m in metrics])
+            txt = f"T_base/T_reg = {r:.3g}\n95% bootstrap CI [{lo:.3g}, {hi:.3g}]"
+        ticks.append(f"{tick}\n{txt}")
+    ax.set_xticks(range(len(metrics)), ticks, fontsize=8)
     ax.set_ylabel("optimizer steps")
-    ax.axhline(0, color="k", lw=0.5)
+    ax.set_ylim(bottom=0)
     handles, labels = ax.get_legend_handles_labels()
     uniq = dict(zip(labels, handles, strict=True))
     ax.legend(uniq.values(), uniq.keys(), fontsize=7)
