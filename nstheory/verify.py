@@ -127,13 +127,7 @@ def matrix_rows(outcomes: list[ClaimOutcome]) -> list[list[str]]:
     --------
     A claim checked by exact enumeration and symbolically:
 
-    >>> from nstheory.claims import Registry, compare_exact, run_claim
-    >>> c = Registry().claim("demo.sq", "3^2 = 9", latex="3^2 = 9", provenance="new")
-    >>> _ = c.check("exact-enumeration", name="multiply", uses=("python:int",))(
-    ...     lambda: compare_exact("3*3", 3 * 3, "9", 9))
-    >>> _ = c.check("symbolic", name="power", uses=("python:pow",))(
-    ...     lambda: compare_exact("3**2", 3**2, "9", 9))
-    >>> outcome = run_claim(c)
+    >>> outcome = demo_outcome()
     >>> matrix_rows([outcome])
     [['demo.sq', 'new', '✓ exact', '', '', '✓ exact', '', '2', 'verified']]
     """
@@ -157,12 +151,7 @@ def indep_cell(o: ClaimOutcome) -> str:
     single-evidence is marked ``*``:
 
     >>> from nstheory.claims import Registry, compare_exact, run_claim
-    >>> c = Registry().claim("demo.sq", "3^2 = 9", latex="3^2 = 9", provenance="new")
-    >>> _ = c.check("exact-enumeration", name="multiply", uses=("python:int",))(
-    ...     lambda: compare_exact("3*3", 3 * 3, "9", 9))
-    >>> _ = c.check("symbolic", name="power", uses=("python:pow",))(
-    ...     lambda: compare_exact("3**2", 3**2, "9", 9))
-    >>> outcome = run_claim(c)
+    >>> outcome = demo_outcome()
     >>> indep_cell(outcome)
     '2'
     >>> d = Registry().claim("demo.one", "1 = 1", latex="1 = 1", provenance="new",
@@ -184,19 +173,32 @@ def _verdict_cell(o: ClaimOutcome) -> str:
 HEADER = ["claim", "provenance", *ROUTES, "indep", "verdict"]
 
 
+def demo_outcome() -> ClaimOutcome:
+    """A one-claim run for the examples: ``3^2 = 9`` checked by two independent routes.
+
+    Examples
+    --------
+    >>> o = demo_outcome()
+    >>> o.claim.id, o.verdict, o.independent_routes
+    ('demo.sq', 'verified', 2)
+    """
+    from nstheory.claims import Registry, compare_exact
+
+    c = Registry().claim("demo.sq", "3^2 = 9", latex="3^2 = 9", provenance="new")
+    c.check("exact-enumeration", name="multiply", uses=("python:int",))(
+        lambda: compare_exact("3*3", 3 * 3, "9", 9))
+    c.check("symbolic", name="power", uses=("python:pow",))(
+        lambda: compare_exact("3**2", 3**2, "9", 9))
+    return run_claim(c)
+
+
 def format_table(rows: list[list[str]], header=HEADER, max_prov: int = 34) -> str:
     """The rows of :func:`matrix_rows` as an aligned text table under ``header`` (the provenance
     column trimmed to ``max_prov`` characters).
 
     Examples
     --------
-    >>> from nstheory.claims import Registry, compare_exact, run_claim
-    >>> c = Registry().claim("demo.sq", "3^2 = 9", latex="3^2 = 9", provenance="new")
-    >>> _ = c.check("exact-enumeration", name="multiply", uses=("python:int",))(
-    ...     lambda: compare_exact("3*3", 3 * 3, "9", 9))
-    >>> _ = c.check("symbolic", name="power", uses=("python:pow",))(
-    ...     lambda: compare_exact("3**2", 3**2, "9", 9))
-    >>> outcome = run_claim(c)
+    >>> outcome = demo_outcome()
     >>> lines = format_table(matrix_rows([outcome])).splitlines()
     >>> lines[0].split()[:4]
     ['claim', 'provenance', 'symbolic', 'precise']
@@ -223,13 +225,7 @@ def summary(outcomes: list[ClaimOutcome]) -> dict:
 
     Examples
     --------
-    >>> from nstheory.claims import Registry, compare_exact, run_claim
-    >>> c = Registry().claim("demo.sq", "3^2 = 9", latex="3^2 = 9", provenance="new")
-    >>> _ = c.check("exact-enumeration", name="multiply", uses=("python:int",))(
-    ...     lambda: compare_exact("3*3", 3 * 3, "9", 9))
-    >>> _ = c.check("symbolic", name="power", uses=("python:pow",))(
-    ...     lambda: compare_exact("3**2", 3**2, "9", 9))
-    >>> outcome = run_claim(c)
+    >>> outcome = demo_outcome()
     >>> s = summary([outcome])
     >>> s["claims"], s["checks"], s["as_expected"], s["contradicted"], s["two_independent_routes"]
     (1, 2, 1, 0, 1)
@@ -259,13 +255,7 @@ def summary_line(s: dict) -> str:
 
     Examples
     --------
-    >>> from nstheory.claims import Registry, compare_exact, run_claim
-    >>> c = Registry().claim("demo.sq", "3^2 = 9", latex="3^2 = 9", provenance="new")
-    >>> _ = c.check("exact-enumeration", name="multiply", uses=("python:int",))(
-    ...     lambda: compare_exact("3*3", 3 * 3, "9", 9))
-    >>> _ = c.check("symbolic", name="power", uses=("python:pow",))(
-    ...     lambda: compare_exact("3**2", 3**2, "9", 9))
-    >>> outcome = run_claim(c)
+    >>> outcome = demo_outcome()
     >>> summary_line(summary([outcome]))[:60]
     '1 claims, 2 checks: 1 as expected (of them 0 refuted as expe'
     """
@@ -301,13 +291,7 @@ def to_markdown(outcomes: list[ClaimOutcome]) -> str:
 
     Examples
     --------
-    >>> from nstheory.claims import Registry, compare_exact, run_claim
-    >>> c = Registry().claim("demo.sq", "3^2 = 9", latex="3^2 = 9", provenance="new")
-    >>> _ = c.check("exact-enumeration", name="multiply", uses=("python:int",))(
-    ...     lambda: compare_exact("3*3", 3 * 3, "9", 9))
-    >>> _ = c.check("symbolic", name="power", uses=("python:pow",))(
-    ...     lambda: compare_exact("3**2", 3**2, "9", 9))
-    >>> outcome = run_claim(c)
+    >>> outcome = demo_outcome()
     >>> md = to_markdown([outcome]).splitlines()
     >>> md[0], "| demo.sq | new | ✓ exact |  |  | ✓ exact |  | 2 | verified |" in md
     ('# nstheory claim matrix', True)
