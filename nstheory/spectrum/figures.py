@@ -50,7 +50,7 @@ def mu_by_degree(path: Path) -> None:
     for i, (act, depth, sw2, sb2) in enumerate(cases):
         k = MLPKernel(act, depth, sw2, sb2)
         nngp, ntk = spectra_arb(k.arb, n)
-        label = f"{act}, L={depth}, sw2={sw2}, sb2={sb2}"
+        label = rf"{act}, $L = {depth}$, $\sigma_w^2 = {sw2}$, $\sigma_b^2 = {sb2}$"
         entry = {"label": label}
         for ax, name, mus in ((axes[0], "ntk", ntk), (axes[1], "nngp", nngp)):
             ks = [j for j, m in enumerate(mus) if resolved(m, 50)]
@@ -69,9 +69,9 @@ def mu_by_degree(path: Path) -> None:
                        for j, m in enumerate(mus)}
     data["cases"].append(entry)
     for ax, name in ((axes[0], "NTK"), (axes[1], "NNGP")):
-        ax.set_xlabel("degree k")
-        ax.set_title(f"{name} eigenvalue mu_k, n = {n} (zeros omitted)", fontsize=10)
-    axes[0].set_ylabel("mu_k (eigenvalue of each degree-k monomial)")
+        ax.set_xlabel("degree $k$")
+        ax.set_title(rf"{name} eigenvalue $\mu_k$, $n = {n}$ (zeros omitted)", fontsize=10)
+    axes[0].set_ylabel(r"$\mu_k$ (eigenvalue of each degree-$k$ monomial)")
     axes[0].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path)
@@ -121,13 +121,13 @@ def learning_curves(path: Path) -> None:
                 label=rf"theory, degree {k}: $(1 - \eta\mu_{{{k}}})^s$, "
                       rf"$\mu_{{{k}}} = {mu[k]:.4g}$")
         ax.errorbar(grid, mean, yerr=sd, fmt="o", ms=3, color=f"C{i}",
-                    label=f"trained, degree {k} (mean +- sd, {seeds} seeds)")
+                    label=f"trained, degree {k} (mean ± sd, {seeds} seeds)")
         data["curves"].append({"degree": k, "subset_mask": S, "mu_k": repr(mu[k]),
                                "trained_mean": [repr(float(v)) for v in mean],
                                "trained_sd": [repr(float(v)) for v in sd],
                                "theory": [repr(pred[s]) for s in grid]})
-    ax.set_xlabel("gradient step s")
-    ax.set_ylabel("fraction of chi_S not yet learned")
+    ax.set_xlabel("gradient step $s$")
+    ax.set_ylabel(r"fraction of $\chi_S$ not yet learned")
     ax.set_title("learning by degree: kernel regime vs training", fontsize=10)
     ax.legend(fontsize=7)
     fig.tight_layout()
@@ -211,11 +211,12 @@ def empirical_convergence(path: Path) -> None:
         ax.set_yscale("log")
         ax.set_xlabel("width (MLP) / heads (transformer)")
         ax.plot(ref, 0.5 * (ref / ref[0]) ** -0.5 * (1 if ax is axes[1] else 0.2), "k:",
-                lw=1, label="slope -1/2")
-    axes[0].set_ylabel("rel. error of Rayleigh quotients, k <= 2")
-    axes[1].set_ylabel("leakage ||H - diag H|| / ||H||")
-    axes[0].set_title(f"empirical NTK -> derived kernel (n = {n}, {seeds} inits)", fontsize=10)
-    axes[1].set_title("eigenvectors -> monomials", fontsize=10)
+                lw=1, label="slope $-1/2$")
+    axes[0].set_ylabel(r"rel. error of Rayleigh quotients, $k \leq 2$")
+    axes[1].set_ylabel(r"leakage $\|H - \mathrm{diag}\,H\| / \|H\|$")
+    axes[0].set_title(rf"empirical NTK $\to$ derived kernel ($n = {n}$, {seeds} inits)",
+                      fontsize=10)
+    axes[1].set_title(r"eigenvectors $\to$ monomials", fontsize=10)
     axes[1].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path)
