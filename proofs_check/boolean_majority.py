@@ -191,8 +191,9 @@ def _fit_c(ns, gs):
 
 
 def _closed_c(r):
-    x = mpmath.mpf(r.numerator) / r.denominator
-    return x / (mpmath.pi * mpmath.sqrt(1 - x * x))
+    from nstheory.boolean.majority_exact import sheppard_rate_constant
+
+    return sheppard_rate_constant(r)
 
 
 @c.check("precise", name="richardson_combinatorial",
