@@ -375,7 +375,7 @@ def relu_map_mc(
                            {"rho": rho, "antithetic": antithetic, "cv_degree": cv_degree,
                             "cv_beta": beta, "cv_beta_rule": str(cv_beta),
                             "pilot_draws": pilot if cv_beta == "pilot" and cv_degree else 0,
-                            "dtype": str(dtype)})
+                            "dtype": str(dtype).removeprefix("torch.")})
 
 
 def mlp_parts(module):
