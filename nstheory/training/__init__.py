@@ -33,8 +33,9 @@ _MODULES = {
         "stability_term",
     ),
     "study": (
-        "METRICS", "PRODUCERS", "analyze_study", "collect_runs", "noise_summary", "parse_seeds",
-        "permutation_pvalue", "run_study", "study_configs", "write_study",
+        "METRICS", "NTP_LOSS_SWEEP", "PRODUCERS", "analyze_study", "collect_runs",
+        "noise_summary", "parse_seeds", "permutation_pvalue", "run_study", "study_configs",
+        "threshold_sweep", "write_study",
     ),
     "tasks": (
         "TaskData", "WordTokenizer", "load_corpus", "modular_addition", "next_token",

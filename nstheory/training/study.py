@@ -324,6 +324,77 @@ def analyze_study(runs: list[dict], metrics=METRICS, level: float = 0.95) -> dic
     return {"arms": arms, "speedup": speed}
 
 
-__all__ = ["METRICS", "PRODUCERS", "analyze_study", "collect_runs", "noise_summary", "parse_seeds",
-           "permutation_pvalue",
-           "run_study", "study_configs", "write_study"]
+#: Validation-loss thresholds (nats/token) of the next-token sweep, fixed before the
+#: ntp-plateau study was run; 3.5 is the primary one (the ``ntp`` preset's early stop).
+NTP_LOSS_SWEEP = (3.6, 3.5, 3.4, 3.3, 3.2, 3.1, 3.0)
+
+
+def threshold_sweep(study: dict, thresholds=NTP_LOSS_SWEEP, key: str = "val_loss",
+                    above: bool = False, level: float = 0.95) -> list[dict]:
+    """Steps to each threshold per arm and seed, from the stored trajectories, with the
+    speed-up ratio ``T_base / T_reg`` and its percentile-bootstrap interval per threshold.
+
+    A run that never reached a threshold is censored: it enters at its final step (a lower
+    bound on its time), and the ratio is then marked a bound, not an estimate (``kind``):
+    censoring in the reg arm makes it an upper bound, in the base arm a lower bound.
+
+    Parameters
+    ----------
+    study : dict
+        A stored study (``runs`` with ``arm``, ``trajectory`` and ``summary``).
+    thresholds : sequence of float
+        Levels of ``key``.
+    key : str
+        Logged quantity (default the validation loss).
+    above : bool
+        Reach the level from below (accuracy) instead of from above (loss).
+    level : float
+        Confidence level of the bootstrap interval.
+
+    Returns
+    -------
+    list of dict
+        Per threshold: ``threshold``, ``steps`` and ``censored`` per arm, ``ratio``, ``ci``,
+        ``kind`` (None when an arm has no runs, both arms are censored, or a reg run is at
+        step 0).
+
+    Examples
+    --------
+    >>> def run(arm, losses):
+    ...     traj = [{"step": 10 * i, "val_loss": v} for i, v in enumerate(losses, 1)]
+    ...     return {"arm": arm, "trajectory": traj, "summary": {"final_step": 10 * len(losses)}}
+    >>> st = {"runs": [run("base", [4, 3.4, 3.1]), run("base", [4, 3.6, 3.4]),
+    ...                run("reg", [3.4, 3.2, 3.0]), run("reg", [4, 3.3, 3.1])]}
+    >>> rows = threshold_sweep(st, thresholds=(3.5, 3.1))
+    >>> rows[0]["steps"], rows[0]["ratio"], rows[0]["kind"]
+    ({'base': [20, 30], 'reg': [10, 20]}, 1.6666666666666667, 'estimate')
+    >>> rows[1]["censored"], rows[1]["kind"]
+    ({'base': 1, 'reg': 0}, 'lower bound')
+    """
+    from nstheory.stats import ratio_ci
+    from nstheory.training.metrics import steps_to_threshold
+
+    out = []
+    for thr in thresholds:
+        steps, cens = {}, {}
+        for arm in ("base", "reg"):
+            runs = [r for r in study["runs"] if r["arm"] == arm]
+            got = [steps_to_threshold(r["trajectory"], key, thr, above=above) for r in runs]
+            cens[arm] = sum(g is None for g in got)
+            steps[arm] = [g if g is not None else r["summary"]["final_step"]
+                          for g, r in zip(got, runs, strict=True)]
+        row = {"threshold": thr, "steps": steps, "censored": cens, "ratio": None, "ci": None,
+               "kind": None}
+        if steps["base"] and steps["reg"] and not (cens["base"] and cens["reg"]) \
+                and min(steps["reg"]) > 0:
+            r, lo, hi = ratio_ci(np.array(steps["base"], float), np.array(steps["reg"], float),
+                                 level)
+            row.update(ratio=r, ci=[lo, hi], kind="upper bound" if cens["reg"] else
+                       ("lower bound" if cens["base"] else "estimate"))
+        out.append(row)
+    return out
+
+
+__all__ = ["METRICS", "NTP_LOSS_SWEEP", "PRODUCERS", "analyze_study", "collect_runs",
+           "noise_summary", "parse_seeds", "permutation_pvalue", "run_study", "study_configs",
+           "threshold_sweep", "write_study"]
