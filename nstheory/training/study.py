@@ -69,8 +69,8 @@ def _run_one(item) -> dict:
 def study_configs(base, seeds, arms=("base", "reg"), reg=None):
     """(arm, config) pairs, seed-major.
 
-    Arm ``base`` has gamma = 0, arm ``reg`` the given ``(gamma, rho, noise)``; both
-    carry that ``(rho, noise)`` for their trajectory metrics.
+    Arm ``base`` has gamma = 0, arm ``reg`` the given ``(gamma, rho, noise)`` (default: the
+    preset's regularized arm); both carry that ``(rho, noise)`` for their trajectory metrics.
 
     Raises
     ------
@@ -85,6 +85,8 @@ def study_configs(base, seeds, arms=("base", "reg"), reg=None):
     [('base', 0, 0.0), ('reg', 0, 0.75), ('base', 1, 0.0), ('reg', 1, 0.75)]
     >>> pairs[0][1].reg_rho == pairs[1][1].reg_rho == 0.25
     True
+    >>> [c.reg_gamma for _, c in study_configs(preset("tiny"), [0])]    # the preset's arm
+    [0.0, 0.75]
     >>> study_configs(preset("tiny"), [0], reg=(0.0, 0.25, "token"))
     Traceback (most recent call last):
     ...
@@ -94,6 +96,10 @@ def study_configs(base, seeds, arms=("base", "reg"), reg=None):
     for arm in arms:
         if arm not in ("base", "reg"):
             raise NSTheoryError(f"arms must be base and/or reg, got {arm!r}")
+    if reg is None and "reg" in arms:
+        from nstheory.training.config import regularized_arm
+
+        reg = regularized_arm(base.preset)
     for s in seeds:  # seed-major: a study stopped early still has both arms of its first seeds
         for arm in arms:
             if arm == "base":
