@@ -36,3 +36,20 @@ def test_ray_sweep_matches_serial():
     serial = run_chunked(_relu_chunk, 5, 4, get_executor("serial"))
     assert merged.reduced == serial.reduced and merged.plain == serial.plain
     assert sweep == [_sweep_point(r) for r in (0.0, 0.5, 0.9)]
+
+
+def test_ray_architecture_study_matches_serial():
+    pytest.importorskip("ray")
+    from nstheory.montecarlo.comparison import run_study
+
+    grid = (["boolean"], ["mlp", "transformer"], [0])
+    ex = get_executor("ray", workers=2)
+    try:
+        on_ray = run_study(*grid, executor=ex, overrides={"epochs": 2})
+    finally:
+        ex.shutdown()
+    serial = run_study(*grid, overrides={"epochs": 2})
+    assert len(on_ray["runs"]) == 2 and all("sensitivity" in r for r in on_ray["runs"])
+    strip = ("seconds", "wall_s")
+    assert [{k: v for k, v in r.items() if k not in strip} for r in on_ray["runs"]] == \
+        [{k: v for k, v in r.items() if k not in strip} for r in serial["runs"]]
