@@ -71,9 +71,10 @@ def _title(study) -> str:
     else:
         what = f"next-token prediction, corpus {cfg['corpus']}"
     seeds = {a: sorted(r["seed"] for r in study["runs"] if r["arm"] == a) for a in ("base", "reg")}
-    stop = cfg.get("stop_val_acc")
+    stop, stop_loss = cfg.get("stop_val_acc"), cfg.get("stop_val_loss")
     rule = (f"runs stop at {stop:.0%} val. accuracy (held at last value)" if stop
-            else f"every run trains {cfg['steps']} steps")
+            else f"runs stop at val. loss {stop_loss:g} (budget {cfg['steps']} steps)"
+            if stop_loss is not None else f"every run trains {cfg['steps']} steps")
     return (f"{what}, preset {study['preset']}\nseeds base {seeds['base']}, reg {seeds['reg']}; "
             f"{rule}")
 
@@ -381,6 +382,77 @@ def grokking_p113_sensitivity(path: Path) -> None:
     cfg = study["runs"][0]["config"]
     fig.suptitle(f"grokking on modular addition p = {cfg['p']}, {cfg['frac']:.0%} train, "
                  f"preset {study['preset']}, no regularizer ({len(runs)} seeds)")
+    fig.tight_layout()
+    save_figure(fig, path)
+    plt.close(fig)
+
+
+@figure("training_ntp_loss_sweep",
+        "ntp-plateau study on fortunes: validation loss per seed to the plateau, and the "
+        "speed-up T_base/T_reg at each validation-loss threshold with its 95% bootstrap interval "
+        "(stored study training_ntp_fortunes_plateau.json)")
+def ntp_loss_sweep(path: Path, name: str = "ntp_fortunes_plateau") -> None:
+    """Validation loss per seed and arm, and the speed-up ratio at every threshold of
+    :data:`nstheory.training.study.NTP_LOSS_SWEEP` (censored runs counted, bounds marked).
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        Output PNG.
+    name : str, optional
+        Stored study (``proofs_check/data/training_<name>.json``).
+
+    Examples
+    --------
+    >>> from nstheory.plots import FIGURES
+    >>> "threshold" in FIGURES["training_ntp_loss_sweep"].description
+    True
+    """
+    from nstheory.plots import setup_matplotlib
+    from nstheory.training.study import NTP_LOSS_SWEEP, threshold_sweep
+
+    plt = setup_matplotlib()
+    study = load_study(name)
+    rows = threshold_sweep(study, NTP_LOSS_SWEEP)
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 4.8))
+    for arm in ("base", "reg"):
+        steps, vals = grid(study, arm, "val_loss")
+        for v in vals:
+            ax.plot(steps, v, color=COLOURS[arm], lw=0.6, alpha=0.45)
+        ax.plot(steps, np.nanmean(vals, axis=0), color=COLOURS[arm], lw=1.8,
+                label=f"{_arm_label(study, arm)}: mean of {len(vals)} seeds (thin: each seed)")
+    for thr in NTP_LOSS_SWEEP:
+        ax.axhline(thr, color="0.6", lw=0.5, ls=":")
+    ax.set_ylim(min(NTP_LOSS_SWEEP) - 0.3, max(NTP_LOSS_SWEEP) + 0.6)
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel("validation loss (nats/token)")
+    ax.legend(fontsize=7)
+    ax.set_title("validation loss; dotted: the thresholds (fixed before the runs)", fontsize=8)
+    for i, r in enumerate(rows):
+        c = r["censored"]
+        note = f"censored {c['base']}/{len(r['steps']['base'])} base, " \
+               f"{c['reg']}/{len(r['steps']['reg'])} reg"
+        if r["ratio"] is None:
+            bx.annotate("no ratio:\nboth arms\ncensored" if c["base"] and c["reg"] else
+                        "no ratio", (i, 1.0), fontsize=6, ha="center")
+            continue
+        lo, hi = r["ci"]
+        marker = "o" if r["kind"] == "estimate" else ("v" if r["kind"] == "upper bound" else "^")
+        bx.errorbar([i], [r["ratio"]], yerr=[[r["ratio"] - lo], [hi - r["ratio"]]], fmt=marker,
+                    color="k", capsize=3)
+        if r["kind"] != "estimate":
+            bx.annotate(f"{r['kind']}\n({note})", (i, hi), xytext=(0, 4),
+                        textcoords="offset points", fontsize=6, ha="center")
+    bx.axhline(1.0, color="0.4", lw=0.8, label="no speed-up (ratio 1)")
+    bx.axhline(1.75, color="tab:orange", lw=0.8, ls="--", label=PAPER["ntp"])
+    bx.set_xticks(range(len(rows)), [f"{r['threshold']:g}" for r in rows])
+    bx.set_xlabel("validation-loss threshold (nats/token); 3.5 is the primary one")
+    bx.set_ylabel(r"$T_{base}/T_{reg}$ (steps to the threshold)")
+    bx.legend(fontsize=7)
+    bx.set_title("speed-up per threshold, 95% percentile bootstrap over seeds\n"
+                 "(o estimate; v upper / ^ lower bound when runs are censored at the budget)",
+                 fontsize=8)
+    fig.suptitle(_title(study), fontsize=9)
     fig.tight_layout()
     save_figure(fig, path)
     plt.close(fig)
