@@ -160,12 +160,13 @@ def cmap_depth(path):
     assert L == Lmax
     ax.set_xlabel("depth $L$")
     ax.set_ylabel(r"$\rho_L$ (normalised view, C-map $c = 2\kappa$; float64)")
-    ax.set_title("C-map iterates → 1 (marginal fixed point, c'(1) = 1)")
+    ax.set_title(r"C-map iterates $\rho_L \to 1$ (marginal fixed point, $c'(1) = 1$)")
     ax.legend()
-    ax2.axhline(9 * np.pi**2 / 2, color="k", ls="--", label="9π²/2 = 44.4132")
+    ax2.axhline(9 * np.pi**2 / 2, color="k", ls="--", label=rf"$9\pi^2/2 = {9 * np.pi**2 / 2:.6g}$")
     ax2.set_xlabel("depth $L$")
     ax2.set_ylabel(r"$(1 - \rho_L)\,L^2$")
-    ax2.set_title("polynomial approach: (1 − ρ_L) L² → 9π²/2 (float64, stable gap form)")
+    ax2.set_title(r"polynomial approach: $(1 - \rho_L)\,L^2 \to 9\pi^2/2$ "
+                  "(float64, stable gap form)")
     ax2.legend()
     fig.tight_layout()
     fig.savefig(path)
