@@ -308,6 +308,41 @@ def stability_sensitivity(path: Path, name: str) -> None:
 RATIO = r"$T_{\rm base}/T_{\rm reg}$"
 
 
+def ratio_bound_kind(censored_base: bool, censored_reg: bool) -> str:
+    """What the speed-up ratio ``mean(T_base) / mean(T_reg)`` computed with censored runs
+    counted at their budget is.
+
+    A censored time is a lower bound on the true time, so censoring in the regularized arm
+    only (a denominator too small) makes the ratio an upper bound, censoring in the base arm
+    only a lower bound, and censoring in both arms no bound at all.
+
+    Parameters
+    ----------
+    censored_base, censored_reg : bool
+        Whether some run of the arm never reached the threshold within its budget.
+
+    Returns
+    -------
+    str
+        ``"an estimate"``, ``"an upper bound, not an estimate"``, ``"a lower bound, not an
+        estimate"`` or ``"no bound: both arms censored"``.
+
+    Examples
+    --------
+    >>> ratio_bound_kind(False, True)
+    'an upper bound, not an estimate'
+    >>> ratio_bound_kind(True, True)
+    'no bound: both arms censored'
+    """
+    if censored_base and censored_reg:
+        return "no bound: both arms censored"
+    if censored_reg:
+        return "an upper bound, not an estimate"
+    if censored_base:
+        return "a lower bound, not an estimate"
+    return "an estimate"
+
+
 def speedup(path: Path, name: str) -> None:
     """Steps to validation-accuracy thresholds per seed and the speed-up ratio with
     its bootstrap interval.
@@ -365,12 +400,7 @@ def speedup(path: Path, name: str) -> None:
         cbase = any(r["summary"][m] is None for r in study["runs"] if r["arm"] == "base")
         r, lo, hi = ratio_ci(np.array(b, float), np.array(g, float))
         if creg or cbase:
-            # a censored time is a lower bound on the true time: censoring in the regularized
-            # arm only makes the ratio an upper bound, in the base arm only a lower bound,
-            # in both arms no bound at all
-            kind = ("no bound: both arms censored" if creg and cbase
-                    else ("an upper bound, not an estimate" if creg
-                          else "a lower bound, not an estimate"))
+            kind = ratio_bound_kind(cbase, creg)
             txt = (rf"censored runs at their budget: {RATIO} {r:.3g}" "\n"
                    f"95% CI [{lo:.3g}, {hi:.3g}]\n({kind})")
         else:
