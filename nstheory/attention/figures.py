@@ -51,9 +51,11 @@ def stab_vs_rho(path: Path) -> None:
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
     grid = [i / 50 for i in range(51)]
     ax.plot(grid, grid, "k-", lw=1,
-            label=r"Thm 5.2 limit $\rho\|v\|^2$, closed form (identity, low-rank)")
+            label=r"Thm 5.2 (haris2026 §2.3) limit $\rho\|v\|^2$, closed form "
+            "(identity, low-rank)")
     ax.plot(grid, [r * float(s_n(n, r * r, dps=10)) for r in grid], "k--", lw=1,
-            label=rf"Thm 5.3 (reconstructed) $\rho\, s_{{{n}}}(\rho^2)\|v\|^2$, precise")
+            label=rf"Thm 5.3 (haris2026 §2.4, reconstructed) $\rho\, s_{{{n}}}(\rho^2)\|v\|^2$, "
+            "precise")
     for (mode, kw, lab), mk in zip(modes, "os^", strict=True):
         pts = []
         for k, rho in enumerate(rhos):

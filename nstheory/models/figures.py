@@ -112,7 +112,8 @@ def junta_curve(path):
                     label=f"f = {spec}, {m} influence")
     for lv in (0.5, 0.9, 0.99):
         ax.axhline(lv, color="grey", lw=0.5)
-    ax.axvspan(5, 10, color="orange", alpha=0.15, label="paper: 5-10 tokens")
+    ax.axvspan(5, 10, color="orange", alpha=0.15,
+               label="paper (haris2026 §4.1, Figure 1): 5-10 tokens")
     ax.set_xscale("log")
     ax.set_xlabel("number of positions k (largest influences first)")
     ax.set_ylabel("share of total influence")

@@ -19,9 +19,9 @@ from nstheory.plots import figure
 DATA = Path(__file__).resolve().parents[2] / "proofs_check" / "data"
 #: figure-name suffix -> stored study (``proofs_check/data/training_<name>.json``)
 STUDIES = {"": "modadd_reduced", "_p113": "modadd113", "_parity": "parity"}
-PAPER = {"modadd": "paper (p = 113): ~4500 -> ~3300 steps, ratio 1.36",
-         "parity": "paper: ~35% faster on noisy sparse parity (ratio ~1.35)",
-         "ntp": "paper: ~75% faster (ratio ~1.75)"}
+PAPER = {"modadd": "paper (haris2026 §4.3, p = 113): ~4500 -> ~3300 steps, ratio 1.36",
+         "parity": "paper (haris2026 §4.3): ~35% faster on noisy sparse parity (ratio ~1.35)",
+         "ntp": "paper (haris2026 §4.4): ~75% faster (ratio ~1.75)"}
 #: arm colours: the first two colours of the toolkit style (:data:`nstheory.plots.STYLE`)
 COLOURS = {"base": "#0072B2", "reg": "#D55E00"}
 #: per-seed colours of the single-arm figure (the toolkit style cycle)
