@@ -19,13 +19,13 @@ def _zoo():
     from nstheory.boolean import zoo
 
     return [
-        ("dictator x_1", zoo.dictator(3)),
-        ("Maj_3", zoo.majority(3)),
-        ("Maj_11", zoo.majority(11)),
-        ("Maj_21", zoo.majority(21)),
-        ("Tribes_{3,3}", zoo.tribes(3, 3)),
-        ("parity chi_[3]", zoo.parity(3)),
-        ("AND_5", zoo.and_(5)),
+        (r"dictator $x_1$", zoo.dictator(3)),
+        (r"$\mathrm{Maj}_3$", zoo.majority(3)),
+        (r"$\mathrm{Maj}_{11}$", zoo.majority(11)),
+        (r"$\mathrm{Maj}_{21}$", zoo.majority(21)),
+        (r"$\mathrm{Tribes}_{3,3}$", zoo.tribes(3, 3)),
+        (r"parity $\chi_{[3]}$", zoo.parity(3)),
+        (r"$\mathrm{AND}_5$", zoo.and_(5)),
     ]
 
 
@@ -68,7 +68,7 @@ def stability_zoo(path: Path) -> None:
     ax.set_ylabel(r"raw $\mathrm{Stab}_\rho[f] = \mathbb{E}[f(x)f(y)]$")
     ax.set_title(r"Noise stability of the zoo (exact, FWHT); Maj$_n \to \frac{2}{\pi}\arcsin\rho$"
                  "\n(error ~ $\\rho/(\\pi\\sqrt{1-\\rho^2})\\,/\\,n$)", fontsize=10)
-    ax.legend(loc="upper left", ncol=1)
+    ax.legend(loc="lower right", ncol=1)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
@@ -97,23 +97,26 @@ def fourier_weights(path: Path) -> None:
     from nstheory.boolean.analysis import weights
 
     plt = setup_matplotlib()
-    funcs = [("Maj_11", zoo.majority(11)), ("Tribes_{3,3}", zoo.tribes(3, 3)),
-             ("AND_6", zoo.and_(6)), ("LTF 5,4,3,2,1,1,1", zoo.threshold([5, 4, 3, 2, 1, 1, 1])),
-             ("random (seed 0)", zoo.random_function(10, seed=0)),
-             ("E[label], 3-sparse parity, eta=0.1",
+    funcs = [(r"$\mathrm{Maj}_{11}$", zoo.majority(11)),
+             (r"$\mathrm{Tribes}_{3,3}$", zoo.tribes(3, 3)),
+             (r"$\mathrm{AND}_6$", zoo.and_(6)),
+             ("LTF, weights (5, 4, 3, 2, 1, 1, 1)", zoo.threshold([5, 4, 3, 2, 1, 1, 1])),
+             ("random function (seed 0)", zoo.random_function(10, seed=0)),
+             (r"$\mathbb{E}[\mathrm{label}]$, 3-sparse parity, $\eta = 0.1$",
               zoo.noisy_sparse_parity(8, {1, 2, 3}, Fraction(1, 10)))]
     fig, axes = plt.subplots(2, 3, figsize=(9.6, 5.4), sharey=True)
     data = {}
     for ax, (label, f) in zip(axes.ravel(), funcs, strict=True):
         w = weights(f)
         ax.bar(range(len(w)), [float(x) for x in w], color="C0")
-        ax.set_title(f"{label} (n={f.n})", fontsize=9)
-        ax.set_xlabel("degree k")
+        ax.set_title(f"{label} ($n = {f.n}$)", fontsize=9)
+        ax.set_xlabel("degree $k$")
         ax.set_xticks(range(0, len(w), max(1, len(w) // 6)))
         data[label] = [str(x) for x in w]
     for ax in axes[:, 0]:
         ax.set_ylabel(r"$W^k[f] = \sum_{|S|=k}\hat f(S)^2$")
-    fig.suptitle("Fourier weight by degree (exact, FWHT; sums to E[f^2])", fontsize=10)
+    fig.suptitle(r"Fourier weight by degree (exact, FWHT; the weights sum to $\mathbb{E}[f^2]$)",
+                 fontsize=10)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
@@ -142,25 +145,29 @@ def influence_profiles(path: Path) -> None:
     from nstheory.boolean.analysis import influences, normalised_average_sensitivity
 
     plt = setup_matplotlib()
-    funcs = [("Maj_11", zoo.majority(11)), ("Tribes_{2,5}", zoo.tribes(2, 5)),
-             ("LTF 5,4,3,2,1,1,1", zoo.threshold([5, 4, 3, 2, 1, 1, 1])),
-             ("AND_8", zoo.and_(8)), ("dictator x_3 (n=8)", zoo.dictator(8, 3)),
-             ("chi_{1,2} (n=8)", zoo.parity(8, {1, 2}))]
+    funcs = [(r"$\mathrm{Maj}_{11}$", zoo.majority(11)),
+             (r"$\mathrm{Tribes}_{2,5}$", zoo.tribes(2, 5)),
+             ("LTF, weights (5, 4, 3, 2, 1, 1, 1)", zoo.threshold([5, 4, 3, 2, 1, 1, 1])),
+             (r"$\mathrm{AND}_8$", zoo.and_(8)), (r"dictator $x_3$ ($n = 8$)", zoo.dictator(8, 3)),
+             (r"parity $\chi_{\{1,2\}}$ ($n = 8$)", zoo.parity(8, {1, 2}))]
     fig, axes = plt.subplots(2, 3, figsize=(9.6, 5.4))
     data = {}
     for ax, (label, f) in zip(axes.ravel(), funcs, strict=True):
         inf = influences(f)
         total = sum(inf, Fraction(0))
         ax.bar(range(1, f.n + 1), [float(x) for x in inf], color="C2")
-        ax.set_title(f"{label}\nI[f] = {float(total):.4g}, as/n = "
-                     f"{float(normalised_average_sensitivity(f)):.3g}", fontsize=9)
-        ax.set_xlabel("coordinate i")
+        ax.set_title(f"{label}\n$I[f] = {float(total):.4g}$, $\\mathrm{{as}}(f)/n = "
+                     f"{float(normalised_average_sensitivity(f)):.3g}$", fontsize=9)
+        ax.set_xlabel("coordinate $i$")
         ax.set_ylim(0, 1.05)
+        if 0 < max(inf) < 0.05:
+            ax.text(0.5, 0.5, f"largest bar {float(max(inf)):.3g}\n(too small to see)",
+                    transform=ax.transAxes, ha="center", fontsize=8)
         data[label] = [str(x) for x in inf]
     for ax in axes[:, 0]:
         ax.set_ylabel(r"$\mathrm{Inf}_i[f] = \Pr[f(x) \neq f(x^{\oplus i})]$")
-    fig.suptitle("Influence profiles (exact, FWHT; I[f] = total influence = as(f))",
-                 fontsize=10)
+    fig.suptitle(r"Influence profiles (exact, FWHT; $I[f]$ = total influence = "
+                 r"average sensitivity $\mathrm{as}(f)$)", fontsize=10)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

@@ -15,6 +15,10 @@ from nstheory.store import save_json
 
 ACTS = ("relu", "leaky_relu", "abs", "sign", "erf", "gelu", "tanh", "silu", "softplus",
         "identity")
+#: how each activation is named in a legend
+LABELS = {"relu": "ReLU", "leaky_relu": "leaky ReLU (slope 0.01)", "abs": r"$|x|$",
+          "sign": "sign", "erf": "erf", "gelu": "GELU", "tanh": "tanh", "silu": "SiLU",
+          "softplus": "softplus", "identity": "identity"}
 
 
 @figure("gaussian_maps", "Gaussian maps rho -> E[phi(U)phi(V)] of every activation in the "
@@ -35,19 +39,25 @@ def maps(path):
     rho = np.linspace(-1, 1, 401)
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.6))
     data = {"rho": rho.tolist()}
-    titles = {"raw": "raw  E[φ(U)φ(V)]  (paper's Stab)",
-              "cov": "cov  E[φ(U)φ(V)] − Eφ(U)Eφ(V)",
-              "corr": "corr  E[φ(U)φ(V)] / √(Eφ(U)² Eφ(V)²)  (C-map)"}
+    titles = {"raw": r"raw view $\mathbb{E}[\phi(U)\phi(V)]$ (paper's Stab)",
+              "cov": r"centred view $\mathbb{E}[\phi(U)\phi(V)] - "
+                     r"\mathbb{E}\phi(U)\,\mathbb{E}\phi(V)$",
+              "corr": r"normalised view $\mathbb{E}[\phi(U)\phi(V)] / "
+                      r"\mathbb{E}[\phi(U)^2]$ (C-map)"}
+    ylabels = {"raw": "raw map value", "cov": "centred map value (covariance)",
+               "corr": "normalised map value"}
+    # ten activations, eight colours: the last two are dashed so no two curves look alike
+    styles = [(f"C{i % 8}", "-" if i < 8 else "--") for i in range(len(ACTS))]
     for ax, view in zip(axes, ("raw", "cov", "corr"), strict=True):
-        for name in ACTS:
+        for name, (col, ls) in zip(ACTS, styles, strict=True):
             act = get_activation(name)
             y = act.value_float(rho, 1.0, 1.0, view=view)
             data[f"{view}/{name}"] = y.tolist()
-            ax.plot(rho, y, label=name, lw=1.3)
+            ax.plot(rho, y, label=LABELS[name], lw=1.3, color=col, ls=ls)
         ax.set_title(titles[view])
-        ax.set_xlabel("ρ = corr(U, V)   (q1 = q2 = 1)")
-    axes[0].set_ylabel("value (float64 route)")
-    axes[0].legend(ncol=2)
+        ax.set_xlabel(r"$\rho = \mathrm{corr}(U, V)$ (unit variances $q_1 = q_2 = 1$)")
+        ax.set_ylabel(f"{ylabels[view]} (float64 route)")
+    axes[0].legend(ncol=2, loc="lower right")
     fig.suptitle("Gaussian noise-stability maps of activations, three views "
                  "(float64 evaluators; verified against mpmath/arb routes)")
     fig.tight_layout()
@@ -80,7 +90,7 @@ def cobweb(path):
     ax.plot(r, kappa_np(r), "k", label=r"$\kappa(\rho)$ (raw view, unit variances)")
     ax.plot(r, r, color="gray", lw=0.8, label="identity")
     ax.plot(r, 1 / (2 * np.pi) + r / 4, "--", color="tab:orange",
-            label="linearisation 1/(2π) + ρ/4")
+            label=r"linearisation $1/(2\pi) + \rho/4$")
     data = {"fixed_point_certified": str(fp), "paper_linearised": lin, "cobwebs": {}}
     for start, col in ((1.0, "tab:blue"), (-1.0, "tab:green")):
         it = iterate_kappa(start, 12)
@@ -89,22 +99,27 @@ def cobweb(path):
         for a, b in itertools.pairwise(it):
             xs += [a, b]
             ys += [b, b]
-        ax.plot(xs, ys, color=col, lw=0.9, label=f"cobweb from ρ₀ = {start:g}")
-    ax.axvline(fpv, color="tab:red", lw=1, label=f"exact ρ* = {fpv:.10f} (arb, interval Newton)")
-    ax.axvline(lin, color="tab:orange", lw=1, ls=":", label=f"paper 2/(3π) = {lin:.10f}")
-    ax.set_xlabel(r"$\rho_{L-1}$")
-    ax.set_ylabel("ρ_L")
+        ax.plot(xs, ys, color=col, lw=0.9, label=rf"cobweb from $\rho_0 = {start:g}$")
+    ax.axvline(fpv, color="tab:red", lw=1,
+               label=rf"exact $\rho^* = {fpv:.10f}$ (certified: arb, interval Newton)")
+    ax.axvline(lin, color="tab:orange", lw=1, ls=":",
+               label=rf"paper $2/(3\pi) = {lin:.10f}$")
+    ax.set_xlabel(r"$\rho_{L-1}$ (raw view = correlation, unit variances)")
+    ax.set_ylabel(r"$\rho_L = \kappa(\rho_{L-1})$")
     ax.set_title("ReLU depth recurrence (haris2026 §2.5)")
-    ax.legend(loc="upper left")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2)
     # zoom on the fixed point
     z = np.linspace(0.2, 0.235, 200)
     ax2.plot(z, kappa_np(z), "k", label=r"$\kappa(\rho)$")
     ax2.plot(z, z, color="gray", lw=0.8)
     ax2.plot(z, 1 / (2 * np.pi) + z / 4, "--", color="tab:orange", label="linearisation")
     ax2.axvline(fpv, color="tab:red", lw=1, label="exact fixed point (certified)")
-    ax2.axvline(lin, color="tab:orange", ls=":", lw=1, label="2/(3π): linearisation's root")
-    ax2.set_title("zoom: the linearisation misses the root by 0.0050 (2.4%)")
-    ax2.set_xlabel("ρ")
+    ax2.axvline(lin, color="tab:orange", ls=":", lw=1,
+                label=r"$2/(3\pi)$: the linearisation's root")
+    ax2.set_title(f"zoom: the linearisation misses the root by {fpv - lin:.2g} "
+                  f"({(fpv - lin) / fpv:.1%} of the root)")
+    ax2.set_xlabel(r"$\rho$")
+    ax2.set_ylabel(r"$\kappa(\rho)$ (raw view)")
     ax2.legend()
     fig.tight_layout()
     fig.savefig(path)
@@ -143,14 +158,15 @@ def cmap_depth(path):
         ax.semilogx(marks, rhos, label=rf"$\rho_0 = {rho0:g}$")
         ax2.semilogx(marks, gaps, label=rf"$\rho_0 = {rho0:g}$")
     assert L == Lmax
-    ax.set_xlabel("depth L")
-    ax.set_ylabel("ρ_L (corr view, C-map c = 2κ)")
-    ax.set_title("C-map iterates → 1 (marginal fixed point, c'(1) = 1)")
+    ax.set_xlabel("depth $L$")
+    ax.set_ylabel(r"$\rho_L$ (normalised view, C-map $c = 2\kappa$; float64)")
+    ax.set_title(r"C-map iterates $\rho_L \to 1$ (marginal fixed point, $c'(1) = 1$)")
     ax.legend()
-    ax2.axhline(9 * np.pi**2 / 2, color="k", ls="--", label="9π²/2 = 44.4132")
-    ax2.set_xlabel("depth L")
-    ax2.set_ylabel("(1 − ρ_L) L²")
-    ax2.set_title("polynomial approach: (1 − ρ_L) L² → 9π²/2 (float64, stable gap form)")
+    ax2.axhline(9 * np.pi**2 / 2, color="k", ls="--", label=rf"$9\pi^2/2 = {9 * np.pi**2 / 2:.6g}$")
+    ax2.set_xlabel("depth $L$")
+    ax2.set_ylabel(r"$(1 - \rho_L)\,L^2$")
+    ax2.set_title(r"polynomial approach: $(1 - \rho_L)\,L^2 \to 9\pi^2/2$ "
+                  "(float64, stable gap form)")
     ax2.legend()
     fig.tight_layout()
     fig.savefig(path)

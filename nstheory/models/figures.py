@@ -55,8 +55,10 @@ def influence_by_position(path):
     fig, axes = plt.subplots(len(specs), 2, figsize=(11, 2.6 * len(specs)), squeeze=False)
     for row, spec in enumerate(specs):
         fr = res["functionals"][spec]
-        for col, (m, title) in enumerate((("token", "token-resampling Inf_i (raw)"),
-                                          ("geometric", "geometric E||J_i||_F"))):
+        for col, (m, title, ylab) in enumerate((
+                ("token", "token-resampling influence", r"$\mathrm{Inf}_i[f]$ (raw, log scale)"),
+                ("geometric", "geometric influence",
+                 r"$\mathbb{E}\,\|J_i\|_F$ (raw, log scale)"))):
             ax = axes[row][col]
             r = fr[m]
             pp = r.get("per_position", r)
@@ -68,11 +70,12 @@ def influence_by_position(path):
             ax.fill_between(x, np.where(lo > 0, lo, mean / 10), pp["ci95_hi"], alpha=0.3)
             ax.set_yscale("log")
             ax.set_ylim(mean.min() / 20, None)
-            ax.set_title(f"f = {spec}: {title}, {r['inputs']} inputs (band: 95% CI; "
-                         "lower limit <= 0 drawn at mean/10)", fontsize=8)
-            ax.set_xlabel("position")
-    fig.suptitle(f"all-MiniLM-L6-v2, n = {res['config']['n']} tokens of {res['text'][:40]}...",
-                 fontsize=9)
+            ax.set_title(f"functional f = {spec}: {title}, {r['inputs']} inputs", fontsize=9)
+            ax.set_xlabel("token position $i$")
+            ax.set_ylabel(ylab, fontsize=8)
+    fig.suptitle(f"all-MiniLM-L6-v2, n = {res['config']['n']} tokens; {res['text']}\n"
+                 "line: mean over inputs; band: 95% CI (a lower limit at or below 0 is drawn at "
+                 "mean/10 on the log axis)", fontsize=9)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
@@ -101,20 +104,22 @@ def junta_curve(path):
     plt = setup_matplotlib()
     res = _summary()
     fig, ax = plt.subplots(figsize=(6, 4))
-    for spec, fr in res["functionals"].items():
+    for k, (spec, fr) in enumerate(res["functionals"].items()):
         for m, style in (("token", "-"), ("geometric", "--")):
             pp = fr[m].get("per_position", fr[m])
             v = np.sort(np.clip(pp["mean"], 0, None))[::-1]
-            ax.plot(np.arange(1, v.size + 1), np.cumsum(v) / v.sum(), style,
-                    label=f"{spec}, {m}")
+            ax.plot(np.arange(1, v.size + 1), np.cumsum(v) / v.sum(), style, color=f"C{k}",
+                    label=f"f = {spec}, {m} influence")
     for lv in (0.5, 0.9, 0.99):
         ax.axhline(lv, color="grey", lw=0.5)
-    ax.axvspan(5, 10, color="orange", alpha=0.15, label="paper: 5-10 tokens")
+    ax.axvspan(5, 10, color="orange", alpha=0.15,
+               label="paper (haris2026 §4.1, Figure 1): 5-10 tokens")
     ax.set_xscale("log")
     ax.set_xlabel("number of positions k (largest influences first)")
     ax.set_ylabel("share of total influence")
-    ax.set_title("junta curve, all-MiniLM-L6-v2, n = 256", fontsize=9)
-    ax.legend(fontsize=7)
+    ax.set_title(f"junta curve, all-MiniLM-L6-v2, n = {res['config']['n']} "
+                 f"(mean influence over {res['config']['inputs']} inputs)", fontsize=9)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
@@ -152,12 +157,15 @@ def layers_vs_theory(path):
             if p:
                 ax.plot(range(len(p)), p, "--", color=f"C{k}", label=rf"mean field, $\rho = {rho}$")
         ax.set_xlabel("layer (0 = embedding output)")
-        ax.set_ylabel(f"{view} correlation of h(x), h(y)")
-        ax.set_title(f"{view} view, {res['inputs']} inputs x {res['draws']} draws", fontsize=9)
-        ax.legend(fontsize=6)
-    fig.suptitle("all-MiniLM-L6-v2 read into the propagation description (prediction starts "
-                 "at the measured layer 0)", fontsize=9)
-    fig.tight_layout()
+        ax.set_ylabel(f"{view} correlation of $h(x)$, $h(y)$")
+        ax.set_title(f"{view} view, {res['inputs']} inputs × {res['draws']} noise draws "
+                     "(one estimate per layer)", fontsize=9)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=8)
+    fig.suptitle("all-MiniLM-L6-v2 under Gaussian embedding noise of correlation $\\rho$, "
+                 "measured vs the mean-field propagation (prediction starts at the measured "
+                 "layer 0)", fontsize=9)
+    fig.tight_layout(rect=(0, 0.14, 1, 1))
     fig.savefig(path)
     plt.close(fig)
     from nstheory.store import save_json

@@ -53,20 +53,21 @@ def relu_vrf(path: Path) -> None:
     pl = [r for r in rows if r["antithetic"] and r["cv_degree"] is None]
     a1.errorbar([r["rho"] for r in pl], [r["plain"]["mean"] for r in pl],
                 yerr=[1.96 * r["plain"]["stderr"] for r in pl], fmt="o", ms=3, capsize=3,
-                label="MC plain, 1e5 draws, 95% CI")
-    a1.set_xlabel("rho")
-    a1.set_ylabel("E[ReLU(X)ReLU(Y)] (raw view)")
+                label="Monte Carlo (plain), $n = 10^5$ draws\nper point, 95% CI, seed 2026")
+    a1.set_xlabel(r"$\rho = \mathrm{corr}(X, Y)$ (unit variances)")
+    a1.set_ylabel(r"$\mathbb{E}[\mathrm{ReLU}(X)\,\mathrm{ReLU}(Y)]$ (raw view)")
     a1.set_title("ReLU map: Monte Carlo vs closed form")
-    a1.legend(fontsize=8)
+    a1.legend(fontsize=8, loc="upper left")
     for anti, deg in configs:
         sel = [r for r in rows if r["antithetic"] == anti and r["cv_degree"] == deg]
-        a2.semilogy([r["rho"] for r in sel], [r["vrf"] for r in sel], "o-", ms=3,
-                    label=f"antithetic={anti}, Hermite CV degree={deg}")
-    a2.axhline(10, color="grey", ls=":", lw=1)
-    a2.set_xlabel("rho")
-    a2.set_ylabel("variance-reduction factor per draw")
-    a2.set_title("Variance reduction (same draws; 1e5 per point)")
-    a2.legend(fontsize=7)
+        what = ("antithetic pairs" if anti else "plain draws") + (
+            f" + Hermite control variate (degree {deg})" if deg is not None else "")
+        a2.semilogy([r["rho"] for r in sel], [r["vrf"] for r in sel], "o-", ms=3, label=what)
+    a2.axhline(10, color="grey", ls=":", lw=1, label="factor 10")
+    a2.set_xlabel(r"$\rho = \mathrm{corr}(X, Y)$ (unit variances)")
+    a2.set_ylabel("variance-reduction factor per draw (log scale)")
+    a2.set_title(r"Variance reduction (same draws; $n = 10^5$ per point, seed 2026)")
+    a2.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -107,11 +108,22 @@ def architecture_comparison(path: Path) -> None:
     for ax, t in zip(axes, tasks, strict=False):
         s = summ[t]["archs"]
         m = [s[a]["mean"] for a in archs]
-        err = [[s[a]["mean"] - s[a]["ci95"][0] for a in archs],
-               [s[a]["ci95"][1] - s[a]["mean"] for a in archs]]
+        # a flip rate lies in [0, 1]: the t-interval is clipped to it, and every clipped
+        # end is said in the panel with the unclipped value
+        lo = [min(max(s[a]["ci95"][0], 0.0), 1.0) for a in archs]
+        hi = [min(max(s[a]["ci95"][1], 0.0), 1.0) for a in archs]
+        err = [[mi - li for mi, li in zip(m, lo, strict=True)],
+               [hi_ - mi for mi, hi_ in zip(m, hi, strict=True)]]
         ax.bar(archs, m, yerr=err, capsize=4, color=["C0", "C1", "C2", "C3"])
+        for i, a in enumerate(archs):
+            if s[a]["ci95"][0] < 0:
+                ax.annotate(f"t-CI clipped at 0\n(lower end {s[a]['ci95'][0]:.3g})", (i, 0),
+                            xytext=(0, 4), textcoords="offset points", ha="center",
+                            fontsize=6.5)
+        ax.set_ylim(bottom=0)
         ax.set_title(f"{t}\n{summ[t]['metric']}", fontsize=8)
-        ax.set_ylabel("flip rate on training data (mean, 95% t-CI)", fontsize=8)
+        ax.set_ylabel("flip rate on training data (raw)\nmean over seeds, 95% t-CI in [0, 1]",
+                      fontsize=8)
         ax.tick_params(axis="x", labelsize=8)
     ax = axes[len(tasks)]
     for extra in axes[len(tasks) + 1:]:
@@ -122,12 +134,16 @@ def architecture_comparison(path: Path) -> None:
             if prof:
                 ax.plot(range(-len(prof) + 1, 1), prof, "o-", ms=3, label=a)
         ax.set_xlabel("position relative to the final token")
-        ax.set_ylabel("flip rate, one embedding noised (mean over seeds)", fontsize=8)
+        ax.set_ylabel("flip rate (raw), one embedding noised\n(mean over seeds)", fontsize=8)
         ax.set_title("fortunes: per-position profile (right-aligned)", fontsize=8)
-        ax.legend(fontsize=8)
-    n_seeds = len({r["seed"] for r in runs})
-    fig.suptitle(f"Architecture comparison, {n_seeds} seeds each "
-                 f"(stored studies proofs_check/data/{STORED_STUDIES})", fontsize=9)
+        ax.set_ylim(bottom=0)
+        spare = axes[len(tasks) + 1] if len(axes) > len(tasks) + 1 else ax
+        spare.legend(*ax.get_legend_handles_labels(), loc="center left", fontsize=9,
+                     title="per-position profile")
+    seeds = sorted({r["seed"] for r in runs})
+    fig.suptitle(f"Architecture comparison at matched parameter budgets, {len(seeds)} seeds "
+                 f"each ({', '.join(map(str, seeds))}), stored Monte Carlo study "
+                 f"{STORED_STUDIES.split('*')[0]}", fontsize=9)
     fig.tight_layout()
     save_figure(fig, path, dpi=120)
     plt.close(fig)

@@ -19,10 +19,13 @@ from nstheory.plots import figure
 DATA = Path(__file__).resolve().parents[2] / "proofs_check" / "data"
 #: figure-name suffix -> stored study (``proofs_check/data/training_<name>.json``)
 STUDIES = {"": "modadd_reduced", "_p113": "modadd113", "_parity": "parity"}
-PAPER = {"modadd": "paper (p = 113): ~4500 -> ~3300 steps, ratio 1.36",
-         "parity": "paper: ~35% faster on noisy sparse parity (ratio ~1.35)",
-         "ntp": "paper: ~75% faster (ratio ~1.75)"}
-COLOURS = {"base": "tab:blue", "reg": "tab:red"}
+PAPER = {"modadd": "paper (haris2026 §4.3, p = 113): ~4500 -> ~3300 steps, ratio 1.36",
+         "parity": "paper (haris2026 §4.3): ~35% faster on noisy sparse parity (ratio ~1.35)",
+         "ntp": "paper (haris2026 §4.4): ~75% faster (ratio ~1.75)"}
+#: arm colours: the first two colours of the toolkit style (:data:`nstheory.plots.STYLE`)
+COLOURS = {"base": "#0072B2", "reg": "#D55E00"}
+#: per-seed colours of the single-arm figure (the toolkit style cycle)
+SEED_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00")
 
 
 def load_study(name: str = "modadd_reduced") -> dict:
@@ -76,7 +79,62 @@ def _title(study) -> str:
             else f"runs stop at val. loss {stop_loss:g} (budget {cfg['steps']} steps)"
             if stop_loss is not None else f"every run trains {cfg['steps']} steps")
     return (f"{what}, preset {study['preset']}\nseeds base {seeds['base']}, reg {seeds['reg']}; "
-            f"{rule}")
+            f"{rule}\n{censoring_note(study)}")
+
+
+def censoring_note(study, threshold: int = 99) -> str:
+    """How many runs of each arm reached ``threshold`` % validation accuracy within their
+    step budget, and how many are censored (never reached it; drawn up to the budget).
+
+    Parameters
+    ----------
+    study : dict
+        A study as returned by :func:`load_study`.
+    threshold : int, optional
+        The validation-accuracy threshold in percent (a ``steps_to_val<threshold>`` summary).
+
+    Returns
+    -------
+    str
+        One line, e.g. ``"reached 99% val. acc. within the budget: base 5 of 5, reg 0 of 5
+        (5 censored at 4000 steps)"``.
+
+    Examples
+    --------
+    >>> run = lambda arm, t: {"arm": arm, "summary": {"steps_to_val99": t, "budget_steps": 40}}
+    >>> censoring_note({"runs": [run("base", 10), run("reg", None), run("reg", 30)]})
+    'reached 99% val. acc. within the budget: base 1 of 1, reg 1 of 2 (1 censored at 40 steps)'
+    """
+    key = f"steps_to_val{threshold}"
+    parts = []
+    for arm in ("base", "reg"):
+        runs = [r for r in study["runs"] if r["arm"] == arm]
+        if not runs:
+            continue
+        hit = sum(r["summary"].get(key) is not None for r in runs)
+        part = f"{arm} {hit} of {len(runs)}"
+        if hit < len(runs):
+            budgets = sorted({r["summary"].get("budget_steps") for r in runs
+                              if r["summary"].get(key) is None})
+            part += (f" ({len(runs) - hit} censored at "
+                     f"{' / '.join(str(b) for b in budgets)} steps)")
+        parts.append(part)
+    return f"reached {threshold}% val. acc. within the budget: " + ", ".join(parts)
+
+
+def _mark_censored(ax, study, key="val_acc", threshold: int = 99) -> None:
+    """A triangle at (budget, last value) for every run that never reached ``threshold`` %
+    validation accuracy, labelled with the count, so censored runs stay countable."""
+    for arm, col in COLOURS.items():
+        runs = [r for r in study["runs"] if r["arm"] == arm
+                and r["summary"].get(f"steps_to_val{threshold}") is None]
+        pts = [(r["trajectory"][-1]["step"], r["trajectory"][-1][key]) for r in runs
+               if r["trajectory"] and r["trajectory"][-1].get(key) is not None]
+        if pts:
+            n = sum(r["arm"] == arm for r in study["runs"])
+            ax.plot([x for x, _ in pts], [y for _, y in pts], ls="none", marker=">",
+                    ms=6, color=col, label=f"{arm}: {len(pts)} of {n} runs censored at the "
+                    f"budget (never {threshold}%), last value")
 
 
 def grid(study, arm, key):
@@ -138,6 +196,12 @@ def _band(ax, study, key, log=False, ls="-", label=True):
     ax.set_xlabel("optimizer step (full batch)")
 
 
+def _legend_below(fig, ax, ncol=2) -> None:
+    """The legend of ``ax`` under the panels, where it cannot cover data."""
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=ncol, fontsize=8)
+
+
 def grokking_curves(path: Path, name: str) -> None:
     """Accuracy (train and validation) and validation loss against step, both arms,
     mean over seeds with min-max bands.
@@ -170,11 +234,13 @@ def grokking_curves(path: Path, name: str) -> None:
     _band(axes[0], study, "train_acc", ls="--", label=False)
     axes[0].set_ylabel("accuracy (solid: validation, dashed: train)")
     axes[0].axhline(0.99, color="gray", ls=":", lw=1)
+    _mark_censored(axes[0], study)
+    axes[0].set_ylim(-0.02, 1.02)
     _band(axes[1], study, "val_loss", log=True)
-    axes[1].set_ylabel("validation cross-entropy")
-    axes[0].legend(loc="lower right", fontsize=7)
+    axes[1].set_ylabel("validation cross-entropy (nats)")
+    _legend_below(fig, axes[0])
     fig.suptitle(_title(study), fontsize=9)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
     save_figure(fig, path)
     plt.close(fig)
 
@@ -209,28 +275,73 @@ def stability_sensitivity(path: Path, name: str) -> None:
     cfg = study["runs"][0]["config"]
     tok = noise_summary({**cfg, "reg_gamma": 1.0}) or {}
     rho = cfg["reg_rho"]
-    keys = [("val_acc", "validation accuracy (for timing)"),
-            ("sens", f"sensitivity: flip rate, sigma = {cfg['sens_sigma']} on the noise "
-                     "positions' embeddings"),
-            ("stab_token", f"token stability E sum p(X)p(Y) (raw), rho = {rho} "
-                           f"(rho_eff {tok.get('rho_eff', float('nan')):.4g})"),
-            ("stab_token_norm", "token stability, normalised view Cov / Var"),
-            ("stab_gauss", f"Gaussian-embedding stability E sum p(X)p(Y) (raw), rho = {rho}"),
-            ("weight_norm", "global L2 weight norm")]
-    keys = [(k, lab) for k, lab in keys
+    pp = r"$\mathbb{E}\,\langle p(X), p(Y)\rangle$"
+    keys = [("val_acc", "validation accuracy (for timing)", "accuracy"),
+            ("sens", rf"sensitivity: $N(0, {cfg['sens_sigma']}^2)$ on the noised positions' "
+                     "embeddings", "argmax flip rate (raw)"),
+            ("stab_token", rf"token stability {pp}, $\rho = {rho}$ "
+                           rf"($\rho_{{\rm eff}} = {tok.get('rho_eff', float('nan')):.4g}$)",
+             "stability (raw view)"),
+            ("stab_token_norm", "token stability, normalised view (Cov / Var)",
+             "stability (normalised view)"),
+            ("stab_gauss", rf"Gaussian-embedding stability {pp}, $\rho = {rho}$",
+             "stability (raw view)"),
+            ("weight_norm", r"global weight norm $\|\theta\|_2$", r"$\|\theta\|_2$")]
+    keys = [(k, lab, yl) for k, lab, yl in keys
             if any(k in p for r in study["runs"] for p in r["trajectory"])]
-    fig, axes = plt.subplots(2, 3, figsize=(15, 7))
-    for ax, (k, lab) in zip(axes.flat, keys, strict=False):
+    fig, axes = plt.subplots(2, 3, figsize=(15, 7.6))
+    for ax, (k, lab, yl) in zip(axes.flat, keys, strict=False):
         _band(ax, study, k)
         ax.set_title(lab, fontsize=9)
+        ax.set_ylabel(yl)
     for ax in list(axes.flat)[len(keys):]:
         ax.set_visible(False)
-    axes[0, 0].legend(fontsize=7)
+    _mark_censored(axes[0, 0], study)
+    _legend_below(fig, axes[0, 0], ncol=3)
     fig.suptitle(_title(study) + f"\nMonte Carlo on {cfg['metric_samples']} train inputs, one "
                  "noise draw per point, both arms under the same noise", fontsize=9)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     save_figure(fig, path)
     plt.close(fig)
+
+
+#: the speed-up ratio (steps of the base arm over steps of the regularized arm)
+RATIO = r"$T_{\rm base}/T_{\rm reg}$"
+
+
+def ratio_bound_kind(censored_base: bool, censored_reg: bool) -> str:
+    """What the speed-up ratio ``mean(T_base) / mean(T_reg)`` computed with censored runs
+    counted at their budget is.
+
+    A censored time is a lower bound on the true time, so censoring in the regularized arm
+    only (a denominator too small) makes the ratio an upper bound, censoring in the base arm
+    only a lower bound, and censoring in both arms no bound at all.
+
+    Parameters
+    ----------
+    censored_base, censored_reg : bool
+        Whether some run of the arm never reached the threshold within its budget.
+
+    Returns
+    -------
+    str
+        ``"an estimate"``, ``"an upper bound, not an estimate"``, ``"a lower bound, not an
+        estimate"`` or ``"no bound: both arms censored"``.
+
+    Examples
+    --------
+    >>> ratio_bound_kind(False, True)
+    'an upper bound, not an estimate'
+    >>> ratio_bound_kind(True, True)
+    'no bound: both arms censored'
+    """
+    if censored_base and censored_reg:
+        return "no bound: both arms censored"
+    if censored_reg:
+        return "an upper bound, not an estimate"
+    if censored_base:
+        return "a lower bound, not an estimate"
+    return "an estimate"
 
 
 def speedup(path: Path, name: str) -> None:
@@ -290,11 +401,11 @@ def speedup(path: Path, name: str) -> None:
         cbase = any(r["summary"][m] is None for r in study["runs"] if r["arm"] == "base")
         r, lo, hi = ratio_ci(np.array(b, float), np.array(g, float))
         if creg or cbase:
-            kind = "bound" if creg and cbase else ("upper bound" if creg else "lower bound")
-            txt = (f"censored runs at their budget: T_base/T_reg {r:.3g}\n"
-                   f"95% CI [{lo:.3g}, {hi:.3g}] ({kind}, not an estimate)")
+            kind = ratio_bound_kind(cbase, creg)
+            txt = (rf"censored runs at their budget: {RATIO} {r:.3g}" "\n"
+                   f"95% CI [{lo:.3g}, {hi:.3g}]\n({kind})")
         else:
-            txt = f"T_base/T_reg = {r:.3g}\n95% bootstrap CI [{lo:.3g}, {hi:.3g}]"
+            txt = f"{RATIO} = {r:.3g}\n95% bootstrap CI [{lo:.3g}, {hi:.3g}]"
         ticks.append(f"{tick}\n{txt}")
     ax.set_xticks(range(len(metrics)), ticks, fontsize=8)
     ax.set_ylabel("optimizer steps")
@@ -351,12 +462,11 @@ def grokking_p113_sensitivity(path: Path) -> None:
     runs = [r for r in study["runs"] if r["arm"] == "base"]
     plt = setup_matplotlib()
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4.4))
-    for run, col in zip(runs, ("tab:blue", "tab:orange", "tab:green", "tab:red",
-                                          "tab:purple"), strict=False):
+    for run, col in zip(runs, SEED_COLOURS, strict=False):
         tr = run["trajectory"]
         seed = run["seed"]
         a1.plot([p["step"] for p in tr], [p["val_acc"] for p in tr], color=col,
-                label=f"seed {seed}: validation accuracy")
+                label=f"seed {seed}")
         a1.plot([p["step"] for p in tr], [p["train_acc"] for p in tr], color=col, ls=":",
                 label=f"seed {seed}: training accuracy")
         pts = [p for p in tr if "sens" in p]
@@ -364,7 +474,7 @@ def grokking_p113_sensitivity(path: Path) -> None:
         steps = [p["step"] for p in pts]
         rate = [p["sens"] for p in pts]
         ci = [clopper_pearson(round(r * n), n) for r in rate]
-        a2.plot(steps, rate, "o-", ms=3, color=col, label=f"seed {seed} (n = {n} per point)")
+        a2.plot(steps, rate, "o-", ms=3, color=col, label=f"seed {seed}: flip rate")
         a2.fill_between(steps, [c[0] for c in ci], [c[1] for c in ci], color=col, alpha=0.2)
         grok = run["summary"].get("steps_to_val99")
         if grok:
@@ -372,17 +482,25 @@ def grokking_p113_sensitivity(path: Path) -> None:
                 ax.axvline(grok, color=col, lw=0.8, ls="--")
     a1.set_xlabel("training step (full batch)")
     a1.set_ylabel("accuracy")
-    a1.set_title("accuracy (dashed: step reaching 99% validation accuracy)")
-    a1.legend(loc="center right")
+    a1.set_title("accuracy (solid: validation, dotted: training;\n"
+                 "dashed vertical: step reaching 99% validation accuracy)")
+    a1.set_ylim(-0.02, 1.02)
     a2.set_xlabel("training step (full batch)")
-    a2.set_ylabel("flip rate of the argmax")
-    a2.set_title("sensitivity: $N(0, 0.1^2)$ on both operand embeddings, training set\n"
-                 "(Monte Carlo, 95% Clopper-Pearson bands)")
-    a2.legend()
+    a2.set_ylabel("flip rate of the argmax (raw)")
+    a2.set_ylim(bottom=0)
+    sigma = runs[0]["config"]["sens_sigma"]
+    a2.set_title(rf"sensitivity: $N(0, {sigma}^2)$ on both operand embeddings, training set"
+                 f"\n(Monte Carlo, n = {n} inputs per point, 95% Clopper-Pearson bands)")
+    handles, labels = a1.get_legend_handles_labels()
+    keep = [(h, lab) for h, lab in zip(handles, labels, strict=True) if ":" not in lab]
+    fig.legend([h for h, _ in keep], [lab for _, lab in keep], loc="lower center",
+               ncol=len(keep), fontsize=8)
     cfg = study["runs"][0]["config"]
+    hit = sum(r["summary"].get("steps_to_val99") is not None for r in runs)
     fig.suptitle(f"grokking on modular addition p = {cfg['p']}, {cfg['frac']:.0%} train, "
-                 f"preset {study['preset']}, no regularizer ({len(runs)} seeds)")
-    fig.tight_layout()
+                 f"preset {study['preset']}, no regularizer ({len(runs)} seeds; {hit} of "
+                 f"{len(runs)} reach 99% val. acc. within {cfg['steps']} steps)")
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
     save_figure(fig, path)
     plt.close(fig)
 
