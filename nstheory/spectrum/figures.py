@@ -134,7 +134,7 @@ def learning_curves(path: Path) -> None:
                                "theory": [repr(pred[s]) for s in grid]})
     ax.set_xlabel("gradient step $s$")
     ax.set_ylabel(r"fraction of $\chi_S$ not yet learned")
-    ax.set_title("learning by degree: kernel regime vs training", fontsize=10)
+    ax.set_title(f"learning by degree: kernel regime vs training\n{data['setting']}", fontsize=8)
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path)

@@ -78,8 +78,10 @@ def _title(study) -> str:
     rule = (f"runs stop at {stop:.0%} val. accuracy (held at last value)" if stop
             else f"runs stop at val. loss {stop_loss:g} (budget {cfg['steps']} steps)"
             if stop_loss is not None else f"every run trains {cfg['steps']} steps")
+    # next-token studies have no accuracy target: their censoring is counted per loss threshold
+    note = "" if cfg["task"] == "ntp" else f"\n{censoring_note(study)}"
     return (f"{what}, preset {study['preset']}\nseeds base {seeds['base']}, reg {seeds['reg']}; "
-            f"{rule}\n{censoring_note(study)}")
+            f"{rule}{note}")
 
 
 def censoring_note(study, threshold: int = 99) -> str:
