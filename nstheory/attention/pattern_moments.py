@@ -49,7 +49,7 @@ independent and ``S_2 = 1/2``:
 (0.5, 0.0)
 >>> v, err = softmax_consistency(4, 16.0, 0.81)
 >>> round(v, 6), err < 1e-7
-(0.748929, True)
+(0.655381, True)
 """
 
 from __future__ import annotations
@@ -64,6 +64,9 @@ from nstheory.errors import NSTheoryError, check_int
 
 #: Below this ``|r|`` the first-order Mehler expansion (with its rigorous remainder) is used.
 SMALL_R = 0.01
+#: Floor of every error estimate: summation rounding over up to ``MAX_LATTICE^2`` terms (two
+#: independent routes agree to a few ``1e-12`` at ``n = 2``).
+ROUNDING = 1e-11
 #: Largest lattice the two-dimensional route accepts (its cost grows like ``N^3``).
 MAX_LATTICE = 4000
 #: Gumbel variable range: ``P(E < -4) = exp(-e^4) ~ 1e-24``, ``P(E > 38) ~ 3e-17``.
@@ -126,13 +129,13 @@ def _two_dim(n: int, sigma: float, r: float, step: float) -> float:
     tau = math.sqrt(max(0.0, 1.0 - abs(r)))
     lo = -_Z_MAX + _E_LO / sigma
     hi = _Z_MAX + _E_HI / sigma
-    n_pts = int(math.ceil((hi - lo) / step)) + 1
+    n_pts = math.ceil((hi - lo) / step) + 1
     if n_pts > MAX_LATTICE:
         raise NSTheoryError(f"S_n(sigma={sigma:.6g}, r={r!r}) needs a lattice of {n_pts} points "
                             f"(> {MAX_LATTICE}): sigma too large for r this close to 1")
     # u-lattice aligned with the y-lattice: alpha * u_k = k * step
     h_u = step / alpha
-    k_max = int(math.ceil(_Z_MAX / h_u))
+    k_max = math.ceil(_Z_MAX / h_u)
     ks = np.arange(-k_max, k_max + 1)
     u = ks * h_u
     wu = h_u * np.exp(-0.5 * u * u) / math.sqrt(2 * math.pi)
@@ -196,7 +199,7 @@ def softmax_self_weight(n: int, sigma: float) -> tuple[float, float]:
     (0.25, 0.0)
     >>> v, err = softmax_self_weight(4, 16.0)
     >>> round(v, 6), err < 1e-8
-    (0.943134, True)
+    (0.935876, True)
     """
     n, sigma, _ = _check(n, sigma, 1.0)
     if n == 1:
@@ -206,7 +209,7 @@ def softmax_self_weight(n: int, sigma: float) -> tuple[float, float]:
     step = min(0.1, 0.25 / sigma) if sigma >= 1.0 else 0.1
     fine = _self_weight(n, sigma, step)
     coarse = _self_weight(n, sigma, 2 * step)
-    return fine, abs(fine - coarse) + 1e-14
+    return fine, abs(fine - coarse) + ROUNDING
 
 
 @lru_cache(maxsize=4096)
@@ -215,11 +218,11 @@ def _consistency(n: int, sigma: float, r: float) -> tuple[float, float]:
         w, w_err = softmax_self_weight(n, sigma)
         c1 = sigma * sigma * (1.0 - w) ** 2 / (n - 1)
         c1_err = sigma * sigma * 2 * abs(1.0 - w) * w_err / (n - 1)
-        return 1.0 / n + c1 * r, r * r * (w + w_err - 1.0 / n) + abs(r) * c1_err + 1e-15
+        return 1.0 / n + c1 * r, r * r * (w + w_err - 1.0 / n) + abs(r) * c1_err + ROUNDING
     step = min(_lattice_scale(sigma, r), math.sqrt(abs(r))) / 4  # u-step <= 1/4 too
     fine = _two_dim(n, sigma, r, step)
     coarse = _two_dim(n, sigma, r, 2 * step)
-    return fine, abs(fine - coarse) + 1e-13
+    return fine, abs(fine - coarse) + ROUNDING
 
 
 def softmax_consistency(n: int, sigma: float, r: float) -> tuple[float, float]:
@@ -360,7 +363,7 @@ def finite_d_pattern(n: int, d: int, scale: str, Q, P, C, D) -> PatternMoments:
 
     >>> pm = finite_d_pattern(4, 256, "sqrt", 1.0, 0.0, 0.9, 0.0)
     >>> round(pm.w, 6), round(pm.s, 6)
-    (0.943134, 0.748929)
+    (0.935876, 0.655381)
     """
     n = check_int(n, "n", lo=1)
     Q, P = float(Q), float(P)
@@ -371,3 +374,133 @@ def finite_d_pattern(n: int, d: int, scale: str, Q, P, C, D) -> PatternMoments:
     t, t_err = softmax_consistency(n, sigma, r_t)
     t2, t2_err = softmax_consistency(n, sigma, r_t2)
     return PatternMoments(s, w, t, t2, s_err, w_err, t_err, t2_err, sigma)
+
+
+def moment_lipschitz(n: int, sigma_max: float) -> tuple[float, float]:
+    """Bounds ``(L_r, L_sigma)`` on ``|dS_n/dr|`` and ``|dS_n/dsigma|`` (for any ``r``, and any
+    ``sigma <= sigma_max``).
+
+    ``dS/dr <= S'(1) = E |D softmax(sigma G)|_F^2 <= 2 sigma^2`` (Mehler: the Hermite weights
+    are non-negative); ``|d softmax_k / d sigma| = softmax_k |G_k - sum_j softmax_j G_j|`` sums
+    to at most ``2 max_j |G_j|``, whose mean is at most ``sqrt(2 ln(2n))``, so
+    ``|dS/dsigma| <= 4 sqrt(2 ln(2 n))``.
+
+    Examples
+    --------
+    >>> moment_lipschitz(4, 16.0)[0]
+    512.0
+    """
+    return 2.0 * sigma_max * sigma_max, 4.0 * math.sqrt(2.0 * math.log(2.0 * n))
+
+
+def finite_d_pattern_balls(n: int, d: int, scale: str, Q, P, C, D, slack=0.0):
+    """Enclosures (arb balls) of ``(s, w, t, t2)`` for every stream moment in the balls.
+
+    Each moment is evaluated at the balls' midpoints by :func:`softmax_consistency` and
+    widened by its quadrature error estimate plus the Lipschitz bounds of
+    :func:`moment_lipschitz` times the radii of ``sigma`` and ``r`` (and by ``slack``, an
+    explicit user allowance), then intersected with ``[0, 1]`` (``w`` with ``[1/n, 1]``).
+    Sound up to the quadrature error *estimate* (not a rigorous bound).
+
+    Parameters
+    ----------
+    n, d, scale
+        Tokens, head dimension, logit scale.
+    Q, P, C, D : flint.arb
+        Stream moments entering the layer.
+    slack : float, optional
+        Extra widening in ``[0, 1]``.
+
+    Returns
+    -------
+    tuple of flint.arb
+
+    Examples
+    --------
+    >>> from flint import arb
+    >>> s, w, t, t2 = finite_d_pattern_balls(4, 256, "sqrt", arb(1), arb(0), arb("0.9"), arb(0))
+    >>> s.contains(arb("0.6553805810557")), 0 < float(w.rad()) < 1e-8
+    (True, True)
+    """
+    from flint import arb
+
+    kappa2 = arb(logit_sigma2_factor(scale, d))
+    var = kappa2 * Q * (Q - P)
+    sig_hi = float(var.upper().sqrt().upper()) if var.upper() > 0 else 0.0
+    sig_lo = float(var.lower().sqrt().lower()) if var.lower() > 0 else 0.0
+    sigma = 0.5 * (sig_lo + sig_hi)
+    rad_sigma = 0.5 * (sig_hi - sig_lo)
+    den = Q * (Q - P)
+    if den > 0:
+        rs = [C * (C - D) / den, D * (C - D) / den, P / Q]
+    else:
+        rs = [arb(0, 1)] * 3  # [-1, 1]: no information
+    L_r, L_sigma = moment_lipschitz(n, sig_hi)
+    balls = []
+    for r_ball in (rs[0], None, rs[1], rs[2]):
+        if r_ball is None:
+            v, err = softmax_self_weight(n, sigma)
+            pad = err + L_sigma * rad_sigma
+            lo_cap = 1.0 / n
+        else:
+            r_lo = max(-1.0, float(r_ball.lower()))
+            r_hi = min(1.0, float(r_ball.upper()))
+            r_mid = 0.5 * (r_lo + r_hi)
+            v, err = softmax_consistency(n, sigma, r_mid)
+            pad = err + L_r * 0.5 * (r_hi - r_lo) + L_sigma * rad_sigma
+            lo_cap = 0.0
+        pad = arb(pad) + arb(slack)
+        lo = (arb(v) - pad).lower()
+        hi = (arb(v) + pad).upper()
+        lo = arb(lo_cap) if lo < lo_cap else lo
+        hi = arb(1) if hi > 1 else hi
+        balls.append(lo.union(hi))
+    return tuple(balls)
+
+
+def softmax_consistency_two_tokens(sigma: float, r: float) -> float:
+    """``S_2(sigma, r)`` by an independent route: ``2 E[sigmoid(sigma sqrt2 U) sigmoid(sigma
+    sqrt2 U')]`` over a standard bivariate normal ``(U, U')`` of correlation ``r``.
+
+    For two tokens ``softmax(sigma G)_1 = sigmoid(sigma (G_1 - G_2))`` with
+    ``G_1 - G_2 = sqrt2 U``, and ``S_2 = 2 E[p p'] `` because the two products
+    ``p p' + (1 - p)(1 - p')`` average to ``2 E[p p']``. Trapezoid rule in ``U`` and in
+    ``V = (U' - r U) / sqrt(1 - r^2)``, each step a quarter of the distance of the sigmoid's
+    nearest complex pole (error about ``exp(-4 pi^2)`` relative), range ``+-9.5``.
+
+    Parameters
+    ----------
+    sigma : float
+        Logit standard deviation (``>= 0``).
+    r : float
+        Logit correlation in ``[-1, 1]``.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> round(softmax_consistency_two_tokens(4.0, 0.5), 9)
+    0.650208423
+    """
+    from scipy.special import expit
+
+    _, sigma, r = _check(2, sigma, r)
+    k = sigma * math.sqrt(2.0)
+    if k == 0.0:
+        return 0.5
+    tau = math.sqrt(max(0.0, 1.0 - r * r))
+
+    def nodes(scale):
+        h = min(0.1, math.pi / (4.0 * scale)) if scale > 0 else 0.1
+        x = np.arange(-_Z_MAX, _Z_MAX + 1e-12, h)
+        return x, h * np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
+
+    u, wu = nodes(k)
+    pu = expit(k * u)
+    if tau == 0.0:
+        return float(2.0 * np.dot(wu, pu * expit(k * r * u)))
+    v, wv = nodes(k * tau)
+    inner = expit(k * (r * u[:, None] + tau * v[None, :])) @ wv
+    return float(2.0 * np.dot(wu * pu, inner))

@@ -153,7 +153,8 @@ def run(args) -> int:
     else:
         model = build(args.arch, args.depth, residual=args.residual, layernorm=args.layernorm,
                       mode=args.mode, gamma2=args.gamma2, n_tokens=args.tokens,
-                      sigma2=args.sigma2, pattern_slack=slack)
+                      sigma2=args.sigma2, pattern_slack=slack,
+                      d=args.width if args.mode == "random" else None)
     rows = layer_table(model, args.rho, mc_samples=args.mc_samples, width=args.width,
                        per_net=args.per_net, seed=args.seed, device=args.device, bits=args.bits,
                        show_progress=not args.json)
@@ -168,6 +169,7 @@ def run(args) -> int:
             "model": model.describe(),
             "view": "raw: E[h(X)_ij h(Y)_ij] per coordinate (uncentred)",
             "semantics": _semantics(model, slack, args.width if sampled else None),
+            "pattern_moments": _pattern_json(model, args.rho),
             "rho": args.rho, "bits": args.bits, "width": args.width, "seed": args.seed,
             "mc_samples": args.mc_samples, "pattern_slack": slack,
             "containment": "interval meets the Monte Carlo 99.9% CI",
@@ -203,10 +205,17 @@ def run(args) -> int:
 
 def _semantics(model, slack: float, width: int | None) -> str:
     """What the interval and the Monte Carlo estimate contain, in words."""
-    from nstheory.propagation.model import _has_attention
-
     text = "interval = certified infinite-width (mean-field) value"
-    if any(_has_attention(layer) for block in model.blocks for layer in block):
+    atts = list(_attention_layers(model))
+    if atts and atts[0].mode == "random" and atts[0].d is not None:
+        text += (f"; random-W attention at head dimension d = {atts[0].d} (the width): pattern "
+                 "moments s, w, t, t2 of a softmax of Gaussian logits at that d (token Gram "
+                 "matrices concentrated, W integrated out exactly), each enclosed to +- its "
+                 "quadrature error estimate (step halving; not a rigorous bound) plus proved "
+                 "Lipschitz bounds times the state's radius")
+        text += (f", widened by the user's pattern slack {slack!r}" if slack else
+                 ", no pattern slack")
+    elif atts:
         text += ("; attention pattern moments in their d -> infinity limit (identity/low-rank: "
                  "identity pattern; random W: hard argmax, certified s_n(r^2) while tokens are "
                  "independent, any consistency in [0, 1] afterwards)")
@@ -215,6 +224,54 @@ def _semantics(model, slack: float, width: int | None) -> str:
     if width is None:
         return text
     return text + f"; Monte Carlo = random-weight torch models of width {width}"
+
+
+def _attention_layers(model):
+    from nstheory.propagation.model import Attention, Residual
+
+    def walk(layers):
+        for x in layers:
+            if isinstance(x, Attention):
+                yield x
+            elif isinstance(x, Residual):
+                yield from walk(x.branch)
+
+    for block in model.blocks:
+        yield from walk(block)
+
+
+def _pattern_json(model, rho) -> list | None:
+    """Per-block pattern moments (point recurrence's inputs) of the first attention layer of
+    each block, with their quadrature error estimates; ``None`` without finite-d attention."""
+    from nstheory.attention.pattern_moments import finite_d_pattern
+    from nstheory.propagation.model import Attention, Residual
+    from nstheory.propagation.recurrence import FloatBackend
+    from nstheory.propagation.rules import apply_layer, initial_state
+
+    atts = list(_attention_layers(model))
+    if not atts or atts[0].mode != "random" or atts[0].d is None:
+        return None
+    b = FloatBackend()
+    st = initial_state(b, rho, model.n_tokens)
+    out = []
+
+    def visit(layer, st, block):
+        if isinstance(layer, Attention):
+            pm = finite_d_pattern(model.n_tokens, layer.d, layer.scale, st.Q, st.P, st.C, st.D)
+            out.append({"layer": block, "d": layer.d, "logit_sigma": pm.sigma,
+                        "s": pm.s, "s_err": pm.s_err, "w": pm.w, "w_err": pm.w_err,
+                        "t": pm.t, "t_err": pm.t_err, "t2": pm.t2, "t2_err": pm.t2_err})
+        elif isinstance(layer, Residual):
+            br = st
+            for sub in layer.branch:
+                visit(sub, br, block)
+                br = apply_layer(b, sub, br, model.n_tokens)
+
+    for bi, block in enumerate(model.blocks, 1):
+        for layer in block:
+            visit(layer, st, bi)
+            st = apply_layer(b, layer, st, model.n_tokens)
+    return out
 
 
 def _g(x) -> str:
