@@ -274,6 +274,30 @@ def softmax_consistency(n: int, sigma: float, r: float) -> tuple[float, float]:
     return _consistency(n, sigma, r)
 
 
+def logit_scale(scale, d: int) -> float:
+    """The logit scale ``c``: ``"sqrt"`` -> ``1/sqrt(d)``, ``"linear"`` -> ``1/d``, ``"none"``
+    -> 1, or a positive number used as is (torch-free; the attention layer uses it too).
+
+    >>> logit_scale("sqrt", 64), logit_scale("linear", 64), logit_scale("none", 64)
+    (0.125, 0.015625, 1.0)
+    >>> logit_scale("cube", 4)
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: scale must be one of sqrt, linear, none or a number; got 'cube'
+    """
+    d = check_int(d, "d", lo=1)
+    if isinstance(scale, str):
+        table = {"sqrt": 1.0 / math.sqrt(d), "linear": 1.0 / d, "none": 1.0}
+        if scale not in table:
+            raise NSTheoryError("scale must be one of sqrt, linear, none or a number; "
+                                f"got {scale!r}")
+        return table[scale]
+    c = float(scale)
+    if not (c > 0 and math.isfinite(c)):
+        raise NSTheoryError(f"a numeric scale must be finite and > 0; got {scale!r}")
+    return c
+
+
 def logit_sigma2_factor(scale: str, d: int) -> float:
     """``c^2 d^2`` for logit scale ``c`` (``sqrt``: ``d``; ``linear``: 1; ``none``: ``d^2``).
 
@@ -284,11 +308,8 @@ def logit_sigma2_factor(scale: str, d: int) -> float:
     >>> logit_sigma2_factor("sqrt", 256), logit_sigma2_factor("linear", 256)
     (256.0, 1.0)
     """
-    from nstheory.attention.layer import scale_factor
-
     d = check_int(d, "d", lo=1)
-    c = scale_factor(scale, d)
-    return (c * d) ** 2
+    return (logit_scale(scale, d) * d) ** 2
 
 
 @dataclass(frozen=True)

@@ -62,13 +62,13 @@ def _softmax(x):
 
 
 def _attention(layer: Attention, k, n: int, width: int, rng):
-    from nstheory.attention.layer import scale_factor
+    from nstheory.attention.pattern_moments import logit_scale
 
     if layer.mode != "random":
         raise NSTheoryError("the pattern-resolved route supports random-W attention only, "
                             f"got mode {layer.mode!r}")
     d = layer.d if layer.d is not None else width
-    c = scale_factor(layer.scale, d)
+    c = logit_scale(layer.scale, d)
     v = _sqrt_psd(k)  # (S, 2n, 2n), rows = tokens
     w = rng.standard_normal(k.shape)
     logits = c * d * (v @ w @ np.swapaxes(v, -1, -2))
