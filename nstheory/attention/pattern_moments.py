@@ -35,9 +35,11 @@ error estimate is the difference from the same rule at twice the step (which con
 more slowly than the reported value, so the estimate is conservative, not a rigorous bound).
 The self-weight ``w = S_n(sigma, 1)`` has its own one-dimensional route
 (:func:`softmax_self_weight`, from ``1 / A^2 = int_0^inf v exp(-v A) dv``), and for
-``|r| < 0.01`` the Mehler expansion gives ``S_n(r) = 1/n + c_1 r`` with
-``c_1 = sigma^2 (1 - w)^2 / (n - 1)`` and a remainder of at most ``r^2 (w - 1/n)`` (all
-Hermite coefficients are non-negative), which is the error reported there.
+``|r| < 0.01`` (or where the lattice would exceed :data:`MAX_LATTICE` points: large ``sigma``
+with ``r`` near 1, or tiny ``sigma``) the Mehler expansion brackets
+``S_n(r) = 1/n + c_1 r + sum_{k >= 2} c_k r^k`` with ``c_1 = sigma^2 (1 - w)^2 / (n - 1)``,
+``c_k >= 0`` and ``sum_{k >= 1} c_k = w - 1/n`` (all Hermite coefficients are non-negative):
+the bracket's half-width is the error reported there (rigorous given ``w``).
 
 Examples
 --------
@@ -165,7 +167,7 @@ def _self_weight(n: int, sigma: float, step: float) -> float:
         g = a[:, None] + x[None, :] / sigma
         k2 = np.exp(2 * x - np.exp(x))
         psi2 = (np.exp(-0.5 * g * g) / math.sqrt(2 * math.pi)) @ (0.125 * k2) / sigma
-    else:  # integrate in g: the kernel is wider than the Gaussian
+    else:  # integrate in g: the kernel (scale 1/sigma) is wider than the Gaussian
         g = np.arange(-_Z_MAX, _Z_MAX + 1e-12, 0.125)
         x = sigma * (g[None, :] - a[:, None])
         k2 = np.exp(2 * x - np.exp(np.minimum(x, 700.0)))
@@ -206,21 +208,35 @@ def softmax_self_weight(n: int, sigma: float) -> tuple[float, float]:
         return 1.0, 0.0
     if sigma == 0.0:
         return 1.0 / n, 0.0
-    step = min(0.1, 0.25 / sigma) if sigma >= 1.0 else 0.1
+    step = min(0.1, 0.25 / sigma) if sigma >= 1.0 else 0.1 / sigma  # a quarter of the scale
     fine = _self_weight(n, sigma, step)
     coarse = _self_weight(n, sigma, 2 * step)
     return fine, abs(fine - coarse) + ROUNDING
 
 
+def _mehler(n: int, sigma: float, r: float) -> tuple[float, float]:
+    """``S = 1/n + c_1 r + sum_{k>=2} c_k r^k`` with ``c_k >= 0``, ``c_1 = sigma^2 (1 - w)^2 /
+    (n - 1)`` and ``sum_{k>=1} c_k = w - 1/n``: the tail lies in ``[0, r^2 rest]`` for
+    ``r >= 0`` and in ``[-r^2 rest, r^2 rest]`` otherwise (``rest = w - 1/n - c_1``)."""
+    w, w_err = softmax_self_weight(n, sigma)
+    c1 = sigma * sigma * (1.0 - w) ** 2 / (n - 1)
+    c1_err = sigma * sigma * 2 * abs(1.0 - w) * w_err / (n - 1)
+    rest = max(0.0, w + w_err - 1.0 / n - (c1 - c1_err))
+    base = 1.0 / n + c1 * r
+    if r >= 0:
+        return base + 0.5 * r * r * rest, 0.5 * r * r * rest + r * c1_err + ROUNDING
+    return base, r * r * rest + abs(r) * c1_err + ROUNDING
+
+
 @lru_cache(maxsize=4096)
 def _consistency(n: int, sigma: float, r: float) -> tuple[float, float]:
     if abs(r) < SMALL_R:
-        w, w_err = softmax_self_weight(n, sigma)
-        c1 = sigma * sigma * (1.0 - w) ** 2 / (n - 1)
-        c1_err = sigma * sigma * 2 * abs(1.0 - w) * w_err / (n - 1)
-        return 1.0 / n + c1 * r, r * r * (w + w_err - 1.0 / n) + abs(r) * c1_err + ROUNDING
+        return _mehler(n, sigma, r)
     step = min(_lattice_scale(sigma, r), math.sqrt(abs(r))) / 4  # u-step <= 1/4 too
-    fine = _two_dim(n, sigma, r, step)
+    try:
+        fine = _two_dim(n, sigma, r, step)
+    except NSTheoryError:  # lattice too large: the Mehler bracket, with its (wider) error
+        return _mehler(n, sigma, r)
     coarse = _two_dim(n, sigma, r, 2 * step)
     return fine, abs(fine - coarse) + ROUNDING
 
@@ -248,8 +264,7 @@ def softmax_consistency(n: int, sigma: float, r: float) -> tuple[float, float]:
     Raises
     ------
     NSTheoryError
-        For arguments out of range, or ``sigma`` so large for ``r`` so close to 1 that the
-        lattice would exceed :data:`MAX_LATTICE` points.
+        For arguments out of range.
 
     Examples
     --------

@@ -67,7 +67,7 @@ def test_lattice_matches_direct_sampling(n, sigma, r):
     # power > 0.99 against it
     from nstheory.propagation.maps import consistency_float
 
-    v, err = softmax_consistency(n, sigma, r)
+    v, _ = softmax_consistency(n, sigma, r)
     mean, se = _softmax_mc(n, sigma, r, 200_000, seed=n * 100 + int(sigma))
     assert se < 1.1e-3
     assert abs(consistency_float(n, r) - v) > 0.01 or sigma > 10
@@ -124,6 +124,14 @@ def test_bad_arguments_raise(args):
         softmax_consistency(*args)
 
 
-def test_lattice_refuses_huge_sigma_near_r_one():
-    with pytest.raises(NSTheoryError, match="lattice"):
-        softmax_consistency(4, 1e4, 0.999999)
+def test_mehler_bracket_where_the_lattice_is_too_large():
+    # huge sigma with r near 1 and tiny sigma: the bracket holds the value, its error is honest
+    v, err = softmax_consistency(4, 1e4, 0.999999)
+    w, _ = softmax_self_weight(4, 1e4)
+    assert 0.25 <= v - err and v + err >= w - 2 * 1e8 * 1e-6  # S >= S(0); S' <= 2 sigma^2
+    v, err = softmax_consistency(2, 1e-3, 0.5)
+    ref = softmax_consistency_two_tokens(1e-3, 0.5)
+    assert abs(v - ref) <= err and err < 1e-10
+    # small sigma: S = 1/n + sigma^2 r (n - 1) / n^2 + O(sigma^4)
+    v, err = softmax_consistency(4, 0.01, 0.5)
+    assert abs(v - (0.25 + 1e-4 * 0.5 * 3 / 16)) < 1e-8 and err < 1e-8
