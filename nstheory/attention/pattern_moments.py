@@ -432,10 +432,12 @@ def moment_lipschitz(n: int, sigma_max: float) -> tuple[float, float]:
 def finite_d_pattern_balls(n: int, d: int, scale: str, Q, P, C, D, slack=0.0):
     """Enclosures (arb balls) of ``(s, w, t, t2)`` for every stream moment in the balls.
 
-    Each moment is evaluated at the balls' midpoints by :func:`softmax_consistency` and
-    widened by its quadrature error estimate plus the Lipschitz bounds of
-    :func:`moment_lipschitz` times the radii of ``sigma`` and ``r`` (and by ``slack``, an
-    explicit user allowance), then intersected with ``[0, 1]`` (``w`` with ``[1/n, 1]``).
+    Each moment is evaluated by :func:`softmax_consistency` at the ends of the logit
+    correlation's range when it lies in ``[0, 1]`` (where ``S_n`` increases with ``r``), else
+    at its midpoint widened by the Lipschitz bound in ``r`` of :func:`moment_lipschitz`; then
+    widened by the quadrature error estimate, the Lipschitz bound in ``sigma`` times the
+    radius of ``sigma`` (and by ``slack``, an explicit user allowance), and intersected with
+    ``[0, 1]`` (``w`` with ``[1/n, 1]``).
     Sound up to the quadrature error *estimate* (not a rigorous bound).
 
     Parameters
@@ -481,10 +483,16 @@ def finite_d_pattern_balls(n: int, d: int, scale: str, Q, P, C, D, slack=0.0):
         else:
             r_lo = max(-1.0, float(r_ball.lower()))
             r_hi = min(1.0, float(r_ball.upper()))
-            r_mid = 0.5 * (r_lo + r_hi)
-            v, err = softmax_consistency(n, sigma, r_mid)
-            pad = err + L_r * 0.5 * (r_hi - r_lo) + L_sigma * rad_sigma
             lo_cap = 0.0
+            if 0.0 <= r_lo < r_hi:  # increasing in r on [0, 1]: the ends bound it
+                v_lo, e_lo = softmax_consistency(n, sigma, r_lo)
+                v_hi, e_hi = softmax_consistency(n, sigma, r_hi)
+                v, err = 0.5 * (v_lo + v_hi), 0.5 * (v_hi - v_lo) + max(e_lo, e_hi)
+                pad = err + L_sigma * rad_sigma
+            else:
+                r_mid = 0.5 * (r_lo + r_hi)
+                v, err = softmax_consistency(n, sigma, r_mid)
+                pad = err + L_r * 0.5 * (r_hi - r_lo) + L_sigma * rad_sigma
         pad = arb(pad) + arb(slack)
         lo = (arb(v) - pad).lower()
         hi = (arb(v) + pad).upper()
