@@ -155,8 +155,8 @@ def envelopes(path):
             lo = [float(r["lo"]) for r in rows]
             hi = [float(r["hi"]) for r in rows]
             ax.fill_between(L, lo, hi, color=color, alpha=0.25, lw=0)
-            what = ("interval / point of the scalar rules (a moment closure after the first "
-                    "attention layer)" if "softmax" in name else "interval (certified) / point")
+            what = ("scalar-rule interval / point (closure)" if "softmax" in name
+                    else "interval (certified) / point")
             ax.plot(L, [r["point"] for r in rows], color=color, lw=1, label=f"{name}: {what}")
             if rows[0]["mc_mean"] is None:
                 continue
