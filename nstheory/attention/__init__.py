@@ -4,6 +4,7 @@ Modules: :mod:`~nstheory.attention.layer` (the batched torch layer),
 :mod:`~nstheory.attention.montecarlo` (batched Monte Carlo of Stab with CIs),
 :mod:`~nstheory.attention.consistency` (the factor ``s_n(r)``: closed forms, quadrature, arb),
 :mod:`~nstheory.attention.certified` (certified enclosures of ``s_n(r)`` for any ``n``),
+:mod:`~nstheory.attention.pattern_moments` (softmax pattern moments at finite ``d``),
 :mod:`~nstheory.attention.theory` (SymPy statements and derivations, the proved bound),
 :mod:`~nstheory.attention.rates` (decay-rate fits), ``cli`` and ``figures``.
 """
@@ -29,6 +30,11 @@ _MODULES = {
     "montecarlo": (
         "MODES", "StabEstimate", "argmax_agreement_mc", "attention_stability_mc",
         "theory_value",
+    ),
+    "pattern_moments": (
+        "PatternMoments", "finite_d_pattern", "finite_d_pattern_balls", "logit_correlations",
+        "logit_scale", "logit_sigma2_factor", "moment_lipschitz", "softmax_consistency",
+        "softmax_consistency_two_tokens", "softmax_self_weight",
     ),
     "quadrature": (
         "chi2_gauss_rule", "extrapolate_in_inverse_d", "stab_random_d1_n2",

@@ -62,19 +62,9 @@ def scale_factor(scale, d: int) -> float:
     >>> scale_factor("sqrt", 64), scale_factor("linear", 64), scale_factor("none", 64)
     (0.125, 0.015625, 1.0)
     """
-    d = check_int(d, "d", lo=1)
-    if isinstance(scale, str):
-        if scale == "sqrt":
-            return 1.0 / math.sqrt(d)
-        if scale == "linear":
-            return 1.0 / d
-        if scale == "none":
-            return 1.0
-        raise NSTheoryError(f"scale must be one of {', '.join(SCALES)} or a number; got {scale!r}")
-    s = float(scale)
-    if not (s > 0 and math.isfinite(s)):
-        raise NSTheoryError(f"a numeric scale must be finite and > 0; got {scale!r}")
-    return s
+    from nstheory.attention.pattern_moments import logit_scale
+
+    return logit_scale(scale, d)
 
 
 @dataclass

@@ -49,6 +49,9 @@ _MODULES = {
         "Act", "Attention", "Dense", "LayerNorm", "Model", "Residual", "attention_stack",
         "build", "mlp", "transformer",
     ),
+    "pattern_resolved": (
+        "pattern_resolved_mc",
+    ),
     "recurrence": (
         "FloatBackend", "MpBackend", "paper_relu_recurrence", "point_recurrence",
     ),

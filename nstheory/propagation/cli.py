@@ -13,6 +13,9 @@ MAX_BITS = 4096
 MAX_DEPTH = 100_000
 MAX_WIDTH = 16_384
 MAX_MC_SAMPLES = 100_000_000
+#: Pattern-resolved mean field: default samples with random-W attention, and the limit.
+AUTO_PATTERN_SAMPLES = 50_000
+MAX_PATTERN_SAMPLES = 10_000_000
 #: Refuse Monte Carlo runs of more than this many multiply-adds (depth x samples x width^2):
 #: about an hour of CPU time; the run shows a progress bar with a time estimate below it.
 MAX_MC_WORK = 1e14
@@ -65,6 +68,11 @@ def register_cli(sub) -> None:
                    help="explicit widening of the attention pattern moments in the interval "
                    "route, in [0, 1] (default 0: the d -> infinity pattern limit; 1: any "
                    "pattern); always reported")
+    p.add_argument("--pattern-samples", type=arg_int(0, MAX_PATTERN_SAMPLES), default=None,
+                   help="samples of the pattern-resolved mean field (random-W attention only: "
+                   "infinite width, softmax patterns sampled exactly at d = --width), 0 to "
+                   f"{MAX_PATTERN_SAMPLES:.0e} (default: {AUTO_PATTERN_SAMPLES} with random-W "
+                   "attention, else 0)")
     p.add_argument("--state-dict", type=arg_input_file("file"), default=None, metavar="PATH",
                    help="an MLP's trained weights (torch.save-d state dict): intervals from "
                    "their weight statistics (mean squared row norms) instead of --sigma2")
@@ -153,10 +161,12 @@ def run(args) -> int:
     else:
         model = build(args.arch, args.depth, residual=args.residual, layernorm=args.layernorm,
                       mode=args.mode, gamma2=args.gamma2, n_tokens=args.tokens,
-                      sigma2=args.sigma2, pattern_slack=slack)
+                      sigma2=args.sigma2, pattern_slack=slack,
+                      d=args.width if args.mode == "random" else None)
     rows = layer_table(model, args.rho, mc_samples=args.mc_samples, width=args.width,
                        per_net=args.per_net, seed=args.seed, device=args.device, bits=args.bits,
                        show_progress=not args.json)
+    extras = _pattern_resolved_columns(model, args, rows)
     sampled = bool(args.mc_samples)
     all_in = all(r.contained for r in rows) if sampled else None
     if args.finite_width:
@@ -168,11 +178,14 @@ def run(args) -> int:
             "model": model.describe(),
             "view": "raw: E[h(X)_ij h(Y)_ij] per coordinate (uncentred)",
             "semantics": _semantics(model, slack, args.width if sampled else None),
+            "pattern_moments": _pattern_json(model, args.rho),
             "rho": args.rho, "bits": args.bits, "width": args.width, "seed": args.seed,
             "mc_samples": args.mc_samples, "pattern_slack": slack,
             "containment": "interval meets the Monte Carlo 99.9% CI",
             "all_contained": all_in,
-            "layers": [r.to_dict() for r in rows],
+            "pattern_resolved": PR_LEGEND if extras else None,
+            "layers": [{**r.to_dict(), **(extras[i] if extras else {})}
+                       for i, r in enumerate(rows)],
         }))
         return 0
     print(model.describe())
@@ -183,18 +196,32 @@ def run(args) -> int:
         head += f"; Monte Carlo: width {args.width}, {args.mc_samples} pairs, seed {args.seed}"
     print(head)
     cols = f"{'layer':>5}  {'interval [lo, hi] (certified)':>47}  {'point (float)':>22}"
+    if extras:
+        cols += f"  {'exact?':>6}  {'pattern-resolved ± SE':>32}"
     if sampled:
         cols += f"  {'MC mean ± SE':>30}  {'z':>9}  {'in?':>4}  {'tight':>9}"
+        if extras:
+            cols += f"  {'z_pr':>9}  {'tight_pr':>8}"
     print(cols)
-    for r in rows:
+    for i, r in enumerate(rows):
         line = f"{r.layer:>5}  [{r.lo:>22}, {r.hi:>22}]  {r.point!r:>22}"
+        if extras:
+            e = extras[i]
+            line += (f"  {'yes' if e['interval_exact'] else 'no':>6}  "
+                     f"{e['pattern_resolved_mean']!r:>22} ± "
+                     f"{e['pattern_resolved_stderr']:<7.3g}")
         if sampled:
             line += (f"  {r.mc_mean!r:>22} ± {r.mc_stderr:<7.3g}  {r.z:>9.4g}  "
                      f"{'yes' if r.contained else 'NO':>4}  {_g(r.tightness):>9}")
+            if extras:
+                line += (f"  {_g(extras[i]['z_mc_vs_pattern_resolved']):>9}  "
+                         f"{_g(extras[i]['tightness_pattern_resolved']):>8}")
         print(line)
     if sampled:
         print("all layers contained" if all_in else "NOT all layers contained")
         print(LEGEND)
+    if extras:
+        print(PR_LEGEND)
     else:
         print("columns: interval = certified mean-field enclosure [lo, hi]; point = float "
               "recurrence (no Monte Carlo run: --mc-samples 0)")
@@ -203,10 +230,21 @@ def run(args) -> int:
 
 def _semantics(model, slack: float, width: int | None) -> str:
     """What the interval and the Monte Carlo estimate contain, in words."""
-    from nstheory.propagation.model import _has_attention
-
     text = "interval = certified infinite-width (mean-field) value"
-    if any(_has_attention(layer) for block in model.blocks for layer in block):
+    atts = list(_attention_layers(model))
+    if atts and atts[0].mode == "random" and atts[0].d is not None:
+        text += (f"; random-W attention at head dimension d = {atts[0].d} (the width): pattern "
+                 "moments s, w, t, t2 of a softmax of Gaussian logits at that d (token Gram "
+                 "matrices at their averages, W integrated out exactly), each enclosed to +- "
+                 "its quadrature error estimate (step halving; not a rigorous bound) plus "
+                 "proved Lipschitz bounds times the state's radius. This encloses the "
+                 "mean-field value at d only up to the first layer acting non-linearly on an "
+                 "attention output (column exact?); later layers are a moment closure (the "
+                 "random attention pattern makes the tokens' Gram matrix random) - the "
+                 "pattern-resolved column is the mean-field value at d there")
+        text += (f", widened by the user's pattern slack {slack!r}" if slack else
+                 ", no pattern slack")
+    elif atts:
         text += ("; attention pattern moments in their d -> infinity limit (identity/low-rank: "
                  "identity pattern; random W: hard argmax, certified s_n(r^2) while tokens are "
                  "independent, any consistency in [0, 1] afterwards)")
@@ -215,6 +253,124 @@ def _semantics(model, slack: float, width: int | None) -> str:
     if width is None:
         return text
     return text + f"; Monte Carlo = random-weight torch models of width {width}"
+
+
+PR_LEGEND = ("exact? = yes where the certified interval encloses the mean-field value at d (up to "
+             "the pattern moments' quadrature error estimate): up to the first layer that acts "
+             "non-linearly on the output of a random-W attention layer; after it the scalar rules "
+             "average the tokens' Gram matrix over the random attention pattern (a moment "
+             "closure, not an enclosure). pattern-resolved = width -> infinity value at d with "
+             "the random patterns sampled exactly (mean ± SE over samples; statistical); z_pr = "
+             "(MC - pattern-resolved) / sqrt(SE_MC^2 + SE_pr^2); tight_pr = width of the "
+             "pattern-resolved 95% CI / width of the MC 95% CI")
+
+
+def _exact_blocks(model) -> list[bool]:
+    """Per block: whether the scalar rules are still exact (no non-linear layer has acted on
+    a random-W attention layer's output yet)."""
+    from nstheory.propagation.model import Act, Attention, LayerNorm, Residual
+
+    state = {"random": False, "exact": True}
+
+    def walk(layers):
+        for x in layers:
+            if isinstance(x, Residual):
+                walk(x.branch)
+            elif isinstance(x, Attention) and x.mode == "random" and x.d is not None:
+                if state["random"]:
+                    state["exact"] = False
+                state["random"] = True
+            elif isinstance(x, Act | LayerNorm | Attention) and state["random"]:
+                state["exact"] = False
+
+    out = []
+    for block in model.blocks:
+        walk(block)
+        out.append(state["exact"])
+    return out
+
+
+def _pattern_resolved_columns(model, args, rows) -> list[dict] | None:
+    """The pattern-resolved mean field per block (``None`` without finite-d random-W
+    attention or with ``--pattern-samples 0``)."""
+    import math
+
+    from nstheory.errors import check_int
+
+    atts = list(_attention_layers(model))
+    if not atts or atts[0].mode != "random" or atts[0].d is None:
+        return None
+    samples = AUTO_PATTERN_SAMPLES if args.pattern_samples is None else args.pattern_samples
+    check_int(samples, "--pattern-samples", lo=0, hi=MAX_PATTERN_SAMPLES)
+    if samples == 0:
+        return None
+    if samples < 2:
+        from nstheory.errors import NSTheoryError
+
+        raise NSTheoryError(f"--pattern-samples must be 0 or >= 2, got {samples}")
+    from nstheory.propagation.pattern_resolved import pattern_resolved_mc
+
+    res = pattern_resolved_mc(model, args.rho, samples=samples, seed=args.seed,
+                              width=args.width)
+    out = []
+    for r, m, exact in zip(rows, res, _exact_blocks(model), strict=True):
+        e = {"interval_exact": exact, "pattern_resolved_mean": m.mean,
+             "pattern_resolved_stderr": m.stderr, "pattern_resolved_samples": m.n,
+             "z_mc_vs_pattern_resolved": None, "tightness_pattern_resolved": None}
+        if r.mc_mean is not None:
+            se = math.hypot(r.mc_stderr, m.stderr)
+            e["z_mc_vs_pattern_resolved"] = (r.mc_mean - m.mean) / se if se else None
+            e["tightness_pattern_resolved"] = m.stderr / r.mc_stderr if r.mc_stderr else None
+        out.append(e)
+    return out
+
+
+def _attention_layers(model):
+    from nstheory.propagation.model import Attention, Residual
+
+    def walk(layers):
+        for x in layers:
+            if isinstance(x, Attention):
+                yield x
+            elif isinstance(x, Residual):
+                yield from walk(x.branch)
+
+    for block in model.blocks:
+        yield from walk(block)
+
+
+def _pattern_json(model, rho) -> list | None:
+    """Per-block pattern moments (point recurrence's inputs) of the first attention layer of
+    each block, with their quadrature error estimates; ``None`` without finite-d attention."""
+    from nstheory.attention.pattern_moments import finite_d_pattern
+    from nstheory.propagation.model import Attention, Residual
+    from nstheory.propagation.recurrence import FloatBackend
+    from nstheory.propagation.rules import apply_layer, initial_state
+
+    atts = list(_attention_layers(model))
+    if not atts or atts[0].mode != "random" or atts[0].d is None:
+        return None
+    b = FloatBackend()
+    st = initial_state(b, rho, model.n_tokens)
+    out = []
+
+    def visit(layer, st, block):
+        if isinstance(layer, Attention):
+            pm = finite_d_pattern(model.n_tokens, layer.d, layer.scale, st.Q, st.P, st.C, st.D)
+            out.append({"layer": block, "d": layer.d, "logit_sigma": pm.sigma,
+                        "s": pm.s, "s_err": pm.s_err, "w": pm.w, "w_err": pm.w_err,
+                        "t": pm.t, "t_err": pm.t_err, "t2": pm.t2, "t2_err": pm.t2_err})
+        elif isinstance(layer, Residual):
+            br = st
+            for sub in layer.branch:
+                visit(sub, br, block)
+                br = apply_layer(b, sub, br, model.n_tokens)
+
+    for bi, block in enumerate(model.blocks, 1):
+        for layer in block:
+            visit(layer, st, bi)
+            st = apply_layer(b, layer, st, model.n_tokens)
+    return out
 
 
 def _g(x) -> str:

@@ -7,6 +7,13 @@ float point recurrence (line), Monte Carlo of random-weight torch models (width 
 bars). The paper's recurrence ``rho_L = kappa(rho_{L-1})`` is drawn for reference, and for the
 random-``W`` attention stack the d -> infinity copy chain
 (:mod:`nstheory.attention.copy_chain`) beside the finite-width Monte Carlo.
+
+Random-``W`` attention and pre-LN transformer stacks appear twice: with the d -> infinity
+(hard-argmax) pattern, and with the softmax pattern moments at ``d = 256`` (the width; their
+intervals are exact only up to the first layer acting non-linearly on an attention output,
+see docs/attention.md) together with the pattern-resolved mean field at ``d = 256``
+(:mod:`nstheory.propagation.pattern_resolved`, dashed, 95% band). The Monte Carlo of these
+torch stacks is drawn once, with the finite-d entry (the torch networks are the same).
 """
 
 from __future__ import annotations
@@ -16,6 +23,12 @@ from nstheory.plots import figure
 RHO = 0.9
 DEPTH = 16
 WIDTH = 256
+#: Pattern-resolved samples per finite-d random-W configuration.
+PATTERN_SAMPLES = 20_000
+#: Names of the configurations drawn without their own Monte Carlo (the torch networks are
+#: those of the finite-d entry drawn next to them).
+NO_MC = (r"attention (random $W$, $\gamma^2 = 0.9$, $d \to \infty$ pattern)",
+         r"transformer pre-LN + residual, random $W$ ($d \to \infty$ pattern)")
 
 
 def _configs():
@@ -25,6 +38,8 @@ def _configs():
         ("MLP (He, ReLU)", mlp(DEPTH, sigma2=2.0)),
         (r"attention (random $W$, $\gamma^2 = 0.9$, $d \to \infty$ pattern)",
          attention_stack(DEPTH, "random", gamma2=0.9)),
+        (r"attention (random $W$, $\gamma^2 = 0.9$, $d = 256$ softmax)",
+         attention_stack(DEPTH, "random", gamma2=0.9, d=WIDTH)),
         (r"attention (identity $W$, $\gamma^2 = 0.9$, pattern slack 0.02)",
          attention_stack(DEPTH, gamma2=0.9, pattern_slack=0.02)),
         (r"transformer (no residual, no LN, $\gamma^2 = 0.9$, slack 0.02)",
@@ -40,11 +55,14 @@ def _configs():
          transformer(DEPTH, gamma2=0.9, post_ln=True, pattern_slack=0.02)),
         (r"transformer pre-LN + residual, random $W$ ($d \to \infty$ pattern)",
          transformer(DEPTH, "random", gamma2=0.9)),
+        (r"transformer pre-LN + residual, random $W$ ($d = 256$ softmax)",
+         transformer(DEPTH, "random", gamma2=0.9, d=WIDTH)),
     ]
     return plain, residual
 
 
-def envelope_data(mc_samples: int = 1500, per_net: int = 150, seed: int = 0) -> dict:
+def envelope_data(mc_samples: int = 1500, per_net: int = 150, seed: int = 0,
+                  names: tuple | None = None) -> dict:
     """Per-configuration rows of :func:`nstheory.propagation.compare.layer_table`.
 
     The data of the ``propagation_envelopes`` figure: for each panel (``plain``,
@@ -59,6 +77,8 @@ def envelope_data(mc_samples: int = 1500, per_net: int = 150, seed: int = 0) -> 
         Input pairs per random network.
     seed : int, optional
         Seed of the Monte Carlo.
+    names : tuple of str, optional
+        Only these configurations (default: all).
 
     Returns
     -------
@@ -67,27 +87,35 @@ def envelope_data(mc_samples: int = 1500, per_net: int = 150, seed: int = 0) -> 
 
     Examples
     --------
-    Without sampling (a few seconds: every stack is propagated with certified
-    intervals). The first He-initialised ReLU layer at ``rho = 0.9`` encloses the
-    arc-cosine value:
+    Without sampling, one configuration. The first He-initialised ReLU layer at
+    ``rho = 0.9`` encloses the arc-cosine value:
 
     >>> import math
-    >>> d = envelope_data(mc_samples=0)
+    >>> d = envelope_data(mc_samples=0, names=("MLP (He, ReLU)",))
     >>> rows = d["plain"]["MLP (He, ReLU)"]
     >>> exact = (math.sqrt(1 - 0.81) + (math.pi - math.acos(0.9)) * 0.9) / math.pi
     >>> len(rows), float(rows[0]["lo"]) <= exact <= float(rows[0]["hi"]), rows[0]["mc_mean"]
     (16, True, None)
     """
     from nstheory.propagation.compare import layer_table
+    from nstheory.propagation.pattern_resolved import pattern_resolved_mc
 
     plain, residual = _configs()
     out = {}
     for panel, cfgs in (("plain", plain), ("residual", residual)):
-        out[panel] = {
-            name: [r.to_dict() for r in layer_table(model, RHO, mc_samples=mc_samples,
-                                                    width=WIDTH, per_net=per_net, seed=seed)]
-            for name, model in cfgs
-        }
+        out[panel] = {}
+        for name, model in cfgs:
+            if names is not None and name not in names:
+                continue
+            rows = [r.to_dict() for r in layer_table(
+                model, RHO, mc_samples=0 if name in NO_MC else mc_samples, width=WIDTH,
+                per_net=per_net, seed=seed)]
+            if "softmax" in name and mc_samples:
+                pr = pattern_resolved_mc(model, RHO, samples=PATTERN_SAMPLES, seed=seed)
+                for r, m in zip(rows, pr, strict=True):
+                    r["pattern_resolved_mean"] = m.mean
+                    r["pattern_resolved_stderr"] = m.stderr
+            out[panel][name] = rows
     return out
 
 
@@ -119,7 +147,7 @@ def envelopes(path):
     plt = setup_matplotlib()
     data = envelope_data()
     fig, axes = plt.subplots(2, 1, figsize=(11, 9))
-    colors = ["C0", "C1", "C2", "C3", "C4"]
+    colors = ["C0", "C1", "C5", "C2", "C3", "C4", "C6"]
     for ax, (panel, title) in zip(axes, (("plain", "no residual, no LayerNorm"),
                                          ("residual", "residual + LayerNorm")), strict=True):
         for color, (name, rows) in zip(colors, data[panel].items(), strict=False):
@@ -127,13 +155,24 @@ def envelopes(path):
             lo = [float(r["lo"]) for r in rows]
             hi = [float(r["hi"]) for r in rows]
             ax.fill_between(L, lo, hi, color=color, alpha=0.25, lw=0)
-            ax.plot(L, [r["point"] for r in rows], color=color, lw=1,
-                    label=f"{name}: interval (certified) / point")
+            what = ("scalar-rule interval / point (closure)" if "softmax" in name
+                    else "interval (certified) / point")
+            ax.plot(L, [r["point"] for r in rows], color=color, lw=1, label=f"{name}: {what}")
+            if rows[0]["mc_mean"] is None:
+                continue
             n_in = sum(bool(r["contained"]) for r in rows)
             ax.errorbar(L, [r["mc_mean"] for r in rows],
                         yerr=[1.96 * r["mc_stderr"] for r in rows], fmt="o", ms=2.5,
                         color=color, capsize=1.5, lw=0.8,
                         label=f"MC width {WIDTH}, 95% CI ({n_in}/{len(rows)} meet interval)")
+            if "pattern_resolved_mean" in rows[0]:
+                pm = [r["pattern_resolved_mean"] for r in rows]
+                pe = [1.96 * r["pattern_resolved_stderr"] for r in rows]
+                ax.plot(L, pm, color=color, ls="--", lw=1.2,
+                        label=r"pattern-resolved mean field, $d = 256$ (95% band)")
+                ax.fill_between(L, [a - b for a, b in zip(pm, pe, strict=True)],
+                                [a + b for a, b in zip(pm, pe, strict=True)], color=color,
+                                alpha=0.15, lw=0)
         if panel == "plain":
             chain = copy_chain_stability(4, RHO, DEPTH, gamma2=0.9, samples=200_000, seed=0)
             ax.plot(range(1, DEPTH + 1), [m.mean for m in chain], color="C1", ls=":", lw=1.2,

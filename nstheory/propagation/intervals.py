@@ -10,7 +10,14 @@ Rules on top of plain ball arithmetic:
 * activations increasing in the correlation (ReLU: ``increasing_in_rho``) are evaluated at the
   two endpoints of the correlation interval ``c / Q`` (monotone map -> exact endpoint images,
   no dependency blow-up); otherwise the activations area's ball enclosure is used;
-* attention pattern moments are intervals: identity / low-rank ``s, w in [1 - eps, 1]``,
+* random-``W`` attention with a head dimension ``d`` (``Attention(d=...)``, what
+  ``nstheory propagate`` builds, ``d`` = the width): the pattern moments of a softmax of
+  Gaussian logits at that ``d`` (:func:`nstheory.attention.pattern_moments.finite_d_pattern_balls`:
+  value at the state's midpoint, widened by the quadrature error *estimate* and by proved
+  Lipschitz bounds times the state's radius, plus ``eps``). The interval then contains the
+  mean-field value *at that* ``d`` (token Gram matrices concentrated, logits exactly Gaussian
+  over ``W``) up to the quadrature error estimate, which is not a rigorous bound;
+* otherwise attention pattern moments are intervals: identity / low-rank ``s, w in [1 - eps, 1]``,
   ``t, t2 in [0, eps]`` (``eps = pattern_slack``); random: ``w in [1 - eps, 1]``,
   ``s in s_n(r^2) +- eps`` while the tokens are independent and centred (``M = D = P = 0``;
   ``s_n`` a certified enclosure for every ``n``, see :mod:`nstheory.attention.certified`)
@@ -170,6 +177,11 @@ class ArbBackend(Backend):
     def pattern(self, layer, st, n):
         from flint import arb
 
+        if layer.mode == "random" and layer.d is not None:
+            from nstheory.attention.pattern_moments import finite_d_pattern_balls
+
+            return finite_d_pattern_balls(n, layer.d, layer.scale, st.Q, st.P, st.C, st.D,
+                                          layer.pattern_slack)
         eps = arb(layer.pattern_slack)
         one, zero = arb(1), arb(0)
         near_one = hull(one - eps, one)

@@ -154,6 +154,11 @@ class Attention:
         Logit scale: ``sqrt`` (1/sqrt d), ``linear`` (1/d) or ``none``.
     pattern_slack : float, optional
         Allowance in ``[0, 1]`` for the pattern moments (interval route).
+    d : int, optional
+        Head dimension (the stream's width). ``mode="random"`` with ``d`` given takes the
+        pattern moments at that ``d`` (softmax of Gaussian logits,
+        :func:`nstheory.attention.pattern_moments.finite_d_pattern`) instead of the hard-argmax
+        limit; ``None`` keeps the ``d -> inf`` limit.
 
     Examples
     --------
@@ -174,6 +179,7 @@ class Attention:
     rank: int | None = None
     scale: str = "sqrt"  # logits scale: "sqrt" (1/sqrt d), "linear" (1/d), "none"
     pattern_slack: float = 0.0
+    d: int | None = None  # head dimension for finite-d pattern moments (None: d -> infinity)
 
     def __post_init__(self):
         check_choice(self.mode, ATTENTION_MODES, "attention mode")
@@ -184,6 +190,8 @@ class Attention:
             raise NSTheoryError(f"pattern_slack must lie in [0, 1], got {self.pattern_slack}")
         if self.mode == "lowrank" and self.rank is not None:
             check_int(self.rank, "Attention.rank", lo=1)
+        if self.d is not None:
+            check_int(self.d, "Attention.d", lo=1)
 
 
 @dataclass(frozen=True)
@@ -353,7 +361,7 @@ def mlp(depth: int, sigma2: float = 2.0, act: str = "relu", residual: bool = Fal
 
 def attention_stack(depth: int, mode: str = "identity", gamma2: float = 1.0, n_tokens: int = 4,
                     residual: bool = False, layernorm: bool = False,
-                    pattern_slack: float = 0.0) -> Model:
+                    pattern_slack: float = 0.0, d: int | None = None) -> Model:
     """Attention-only stack (the paper's §5 multi-layer transformer without MLPs).
 
     Parameters
@@ -368,7 +376,7 @@ def attention_stack(depth: int, mode: str = "identity", gamma2: float = 1.0, n_t
         Sequence length (``>= 2``).
     residual, layernorm : bool, optional
         Architecture switches.
-    pattern_slack : float, optional
+    pattern_slack, d : optional
         See :class:`Attention`.
 
     Returns
@@ -384,7 +392,7 @@ def attention_stack(depth: int, mode: str = "identity", gamma2: float = 1.0, n_t
     [0.5, 0.5, 0.5, 0.5]
     """
     depth = check_int(depth, "depth", lo=1)
-    att = Attention(mode, gamma2, pattern_slack=pattern_slack)
+    att = Attention(mode, gamma2, pattern_slack=pattern_slack, d=d)
     if residual:
         block = (Residual(((LayerNorm(),) if layernorm else ()) + (att,)),)
     else:
@@ -394,7 +402,8 @@ def attention_stack(depth: int, mode: str = "identity", gamma2: float = 1.0, n_t
 
 def transformer(depth: int, mode: str = "identity", gamma2: float = 1.0, n_tokens: int = 4,
                 residual: bool = True, layernorm: bool = True, post_ln: bool = False,
-                sigma2: float = 2.0, act: str = "relu", pattern_slack: float = 0.0) -> Model:
+                sigma2: float = 2.0, act: str = "relu", pattern_slack: float = 0.0,
+                d: int | None = None) -> Model:
     """Transformer blocks: attention sub-block then MLP sub-block ``Dense(1) act Dense(sigma2)``.
 
     * pre-LN + residual: ``h + Attn(LN h)``, ``h + MLP(LN h)``;
@@ -405,7 +414,7 @@ def transformer(depth: int, mode: str = "identity", gamma2: float = 1.0, n_token
     ----------
     depth : int
         Number of transformer blocks.
-    mode, gamma2, n_tokens, pattern_slack
+    mode, gamma2, n_tokens, pattern_slack, d
         Attention settings (see :func:`attention_stack`).
     residual, layernorm, post_ln : bool, optional
         Architecture switches (see above).
@@ -427,7 +436,7 @@ def transformer(depth: int, mode: str = "identity", gamma2: float = 1.0, n_token
     'transformer (post-LN, residual)'
     """
     depth = check_int(depth, "depth", lo=1)
-    att = Attention(mode, gamma2, pattern_slack=pattern_slack)
+    att = Attention(mode, gamma2, pattern_slack=pattern_slack, d=d)
     ffn = (Dense(sigma2), Act(act), Dense(1.0))
     ln = (LayerNorm(),) if layernorm else ()
     if residual and not post_ln:
@@ -448,7 +457,7 @@ def _suffix(residual: bool, layernorm: bool) -> str:
 
 def build(arch: str, depth: int, residual: bool = False, layernorm: bool = False,
           mode: str = "identity", gamma2: float = 1.0, n_tokens: int = 4, sigma2: float = 2.0,
-          pattern_slack: float = 0.0) -> Model:
+          pattern_slack: float = 0.0, d: int | None = None) -> Model:
     """The CLI's ``--arch mlp|attention|transformer`` as a :class:`Model`.
 
     Parameters
@@ -459,7 +468,7 @@ def build(arch: str, depth: int, residual: bool = False, layernorm: bool = False
         Number of blocks.
     residual, layernorm : bool, optional
         Architecture switches.
-    mode, gamma2, n_tokens, pattern_slack
+    mode, gamma2, n_tokens, pattern_slack, d
         Attention settings (see :func:`attention_stack`).
     sigma2 : float, optional
         Dense weight variance times width.
@@ -471,13 +480,14 @@ def build(arch: str, depth: int, residual: bool = False, layernorm: bool = False
     Examples
     --------
     >>> build("attention", 2, gamma2=0.8).blocks[0]
-    (Attention(mode='identity', gamma2=0.8, rank=None, scale='sqrt', pattern_slack=0.0),)
+    (Attention(mode='identity', gamma2=0.8, rank=None, scale='sqrt', pattern_slack=0.0, d=None),)
     """
     if arch == "mlp":
         return mlp(depth, sigma2, residual=residual, layernorm=layernorm)
     if arch == "attention":
-        return attention_stack(depth, mode, gamma2, n_tokens, residual, layernorm, pattern_slack)
+        return attention_stack(depth, mode, gamma2, n_tokens, residual, layernorm, pattern_slack,
+                               d=d)
     if arch == "transformer":
         return transformer(depth, mode, gamma2, n_tokens, residual, layernorm, sigma2=sigma2,
-                           pattern_slack=pattern_slack)
+                           pattern_slack=pattern_slack, d=d)
     raise NSTheoryError(f"arch must be mlp, attention or transformer, got {arch!r}")

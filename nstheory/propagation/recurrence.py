@@ -3,7 +3,11 @@
 Both interpret a :class:`~nstheory.propagation.model.Model` with the rules of
 :mod:`nstheory.propagation.rules`; attention patterns take their limit values (identity /
 low-rank: ``s = w = 1, t = t2 = 0``; random: hard argmax, ``w = 1``, ``s = s_n(r^2)`` with
-``r = (C - D) / (Q - P)`` the tokens' correlation, ``t = t2 = 1/n``).
+``r = (C - D) / (Q - P)`` the tokens' correlation, ``t = t2 = 1/n``), except random-``W``
+attention with a head dimension ``d`` (``Attention(d=...)``), whose pattern moments are those
+of a softmax of Gaussian logits at that ``d``
+(:func:`nstheory.attention.pattern_moments.finite_d_pattern`, float accuracy in both
+backends).
 
 Also here: the paper's own recurrence ``rho_L = kappa(rho_{L-1})`` (Haris et al. §2.5), which
 feeds
@@ -32,6 +36,12 @@ from nstheory.propagation.rules import Backend, State, propagate
 def _limit_pattern(layer, st: State, n: int, corr_fn, sn_fn, one, zero):
     if layer.mode in ("identity", "lowrank"):
         return one, one, zero, zero
+    if layer.d is not None:  # softmax of Gaussian logits at the layer's d
+        from nstheory.attention.pattern_moments import finite_d_pattern
+
+        pm = finite_d_pattern(n, layer.d, layer.scale, st.Q, st.P, st.C, st.D)
+        num = type(one)
+        return num(pm.s), num(pm.w), num(pm.t), num(pm.t2)
     r = corr_fn(st)
     inv_n = one / n
     return sn_fn(n, r * r), one, inv_n, inv_n

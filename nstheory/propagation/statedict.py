@@ -135,7 +135,7 @@ def attention_layer_from_weights(W_Q, W_K, W_V, pattern_slack: float = 0.0) -> A
     --------
     >>> import torch
     >>> attention_layer_from_weights(torch.eye(4), 2 * torch.eye(4), 0.5 * torch.eye(4))
-    Attention(mode='identity', gamma2=0.25, rank=None, scale='sqrt', pattern_slack=0.0)
+    Attention(mode='identity', gamma2=0.25, rank=None, scale='sqrt', pattern_slack=0.0, d=None)
     """
     s = attention_stats(W_Q, W_K, W_V)
     return Attention(s["mode"], s["gamma2_mean"], pattern_slack=pattern_slack)

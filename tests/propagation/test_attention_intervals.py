@@ -50,12 +50,13 @@ def test_any_pattern_lower_bound_is_not_below_zero_by_more_than_rounding():
 
 def test_cli_reports_slack_and_semantics(capsys):
     assert main(["propagate", "--arch", "attention", "--mode", "random", "--depth", "2",
-                 "--rho", "0.9", "--gamma2", "0.9", "--json"]) == 0
+                 "--rho", "0.9", "--gamma2", "0.9", "--pattern-samples", "0", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["pattern_slack"] == 0.0
-    assert "d -> infinity limit" in out["semantics"] and "hard argmax" in out["semantics"]
+    assert "head dimension d = 256" in out["semantics"] and "moment closure" in out["semantics"]
+    assert out["pattern_moments"][0]["d"] == 256 and out["pattern_moments"][0]["w"] < 1
     assert main(["propagate", "--arch", "attention", "--mode", "random", "--depth", "2",
-                 "--rho", "0.9", "--gamma2", "0.9"]) == 0
+                 "--rho", "0.9", "--gamma2", "0.9", "--pattern-samples", "0"]) == 0
     text = capsys.readouterr().out
     # full outward-rounded decimal strings, exponent kept
     row2 = next(line for line in text.splitlines() if line.strip().startswith("2 "))
