@@ -49,9 +49,8 @@ _COUNTS = ((2, 0), (1, 1), (0, 2))
 
 @cache
 def _relu_map_fn():
-    """SymPy value, gradient, Hessian and third derivatives of ``F(q1, q2, c) = E[relu(u)
-    relu(v)]`` lambdified for arb balls (every rational literal is checked to be dyadic, hence
-    exact)."""
+    """SymPy value, gradient and Hessian of ``F(q1, q2, c) = E[relu(u) relu(v)]`` lambdified
+    for arb balls (every rational literal is checked to be dyadic, hence exact)."""
     import inspect
 
     import sympy as sp
@@ -62,10 +61,8 @@ def _relu_map_fn():
     f = (sp.sqrt(q1 * q2 - c**2) + c * (sp.pi - sp.acos(c / sp.sqrt(q1 * q2)))) / (2 * sp.pi)
     grad = [sp.diff(f, x) for x in xs]
     hess = [[sp.diff(g, y) for y in xs] for g in grad]
-    third = [[[sp.diff(hess[min(i, j)][max(i, j)], z) for z in xs] for j in range(3)]
-             for i in range(3)]
     ns = {"sqrt": lambda x: x.sqrt(), "acos": lambda x: x.acos(), "pi": arb.pi()}
-    fn = sp.lambdify(xs, [f, grad, hess, third], modules=[ns],
+    fn = sp.lambdify(xs, [f, grad, hess], modules=[ns],
                      printer=LambdaPrinter({"fully_qualified_modules": False}))
     body = inspect.getsource(fn).split("return", 1)[1]
     if re.search(r"\d\.\d|\de", body) or any(
@@ -84,10 +81,12 @@ def _spread(ball):
 def relu_map_arb(q, c):
     """``F``, its gradient and Hessian in ``(q1, q2, c)`` at ``(q, q, c)`` (arb balls).
 
-    Evaluated at the midpoints and widened by the mean-value form (the next derivative on the
-    whole ball times the radius): evaluating the closed form on the balls directly would lose
-    the cancellation between ``sqrt(q1 q2 - c^2)`` and ``c acos(...)`` and blow the radius up
-    by ``1/sqrt(1 - r^2)`` per layer.
+    The value and the gradient are evaluated at the midpoints and widened by the mean-value
+    form (the next derivative on the whole ball times the radius): evaluating the closed form
+    on the balls directly would lose the cancellation between ``sqrt(q1 q2 - c^2)`` and
+    ``c acos(...)`` and blow the radius of the mean-field kernel up by ``1/sqrt(1 - r^2)`` per
+    layer. The Hessian is evaluated on the balls (its radius does not feed back into the
+    kernel).
 
     Examples
     --------
@@ -102,13 +101,11 @@ def relu_map_arb(q, c):
 
     fn = _relu_map_fn()
     qm, cm = arb(q.mid()), arb(c.mid())
-    val, grad, hess, _ = fn(qm, qm, cm)
-    _, gb, hb, tb = fn(q, q, c)
+    val, grad, _ = fn(qm, qm, cm)
+    _, gb, hess = fn(q, q, c)
     d = (_spread(q), _spread(q), _spread(c))
     val = val + sum(gb[i] * d[i] for i in range(3))
-    grad = [grad[i] + sum(hb[i][k] * d[k] for k in range(3)) for i in range(3)]
-    hess = [[hess[i][j] + sum(tb[i][j][k] * d[k] for k in range(3)) for j in range(3)]
-            for i in range(3)]
+    grad = [grad[i] + sum(hess[i][k] * d[k] for k in range(3)) for i in range(3)]
     return val, grad, hess
 
 

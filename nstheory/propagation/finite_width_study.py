@@ -52,26 +52,28 @@ RUNS.append({"key": "relu_d48_w256_rho05", "act": "relu", "sigma2": 2.0, "depth"
 #: attention pattern (4 tokens, gamma2 = 1, FFN Dense(2) relu Dense(1)), depth 6, pre-LN and
 #: post-LN residual and without residual (LN after each sub-block), widths 32-256; the He ReLU
 #: MLP of depth 20 at widths 512 and 1024; and depth-to-width ratios 1-4 (depth 64 at widths
-#: 16-64). Network counts from a pilot (100 networks) so that the mean-field gap at the deepest
-#: layer is >= 5.3 standard errors (power >= 0.9 at |z| <= 4).
+#: 16-64). Network counts from a pilot (100 networks, then a first full pass with seeds 100
+#: lower) so that the mean-field gap is >= 5.3 standard errors (power >= 0.9 at |z| <= 4)
+#: wherever mean field is rejected; the claims' thresholds were fixed on that pilot, the stored
+#: runs use fresh seeds.
 _TF = [  # key suffix, residual, post_ln, width, n_nets, seed
-    ("preln_w32", True, False, 32, 800, 31), ("preln_w64", True, False, 64, 400, 32),
-    ("preln_w128", True, False, 128, 400, 33), ("preln_w256", True, False, 256, 300, 34),
-    ("postln_w64", True, True, 64, 400, 35), ("postln_w256", True, True, 256, 300, 36),
-    ("nores_w64", False, False, 64, 400, 37), ("nores_w256", False, False, 256, 300, 38),
+    ("preln_w32", True, False, 32, 800, 131), ("preln_w64", True, False, 64, 500, 132),
+    ("preln_w128", True, False, 128, 500, 133), ("preln_w256", True, False, 256, 700, 134),
+    ("postln_w64", True, True, 64, 400, 135), ("postln_w256", True, True, 256, 600, 136),
+    ("nores_w64", False, False, 64, 400, 137), ("nores_w256", False, False, 256, 300, 138),
 ]
 BLOCK_RUNS = [{"key": f"tf_{k}", "arch": "transformer", "mode": "identity", "n_tokens": 4,
                "residual": res, "layernorm": True, "post_ln": post, "act": "relu",
                "sigma2": 2.0, "depth": 6, "width": w, "n_nets": n, "per_net": 20, "seed": sd,
                "rho": RHO} for k, res, post, w, n, sd in _TF]
 BLOCK_RUNS += [{"key": f"relu_d64_w{w}", "act": "relu", "sigma2": 2.0, "depth": 64,
-                "width": w, "n_nets": n, "per_net": 20, "seed": 50 + w, "rho": RHO}
-               for w, n in ((16, 8000), (32, 4000), (64, 2000))]
+                "width": w, "n_nets": n, "per_net": 20, "seed": 150 + w, "rho": RHO}
+               for w, n in ((16, 8000), (32, 4000), (64, 2000))]  # seeds 166, 182, 214
 BLOCK_RUNS += [
     {"key": "relu_d20_w512", "act": "relu", "sigma2": 2.0, "depth": 20, "width": 512,
-     "n_nets": 300, "per_net": 20, "seed": 41, "rho": RHO},
+     "n_nets": 150, "per_net": 20, "seed": 141, "rho": RHO},
     {"key": "relu_d20_w1024", "act": "relu", "sigma2": 2.0, "depth": 20, "width": 1024,
-     "n_nets": 600, "per_net": 20, "seed": 42, "rho": RHO},
+     "n_nets": 250, "per_net": 20, "seed": 142, "rho": RHO},
 ]
 SETS = {"mlp": RUNS, "blocks": BLOCK_RUNS}
 
