@@ -331,11 +331,12 @@ c = claim(
           r"\ p < 2\ (\ell/N \ge 1)",
     provenance="new",
     evidence="8000, 4000 and 2000 networks at widths 16, 32, 64. The corrected value is "
-    "rejected (|z| > 4) from depth/width ~0.16-0.25 on (layers 4, 5, 16 at widths 16, 32, 64): "
+    "rejected (|z| > 4) from depth/width ~0.22-0.25 on (layers 4, 7, 14 at widths 16, 32, 64): "
     "the Monte Carlo resolves the O(1/N^2) remainder there; the remainder is positive (Monte "
     "Carlo above the corrected value) and its ratio to the first-order term grows with "
-    "depth/width (0.34, 0.25, 0.15 at depth/width 1 for widths 16, 32, 64). At width 16, "
-    "networks whose ReLU layer dies (all outputs 0) appear from layer 34: the cosine is "
+    "depth/width but is not a function of depth/width alone (0.34, 0.24, 0.12 at depth/width 1 "
+    "for widths 16, 32, 64). At width 16, networks whose ReLU layer dies (all outputs 0) appear "
+    "deep in the stack (from layer 54 in the stored run, 34 in the pilot): the cosine is "
     "undefined there (the stored mean is NaN), a failure outside any 1/N expansion.",
     fast=False,
     single_evidence="the breakdown is a property of the measured residuals",
