@@ -193,7 +193,7 @@ c = claim(
     provenance="new",
     evidence="The attention rule is ours: the identity pattern's off-diagonal weight is "
     "O(n e^{-sqrt(N)(K_ii - K_ij)}), below every power of 1/N, so the layer is its value "
-    "projection; the residual rule then covers the linear branch. 800/500/500/700 networks x "
+    "projection; the residual rule then covers the linear branch. 800/500/500/900 networks x "
     "20 pairs at widths 32/64/128/256.",
     fast=False,
 )
@@ -293,7 +293,7 @@ c = claim(
     latex=r"|\hat\rho_\ell(N) - \rho^{(1)}_\ell(N)| \le 4\,\mathrm{se},\ N \in \{512, 1024\}",
     provenance="textbook:roberts-yaida-hanin (mean metric + four-point vertex, 1/width "
     "expansion)",
-    evidence="300 networks at width 512 and 600 at width 1024 (the mean-field gap c/N halves "
+    evidence="300 networks at width 512 and 500 at width 1024 (the mean-field gap c/N halves "
     "with each doubling while the per-network spread shrinks only like 1/sqrt(N)).",
     fast=False,
     single_evidence="Monte Carlo is the only route independent of the recursion under test "

@@ -384,7 +384,9 @@ def enclosure_columns(model: Model, rho: float, width: int, per_net: int,
                                          if per_net == 1 else None),
         })
     note = ("arb: certified enclosure (53-bit balls) of the truncated expansion mean field + "
-            "coef/width; the O(1/width^2) remainder is NOT inside it")
+            "coef/width; the O(1/width^2) remainder is NOT inside it; the float64 columns carry "
+            "the four-point quadrature's error (~1e-5 of the coefficient at depth 20), so they "
+            "may lie just outside the ball")
     if per_net != 1:
         note += ("; the normalised view is enclosed for --per-net 1 only (its cross-pair "
                  "vertex is a four-dimensional integral)")
