@@ -110,9 +110,9 @@ def relu_map_arb(q, c):
 
 
 def _tail_bound(m: int, k: int, L: int):
-    """Bound on ``int_L^inf x^m gamma(x) 2^k (1 + x)^k dx``, ``L >= 3``: ``(1 + x)^k <= 2^k x^k``
-    and ``x^p gamma(x) <= L^p gamma(L) e^{-(L - p/L)(x - L)}`` (``log x <= log L + (x - L)/L``),
-    so the integral is at most ``4^k L^p gamma(L) / (L - p/L)``, ``p = m + k``."""
+    """Bound on ``int_L^inf x^m gamma(x) 2^k x^k dx`` (``L^2 > m + k``): with ``p = m + k``,
+    ``x^p gamma(x) <= L^p gamma(L) e^{-(L - p/L)(x - L)}`` (``log x <= log L + (x - L)/L``), so
+    the integral is at most ``2^k L^p gamma(L) / (L - p/L)``; ``4^k`` is used (slack)."""
     from flint import arb
 
     p = m + k
@@ -129,7 +129,7 @@ def relu_pair_moment_arb(j: int, k: int, r, prec: int = 53):
     form (``m_k(x) = E[(x + s n)_+^k]``, polynomials times ``Phi(x/s)`` and ``phi(x/s)``), an
     entire function; the outer one is ``int_0^L x^j gamma(x) m_k(r x) dx`` by ``acb.integral``
     plus the tail bound of :func:`_tail_bound` (on ``x >= L >= 3``, ``m_k(r x) <= E(x + |n|)^k
-    <= 2^k (1 + x)^k``... bounded crudely, added to the radius).
+    <= 2^(k-1) (x^k + E|n|^k) <= 2^k x^k``; added to the radius).
 
     Examples
     --------
@@ -182,6 +182,8 @@ def _relu_moments(q, c, prec):
     from flint import arb
 
     r = c / q
+    if not (r < 1 and r > -1):
+        raise NSTheoryError(f"the correlation ball {r} is not certified inside (-1, 1)")
     # at the midpoint, widened by |dM/dr| <= bound (Price: dM_jk/dr = jk E[relu^(j-1)
     # relu^(k-1)] with relu^0 read as 1{> 0}: 3 E relu^2 = 3/2 and 4 E relu relu <= 2)
     rm, dr = arb(r.mid()), _spread(r)
