@@ -68,10 +68,14 @@ def _layer_table(run):
 
 def _every_layer_check(key: str):
     """The corrected value within ``ZMAX`` standard errors of the Monte Carlo at every layer,
-    with power >= 0.9 against the mean-field value at every layer where mean field is rejected.
+    with power >= 0.9 against the mean-field value at the layer of the largest predicted gap.
 
     Reported through :func:`compare_z` at the deciding layer: the worst miss if there is one,
-    else the mean-field-rejected layer of least power (inconclusive if that power is < 0.9)."""
+    else the layer of the largest predicted gap ``|c_l / N|`` (chosen without looking at the
+    Monte Carlo means; inconclusive if the power there is < 0.9). The note lists, for every
+    layer where mean field is rejected, the power against it: requiring >= 0.9 at *every* such
+    layer cannot be planned for, since a marginal rejection (true gap ~4 standard errors) comes
+    with power ~0.5 by construction and more networks only move it to a shallower layer."""
     run = _run(key)
     if run is None:
         return no_stored_measurement(f"{DATA.name} ({key}) absent")
@@ -82,8 +86,7 @@ def _every_layer_check(key: str):
     rejected = [i for i, z in enumerate(zmf) if abs(z) > ZMAX]
     worst = max(range(len(zc)), key=lambda i: abs(zc[i]))
     if abs(zc[worst]) <= ZMAX:
-        pool = rejected or range(len(tab))
-        worst = min(pool, key=lambda i: power[i])
+        worst = max(range(len(tab)), key=lambda i: abs(tab[i][4]))
     m, e, c, _, g = tab[worst]
     desc = run.get("arch", "mlp")
     if desc == "transformer":
@@ -97,8 +100,9 @@ def _every_layer_check(key: str):
         alternative="the mean-field value (no 1/width correction)", effect=abs(g),
         note="z(corrected) per layer: " + ", ".join(f"{z:.1f}" for z in zc)
         + "; z(mean field): " + ", ".join(f"{z:.1f}" for z in zmf)
-        + "; power vs mean field at the rejected layers: "
-        + ", ".join(f"L{i + 1} {power[i]:.2f}" for i in rejected),
+        + "; power vs mean field at the layers where it is rejected: "
+        + ", ".join(f"L{i + 1} {power[i]:.2f}" for i in rejected)
+        + f" ({sum(power[i] >= 0.9 for i in rejected)} of {len(rejected)} >= 0.9)",
     )
 
 
@@ -186,7 +190,7 @@ c = claim(
     "the 1/width-corrected normalised stability (the attention sub-block as its value "
     "projection, the tokens as independent pairs) agrees with Monte Carlo (|z| <= 4) at every "
     "layer to depth 6 at widths 32, 64, 128 and 256, with power >= 0.9 against the mean-field "
-    f"value wherever mean field is rejected; the layer-6 coefficient is {PRELN_COEF_L6} "
+    f"value at the layer of the largest predicted gap; the layer-6 coefficient is {PRELN_COEF_L6} "
     "(20 pairs x 4 tokens per network).",
     latex=r"\bar\rho_\ell(N) = \rho^{\mathrm{mf}}_\ell + c_\ell/N,\ "
           r"\mathrm{Attn}_{\mathrm{id}} \to W_V",
@@ -216,7 +220,8 @@ c = claim(
     "Post-LN transformer blocks LN(h + W_V Attn h), LN(h + Dense(1) relu(Dense(2) h)) with the "
     "identity query-key pattern (4 tokens, gamma2 = 1), rho = 0.9, width 256: the 1/width-"
     "corrected normalised stability agrees with Monte Carlo (|z| <= 4) at every layer to depth "
-    "6, with power >= 0.9 against the mean-field value wherever mean field is rejected.",
+    "6, with power >= 0.9 against the mean-field value at the layer of the largest predicted "
+    "gap.",
     latex=r"|\hat\rho_\ell - \rho^{(1)}_\ell| \le 4\,\mathrm{se},\ \ell \le 6,\ N = 256",
     provenance="new",
     evidence="The attention rule of propagation.finite_width.transformer_preln_identity under "
@@ -289,7 +294,7 @@ c = claim(
     "propagation.finite_width.relu_width_512_1024",
     "Depth-20 He ReLU MLP, rho = 0.9 (normalised view, 20 pairs per network) at widths 512 and "
     "1024: the 1/width-corrected value agrees with Monte Carlo (|z| <= 4) at every layer, with "
-    "power >= 0.9 against the mean-field value wherever mean field is rejected.",
+    "power >= 0.9 against the mean-field value at the layer of the largest predicted gap.",
     latex=r"|\hat\rho_\ell(N) - \rho^{(1)}_\ell(N)| \le 4\,\mathrm{se},\ N \in \{512, 1024\}",
     provenance="textbook:roberts-yaida-hanin (mean metric + four-point vertex, 1/width "
     "expansion)",
