@@ -73,7 +73,7 @@ def finite_width_figure(path):
     fig, (ax, bx, tx) = plt.subplots(1, 3, figsize=(18, 4.8))
     ax.plot(layers, mf, "k-", lw=1.5, label="mean field (width -> inf)")
     out = {"mean_field": mf.tolist(), "widths": {}}
-    colors = ("C0", "C1", "C2", "C3", "C4", "C8", "C9")
+    colors = ("C0", "C1", "C2", "C3", "C4", "tab:brown", "tab:gray")
     for color, w in zip(colors, WIDTHS, strict=True):
         run = runs[f"relu_d20_w{w}"]
         corr = np.array([r.corrected_normalised(w) for r in rows])
