@@ -8,7 +8,7 @@ from __future__ import annotations
 
 VIEW_NORMALISED = ("normalised: mean over random networks of the per-network cosine "
                    "sum h(X).h(Y) / sqrt(sum |h(X)|^2 sum |h(Y)|^2), sums over --per-net input "
-                   "pairs and all channels")
+                   "pairs, their tokens and all channels")
 VIEW_RAW = "raw: E[h(X)_ij h(Y)_ij] per coordinate (uncentred)"
 
 
