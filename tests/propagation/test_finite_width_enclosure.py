@@ -106,7 +106,7 @@ def _reference(depth, sigma2, rho):
 
 
 @pytest.mark.parametrize("sigma2, depth", [
-    (1.5, 2), pytest.param(2.0, 4, marks=pytest.mark.slow)])
+    (1.5, 2), pytest.param(2.0, 20, marks=pytest.mark.slow)])
 def test_enclosure_contains_independent_evaluation(sigma2, depth):
     rho = 0.9
     with mpmath.workdps(DPS):
@@ -115,7 +115,7 @@ def test_enclosure_contains_independent_evaluation(sigma2, depth):
     for row, (corr, raw, norm) in zip(enc, ref, strict=True):
         for ball, val in ((row.mean_field_normalised, corr), (row.coef_raw, raw),
                           (row.coef_normalised, norm)):
-            assert ball.rad() < 1e-10, (row.layer, ball)   # not a vacuous enclosure
+            assert ball.rad() < 1e-6, (row.layer, ball)   # not a vacuous enclosure
             assert ball.contains(arb(mpmath.nstr(val, DPS))), (row.layer, ball, val)
         width = 64
         corrected = corr + norm / width
