@@ -77,7 +77,16 @@ BLOCK_RUNS += [
     {"key": "relu_d20_w1024", "act": "relu", "sigma2": 2.0, "depth": 20, "width": 1024,
      "n_nets": 500, "per_net": 20, "seed": 242, "rho": RHO},
 ]
-SETS = {"mlp": RUNS, "blocks": BLOCK_RUNS}
+#: the third set (``--set random``, its own file): pre-LN transformer blocks with *random*
+#: query-key weights (hard-argmax limit), depth 2, widths 32-512, where the 1/width rules do not
+#: apply; it measures how the finite-width gap to mean field shrinks with width.
+RANDOM_RUNS = [{"key": f"tf_random_preln_w{w}", "arch": "transformer", "mode": "random",
+                "n_tokens": 4, "residual": True, "layernorm": True, "post_ln": False,
+                "act": "relu", "sigma2": 2.0, "depth": 2, "width": w, "n_nets": n,
+                "per_net": 20, "seed": 300 + i, "rho": RHO}
+               for i, (w, n) in enumerate(((32, 400), (64, 300), (128, 200), (256, 150),
+                                           (512, 100)))]
+SETS = {"mlp": RUNS, "blocks": BLOCK_RUNS, "random": RANDOM_RUNS}
 
 
 def measure(run: dict, n_nets: int | None = None) -> dict:
@@ -142,14 +151,16 @@ PRODUCERS = ("nstheory/propagation/finite_width_study.py", "nstheory/propagation
 
 def main(argv=None) -> int:
     """Run (or resume) the study into ``argv[0]``; ``--quick`` runs 1/50 of the networks;
-    ``--set blocks`` runs :data:`BLOCK_RUNS` instead of :data:`RUNS` (into its own file).
+    ``--set blocks`` / ``random`` runs :data:`BLOCK_RUNS` / :data:`RANDOM_RUNS` instead of
+    :data:`RUNS` (each into its own file).
 
     Runs already stored in the file are skipped, so an interrupted study resumes.
 
     Parameters
     ----------
     argv : list of str, optional
-        ``[OUT.json, ["--quick"], ["--set", "mlp" | "blocks"]]`` (default: ``sys.argv[1:]``).
+        ``[OUT.json, ["--quick"], ["--set", "mlp" | "blocks" | "random"]]`` (default:
+        ``sys.argv[1:]``).
 
     Returns
     -------
@@ -173,7 +184,7 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0].startswith("-"):
         raise NSTheoryError("usage: python -m nstheory.propagation.finite_width_study OUT.json "
-                            "[--quick] [--set mlp|blocks]")
+                            "[--quick] [--set mlp|blocks|random]")
     out = Path(argv[0])
     quick = "--quick" in argv
     name = "mlp"
