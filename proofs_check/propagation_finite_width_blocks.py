@@ -391,3 +391,63 @@ def _():
 
 
 report_study_on([REGISTRY.claims[cid] for cid in _STUDY_CLAIMS], DATA)
+
+
+# --------------------------------------------------------------------------------------------
+RANDOM_DATA = DATA.with_name("propagation_finite_width_random_attention.json")
+c = claim(
+    "propagation.finite_width.random_attention_gap_order",
+    "Pre-LN transformer blocks with random query-key weights (W ~ N(0, 1), logits "
+    "x_i W x_j / sqrt(width), 4 tokens, gamma2 = 1; the mean-field limit is the hard argmax), "
+    "rho = 0.9, depth 2: the finite-width gap of the normalised stability, Monte Carlo minus "
+    "mean field, shrinks more slowly than 1/width: the exponent p of gap ~ a_l width^-p, fitted "
+    "at blocks 1 and 2 over widths 32-512, has a 95% interval below 1. No 1/width correction "
+    "captures it; the finite-width recursion refuses this case.",
+    latex=r"\hat\rho_\ell(N) - \rho^{\mathrm{mf}}_\ell \propto N^{-p},\ p < 1",
+    provenance="new",
+    evidence="Measured p = 0.34, 95% [0.32, 0.36]: the block-1 gap falls only from 0.053 "
+    "(width 32) to 0.017 (width 512). The logits have spread O(sqrt(width)), so the softmax is "
+    "a hard argmax except near ties of the two largest logits, whose probability alone would "
+    "give O(width^-1/2) (a heuristic, not derived here); the measured decay is slower still, "
+    "so over these widths the gap is not a single clean power. Mean field: the propagation "
+    "area's recurrence (hard-argmax consistency s_n). 400/300/200/150/100 networks x 20 pairs "
+    "at widths 32-512 (the bound on p was fixed on a 100-400-network pilot with other seeds).",
+    fast=False,
+    single_evidence="the gap's order is a property of the measured Monte Carlo",
+)
+
+
+@c.check("monte-carlo", name="gap_exponent_widths_32_512",
+         uses=("nstheory.propagation.torch_model.monte_carlo",
+               "nstheory.propagation.recurrence.point_recurrence",
+               "nstheory.propagation.residual_scaling.fit_exponent"))
+def _():
+    from nstheory.propagation.finite_width_study import RANDOM_RUNS, run_model
+    from nstheory.propagation.recurrence import point_recurrence
+    from nstheory.propagation.residual_scaling import fit_exponent
+    from nstheory.store import load_json
+
+    if not RANDOM_DATA.exists():
+        return no_stored_measurement(f"{RANDOM_DATA.name} absent")
+    runs = load_json(RANDOM_DATA)["runs"]
+    if any(r["key"] not in runs for r in RANDOM_RUNS):
+        return no_stored_measurement(f"{RANDOM_DATA.name} incomplete")
+    stored = [runs[r["key"]] for r in RANDOM_RUNS]
+    mf = [st.C / st.Q for st in point_recurrence(run_model(stored[0]), stored[0]["rho"])[1:]]
+    widths = [r["width"] for r in stored]
+    gaps = [[r["mean"][li] - mf[li] for r in stored] for li in range(len(mf))]
+    ses = [[r["stderr"][li] for r in stored] for li in range(len(mf))]
+    fit = fit_exponent(widths, gaps, ses)
+    return compare_holds(
+        fit.hi < 1,
+        [("fitted exponent p of MC - mean field (blocks 1, 2; widths " +
+          "/".join(map(str, widths)) + ")", f"{fit.exponent:.3g}"),
+         ("95% profile interval", f"[{fit.lo:.3g}, {fit.hi:.3g}]"),
+         ("chi2 / dof", f"{fit.chi2:.3g} / {fit.dof}"),
+         ("block-1 gap MC - mean field per width",
+          ", ".join(f"{g:.4g} ± {e:.2g}" for g, e in zip(gaps[0], ses[0], strict=True)))],
+        tolerance="95% interval of p below 1 (a 1/width expansion would give p = 1)",
+    )
+
+
+report_study_on([c], RANDOM_DATA)
