@@ -6,7 +6,7 @@ View throughout: "normalised" = the mean over random networks of the per-network
 ``sum h(X).h(Y) / sqrt(sum |h(X)|^2 sum |h(Y)|^2)``, sums over the input pairs of a network (20
 unless stated), their tokens and all channels; rho = 0.9. Monte Carlo data:
 ``proofs_check/data/propagation_finite_width_blocks.json``
-(``python -m nstheory.propagation.finite_width_study OUT --set blocks``; seeds and network counts
+(``nstheory finite-width-study OUT --set blocks``, ``--set random``; seeds and network counts
 stored with each run).
 """
 

@@ -4,7 +4,7 @@ mean-field curve, 1/width-corrected curves) and the residual-scaling plot.
 Data: the stored studies ``proofs_check/data/propagation_finite_width.json`` (He ReLU MLP,
 widths 16-256) and ``propagation_finite_width_blocks.json`` (widths 512, 1024 and the transformer
 blocks), rho = 0.9, normalised view, 20 input pairs per network, regenerated with
-``python -m nstheory.propagation.finite_width_study OUT [--set blocks]``.
+``nstheory finite-width-study OUT [--set blocks]``.
 """
 
 from __future__ import annotations

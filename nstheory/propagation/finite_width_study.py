@@ -1,5 +1,6 @@
 """Stored Monte Carlo study of finite-width stability (normalised view), for the claims and the
-figure: ``python -m nstheory.propagation.finite_width_study OUT.json [--quick]``.
+figure: ``nstheory finite-width-study OUT.json [--set mlp|blocks|random] [--quick]`` (or
+``python -m nstheory.propagation.finite_width_study`` with the same arguments).
 
 Each *run* is one model at one width: per block, the Monte Carlo mean and standard error of the
 per-network cosine over ``per_net`` input pairs (the statistic of
@@ -149,7 +150,7 @@ PRODUCERS = ("nstheory/propagation/finite_width_study.py", "nstheory/propagation
              "nstheory/propagation/torch_model.py")
 
 
-def main(argv=None) -> int:
+def main(argv=None, command: str | None = None) -> int:
     """Run (or resume) the study into ``argv[0]``; ``--quick`` runs 1/50 of the networks;
     ``--set blocks`` / ``random`` runs :data:`BLOCK_RUNS` / :data:`RANDOM_RUNS` instead of
     :data:`RUNS` (each into its own file).
@@ -161,6 +162,9 @@ def main(argv=None) -> int:
     argv : list of str, optional
         ``[OUT.json, ["--quick"], ["--set", "mlp" | "blocks" | "random"]]`` (default:
         ``sys.argv[1:]``).
+    command : str, optional
+        The command line recorded in the provenance (default: the ``python -m`` form;
+        ``nstheory finite-width-study`` passes its own).
 
     Returns
     -------
@@ -195,9 +199,9 @@ def main(argv=None) -> int:
     data = json.loads(out.read_text()) if out.exists() else {"runs": {}}
     config = {"runs": runs, "quick": quick} if name == "mlp" else \
         {"set": name, "runs": runs, "quick": quick}
-    data.setdefault("provenance", provenance_block(
-        config, PRODUCERS,
-        command=" ".join(["python -m nstheory.propagation.finite_width_study", *argv])))
+    if command is None:
+        command = " ".join(["python -m nstheory.propagation.finite_width_study", *argv])
+    data.setdefault("provenance", provenance_block(config, PRODUCERS, command=command))
     for run in runs:
         if run["key"] in data["runs"]:
             continue
