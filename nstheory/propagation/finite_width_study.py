@@ -196,7 +196,14 @@ def main(argv=None, command: str | None = None) -> int:
         i = argv.index("--set")
         name = check_choice(argv[i + 1] if i + 1 < len(argv) else "", tuple(SETS), "--set")
     runs = SETS[name]
-    data = json.loads(out.read_text()) if out.exists() else {"runs": {}}
+    if not out.parent.is_dir():
+        raise NSTheoryError(f"OUT: directory {out.parent} does not exist")
+    try:
+        data = json.loads(out.read_text()) if out.exists() else {"runs": {}}
+        if not isinstance(data.get("runs"), dict):
+            raise ValueError("no 'runs' object")
+    except (ValueError, AttributeError) as exc:
+        raise NSTheoryError(f"OUT: {out} is not a finite-width study file ({exc})") from None
     config = {"runs": runs, "quick": quick} if name == "mlp" else \
         {"set": name, "runs": runs, "quick": quick}
     if command is None:

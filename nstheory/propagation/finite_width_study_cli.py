@@ -66,6 +66,15 @@ def run(args) -> int:
     >>> d = json.loads(out.read_text())
     >>> d["provenance"]["command"].split()[:2], d["runs"][RANDOM_RUNS[0]["key"]]["n_nets"]
     (['nstheory', 'finite-width-study'], 8)
+
+    A corrupt file or a missing directory is a one-line error (exit code 2 from the CLI):
+
+    >>> _ = out.write_text("not json")
+    >>> run(argparse.Namespace(out=str(out), set="random", quick=True, argv=[]))
+    ... # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: OUT: ... is not a finite-width study file (...)
     """
     from nstheory.propagation.finite_width_study import main
     from nstheory.store import cli_command
