@@ -32,6 +32,7 @@ CLI_MODULES = (
     "nstheory.gaussian.cli",
     "nstheory.attention.cli",
     "nstheory.propagation.cli",
+    "nstheory.propagation.finite_width_study_cli",
     "nstheory.montecarlo.cli",
     "nstheory.training.cli",
     "nstheory.spectrum.cli",

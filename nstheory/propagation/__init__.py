@@ -11,7 +11,8 @@
 * :mod:`~nstheory.propagation.finite_width`: the 1/width correction (mean kernel + four-point
   vertex) of the Monte Carlo statistic, with :mod:`~nstheory.propagation.four_point`,
   :mod:`~nstheory.propagation.kernel_derivatives` and
-  :mod:`~nstheory.propagation.residual_scaling`.
+  :mod:`~nstheory.propagation.residual_scaling`; its certified (arb) enclosure for ReLU MLPs in
+  :mod:`~nstheory.propagation.finite_width_enclosure`.
 """
 
 from nstheory._lazy import lazy_exports
@@ -26,8 +27,12 @@ _MODULES = {
         "finite_width_recursion", "input_state", "kernel_states", "mean_field_only",
         "statistic_coefficients",
     ),
+    "finite_width_enclosure": (
+        "ENCLOSED", "EnclosureRow", "enclosure_columns", "finite_width_enclosure",
+        "relu_map_arb", "relu_pair_moment_arb",
+    ),
     "finite_width_study": (
-        "main", "measure",
+        "main", "measure", "run_model",
     ),
     "finite_width_table": (
         "FiniteWidthLayer", "finite_width_table",

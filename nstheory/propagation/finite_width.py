@@ -22,8 +22,18 @@ The inputs (i.i.d. N(0, 1) entries, as in the Monte Carlo) start it: ``g^0`` the
 ``mu^0 = 0``, ``V^0_{(ab)(cd)} = g_ac g_bd + g_ad g_bc``. A Dense layer not followed by an
 activation is realised as the identity activation (its empirical kernel is reported).
 ``LayerNorm`` is handled by :func:`layernorm_step` (the channel means are carried for it), a
-residual MLP block ``h + Dense(Act(Dense([LN] h)))`` by :func:`residual_step`. Attention is not
-implemented (a clear error).
+residual MLP block ``h + Dense(Act(Dense([LN] h)))`` by :func:`residual_step`.
+
+**Attention** (transformer blocks, pre-LN, post-LN or without residual): only the identity
+query-key pattern with logit scale ``1/sqrt(width)`` (or none) is covered. Its logits are
+``sqrt(N) K_ij`` (``K`` the empirical token kernel of the layer's input), so each row puts weight
+``O((n - 1) e^{-sqrt(N) (K_ii - K_ij)})`` off the diagonal: below any power of ``1/N``. To all
+orders in ``1/N`` the layer is its value projection, a per-token Dense(``gamma2``) layer, and the
+``n`` tokens of an input never mix: they are ``n`` independent pairs seen by the same network
+(the statistic's ``per_net`` becomes ``per_net * n_tokens``). This rule is ours; at small widths
+(``sqrt(N)`` of a few units) the neglected leakage is not small, and the Monte Carlo decides.
+Random and low-rank query-key patterns raise a clear error: their pattern fluctuates at finite
+width (the hard argmax's near-ties) and that rule is not derived.
 
 **The statistic.** :func:`~nstheory.propagation.torch_model.monte_carlo` estimates, over random
 networks, the mean of per-network averages over ``per_net`` input pairs and all channels:
@@ -64,7 +74,7 @@ import numpy as np
 from nstheory.errors import NSTheoryError, check_int, check_rho
 from nstheory.propagation.four_point import four_point_moments, kernel_entries, stat_entries
 from nstheory.propagation.kernel_derivatives import map_derivatives
-from nstheory.propagation.model import Act, Dense, LayerNorm, Model, Residual
+from nstheory.propagation.model import Act, Attention, Dense, LayerNorm, Model, Residual
 
 ENTRIES = stat_entries()  # 10 kernel entries (a, b), then 4 channel means (a,)
 KERNEL = kernel_entries()
@@ -351,10 +361,20 @@ def residual_step(st: KernelState, name: str, sigma2: float, sigma2_out: float,
     >>> st = residual_step(input_state(0.5), "relu", 2.0, 1.0)
     >>> round(float(st.g[IDX[(0, 0)]]), 12)   # Q' = Q + E relu(sqrt(2) u)^2 = 2
     2.0
+
+    ``name=None`` is the linear branch ``h + W [LN] h`` (an attention sub-block with the
+    identity pattern: the value projection alone); without LN, ``Q' = (1 + sigma2_out) Q``:
+
+    >>> st = residual_step(input_state(0.5), None, 1.0, 0.5)
+    >>> round(float(st.g[IDX[(0, 0)]]), 12), round(float(st.g[IDX[(0, 1)]]), 12)
+    (1.5, 0.75)
     """
     x, Jin = (st, np.eye(NS)) if not layernorm else _layernorm(st)
-    phi, J = _activation_step(name, sigma2, x, derivatives)
-    T = sigma2 * J @ Jin
+    if name is None:  # linear branch [LN ->] Dense(sigma2_out): the branch input is x itself
+        phi, T = x, Jin
+    else:
+        phi, J = _activation_step(name, sigma2, x, derivatives)
+        T = sigma2 * J @ Jin
     C = st.V @ T.T
     nk = len(KERNEL)
     E = np.zeros((NS, NS))
@@ -391,15 +411,30 @@ def _branch_output_vertex(g, gphi, s2):
     return out
 
 
+def _check_attention(layer) -> None:
+    """Only the identity query-key pattern with logit scale ``1/sqrt(width)`` or none is
+    covered: its logits ``x_i.x_j / sqrt(N)`` put weight ``O(n e^{-sqrt(N) (K_ii - K_ij)})`` off
+    the diagonal, exponentially small in ``sqrt(width)``, so the layer is its value projection
+    (a per-token Dense layer) up to terms beyond every power of ``1/width``."""
+    if layer.mode != "identity" or layer.scale not in ("sqrt", "none"):
+        raise NSTheoryError(
+            "finite-width rules cover attention with the identity query-key pattern and logit "
+            f"scale sqrt or none only; got mode={layer.mode!r}, scale={layer.scale!r} (the "
+            "pattern's own finite-width fluctuations for random or low-rank W are not derived)")
+
+
 def _steps(model: Model):
     """The model as a list of blocks of ``(activation name, sigma2)`` steps."""
-    if model.n_tokens != 1:
-        raise NSTheoryError("finite-width rules cover single-token models (n_tokens = 1)")
     blocks = []
     for block in model.blocks:
         steps, pending = [], None
         for layer in block:
-            if isinstance(layer, Dense):
+            if isinstance(layer, Attention):
+                _check_attention(layer)
+                if pending is not None:
+                    steps.append(("identity", pending))
+                pending = layer.gamma2  # the value projection, a Dense layer per token
+            elif isinstance(layer, Dense):
                 if pending is not None:
                     steps.append(("identity", pending))
                 pending = layer.sigma2
@@ -423,8 +458,8 @@ def _steps(model: Model):
                 steps.append(("layernorm", None))
             else:
                 raise NSTheoryError(
-                    f"finite-width rules cover Dense, activation, LayerNorm and residual MLP "
-                    f"layers only; got {type(layer).__name__} (attention is not implemented)")
+                    f"finite-width rules cover Dense, activation, attention, LayerNorm and "
+                    f"residual layers only; got {type(layer).__name__}")
         if pending is not None:
             steps.append(("identity", pending))
         blocks.append(steps)
@@ -433,17 +468,22 @@ def _steps(model: Model):
 
 def _residual_spec(layer) -> tuple:
     """``(layernorm, activation, sigma2, sigma2_out)`` of a residual branch
-    ``[LayerNorm ->] Dense -> Act -> Dense`` (the only branch the rule covers)."""
+    ``[LayerNorm ->] Dense -> Act -> Dense`` or ``[LayerNorm ->] Attention`` (identity pattern:
+    activation ``None``, the value projection's ``gamma2`` as ``sigma2_out``)."""
     br = list(layer.branch)
     ln = bool(br) and isinstance(br[0], LayerNorm)
     if ln:
         if br[0].eps:
             raise NSTheoryError("finite-width LayerNorm rule needs eps = 0")
         br = br[1:]
+    if len(br) == 1 and isinstance(br[0], Attention):
+        _check_attention(br[0])
+        return ln, None, 1.0, br[0].gamma2
     if not (len(br) == 3 and isinstance(br[0], Dense) and isinstance(br[1], Act)
             and isinstance(br[2], Dense)):
         raise NSTheoryError("finite-width residual rule covers branches [LayerNorm ->] Dense -> "
-                            f"activation -> Dense only; got {layer.branch!r}")
+                            f"activation -> Dense or [LayerNorm ->] Attention only; got "
+                            f"{layer.branch!r}")
     return ln, br[1].name, br[0].sigma2, br[2].sigma2
 
 
@@ -497,8 +537,11 @@ def finite_width_recursion(model: Model, rho: float, per_net: int = 100,
     """
     per_net = check_int(per_net, "per_net", lo=1)
     rows = []
+    # with the identity attention pattern the tokens of an input never mix: the statistic's
+    # sums over tokens are sums over n_tokens independent pairs seen by the same network
+    pairs = per_net * model.n_tokens
     for li, st in enumerate(kernel_states(model, rho, derivatives), start=1):
-        raw, cq, cn = statistic_coefficients(st, per_net)
+        raw, cq, cn = statistic_coefficients(st, pairs)
         a, b = float(st.g[_XY]), float(st.g[_XX])
         rows.append(FiniteWidthRow(li, a, b, a / b, float(raw), float(cq), float(cn)))
     return rows
@@ -550,6 +593,9 @@ def mean_field_only(model: Model, rho: float) -> list[float]:
             if name == "residual":
                 ln, act_name, s_in, s_out = sigma2
                 qx, cx = (1.0, (c - m * m) / (q - m * m)) if ln else (q, c)
+                if act_name is None:  # linear branch (identity-pattern attention)
+                    q, c = q + s_out * qx, c + s_out * cx
+                    continue
                 act = activation(act_name)
                 Q, C = s_in * qx, s_in * cx
                 q = q + s_out * float(act.raw_float(1.0, Q, Q))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 VIEW_NORMALISED = ("normalised: mean over random networks of the per-network cosine "
                    "sum h(X).h(Y) / sqrt(sum |h(X)|^2 sum |h(Y)|^2), sums over --per-net input "
-                   "pairs and all channels")
+                   "pairs, their tokens and all channels")
 VIEW_RAW = "raw: E[h(X)_ij h(Y)_ij] per coordinate (uncentred)"
 
 
@@ -48,6 +48,9 @@ def run_finite_width(args, model, raw_rows) -> int:
     >>> out = json.loads(buf.getvalue())
     >>> code, out["width"], len(out["layers"]), out["summary"]
     (0, 64, 2, None)
+    >>> lo, hi = map(float, out["layers"][-1]["corrected_raw_arb"])   # certified, 53-bit
+    >>> lo <= out["layers"][-1]["corrected_raw"] <= hi
+    True
     >>> run_finite_width(Namespace(**{**vars(args), "rho": 1.0}), mlp(2), [])
     Traceback (most recent call last):
     ...
@@ -77,6 +80,9 @@ def run_finite_width(args, model, raw_rows) -> int:
     if mc_raw is not None:
         for row, rr in zip(rows, raw_rows, strict=True):
             row.mc_raw_stderr = rr.mc_stderr
+    from nstheory.propagation.finite_width_enclosure import enclosure_columns
+
+    enc_rows, enc_note = enclosure_columns(model, args.rho, args.width, args.per_net)
     sampled = mc_norm is not None
     summary = None
     if sampled:
@@ -87,7 +93,7 @@ def run_finite_width(args, model, raw_rows) -> int:
     meta = {
         "model": model.describe(), "rho": args.rho, "width": args.width,
         "per_net": args.per_net, "mc_samples": args.mc_samples, "mc_networks": n_nets,
-        "seed": args.seed,
+        "seed": args.seed, "arb": enc_note,
         "views": {"raw": VIEW_RAW, "normalised": VIEW_NORMALISED},
         "routes": "mean_field: infinite-width recursion (float64); corrected: mean field + "
                   "coef/width from the 1/width recursion (mean kernel + four-point vertex, "
@@ -97,19 +103,26 @@ def run_finite_width(args, model, raw_rows) -> int:
                   "mean +- 1.96 stderr over networks",
     }
     if args.json:
-        print(dumps({**meta, "summary": summary, "layers": [r.to_dict() for r in rows]}))
+        layers = [r.to_dict() for r in rows]
+        for d, e in zip(layers, enc_rows or [{}] * len(layers), strict=True):
+            d.update(corrected_raw_arb=e.get("corrected_raw_arb"),
+                     corrected_normalised_arb=e.get("corrected_normalised_arb"))
+        print(dumps({**meta, "summary": summary, "layers": layers}))
         return 0
     print(model.describe())
     print(f"rho = {args.rho}; width {args.width}; {args.per_net} input pairs per network; "
           f"{meta['routes']}")
     print(f"views: {VIEW_RAW}; {VIEW_NORMALISED}")
+    print(enc_note)
     head = (f"{'layer':>5}  {'raw MF':>12}  {'raw 1/N':>12}  {'norm MF':>12}  {'norm 1/N':>12}  "
             f"{'coef (norm)':>12}  {'O(1/N^2)~':>10}")
     if sampled:
         head += (f"  {'MC norm ± se':>24}  {'95% CI':>23}  {'z(1/N)':>7}  {'z(MF)':>7}  "
                  f"{'MC raw ± se':>24}")
+    if enc_rows:
+        head += f"  {'arb raw 1/N [lo, hi]':>31}  {'arb norm 1/N [lo, hi]':>31}"
     print(head)
-    for r in rows:
+    for i, r in enumerate(rows):
         line = (f"{r.layer:>5}  {r.mean_field_raw:>12.7g}  {r.corrected_raw:>12.7g}  "
                 f"{r.mean_field_normalised:>12.7g}  {r.corrected_normalised:>12.7g}  "
                 f"{r.coef_normalised:>12.6g}  {r.remainder_scale_normalised:>10.2g}")
@@ -119,6 +132,10 @@ def run_finite_width(args, model, raw_rows) -> int:
                      f"[{lo:.7g}, {hi:.7g}]  "
                      f"{r.z_corrected:>7.2f}  {r.z_mean_field:>7.2f}  "
                      f"{r.mc_raw_mean:>12.7g} ± {r.mc_raw_stderr:<9.2g}")
+        if enc_rows:
+            e = enc_rows[i]
+            line += "  " + "  ".join(f"{'[' + ', '.join(b) + ']' if b else 'n/a':>31}" for b in
+                                     (e["corrected_raw_arb"], e["corrected_normalised_arb"]))
         print(line)
     if sampled:
         print("corrected inside the MC 95% CI at every layer" if

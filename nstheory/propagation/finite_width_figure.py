@@ -1,9 +1,10 @@
 """Figure ``propagation_finite_width``: stability vs depth at several widths (Monte Carlo points,
 mean-field curve, 1/width-corrected curves) and the residual-scaling plot.
 
-Data: the stored study ``proofs_check/data/propagation_finite_width.json`` (He ReLU MLP,
-rho = 0.9, normalised view, 20 input pairs per network), regenerated with
-``python -m nstheory.propagation.finite_width_study``.
+Data: the stored studies ``proofs_check/data/propagation_finite_width.json`` (He ReLU MLP,
+widths 16-256) and ``propagation_finite_width_blocks.json`` (widths 512, 1024 and the transformer
+blocks), rho = 0.9, normalised view, 20 input pairs per network, regenerated with
+``nstheory finite-width-study OUT [--set blocks]``.
 """
 
 from __future__ import annotations
@@ -15,14 +16,19 @@ from nstheory.plots import figure
 
 STUDY = Path(__file__).resolve().parents[2] / "proofs_check" / "data" / \
     "propagation_finite_width.json"
-WIDTHS = (16, 32, 64, 128, 256)
+BLOCKS = STUDY.with_name("propagation_finite_width_blocks.json")
+WIDTHS = (16, 32, 64, 128, 256, 512, 1024)
+#: transformer runs of the third panel: (key, label)
+TRANSFORMER = (("tf_preln_w64", "pre-LN, width 64"), ("tf_preln_w256", "pre-LN, width 256"),
+               ("tf_postln_w64", "post-LN, width 64"), ("tf_postln_w256", "post-LN, width 256"))
 FIT_WIDTHS = (32, 64, 128, 256)
 FIT_LAYERS = (10, 15, 20)
 
 
 @figure("propagation_finite_width",
-        "normalised stability vs depth at widths 16-256: Monte Carlo, mean field and the "
-        "1/width-corrected recursion; residual |MC - corrected| vs width (~ width^-2)")
+        "normalised stability vs depth at widths 16-1024: Monte Carlo, mean field and the "
+        "1/width-corrected recursion; residual |MC - corrected| vs width (~ width^-2); "
+        "transformer blocks (identity attention pattern, pre-LN and post-LN)")
 def finite_width_figure(path):
     """Draw the stored finite-width study (no new Monte Carlo).
 
@@ -53,18 +59,22 @@ def finite_width_figure(path):
     from nstheory.propagation.residual_scaling import fit_exponent
     from nstheory.store import load_json, save_json
 
-    if not STUDY.exists():
-        raise NSTheoryError(f"stored study {STUDY} absent: run "
-                            "python -m nstheory.propagation.finite_width_study first")
-    runs = load_json(STUDY)["runs"]
+    for f in (STUDY, BLOCKS):
+        if not f.exists():
+            raise NSTheoryError(f"stored study {f} absent: run python -m "
+                                "nstheory.propagation.finite_width_study first")
+    blocks = load_json(BLOCKS)["runs"]
+    runs = {**load_json(STUDY)["runs"], **{k: v for k, v in blocks.items()
+                                            if k.startswith("relu_d20_")}}
     rows = finite_width_recursion(mlp(20), 0.9, per_net=20)
     layers = np.arange(1, 21)
     mf = np.array([r.mean_field_normalised for r in rows])
     plt = setup_matplotlib()
-    fig, (ax, bx) = plt.subplots(1, 2, figsize=(12, 4.8))
+    fig, (ax, bx, tx) = plt.subplots(1, 3, figsize=(18, 4.8))
     ax.plot(layers, mf, "k-", lw=1.5, label="mean field (width -> inf)")
     out = {"mean_field": mf.tolist(), "widths": {}}
-    for color, w in zip(("C0", "C1", "C2", "C3", "C4"), WIDTHS, strict=True):
+    colors = ("C0", "C1", "C2", "C3", "C4", "tab:brown", "tab:gray")
+    for color, w in zip(colors, WIDTHS, strict=True):
         run = runs[f"relu_d20_w{w}"]
         corr = np.array([r.corrected_normalised(w) for r in rows])
         ax.plot(layers, corr, "--", color=color, lw=1, label=f"1/N-corrected, width {w}")
@@ -81,7 +91,7 @@ def finite_width_figure(path):
             for w in FIT_WIDTHS] for L in FIT_LAYERS]
     se = [[runs[f"relu_d20_w{w}"]["stderr"][L - 1] for w in FIT_WIDTHS] for L in FIT_LAYERS]
     fit = fit_exponent(FIT_WIDTHS, res, se)
-    wgrid = np.geomspace(16, 256, 50)
+    wgrid = np.geomspace(16, 1024, 60)
     for color, L in zip(("C5", "C6", "C7"), FIT_LAYERS, strict=True):
         r_all = [runs[f"relu_d20_w{w}"]["mean"][L - 1] - rows[L - 1].corrected_normalised(w)
                  for w in WIDTHS]
@@ -102,6 +112,7 @@ def finite_width_figure(path):
     bx.set_title(rf"residual $\propto N^{{-p}}$: $p = {fit.exponent:.3g}$, 95% "
                  rf"[{fit.lo:.3g}, {fit.hi:.3g}] (layers 10/15/20, widths 32–256)", fontsize=9)
     bx.legend(fontsize=7, loc="lower left")
+    out["transformer"] = _transformer_panel(tx, blocks)
     fig.suptitle("Finite-width noise stability: mean field + four-point-vertex 1/width "
                  "correction vs Monte Carlo", fontsize=10)
     fig.tight_layout()
@@ -112,3 +123,36 @@ def finite_width_figure(path):
                              "chi2": fit.chi2, "dof": fit.dof, "layers": list(FIT_LAYERS),
                              "widths": list(FIT_WIDTHS)})
     save_json(out, Path(path).with_suffix(".json"))
+
+
+def _transformer_panel(tx, blocks) -> dict:
+    """Third panel: transformer blocks (identity pattern, 4 tokens) at widths 64 and 256."""
+    import numpy as np
+
+    from nstheory.propagation.finite_width import finite_width_recursion
+    from nstheory.propagation.finite_width_study import run_model
+
+    out = {}
+    for color, (key, label) in zip(("C0", "C1", "C2", "C3"), TRANSFORMER, strict=True):
+        run = blocks[key]
+        w = run["width"]
+        rows = finite_width_recursion(run_model(run), run["rho"], per_net=run["per_net"])
+        layers = np.arange(1, run["depth"] + 1)
+        mf = [r.mean_field_normalised for r in rows]
+        corr = [r.corrected_normalised(w) for r in rows]
+        shift = 0.08 * (list(TRANSFORMER).index((key, label)) - 1.5)
+        tx.errorbar(layers + shift, run["mean"], yerr=1.96 * np.array(run["stderr"]), fmt="o",
+                    ms=3, color=color, capsize=1.5, lw=0.8,
+                    label=f"MC {label} ({run['n_nets']} nets), 95% CI")
+        tx.plot(layers, corr, "--", color=color, lw=1, label=f"1/N-corrected, {label}")
+        if w == 256:
+            tx.plot(layers, mf, "-", color=color, lw=0.8, alpha=0.6,
+                    label=f"mean field, {label.split(',')[0]}")
+        out[key] = {"mean_field": mf, "corrected": corr, "mc_mean": run["mean"],
+                    "mc_stderr": run["stderr"], "n_nets": run["n_nets"]}
+    tx.set_xlabel("transformer block")
+    tx.set_ylabel("normalised stability")
+    tx.set_title(r"transformer blocks, identity attention pattern, 4 tokens, $\rho = 0.9$",
+                 fontsize=9)
+    tx.legend(fontsize=6, loc="upper left", ncol=2)
+    return out

@@ -1,5 +1,6 @@
 """Stored Monte Carlo study of finite-width stability (normalised view), for the claims and the
-figure: ``python -m nstheory.propagation.finite_width_study OUT.json [--quick]``.
+figure: ``nstheory finite-width-study OUT.json [--set mlp|blocks|random] [--quick]`` (or
+``python -m nstheory.propagation.finite_width_study`` with the same arguments).
 
 Each *run* is one model at one width: per block, the Monte Carlo mean and standard error of the
 per-network cosine over ``per_net`` input pairs (the statistic of
@@ -48,6 +49,46 @@ RUNS.append({"key": "relu_res_preln_d10_w64", "act": "relu", "sigma2": 2.0, "dep
 RUNS.append({"key": "relu_d48_w256_rho05", "act": "relu", "sigma2": 2.0, "depth": 48,
              "width": 256, "n_nets": 200, "per_net": 20, "seed": 19, "rho": 0.5})
 
+#: the second set (``--set blocks``, its own file): transformer blocks with the identity
+#: attention pattern (4 tokens, gamma2 = 1, FFN Dense(2) relu Dense(1)), depth 6, pre-LN and
+#: post-LN residual and without residual (LN after each sub-block), widths 32-256; the He ReLU
+#: MLP of depth 20 at widths 512 and 1024; and depth-to-width ratios 1-4 (depth 64 at widths
+#: 16-64). Network counts from a pilot (100 networks, then a first full pass with seeds 100
+#: lower) so that the mean-field gap is >= 5.3 standard errors (power >= 0.9 at |z| <= 4)
+#: wherever mean field is rejected; the claims' thresholds were fixed on that pilot, the stored
+#: runs use fresh seeds. A second pass left three runs short of that power at a few layers
+#: (pre-LN width 256: 700 networks, widths 512/1024: 150/250); they were resized from their
+#: standard errors and rerun with fresh seeds (seeds 2xx).
+_TF = [  # key suffix, residual, post_ln, width, n_nets, seed
+    ("preln_w32", True, False, 32, 800, 131), ("preln_w64", True, False, 64, 500, 132),
+    ("preln_w128", True, False, 128, 500, 133), ("preln_w256", True, False, 256, 900, 234),
+    ("postln_w64", True, True, 64, 400, 135), ("postln_w256", True, True, 256, 600, 136),
+    ("nores_w64", False, False, 64, 400, 137), ("nores_w256", False, False, 256, 300, 138),
+]
+BLOCK_RUNS = [{"key": f"tf_{k}", "arch": "transformer", "mode": "identity", "n_tokens": 4,
+               "residual": res, "layernorm": True, "post_ln": post, "act": "relu",
+               "sigma2": 2.0, "depth": 6, "width": w, "n_nets": n, "per_net": 20, "seed": sd,
+               "rho": RHO} for k, res, post, w, n, sd in _TF]
+BLOCK_RUNS += [{"key": f"relu_d64_w{w}", "act": "relu", "sigma2": 2.0, "depth": 64,
+                "width": w, "n_nets": n, "per_net": 20, "seed": 150 + w, "rho": RHO}
+               for w, n in ((16, 8000), (32, 4000), (64, 2000))]  # seeds 166, 182, 214
+BLOCK_RUNS += [
+    {"key": "relu_d20_w512", "act": "relu", "sigma2": 2.0, "depth": 20, "width": 512,
+     "n_nets": 300, "per_net": 20, "seed": 241, "rho": RHO},
+    {"key": "relu_d20_w1024", "act": "relu", "sigma2": 2.0, "depth": 20, "width": 1024,
+     "n_nets": 500, "per_net": 20, "seed": 242, "rho": RHO},
+]
+#: the third set (``--set random``, its own file): pre-LN transformer blocks with *random*
+#: query-key weights (hard-argmax limit), depth 2, widths 32-512, where the 1/width rules do not
+#: apply; it measures how the finite-width gap to mean field shrinks with width.
+RANDOM_RUNS = [{"key": f"tf_random_preln_w{w}", "arch": "transformer", "mode": "random",
+                "n_tokens": 4, "residual": True, "layernorm": True, "post_ln": False,
+                "act": "relu", "sigma2": 2.0, "depth": 2, "width": w, "n_nets": n,
+                "per_net": 20, "seed": 300 + i, "rho": RHO}
+               for i, (w, n) in enumerate(((32, 400), (64, 300), (128, 200), (256, 150),
+                                           (512, 100)))]
+SETS = {"mlp": RUNS, "blocks": BLOCK_RUNS, "random": RANDOM_RUNS}
+
 
 def measure(run: dict, n_nets: int | None = None) -> dict:
     """Run one study entry (``n_nets`` overrides the stored count).
@@ -75,13 +116,11 @@ def measure(run: dict, n_nets: int | None = None) -> dict:
     >>> r["n_nets"], len(r["mean"]), all(-1 <= m <= 1 for m in r["mean"])
     (3, 2, True)
     """
-    from nstheory.propagation.model import mlp
     from nstheory.propagation.torch_model import monte_carlo
 
     n = n_nets or run["n_nets"]
     t0 = time.perf_counter()
-    model = mlp(run["depth"], sigma2=run["sigma2"], act=run["act"],
-                residual=run.get("residual", False), layernorm=run.get("layernorm", False))
+    model = run_model(run)
     res = monte_carlo(model, run["rho"],
                       width=run["width"], n_nets=n, per_net=run["per_net"], seed=run["seed"],
                       chunk=max(8, min(2000, 2_000_000 // (run["width"] ** 2))),
@@ -90,20 +129,42 @@ def measure(run: dict, n_nets: int | None = None) -> dict:
             "mean": [m.mean for m in res], "stderr": [m.stderr for m in res]}
 
 
+def run_model(run: dict):
+    """The :class:`~nstheory.propagation.model.Model` of a study entry.
+
+    >>> run_model(BLOCK_RUNS[0]).name, run_model(RUNS[0]).depth
+    ('transformer (pre-LN, residual)', 20)
+    """
+    from nstheory.propagation.model import mlp, transformer
+
+    if run.get("arch") == "transformer":
+        return transformer(run["depth"], run["mode"], n_tokens=run["n_tokens"],
+                           residual=run["residual"], layernorm=run["layernorm"],
+                           post_ln=run["post_ln"], sigma2=run["sigma2"], act=run["act"])
+    return mlp(run["depth"], sigma2=run["sigma2"], act=run["act"],
+               residual=run.get("residual", False), layernorm=run.get("layernorm", False))
+
+
 #: The modules whose code computes the stored study.
 PRODUCERS = ("nstheory/propagation/finite_width_study.py", "nstheory/propagation/model.py",
              "nstheory/propagation/torch_model.py")
 
 
-def main(argv=None) -> int:
-    """Run (or resume) the study into ``argv[0]``; ``--quick`` runs 1/50 of the networks.
+def main(argv=None, command: str | None = None) -> int:
+    """Run (or resume) the study into ``argv[0]``; ``--quick`` runs 1/50 of the networks;
+    ``--set blocks`` / ``random`` runs :data:`BLOCK_RUNS` / :data:`RANDOM_RUNS` instead of
+    :data:`RUNS` (each into its own file).
 
     Runs already stored in the file are skipped, so an interrupted study resumes.
 
     Parameters
     ----------
     argv : list of str, optional
-        ``[OUT.json]`` or ``[OUT.json, "--quick"]`` (default: ``sys.argv[1:]``).
+        ``[OUT.json, ["--quick"], ["--set", "mlp" | "blocks" | "random"]]`` (default:
+        ``sys.argv[1:]``).
+    command : str, optional
+        The command line recorded in the provenance (default: the ``python -m`` form;
+        ``nstheory finite-width-study`` passes its own).
 
     Returns
     -------
@@ -121,16 +182,34 @@ def main(argv=None) -> int:
     ...     r["key"] for r in RUNS)
     (0, True)
     """
+    from nstheory.errors import NSTheoryError, check_choice
     from nstheory.store import provenance_block
 
     argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0].startswith("-"):
+        raise NSTheoryError("usage: python -m nstheory.propagation.finite_width_study OUT.json "
+                            "[--quick] [--set mlp|blocks|random]")
     out = Path(argv[0])
     quick = "--quick" in argv
-    data = json.loads(out.read_text()) if out.exists() else {"runs": {}}
-    data.setdefault("provenance", provenance_block(
-        {"runs": RUNS, "quick": quick}, PRODUCERS,
-        command=" ".join(["python -m nstheory.propagation.finite_width_study", *argv])))
-    for run in RUNS:
+    name = "mlp"
+    if "--set" in argv:
+        i = argv.index("--set")
+        name = check_choice(argv[i + 1] if i + 1 < len(argv) else "", tuple(SETS), "--set")
+    runs = SETS[name]
+    if not out.parent.is_dir():
+        raise NSTheoryError(f"OUT: directory {out.parent} does not exist")
+    try:
+        data = json.loads(out.read_text()) if out.exists() else {"runs": {}}
+        if not isinstance(data.get("runs"), dict):
+            raise ValueError("no 'runs' object")
+    except (ValueError, AttributeError) as exc:
+        raise NSTheoryError(f"OUT: {out} is not a finite-width study file ({exc})") from None
+    config = {"runs": runs, "quick": quick} if name == "mlp" else \
+        {"set": name, "runs": runs, "quick": quick}
+    if command is None:
+        command = " ".join(["python -m nstheory.propagation.finite_width_study", *argv])
+    data.setdefault("provenance", provenance_block(config, PRODUCERS, command=command))
+    for run in runs:
         if run["key"] in data["runs"]:
             continue
         r = measure(run, n_nets=max(2, run["n_nets"] // 50) if quick else None)

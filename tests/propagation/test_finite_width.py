@@ -97,8 +97,8 @@ def test_invalid_inputs():
         finite_width_recursion(mlp(2), -0.5)
     with pytest.raises(NSTheoryError, match="rho"):
         finite_width_recursion(mlp(2), float("nan"))
-    with pytest.raises(NSTheoryError, match="single-token"):
-        finite_width_recursion(attention_stack(2), 0.5)
+    with pytest.raises(NSTheoryError, match="identity query-key pattern"):
+        finite_width_recursion(attention_stack(2, mode="random"), 0.5)
     with pytest.raises(NSTheoryError, match="per_net"):
         finite_width_recursion(mlp(2), 0.5, per_net=0)
     with pytest.raises(NSTheoryError, match="activation"):
@@ -142,9 +142,10 @@ def test_cli_finite_width_json(capsys):
 def test_cli_finite_width_rejects_unsupported_arch(capsys):
     from nstheory.cli import main
 
-    rc = main(["propagate", "--arch", "attention", "--depth", "2", "--finite-width"])
+    rc = main(["propagate", "--arch", "attention", "--mode", "random", "--depth", "2",
+               "--finite-width"])
     assert rc == 2
-    assert "single-token" in capsys.readouterr().err
+    assert "identity query-key pattern" in capsys.readouterr().err
 
 
 def test_fit_exponent_recovers_known_power_and_rejects_bad_input():

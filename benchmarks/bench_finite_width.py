@@ -1,0 +1,52 @@
+"""Benchmark of the finite-width extensions: the arb enclosure of the 1/width-corrected value and
+the recursion through transformer blocks, each against the float64 MLP recursion in the same
+process.
+
+Run: ``python benchmarks/bench_finite_width.py``. Timings are best-of-``REPEAT`` wall-clock
+seconds.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+
+from nstheory.propagation.finite_width import finite_width_recursion
+from nstheory.propagation.finite_width_enclosure import finite_width_enclosure
+from nstheory.propagation.model import mlp, transformer
+
+REPEAT = 3
+
+
+def best(fn, repeat=REPEAT):
+    ts = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t0)
+    return min(ts)
+
+
+def main() -> None:
+    print(f"machine: {platform.processor() or platform.machine()}, python "
+          f"{platform.python_version()}")
+    finite_width_enclosure(mlp(2), 0.9)          # warm caches (SymPy lambdify)
+    finite_width_recursion(transformer(1), 0.9)
+    print("\n## arb enclosure of the 1/width-corrected value (He ReLU MLP, 53-bit balls)")
+    for depth in (20, 100):
+        t_arb = best(lambda d=depth: finite_width_enclosure(mlp(d), 0.9))
+        t_flt = best(lambda d=depth: finite_width_recursion(mlp(d), 0.9, per_net=1))
+        rad = float(finite_width_enclosure(mlp(depth), 0.9)[-1].corrected_normalised(256).rad())
+        print(f"depth {depth}: arb {t_arb:.3f} s; float64 recursion {t_flt:.3f} s; arb / float "
+              f"= {t_arb / t_flt:.1f}x; radius of the corrected normalised value at width 256: "
+              f"{rad:.3g}")
+    print("\n## 1/width recursion through transformer blocks (identity pattern, pre-LN)")
+    depth = 100
+    t_tf = best(lambda: finite_width_recursion(transformer(depth), 0.9))
+    t_mlp = best(lambda: finite_width_recursion(mlp(2 * depth), 0.9))
+    print(f"{depth} transformer blocks {t_tf:.3f} s; He ReLU MLP depth {2 * depth} {t_mlp:.3f} s; "
+          f"ratio {t_tf / t_mlp:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""``nstheory finite-width-study OUT.json [--set mlp|blocks|random] [--quick]``: run or resume a
+stored finite-width Monte Carlo study (:mod:`~nstheory.propagation.finite_width_study`).
+
+Kept apart from the study module so that the command is cheap to register (torch loads only
+when a study runs).
+"""
+
+from __future__ import annotations
+
+SETS = ("mlp", "blocks", "random")
+
+
+def register_cli(sub) -> None:
+    """Add the ``finite-width-study`` sub-command to ``sub`` (an ``add_subparsers`` object).
+
+    Examples
+    --------
+    >>> import argparse
+    >>> sub = argparse.ArgumentParser().add_subparsers(dest="command")
+    >>> register_cli(sub)
+    >>> args = sub.choices["finite-width-study"].parse_args(["out.json", "--set", "random"])
+    >>> args.out, args.set, args.quick, args.func is run
+    ('out.json', 'random', False, True)
+    """
+    p = sub.add_parser(
+        "finite-width-study",
+        help="run or resume a stored finite-width Monte Carlo study (normalised view)",
+        description="Run (or resume: stored runs are skipped) one set of the finite-width "
+        "Monte Carlo study into OUT.json, with a provenance block: 'mlp' (He ReLU MLPs, "
+        "widths 16-256, LayerNorm, residual, smooth activations), 'blocks' (transformer blocks "
+        "with the identity attention pattern, widths 512/1024, depth 64) or 'random' "
+        "(random-W attention).")
+    p.add_argument("out", help="the study's JSON file (created or resumed)")
+    p.add_argument("--set", default="mlp", choices=SETS, help="which set of runs (default mlp)")
+    p.add_argument("--quick", action="store_true", help="1/50 of the networks (a smoke run)")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    """Run the study named by ``args`` (see :func:`register_cli`).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        ``out``, ``set``, ``quick`` and, from :func:`nstheory.cli.main`, ``argv``.
+
+    Returns
+    -------
+    int
+        The exit code, 0.
+
+    Examples
+    --------
+    Resuming a file that lacks only the cheapest run (``--quick``: 8 networks) records the
+    ``nstheory`` command in the provenance:
+
+    >>> import argparse, json, pathlib, tempfile
+    >>> from nstheory.propagation.finite_width_study import RANDOM_RUNS
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "s.json"
+    >>> _ = out.write_text(json.dumps({"runs": {r["key"]: {} for r in RANDOM_RUNS[1:]}}))
+    >>> run(argparse.Namespace(out=str(out), set="random", quick=True,
+    ...                        argv=["finite-width-study", str(out), "--quick"]))
+    ... # doctest: +ELLIPSIS
+    tf_random_preln_w32 ... s
+    0
+    >>> d = json.loads(out.read_text())
+    >>> d["provenance"]["command"].split()[:2], d["runs"][RANDOM_RUNS[0]["key"]]["n_nets"]
+    (['nstheory', 'finite-width-study'], 8)
+
+    A corrupt file or a missing directory is a one-line error (exit code 2 from the CLI):
+
+    >>> _ = out.write_text("not json")
+    >>> run(argparse.Namespace(out=str(out), set="random", quick=True, argv=[]))
+    ... # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: OUT: ... is not a finite-width study file (...)
+    """
+    from nstheory.propagation.finite_width_study import main
+    from nstheory.store import cli_command
+
+    argv = [args.out, "--set", args.set] + (["--quick"] if args.quick else [])
+    return main(argv, command=cli_command(args))
+
+
+__all__ = ["register_cli", "run"]

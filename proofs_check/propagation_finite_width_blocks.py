@@ -1,0 +1,453 @@
+"""Claims about the 1/width correction beyond plain MLPs: its certified (arb) enclosure, transformer
+blocks with the identity attention pattern, widths 512-1024, and where the expansion breaks down
+(depth comparable to width).
+
+View throughout: "normalised" = the mean over random networks of the per-network cosine
+``sum h(X).h(Y) / sqrt(sum |h(X)|^2 sum |h(Y)|^2)``, sums over the input pairs of a network (20
+unless stated), their tokens and all channels; rho = 0.9. Monte Carlo data:
+``proofs_check/data/propagation_finite_width_blocks.json``
+(``nstheory finite-width-study OUT --set blocks``, ``--set random``; seeds and network counts
+stored with each run).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+
+from nstheory.claims import (
+    REGISTRY,
+    claim,
+    compare_digits,
+    compare_enclosure,
+    compare_holds,
+    compare_z,
+    no_stored_measurement,
+    z_power,
+)
+from nstheory.store import report_study_on
+
+DATA = Path(__file__).parent / "data" / "propagation_finite_width_blocks.json"
+ZMAX = 4.0
+#: claims whose Monte Carlo checks read the stored study
+_STUDY_CLAIMS = []
+# stated values of the enclosure claim (depth 20, width 256, one input pair per network)
+CORR_NORM_D20_W256 = "0.9744662878"
+CORR_RAW_D20_W256 = "0.9718313618"
+
+
+def _run(key: str):
+    from nstheory.store import load_json
+
+    if not DATA.exists():
+        return None
+    return load_json(DATA)["runs"].get(key)
+
+
+@functools.cache
+def _rows(spec: str):
+    """The recursion for a study entry's model (``spec``: the entry as JSON without its key,
+    width, seed and network count, so runs of one model at several widths share it)."""
+    from nstheory.propagation.finite_width import finite_width_recursion
+    from nstheory.propagation.finite_width_study import run_model
+
+    run = json.loads(spec)
+    return finite_width_recursion(run_model(run), run["rho"], per_net=run["per_net"])
+
+
+def _layer_table(run):
+    """Per layer: (MC mean, stderr, corrected, mean field, 1/N term) for a stored run."""
+    keep = {k: v for k, v in run.items()
+            if k not in ("key", "width", "seed", "n_nets", "seconds", "mean", "stderr")}
+    rows = _rows(json.dumps(keep, sort_keys=True))
+    w = run["width"]
+    return [(m, e, r.corrected_normalised(w), r.mean_field_normalised, r.coef_normalised / w)
+            for m, e, r in zip(run["mean"], run["stderr"], rows, strict=True)]
+
+
+def _every_layer_check(key: str):
+    """The corrected value within ``ZMAX`` standard errors of the Monte Carlo at every layer,
+    with power >= 0.9 against the mean-field value at the layer of the largest predicted gap.
+
+    Reported through :func:`compare_z` at the deciding layer: the worst miss if there is one,
+    else the layer of the largest predicted gap ``|c_l / N|`` (chosen without looking at the
+    Monte Carlo means; inconclusive if the power there is < 0.9). The note lists, for every
+    layer where mean field is rejected, the power against it: requiring >= 0.9 at *every* such
+    layer cannot be planned for, since a marginal rejection (true gap ~4 standard errors) comes
+    with power ~0.5 by construction and more networks only move it to a shallower layer."""
+    run = _run(key)
+    if run is None:
+        return no_stored_measurement(f"{DATA.name} ({key}) absent")
+    tab = _layer_table(run)
+    zc = [(m - c) / e for m, e, c, _, _ in tab]
+    zmf = [(m - f) / e for m, e, _, f, _ in tab]
+    power = [z_power(abs(g), e, ZMAX) for _, e, _, _, g in tab]
+    rejected = [i for i, z in enumerate(zmf) if abs(z) > ZMAX]
+    worst = max(range(len(zc)), key=lambda i: abs(zc[i]))
+    if abs(zc[worst]) <= ZMAX:
+        worst = max(range(len(tab)), key=lambda i: abs(tab[i][4]))
+    m, e, c, _, g = tab[worst]
+    desc = run.get("arch", "mlp")
+    if desc == "transformer":
+        desc = ("transformer " + ("post-LN" if run["post_ln"] else "pre-LN")
+                + (" residual" if run["residual"] else " no-residual")
+                + f", identity pattern, {run['n_tokens']} tokens")
+    return compare_z(
+        f"{desc}: MC normalised stability, layer {worst + 1} of {run['depth']} (width "
+        f"{run['width']}, {run['n_nets']} nets x {run['per_net']} pairs, seed {run['seed']})",
+        m, e, run["n_nets"], "mean field + c/width (recursion)", c, zmax=ZMAX,
+        alternative="the mean-field value (no 1/width correction)", effect=abs(g),
+        note="z(corrected) per layer: " + ", ".join(f"{z:.1f}" for z in zc)
+        + "; z(mean field): " + ", ".join(f"{z:.1f}" for z in zmf)
+        + "; power vs mean field at the layers where it is rejected: "
+        + ", ".join(f"L{i + 1} {power[i]:.2f}" for i in rejected)
+        + f" ({sum(power[i] >= 0.9 for i in rejected)} of {len(rejected)} >= 0.9)",
+    )
+
+
+def _coefficient_digits(key: str, layer: int, stated: str, digits: float):
+    """The recursion with finite-difference kernel-map derivatives against a stated
+    coefficient (the route independent of the SymPy derivatives and of the Monte Carlo)."""
+    import functools
+
+    from nstheory.propagation.finite_width import finite_width_recursion
+    from nstheory.propagation.finite_width_study import BLOCK_RUNS, run_model
+    from nstheory.propagation.kernel_derivatives import numerical_map_derivatives
+
+    run = next(r for r in BLOCK_RUNS if r["key"] == key)
+    rows = finite_width_recursion(
+        run_model(run), run["rho"], per_net=run["per_net"],
+        derivatives=functools.partial(numerical_map_derivatives, dps=30))
+    return compare_digits(
+        f"recursion with Richardson finite differences of the mpmath maps (30 digits), layer "
+        f"{layer} 1/width coefficient", rows[layer - 1].coef_normalised, "stated coefficient",
+        stated, min_digits=digits)
+
+
+# --------------------------------------------------------------------------------------------
+c = claim(
+    "propagation.finite_width.arb_corrected_relu_depth20",
+    "Depth-20 He ReLU MLP, rho = 0.9, one input pair per network, width 256: the 1/width-"
+    f"corrected value (mean field + c/width, the O(1/width^2) remainder excluded) is "
+    f"{CORR_NORM_D20_W256} in the normalised view and {CORR_RAW_D20_W256} in the raw view "
+    "(10 digits).",
+    latex=r"\rho^{\mathrm{mf}}_{20} + c_{20}/256 = 0.9744662878\ (\text{normalised, 1 pair})",
+    provenance="textbook:roberts-yaida-hanin (mean metric + four-point vertex, 1/width "
+    "expansion)",
+    evidence="Stated values: an independent mpmath evaluation (polar-coordinate quadrature of "
+    "the ReLU moments, mpmath.diff derivatives of that quadrature, the recursion written out "
+    "again; the reference of tests/propagation/test_finite_width_enclosure.py at depth 20 and "
+    "20 digits) gives 0.974466287801719 and 0.971831361803443. "
+    "Certified: arb balls through the whole recursion (SymPy derivatives of the "
+    "arc-cosine map in ball arithmetic, the mixed four-point moments by acb.integral with an "
+    "analytic tail bound). Precise: the float recursion (64-node Gauss-Hermite four-point "
+    "moments, finite-difference derivatives of the mpmath map), accurate to ~1e-5 of the "
+    "coefficient, i.e. ~1e-8 of the corrected value at width 256.",
+    fast=False,
+)
+
+
+@c.check("certified", name="arb_enclosure",
+         uses=("nstheory.propagation.finite_width_enclosure.finite_width_enclosure",
+               "nstheory.propagation.finite_width_enclosure.relu_pair_moment_arb",
+               "nstheory.propagation.finite_width_enclosure.relu_map_arb"))
+def _():
+    from nstheory.propagation.finite_width_enclosure import finite_width_enclosure
+    from nstheory.propagation.model import mlp
+
+    r = finite_width_enclosure(mlp(20), 0.9)[-1]
+    a = compare_enclosure("arb enclosure (53 bits), normalised, layer 20, width 256",
+                          r.corrected_normalised(256), "stated", CORR_NORM_D20_W256)
+    b = compare_enclosure("arb enclosure (53 bits), raw, layer 20, width 256",
+                          r.corrected_raw(256), "stated", CORR_RAW_D20_W256)
+    return compare_holds(str(a.status) == "verified" and str(b.status) == "verified",
+                         a.quantities + b.quantities,
+                         tolerance="containment of both stated values (truncated expansion)")
+
+
+@c.check("precise", name="float_recursion_numerical_derivatives",
+         uses=("nstheory.propagation.finite_width.finite_width_recursion",
+               "nstheory.propagation.four_point.four_point_moments",
+               "nstheory.propagation.kernel_derivatives.numerical_map_derivatives",
+               "nstheory.gaussian.activations.ABReLU.raw"))
+def _():
+    import functools
+
+    from nstheory.propagation.finite_width import finite_width_recursion
+    from nstheory.propagation.kernel_derivatives import numerical_map_derivatives
+    from nstheory.propagation.model import mlp
+
+    r = finite_width_recursion(mlp(20), 0.9, per_net=1, derivatives=functools.partial(
+        numerical_map_derivatives, dps=30))[-1]
+    return compare_digits("float recursion, finite-difference derivatives, normalised, layer "
+                          "20, width 256", r.corrected_normalised(256), "stated",
+                          CORR_NORM_D20_W256, min_digits=7)
+
+
+# --------------------------------------------------------------------------------------------
+PRELN_COEF_L6 = "-0.280884"
+c = claim(
+    "propagation.finite_width.transformer_preln_identity",
+    "Pre-LN transformer blocks h + W_V Attn(LN h), h + Dense(1) relu(Dense(2) LN h) with the "
+    "identity query-key pattern (4 tokens, logits x_i.x_j / sqrt(width), gamma2 = 1), rho = 0.9: "
+    "the 1/width-corrected normalised stability (the attention sub-block as its value "
+    "projection, the tokens as independent pairs) agrees with Monte Carlo (|z| <= 4) at every "
+    "layer to depth 6 at widths 32, 64, 128 and 256, with power >= 0.9 against the mean-field "
+    f"value at the layer of the largest predicted gap; the layer-6 coefficient is {PRELN_COEF_L6} "
+    "(20 pairs x 4 tokens per network).",
+    latex=r"\bar\rho_\ell(N) = \rho^{\mathrm{mf}}_\ell + c_\ell/N,\ "
+          r"\mathrm{Attn}_{\mathrm{id}} \to W_V",
+    provenance="new",
+    evidence="The attention rule is ours: the identity pattern's off-diagonal weight is "
+    "O(n e^{-sqrt(N)(K_ii - K_ij)}), below every power of 1/N, so the layer is its value "
+    "projection; the residual rule then covers the linear branch. 800/500/500/900 networks x "
+    "20 pairs at widths 32/64/128/256.",
+    fast=False,
+)
+_STUDY_CLAIMS.append(c.id)
+for _w in (32, 64, 128, 256):
+    c.check("monte-carlo", name=f"stored_mc_width_{_w}",
+            uses=("nstheory.propagation.torch_model.monte_carlo",))(
+        lambda k=f"tf_preln_w{_w}": _every_layer_check(k))
+c.check("precise", name="coefficient_numerical_derivatives",
+        uses=("nstheory.propagation.finite_width.finite_width_recursion",
+              "nstheory.propagation.four_point.four_point_moments",
+              "nstheory.propagation.kernel_derivatives.numerical_map_derivatives",
+              "nstheory.gaussian.activations.ABReLU.raw"))(
+    lambda: _coefficient_digits("tf_preln_w64", 6, PRELN_COEF_L6, 5))
+
+
+# --------------------------------------------------------------------------------------------
+c = claim(
+    "propagation.finite_width.transformer_postln_identity",
+    "Post-LN transformer blocks LN(h + W_V Attn h), LN(h + Dense(1) relu(Dense(2) h)) with the "
+    "identity query-key pattern (4 tokens, gamma2 = 1), rho = 0.9, width 256: the 1/width-"
+    "corrected normalised stability agrees with Monte Carlo (|z| <= 4) at every layer to depth "
+    "6, with power >= 0.9 against the mean-field value at the layer of the largest predicted "
+    "gap.",
+    latex=r"|\hat\rho_\ell - \rho^{(1)}_\ell| \le 4\,\mathrm{se},\ \ell \le 6,\ N = 256",
+    provenance="new",
+    evidence="The attention rule of propagation.finite_width.transformer_preln_identity under "
+    "post-LN; 600 networks x 20 pairs.",
+    fast=False,
+    single_evidence="Monte Carlo is the only route independent of the rule under test (the "
+    "recursion's numerical-derivative route is registered with the pre-LN claim)",
+)
+_STUDY_CLAIMS.append(c.id)
+c.check("monte-carlo", name="stored_mc_width_256",
+        uses=("nstheory.propagation.torch_model.monte_carlo",))(
+    lambda: _every_layer_check("tf_postln_w256"))
+
+
+# --------------------------------------------------------------------------------------------
+c = claim(
+    "propagation.finite_width.transformer_postln_identity_width64",
+    "The same post-LN transformer blocks at width 64: the 1/width-corrected normalised "
+    "stability agrees with Monte Carlo (|z| <= 4) at every layer to depth 6.",
+    latex=r"|\hat\rho_\ell - \rho^{(1)}_\ell| \le 4\,\mathrm{se},\ \ell \le 6,\ N = 64",
+    provenance="new",
+    expect="refuted",
+    refutation_kind="our-reading",
+    evidence="It agrees at layers 1-4 and misses at layers 5-6, the Monte Carlo above the "
+    "corrected value (in the pilot with other seeds and again in the stored runs). The rule "
+    "neglects the pattern's off-diagonal weight e^{-sqrt(N)(1 - K_ij)}: under post-LN the logits "
+    "see the stream itself, whose cross-token correlation K_ij grows with depth (the ReLU "
+    "sub-blocks), so at sqrt(64) = 8 the neglected leakage is no longer small: its mean-field "
+    "estimate (n - 1) e^{-sqrt(N)(1 - K_ij)} is 6% and 9% after blocks 5 and 6 (0.3% at "
+    "width 256). 400 networks x 20 pairs.",
+    fast=False,
+    single_evidence="Monte Carlo is the only route independent of the rule under test",
+)
+_STUDY_CLAIMS.append(c.id)
+c.check("monte-carlo", name="stored_mc_width_64",
+        uses=("nstheory.propagation.torch_model.monte_carlo",))(
+    lambda: _every_layer_check("tf_postln_w64"))
+
+
+# --------------------------------------------------------------------------------------------
+c = claim(
+    "propagation.finite_width.transformer_no_residual_identity",
+    "Transformer blocks without residual (W_V Attn h, LN, Dense(2) relu Dense(1), LN) with the "
+    "identity query-key pattern (4 tokens, gamma2 = 1), rho = 0.9: the 1/width-corrected "
+    "normalised stability agrees with Monte Carlo (|z| <= 4) at every layer to depth 6 at "
+    "widths 64 and 256.",
+    latex=r"|\hat\rho_\ell - \rho^{(1)}_\ell| \le 4\,\mathrm{se},\ \ell \le 6",
+    provenance="new",
+    expect="refuted",
+    refutation_kind="our-reading",
+    evidence="Agrees at layers 1-2 (width 64) and 1-4 (width 256), then the Monte Carlo "
+    "rises above both the corrected and the mean-field values (z up to +26 at width 64). "
+    "Without a skip the tokens' cross-correlation K_ij approaches the ReLU fixed point "
+    "quickly, and the identity pattern's neglected off-diagonal weight e^{-sqrt(N)(1 - K_ij)} "
+    "mixes the tokens (mean-field estimate of that weight: 13-50% after blocks 3-6 at width "
+    "64, 4-9% after blocks 5-6 at width 256): the rule (and mean field) fail here at these "
+    "widths (in the pilot with other seeds and again in the stored runs). 400 and 300 "
+    "networks x 20 pairs.",
+    fast=False,
+    single_evidence="Monte Carlo is the only route independent of the rule under test",
+)
+_STUDY_CLAIMS.append(c.id)
+for _w in (64, 256):
+    c.check("monte-carlo", name=f"stored_mc_width_{_w}",
+            uses=("nstheory.propagation.torch_model.monte_carlo",))(
+        lambda k=f"tf_nores_w{_w}": _every_layer_check(k))
+
+
+
+
+# --------------------------------------------------------------------------------------------
+c = claim(
+    "propagation.finite_width.relu_width_512_1024",
+    "Depth-20 He ReLU MLP, rho = 0.9 (normalised view, 20 pairs per network) at widths 512 and "
+    "1024: the 1/width-corrected value agrees with Monte Carlo (|z| <= 4) at every layer, with "
+    "power >= 0.9 against the mean-field value at the layer of the largest predicted gap.",
+    latex=r"|\hat\rho_\ell(N) - \rho^{(1)}_\ell(N)| \le 4\,\mathrm{se},\ N \in \{512, 1024\}",
+    provenance="textbook:roberts-yaida-hanin (mean metric + four-point vertex, 1/width "
+    "expansion)",
+    evidence="300 networks at width 512 and 500 at width 1024 (the mean-field gap c/N halves "
+    "with each doubling while the per-network spread shrinks only like 1/sqrt(N)).",
+    fast=False,
+    single_evidence="Monte Carlo is the only route independent of the recursion under test "
+    "(the recursion's own two routes are registered with the depth-20 width-256 claim)",
+)
+_STUDY_CLAIMS.append(c.id)
+for _w in (512, 1024):
+    c.check("monte-carlo", name=f"stored_mc_width_{_w}",
+            uses=("nstheory.propagation.torch_model.monte_carlo",))(
+        lambda k=f"relu_d20_w{_w}": _every_layer_check(k))
+
+
+# --------------------------------------------------------------------------------------------
+def _d64_residuals(widths, layers):
+    """(residual MC - corrected, stderr, first-order term c/N) at the given layers/widths of the
+    depth-64 runs, or None if a run is absent."""
+    runs = {w: _run(f"relu_d64_w{w}") for w in widths}
+    if any(r is None for r in runs.values()):
+        return None
+    tabs = {w: _layer_table(r) for w, r in runs.items()}
+    return {(L, w): (tabs[w][L - 1][0] - tabs[w][L - 1][2], tabs[w][L - 1][1],
+                     tabs[w][L - 1][4]) for L in layers for w in widths}
+
+
+c = claim(
+    "propagation.finite_width.relu_depth64_breakdown",
+    "Where the 1/width expansion breaks down, measured (He ReLU MLP, depth 64, rho = 0.9, "
+    "normalised view, 20 pairs per network, widths 16, 32, 64): (a) between widths 32 and 64 "
+    "the residual |MC - corrected| still scales as width^-2 at layers 16, 32 and 64 (depth/width "
+    "up to 2; fitted exponent's 95% interval contains 2), while between widths 16 and 32 at "
+    "layers 16 and 32 (depth/width 1-2 at width 16) the fitted exponent's 95% interval lies "
+    "below 2; (b) the first-order term still removes most of the mean-field gap: "
+    "|MC - corrected| <= 0.5 |c_l / N| at every layer with depth/width <= 2.",
+    latex=r"|\hat\rho_\ell - \rho^{(1)}_\ell| \propto N^{-p}:\ p\approx 2\ (\ell/N \le 1),"
+          r"\ p < 2\ (\ell/N \ge 1)",
+    provenance="new",
+    evidence="8000, 4000 and 2000 networks at widths 16, 32, 64. The corrected value is "
+    "rejected (|z| > 4) from depth/width ~0.22-0.25 on (layers 4, 7, 14 at widths 16, 32, 64): "
+    "the Monte Carlo resolves the O(1/N^2) remainder there; the remainder is positive (Monte "
+    "Carlo above the corrected value) and its ratio to the first-order term grows with "
+    "depth/width but is not a function of depth/width alone (0.34, 0.24, 0.12 at depth/width 1 "
+    "for widths 16, 32, 64). At width 16, networks whose ReLU layer dies (all outputs 0) appear "
+    "deep in the stack (from layer 54 in the stored run, 34 in the pilot): the cosine is "
+    "undefined there (the stored mean is NaN), a failure outside any 1/N expansion.",
+    fast=False,
+    single_evidence="the breakdown is a property of the measured residuals",
+)
+_STUDY_CLAIMS.append(c.id)
+
+
+@c.check("monte-carlo", name="residual_scaling_vs_depth_over_width",
+         uses=("nstheory.propagation.torch_model.monte_carlo",
+               "nstheory.propagation.residual_scaling.fit_exponent"))
+def _():
+    import math
+
+    from nstheory.propagation.residual_scaling import fit_exponent
+
+    got = _d64_residuals((16, 32, 64), (16, 32, 64))
+    if got is None:
+        return no_stored_measurement(f"{DATA.name} (relu_d64_w16..64) absent")
+
+    def fit(widths, layers):
+        return fit_exponent(widths, [[got[L, w][0] for w in widths] for L in layers],
+                            [[got[L, w][1] for w in widths] for L in layers])
+
+    near = fit((32, 64), (16, 32, 64))
+    deep = fit((16, 32), (16, 32))
+    ratios = {(L, w): abs(r) / abs(g) for (L, w), (r, _, g) in got.items()
+              if math.isfinite(r) and L / w <= 2}
+    worst = max(ratios.values())
+    return compare_holds(
+        near.lo <= 2 <= near.hi and deep.hi < 2 and worst <= 0.5,
+        [("exponent, widths 32-64, layers 16/32/64 (95% interval)",
+          f"{near.exponent:.3g} [{near.lo:.3g}, {near.hi:.3g}]"),
+         ("exponent, widths 16-32, layers 16/32 (95% interval)",
+          f"{deep.exponent:.3g} [{deep.lo:.3g}, {deep.hi:.3g}]"),
+         ("largest |MC - corrected| / |c/N| at depth/width <= 2", f"{worst:.3g}"),
+         ("|MC - corrected| / |c/N| at layer 64, width 32 and 64; layer 32, width 16",
+          ", ".join(f"{ratios[k]:.3g}" for k in ((64, 32), (64, 64), (32, 16))))],
+        tolerance="interval (32-64) contains 2; interval (16-32) below 2; ratio <= 0.5",
+    )
+
+
+report_study_on([REGISTRY.claims[cid] for cid in _STUDY_CLAIMS], DATA)
+
+
+# --------------------------------------------------------------------------------------------
+RANDOM_DATA = DATA.with_name("propagation_finite_width_random_attention.json")
+c = claim(
+    "propagation.finite_width.random_attention_gap_order",
+    "Pre-LN transformer blocks with random query-key weights (W ~ N(0, 1), logits "
+    "x_i W x_j / sqrt(width), 4 tokens, gamma2 = 1; the mean-field limit is the hard argmax), "
+    "rho = 0.9, depth 2: the finite-width gap of the normalised stability, Monte Carlo minus "
+    "mean field, shrinks more slowly than 1/width: the exponent p of gap ~ a_l width^-p, fitted "
+    "at blocks 1 and 2 over widths 32-512, has a 95% interval below 1. No 1/width correction "
+    "captures it; the finite-width recursion refuses this case.",
+    latex=r"\hat\rho_\ell(N) - \rho^{\mathrm{mf}}_\ell \propto N^{-p},\ p < 1",
+    provenance="new",
+    evidence="Measured p = 0.34, 95% [0.32, 0.36]: the block-1 gap falls only from 0.053 "
+    "(width 32) to 0.017 (width 512). The logits have spread O(sqrt(width)), so the softmax is "
+    "a hard argmax except near ties of the two largest logits, whose probability alone would "
+    "give O(width^-1/2) (a heuristic, not derived here); the measured decay is slower still, "
+    "so over these widths the gap is not a single clean power. Mean field: the propagation "
+    "area's recurrence (hard-argmax consistency s_n). 400/300/200/150/100 networks x 20 pairs "
+    "at widths 32-512 (the bound on p was fixed on a 100-400-network pilot with other seeds).",
+    fast=False,
+    single_evidence="the gap's order is a property of the measured Monte Carlo",
+)
+
+
+@c.check("monte-carlo", name="gap_exponent_widths_32_512",
+         uses=("nstheory.propagation.torch_model.monte_carlo",
+               "nstheory.propagation.recurrence.point_recurrence",
+               "nstheory.propagation.residual_scaling.fit_exponent"))
+def _():
+    from nstheory.propagation.finite_width_study import RANDOM_RUNS, run_model
+    from nstheory.propagation.recurrence import point_recurrence
+    from nstheory.propagation.residual_scaling import fit_exponent
+    from nstheory.store import load_json
+
+    if not RANDOM_DATA.exists():
+        return no_stored_measurement(f"{RANDOM_DATA.name} absent")
+    runs = load_json(RANDOM_DATA)["runs"]
+    if any(r["key"] not in runs for r in RANDOM_RUNS):
+        return no_stored_measurement(f"{RANDOM_DATA.name} incomplete")
+    stored = [runs[r["key"]] for r in RANDOM_RUNS]
+    mf = [st.C / st.Q for st in point_recurrence(run_model(stored[0]), stored[0]["rho"])[1:]]
+    widths = [r["width"] for r in stored]
+    gaps = [[r["mean"][li] - mf[li] for r in stored] for li in range(len(mf))]
+    ses = [[r["stderr"][li] for r in stored] for li in range(len(mf))]
+    fit = fit_exponent(widths, gaps, ses)
+    return compare_holds(
+        fit.hi < 1,
+        [("fitted exponent p of MC - mean field (blocks 1, 2; widths " +
+          "/".join(map(str, widths)) + ")", f"{fit.exponent:.3g}"),
+         ("95% profile interval", f"[{fit.lo:.3g}, {fit.hi:.3g}]"),
+         ("chi2 / dof", f"{fit.chi2:.3g} / {fit.dof}"),
+         ("block-1 gap MC - mean field per width",
+          ", ".join(f"{g:.4g} ± {e:.2g}" for g, e in zip(gaps[0], ses[0], strict=True)))],
+        tolerance="95% interval of p below 1 (a 1/width expansion would give p = 1)",
+    )
+
+
+report_study_on([c], RANDOM_DATA)
