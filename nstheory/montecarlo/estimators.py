@@ -438,7 +438,8 @@ def gaussian_stability(
             fxs.append(_as_2d(f(x)).double().cpu())
             fys.append(_as_2d(f(y)).double().cpu())
     what = f"gaussian rho={rho} on all {math.prod(input_shape)} input coordinates"
-    meta = {"rho": rho, "noise": "gaussian, all coordinates", "dtype": str(dtype).removeprefix("torch.")}
+    meta = {"rho": rho, "noise": "gaussian, all coordinates",
+            "dtype": str(dtype).removeprefix("torch.")}
     return _views_from_pairs(torch.cat(fxs), torch.cat(fys), groups, what, meta)
 
 
