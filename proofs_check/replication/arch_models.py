@@ -14,7 +14,7 @@ different algorithm from independent repeated draws.
 Examples
 --------
 >>> import torch
->>> m = TokenModel(vocab=50, width=8, body=MLPReader(8 * 4, 8, 3, hidden_layers=1))
+>>> m = TokenModel(vocab=50, width=8, reader=MLPReader(8 * 4, 8, 3, hidden_layers=1))
 >>> tuple(m(torch.zeros(2, 4, dtype=torch.long)).shape)
 (2, 3)
 """
