@@ -27,6 +27,10 @@ SINGLE = ("one experiment code path: the stored study and the verify-time replic
 T2 = 4.302653  # t quantile 0.975 with 2 degrees of freedom (3 seeds)
 EFFECT_ARCH = 0.005  # flip-rate difference between architectures each check must detect
 EFFECT_LAST = 0.02  # final-token excess of the LSTM's profile (the replicate measured 0.022)
+#: The separately written replication's stored study (its own models, training and estimator).
+REPLICATION = DATA_DIR / "replication_arch_sensitivity.json"
+REPLICATION_USES = ("proofs_check.replication.arch_sensitivity",
+                    "data:replication_arch_sensitivity.json")
 
 
 def _summary():
@@ -37,6 +41,17 @@ def _summary():
 
 def _ci(x):
     return f"{x['mean']:+.4f} [{x['ci95'][0]:+.4f}, {x['ci95'][1]:+.4f}] (n={x['n']} seeds)"
+
+
+def _replication_runs():
+    from nstheory.store import load_json
+
+    return load_json(REPLICATION)["runs"]
+
+
+def _gci(x):
+    return (f"{x['mean']:+.4g} [{x['ci95'][0]:+.4g}, {x['ci95'][1]:+.4g}] "
+            f"(n={x['n']} seeds)")
 
 
 c = claim(
@@ -113,6 +128,38 @@ def _():
         f"the MLP {EFFECT_ARCH} more sensitive than the transformer (disjoint intervals)", power)
 
 
+@c.check("monte-carlo", name="replication_study_seed_cis",
+         uses=REPLICATION_USES)
+@reports_study([REPLICATION])
+def _():
+    from proofs_check.replication.arch_sensitivity import arch_comparison
+
+    s = arch_comparison(_replication_runs(), EFFECT_ARCH)
+    rows, every, sig_lower, power, need = [], True, [], 1.0, 0
+    for task, t in s.items():
+        for a, x in t["archs"].items():
+            rows.append((f"replication {task}: {a} flip rate on training inputs, mean over seeds "
+                         f"(95% t-CI; {x['params']} parameters)", _gci(x)))
+        for a, d in t["vs_transformer"].items():
+            power = min(power, one_sided_power(EFFECT_ARCH, d["stderr"], d["t_crit"]))
+            need = max(need, d["seeds_for_power_0.9"])
+            rows.append((f"replication {task}: {a} - transformer (paired over seeds, 95% t-CI)",
+                         _gci(d)))
+            every &= d["ci95"][0] > 0
+            if d["ci95"][1] < 0:
+                sig_lower.append(f"{task}/{a}")
+    rows.append(("seeds the least powerful comparison needs for power 0.9 at its observed "
+                 "spread", need))
+    return attach_power(compare_holds(
+        every, rows,
+        tolerance="holds iff every (arch - transformer) CI lies above 0",
+        note=f"significantly LESS sensitive than the transformer: {', '.join(sig_lower)}"
+        if sig_lower else "",
+        inconclusive=not every and not sig_lower,
+    ), f"every architecture {EFFECT_ARCH} more sensitive than the transformer (power: the "
+       "least powerful comparison, normal approximation with the seeds' spread)", power)
+
+
 c = claim(
     "montecarlo.comparison.lstm_last_tokens",
     "Under Gaussian noise on one token embedding, the LSTM is most sensitive to the last tokens "
@@ -182,3 +229,30 @@ def _():
                       inconclusive=not holds and z > -3),
         f"a final-token excess of {EFFECT_LAST} over the other positions",
         one_sided_power(EFFECT_LAST, se, 3.0))
+
+
+@c.check("monte-carlo", name="replication_study_profile",
+         uses=REPLICATION_USES)
+@reports_study([REPLICATION])
+def _():
+    from proofs_check.replication.arch_sensitivity import last_token_excess
+
+    runs = _replication_runs()
+    d = last_token_excess(runs, "fortunes", "lstm", EFFECT_LAST)
+    tr = last_token_excess(runs, "fortunes", "transformer", EFFECT_LAST)
+    prof, L = d["profile"], len(d["profile"])
+    rows = [("replication: LSTM final - mean(other positions), over seeds (95% t-CI)", _gci(d)),
+            ("replication: transformer final - mean(other positions) (95% t-CI)", _gci(tr)),
+            ("replication: LSTM mean profile (first 3 ... last 3)",
+             f"{[float(f'{v:.4g}') for v in prof[:3]]} ... "
+             f"{[float(f'{v:.4g}') for v in prof[-3:]]}"),
+            (f"replication: position of the LSTM profile's maximum (0-based, final = {L - 1})",
+             d["peak"]),
+            ("seeds power 0.9 would need at the observed spread", d["seeds_for_power_0.9"])]
+    holds = d["peak"] == L - 1 and d["ci95"][0] > 0
+    refuted = d["ci95"][1] < 0
+    return attach_power(
+        compare_holds(holds, rows, tolerance="peak at the final token and CI above 0",
+                      inconclusive=not holds and not refuted),
+        f"a final-token excess of {EFFECT_LAST} over the other positions",
+        one_sided_power(EFFECT_LAST, d["stderr"], d["t_crit"]))

@@ -91,7 +91,8 @@ class TokenCNN(nn.Module):
 
 class LSTMReader(nn.Module):
     """An LSTM written gate by gate (input, forget, cell, output order); classifies from the
-    final hidden state. The forget-gate bias starts at 1.
+    final hidden state. ``forget_bias`` is added to the forget gate's initial bias (0: the
+    usual initialisation; 1 is a common alternative that favours long memory).
 
     Examples
     --------
@@ -100,14 +101,15 @@ class LSTMReader(nn.Module):
     ((5, 2), (5, 4))
     """
 
-    def __init__(self, d_in: int, hidden: int, n_classes: int):
+    def __init__(self, d_in: int, hidden: int, n_classes: int, forget_bias: float = 0.0):
         super().__init__()
         self.hidden = hidden
         self.gates_x = nn.Linear(d_in, 4 * hidden)
         self.gates_h = nn.Linear(hidden, 4 * hidden, bias=False)
         self.head = nn.Linear(hidden, n_classes)
-        with torch.no_grad():
-            self.gates_x.bias[hidden:2 * hidden] += 1.0
+        if forget_bias:
+            with torch.no_grad():
+                self.gates_x.bias[hidden:2 * hidden] += forget_bias
 
     def final_state(self, seq):
         """Hidden state after reading ``seq`` of shape ``(B, T, d_in)``."""
@@ -259,13 +261,13 @@ class TokenModel(nn.Module):
 
 
 def build(arch: str, kind: str, width: int, n_classes: int, *, vocab: int = 0,
-          seq_len: int = 0, image_hw: int = 8):
+          seq_len: int = 0, image_hw: int = 8, forget_bias: float = 0.0):
     """One model of ``arch`` (``mlp``, ``cnn``, ``lstm``, ``transformer``) for ``kind``
     (``image``: ``(B, 1, image_hw, image_hw)`` pixels; ``tokens``: ``(B, seq_len)`` ids).
 
     Image readers: the MLP sees all pixels (two hidden layers), the CNN the image, the LSTM one
     pixel row per step, the transformer the 2x2 patches. Token readers see the embeddings (the
-    MLP with one hidden layer).
+    MLP with one hidden layer). ``forget_bias`` goes to the LSTM (:class:`LSTMReader`).
 
     Examples
     --------
@@ -278,7 +280,7 @@ def build(arch: str, kind: str, width: int, n_classes: int, *, vocab: int = 0,
         reader, view = {
             "mlp": lambda: (MLPReader(hw * hw, width, n_classes, 2), "flat"),
             "cnn": lambda: (ImageCNN(1, width, n_classes), "image"),
-            "lstm": lambda: (LSTMReader(hw, width, n_classes), "rows"),
+            "lstm": lambda: (LSTMReader(hw, width, n_classes, forget_bias), "rows"),
             "transformer": lambda: (TransformerReader(4, width, (hw // 2) ** 2, n_classes),
                                     "patches"),
         }[arch]()
@@ -286,7 +288,7 @@ def build(arch: str, kind: str, width: int, n_classes: int, *, vocab: int = 0,
     reader = {
         "mlp": lambda: MLPReader(seq_len * width, width, n_classes, 1),
         "cnn": lambda: TokenCNN(width, width, n_classes),
-        "lstm": lambda: LSTMReader(width, width, n_classes),
+        "lstm": lambda: LSTMReader(width, width, n_classes, forget_bias),
         "transformer": lambda: TransformerReader(width, width, seq_len, n_classes,
                                                  project=False),
     }[arch]()

@@ -22,7 +22,8 @@ are about architectures, not one implementation):
 * models (:mod:`proofs_check.replication.arch_models`): the image CNN max-pools after its first
   convolution; the image LSTM reads one pixel row per step (8 steps) instead of 2x2 patches;
   the token CNN max-pools over positions; the transformer's feed-forward uses GELU (the
-  library's uses ReLU); the LSTM is written gate by gate with its forget bias starting at 1;
+  library's uses ReLU); the LSTM is written gate by gate (initialised like a standard LSTM:
+  ``lstm_forget_bias`` 0; the variant with forget bias 1 can be run by overriding it);
 * estimator: one antithetic pair of draws per (input, site) instead of two independent draws
   (the same number of evaluations, ``2 x inputs x sites``);
 * seeds: model seed ``s`` initialises with ``torch.manual_seed(s)`` and shuffles with numpy's
@@ -62,9 +63,9 @@ ARCHS = ("mlp", "cnn", "lstm", "transformer")
 #: Per task: parameter budget, epochs, learning rate, batch size, noise std and data sizes.
 CONFIG = {
     "digits": {"budget": 12000, "epochs": 30, "lr": 3e-3, "batch": 64, "sigma": 0.5,
-               "n_train": 1200, "patch": 2},
+               "n_train": 1200, "patch": 2, "lstm_forget_bias": 0.0},
     "fortunes": {"budget": 80000, "epochs": 12, "lr": 3e-3, "batch": 64, "sigma": 1.0,
-                 "seq_len": 16, "vocab": 2000, "train_frac": 0.7},
+                 "seq_len": 16, "vocab": 2000, "train_frac": 0.7, "lstm_forget_bias": 0.0},
 }
 THREADS = 1
 #: Effects each claim check must detect (flip-rate units), fixed before any run.
@@ -239,7 +240,8 @@ def run_one(task: str, arch: str, seed: int, overrides: dict | None = None) -> d
         width, params = M.matched_width(arch, data["kind"], cfg["budget"], data["n_classes"],
                                         **data["shape"])
         torch.manual_seed(seed)
-        model = M.build(arch, data["kind"], width, data["n_classes"], **data["shape"])
+        model = M.build(arch, data["kind"], width, data["n_classes"], **data["shape"],
+                        forget_bias=cfg.get("lstm_forget_bias", 0.0))
         fit(model, data["x_train"], data["y_train"], cfg["epochs"], cfg["lr"], cfg["batch"],
             seed)
         with torch.no_grad():
@@ -309,7 +311,12 @@ def required_seeds(sd: float, effect: float, power: float = 0.9, n_max: int = 10
     >>> required_seeds(0.0059, 0.005)
     17
     """
-    n = 2
+    from scipy.stats import norm
+
+    if not sd > 0:
+        return 2
+    # the t-test needs at least the normal-theory n; step up from there
+    n = max(2, int(((norm.ppf(0.975) + norm.ppf(power)) * sd / effect) ** 2))
     while seed_power(effect, sd, n) < power:
         n += 1
         if n > n_max:

@@ -146,3 +146,11 @@ def test_stored_seed_reproduces_bit_for_bit():
     r = A.run_one("digits", "mlp", 0, stored["config"])
     assert r["flips"] == stored["flips"]
     assert (r["train_acc"], r["params"]) == (stored["train_acc"], stored["params"])
+
+
+def test_replication_modules_doctests():
+    import doctest
+
+    for mod in (M, A):
+        res = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
+        assert res.failed == 0 and res.attempted > 5, (mod.__name__, res)
