@@ -23,7 +23,8 @@ are about architectures, not one implementation):
   convolution; the image LSTM reads one pixel row per step (8 steps) instead of 2x2 patches;
   the token CNN max-pools over positions; the transformer's feed-forward uses GELU (the
   library's uses ReLU); the LSTM is written gate by gate (initialised like a standard LSTM:
-  ``lstm_forget_bias`` 0; the variant with forget bias 1 can be run by overriding it);
+  ``lstm_forget_bias`` 0); ``--forget-bias-variant-seeds`` also trains the fortunes LSTM
+  with forget-gate bias 1, a sensitivity analysis stored apart (``variant_runs``);
 * estimator: one antithetic pair of draws per (input, site) instead of two independent draws
   (the same number of evaluations, ``2 x inputs x sites``);
 * seeds: model seed ``s`` initialises with ``torch.manual_seed(s)`` and shuffles with numpy's
@@ -32,7 +33,8 @@ are about architectures, not one implementation):
 Run (resumable: finished runs are appended to ``--log`` and not repeated)::
 
     python -m proofs_check.replication.arch_sensitivity --tasks digits,fortunes \\
-        --seeds 0-9 --log /tmp/rep.jsonl --out proofs_check/data/replication_arch_sensitivity.json
+        --seeds 0-9 --forget-bias-variant-seeds 0-9 --log /tmp/rep.jsonl \\
+        --out proofs_check/data/replication_arch_sensitivity.json
 
 Every run uses one torch thread and deterministic kernels, so the command reproduces the
 stored numbers bit for bit on the same machine class.
@@ -53,6 +55,7 @@ from __future__ import annotations
 import argparse
 import math
 import re
+import shlex
 import sys
 import time
 
@@ -72,6 +75,9 @@ THREADS = 1
 EFFECT_ARCH = 0.005
 EFFECT_LAST = 0.02
 NOISE_SEED_OFFSET = 500_000
+#: The sensitivity analysis of the LSTM's initialisation (``--forget-bias-variant-seeds``).
+VARIANT = {"lstm_forget_bias": 1.0}
+VARIANT_TAG = "forget_bias=1"
 #: The files whose code computes this study's numbers.
 PRODUCERS = ("proofs_check/replication/arch_sensitivity.py",
              "proofs_check/replication/arch_models.py", "nstheory/reproducible.py")
@@ -477,40 +483,52 @@ def main(argv=None) -> int:
     p.add_argument("--log", help="JSONL log of finished runs (resume from it)")
     p.add_argument("--out", help="stored study to write (refuses to overwrite without --force)")
     p.add_argument("--force", action="store_true")
+    p.add_argument("--forget-bias-variant-seeds", default="",
+                   help="also run the fortunes LSTM with forget-gate bias 1 for these seeds "
+                   "(a sensitivity analysis kept apart from the main runs)")
     a = p.parse_args(argv)
     tasks = _parse_list(a.tasks, TASKS, "--tasks")
     archs = _parse_list(a.archs, ARCHS, "--archs")
     seeds = parse_seeds(a.seeds)
     if a.out and Path(a.out).exists() and not a.force:
         raise NSTheoryError(f"--out {a.out} exists: pass --force to replace it")
+    variant_seeds = parse_seeds(a.forget_bias_variant_seeds,
+                                name="--forget-bias-variant-seeds") \
+        if a.forget_bias_variant_seeds else []
     log = JsonlLog(a.log, key="key") if a.log else None
     done = {r["key"]: r for r in log.records()} if log else {}
-    runs = []
     # seed-major order: any finished prefix holds whole seeds of every (task, arch)
-    todo = [(t, ar, s) for s in seeds for t in tasks for ar in archs]
-    for i, (t, ar, s) in enumerate(todo, 1):
-        key = f"{t}/{ar}/{s}"
+    todo = [(f"{t}/{ar}/{s}", t, ar, s, None) for s in seeds for t in tasks for ar in archs]
+    todo += [(f"fortunes/lstm/{s}/{VARIANT_TAG}", "fortunes", "lstm", s, VARIANT)
+             for s in variant_seeds]
+    for i, (key, t, ar, s, over) in enumerate(todo, 1):
         if key not in done:
-            done[key] = run_one(t, ar, s)
+            r = run_one(t, ar, s, over)
+            done[key] = r | {"key": key, "variant": over} if over else r
             if log:
                 log.append(done[key])
-            r = done[key]
             print(f"[{i}/{len(todo)}] {key}: flip rate {r['rate']:.6g} "
                   f"(antithetic pairs, stderr {r['stderr']:.2g}), params {r['params']}, "
                   f"train acc {r['train_acc']:.4g}, {r['seconds']:.3g} s", flush=True)
-        runs.append(done[key])
+    runs = [done[k] for k, *_, over in todo if not over]
+    variant_runs = [done[k] for k, *_, over in todo if over]
     if a.out:
         data = Path(__file__).resolve().parents[1] / "data"
-        cfg = study_config(tasks, archs, seeds)
+        cfg = study_config(tasks, archs, seeds) | {"forget_bias_variant": {
+            "seeds": variant_seeds, "overrides": VARIANT}}
         prov = provenance_block(cfg, (*PRODUCERS, "nstheory/corpora.py"),
-                                command="python -m proofs_check.replication.arch_sensitivity "
-                                + " ".join(argv if argv is not None else sys.argv[1:]))
+                                command=shlex.join(
+                                    ["python", "-m", "proofs_check.replication.arch_sensitivity",
+                                     *(argv if argv is not None else sys.argv[1:])]))
         summary = {"arch_comparison": arch_comparison(runs)}
         if any(r["task"] == "fortunes" and r["arch"] == "lstm" for r in runs):
             summary["lstm_last_token"] = last_token_excess(runs)
         plan = plan_from_library_study(sorted(data.glob("montecarlo_comparison*.json")))
-        save_study({"runs": runs, "summary": summary, "plan_from_library_study": plan,
-                    "config": cfg}, a.out, prov, force=a.force)
+        if len(variant_runs) >= 2:
+            summary["lstm_last_token_forget_bias_1"] = last_token_excess(variant_runs)
+        save_study({"runs": runs, "variant_runs": variant_runs, "summary": summary,
+                    "plan_from_library_study": plan, "config": cfg}, a.out, prov,
+                   force=a.force)
         print(f"wrote {a.out} ({len(runs)} runs)")
     return 0
 

@@ -127,6 +127,7 @@ def test_t_summary_against_table_quantile():
     (["--tasks", ""], "--tasks is empty"),
     (["--archs", "rnn"], "--archs must be one of"),
     (["--seeds", "x"], "--seeds"),
+    (["--forget-bias-variant-seeds", "1-"], "--forget-bias-variant-seeds"),
 ])
 def test_command_validates_arguments(argv, match):
     with pytest.raises(NSTheoryError, match=match):
