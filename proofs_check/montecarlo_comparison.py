@@ -1,13 +1,16 @@
 """Claims from the architecture comparison (the sensitivity paper's central comparison).
 
-Each claim has two checks: (1) statistics recomputed at verify time from the per-seed runs
+Each claim has three checks: (1) statistics recomputed at verify time from the per-seed runs
 saved in ``proofs_check/data/montecarlo_comparison_digits.json`` and
 ``montecarlo_comparison_synthetic.json`` (Boolean and sparse-token tasks), each reproducible bit
 for bit by the command in its provenance block, and ``montecarlo_comparison.json`` (fortunes,
-made before runs were deterministic), and
-(2) a small replicate trained at verify time with a new seed (100). The replicate runs the
-same training and measuring code as the stored study, so the two are one route (each claim
-is registered single-evidence); each check reports its power against a stated effect.
+made before runs were deterministic);
+(2) a small replicate trained at verify time with a new seed (100), which runs the same
+training and measuring code as the stored study, so (1) and (2) are one route; and
+(3) a re-analysis of ``replication_arch_sensitivity.json``, the stored study of a separately
+written replication (:mod:`proofs_check.replication.arch_sensitivity`: its own tokenisation,
+models, training loop, antithetic flip-rate estimator and statistics, sharing no code with
+(1) and (2)), an independent route. Each check reports its power against a stated effect.
 """
 
 from __future__ import annotations
