@@ -1,0 +1,18 @@
+"""Reference code of the verification suite: separately written replications of experiments.
+
+A replication here shares no code path with the library implementation it checks (it imports
+nothing from the package it replicates), so a claim re-analysing its stored study gains an
+independent route. Modules:
+
+* :mod:`proofs_check.replication.arch_sensitivity` -- the architecture-sensitivity comparison
+  (MLP / CNN / LSTM / transformer at matched parameter budgets; flip rate under Gaussian noise
+  on one patch or one token embedding).
+
+Importing this package registers no claims and imports no heavy module.
+
+>>> import proofs_check.replication as r
+>>> r.__all__
+['arch_sensitivity']
+"""
+
+__all__ = ["arch_sensitivity"]
