@@ -140,10 +140,11 @@ def architecture_comparison(path: Path) -> None:
         spare = axes[len(tasks) + 1] if len(axes) > len(tasks) + 1 else ax
         spare.legend(*ax.get_legend_handles_labels(), loc="center left", fontsize=9,
                      title="per-position profile")
-    seeds = sorted({r["seed"] for r in runs})
-    fig.suptitle(f"Architecture comparison at matched parameter budgets, {len(seeds)} seeds "
-                 f"each ({', '.join(map(str, seeds))}), stored Monte Carlo study "
-                 f"{STORED_STUDIES.split('*')[0]}", fontsize=9)
+    per_task = {t: sorted({r["seed"] for r in runs if r["task"] == t}) for t in tasks}
+    counts = "; ".join(f"{t} {len(s)} (seeds {s[0]}-{s[-1]})" for t, s in per_task.items() if s)
+    fig.suptitle(f"Architecture comparison at matched parameter budgets; seeds per "
+                 f"architecture: {counts}; stored Monte Carlo studies "
+                 f"{STORED_STUDIES}", fontsize=9)
     fig.tight_layout()
     save_figure(fig, path, dpi=120)
     plt.close(fig)
