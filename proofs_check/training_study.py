@@ -180,7 +180,49 @@ def _permutation_power(s) -> float:
     return one_sided_power(b.mean() * (1 - 1 / EFFECT_RATIO), se, 1.644854)
 
 
-def _register(c, name, metric, target, required, direction_only=False, min_seeds=5):
+def _sweep_check(name, target, required, direction_only, min_seeds=5):
+    """The speed-up at every validation-loss threshold of the sweep (fixed before the runs):
+    holds when every uncensored ratio's interval decides for the claim, refuted when every one
+    decides against it; a secondary analysis of the same runs (not a second route)."""
+    def check():
+        from nstheory.training.study import NTP_LOSS_SWEEP, threshold_sweep
+
+        study = _load(name)
+        if study is None:
+            return no_stored_measurement(f"training_{name[0]}.json absent")
+        rows, verdicts, se_max = [], [], 0.0
+        for r in threshold_sweep(study, NTP_LOSS_SWEEP, level=LEVEL):
+            c = r["censored"]
+            what = f"val. loss <= {r['threshold']:g}: T_base/T_reg"
+            if r["ratio"] is None:
+                rows.append((what, f"no ratio (censored base {c['base']}, reg {c['reg']})"))
+                continue
+            lo, hi = r["ci"]
+            rows.append((what, f"{r['ratio']:.4f} [{lo:.4f}, {hi:.4f}] ({r['kind']}; censored "
+                               f"base {c['base']}, reg {c['reg']})"))
+            if r["kind"] == "estimate":
+                verdicts.append(_decide(lo, hi, target, direction_only)[0])
+                se_max = max(se_max, (hi - lo) / (2 * 1.959964))
+        enough = _setting_ok(study, required) and min(
+            sum(x["arm"] == a for x in study["runs"]) for a in ("base", "reg")) >= min_seeds
+        holds = bool(verdicts) and all(v is True for v in verdicts)
+        refuted = bool(verdicts) and all(v is False for v in verdicts)
+        rows.append(("thresholds with an uncensored ratio (decided for / against / neither)",
+                     f"{len(verdicts)} ({verdicts.count(True)} / {verdicts.count(False)} / "
+                     f"{verdicts.count(None)})"))
+        power = one_sided_power(EFFECT_RATIO - 1, se_max, 1.959964) if verdicts else 0.0
+        return attach_power(
+            compare_holds(holds, rows, tolerance=f"{LEVEL:.0%} bootstrap interval per threshold",
+                          inconclusive=not (holds or refuted) or not enough,
+                          note="" if enough else NOT_DECIDABLE),
+            "a true T_base/T_reg of 1 (no speed-up) against the paper's 1.36, at the least "
+            "precise uncensored threshold", power)
+    check.__name__ = f"threshold_sweep_{name[0]}"
+    return reports_study([DATA / f"training_{n}.json" for n in name], which="first")(check)
+
+
+def _register(c, name, metric, target, required, direction_only=False, min_seeds=5,
+              sweep=False):
     data = tuple(f"data:training_{n}.json" for n in name)
     c.check("monte-carlo", name=f"bootstrap_ratio_{metric}",
             uses=(*data, "nstheory.stats.ratio_ci"))(
@@ -188,6 +230,10 @@ def _register(c, name, metric, target, required, direction_only=False, min_seeds
     c.check("exact-enumeration", name=f"permutation_test_{metric}",
             uses=(*data, "nstheory.training.study.permutation_pvalue"))(
         _permutation_check(name, metric, required, direction_only, min_seeds))
+    if sweep:
+        c.check("monte-carlo", name="threshold_sweep_val_loss",
+                uses=(*data, "nstheory.training.study.threshold_sweep"))(
+            _sweep_check(name, target, required, direction_only, min_seeds))
 
 
 # --------------------------------------------------------------------------------------------
@@ -218,21 +264,37 @@ c = claim(
 _register(c, ("modadd113", "modadd_reduced"), "steps_to_val99", 4500 / 3300,
           {"preset": "modadd113"})
 
+#: What the next-token study on fortunes measured (shared by the paper's claim and ours).
+NTP_EVIDENCE = (
+    "Study proofs_check/data/training_ntp_fortunes_plateau.json (`nstheory train ntp --preset "
+    "ntp-plateau --seeds 0-4 --record ntp_fortunes_plateau`): the paper's small model on the "
+    "Debian fortunes corpus, 5 seeds per arm, 1500 steps without early stop (near the "
+    "plateau: the base arm's validation loss falls by 0.04-0.07 nats/token from step 1000 to "
+    "1500, against 2.8 in the first 300 steps; final 3.16-3.22), validation loss every 25 "
+    "steps. Thresholds fixed before any regularized run: 3.5 nats/token primary, swept "
+    "3.6-3.0. T_base/T_reg at 3.5 = 0.983 [0.933, 1.034] (95% bootstrap); at 3.6 1.02 "
+    "[0.96, 1.10], 3.4 0.99 [0.91, 1.07], 3.3 1.05 [0.99, 1.12]; 3.2 reached by 4 of 5 base "
+    "and 2 of 5 regularized runs, 3.1 and 3.0 by none. No threshold shows a speed-up near "
+    "1.75; the regularized arm's plateau is slightly higher (final 3.19-3.22 vs 3.16-3.22) and "
+    "each step costs 1.4x. WikiText-2 is not on this machine; with a local copy, `--corpus "
+    "wikitext2 --corpus-path DIR --record ntp_wikitext2` gives the study this claim reads "
+    "first.")
+
+
 c = claim(
     "training.ntp.speedup_paper",
     "On next-token prediction (4 layers, d = 30, 6 heads, vocabulary 500) the regularizer "
     "speeds training up by ~75%: T_base/T_reg ~ 1.75 to reach a validation-loss threshold.",
     latex=r"T_{base}/T_{reg}\approx 1.75",
-    provenance="paper:haris2026 §4.4 (reading of '75%' reconstructed)",
+    provenance="reconstructed:haris2026 §4.4 (the '75%' read as T_base/T_reg = 1.75; "
+    "corpus and threshold ours)",
+    expect="refuted",
+    refutation_kind="not-reproduced",
     single_evidence=SINGLE_STUDY,
-    evidence="Decidable only from a WikiText-2 study with >= 5 seeds per arm (`nstheory train "
-    "ntp --seeds 0-4 --corpus wikitext2 --corpus-path DIR --record ntp_wikitext2`); WikiText-2 "
-    "is not on this machine. A study on the fortunes corpus (training_ntp_fortunes.json, if "
-    "stored) is shown as evidence only. The validation-loss threshold is 3.5 nats/token (ours; "
-    "the paper's target is not reported).",
+    evidence=NTP_EVIDENCE,
 )
-_register(c, ("ntp_wikitext2", "ntp_fortunes"), "steps_to_val_loss", 1.75,
-          {"preset": "ntp", "corpus": "wikitext2"})
+_register(c, ("ntp_wikitext2", "ntp_fortunes_plateau", "ntp_fortunes"), "steps_to_val_loss",
+          1.75, {"preset": "ntp-plateau"}, sweep=True)
 
 c = claim(
     "training.parity.speedup_paper",
@@ -285,7 +347,8 @@ c = claim(
     latex=r"T_{base}/T_{reg} > 1\ \text{(fortunes, val. loss} \le 3.5)",
     provenance="new",
     single_evidence=SINGLE_STUDY,
-    evidence="Our setting, not the paper's (corpus fortunes, gamma/rho/optimiser ours, "
-    "validation loss logged every 25 steps): proofs_check/data/training_ntp_fortunes.json.",
+    evidence="Our setting, not the paper's (corpus fortunes, gamma/rho/optimiser ours). " +
+    NTP_EVIDENCE,
 )
-_register(c, ("ntp_fortunes",), "steps_to_val_loss", 1.0, None, direction_only=True)
+_register(c, ("ntp_fortunes_plateau", "ntp_fortunes"), "steps_to_val_loss", 1.0,
+          {"preset": "ntp-plateau"}, direction_only=True, sweep=True)

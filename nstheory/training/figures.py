@@ -547,14 +547,16 @@ def ntp_loss_sweep(path: Path, name: str = "ntp_fortunes_plateau") -> None:
     ax.set_xlabel("optimizer step")
     ax.set_ylabel("validation loss (nats/token)")
     ax.legend(fontsize=7)
-    ax.set_title("validation loss; dotted: the thresholds (fixed before the runs)", fontsize=8)
+    ax.set_title("validation loss; dotted: the thresholds (fixed before any regularized run)",
+                 fontsize=8)
     for i, r in enumerate(rows):
         c = r["censored"]
         note = f"censored {c['base']}/{len(r['steps']['base'])} base, " \
                f"{c['reg']}/{len(r['steps']['reg'])} reg"
         if r["ratio"] is None:
-            bx.annotate("no ratio:\nboth arms\ncensored" if c["base"] and c["reg"] else
-                        "no ratio", (i, 1.0), fontsize=6, ha="center")
+            bx.annotate(f"no ratio:\ncensored\nbase {c['base']}/{len(r['steps']['base'])}\n"
+                        f"reg {c['reg']}/{len(r['steps']['reg'])}", (i, 1.0), fontsize=6,
+                        ha="center")
             continue
         lo, hi = r["ci"]
         marker = "o" if r["kind"] == "estimate" else ("v" if r["kind"] == "upper bound" else "^")

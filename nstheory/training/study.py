@@ -330,8 +330,9 @@ def analyze_study(runs: list[dict], metrics=METRICS, level: float = 0.95) -> dic
     return {"arms": arms, "speedup": speed}
 
 
-#: Validation-loss thresholds (nats/token) of the next-token sweep, fixed before the
-#: ntp-plateau study was run; 3.5 is the primary one (the ``ntp`` preset's early stop).
+#: Validation-loss thresholds (nats/token) of the next-token sweep, fixed before any
+#: regularized run of the ntp-plateau study; 3.5 is the primary one (the ``ntp`` preset's
+#: early stop).
 NTP_LOSS_SWEEP = (3.6, 3.5, 3.4, 3.3, 3.2, 3.1, 3.0)
 
 
