@@ -164,7 +164,8 @@ def envelopes(path):
             ax.errorbar(L, [r["mc_mean"] for r in rows],
                         yerr=[1.96 * r["mc_stderr"] for r in rows], fmt="o", ms=2.5,
                         color=color, capsize=1.5, lw=0.8,
-                        label=f"MC width {WIDTH}, 95% CI ({n_in}/{len(rows)} meet interval)")
+                        label=f"MC width {WIDTH}, 95% CI, {name}: {n_in}/{len(rows)} meet "
+                              "the interval")
             if "pattern_resolved_mean" in rows[0]:
                 pm = [r["pattern_resolved_mean"] for r in rows]
                 pe = [1.96 * r["pattern_resolved_stderr"] for r in rows]
