@@ -14,6 +14,9 @@ from pathlib import Path
 from nstheory.errors import NSTheoryError
 from nstheory.plots import figure
 
+#: Lower edge of the residual panel's log axis: an interval reaching 0 is drawn down to it.
+RESIDUAL_FLOOR = 1e-6
+
 STUDY = Path(__file__).resolve().parents[2] / "proofs_check" / "data" / \
     "propagation_finite_width.json"
 BLOCKS = STUDY.with_name("propagation_finite_width_blocks.json")
@@ -71,7 +74,7 @@ def finite_width_figure(path):
     mf = np.array([r.mean_field_normalised for r in rows])
     plt = setup_matplotlib()
     fig, (ax, bx, tx) = plt.subplots(1, 3, figsize=(18, 4.8))
-    ax.plot(layers, mf, "k-", lw=1.5, label="mean field (width -> inf)")
+    ax.plot(layers, mf, "k-", lw=1.5, label=r"mean field ($N \to \infty$)")
     out = {"mean_field": mf.tolist(), "widths": {}}
     colors = ("C0", "C1", "C2", "C3", "C4", "tab:brown", "tab:gray")
     for color, w in zip(colors, WIDTHS, strict=True):
@@ -96,8 +99,16 @@ def finite_width_figure(path):
         r_all = [runs[f"relu_d20_w{w}"]["mean"][L - 1] - rows[L - 1].corrected_normalised(w)
                  for w in WIDTHS]
         s_all = [runs[f"relu_d20_w{w}"]["stderr"][L - 1] for w in WIDTHS]
-        bx.errorbar(WIDTHS, np.abs(r_all), yerr=1.96 * np.array(s_all), fmt="o", color=color,
-                    capsize=2, label=f"|MC - corrected|, layer {L} (95% CI)")
+        mag, half = np.abs(r_all), 1.96 * np.array(s_all)
+        zero = mag - half <= RESIDUAL_FLOOR  # the interval reaches 0: drawn to the floor, open
+        low = np.where(zero, mag - RESIDUAL_FLOOR, half)
+        bx.errorbar(np.array(WIDTHS)[~zero], mag[~zero], yerr=[low[~zero], half[~zero]],
+                    fmt="o", color=color, capsize=2,
+                    label=f"|MC - corrected|, layer {L} (95% CI)"
+                    + (f"; open: {int(zero.sum())} CI(s) reaching 0" if zero.any() else ""))
+        if zero.any():
+            bx.errorbar(np.array(WIDTHS)[zero], mag[zero], yerr=[low[zero], half[zero]],
+                        fmt="o", mfc="white", color=color, capsize=2)
         gap = abs(rows[L - 1].coef_normalised) / wgrid
         bx.plot(wgrid, gap, ":", color=color, lw=1, label=f"|1/N term|, layer {L}")
         r_fit = np.asarray(res[FIT_LAYERS.index(L)])
@@ -107,6 +118,7 @@ def finite_width_figure(path):
         bx.plot(wgrid, abs(amp) * wgrid**-fit.exponent, "-", color=color, lw=1)
     bx.set_xscale("log", base=2)
     bx.set_yscale("log")
+    bx.set_ylim(bottom=RESIDUAL_FLOOR)
     bx.set_xlabel("width $N$")
     bx.set_ylabel("|normalised stability difference|")
     bx.set_title(rf"residual $\propto N^{{-p}}$: $p = {fit.exponent:.3g}$, 95% "
