@@ -35,7 +35,7 @@ from nstheory.errors import NSTheoryError
 
 #: per-claim seconds of a reference run (``{"claim id": seconds}``), used only to order the
 #: work (longest first); refresh with ``benchmarks/bench_verify.py --write-costs``
-COST_FILE = Path(__file__).resolve().parent.parent / "proofs_check" / "data" / "verify_costs.json"
+COST_FILE = Path(__file__).resolve().parent.parent / "proofs_check" / "verify_costs.json"
 
 #: libraries the parent imports before forking (those installed; torch only when asked)
 PRELOAD = ("numpy", "scipy.special", "scipy.stats", "sympy", "mpmath", "flint")
