@@ -54,10 +54,10 @@ def load_claims():
     return REGISTRY
 
 
-def _claim_results(task: tuple[Claim, bool]) -> list:
-    """Worker entry point: run one claim, return its check results (picklable)."""
-    c, fast = task
-    return run_claim(c, fast=fast).results
+def _group_results(task: tuple[list[Claim], bool]) -> list[list]:
+    """Worker entry point: run a group of claims, return their check results (picklable)."""
+    group, fast = task
+    return [run_claim(c, fast=fast).results for c in group]
 
 
 def run(patterns=None, fast=False, jobs=1, show_progress=None,
@@ -67,9 +67,10 @@ def run(patterns=None, fast=False, jobs=1, show_progress=None,
     their outcomes, in claim-id order whatever ``jobs``.
 
     With more than one job the heavy libraries are imported once here and the workers are
-    forked after it (:mod:`nstheory.verify_pool`). ``timings``, when given, receives the
-    seconds spent importing the claim modules (``"claims"``), each preloaded library
-    (``"preload"``: name to seconds) and the number of workers (``"workers"``).
+    forked after it; each worker runs whole topics (:mod:`nstheory.verify_pool`).
+    ``timings``, when given, receives the seconds spent importing the claim modules
+    (``"claims"``), each preloaded library (``"preload"``: name to seconds) and the number of
+    workers (``"workers"``).
 
     Examples
     --------
@@ -98,18 +99,25 @@ def run(patterns=None, fast=False, jobs=1, show_progress=None,
             t1 = time.perf_counter()
             verify_pool.preload_one(name)
             timings["preload"][name] = time.perf_counter() - t1
+    groups = verify_pool.claim_groups(claims)
     bar = progress(total=len(claims), desc="verify", enabled=show_progress)
 
     def done(i: int, seconds: float) -> None:
-        bar.set_postfix_str(claims[i].id[-40:])
-        bar.update(1)
+        bar.set_postfix_str(claims[groups[i][-1]].id[-40:])
+        bar.update(len(groups[i]))
 
     try:
-        results = verify_pool.fork_map(
-            _claim_results, [(c, fast) for c in claims], workers,
-            order=verify_pool.schedule(claims, verify_pool.load_costs()), on_done=done)
+        per_group = verify_pool.fork_map(
+            _group_results, [([claims[j] for j in g], fast) for g in groups], workers,
+            order=verify_pool.schedule([[claims[j] for j in g] for g in groups],
+                                       verify_pool.load_costs()),
+            on_done=done)
     finally:
         bar.close()
+    results: list = [None] * len(claims)
+    for g, res in zip(groups, per_group, strict=True):
+        for j, r in zip(g, res, strict=True):
+            results[j] = r
     return [ClaimOutcome(c, r) for c, r in zip(claims, results, strict=True)]
 
 

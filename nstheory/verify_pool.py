@@ -7,8 +7,10 @@ heavy libraries once, then *forks* the workers (copy-on-write: nothing is import
 worker starts in milliseconds. Each worker uses one thread for torch and for the BLAS/OpenMP
 pools (``N`` workers on ``N`` cores, no oversubscription).
 
-Scheduling: claims go to whichever worker is free, longest first (cost hints from a previous
-run's per-claim seconds, :data:`COST_FILE`; claims without a hint are ordered by a heuristic).
+Scheduling: claims are grouped by topic (the first two components of their id: claims of a
+topic that share an expensive reference through an in-process cache then compute it once);
+the groups go to whichever worker is free, longest first (cost hints from a previous run's
+per-claim seconds, :data:`COST_FILE`; claims without a hint are estimated by a heuristic).
 The order only changes the wall time: every claim runs the same checks, the results come back
 in the claim-id order of a serial run, and every check is seeded by itself, not by its worker.
 
@@ -121,12 +123,32 @@ def load_costs(path: Path | None = None) -> dict[str, float]:
     return {str(k): float(v) for k, v in data.items() if isinstance(v, int | float)}
 
 
-def schedule(claims: Sequence, costs: dict[str, float]) -> list[int]:
-    """Indices of ``claims`` in the order to hand them out: longest expected first.
+def claim_groups(claims: Sequence) -> list[list[int]]:
+    """Indices of ``claims`` grouped by topic (the first two components of the id, e.g.
+    ``gaussian.recurrence``), groups in order of first appearance.
+
+    A group runs in one worker, so claims of a topic that share an expensive reference
+    through an in-process cache (``functools.cache`` in their module) compute it once.
+
+    >>> from nstheory.claims import Registry
+    >>> reg = Registry()
+    >>> cs = [reg.claim(i, "s", latex="s", provenance="new") for i in ("a.x.1", "a.y.1", "a.x.2")]
+    >>> claim_groups(cs)
+    [[0, 2], [1]]
+    """
+    groups: dict[str, list[int]] = {}
+    for i, c in enumerate(claims):
+        groups.setdefault(".".join(c.id.split(".")[:2]), []).append(i)
+    return list(groups.values())
+
+
+def schedule(groups: Sequence[Sequence], costs: dict[str, float]) -> list[int]:
+    """Indices of ``groups`` (each a sequence of claims) in the order to hand them out:
+    longest expected first.
 
     A claim without a recorded cost is estimated from its checks: a claim outside the fast
     subset or with Monte Carlo checks is assumed slower than a purely exact one. Ties keep the
-    claim-id order, so the schedule is deterministic.
+    given order, so the schedule is deterministic.
 
     Examples
     --------
@@ -134,15 +156,15 @@ def schedule(claims: Sequence, costs: dict[str, float]) -> list[int]:
     >>> reg = Registry()
     >>> a = reg.claim("t.a", "s", latex="s", provenance="new")
     >>> b = reg.claim("t.b", "s", latex="s", provenance="new", fast=False)
-    >>> schedule([a, b], {}), schedule([a, b], {"t.a": 9.0, "t.b": 1.0})
+    >>> schedule([[a], [b]], {}), schedule([[a], [b]], {"t.a": 9.0, "t.b": 1.0})
     ([1, 0], [0, 1])
     """
     def guess(c) -> float:
         mc = sum(1 for k in c.checks if k.route.value == "monte-carlo")
         return (2.0 if not c.fast else 0.3) + 0.3 * mc + 0.05 * len(c.checks)
 
-    est = [costs.get(c.id, guess(c)) for c in claims]
-    return sorted(range(len(claims)), key=lambda i: -est[i])
+    est = [sum(costs.get(c.id, guess(c)) for c in g) for g in groups]
+    return sorted(range(len(groups)), key=lambda i: -est[i])
 
 
 def preload_names(torch: bool = True) -> list[str]:

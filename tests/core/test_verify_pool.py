@@ -11,7 +11,14 @@ import pytest
 from nstheory.claims import Registry, Status, compare_exact
 from nstheory.cli import main
 from nstheory.errors import NSTheoryError
-from nstheory.verify_pool import fork_map, load_costs, parse_jobs, resolve_jobs, schedule
+from nstheory.verify_pool import (
+    claim_groups,
+    fork_map,
+    load_costs,
+    parse_jobs,
+    resolve_jobs,
+    schedule,
+)
 
 
 def _pid_and_square(k):
@@ -56,10 +63,22 @@ def test_cli_rejects_bad_jobs_with_exit_2(capsys):
 def test_schedule_puts_recorded_long_claims_first_then_unrecorded_by_weight():
     reg = Registry()
     cs = [reg.claim(f"t.c{i}", "s", latex="s", provenance="new", fast=i != 2) for i in range(4)]
-    order = schedule(cs, {"t.c0": 0.1, "t.c3": 50.0})
+    groups = [[c] for c in cs]
+    order = schedule(groups, {"t.c0": 0.1, "t.c3": 50.0})
     assert order[0] == 3 and order[1] == 2          # 50 s recorded, then the non-fast guess
     assert sorted(order) == [0, 1, 2, 3]
-    assert schedule(cs, {}) == schedule(cs, {})     # deterministic
+    assert schedule(groups, {}) == schedule(groups, {})     # deterministic
+    assert schedule([cs[:2], cs[2:]], {"t.c0": 9.0, "t.c3": 1.0}) == [0, 1]  # sums per group
+
+
+def test_claims_of_a_topic_share_a_worker():
+    from nstheory.verify import load_claims
+
+    claims = load_claims().select()
+    groups = claim_groups(claims)
+    assert sorted(i for g in groups for i in g) == list(range(len(claims)))
+    for g in groups:
+        assert len({".".join(claims[i].id.split(".")[:2]) for i in g}) == 1
 
 
 def test_load_costs_ignores_corrupt_files(tmp_path):
