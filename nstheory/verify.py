@@ -95,7 +95,9 @@ def run(patterns=None, fast=False, jobs=1, show_progress=None,
     timings["workers"] = workers
     timings["preload"] = {}
     if workers > 1:
-        for name in verify_pool.preload_names(torch=not fast):
+        torch = any(k.route.value == "monte-carlo" or any("torch" in u for u in k.uses)
+                    for c in claims for k in c.checks if not (fast and k.slow))
+        for name in verify_pool.preload_names(torch=torch):
             t1 = time.perf_counter()
             verify_pool.preload_one(name)
             timings["preload"][name] = time.perf_counter() - t1
