@@ -7,7 +7,8 @@ Usage::
 For every claim: its status, verdict, ``as_expected`` and number of independent routes; for
 every check (keyed by claim id, route and check name): its status. Any difference is printed
 and the exit status is 1; identical verdicts exit 0. Claims present in only one report are
-listed (and count as a difference unless ``--only-common``, for comparing a subset run).
+listed (and count as a difference unless ``--only-common``, for comparing a subset run: then
+only the claims and checks present in both are compared).
 Numbers that may legitimately move in their last bits (z-scores, agreement digits: e.g. a
 reduction summed by a different number of threads) are not compared for equality; the largest
 change of each is printed for information.
@@ -59,7 +60,8 @@ def diff_reports(before: dict, after: dict, only_common: bool = False):
         for key in sorted(set(bc) | set(ac)):
             name = f"{cid} {key[0]}/{key[1]}"
             if key not in bc or key not in ac:
-                out.append(f"{name}: only in {'before' if key in bc else 'after'}")
+                if not only_common:
+                    out.append(f"{name}: only in {'before' if key in bc else 'after'}")
                 continue
             if bc[key]["status"] != ac[key]["status"]:
                 out.append(f"{name}: status {bc[key]['status']!r} -> {ac[key]['status']!r}")

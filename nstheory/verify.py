@@ -63,8 +63,9 @@ def _group_results(task: tuple[list[Claim], bool]) -> list[list]:
 def run(patterns=None, fast=False, jobs=1, show_progress=None,
         timings: dict | None = None) -> list[ClaimOutcome]:
     """Run the claims whose id matches any glob in ``patterns`` (all when None; ``fast`` selects
-    the quick subset) in ``jobs`` processes (an integer or ``"auto"``: one per core) and return
-    their outcomes, in claim-id order whatever ``jobs``.
+    the quick subset) in ``jobs`` processes (an integer or ``"auto"``: one per core, or this
+    process alone for a run expected to be short) and return their outcomes, in claim-id order
+    whatever ``jobs``.
 
     With more than one job the heavy libraries are imported once here and the workers are
     forked after it; each worker runs whole topics (:mod:`nstheory.verify_pool`).
@@ -91,7 +92,12 @@ def run(patterns=None, fast=False, jobs=1, show_progress=None,
     claims = reg.select(patterns, fast=fast)
     if not claims:
         raise NSTheoryError(f"no claim matches {' '.join(patterns or [])!r}")
-    workers = verify_pool.resolve_jobs(jobs, len(claims))
+    costs = verify_pool.load_costs()
+    groups = verify_pool.claim_groups(claims)
+    workers = verify_pool.resolve_jobs(jobs, len(groups))
+    if verify_pool.parse_jobs(jobs) == "auto" and sum(
+            verify_pool.expected_seconds(c, costs) for c in claims) < verify_pool.AUTO_MIN_SECONDS:
+        workers = 1  # a short run: forking and preloading would cost more than they save
     timings["workers"] = workers
     timings["preload"] = {}
     if workers > 1:
@@ -101,7 +107,6 @@ def run(patterns=None, fast=False, jobs=1, show_progress=None,
             t1 = time.perf_counter()
             verify_pool.preload_one(name)
             timings["preload"][name] = time.perf_counter() - t1
-    groups = verify_pool.claim_groups(claims)
     bar = progress(total=len(claims), desc="verify", enabled=show_progress)
 
     def done(i: int, seconds: float) -> None:
@@ -111,8 +116,7 @@ def run(patterns=None, fast=False, jobs=1, show_progress=None,
     try:
         per_group = verify_pool.fork_map(
             _group_results, [([claims[j] for j in g], fast) for g in groups], workers,
-            order=verify_pool.schedule([[claims[j] for j in g] for g in groups],
-                                       verify_pool.load_costs()),
+            order=verify_pool.schedule([[claims[j] for j in g] for g in groups], costs),
             on_done=done)
     finally:
         bar.close()

@@ -35,9 +35,14 @@ from pathlib import Path
 
 from nstheory.errors import NSTheoryError
 
-#: per-claim seconds of a reference run (``{"claim id": seconds}``), used only to order the
-#: work (longest first); refresh with ``benchmarks/bench_verify.py --write-costs``
+#: per-claim CPU seconds of a reference pool run (``{"claim id": seconds}``), used only to order
+#: the work (longest first) and to decide whether ``--jobs auto`` forks at all; refresh with
+#: ``benchmarks/bench_verify.py --write-costs proofs_check/verify_costs.json``
 COST_FILE = Path(__file__).resolve().parent.parent / "proofs_check" / "verify_costs.json"
+
+#: ``--jobs auto`` runs in one process when the selected claims are expected to take less than
+#: this many seconds (forking and preloading the libraries would cost more than they save)
+AUTO_MIN_SECONDS = 10.0
 
 #: libraries the parent imports before forking (those installed; torch only when asked)
 PRELOAD = ("numpy", "scipy.special", "scipy.stats", "sympy", "mpmath", "flint")
@@ -159,12 +164,23 @@ def schedule(groups: Sequence[Sequence], costs: dict[str, float]) -> list[int]:
     >>> schedule([[a], [b]], {}), schedule([[a], [b]], {"t.a": 9.0, "t.b": 1.0})
     ([1, 0], [0, 1])
     """
-    def guess(c) -> float:
-        mc = sum(1 for k in c.checks if k.route.value == "monte-carlo")
-        return (2.0 if not c.fast else 0.3) + 0.3 * mc + 0.05 * len(c.checks)
-
-    est = [sum(costs.get(c.id, guess(c)) for c in g) for g in groups]
+    est = [sum(expected_seconds(c, costs) for c in g) for g in groups]
     return sorted(range(len(groups)), key=lambda i: -est[i])
+
+
+def expected_seconds(claim, costs: dict[str, float]) -> float:
+    """The recorded seconds of ``claim`` or, without a record, a guess from its checks (a claim
+    outside the fast subset or with Monte Carlo checks is assumed slower).
+
+    >>> from nstheory.claims import Registry
+    >>> c = Registry().claim("t.a", "s", latex="s", provenance="new", fast=False)
+    >>> expected_seconds(c, {"t.a": 3.5}), expected_seconds(c, {})
+    (3.5, 2.0)
+    """
+    if claim.id in costs:
+        return costs[claim.id]
+    mc = sum(1 for k in claim.checks if k.route.value == "monte-carlo")
+    return (2.0 if not claim.fast else 0.3) + 0.3 * mc + 0.05 * len(claim.checks)
 
 
 def preload_names(torch: bool = True) -> list[str]:
