@@ -157,8 +157,8 @@ class CheckResult:
         z-score of a statistical comparison.
     note : str, optional
         Free text.
-    seconds, route, check, uses
-        Filled in by :func:`run_check`.
+    seconds, cpu_seconds, route, check, uses
+        Filled in by :func:`run_check` (wall and CPU seconds of the check's process).
     alternative : str, optional
         The effect a statistical check must detect.
     power : float, optional
@@ -187,6 +187,7 @@ class CheckResult:
     alternative: str | None = None
     power: float | None = None
     uses: tuple[str, ...] = ()
+    cpu_seconds: float = 0.0
 
     @property
     def short(self) -> str:
@@ -558,7 +559,7 @@ def run_check(chk: Check) -> CheckResult:
     >>> str(r.status), r.note.splitlines()[0]
     ('error', 'ZeroDivisionError: division by zero')
     """
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     try:
         res = chk.fn()
         if not isinstance(res, CheckResult):
@@ -569,6 +570,7 @@ def run_check(chk: Check) -> CheckResult:
             Status.ERROR, note=f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=6)}"
         )
     res.seconds = time.perf_counter() - t0
+    res.cpu_seconds = time.process_time() - c0
     res.route = chk.route.value
     res.check = chk.name
     res.uses = chk.uses

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import pkgutil
 import sys
 import time
@@ -53,16 +54,24 @@ def load_claims():
     return REGISTRY
 
 
-def _run_one(args: tuple[str, bool]) -> dict:
-    """Worker entry point for ``--jobs``: run one claim by id, return its dict."""
-    cid, fast = args
-    reg = load_claims()
-    return run_claim(reg.claims[cid], fast=fast).to_dict()
+def _group_results(task: tuple[list[Claim], bool]) -> list[list]:
+    """Worker entry point: run a group of claims, return their check results (picklable)."""
+    group, fast = task
+    return [run_claim(c, fast=fast).results for c in group]
 
 
-def run(patterns=None, fast=False, jobs=1, show_progress=None) -> list[ClaimOutcome]:
+def run(patterns=None, fast=False, jobs=1, show_progress=None,
+        timings: dict | None = None) -> list[ClaimOutcome]:
     """Run the claims whose id matches any glob in ``patterns`` (all when None; ``fast`` selects
-    the quick subset) in ``jobs`` processes and return their outcomes.
+    the quick subset) in ``jobs`` processes (an integer or ``"auto"``: one per core, or this
+    process alone for a run expected to be short) and return their outcomes, in claim-id order
+    whatever ``jobs``.
+
+    With more than one job the heavy libraries are imported once here and the workers are
+    forked after it; each worker runs whole topics (:mod:`nstheory.verify_pool`).
+    ``timings``, when given, receives the seconds spent importing the claim modules
+    (``"claims"``), each preloaded library (``"preload"``: name to seconds) and the number of
+    workers (``"workers"``).
 
     Examples
     --------
@@ -74,24 +83,48 @@ def run(patterns=None, fast=False, jobs=1, show_progress=None) -> list[ClaimOutc
     ...
     nstheory.errors.NSTheoryError: no claim matches 'no.such.claim'
     """
+    from nstheory import verify_pool
+
+    timings = {} if timings is None else timings
+    t0 = time.perf_counter()
     reg = load_claims()
+    timings["claims"] = time.perf_counter() - t0
     claims = reg.select(patterns, fast=fast)
     if not claims:
         raise NSTheoryError(f"no claim matches {' '.join(patterns or [])!r}")
-    outcomes: list[ClaimOutcome] = []
-    if jobs > 1:
-        from nstheory.executor import get_executor
+    costs = verify_pool.load_costs()
+    groups = verify_pool.claim_groups(claims)
+    workers = verify_pool.resolve_jobs(jobs, len(groups))
+    if verify_pool.parse_jobs(jobs) == "auto" and sum(
+            verify_pool.expected_seconds(c, costs) for c in claims) < verify_pool.AUTO_MIN_SECONDS:
+        workers = 1  # a short run: forking and preloading would cost more than they save
+    timings["workers"] = workers
+    timings["preload"] = {}
+    if workers > 1:
+        torch = any(k.route.value == "monte-carlo" or any("torch" in u for u in k.uses)
+                    for c in claims for k in c.checks if not (fast and k.slow))
+        for name in verify_pool.preload_names(torch=torch):
+            t1 = time.perf_counter()
+            verify_pool.preload_one(name)
+            timings["preload"][name] = time.perf_counter() - t1
+    bar = progress(total=len(claims), desc="verify", enabled=show_progress)
 
-        dicts = get_executor("process", workers=jobs).map(
-            _run_one, [(c.id, fast) for c in claims], desc="claims"
-        )
-        outcomes = [_from_dict(c, d) for c, d in zip(claims, dicts, strict=True)]
-    else:
-        bar = progress(claims, total=len(claims), desc="verify", enabled=show_progress)
-        for c in bar:
-            bar.set_postfix_str(c.id[-40:])
-            outcomes.append(run_claim(c, fast=fast))
-    return outcomes
+    def done(i: int, seconds: float) -> None:
+        bar.set_postfix_str(claims[groups[i][-1]].id[-40:])
+        bar.update(len(groups[i]))
+
+    try:
+        per_group = verify_pool.fork_map(
+            _group_results, [([claims[j] for j in g], fast) for g in groups], workers,
+            order=verify_pool.schedule([[claims[j] for j in g] for g in groups], costs),
+            on_done=done)
+    finally:
+        bar.close()
+    results: list = [None] * len(claims)
+    for g, res in zip(groups, per_group, strict=True):
+        for j, r in zip(g, res, strict=True):
+            results[j] = r
+    return [ClaimOutcome(c, r) for c, r in zip(claims, results, strict=True)]
 
 
 def _from_dict(c: Claim, d: dict) -> ClaimOutcome:
@@ -247,6 +280,7 @@ def summary(outcomes: list[ClaimOutcome]) -> dict:
         "two_independent_routes": sum(1 for o in outcomes if o.independent_routes >= 2),
         "single_evidence": sum(1 for o in outcomes if o.claim.single_evidence),
         "seconds": round(sum(r.seconds for r in checks), 2),
+        "cpu_seconds": round(sum(r.cpu_seconds for r in checks), 2),
     }
 
 
@@ -336,21 +370,70 @@ def to_markdown(outcomes: list[ClaimOutcome]) -> str:
     return "\n".join(lines)
 
 
+def import_times_text(timings: dict) -> str:
+    """The import times of a run (see :func:`run`'s ``timings``): the process start-up up to
+    the command (Python and ``nstheory``), the claim modules and each library preloaded before
+    the workers were forked. Libraries a check imports itself count in that check's time.
+
+    >>> print(import_times_text({"claims": 0.5, "preload": {"sympy": 1.25}, "workers": 2,
+    ...                          "startup": 0.25}))
+    imports (wall seconds): 2 s in all; start-up to the command 0.25 s, claim modules 0.5 s, \
+preloaded before forking 2 workers 1.25 s (sympy 1.25 s)
+    """
+    pre = timings.get("preload", {})
+    start = timings.get("startup")
+    total = (start or 0.0) + timings.get("claims", 0.0) + sum(pre.values())
+    parts = ([f"start-up to the command {start:.3g} s"] if start is not None else []) + [
+        f"claim modules {timings.get('claims', 0.0):.3g} s"]
+    if pre:
+        parts.append(f"preloaded before forking {timings.get('workers', 1)} workers "
+                     f"{sum(pre.values()):.3g} s ("
+                     + ", ".join(f"{k} {v:.3g} s" for k, v in pre.items()) + ")")
+    return f"imports (wall seconds): {total:.3g} s in all; " + ", ".join(parts)
+
+
 def slowest_checks_text(outcomes, n: int = 10) -> str:
-    """The ``n`` slowest checks, one line each (wall seconds, claim id, route/check), and
-    their share of the total check time.
+    """The ``n`` slowest checks, one line each (wall seconds, CPU seconds of the check's
+    process, claim id, route/check), and their share of the total check time.
 
     >>> slowest_checks_text([]).splitlines()[0]
-    'slowest 0 checks (wall seconds; 0 s in all checks):'
+    'slowest 0 checks (wall seconds; 0 s wall, 0 s CPU in all checks):'
     """
-    rows = sorted(((r.seconds, o.claim.id, f"{r.route}/{r.check}") for o in outcomes
-                   for r in o.results), reverse=True)
-    total = sum(t for t, _, _ in rows)
+    rows = sorted(((r.seconds, r.cpu_seconds, o.claim.id, f"{r.route}/{r.check}")
+                   for o in outcomes for r in o.results), reverse=True)
+    total = sum(t for t, _, _, _ in rows)
+    cpu = sum(c for _, c, _, _ in rows)
     top = rows[:n]
-    lines = [f"slowest {len(top)} checks (wall seconds; {total:.3g} s in all checks):"]
-    for t, cid, name in top:
-        lines.append(f"  {t:8.3f} s  {100 * t / total if total else 0:5.1f}%  {cid}  {name}")
+    lines = [f"slowest {len(top)} checks (wall seconds; {total:.3g} s wall, {cpu:.3g} s CPU "
+             "in all checks):"]
+    for t, c, cid, name in top:
+        lines.append(f"  {t:8.3f} s  {100 * t / total if total else 0:5.1f}%  (CPU {c:7.3f} s)  "
+                     f"{cid}  {name}")
     return "\n".join(lines)
+
+
+def _startup_seconds() -> float | None:
+    """Seconds from the start of this process to now, when it runs as the ``nstheory`` command
+    (Python start-up and the imports before the command; Linux ``/proc``), else None."""
+    if Path(sys.argv[0] if sys.argv else "").name not in ("nstheory", "__main__.py"):
+        return None
+    try:
+        ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        return max(0.0, uptime - ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _jobs_arg(text: str):
+    import argparse
+
+    from nstheory.verify_pool import parse_jobs
+
+    try:
+        return parse_jobs(text)
+    except NSTheoryError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def register_cli(sub) -> None:
@@ -364,8 +447,10 @@ def register_cli(sub) -> None:
     >>> args = parser.parse_args(["verify", "--claims", "boolean.*", "--fast", "--jobs", "2"])
     >>> args.claims, args.fast, args.jobs, args.func is run_cli
     (['boolean.*'], True, 2, True)
+    >>> parser.parse_args(["verify"]).jobs
+    'auto'
     """
-    from nstheory.validate import arg_int, arg_output_file
+    from nstheory.validate import arg_output_file
 
     p = sub.add_parser("verify", help="run every registered claim check; print the claim matrix")
     p.add_argument("--claims", nargs="*", metavar="GLOB", help="only claims whose id matches")
@@ -374,13 +459,14 @@ def register_cli(sub) -> None:
                    help="write the full report as JSON (its directory must exist)")
     p.add_argument("--markdown", metavar="PATH", type=arg_output_file("markdown"),
                    help="write the report as Markdown (its directory must exist)")
-    p.add_argument("--jobs", type=arg_int(1, 64), default=1,
-                   help="worker processes, 1 to 64 (default 1)")
+    p.add_argument("--jobs", type=_jobs_arg, default="auto",
+                   help="worker processes: 'auto' (one per core, the default) or 1 to 64; "
+                        "workers are forked after the heavy imports")
     p.add_argument("--details", action="store_true", help="print every compared number")
     p.add_argument("--list", action="store_true", help="list the claims and exit")
     p.add_argument("--strict", action="store_true", help="inconclusive claims also fail")
     p.add_argument("--profile", action="store_true",
-                   help="also print the ten slowest checks (wall seconds each)")
+                   help="also print the import times and the ten slowest checks")
     p.set_defaults(func=run_cli)
 
 
@@ -408,12 +494,15 @@ def run_cli(args) -> int:
                   + ("; single evidence" if c.single_evidence else ""))
         return 0
     t0 = time.perf_counter()
-    outcomes = run(args.claims, fast=args.fast, jobs=args.jobs)
+    timings: dict = {"startup": _startup_seconds()}
+    outcomes = run(args.claims, fast=args.fast, jobs=getattr(args, "jobs", 1), timings=timings)
     print(format_table(matrix_rows(outcomes)))
     s = summary(outcomes)
-    print(f"\n{summary_line(s)}; {time.perf_counter() - t0:.1f} s.")
+    wall = time.perf_counter() - t0
+    print(f"\n{summary_line(s)}; {wall:.1f} s wall with {timings.get('workers', 1)} "
+          f"worker(s).")
     if getattr(args, "profile", False):
-        print("\n" + slowest_checks_text(outcomes))
+        print("\n" + import_times_text(timings) + "\n\n" + slowest_checks_text(outcomes))
     bad = [o for o in outcomes if o.as_expected is False or o.status == Status.ERROR]
     if args.details or bad:
         for o in outcomes if args.details else bad:

@@ -100,7 +100,7 @@ def _():
     return _certify_quadrature(2, 0.25)
 
 
-@c.check("monte-carlo", name="pair_argmax_agreement",
+@c.check("monte-carlo", name="pair_argmax_agreement", slow=True,
          uses=("nstheory.attention.montecarlo.argmax_agreement_mc", "closed-form:s2"))
 def _():
     from nstheory.attention.consistency import s2_closed_form
@@ -197,7 +197,7 @@ def _():
     )
 
 
-@c.check("monte-carlo", name="mc_s4_rho_half",
+@c.check("monte-carlo", name="mc_s4_rho_half", slow=True,
          uses=("nstheory.attention.montecarlo.argmax_agreement_mc",))
 def _():
     from nstheory.attention.montecarlo import argmax_agreement_mc

@@ -3,6 +3,8 @@ normalised C-map near its marginal fixed point, and criticality (anchors §7).""
 
 from __future__ import annotations
 
+import functools
+
 from nstheory.claims import (
     claim,
     compare_digits,
@@ -14,9 +16,11 @@ from nstheory.claims import (
 EXACT_FP = "0.217233628211221657408"  # haris2026 §2.5 [NUM]
 CONTRACTION = "0.2848516734"  # haris2026 §2.5 [NUM] (10 digits)
 
+@functools.cache
 def _reduction_fixed_point(dps: int = 30):
     """Root of E[relu X relu Y](rho) - rho with the map computed by the 1-D reduction
-    (conditioning on X, mpmath quadrature), not by the closed form of kappa."""
+    (conditioning on X, mpmath quadrature), not by the closed form of kappa (computed once
+    per process: three claims compare it)."""
     import mpmath
 
     from nstheory.gaussian.activations import get_activation

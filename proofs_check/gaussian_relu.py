@@ -192,7 +192,7 @@ def _():
                          "stated series", sp.expand(stated))
 
 
-@c.check("symbolic", name="hermite_integrals_vs_formula",
+@c.check("symbolic", name="hermite_integrals_vs_formula", slow=True,
          uses=("nstheory.gaussian.symbolic.relu_hermite_coefficient",
                "nstheory.gaussian.symbolic.kappa_series",
                "nstheory.gaussian.symbolic.relu_coefficient_formula"))

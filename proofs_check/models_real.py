@@ -311,6 +311,7 @@ _c = claim(
     evidence="float64 MiniLM, 32 real tokens, f = cls and mean, positions 0, middle, last",
     single_evidence="the one check compares the two independent routes itself (backward-mode "
                     "autograd vs forward passes only)",
+    fast=False,
 )
 
 

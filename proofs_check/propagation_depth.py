@@ -78,7 +78,7 @@ def _():
     )
 
 
-@c.check("precise", name="reduction_map_iterates",
+@c.check("precise", name="reduction_map_iterates", slow=True,
          uses=("nstheory.gaussian.precise.reduction_mp",))
 def _():
     from nstheory.gaussian.activations import get_activation

@@ -50,7 +50,7 @@ def _():
                          tolerance="exact (SymPy)")
 
 
-@c.check("symbolic", name="sympy_derivation_n3", slow=True,
+@c.check("symbolic", name="sympy_derivation_n3",
          uses=("nstheory.spectrum.transformer.derive_ntk", "sympy"))
 def _():
     from nstheory.spectrum.transformer import derive_ntk
@@ -174,7 +174,7 @@ def _():
     return compare_holds(ok, rows, tolerance="certified: lower(MLP ratio) > transformer ratio")
 
 
-@c.check("monte-carlo", name="empirical_ntk_bit_flip_ratio",
+@c.check("monte-carlo", name="empirical_ntk_bit_flip_ratio", slow=True,
          uses=("nstheory.spectrum.transformer.transformer_empirical_ntk",
                "nstheory.spectrum.empirical.mlp_empirical_ntk", "torch",
                "typed:E[I]/E||f||^2 = sum_i E_x[Theta(x,x) - Theta(x,x^i)] / (2 E_x Theta(x,x))"))

@@ -33,6 +33,8 @@ import math
 from functools import lru_cache
 
 import mpmath
+import numpy as np
+from mpmath.libmp import to_fixed
 
 from nstheory.errors import NSTheoryError, check_int
 
@@ -135,20 +137,34 @@ def hermite_coefficients(phi, K: int, q=1, dps: int = 30, kinks=(), width: float
         # below 10^-dps (checked against the certified trapezoid coefficients)
         w = width if width is not None else min(2.0, 2.0 / float(a)) * (0.6 if K > 120 else 1.0)
         xs, ws = panel_nodes(_breaks(kinks, L), dps + K // 8, w)
-        c = [mpmath.mpf(0)] * (K + 1)
         norm = 1 / mpmath.sqrt(2 * mpmath.pi)
-        sq = [mpmath.sqrt(k) for k in range(K + 2)]
-        inv = [1 / v if v else v for v in sq]
+        # The recurrence runs in fixed point, vectorised over the nodes: integers with P
+        # fractional bits (the working precision plus guard bits; exact integer products, one
+        # floor per operation). The weight f of a node keeps its relative precision (P
+        # significant bits, shifted back after the product), as in floating point.
+        P = mpmath.mp.prec + 40
+        xs_i, fs_i, shifts = [], [], []
         for x, wt in zip(xs, ws, strict=True):
             f = phi(a * x) * wt * mpmath.exp(-x * x / 2) * norm
             if f == 0:
                 continue
-            # h_{k+1} = (x h_k - sqrt(k) h_{k-1}) / sqrt(k+1), accumulated on the fly
-            hm, h = mpmath.mpf(0), mpmath.mpf(1)
-            c[0] += f
-            for k in range(K):
-                hm, h = h, (x * h - sq[k] * hm) * inv[k + 1]
-                c[k + 1] += f * h
+            s = max(0, -int(mpmath.mag(f)))
+            xs_i.append(to_fixed(mpmath.mpf(x)._mpf_, P))
+            fs_i.append(to_fixed(mpmath.mpf(f)._mpf_, P + s))
+            shifts.append(s)
+        X = np.array(xs_i, dtype=object)
+        F = np.array(fs_i, dtype=object)
+        S = np.array(shifts, dtype=object)
+        sq = [to_fixed(mpmath.sqrt(k)._mpf_, P) for k in range(K + 1)]
+        inv = [to_fixed((1 / mpmath.sqrt(k))._mpf_, P) if k else 0 for k in range(K + 1)]
+        # h_{k+1} = (x h_k - sqrt(k) h_{k-1}) / sqrt(k+1); sums f h_k at scale 2^(2P)
+        hm = np.zeros(len(xs_i), dtype=object)
+        h = np.full(len(xs_i), 1 << P, dtype=object)
+        acc = [int(((F << P) >> S).sum()) if len(xs_i) else 0]
+        for k in range(K):
+            hm, h = h, ((((X * h) >> P) - ((sq[k] * hm) >> P)) * inv[k + 1]) >> P
+            acc.append(int(((F * h) >> S).sum()) if len(xs_i) else 0)
+        c = [mpmath.ldexp(mpmath.mpf(v), -2 * P) for v in acc]
     return c
 
 

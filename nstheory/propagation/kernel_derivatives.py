@@ -215,12 +215,19 @@ def numerical_map_derivatives(name: str, q: float, c: float, h: float = 1e-6,
     with mpmath.workdps(dps):
         qm, cm, hm = mpmath.mpf(q), mpmath.mpf(c), mpmath.mpf(h)
 
+        memo: dict = {}  # the stencils share points: evaluate each map once per point
+
+        def once(key, fn):
+            if key not in memo:
+                memo[key] = fn()
+            return memo[key]
+
         def F(x):
             a, b, cc = x
-            return act.raw(cc / mpmath.sqrt(a * b), a, b, dps)
+            return once(("F", *x), lambda: act.raw(cc / mpmath.sqrt(a * b), a, b, dps))
 
         def f2(x):
-            return act.second_moment(x, dps)
+            return once(("f2", x), lambda: act.second_moment(x, dps))
 
         x0 = (qm, qm, cm)
 
@@ -247,7 +254,7 @@ def numerical_map_derivatives(name: str, q: float, c: float, h: float = 1e-6,
         hess = tuple(tuple(float(rich(lambda s, i=i, j=j: d2(i, j, s))) for j in range(3))
                      for i in range(3))
         def f1(x):
-            return act.mean(x, dps)
+            return once(("f1", x), lambda: act.mean(x, dps))
 
         def dd(f):
             return (float(f(qm)), float(rich(lambda s: (f(qm + s) - f(qm - s)) / (2 * s))),

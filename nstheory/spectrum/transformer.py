@@ -64,46 +64,26 @@ def transformer_nngp_coeffs():
     return (Fraction(1, 4), Fraction(1, 2), Fraction(1, 4))
 
 
-def _embed(xs, n):
-    import sympy
-
-    h = sympy.Rational(1, 1) / sympy.sqrt(2)
-    out = []
-    for i in range(n):
-        e = [sympy.Integer(0)] * (2 * n)
-        e[i] = xs[i] * h
-        e[n + i] = h
-        out.append(e)
-    return out
-
-
-def _dot(w, e):
-    return sum((a * b for a, b in zip(w, e, strict=True)), 0)
-
-
-def _expect(expr, groups):
-    """Gaussian expectation of a polynomial in the weight symbols (each group a vector of
-    independent N(0, 1) entries; every monomial has degree <= 2 per group)."""
-    import sympy
-
-    syms = [s for g in groups for s in g]
-    poly = sympy.Poly(sympy.expand(expr), *syms)
-    sizes = [len(g) for g in groups]
-    total = 0
-    for exps, coeff in poly.terms():
-        ok, pos = True, 0
+def _gaussian_expect(p, sizes, n_weights):
+    """Gaussian expectation over the weights of a polynomial ``p`` (a SymPy ring element whose
+    first ``n_weights`` generators are the weights, in groups of ``sizes`` independent N(0, 1)
+    entries; every monomial has degree <= 2 per group), followed by the multilinear reduction
+    ``x_i^2 = y_i^2 = 1`` of the remaining generators: ``{parity exponents: coefficient}``."""
+    out: dict = {}
+    for mon, coeff in p.terms():
+        pos = 0
         for size in sizes:
-            part = exps[pos:pos + size]
+            part = mon[pos:pos + size]
             pos += size
             deg = sum(part)
             if deg > 2:
                 raise ValueError("moment of order > 2 in one weight vector")
             if deg == 1 or (deg == 2 and max(part) == 1):
-                ok = False  # E w_a = 0 and E w_a w_b = 0 for a != b
-                break
-        if ok:
-            total += coeff
-    return total
+                break  # E w_a = 0 and E w_a w_b = 0 for a != b
+        else:  # E w_a^2 = 1
+            key = tuple(e % 2 for e in mon[n_weights:])
+            out[key] = out.get(key, 0) + coeff
+    return out
 
 
 def _multilinear(expr, variables):
@@ -124,8 +104,11 @@ def derive_ntk(n: int = 3) -> dict:
     """Derive the per-head NTK and NNGP of the architecture symbolically for ``n`` tokens.
 
     They are compared with ``(1 + t)^2`` and ``(1 + t)^2 / 4`` (``t = sum_i x_i y_i / n``)
-    after the multilinear reduction ``x_i^2 = y_i^2 = 1``. ``n <= 4`` (the expansion
-    grows quickly).
+    after the multilinear reduction ``x_i^2 = y_i^2 = 1``. ``n <= 4``. The network output
+    ``g(x) = a sum_{i,j} <q, e_i><k, e_j><v, e_j> / n`` and its weight derivatives are sparse
+    polynomials over the rationals (SymPy's polynomial rings); the embeddings' common factor
+    ``1/sqrt(2)`` is taken out of every dot product and put back as ``(1/sqrt(2))^6 = 1/8``
+    in each product of two outputs (three dot products per output).
 
     Returns
     -------
@@ -140,6 +123,8 @@ def derive_ntk(n: int = 3) -> dict:
     (True, True, '2*x1*y1 + 2')
     """
     import sympy
+    from sympy.polys.domains import QQ
+    from sympy.polys.rings import ring
 
     n = check_int(n, "n", lo=1, hi=4)
     x = sympy.symbols(f"x1:{n + 1}")
@@ -148,21 +133,39 @@ def derive_ntk(n: int = 3) -> dict:
     k = sympy.symbols(f"k1:{2 * n + 1}")
     v = sympy.symbols(f"v1:{2 * n + 1}")
     a = sympy.Symbol("a")
+    groups = [[a], list(q), list(k), list(v)]
+    weights = [s for g in groups for s in g]
+    xy = list(x) + list(y)
+    R, *gens = ring(weights + xy, QQ)
+    G = dict(zip(weights + xy, gens, strict=True))
 
     def head(xs):
-        e = _embed(xs, n)
-        return sum((_dot(q, e[i]) * _dot(k, e[j]) * _dot(v, e[j])
-                    for i in range(n) for j in range(n)), 0) / n
+        # token i: signed one-hot code x_i e_i plus one-hot position e_{n+i} (times 1/sqrt(2))
+        emb = [[G[xs[i]] if c == i else (R(1) if c == n + i else R(0)) for c in range(2 * n)]
+               for i in range(n)]
 
-    gx, gy = a * head(x), a * head(y)
-    groups = [[a], list(q), list(k), list(v)]
-    ntk = 0
-    for group in groups:
-        for w in group:
-            ntk += _expect(sympy.diff(gx, w) * sympy.diff(gy, w), groups)
-    nngp = _expect(gx * gy, groups)
-    xy = list(x) + list(y)
-    ntk_r, nngp_r = _multilinear(ntk, xy), _multilinear(nngp, xy)
+        def dot(w, e):
+            return sum((G[wi] * ei for wi, ei in zip(w, e, strict=True)), R(0))
+
+        return sum((dot(q, emb[i]) * dot(k, emb[j]) * dot(v, emb[j])
+                    for i in range(n) for j in range(n)), R(0)) * QQ(1, n)
+
+    gx, gy = G[a] * head(x), G[a] * head(y)
+    sizes = [len(g) for g in groups]
+    ntk: dict = {}
+    for i in range(len(weights)):
+        for key, c in _gaussian_expect(gx.diff(gens[i]) * gy.diff(gens[i]), sizes,
+                                       len(weights)).items():
+            ntk[key] = ntk.get(key, 0) + c
+    nngp = _gaussian_expect(gx * gy, sizes, len(weights))
+
+    def to_expr(d):
+        h6 = sympy.Rational(1, 8)
+        return sympy.expand(sum((h6 * sympy.Rational(int(c.numerator), int(c.denominator))
+                                 * sympy.Mul(*[s for s, e in zip(xy, key, strict=True) if e])
+                                 for key, c in d.items()), sympy.Integer(0)))
+
+    ntk_r, nngp_r = to_expr(ntk), to_expr(nngp)
     t = sum((xi * yi for xi, yi in zip(x, y, strict=True)), 0) / n
     want_ntk = _multilinear((1 + t) ** 2, xy)
     want_nngp = _multilinear((1 + t) ** 2 / 4, xy)

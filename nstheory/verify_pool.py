@@ -1,0 +1,280 @@
+"""Parallel ``nstheory verify``: a worker pool forked after the heavy imports.
+
+Claims are independent, so ``verify --jobs N`` runs them in ``N`` worker processes. Starting a
+worker with ``spawn`` re-imports torch, SciPy and SymPy in every worker (seconds each), which
+made ``--jobs 2`` slower than one process. Here the parent imports the claim registry and the
+heavy libraries once, then *forks* the workers (copy-on-write: nothing is imported again), so a
+worker starts in milliseconds. Each worker uses one thread for torch and for the BLAS/OpenMP
+pools (``N`` workers on ``N`` cores, no oversubscription).
+
+Scheduling: claims are grouped by topic (the first two components of their id: claims of a
+topic that share an expensive reference through an in-process cache then compute it once);
+the groups go to whichever worker is free, longest first (cost hints from a previous run's
+per-claim seconds, :data:`COST_FILE`; claims without a hint are estimated by a heuristic).
+The order only changes the wall time: every claim runs the same checks, the results come back
+in the claim-id order of a serial run, and every check is seeded by itself, not by its worker.
+
+Examples
+--------
+>>> resolve_jobs("1", n_tasks=10), resolve_jobs(4, n_tasks=2)
+(1, 2)
+>>> resolve_jobs("auto", n_tasks=1)
+1
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from nstheory.errors import NSTheoryError
+
+#: per-claim CPU seconds of a reference pool run (``{"claim id": seconds}``), used only to order
+#: the work (longest first) and to decide whether ``--jobs auto`` forks at all; refresh with
+#: ``benchmarks/bench_verify.py --write-costs proofs_check/verify_costs.json``
+COST_FILE = Path(__file__).resolve().parent.parent / "proofs_check" / "verify_costs.json"
+
+#: ``--jobs auto`` runs in one process when the selected claims are expected to take less than
+#: this many seconds (forking and preloading the libraries would cost more than they save)
+AUTO_MIN_SECONDS = 10.0
+
+#: libraries the parent imports before forking (those installed; torch only when asked)
+PRELOAD = ("numpy", "scipy.special", "scipy.stats", "sympy", "mpmath", "flint")
+PRELOAD_TORCH = ("torch",)
+
+
+def available_cores() -> int:
+    """The CPU cores this process may run on (its affinity mask), at least 1.
+
+    >>> available_cores() >= 1
+    True
+    """
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def parse_jobs(text) -> int | str:
+    """``"auto"`` or an integer in ``[1, 64]`` (the ``--jobs`` argument), else an error naming
+    the value and the accepted range.
+
+    >>> parse_jobs("auto"), parse_jobs("3"), parse_jobs(2)
+    ('auto', 3, 2)
+    >>> parse_jobs("nan")
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: --jobs must be 'auto' or an integer in [1, 64]; got 'nan'
+    """
+    if isinstance(text, str) and text.strip().lower() == "auto":
+        return "auto"
+    try:
+        n = int(str(text).strip())
+    except ValueError:
+        n = 0
+    if not 1 <= n <= 64 or isinstance(text, float):
+        raise NSTheoryError(f"--jobs must be 'auto' or an integer in [1, 64]; got {text!r}")
+    return n
+
+
+def resolve_jobs(jobs, n_tasks: int) -> int:
+    """The number of worker processes for ``n_tasks`` claims: ``"auto"`` means one per core;
+    never more workers than tasks; ``1`` runs in this process.
+
+    Parameters
+    ----------
+    jobs : int or str
+        A positive integer (or its string) or ``"auto"``.
+    n_tasks : int
+        Number of claims to run.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> resolve_jobs("auto", 100) == min(available_cores(), 100)
+    True
+    >>> resolve_jobs("0", 5)
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: --jobs must be 'auto' or an integer in [1, 64]; got '0'
+    """
+    n = parse_jobs(jobs)
+    n = available_cores() if n == "auto" else n
+    return max(1, min(n, n_tasks))
+
+
+def load_costs(path: Path | None = None) -> dict[str, float]:
+    """Per-claim seconds of a reference run (empty when the file is absent or unreadable:
+    the costs only order the work).
+
+    >>> costs = load_costs(Path("/nonexistent/costs.json"))
+    >>> costs
+    {}
+    """
+    path = COST_FILE if path is None else Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return {str(k): float(v) for k, v in data.items() if isinstance(v, int | float)}
+
+
+def claim_groups(claims: Sequence) -> list[list[int]]:
+    """Indices of ``claims`` grouped by topic (the first two components of the id, e.g.
+    ``gaussian.recurrence``), groups in order of first appearance.
+
+    A group runs in one worker, so claims of a topic that share an expensive reference
+    through an in-process cache (``functools.cache`` in their module) compute it once.
+
+    >>> from nstheory.claims import Registry
+    >>> reg = Registry()
+    >>> cs = [reg.claim(i, "s", latex="s", provenance="new") for i in ("a.x.1", "a.y.1", "a.x.2")]
+    >>> claim_groups(cs)
+    [[0, 2], [1]]
+    """
+    groups: dict[str, list[int]] = {}
+    for i, c in enumerate(claims):
+        groups.setdefault(".".join(c.id.split(".")[:2]), []).append(i)
+    return list(groups.values())
+
+
+def schedule(groups: Sequence[Sequence], costs: dict[str, float]) -> list[int]:
+    """Indices of ``groups`` (each a sequence of claims) in the order to hand them out:
+    longest expected first.
+
+    A claim without a recorded cost is estimated from its checks: a claim outside the fast
+    subset or with Monte Carlo checks is assumed slower than a purely exact one. Ties keep the
+    given order, so the schedule is deterministic.
+
+    Examples
+    --------
+    >>> from nstheory.claims import Registry
+    >>> reg = Registry()
+    >>> a = reg.claim("t.a", "s", latex="s", provenance="new")
+    >>> b = reg.claim("t.b", "s", latex="s", provenance="new", fast=False)
+    >>> schedule([[a], [b]], {}), schedule([[a], [b]], {"t.a": 9.0, "t.b": 1.0})
+    ([1, 0], [0, 1])
+    """
+    est = [sum(expected_seconds(c, costs) for c in g) for g in groups]
+    return sorted(range(len(groups)), key=lambda i: -est[i])
+
+
+def expected_seconds(claim, costs: dict[str, float]) -> float:
+    """The recorded seconds of ``claim`` or, without a record, a guess from its checks (a claim
+    outside the fast subset or with Monte Carlo checks is assumed slower).
+
+    >>> from nstheory.claims import Registry
+    >>> c = Registry().claim("t.a", "s", latex="s", provenance="new", fast=False)
+    >>> expected_seconds(c, {"t.a": 3.5}), expected_seconds(c, {})
+    (3.5, 2.0)
+    """
+    if claim.id in costs:
+        return costs[claim.id]
+    mc = sum(1 for k in claim.checks if k.route.value == "monte-carlo")
+    return (2.0 if not claim.fast else 0.3) + 0.3 * mc + 0.05 * len(claim.checks)
+
+
+def preload_names(torch: bool = True) -> list[str]:
+    """The heavy libraries to import before forking: those of :data:`PRELOAD` (and torch, when
+    asked) that are installed.
+
+    >>> "mpmath" in preload_names(torch=False), "torch" in preload_names(torch=False)
+    (True, False)
+    """
+    names = []
+    for name in PRELOAD + (PRELOAD_TORCH if torch else ()):
+        try:
+            if importlib.util.find_spec(name.split(".")[0]) is not None:
+                names.append(name)
+        except (ImportError, ValueError):
+            continue
+    return names
+
+
+def preload_one(name: str) -> None:
+    """Import ``name`` in this process, so that forked workers share it.
+
+    >>> preload_one("mpmath"); "mpmath" in sys.modules
+    True
+    """
+    importlib.import_module(name)
+
+
+def _one_thread() -> None:
+    """Worker initialiser: one thread for torch and for the BLAS / OpenMP pools."""
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = "1"
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(1)
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+    except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
+        pass
+
+
+_TASKS: list = []
+_RUN: Callable | None = None
+
+
+def _work(i: int):
+    t0 = time.perf_counter()
+    out = _RUN(_TASKS[i])
+    return i, out, time.perf_counter() - t0
+
+
+def fork_map(fn: Callable, tasks: Sequence, workers: int, order: Sequence[int] | None = None,
+             on_done: Callable | None = None) -> list:
+    """``[fn(t) for t in tasks]`` computed by ``workers`` forked processes, in the order of
+    ``tasks`` whatever the order of completion.
+
+    ``fn`` and ``tasks`` are inherited by the forked workers (they need not be picklable: a
+    worker receives only an index); the results must be picklable. ``order`` is the order in
+    which tasks are handed out (default: as given); ``on_done(index, seconds)`` is called in
+    the parent as each task finishes. Without ``fork`` (not POSIX) the map runs serially.
+
+    Examples
+    --------
+    >>> fork_map(lambda k: k * k, [3, 1, 2], workers=2, order=[2, 0, 1])
+    [9, 1, 4]
+    """
+    global _TASKS, _RUN
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    tasks = list(tasks)
+    order = list(range(len(tasks))) if order is None else list(order)
+    if sorted(order) != list(range(len(tasks))):
+        raise NSTheoryError("order must be a permutation of the task indices")
+    if workers <= 1 or len(tasks) <= 1 or "fork" not in mp.get_all_start_methods():
+        out = []
+        for i in range(len(tasks)):
+            t0 = time.perf_counter()
+            out.append(fn(tasks[i]))
+            if on_done:
+                on_done(i, time.perf_counter() - t0)
+        return out
+    _TASKS, _RUN = tasks, fn
+    results: list = [None] * len(tasks)
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork"),
+                                 initializer=_one_thread) as pool:
+            futures = [pool.submit(_work, i) for i in order]
+            for fut in as_completed(futures):
+                i, out, secs = fut.result()
+                results[i] = out
+                if on_done:
+                    on_done(i, secs)
+    finally:
+        _TASKS, _RUN = [], None
+    return results
