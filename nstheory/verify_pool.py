@@ -250,7 +250,6 @@ def fork_map(fn: Callable, tasks: Sequence, workers: int, order: Sequence[int] |
     """
     global _TASKS, _RUN
     import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor, as_completed
 
     tasks = list(tasks)
     order = list(range(len(tasks))) if order is None else list(order)
@@ -267,11 +266,10 @@ def fork_map(fn: Callable, tasks: Sequence, workers: int, order: Sequence[int] |
     _TASKS, _RUN = tasks, fn
     results: list = [None] * len(tasks)
     try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork"),
-                                 initializer=_one_thread) as pool:
-            futures = [pool.submit(_work, i) for i in order]
-            for fut in as_completed(futures):
-                i, out, secs = fut.result()
+        # Pool's context manager terminates the workers on every exit, an exception or a
+        # signal in the parent included (they are daemonic too): no worker outlives the map.
+        with mp.get_context("fork").Pool(processes=workers, initializer=_one_thread) as pool:
+            for i, out, secs in pool.imap_unordered(_work, order, chunksize=1):
                 results[i] = out
                 if on_done:
                     on_done(i, secs)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import time
+from pathlib import Path
 
 import pytest
 
@@ -130,3 +132,34 @@ def test_a_check_error_in_a_worker_is_reported_not_raised():
     res = fm(lambda cl: run_claim(cl).results, [c, d], workers=2)
     assert res[0][0].status == Status.ERROR and "ZeroDivisionError" in res[0][0].note
     assert res[1][0].status == Status.VERIFIED
+
+
+def _pid_then_wait(task):
+    path, delay = task
+    Path(path).write_text(str(os.getpid()))
+    time.sleep(delay)
+    return delay
+
+
+def test_no_worker_outlives_an_interrupted_map(tmp_path):
+    """An exception in the parent mid-map (as a signal's would be) leaves no worker running:
+    a leaked worker holds the caller's stdout open and keeps a CI pipeline waiting."""
+    tasks = [(tmp_path / "fast", 0.0), (tmp_path / "slow", 30.0)]
+
+    def stop(i, secs):
+        raise KeyboardInterrupt("stop after the first result")
+
+    t0 = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt):
+        fork_map(_pid_then_wait, tasks, workers=2, order=[0, 1], on_done=stop)
+    assert time.perf_counter() - t0 < 20  # did not wait for the 30 s task
+    for name in ("fast", "slow"):
+        pid = int((tmp_path / name).read_text())
+        for _ in range(50):
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail(f"worker {pid} still alive after the map was interrupted")
