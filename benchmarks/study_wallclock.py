@@ -9,9 +9,10 @@ repository root::
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from pathlib import Path
+
+from nstheory.store import load_json
 
 DATA = Path(__file__).resolve().parents[1] / "proofs_check" / "data"
 
@@ -19,7 +20,7 @@ DATA = Path(__file__).resolve().parents[1] / "proofs_check" / "data"
 def rows():
     """(study, group, runs, steps or epochs, run-seconds, device) per stored study and arm."""
     for path in sorted(DATA.glob("training_*.json")):
-        study = json.loads(path.read_text())
+        study = load_json(path)
         per = defaultdict(lambda: [0, 0, 0.0, set()])
         for r in study["runs"]:
             s = r["summary"]
@@ -31,7 +32,7 @@ def rows():
         for arm, (n, steps, secs, dev) in per.items():
             yield path.name, f"arm {arm}", n, f"{steps} steps", secs, ",".join(sorted(dev))
     for path in sorted(DATA.glob("montecarlo_comparison*.json")):
-        study = json.loads(path.read_text())
+        study = load_json(path)
         per = defaultdict(lambda: [0, 0.0])
         for r in study["runs"]:
             per[r["task"]][0] += 1

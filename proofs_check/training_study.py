@@ -27,6 +27,7 @@ from nstheory.claims import (
     one_sided_power,
 )
 from nstheory.store import reports_study
+from nstheory.training.study import ratio_bound_kind
 
 DATA = Path(__file__).parent / "data"
 LEVEL = 0.95
@@ -111,7 +112,7 @@ def _bootstrap_check(name, metric, target, required, direction_only, min_seeds):
         # ratio is an upper bound on the true one (it can only refute), only in the base arm a
         # lower bound (it can only verify).
         r, lo, hi = ratio_ci(np.array(s["base"], float), np.array(s["reg"], float), LEVEL)
-        kind = "upper bound" if cens["reg"] else ("lower bound" if cens["base"] else "estimate")
+        kind = ratio_bound_kind(cens["base"] > 0, cens["reg"] > 0)
         q.append((f"T_base/T_reg ({metric}), {LEVEL:.0%} percentile bootstrap ({kind})",
                   f"{r:.4f} [{lo:.4f}, {hi:.4f}]"))
         q.append(("target ratio", "> 1" if direction_only else f"{target:.4f}"))
@@ -200,7 +201,7 @@ def _sweep_check(name, target, required, direction_only, min_seeds=5):
             lo, hi = r["ci"]
             rows.append((what, f"{r['ratio']:.4f} [{lo:.4f}, {hi:.4f}] ({r['kind']}; censored "
                                f"base {c['base']}, reg {c['reg']})"))
-            if r["kind"] == "estimate":
+            if r["kind"] == ratio_bound_kind(False, False):
                 verdicts.append(_decide(lo, hi, target, direction_only)[0])
                 se_max = max(se_max, (hi - lo) / (2 * 1.959964))
         enough = _setting_ok(study, required) and min(

@@ -34,8 +34,8 @@ _MODULES = {
     ),
     "study": (
         "METRICS", "NTP_LOSS_SWEEP", "PRODUCERS", "analyze_study", "collect_runs",
-        "noise_summary", "parse_seeds", "permutation_pvalue", "run_study", "study_configs",
-        "threshold_sweep", "write_study",
+        "noise_summary", "parse_seeds", "permutation_pvalue", "ratio_bound_kind", "run_study",
+        "study_configs", "threshold_sweep", "write_study",
     ),
     "tasks": (
         "TaskData", "WordTokenizer", "load_corpus", "modular_addition", "next_token",

@@ -15,6 +15,7 @@ import numpy as np
 
 from nstheory.figure_data import save_figure
 from nstheory.plots import figure
+from nstheory.training.study import ratio_bound_kind
 
 DATA = Path(__file__).resolve().parents[2] / "proofs_check" / "data"
 #: figure-name suffix -> stored study (``proofs_check/data/training_<name>.json``)
@@ -311,41 +312,6 @@ def stability_sensitivity(path: Path, name: str) -> None:
 RATIO = r"$T_{\rm base}/T_{\rm reg}$"
 
 
-def ratio_bound_kind(censored_base: bool, censored_reg: bool) -> str:
-    """What the speed-up ratio ``mean(T_base) / mean(T_reg)`` computed with censored runs
-    counted at their budget is.
-
-    A censored time is a lower bound on the true time, so censoring in the regularized arm
-    only (a denominator too small) makes the ratio an upper bound, censoring in the base arm
-    only a lower bound, and censoring in both arms no bound at all.
-
-    Parameters
-    ----------
-    censored_base, censored_reg : bool
-        Whether some run of the arm never reached the threshold within its budget.
-
-    Returns
-    -------
-    str
-        ``"an estimate"``, ``"an upper bound, not an estimate"``, ``"a lower bound, not an
-        estimate"`` or ``"no bound: both arms censored"``.
-
-    Examples
-    --------
-    >>> ratio_bound_kind(False, True)
-    'an upper bound, not an estimate'
-    >>> ratio_bound_kind(True, True)
-    'no bound: both arms censored'
-    """
-    if censored_base and censored_reg:
-        return "no bound: both arms censored"
-    if censored_reg:
-        return "an upper bound, not an estimate"
-    if censored_base:
-        return "a lower bound, not an estimate"
-    return "an estimate"
-
-
 def speedup(path: Path, name: str) -> None:
     """Steps to validation-accuracy thresholds per seed and the speed-up ratio with
     its bootstrap interval.
@@ -559,10 +525,11 @@ def ntp_loss_sweep(path: Path, name: str = "ntp_fortunes_plateau") -> None:
                         ha="center")
             continue
         lo, hi = r["ci"]
-        marker = "o" if r["kind"] == "estimate" else ("v" if r["kind"] == "upper bound" else "^")
+        marker = "o" if r["kind"] == ratio_bound_kind(False, False) else (
+            "v" if r["kind"] == ratio_bound_kind(False, True) else "^")
         bx.errorbar([i], [r["ratio"]], yerr=[[r["ratio"] - lo], [hi - r["ratio"]]], fmt=marker,
                     color="k", capsize=3)
-        if r["kind"] != "estimate":
+        if r["kind"] != ratio_bound_kind(False, False):
             bx.annotate(f"{r['kind']}\n({note})", (i, hi), xytext=(0, 4),
                         textcoords="offset points", fontsize=6, ha="center")
     bx.axhline(1.0, color="0.4", lw=0.8, label="no speed-up (ratio 1)")

@@ -330,6 +330,42 @@ def analyze_study(runs: list[dict], metrics=METRICS, level: float = 0.95) -> dic
     return {"arms": arms, "speedup": speed}
 
 
+def ratio_bound_kind(censored_base: bool, censored_reg: bool) -> str:
+    """What the speed-up ratio ``mean(T_base) / mean(T_reg)`` computed with censored runs
+    counted at their budget is.
+
+    A censored time is a lower bound on the true time, so censoring in the regularized arm
+    only (a denominator too small) makes the ratio an upper bound, censoring in the base arm
+    only a lower bound, and censoring in both arms no bound at all.
+
+    Parameters
+    ----------
+    censored_base, censored_reg : bool
+        Whether some run of the arm never reached the threshold within its budget.
+
+    Returns
+    -------
+    str
+        ``"an estimate"``, ``"an upper bound, not an estimate"``, ``"a lower bound, not an
+        estimate"`` or ``"no bound: both arms censored"``.
+
+    Examples
+    --------
+    >>> ratio_bound_kind(False, True)
+    'an upper bound, not an estimate'
+    >>> ratio_bound_kind(True, True)
+    'no bound: both arms censored'
+    """
+    if censored_base and censored_reg:
+        return "no bound: both arms censored"
+    if censored_reg:
+        return "an upper bound, not an estimate"
+    if censored_base:
+        return "a lower bound, not an estimate"
+    return "an estimate"
+
+
+
 #: Validation-loss thresholds (nats/token) of the next-token sweep, fixed before any
 #: regularized run of the ntp-plateau study; 3.5 is the primary one (the ``ntp`` preset's
 #: early stop).
@@ -342,8 +378,7 @@ def threshold_sweep(study: dict, thresholds=NTP_LOSS_SWEEP, key: str = "val_loss
     speed-up ratio ``T_base / T_reg`` and its percentile-bootstrap interval per threshold.
 
     A run that never reached a threshold is censored: it enters at its final step (a lower
-    bound on its time), and the ratio is then marked a bound, not an estimate (``kind``):
-    censoring in the reg arm makes it an upper bound, in the base arm a lower bound.
+    bound on its time), and ``kind`` (:func:`ratio_bound_kind`) says what the ratio then is.
 
     Parameters
     ----------
@@ -374,9 +409,9 @@ def threshold_sweep(study: dict, thresholds=NTP_LOSS_SWEEP, key: str = "val_loss
     ...                run("reg", [3.4, 3.2, 3.0]), run("reg", [4, 3.3, 3.1])]}
     >>> rows = threshold_sweep(st, thresholds=(3.5, 3.1))
     >>> rows[0]["steps"], rows[0]["ratio"], rows[0]["kind"]
-    ({'base': [20, 30], 'reg': [10, 20]}, 1.6666666666666667, 'estimate')
+    ({'base': [20, 30], 'reg': [10, 20]}, 1.6666666666666667, 'an estimate')
     >>> rows[1]["censored"], rows[1]["kind"]
-    ({'base': 1, 'reg': 0}, 'lower bound')
+    ({'base': 1, 'reg': 0}, 'a lower bound, not an estimate')
     """
     from nstheory.stats import ratio_ci
     from nstheory.training.metrics import steps_to_threshold
@@ -396,12 +431,12 @@ def threshold_sweep(study: dict, thresholds=NTP_LOSS_SWEEP, key: str = "val_loss
                 and min(steps["reg"]) > 0:
             r, lo, hi = ratio_ci(np.array(steps["base"], float), np.array(steps["reg"], float),
                                  level)
-            row.update(ratio=r, ci=[lo, hi], kind="upper bound" if cens["reg"] else
-                       ("lower bound" if cens["base"] else "estimate"))
+            row.update(ratio=r, ci=[lo, hi],
+                       kind=ratio_bound_kind(cens["base"] > 0, cens["reg"] > 0))
         out.append(row)
     return out
 
 
 __all__ = ["METRICS", "NTP_LOSS_SWEEP", "PRODUCERS", "analyze_study", "collect_runs",
-           "noise_summary", "parse_seeds", "permutation_pvalue", "run_study", "study_configs",
-           "threshold_sweep", "write_study"]
+           "noise_summary", "parse_seeds", "permutation_pvalue", "ratio_bound_kind", "run_study",
+           "study_configs", "threshold_sweep", "write_study"]
