@@ -45,6 +45,7 @@ import mpmath
 
 from nstheory.errors import NSTheoryError
 from nstheory.numerics import agreement_digits
+from nstheory.stats import normal_cdf
 
 
 class Route(enum.StrEnum):
@@ -808,12 +809,10 @@ def z_power(effect: float, stderr: float, zmax: float = 4.0) -> float:
     >>> round(z_power(1.0, 1.0, 4.0), 5)
     0.00135
     """
-    from scipy.stats import norm
-
     if not stderr > 0:
         return 1.0 if effect else 0.0
     m = abs(effect) / stderr
-    return float(norm.cdf(m - zmax) + norm.cdf(-m - zmax))
+    return normal_cdf(m - zmax) + normal_cdf(-m - zmax)
 
 
 def one_sided_power(effect: float, stderr: float, crit: float) -> float:
@@ -840,11 +839,9 @@ def one_sided_power(effect: float, stderr: float, crit: float) -> float:
     >>> round(one_sided_power(3.0, 1.0, 1.0), 4)
     0.9772
     """
-    from scipy.stats import norm
-
     if not stderr > 0 or math.isnan(stderr):
         return 0.0
-    return float(norm.cdf(effect / stderr - crit))
+    return normal_cdf(effect / stderr - crit)
 
 
 def compare_z(

@@ -42,10 +42,10 @@ COST_FILE = Path(__file__).resolve().parent.parent / "proofs_check" / "verify_co
 
 #: ``--jobs auto`` runs in one process when the selected claims are expected to take less than
 #: this many seconds (forking and preloading the libraries would cost more than they save)
-AUTO_MIN_SECONDS = 10.0
+AUTO_MIN_SECONDS = 4.0
 
 #: libraries the parent imports before forking (those installed; torch only when asked)
-PRELOAD = ("numpy", "scipy.special", "scipy.stats", "sympy", "mpmath", "flint")
+PRELOAD = ("numpy", "scipy.special", "sympy", "mpmath", "flint")
 PRELOAD_TORCH = ("torch",)
 
 

@@ -187,7 +187,7 @@ def _linear_setup():
          uses=("nstheory.montecarlo.estimators.tokenwise_sensitivity",))
 def _():
     import torch
-    from scipy.stats import norm
+    from scipy.special import ndtr
 
     from nstheory.montecarlo.estimators import tokenwise_sensitivity
 
@@ -195,7 +195,7 @@ def _():
     r = tokenwise_sensitivity(lambda t: ((t * w).sum((1, 2)) + b > 0).long(), x, sigma, reps=25,
                               generator=torch.Generator().manual_seed(4))
     m = ((x * w).sum((1, 2)) + b).abs().numpy()
-    p = norm.cdf(-m[:, None] / (sigma * w.norm(dim=1).numpy()[None, :]))
+    p = ndtr(-m[:, None] / (sigma * w.norm(dim=1).numpy()[None, :]))
     pbar = float(p.mean())
     # conditional on X the flips are independent Bernoulli(p_xi): binomial stderr bound
     se = math.sqrt(pbar * (1 - pbar) / r.overall.n)
@@ -208,10 +208,10 @@ def _():
 
 
 def _flip_closed_form(x, w, b, sigma, norms):
-    from scipy.stats import norm
+    from scipy.special import ndtr
 
     m = ((x * w).sum((1, 2)) + b).abs().numpy()
-    return float(norm.cdf(-m[:, None] / (sigma * norms[None, :])).mean())
+    return float(ndtr(-m[:, None] / (sigma * norms[None, :])).mean())
 
 
 @c.check("monte-carlo", name="inline_numpy_flips", uses=("inline-numpy:token-noise-flips",))

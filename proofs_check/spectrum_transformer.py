@@ -85,7 +85,7 @@ def _empirical_transformer():
 def _mk(k):
     @c.check("monte-carlo", name=f"empirical_ntk_degree{k}_H{HEADS}",
              uses=("nstheory.spectrum.transformer.transformer_empirical_ntk",
-                   "torch.func.jacrev"))
+                   "torch.autograd"))
     def _():
         R = _empirical_transformer()[:, k]
         mu = float(_typed_mu(N_EMP)[k])
@@ -196,9 +196,9 @@ def _():
     mean, se = float(d.mean()), float(d.std(ddof=1) / math.sqrt(seeds))
     # alternative to detect: the predicted gap at n = 5 is 1.1244 - 0.9 = 0.224 (certified
     # route); power of "mean - 4 se > 0" against a gap of half that size, fixed in advance
-    from scipy.stats import norm
+    from nstheory.stats import normal_cdf
 
-    power = float(norm.cdf(0.112 / se - 4))
+    power = normal_cdf(0.112 / se - 4)
     res = compare_holds(mean - 4 * se > 0 and power >= 0.9,
                         [("MLP ratio - transformer ratio (empirical NTKs, width 1024, 20 "
                           "seeds each)", f"{mean:.6g} ± {se:.2g}"),

@@ -32,18 +32,24 @@ Z95 = 1.959963984540054
 N_BOOT = 2000
 
 
-def shares_to_junta(infl, levels=LEVELS) -> list[int]:
+def shares_to_junta(infl, levels=LEVELS):
     """Smallest number of positions whose (largest) influences hold each share of the total.
+
+    ``infl`` is one profile (1-D: a list, one size per level) or a stack of profiles (2-D: an
+    integer array, one row of sizes per profile, e.g. one per bootstrap resample).
 
     >>> shares_to_junta(np.ones(10), (0.5,))
     [5]
+    >>> shares_to_junta([[1, 1, 1, 1], [3, 1, 0, 0], [0, 0, 0, 0]], (0.5, 0.9)).tolist()
+    [[2, 4], [1, 2], [0, 0]]
     """
-    v = np.sort(np.clip(np.asarray(infl, float), 0, None))[::-1]
-    tot = v.sum()
-    if not tot > 0:
-        return [0 for _ in levels]
-    cum = np.cumsum(v) / tot
-    return [int(np.searchsorted(cum, lv - 1e-12) + 1) for lv in levels]
+    a = np.asarray(infl, float)
+    v = -np.sort(-np.clip(np.atleast_2d(a), 0, None), axis=-1)
+    tot = v.sum(axis=-1, keepdims=True)
+    cum = np.cumsum(v, axis=-1) / np.where(tot > 0, tot, 1)
+    sizes = np.stack([(cum < lv - 1e-12).sum(axis=-1) + 1 for lv in levels], axis=-1)
+    sizes[~(tot[:, 0] > 0)] = 0
+    return [int(x) for x in sizes[0]] if a.ndim == 1 else sizes
 
 
 def friedgut_size(total_norm: float, eps: float) -> float:
@@ -107,6 +113,17 @@ def _var_from_gram(g, idx):
     if k < 2:
         return math.nan
     return float((np.trace(g) - g.sum() / k) / (k - 1))
+
+
+def _boot_var_from_gram(g, boots):
+    """``_var_from_gram(g, b)`` for every row ``b`` of ``boots`` at once."""
+    g = np.asarray(g, float)
+    k = boots.shape[1]
+    if k < 2:
+        return np.full(len(boots), math.nan)
+    trace = np.diag(g)[boots].sum(axis=1)
+    total = g[boots[:, :, None], boots[:, None, :]].sum(axis=(1, 2))
+    return (trace - total / k) / (k - 1)
 
 
 def _norm2_from_gram(g, idx):
@@ -192,7 +209,7 @@ def influence_summary(mat, gram, scale2: float = 1.0, complete: bool = True) -> 
         "total_uncentred": t_mean / norm2 if norm2 > 0 else math.nan,
     }
     boots = _boot_idx(k)
-    bt = np.array([totals[b].mean() / _var_from_gram(gram, b) for b in boots])
+    bt = totals[boots].mean(axis=1) / _boot_var_from_gram(gram, boots)
     bt = bt[np.isfinite(bt)]
     out["total_centred_ci95"] = [float(np.quantile(bt, 0.025)), float(np.quantile(bt, 0.975))] \
         if bt.size else [math.nan, math.nan]
@@ -207,7 +224,7 @@ def influence_summary(mat, gram, scale2: float = 1.0, complete: bool = True) -> 
     rel = np.where(mean > 0, Z95 * se / np.where(mean > 0, mean, 1), np.inf)
     out["max_rel_ci_halfwidth"] = float(rel.max())
     j = shares_to_junta(mean)
-    bj = np.array([shares_to_junta(mat[b].mean(axis=0)) for b in boots])
+    bj = shares_to_junta(mat[boots].mean(axis=1))
     out["junta"] = {f"{int(lv * 100)}%": {"size": j[a],
                                            "ci95": [int(np.quantile(bj[:, a], 0.025)),
                                                     int(np.quantile(bj[:, a], 0.975))]}
@@ -248,7 +265,7 @@ def geometric_summary(mat) -> dict:
     mean = np.array([s[0] for s in stats])
     se = np.array([s[1] for s in stats])
     j = shares_to_junta(mean)
-    bj = np.array([shares_to_junta(g[b].mean(axis=0)) for b in _boot_idx(g.shape[0])])
+    bj = shares_to_junta(g[_boot_idx(g.shape[0])].mean(axis=1))
     order = np.argsort(-mean)
     rank = np.empty(n, int)
     rank[order] = np.arange(1, n + 1)
@@ -318,9 +335,10 @@ def table1_rows(total_per_input, d_per_input: dict, gram, T: int = T_DEGREE) -> 
     idx = np.arange(k)
     boots = _boot_idx(k, seed=1)
     var, norm2 = _var_from_gram(gram, idx), _norm2_from_gram(gram, idx)
-    bvar = np.array([_var_from_gram(gram, b) for b in boots])
+    bvar = _boot_var_from_gram(gram, boots)
     a = tot.mean() / (T * var)
-    ba = np.array([tot[b].mean() for b in boots]) / (T * bvar)
+    btot = tot[boots].mean(axis=1)
+    ba = btot / (T * bvar)
     rows = {"T": T, "inputs": k, "var_f": var, "norm2_f": norm2,
             "sensitivity_bound_centred": {"value": float(a), "ci95": _q(ba)},
             "sensitivity_bound_uncentred": float(tot.mean() / (T * norm2)), "rho": {}}
@@ -328,8 +346,9 @@ def table1_rows(total_per_input, d_per_input: dict, gram, T: int = T_DEGREE) -> 
         d = np.asarray(d, float)
         den = 1 - float(rho) ** T
         b = d.mean() / (den * var)
-        bb = np.array([d[s].mean() for s in boots]) / (den * bvar)
-        ratio = np.array([tot[s].mean() / T / (d[s].mean() / den) for s in boots])
+        bd = d[boots].mean(axis=1)
+        bb = bd / (den * bvar)
+        ratio = btot / T / (bd / den)
         rows["rho"][str(rho)] = {
             "stability_bound_centred": {"value": float(b), "ci95": _q(bb)},
             "stability_bound_uncentred": float(d.mean() / (den * norm2)),

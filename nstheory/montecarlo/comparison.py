@@ -260,7 +260,7 @@ def t_interval(values, level: float = 0.95) -> dict:
     >>> t_interval([5.0])["ci95"] is None
     True
     """
-    from scipy import stats
+    from scipy.special import stdtrit
 
     v = [float(a) for a in values]
     n = len(v)
@@ -270,7 +270,7 @@ def t_interval(values, level: float = 0.95) -> dict:
                 "note": "one seed: no interval (it needs >= 2 seeds)"}
     sd = math.sqrt(sum((a - m) ** 2 for a in v) / (n - 1))
     se = sd / math.sqrt(n)
-    h = float(stats.t.ppf(0.5 + level / 2, n - 1)) * se
+    h = float(stdtrit(n - 1, 0.5 + level / 2)) * se
     return {"mean": m, "n": n, "stderr": se, "ci95": [m - h, m + h]}
 
 
