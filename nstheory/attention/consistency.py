@@ -247,6 +247,14 @@ def s_n_quadrature(n: int, r, dps: int = 20, refine: float = 1.0) -> mpmath.mpf:
     digits = dps + 3
     g = quadrature_grid(n, rf, digits, refine)
     lower, upper, nx, wmax, nw = g["lower"], g["upper"], g["nx"], g["wmax"], g["nw"]
+    # Commensurate steps: with sqrt|r| hw = m hx the inner integrand's argument
+    # (x_i -+ sqrt|r| w_j) / sqrt(1 - |r|) depends on i -+ m j only, so the (nx+1) x (nw+1)
+    # table of Phi needs about nx + m nw values instead of their product. hw only shrinks
+    # (and the w range only grows), so the designed accuracy holds; where no m >= 1 fits, the
+    # table is filled directly.
+    m = math.floor((2 * wmax / nw) * math.sqrt(abs(rf)) / ((upper - lower) / nx))
+    if m >= 1:
+        nw = math.ceil(2 * wmax * math.sqrt(abs(rf)) / (m * (upper - lower) / nx))
     with arb_precision(bits=bits_for_digits(dps + 10) + n.bit_length()):
         R = _to_arb(r)
         c = abs(R)
@@ -254,19 +262,28 @@ def s_n_quadrature(n: int, r, dps: int = 20, refine: float = 1.0) -> mpmath.mpf:
         inv_sig = 1 / (1 - c).sqrt()
         sqrt2 = arb(2).sqrt()
         hx = (arb(upper) - arb(lower)) / nx
-        hw = 2 * arb(wmax) / nw
+        hw = m * hx / sqc if m >= 1 else 2 * arb(wmax) / nw
+        half_w = hw * nw / 2  # >= wmax
         xs = [arb(lower) + hx * i for i in range(nx + 1)]
-        ws = [-arb(wmax) + hw * j for j in range(nw + 1)]
+        ws = [-half_w + hw * j for j in range(nw + 1)]
 
         def Phi(z):
             return (-z / sqrt2).erfc() / 2
 
-        pa = [[Phi((x - sqc * w) * inv_sig) for w in ws] for x in xs]
+        def table(sign):
+            """Phi((x_i - sign sqrt|r| w_j) / sqrt(1 - |r|)) for every (i, j)."""
+            if m < 1:
+                return [[Phi((x - sign * sqc * w) * inv_sig) for w in ws] for x in xs]
+            start = arb(lower) + sign * sqc * half_w  # the argument at i = j = 0, times sigma
+            shift = -sign * m  # the argument's index is i + shift * j
+            lo_t = min(0, shift * nw)
+            vals = [Phi((start + hx * t) * inv_sig) for t in range(lo_t, nx + max(0, shift * nw)
+                                                                   + 1)]
+            return [[vals[i + shift * j - lo_t] for j in range(nw + 1)] for i in range(nx + 1)]
+
+        pa = table(1)
         omega = [(-(w * w) / 2).exp() * hw / (2 * arb.pi()).sqrt() for w in ws]
-        if rf > 0:
-            pb = pa
-        else:
-            pb = [[Phi((x + sqc * w) * inv_sig) for w in ws] for x in xs]
+        pb = pa if rf > 0 else table(-1)
         Pa = arb_mat(pa)
         PbT = arb_mat([[pb[k][j] * omega[j] for k in range(nx + 1)] for j in range(nw + 1)])
         F = Pa * PbT
@@ -280,11 +297,16 @@ def s_n_quadrature(n: int, r, dps: int = 20, refine: float = 1.0) -> mpmath.mpf:
             xi = xs[i]
             row = arb(0)
             kstart = i if symmetric else 0
+            # exp(k_coef x_i x_k) along the uniform grid is geometric in k: one exp per row
+            e = (k_coef * xi * xs[kstart]).exp()
+            ratio = (k_coef * xi * hx).exp()
             for k in range(kstart, nx + 1):
-                term = ex2[k] * (k_coef * xi * xs[k]).exp() * F[i, k] ** (n - 1)
+                f = F[i, k] if n == 2 else F[i, k] ** (n - 1)
+                term = ex2[k] * e * f
                 if symmetric and k != i:
                     term = 2 * term
                 row += term
+                e *= ratio
             total += ex2[i] * row
         res = total * n * hx * hx / (2 * arb.pi() * one_m_r2.sqrt())
         mid = res.mid()
