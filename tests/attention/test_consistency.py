@@ -31,6 +31,14 @@ def test_quadrature_matches_n3_closed_form(r):
     assert abs(s_n_quadrature(3, r, dps=18) - s3_closed_form(r, dps=25)) < mpmath.mpf("1e-17")
 
 
+@pytest.mark.parametrize("n, r", [(2, 0.99), (2, -0.99), (3, 0.99)])
+def test_quadrature_keeps_its_digits_near_r_one(n, r):
+    # the outer step once followed sqrt(1 - |r|) with too large a constant: at |r| = 0.99 the
+    # quadrature claimed 14 digits and delivered 11-13 (abs. error 1e-12 at r = -0.99, n = 2)
+    closed = s2_closed_form if n == 2 else s3_closed_form
+    assert abs(s_n_quadrature(n, r, dps=14) - closed(r, dps=30)) < mpmath.mpf("1e-14")
+
+
 def test_quadrature_self_convergence_large_n():
     a = s_n_quadrature(32, 0.6, dps=18)
     b = s_n_quadrature(32, 0.6, dps=18, refine=0.6)
