@@ -222,6 +222,75 @@ def _sweep_check(name, target, required, direction_only, min_seeds=5):
     return reports_study([DATA / f"training_{n}.json" for n in name], which="first")(check)
 
 
+#: Stored studies of the separately written replication
+#: (:mod:`proofs_check.replication.training_replication`: its own data handling, models, noise,
+#: training loop and statistics -- no code shared with the library's training package).
+REPLICATION = {"ntp": DATA / "replication_training_ntp.json",
+               "modadd": DATA / "replication_training_modadd_reduced.json"}
+
+
+def _replication_check(study, target, min_seeds):
+    """Re-analyse the replication's stored runs at its primary threshold: ratio of mean steps
+    with its percentile-bootstrap interval, decided as the claim states (``target`` None: the
+    direction T_base/T_reg > 1); the exact permutation p-values are shown beside it."""
+    def check():
+        from nstheory.store import load_json
+        from proofs_check.replication.training_replication import (
+            PAPER_RATIO,
+            decide,
+            threshold_table,
+        )
+
+        path = REPLICATION[study]
+        if not path.is_file():
+            return no_stored_measurement(f"{path.name} absent")
+        data = load_json(path)
+        rows = threshold_table(data["runs"], study) if data["runs"] else []
+        primary = [r for r in rows if r["threshold"] == data["summary"]["primary"]]
+        paper = PAPER_RATIO[study]
+        alternative = (f"a true T_base/T_reg of 1 (no speed-up) against the paper's "
+                       f"{paper:.3g}")
+        if not primary or primary[0]["ratio"] is None:
+            return attach_power(compare_holds(False, [("replication runs", len(data["runs"]))],
+                                              inconclusive=True, note="no paired runs"),
+                                alternative, 0.0)
+        q = []
+        for r in rows:
+            lo, hi = r["ci95"]
+            q.append((f"replication: steps to {r['metric']} "
+                      f"{'<=' if r['metric'] == 'val_loss' else '>='} {r['threshold']:g}, "
+                      "base / reg arm per seed (censored runs at the budget)",
+                      f"{r['base']} / {r['reg']} (censored {r['censored']['base']}, "
+                      f"{r['censored']['reg']})"))
+            q.append((f"replication: T_base/T_reg at {r['threshold']:g}, 95% percentile "
+                      f"bootstrap ({r['kind']})", f"{r['ratio']:.6g} [{lo:.6g}, {hi:.6g}]"))
+            q.append((f"replication: exact permutation p at {r['threshold']:g} "
+                      "(reg faster / reg slower)", f"{r['p_faster']:.6g} / {r['p_slower']:.6g}"))
+        row = primary[0]
+        lo, hi = row["ci95"]
+        verdict = decide(lo, hi, row["kind"], target)
+        q.append(("primary threshold (fixed before the runs)", f"{row['threshold']:g}"))
+        q.append(("target ratio", "> 1" if target is None else f"{target:.6g}"))
+        q.append(("power against the alternative (normal approximation, s.e. = interval "
+                  "width / 3.92)", f"{row['power_vs_paper']:.3g}"))
+        enough = len(row["seeds"]) >= min_seeds
+        return attach_power(
+            compare_holds(verdict == "verified", q,
+                          tolerance=f"{LEVEL:.0%} bootstrap interval at the primary threshold",
+                          inconclusive=verdict is None or not enough,
+                          note="" if enough else f"fewer than {min_seeds} seed pairs"),
+            alternative, row["power_vs_paper"])
+    check.__name__ = f"replication_{study}"
+    return reports_study([REPLICATION[study]])(check)
+
+
+def _register_replication(c, study, target, min_seeds=5):
+    c.check("monte-carlo", name="replication_bootstrap_ratio",
+            uses=(f"data:{REPLICATION[study].name}",
+                  "proofs_check.replication.training_replication"))(
+        _replication_check(study, target, min_seeds))
+
+
 def _register(c, name, metric, target, required, direction_only=False, min_seeds=5,
               sweep=False):
     data = tuple(f"data:training_{n}.json" for n in name)
@@ -296,6 +365,7 @@ c = claim(
 )
 _register(c, ("ntp_wikitext2", "ntp_fortunes_plateau", "ntp_fortunes"), "steps_to_val_loss",
           1.75, {"preset": "ntp-plateau"}, sweep=True)
+_register_replication(c, "ntp", 1.75)
 
 c = claim(
     "training.parity.speedup_paper",
@@ -338,6 +408,7 @@ c = claim(
 )
 _register(c, ("modadd_reduced",), "steps_to_val99", 1.0, None, direction_only=True,
           min_seeds=3)
+_register_replication(c, "modadd", None, min_seeds=3)
 
 c = claim(
     "training.ntp_fortunes.regularizer_speeds_training",
@@ -353,3 +424,4 @@ c = claim(
 )
 _register(c, ("ntp_fortunes_plateau", "ntp_fortunes"), "steps_to_val_loss", 1.0,
           {"preset": "ntp-plateau"}, direction_only=True, sweep=True)
+_register_replication(c, "ntp", None)

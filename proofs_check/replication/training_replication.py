@@ -478,7 +478,7 @@ def run_one(study: str, arm: str, seed: int, overrides: dict | None = None,
                                 weight_decay=cfg["weight_decay"])
         noise = torch.Generator().manual_seed(seed + NOISE_SEED_OFFSET)
         batches = batch_stream(data["train_x"].shape[0], cfg["batch"], seed + BATCH_SEED_OFFSET)
-        traj, step, ce, stop = [], 0, float("nan"), "budget"
+        traj, step, ce, stop = [], 0, None, "budget"  # no batch before step 1
         while True:
             if step % cfg["eval_every"] == 0 or step == cfg["steps"]:
                 rec = {"step": step, **evaluate(model, data["val_x"], data["val_y"]),
