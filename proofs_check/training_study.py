@@ -10,6 +10,11 @@ evidence (registered single-evidence); each analysis reports its power against t
 *censored*: the permutation test uses the budget for them (a lower bound, which can only weaken
 the evidence in either direction); the bootstrap ratio is given only without censoring.
 
+A further check per claim re-analyses the stored study of a separately written replication
+(:mod:`proofs_check.replication.training_replication`, files
+``proofs_check/data/replication_training_*.json``): other code for every step from the corpus to
+the statistics, so it is an independent route whenever it decides.
+
 The paper's headlines concern its own setting (p = 113, 30% train; WikiText-2): a study of
 another preset, or with fewer than 5 seeds per arm, is reported but cannot decide them
 (inconclusive). What we measured in our reduced setting is a separate claim of its own.
