@@ -220,7 +220,7 @@ def ntp_data(cfg: dict, directory=None) -> dict:
 
     Examples
     --------
-    >>> d = ntp_data(CONFIG["ntp"]) if corpus_dir() else None
+    >>> d = study_data("ntp", CONFIG["ntp"], 0) if corpus_dir() else None   # cached
     >>> d is None or (tuple(d["train_x"].shape[1:]), d["noise_vocab"]) == ((32,), 500)
     True
     """

@@ -324,3 +324,11 @@ def test_replication_uses_are_disjoint_from_the_library_checks():
         assert len(rep) == 1
         others = set().union(*(set(k.uses) for k in c.checks if k is not rep[0]))
         assert not set(rep[0].uses) & others
+
+
+def test_replication_modules_doctests():
+    import doctest
+
+    for mod in (L, T):
+        res = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
+        assert res.failed == 0 and res.attempted > 5, (mod.__name__, res)
