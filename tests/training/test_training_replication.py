@@ -227,6 +227,15 @@ def test_stored_ntp_seed_reproduces_its_first_steps():
     assert [t["step"] for t in r["trajectory"]] == [0, K]
 
 
+def test_stored_modadd_seed_reproduces_its_first_steps():
+    path = DATA / "replication_training_modadd_reduced.json"
+    if not path.is_file():
+        pytest.skip("replication_training_modadd_reduced.json not stored yet")
+    stored = {r["key"]: r for r in json.loads(path.read_text())["runs"]}["modadd/reg/0"]
+    r = T.run_one("modadd", "reg", 0, {**stored["config"], "steps": 25})
+    assert r["trajectory"] == stored["trajectory"][:2]
+
+
 @pytest.mark.parametrize("argv,match", [
     (["--study", "parity"], "--study must be one of"),
     (["--seeds", "x"], "--seeds"),
@@ -299,6 +308,19 @@ def test_replication_check_decides_synthetic_studies(tmp_path, monkeypatch, clai
     res = _check(claim_id)
     assert str(res.status) == status, res.quantities
     assert res.power is not None
+
+
+@pytest.mark.parametrize("claim_id,name,status", [
+    ("training.ntp.speedup_paper", "replication_training_ntp.json", "refuted"),
+    ("training.ntp_fortunes.regularizer_speeds_training", "replication_training_ntp.json",
+     "inconclusive"),
+])
+def test_replication_check_verdicts_on_the_stored_studies(claim_id, name, status):
+    if not (DATA / name).is_file():
+        pytest.skip(f"{name} not stored yet")
+    res = _check(claim_id)
+    assert str(res.status) == status, res.quantities
+    assert res.power >= 0.9
 
 
 @pytest.mark.parametrize("claim_id,study", [
