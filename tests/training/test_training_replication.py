@@ -323,6 +323,17 @@ def test_replication_check_verdicts_on_the_stored_studies(claim_id, name, status
     assert res.power >= 0.9
 
 
+def test_stored_modadd_replication_is_censored_in_both_arms_at_99():
+    # the replication's own finding: a base run never reached 99 % within the budget, so the
+    # primary threshold gives no bound and the check must not decide (power reported as 0)
+    if not (DATA / "replication_training_modadd_reduced.json").is_file():
+        pytest.skip("replication_training_modadd_reduced.json not stored yet")
+    res = _check("training.modadd_reduced.regularizer_speeds_grokking")
+    assert str(res.status) == "inconclusive" and res.power == 0.0
+    rows = dict(res.quantities)
+    assert "no bound" in " ".join(rows)
+
+
 @pytest.mark.parametrize("claim_id,study", [
     ("training.ntp.speedup_paper", "ntp"),
     ("training.modadd_reduced.regularizer_speeds_grokking", "modadd"),
