@@ -365,3 +365,19 @@ def test_replication_modules_doctests():
     for mod in (L, T):
         res = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
         assert res.failed == 0 and res.attempted > 5, (mod.__name__, res)
+
+
+def test_replication_imports_nothing_from_the_replicated_code():
+    # independence: no import (at any depth of the module) from the library's training,
+    # model, noise, corpus, Monte Carlo or statistics code
+    import ast
+
+    forbidden = ("nstheory.training", "nstheory.models", "nstheory.noise", "nstheory.montecarlo",
+                 "nstheory.corpora", "nstheory.stats")
+    for mod in (L, T):
+        tree = ast.parse(Path(mod.__file__).read_text())
+        names = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+        names += [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+        bad = [m for m in names if m.startswith(forbidden)]
+        assert not bad, (mod.__name__, bad)
+        assert "nstheory" in " ".join(names) or mod is L  # the scan does see imports
