@@ -2,7 +2,7 @@
 
 import sys
 
-from nstheory.cli import main
+from nstheory.cli import entry
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(entry())

@@ -120,5 +120,21 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def entry() -> int:
+    """The ``nstheory`` command (and ``python -m nstheory``): :func:`main`, then a quick exit.
+
+    Interpreter shutdown walks every object torch and SymPy allocated (about 0.5 s after a
+    ``verify``, measured); freezing the collector's view of the heap once the command is done
+    skips that walk. Shutdown itself still runs (atexit handlers, flushing, closing files).
+    Only the process entry point does this: a caller of :func:`main` keeps a normal heap.
+    """
+    import gc
+
+    code = main()
+    sys.stdout.flush()
+    gc.freeze()
+    return code
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    sys.exit(entry())
