@@ -127,6 +127,11 @@ def entry() -> int:
     ``verify``, measured); freezing the collector's view of the heap once the command is done
     skips that walk. Shutdown itself still runs (atexit handlers, flushing, closing files).
     Only the process entry point does this: a caller of :func:`main` keeps a normal heap.
+
+    >>> import subprocess, sys
+    >>> subprocess.run([sys.executable, "-m", "nstheory", "boolean", "majority", "3", "--rho",
+    ...                 "2"], capture_output=True).returncode        # bad input: exit code 2
+    2
     """
     import gc
 
