@@ -188,7 +188,12 @@ def _permutation_power(s) -> float:
     if comb(len(b) + len(r), len(b)) * ALPHA < 1 or min(len(b), len(r)) < 2:
         return 0.0
     se = float(np.sqrt(b.var(ddof=1) / len(b) + r.var(ddof=1) / len(r)))
-    return one_sided_power(b.mean() * (1 - 1 / EFFECT_RATIO), se, 1.644854)
+    return one_sided_power(_paper_saving(b), se, 1.644854)
+
+
+def _paper_saving(base) -> float:
+    """Mean steps the paper's speed-up would save: mean(base) (1 - 1/1.36)."""
+    return float(sum(base) / len(base)) * (1 - 1 / EFFECT_RATIO)
 
 
 def _seeds_for_power(s, power: float = 0.9) -> int | None:
@@ -212,7 +217,7 @@ def _seeds_for_power(s, power: float = 0.9) -> int | None:
     if min(len(b), len(r)) < 2:
         return None
     spread = math.sqrt(b.var(ddof=1) + r.var(ddof=1))
-    diff = b.mean() * (1 - 1 / EFFECT_RATIO)
+    diff = _paper_saving(b)
     if not spread > 0 or not diff > 0:
         return None
     z = 1.644854 + 1.281552  # one-sided level ALPHA, power 0.9

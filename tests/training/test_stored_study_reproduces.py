@@ -19,13 +19,13 @@ last test).
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
 import pytest
 
 from nstheory.corpora import fortunes_available
+from nstheory.store import JsonlLog, load_json
 from nstheory.training.config import TrainConfig
 from nstheory.training.loop import train
 
@@ -44,7 +44,7 @@ SLOW = {"training_modadd113.json", "training_ntp_fortunes.json",
 
 
 def _runs(path: Path):
-    study = json.loads(path.read_text())
+    study = load_json(path)
     first = {}
     for r in study["runs"]:
         first.setdefault(r["arm"], r)
@@ -56,7 +56,7 @@ def _rerun(run: dict, tmp_path: Path, **change) -> list[dict]:
     cfg.update(steps=cfg["eval_every"] * (K - 1), **change)
     out = tmp_path / f"{run['arm']}_{cfg['seed']}"
     train(TrainConfig.from_dict(cfg).validate(), out, progress_bar=False, threads=1)
-    return [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    return JsonlLog(out / "log.jsonl").records()
 
 
 def _close(k: str, step: int, new: float, old: float, n_eval: int) -> bool:
