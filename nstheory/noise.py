@@ -121,8 +121,63 @@ def correlated_gaussian(x, rho: float, generator=None):
     check_rho(rho)
     if rho == 1:
         return x.clone()
-    z = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+    if isinstance(generator, GaussianStream):
+        z = generator.randn(x.shape, dtype=x.dtype)
+    else:
+        z = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
     return rho * x + math.sqrt(1 - rho * rho) * z
+
+
+class GaussianStream:
+    """Standard normal draws, as torch tensors, from one seed: the Monte Carlo routes' source.
+
+    On the CPU the draws come from NumPy's ziggurat sampler on the SFC64 bit generator, about
+    twice as fast in float64 as ``torch.randn`` (whose CPU float64 path is not vectorised); on
+    a GPU from ``torch.randn`` with a device generator. Either way the draws are exact standard
+    normals of the requested dtype and a seed fixes the whole stream (the CPU and GPU streams
+    differ). ``generator`` is a torch generator seeded alike, for the draws that need one
+    (e.g. random weight matrices).
+
+    Parameters
+    ----------
+    seed : int
+        The stream's seed.
+    device : str or torch.device, optional
+        Where the tensors live (default CPU).
+
+    Examples
+    --------
+    >>> import torch
+    >>> a = GaussianStream(7).randn((2, 3))
+    >>> b = GaussianStream(7).randn((2, 3))
+    >>> a.dtype, a.shape, bool(torch.equal(a, b))
+    (torch.float64, torch.Size([2, 3]), True)
+    >>> y = correlated_gaussian(a, 0.5, GaussianStream(8))
+    >>> y.shape == a.shape
+    True
+    """
+
+    def __init__(self, seed: int, device="cpu") -> None:
+        import numpy as np
+        import torch
+
+        seed = check_int(seed, "seed", lo=0)
+        self.device = torch.device(device)
+        self.generator = torch.Generator(device=self.device).manual_seed(seed)
+        self._np = (np.random.Generator(np.random.SFC64(seed))
+                    if self.device.type == "cpu" else None)
+
+    def randn(self, shape, dtype=None):
+        """A tensor of i.i.d. standard normals of ``shape`` (float64 unless ``dtype`` given)."""
+        import numpy as np
+        import torch
+
+        dtype = dtype or torch.float64
+        if self._np is None:
+            return torch.randn(shape, generator=self.generator, device=self.device, dtype=dtype)
+        if dtype == torch.float32:
+            return torch.from_numpy(self._np.standard_normal(shape, dtype=np.float32))
+        return torch.from_numpy(self._np.standard_normal(shape)).to(dtype)
 
 
 def resample_tokens(tokens, keep_prob: float, vocab: int, exclude_current: bool, generator=None):
@@ -175,6 +230,7 @@ def resample_tokens(tokens, keep_prob: float, vocab: int, exclude_current: bool,
 
 
 __all__ = [
+    "GaussianStream",
     "correlated_gaussian",
     "effective_token_correlation",
     "regularizer_keep_prob",

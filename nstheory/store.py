@@ -25,6 +25,7 @@ whether git records commits to the producing modules after the recorded commit.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -386,13 +387,9 @@ def code_changed_since(provenance: dict | None, root=None) -> dict:
         return {"changed": "unknown", "commits": [], "why": "no commit recorded"}
     if not producers or producers == NOT_RECORDED:
         return {"changed": "unknown", "commits": [], "why": "no producing modules recorded"}
-    if _git(["cat-file", "-e", f"{commit}^{{commit}}"], root) is None:
-        return {"changed": "unknown", "commits": [],
-                "why": "git or the recorded commit is not available here"}
-    log = _git(["log", "--format=%h", f"{commit}..HEAD", "--", *producers], root)
-    if log is None:
-        return {"changed": "unknown", "commits": [], "why": "git log failed"}
-    commits = log.split()
+    commits = _commits_since(str(commit), tuple(producers), None if root is None else str(root))
+    if isinstance(commits, str):
+        return {"changed": "unknown", "commits": [], "why": commits}
     dirty = provenance.get("uncommitted_changes")
     if commits:
         return {"changed": "yes", "commits": commits,
@@ -401,6 +398,44 @@ def code_changed_since(provenance: dict | None, root=None) -> dict:
         return {"changed": "yes", "commits": [],
                 "why": "made from uncommitted changes to " + ", ".join(dirty)}
     return {"changed": "no", "commits": [], "why": "no commits to the producing modules since"}
+
+
+#: memo of :func:`_commits_since` while :func:`git_answers_cached` is active (else None)
+_COMMITS_MEMO: dict | None = None
+
+
+@contextlib.contextmanager
+def git_answers_cached():
+    """Within this context, :func:`code_changed_since` asks git once per (commit, producers):
+    for a command such as ``nstheory verify`` that asks the same question for many checks and
+    during which the repository does not change (forked workers inherit the memo).
+
+    >>> with git_answers_cached():
+    ...     code_changed_since(None)["changed"]
+    'unknown'
+    """
+    global _COMMITS_MEMO
+    outer, _COMMITS_MEMO = _COMMITS_MEMO, {} if _COMMITS_MEMO is None else _COMMITS_MEMO
+    try:
+        yield
+    finally:
+        _COMMITS_MEMO = outer
+
+
+def _commits_since(commit: str, producers: tuple, root: str | None) -> list[str] | str:
+    """Short hashes of the commits touching ``producers`` after ``commit``, or the reason why
+    git cannot tell."""
+    key = (commit, producers, root)
+    if _COMMITS_MEMO is not None and key in _COMMITS_MEMO:
+        return _COMMITS_MEMO[key]
+    if _git(["cat-file", "-e", f"{commit}^{{commit}}"], root) is None:
+        out = "git or the recorded commit is not available here"
+    else:
+        log = _git(["log", "--format=%h", f"{commit}..HEAD", "--", *producers], root)
+        out = "git log failed" if log is None else log.split()
+    if _COMMITS_MEMO is not None:
+        _COMMITS_MEMO[key] = out
+    return out
 
 
 def study_provenance_quantity(path) -> tuple[str, str]:

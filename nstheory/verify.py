@@ -84,6 +84,7 @@ def run(patterns=None, fast=False, jobs=1, show_progress=None,
     nstheory.errors.NSTheoryError: no claim matches 'no.such.claim'
     """
     from nstheory import verify_pool
+    from nstheory.store import git_answers_cached
 
     timings = {} if timings is None else timings
     t0 = time.perf_counter()
@@ -114,10 +115,11 @@ def run(patterns=None, fast=False, jobs=1, show_progress=None,
         bar.update(len(groups[i]))
 
     try:
-        per_group = verify_pool.fork_map(
-            _group_results, [([claims[j] for j in g], fast) for g in groups], workers,
-            order=verify_pool.schedule([[claims[j] for j in g] for g in groups], costs),
-            on_done=done)
+        with git_answers_cached():  # one git query per stored study, not one per check
+            per_group = verify_pool.fork_map(
+                _group_results, [([claims[j] for j in g], fast) for g in groups], workers,
+                order=verify_pool.schedule([[claims[j] for j in g] for g in groups], costs),
+                on_done=done)
     finally:
         bar.close()
     results: list = [None] * len(claims)

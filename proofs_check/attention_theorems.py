@@ -45,22 +45,27 @@ def _inline_attention(n, d, rho, mode, samples, seed, scale="sqrt", hard=False, 
     not :mod:`nstheory.attention.montecarlo`): query token n, value column e_1, W identity,
     a fixed U U^T (U i.i.d. N(0, 1/rank), seeded) or a dense i.i.d. N(0, 1) W drawn afresh
     per sample. Returns ``(Moments of f(X) f(Y), Moments of 1[argmax X = argmax Y])``."""
+    import numpy as np
     import torch
 
     from nstheory.stats import Moments
 
     torch.set_num_threads(1)
-    g = torch.Generator().manual_seed(seed)
+    rng = np.random.Generator(np.random.SFC64(seed))
+
+    def randn(*shape):
+        return torch.from_numpy(rng.standard_normal(shape))
+
     t = {"sqrt": 1 / math.sqrt(d), "linear": 1 / d, "none": 1.0}[scale]
     U = None
     if mode == "lowrank":
-        U = torch.randn(d, rank, generator=g, dtype=torch.float64) / math.sqrt(rank)
+        U = randn(d, rank) / math.sqrt(rank)
     stab, agree = Moments(), Moments()
     c = math.sqrt(1 - rho * rho)
     for start in range(0, samples, chunk):
         m = min(chunk, samples - start)
-        X = torch.randn(m, n, d, generator=g, dtype=torch.float64)
-        Y = rho * X + c * torch.randn(m, n, d, generator=g, dtype=torch.float64)
+        X = randn(m, n, d)
+        Y = rho * X + c * randn(m, n, d)
 
         def scores(A, W):
             q = A[:, -1]
@@ -74,7 +79,7 @@ def _inline_attention(n, d, rho, mode, samples, seed, scale="sqrt", hard=False, 
 
         W = U if mode == "lowrank" else None
         if mode == "random":
-            W = torch.randn(m, d, d, generator=g, dtype=torch.float64)
+            W = randn(m, d, d)
         sx, sy = scores(X, W), scores(Y, W)
         kx, ky = sx.argmax(-1), sy.argmax(-1)
         if hard:

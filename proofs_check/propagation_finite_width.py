@@ -193,8 +193,10 @@ def _deriv_check(name: str, h: float, dps: int, digits: float):
                          tolerance=f">= {digits:g} agreeing digits")
 
 
+# tanh and GELU: 20 digits and h = 1e-5 leave the differences' own error at 3e-11 (against a
+# 40-digit, h = 1e-6 evaluation), four orders below the tolerance, at a third of the cost
 for _name, _h, _dps, _dig, _slow in (("relu", 1e-6, 30, 7, False), ("erf", 1e-6, 30, 7, False),
-                                     ("tanh", 1e-5, 25, 4, True), ("gelu", 1e-6, 30, 7, True)):
+                                     ("tanh", 1e-5, 20, 4, True), ("gelu", 1e-5, 20, 7, True)):
     c.check("precise", name=f"{_name}_symbolic_vs_finite_differences", slow=_slow,
             uses=("nstheory.propagation.kernel_derivatives.map_derivatives",
                   "nstheory.propagation.kernel_derivatives.numerical_map_derivatives"))(

@@ -37,7 +37,7 @@ import torch
 from nstheory.attention.layer import QueryKey, attention_weights, logits_row, scale_factor
 from nstheory.device import describe_device, resolve_device
 from nstheory.errors import NSTheoryError, check_choice, check_int, check_rho
-from nstheory.noise import correlated_gaussian
+from nstheory.noise import GaussianStream, correlated_gaussian
 from nstheory.progress import progress
 from nstheory.stats import Moments
 
@@ -199,8 +199,10 @@ def attention_stability_mc(
     params = dict(n=n, d=d, rho=rho, mode=mode, rank=rank, scale=scale, samples=samples,
                   i=i, v_norm=v_norm, hard=hard, causal=causal, fresh_weights=fresh_weights,
                   w_sampling=w_sampling if mode == "random" else None,
-                  seed=seed, batch=batch, dtype=str(dtype).replace("torch.", ""))
-    gen = torch.Generator(device=dev).manual_seed(seed)
+                  seed=seed, batch=batch, dtype=str(dtype).replace("torch.", ""),
+                  sampler="numpy SFC64 ziggurat" if dev.type == "cpu" else "torch.randn")
+    stream = GaussianStream(seed, dev)
+    gen = stream.generator  # the weight matrices' draws
     shared = None
     if not fresh_weights and mode != "identity":
         shared = QueryKey.make(mode, d, rank, None, gen, dev, dtype)
@@ -211,10 +213,10 @@ def attention_stability_mc(
     with torch.no_grad():
         chunks = _chunks(samples, batch)
         for b in progress(chunks, desc=f"attention MC {mode}", enabled=show_progress):
-            X = torch.randn((b, n, d), generator=gen, device=dev, dtype=dtype)
-            Y = correlated_gaussian(X, rho, gen)
+            X = stream.randn((b, n, d), dtype).to(dev)
+            Y = correlated_gaussian(X, rho, stream)
             if projected:
-                LX, LY = _projected_random_logits(X, Y, i, scale_factor(scale, d), gen)
+                LX, LY = _projected_random_logits(X, Y, i, scale_factor(scale, d), stream)
             else:
                 if mode == "identity":
                     qk = QueryKey.identity(d)
@@ -242,15 +244,15 @@ def attention_stability_mc(
     return est
 
 
-def _projected_random_logits(X, Y, i, t, gen):
+def _projected_random_logits(X, Y, i, t, stream):
     """Logit rows of query ``i`` for ``X`` and ``Y`` under a fresh i.i.d. N(0,1) matrix ``W``,
     sampling ``u = W^T x_i``, ``u' = W^T y_i`` from their exact conditional joint law."""
     xi, yi = X[..., i, :], Y[..., i, :]
     nx2 = (xi * xi).sum(-1, keepdim=True)
     cxy = (xi * yi).sum(-1, keepdim=True)
     ny2 = (yi * yi).sum(-1, keepdim=True)
-    g1 = torch.randn(xi.shape, generator=gen, device=X.device, dtype=X.dtype)
-    g2 = torch.randn(xi.shape, generator=gen, device=X.device, dtype=X.dtype)
+    g1 = stream.randn(xi.shape, X.dtype).to(X.device)
+    g2 = stream.randn(xi.shape, X.dtype).to(X.device)
     nx = nx2.sqrt()
     u = nx * g1
     resid = (ny2 - cxy * cxy / nx2).clamp_min(0).sqrt()
@@ -280,12 +282,12 @@ def argmax_agreement_mc(n: int, r: float, samples: int = 100000, batch: int = 1 
     check_rho(r, "r")
     samples = check_int(samples, "samples", lo=2)
     dev = resolve_device(device)
-    gen = torch.Generator(device=dev).manual_seed(seed)
+    stream = GaussianStream(seed, dev)
     out = Moments()
     c = math.sqrt(max(0.0, 1 - r * r))
     with torch.no_grad():
         for b in _chunks(samples, batch):
-            A = torch.randn((b, n), generator=gen, device=dev, dtype=torch.float64)
-            B = r * A + c * torch.randn((b, n), generator=gen, device=dev, dtype=torch.float64)
+            A = stream.randn((b, n)).to(dev)
+            B = r * A + c * stream.randn((b, n)).to(dev)
             out = out.merge(Moments.from_values((A.argmax(-1) == B.argmax(-1)).double()))
     return out

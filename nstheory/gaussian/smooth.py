@@ -375,7 +375,9 @@ class Gelu(SmoothActivation):
     strip_bound = StripBound(D="2", A="14.7782", B="7.3891")
 
     def phi_mp(self, x):
-        return x * mpmath.ncdf(x)
+        # x Phi(x) with Phi(x) = erfc(-x / sqrt 2) / 2 (what mpmath.ncdf computes, a third
+        # faster without its argument handling)
+        return x * mpmath.erfc(-x / mpmath.sqrt(2)) / 2
 
     def phi_np(self, x):
         from scipy.special import erf

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from nstheory.errors import NSTheoryError, check_choice, check_int
 
@@ -218,14 +219,34 @@ def digits_task(n_train: int = 1200, seed: int = 0) -> Task:
     (-1.0, 1.0)
     """
     import torch
-    from sklearn.datasets import load_digits
 
-    d = load_digits()
-    x = torch.tensor(d.images, dtype=torch.float32)[:, None] / 16 * 2 - 1
-    y = torch.tensor(d.target, dtype=torch.long)
+    images, target = _digits_arrays()
+    x = torch.tensor(images, dtype=torch.float32)[:, None] / 16 * 2 - 1
+    y = torch.tensor(target, dtype=torch.long)
     xtr, ytr, xte, yte = _split(x, y, n_train, seed)
     return Task("digits", "image", xtr, ytr, xte, yte, 10,
                 "scikit-learn digits 8x8, pixels scaled to [-1, 1]", {"n_total": len(y)})
+
+
+def _digits_arrays():
+    """The 1797 digits images ``(1797, 8, 8)`` and labels, read straight from the data file
+    scikit-learn ships (importing scikit-learn itself takes most of a second); its
+    ``load_digits`` when that file is not where this version of scikit-learn keeps it."""
+    import importlib.util
+
+    import numpy as np
+
+    spec = importlib.util.find_spec("sklearn")
+    for root in (spec.submodule_search_locations or []) if spec else []:
+        path = Path(root) / "datasets" / "data" / "digits.csv.gz"
+        if path.is_file():
+            table = np.loadtxt(path, delimiter=",")
+            if table.shape == (1797, 65):
+                return table[:, :-1].reshape(-1, 8, 8), table[:, -1].astype(np.int64)
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    return d.images, d.target
 
 
 _WORD = re.compile(r"[a-z']+")
