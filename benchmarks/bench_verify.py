@@ -19,7 +19,9 @@ subsets may differ): the "verdict diffs" column must be 0.
 There is no disk cache: every run computes every reference from scratch (cold and warm runs
 differ only by the operating system's file cache, which the first repeat warms).
 ``--write-costs PATH`` writes the per-claim CPU seconds of the pool's full run, the order
-hints of the worker pool (``proofs_check/verify_costs.json``).
+hints of the worker pool (``proofs_check/verify_costs.json``), and beside it
+``verify_torch_free.json``, the claims that run without importing torch (the pool's first
+worker starts on them while the parent imports torch).
 """
 
 from __future__ import annotations
@@ -38,6 +40,15 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from verify_diff import diff_reports  # noqa: E402
+
+#: run in a fresh interpreter (torch not imported): which claims never import torch
+TORCH_FREE_SCRIPT = """
+import json, sys
+from nstheory.verify import load_claims
+from nstheory.verify_pool import torch_free_claims
+ids = torch_free_claims(load_claims().select(None))
+open(sys.argv[1], "w").write(json.dumps(sorted(ids), indent=1) + "\\n")
+"""
 
 
 def run_verify(fast: bool, jobs: str, out: Path, tree: Path = HERE.parent,
@@ -138,6 +149,10 @@ def main(argv=None) -> int:
                     Path(args.write_costs).write_text(json.dumps(costs, indent=1, sort_keys=True)
                                                       + "\n")
                     print(f"wrote {args.write_costs}")
+                    free = Path(args.write_costs).with_name("verify_torch_free.json")
+                    subprocess.run([sys.executable, "-c", TORCH_FREE_SCRIPT, str(free)],
+                                   check=True)
+                    print(f"wrote {free}")
     head = ["subset", "configuration", "best wall s", "best CPU s (user+sys)",
             "wall speed-up vs previous row", "wall speed-up vs first row",
             "CPU ratio (first row / this)", "exit codes", "claims/checks",

@@ -101,13 +101,23 @@ def run(patterns=None, fast=False, jobs=1, show_progress=None,
         workers = 1  # a short run: forking and preloading would cost more than they save
     timings["workers"] = workers
     timings["preload"] = {}
+    tasks = [([claims[j] for j in g], fast) for g in groups]
+    order = verify_pool.schedule([t[0] for t in tasks], costs)
+    early, light = [], []
     if workers > 1:
         torch = any(k.route.value == "monte-carlo" or any("torch" in u for u in k.uses)
                     for c in claims for k in c.checks if not (fast and k.slow))
-        for name in verify_pool.preload_names(torch=torch):
-            t1 = time.perf_counter()
-            verify_pool.preload_one(name)
-            timings["preload"][name] = time.perf_counter() - t1
+        if torch and "torch" not in sys.modules:
+            early, light = verify_pool.early_tasks([t[0] for t in tasks], order, costs,
+                                                   verify_pool.load_torch_free())
+
+    def preload() -> None:
+        if workers > 1:
+            for name in verify_pool.preload_names(torch=torch):
+                t1 = time.perf_counter()
+                verify_pool.preload_one(name)
+                timings["preload"][name] = time.perf_counter() - t1
+
     bar = progress(total=len(claims), desc="verify", enabled=show_progress)
 
     def done(i: int, seconds: float) -> None:
@@ -116,10 +126,9 @@ def run(patterns=None, fast=False, jobs=1, show_progress=None,
 
     try:
         with git_answers_cached():  # one git query per stored study, not one per check
-            per_group = verify_pool.fork_map(
-                _group_results, [([claims[j] for j in g], fast) for g in groups], workers,
-                order=verify_pool.schedule([[claims[j] for j in g] for g in groups], costs),
-                on_done=done)
+            per_group = verify_pool.fork_map(_group_results, tasks, workers, order=order,
+                                             on_done=done, preload=preload, early=early,
+                                             light=light)
     finally:
         bar.close()
     results: list = [None] * len(claims)

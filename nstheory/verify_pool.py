@@ -40,6 +40,9 @@ from nstheory.errors import NSTheoryError
 #: the work (longest first) and to decide whether ``--jobs auto`` forks at all; refresh with
 #: ``benchmarks/bench_verify.py --write-costs proofs_check/verify_costs.json``
 COST_FILE = Path(__file__).resolve().parent.parent / "proofs_check" / "verify_costs.json"
+#: ids of the claims that run without importing torch (:func:`torch_free_claims`): the first
+#: worker starts on them while the parent imports torch; refreshed with the costs
+TORCH_FREE_FILE = COST_FILE.with_name("verify_torch_free.json")
 
 #: ``--jobs auto`` runs in one process when the selected claims are expected to take less than
 #: this many seconds (forking and preloading the libraries would cost more than they save)
@@ -184,6 +187,36 @@ def expected_seconds(claim, costs: dict[str, float]) -> float:
     return (2.0 if not claim.fast else 0.3) + 0.3 * mc + 0.05 * len(claim.checks)
 
 
+#: the first worker starts, before torch is imported, on torch-free topics expected to take
+#: about this many seconds (the parent's preloading time, with a margin)
+EARLY_SECONDS = 2.5
+
+
+def early_tasks(groups: Sequence[Sequence], order: Sequence[int], costs: dict[str, float],
+                torch_free: set[str]) -> tuple[list[int], list[int]]:
+    """For a staggered start (:func:`fork_map`): the groups the first worker runs before torch
+    is imported (torch-free groups in ``order``, about :data:`EARLY_SECONDS` of expected work)
+    and every torch-free group (those it may take afterwards).
+
+    Examples
+    --------
+    >>> from nstheory.claims import Registry
+    >>> reg = Registry()
+    >>> cs = [reg.claim(f"t.{k}", "s", latex="s", provenance="new") for k in "abc"]
+    >>> early_tasks([[cs[0]], [cs[1]], [cs[2]]], [0, 1, 2], {"t.a": 3.0, "t.b": 2.0, "t.c": 1.0},
+    ...             {"t.b", "t.c"})
+    ([1, 2], [1, 2])
+    """
+    light = [i for i in order if groups[i] and all(c.id in torch_free for c in groups[i])]
+    early, total = [], 0.0
+    for i in light:
+        if total >= EARLY_SECONDS:
+            break
+        early.append(i)
+        total += sum(expected_seconds(c, costs) for c in groups[i])
+    return early, light
+
+
 def preload_names(torch: bool = True) -> list[str]:
     """The heavy libraries to import before forking: those of :data:`PRELOAD` (and torch, when
     asked) that are installed.
@@ -224,18 +257,97 @@ def _one_thread() -> None:
         pass
 
 
-_TASKS: list = []
-_RUN: Callable | None = None
+def torch_free_claims(claims: Sequence) -> list[str]:
+    """Ids of the ``claims`` whose checks run without importing torch: each claim runs in a
+    child forked from this process (which must not have imported torch yet) that stops at the
+    first import of torch. Used to write :data:`TORCH_FREE_FILE`; it costs about a second per
+    claim that does import torch.
+
+    Examples
+    --------
+    >>> from nstheory.claims import Registry, compare_exact
+    >>> c = Registry().claim("t.a", "s", latex="s", provenance="new")
+    >>> _ = c.check("exact-enumeration", uses=("python:int",))(
+    ...     lambda: compare_exact("1+1", 2, "2", 2))
+    >>> torch_free_claims([c]) if "torch" not in sys.modules else ["t.a"]
+    ['t.a']
+    """
+    from nstheory.claims import run_claim
+
+    if "torch" in sys.modules:
+        raise NSTheoryError("torch_free_claims needs a process that has not imported torch")
+
+    class _StopAtTorch:
+        def find_spec(self, name, path=None, target=None):
+            if name == "torch" or name.startswith("torch."):
+                os._exit(3)
+            return None
+
+    free = []
+    for c in claims:
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child
+            sys.meta_path.insert(0, _StopAtTorch())
+            try:
+                run_claim(c)
+            except BaseException:
+                os._exit(4)
+            os._exit(0)
+        _, status = os.waitpid(pid, 0)
+        if os.waitstatus_to_exitcode(status) == 0:
+            free.append(c.id)
+    return free
 
 
-def _work(i: int):
+def load_torch_free(path: Path | None = None) -> set[str]:
+    """The claim ids recorded as running without torch (empty when the file is absent or
+    unreadable: the list only decides which claims may start before torch is imported).
+
+    >>> load_torch_free(Path("/nonexistent/torch_free.json"))
+    set()
+    """
+    path = TORCH_FREE_FILE if path is None else Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return set()
+    return {str(x) for x in data} if isinstance(data, list) else set()
+
+
+def _serve(conn, fn, tasks, initial) -> None:  # pragma: no cover - runs in a forked worker
+    """A worker: run the ``initial`` task indices, then ask for more until told to stop."""
+    _one_thread()
+    try:
+        for i in initial:
+            conn.send(_run_one(fn, tasks, i))
+        while True:
+            conn.send(("want",))
+            i = conn.recv()
+            if i is None:
+                return
+            conn.send(_run_one(fn, tasks, i))
+    except (EOFError, BrokenPipeError, KeyboardInterrupt):
+        return
+    finally:
+        conn.close()
+
+
+def _run_one(fn, tasks, i):  # pragma: no cover - runs in a forked worker
+    if "torch" in sys.modules:  # imported by an earlier task of this worker: one thread
+        sys.modules["torch"].set_num_threads(1)
     t0 = time.perf_counter()
-    out = _RUN(_TASKS[i])
-    return i, out, time.perf_counter() - t0
+    try:
+        out = fn(tasks[i])
+    except Exception as exc:  # reported to the parent, which raises it
+        import traceback
+
+        return ("error", i, f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
+    return ("done", i, out, time.perf_counter() - t0)
 
 
 def fork_map(fn: Callable, tasks: Sequence, workers: int, order: Sequence[int] | None = None,
-             on_done: Callable | None = None) -> list:
+             on_done: Callable | None = None, preload: Callable | None = None,
+             early: Sequence[int] = (), light: Sequence[int] = ()) -> list:
     """``[fn(t) for t in tasks]`` computed by ``workers`` forked processes, in the order of
     ``tasks`` whatever the order of completion.
 
@@ -244,12 +356,20 @@ def fork_map(fn: Callable, tasks: Sequence, workers: int, order: Sequence[int] |
     which tasks are handed out (default: as given); ``on_done(index, seconds)`` is called in
     the parent as each task finishes. Without ``fork`` (not POSIX) the map runs serially.
 
+    ``preload`` (e.g. importing torch) runs in the parent before the workers are forked. With
+    ``early`` (task indices that need nothing ``preload`` imports), one worker is forked
+    *before* ``preload`` and runs them while the parent imports; afterwards it takes only tasks
+    listed in ``light`` and, when none is left, exits and a worker forked after the preload
+    takes its place (so nothing is imported twice). Every task runs exactly once.
+
     Examples
     --------
     >>> fork_map(lambda k: k * k, [3, 1, 2], workers=2, order=[2, 0, 1])
     [9, 1, 4]
+    >>> fork_map(lambda k: -k, [1, 2, 3, 4], workers=2, preload=lambda: None, early=[1],
+    ...          light=[2])
+    [-1, -2, -3, -4]
     """
-    global _TASKS, _RUN
     import multiprocessing as mp
 
     tasks = list(tasks)
@@ -257,6 +377,8 @@ def fork_map(fn: Callable, tasks: Sequence, workers: int, order: Sequence[int] |
     if sorted(order) != list(range(len(tasks))):
         raise NSTheoryError("order must be a permutation of the task indices")
     if workers <= 1 or len(tasks) <= 1 or "fork" not in mp.get_all_start_methods():
+        if preload:
+            preload()
         out = []
         for i in range(len(tasks)):
             t0 = time.perf_counter()
@@ -264,21 +386,98 @@ def fork_map(fn: Callable, tasks: Sequence, workers: int, order: Sequence[int] |
             if on_done:
                 on_done(i, time.perf_counter() - t0)
         return out
-    _TASKS, _RUN = tasks, fn
-    results: list = [None] * len(tasks)
-    # Move everything allocated so far (the preloaded libraries' objects) out of the collector's
-    # reach: the workers' full collections then skip them (a tenth of a second each over torch's
-    # and SymPy's heap) and never write to their pages, so copy-on-write keeps them shared.
-    gc.freeze()
-    try:
-        # Pool's context manager terminates the workers on every exit, an exception or a
-        # signal in the parent included (they are daemonic too): no worker outlives the map.
-        with mp.get_context("fork").Pool(processes=workers, initializer=_one_thread) as pool:
-            for i, out, secs in pool.imap_unordered(_work, order, chunksize=1):
-                results[i] = out
-                if on_done:
-                    on_done(i, secs)
-    finally:
-        _TASKS, _RUN = [], None
-        gc.unfreeze()
-    return results
+    return _Dispatch(mp.get_context("fork"), fn, tasks, order, on_done).run(
+        workers, list(early), set(light), preload)
+
+
+class _Dispatch:
+    """The parent's side of :func:`fork_map`: forks the workers, hands out task indices as
+    workers ask (the first worker preferring the early tasks), collects the results."""
+
+    def __init__(self, ctx, fn, tasks, order, on_done):
+        self.ctx, self.fn, self.tasks, self.on_done = ctx, fn, tasks, on_done
+        self.pending = list(order)
+        self.results: list = [None] * len(tasks)
+        self.left = len(tasks)
+        self.procs: list = []
+        self.conns: dict = {}
+
+    def _fork(self, worker: int, initial=()) -> None:
+        parent_end, child_end = self.ctx.Pipe()
+        # Everything allocated so far (the preloaded libraries' objects) leaves the collector's
+        # reach: the workers' full collections skip it (a tenth of a second each over torch's
+        # and SymPy's heap) and never write to its pages, so copy-on-write keeps them shared.
+        gc.freeze()
+        p = self.ctx.Process(target=_serve, args=(child_end, self.fn, self.tasks, initial),
+                             daemon=True)
+        p.start()
+        child_end.close()
+        self.procs.append(p)
+        self.conns[parent_end] = worker
+
+    def _next(self, worker: int):
+        """The next task for ``worker`` (None: it is done); the early worker takes only light
+        tasks (it has not imported what the preload did)."""
+        if worker != 0 or not self.early_worker:
+            return self.pending.pop(0) if self.pending else None
+        for k, i in enumerate(self.pending):
+            if i in self.light:
+                return self.pending.pop(k)
+        return None
+
+    def run(self, workers: int, early: list, light: set, preload) -> list:
+        from multiprocessing.connection import wait
+
+        self.light, self.early_worker = light, bool(early)
+        early_set = set(early)
+        self.pending = [i for i in self.pending if i not in early_set]
+        try:
+            if early:
+                self._fork(0, early)  # computes while the parent imports
+            if preload is not None:
+                preload()
+            for _ in range(len(self.procs), workers):
+                self._fork(len(self.procs))
+            while self.conns:
+                for conn in wait(list(self.conns)):
+                    self._handle(conn)
+        finally:
+            for conn in self.conns:
+                conn.close()
+            for p in self.procs:
+                if p.is_alive():
+                    p.terminate()
+                p.join()
+            gc.unfreeze()
+        if self.left:
+            raise NSTheoryError(f"{self.left} verify task(s) got no result")
+        return self.results
+
+    def _handle(self, conn) -> None:
+        worker = self.conns[conn]
+        try:
+            msg = conn.recv()
+        except EOFError:
+            conn.close()
+            del self.conns[conn]
+            if self.left:
+                raise NSTheoryError(f"verify worker {worker} exited before its work was done "
+                                    "(killed, or out of memory?)") from None
+            return
+        if msg[0] == "want":
+            i = self._next(worker)
+            conn.send(i)
+            if i is None:
+                conn.close()
+                del self.conns[conn]
+                if worker == 0 and self.early_worker and self.pending:
+                    self.early_worker = False  # the replacement has what the preload imported
+                    self._fork(len(self.procs))
+        elif msg[0] == "error":
+            raise NSTheoryError(f"a verify task raised {msg[2]}")
+        else:
+            _, i, out, secs = msg
+            self.results[i] = out
+            self.left -= 1
+            if self.on_done:
+                self.on_done(i, secs)

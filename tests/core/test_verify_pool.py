@@ -163,3 +163,76 @@ def test_no_worker_outlives_an_interrupted_map(tmp_path):
             time.sleep(0.1)
         else:
             pytest.fail(f"worker {pid} still alive after the map was interrupted")
+
+
+def _import_state(k):
+    import sys
+
+    return os.getpid(), "json" in sys.modules, k
+
+
+def test_staggered_start_runs_early_tasks_before_the_preload_and_each_task_once():
+    # the early worker is forked before the preload: the marker the preload sets is absent
+    # there and present in the workers forked after it; every task runs exactly once
+    marker = {}
+    done = []
+
+    def preload():
+        time.sleep(0.3)
+        marker["loaded"] = True
+
+    out = fork_map(lambda k: (os.getpid(), "loaded" in marker, k), list(range(8)), workers=2,
+                   preload=preload, early=[0, 1], light=[0, 1, 2],
+                   on_done=lambda i, s: done.append(i))
+    assert [k for _, _, k in out] == list(range(8)) and sorted(done) == list(range(8))
+    early_pids = {out[0][0], out[1][0]}
+    assert not out[0][1] and not out[1][1]            # ran while the parent preloaded
+    assert all(loaded for pid, loaded, k in out if pid not in early_pids)
+    # the early worker only ever takes light tasks; the others run in preloaded workers
+    assert all(k in (0, 1, 2) for pid, _, k in out if pid in early_pids)
+    assert os.getpid() not in {pid for pid, _, _ in out}
+
+
+def test_a_task_error_is_raised_in_the_parent_with_its_message():
+    def boom(k):
+        if k == 3:
+            raise ValueError("bad task three")
+        return k
+
+    with pytest.raises(NSTheoryError, match="bad task three"):
+        fork_map(boom, list(range(6)), workers=2)
+
+
+def test_a_worker_that_dies_is_reported_not_waited_for():
+    def die(k):
+        if k == 1:
+            os._exit(9)          # a killed worker: no result, no message
+        return k
+
+    t0 = time.perf_counter()
+    with pytest.raises(NSTheoryError, match="exited before its work was done"):
+        fork_map(die, list(range(4)), workers=2)
+    assert time.perf_counter() - t0 < 30
+
+
+def test_early_tasks_fill_the_preload_time_with_torch_free_topics():
+    from nstheory.verify_pool import EARLY_SECONDS, early_tasks
+
+    reg = Registry()
+    cs = [reg.claim(f"t{i}.c", "s", latex="s", provenance="new") for i in range(5)]
+    groups = [[c] for c in cs]
+    costs = {c.id: 1.0 for c in cs}
+    free = {"t1.c", "t2.c", "t3.c", "t4.c"}
+    early, light = early_tasks(groups, [0, 1, 2, 3, 4], costs, free)
+    assert light == [1, 2, 3, 4]
+    assert early == light[:int(EARLY_SECONDS) + (EARLY_SECONDS % 1 > 0)]
+    assert early_tasks(groups, [0, 1, 2, 3, 4], costs, set()) == ([], [])
+
+
+def test_committed_torch_free_list_names_registered_claims():
+    from nstheory.verify import load_claims
+    from nstheory.verify_pool import load_torch_free
+
+    free = load_torch_free()
+    reg = load_claims()
+    assert free and free <= set(reg.claims)
