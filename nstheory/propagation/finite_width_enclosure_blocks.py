@@ -159,7 +159,7 @@ def _relu_moments(q, c, val, prec):
 class _State:
     """``g``, ``mu`` (lists of 5 balls) and ``V`` (5 x 5 balls) of one input pair."""
 
-    __slots__ = ("g", "mu", "V")
+    __slots__ = ("V", "g", "mu")
 
     def __init__(self, g, mu, V):
         self.g, self.mu, self.V = g, mu, V
