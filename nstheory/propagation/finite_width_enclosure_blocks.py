@@ -60,10 +60,10 @@ from nstheory.propagation.finite_width_enclosure import (
 from nstheory.propagation.model import Model
 
 #: the tracked statistics of one input pair: kernel entries, then channel means
-ENTRIES = ("XX", "XY", "YY", "X", "Y")
+PAIR_ENTRIES = ("XX", "XY", "YY", "X", "Y")
 _XX, _XY, _YY, _MX, _MY = range(5)
 _KERNEL = (_XX, _XY, _YY)
-_N = len(ENTRIES)
+_N = len(PAIR_ENTRIES)
 #: the number of input-X and input-Y factors of each statistic (a monomial in h(X), h(Y))
 _COUNTS = ((2, 0), (1, 1), (0, 2), (1, 0), (0, 1))
 
@@ -475,5 +475,5 @@ def enclosure_columns(model: Model, rho: float, width: int, per_net: int,
     return rows, note
 
 
-__all__ = ["ENTRIES", "enclosure_columns", "finite_width_enclosure_blocks", "layernorm_map_arb",
-           "relu_mean_arb"]
+__all__ = ["PAIR_ENTRIES", "enclosure_columns", "finite_width_enclosure_blocks",
+           "layernorm_map_arb", "relu_mean_arb"]
