@@ -2,7 +2,7 @@ r"""Certified (arb) enclosure of the 1/width-corrected stability of residual and
 
 Extends :mod:`~nstheory.propagation.finite_width_enclosure` (plain ``Dense -> relu|identity``
 stacks) to every model the float recursion (:mod:`~nstheory.propagation.finite_width`) covers
-with ReLU or identity activations: LayerNorm (no affine, ``eps = 0``) after a block, residual
+with ReLU, erf or identity activations: LayerNorm (no affine, ``eps = 0``) after a block, residual
 blocks ``h + Dense(s_out) relu(Dense(s_in) [LN] h)`` with or without pre-LN, post-LN residual
 blocks, and transformer blocks with the identity attention pattern (to all orders in ``1/width``
 a per-token value projection, see :mod:`~nstheory.propagation.finite_width`).
@@ -27,6 +27,9 @@ Every ingredient is exact or a ball, with no float constant on the path:
   moments ``E[relu(u)^a relu(v)^b]``, ``a + b <= 4``: the one-dimensional ones in closed form
   (``E relu(z)^n = 2^(n/2) Gamma((n+1)/2) / (2 sqrt(pi))``), the mixed ones by the certified
   quadrature :func:`~nstheory.propagation.finite_width_enclosure.relu_pair_moment_arb`;
+* erf: the Williams arcsine map with SymPy derivatives and the fourth moments by certified
+  one-dimensional integrals (:mod:`~nstheory.propagation.erf_enclosure`); its channel means
+  and third moments vanish (odd activation);
 * LayerNorm: ``(k_ab - m_a m_b) / sqrt((k_aa - m_a^2)(k_bb - m_b^2))`` with its SymPy gradient and
   Hessian lambdified for arb balls (:func:`layernorm_map_arb`);
 * values and gradients are evaluated at the midpoints and widened by the mean-value form, so
@@ -64,6 +67,8 @@ PAIR_ENTRIES = ("XX", "XY", "YY", "X", "Y")
 _XX, _XY, _YY, _MX, _MY = range(5)
 _KERNEL = (_XX, _XY, _YY)
 _N = len(PAIR_ENTRIES)
+#: activations covered here
+BLOCK_ENCLOSED = (*ENCLOSED, "erf")
 #: the number of input-X and input-Y factors of each statistic (a monomial in h(X), h(Y))
 _COUNTS = ((2, 0), (1, 1), (0, 2), (1, 0), (0, 1))
 
@@ -196,14 +201,31 @@ def _activation(name, s2, st, prec):
         hv[_MX] = m2 * s4 * V[_XX][_XX]
         hv[_MY] = m2 * s4 * V[_YY][_YY]
         mom = _relu_moments(Q, C, val, prec)
+    elif name == "erf":
+        from nstheory.propagation.erf_enclosure import erf_map_arb, erf_moments_arb
+
+        if not abs(C) < Q:
+            raise NSTheoryError(f"the correlation ball {C / Q} is not certified inside (-1, 1)")
+        val, grad, hess, f2, f2d1, f2d2 = erf_map_arb(Q, C)
+        F = [f2, val, f2, arb(0), arb(0)]   # erf is odd: channel means 0 exactly
+        J[_XX][_XX] = J[_YY][_YY] = f2d1
+        args = (_XX, _YY, _XY)
+        for k in range(3):
+            J[_XY][args[k]] = grad[k]
+        hv[_XX] = f2d2 * s4 * V[_XX][_XX]
+        hv[_YY] = f2d2 * s4 * V[_YY][_YY]
+        hv[_XY] = s4 * sum(hess[i][j] * V[args[i]][args[j]] for i in range(3) for j in range(3))
+        z = arb(0)
+        mom = {(2, 0): f2, (1, 1): val, (0, 2): f2, (3, 0): z, (2, 1): z, (1, 2): z, (0, 3): z,
+               **erf_moments_arb(Q, C, prec)}
     elif name == "identity":
         F = [Q, C, Q, arb(0), arb(0)]
         for k in _KERNEL:
             J[k][k] = arb(1)
         mom = _gaussian_moments(Q, C)
     else:
-        raise NSTheoryError(f"the arb enclosure covers {'/'.join(ENCLOSED)} activations only; "
-                            f"got {name!r}")
+        raise NSTheoryError(f"the arb enclosure covers {'/'.join(BLOCK_ENCLOSED)} activations "
+                            f"only; got {name!r}")
     JV = _sandwich(J, V)
     mu = [s2 * sum((J[i][k] * st.mu[k] for k in range(_N)), arb(0)) + hv[i] / 2
           for i in range(_N)]
@@ -337,13 +359,14 @@ def _branch_output_vertex(g, gphi, s2):
 
 
 def finite_width_enclosure_blocks(model: Model, rho: float, prec: int = 53) -> list[EnclosureRow]:
-    """Arb enclosures of the 1/width recursion after every block, for ReLU/identity models with
-    LayerNorm, residual blocks (with or without pre-LN) and identity-pattern attention.
+    """Arb enclosures of the 1/width recursion after every block, for ReLU/erf/identity models
+    with LayerNorm, residual blocks (with or without pre-LN) and identity-pattern attention.
 
     Parameters
     ----------
     model : Model
-        Any model the float recursion covers whose activations are ``relu`` or ``identity``.
+        Any model the float recursion covers whose activations are ``relu``, ``erf`` or
+        ``identity``.
     rho : float
         Input correlation in ``[0, 1)``.
     prec : int, optional
@@ -389,9 +412,9 @@ def finite_width_enclosure_blocks(model: Model, rho: float, prec: int = 53) -> l
     for steps in blocks:
         for name, spec in steps:
             act = spec[1] if name == "residual" else name
-            if act not in (*ENCLOSED, None, "layernorm"):
-                raise NSTheoryError(f"the arb enclosure covers {'/'.join(ENCLOSED)} activations "
-                                    f"only; got {act!r}")
+            if act not in (*BLOCK_ENCLOSED, None, "layernorm"):
+                raise NSTheoryError(f"the arb enclosure covers {'/'.join(BLOCK_ENCLOSED)} "
+                                    f"activations only; got {act!r}")
     out = []
     with arb_precision(bits=prec):
         st = _input_state(arb(rho))
@@ -416,7 +439,7 @@ def enclosure_columns(model: Model, rho: float, width: int, per_net: int,
     """Outward-rounded decimal bounds for the finite-width table, or a reason why none.
 
     Covers every model of :func:`finite_width_enclosure_blocks` (plain, residual, LayerNorm and
-    identity-pattern transformer blocks with ReLU/identity activations).
+    identity-pattern transformer blocks with ReLU/erf/identity activations).
 
     Parameters
     ----------
@@ -475,5 +498,5 @@ def enclosure_columns(model: Model, rho: float, width: int, per_net: int,
     return rows, note
 
 
-__all__ = ["PAIR_ENTRIES", "enclosure_columns", "finite_width_enclosure_blocks",
+__all__ = ["BLOCK_ENCLOSED", "PAIR_ENTRIES", "enclosure_columns", "finite_width_enclosure_blocks",
            "layernorm_map_arb", "relu_mean_arb"]

@@ -246,7 +246,8 @@ def test_enclosure_contains_independent_evaluation_depth20(residual, layernorm):
 # mean field against the mean-field rules; radii; the float recursion
 # ----------------------------------------------------------------------------------------------
 MODELS = [mlp(20, residual=r, layernorm=ln) for r, ln in CONFIGS] + [
-    transformer(6), transformer(6, post_ln=True), transformer(6, residual=False)]
+    transformer(6), transformer(6, post_ln=True), transformer(6, residual=False)] + [
+    mlp(20, act="erf", sigma2=1.5, residual=r, layernorm=ln) for r, ln in CONFIGS]
 
 
 @pytest.mark.parametrize("model", MODELS, ids=lambda m: m.name)
@@ -270,7 +271,7 @@ def test_mean_field_and_float_recursion(model, rho):
     width = 128
     raw = last.corrected_raw(width)
     # (the plain ReLU MLP at rho = 0.9 reaches 2.0e-10, as in finite_width_enclosure)
-    tol = 1e-9 if model.name == "mlp" else 1e-10
+    tol = 1e-9 if model.name == "mlp" and model.blocks[0][1].name == "relu" else 1e-10
     assert float(raw.rad()) < tol * abs(float(raw.mid()))
     if last.coef_normalised is not None:
         assert float(last.corrected_normalised(width).rad()) < tol
@@ -305,6 +306,49 @@ def test_layernorm_and_mean_derivatives_against_sympy():
     for ball, expr in zip(relu_mean_arb(arb(3)), (m, sp.diff(m, q), sp.diff(m, q, 2)),
                           strict=True):
         assert ball.overlaps(arb(str(sp.N(expr.subs(q, 3), 25)))) and ball.rad() < 1e-15
+
+
+@pytest.mark.parametrize("q, c", [(1.5, 1.2), (3.0, -0.9), (0.5, 0.1), (30.0, 27.0)])
+def test_erf_moments_against_trapezoid_rule(q, c):
+    """E[erf(u)^a erf(v)^b], a + b = 4, against the 2-D trapezoid rule (step 0.02 on [-12, 12]^2,
+    exponentially accurate for these entire integrands; float64 sums, ~1e-14)."""
+    import numpy as np
+    from scipy.special import erf
+
+    from nstheory.propagation.erf_enclosure import erf_moments_arb
+
+    h = 0.02
+    x = np.arange(-12, 12 + h / 2, h)
+    w = h * np.exp(-x * x / 2) / np.sqrt(2 * np.pi)
+    r = c / q
+    X, N = np.meshgrid(x, x, indexing="ij")
+    u, v = erf(np.sqrt(q) * X), erf(np.sqrt(q) * (r * X + np.sqrt(1 - r * r) * N))
+    W = np.outer(w, w)
+    mom = erf_moments_arb(arb(q), arb(c))
+    for (a, b), ball in mom.items():
+        ref = float(np.sum(W * u**a * v**b))
+        assert ball.rad() < 1e-14 and abs(float(ball.mid()) - ref) <= ball.rad() + 1e-12, (a, b)
+
+
+def test_erf_map_against_numerical_derivatives():
+    from nstheory.propagation.erf_enclosure import erf_map_arb
+
+    def williams(q1, q2, c):
+        return 2 / mpmath.pi * mpmath.asin(2 * c / mpmath.sqrt((1 + 2 * q1) * (1 + 2 * q2)))
+
+    with mpmath.workdps(30):
+        x = (mpmath.mpf("1.5"), mpmath.mpf("1.5"), mpmath.mpf("0.9"))
+        grad, hess = _grad_hess(williams, x)
+        val = williams(*x)
+        f2 = [mpmath.diff(lambda q: williams(q, q, q), x[0], k) for k in range(3)]
+    out = erf_map_arb(arb("1.5"), arb("0.9"))
+    assert _contains(out[0], val)
+    for i in range(3):
+        assert _contains(out[1][i], grad[i])
+        for k in range(3):
+            assert _contains(out[2][i][k], hess[i][k])
+    for ball, ref in zip(out[3:], f2, strict=True):
+        assert _contains(ball, ref)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -376,5 +420,5 @@ def test_bad_rho(rho):
 def test_bad_prec_and_activation():
     with pytest.raises(NSTheoryError, match="prec"):
         finite_width_enclosure_blocks(mlp(1), 0.5, prec=10)
-    with pytest.raises(NSTheoryError, match="gelu"):
+    with pytest.raises(NSTheoryError, match="relu/identity/erf"):
         finite_width_enclosure_blocks(mlp(1, act="gelu", residual=True), 0.5)
