@@ -391,6 +391,24 @@ def test_enclosure_against_stored_monte_carlo(key):
     assert len(powered) >= len(enc) // 2, powered
 
 
+def test_preln_ball_with_remainder_inside_ci95():
+    """Pre-LN residual run: the ball widened by the heuristic O(1/N^2) scale (depth/N)|c|/N lies
+    inside the Monte Carlo's 95% interval at every layer, which mean field misses at every
+    layer. (Residual without LN: at layers 1-4 and 6 only; LN MLP: layers 1-9.)"""
+    from nstheory.propagation.finite_width_study import run_model
+
+    run = _study()["relu_res_preln_d12_w128_p1"]
+    width = run["width"]
+    enc = finite_width_enclosure_blocks(run_model(run), run["rho"])
+    for e, mean, se in zip(enc, run["mean"], run["stderr"], strict=True):
+        ball = e.corrected_normalised(width)
+        allow = e.layer / width * abs(float(e.coef_normalised.mid())) / width
+        lo, hi = mean - 1.96 * se, mean + 1.96 * se
+        assert lo <= float(ball.mid()) - float(ball.rad()) - allow, e.layer
+        assert float(ball.mid()) + float(ball.rad()) + allow <= hi, e.layer
+        assert not lo <= float(e.mean_field_normalised.mid()) <= hi, e.layer
+
+
 # ----------------------------------------------------------------------------------------------
 # scope, columns, arguments
 # ----------------------------------------------------------------------------------------------
