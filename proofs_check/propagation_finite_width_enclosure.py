@@ -137,7 +137,7 @@ c = claim(
     "LayerNorm of N i.i.d. pairs of N(0, 1) channels at correlation rho makes the kernel entry "
     "the sample (Pearson) correlation, whose mean is rho - rho (1 - rho^2) / (2N) + O(1/N^2): "
     "the 1/N coefficient of the LayerNorm rule is -rho (1 - rho^2) / 2 (-3/16 at rho = 1/2, "
-    "-171/2000 at rho = 9/10).",
+    "-21/128 at rho = 3/4).",
     latex=r"E\,r_N = \rho - \frac{\rho(1-\rho^2)}{2N} + O(N^{-2})",
     provenance="textbook:fisher-1915 (Biometrika 10, 507-521: the mean of the sample "
     "correlation coefficient)",
@@ -146,7 +146,8 @@ c = claim(
     "LayerNorm step (its own lambdified SymPy map, float64) on the float input state.",
     fast=False,
 )
-_FISHER = (("0.5", "-3/16"), ("0.9", "-171/2000"))
+# rho values exact in binary, so the enclosed coefficient is that of the stated rho
+_FISHER = (("0.5", "-3/16"), ("0.75", "-21/128"))
 
 
 @c.check("certified", name="arb_layernorm_rule",
