@@ -12,7 +12,8 @@
   vertex) of the Monte Carlo statistic, with :mod:`~nstheory.propagation.four_point`,
   :mod:`~nstheory.propagation.kernel_derivatives` and
   :mod:`~nstheory.propagation.residual_scaling`; its certified (arb) enclosure for ReLU MLPs in
-  :mod:`~nstheory.propagation.finite_width_enclosure`.
+  :mod:`~nstheory.propagation.finite_width_enclosure`, for residual, LayerNorm and
+  identity-pattern transformer blocks in :mod:`~nstheory.propagation.finite_width_enclosure_blocks`.
 """
 
 from nstheory._lazy import lazy_exports
@@ -28,8 +29,12 @@ _MODULES = {
         "statistic_coefficients",
     ),
     "finite_width_enclosure": (
-        "ENCLOSED", "EnclosureRow", "enclosure_columns", "finite_width_enclosure",
-        "relu_map_arb", "relu_pair_moment_arb",
+        "ENCLOSED", "EnclosureRow", "finite_width_enclosure", "relu_map_arb",
+        "relu_pair_moment_arb",
+    ),
+    "finite_width_enclosure_blocks": (
+        "PAIR_ENTRIES", "enclosure_columns", "finite_width_enclosure_blocks", "layernorm_map_arb",
+        "relu_mean_arb",
     ),
     "finite_width_study": (
         "main", "measure", "run_model",

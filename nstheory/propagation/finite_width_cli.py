@@ -80,7 +80,7 @@ def run_finite_width(args, model, raw_rows) -> int:
     if mc_raw is not None:
         for row, rr in zip(rows, raw_rows, strict=True):
             row.mc_raw_stderr = rr.mc_stderr
-    from nstheory.propagation.finite_width_enclosure import enclosure_columns
+    from nstheory.propagation.finite_width_enclosure_blocks import enclosure_columns
 
     enc_rows, enc_note = enclosure_columns(model, args.rho, args.width, args.per_net)
     sampled = mc_norm is not None

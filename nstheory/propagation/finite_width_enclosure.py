@@ -7,7 +7,10 @@ arb balls that provably contain the exact values **of the truncated expansion**:
 ``O(1/N^2)`` remainder is not part of the ball (it is estimated separately, not bounded).
 
 Scope: stacks of ``Dense(sigma2) -> relu`` or ``Dense(sigma2) -> identity`` blocks, one input pair
-per network. The statistics tracked are the pair's kernel entries ``(K_XX, K_XY, K_YY)`` only:
+per network (LayerNorm, residual and identity-pattern transformer blocks, and the table
+columns of ``nstheory propagate --finite-width``:
+:mod:`~nstheory.propagation.finite_width_enclosure_blocks`).
+The statistics tracked are the pair's kernel entries ``(K_XX, K_XY, K_YY)`` only:
 
 * the raw view's coefficient (``mu_XY``) depends on nothing else, whatever the number of pairs
   per network;
@@ -352,49 +355,6 @@ def _row(layer, g, mu, V):
     return EnclosureRow(layer, a, a / b, mu[_XY], first + second)
 
 
-def enclosure_columns(model: Model, rho: float, width: int, per_net: int,
-                      max_depth: int = 200, digits: int = 12):
-    """Outward-rounded decimal bounds for the finite-width table, or a reason why none.
-
-    Returns ``(rows, note)``: ``rows`` a list of dicts per block with ``corrected_raw_arb``
-    and ``corrected_normalised_arb`` (``[lo, hi]`` strings; the normalised one ``None``
-    unless ``per_net == 1``), or ``None`` when the model is not covered (``note`` says why).
-
-    Examples
-    --------
-    >>> from nstheory.propagation.model import mlp
-    >>> rows, note = enclosure_columns(mlp(1), 0.5, 64, per_net=10)
-    >>> rows[0]["corrected_normalised_arb"] is None, len(rows[0]["corrected_raw_arb"])
-    (True, 2)
-    >>> enclosure_columns(mlp(1, residual=True), 0.5, 64, 1)[0] is None
-    True
-    """
-    from nstheory.numerics import ball_bounds
-
-    width = check_int(width, "width", lo=2)
-    if model.depth > max_depth:
-        return None, f"arb enclosure skipped: depth {model.depth} > {max_depth}"
-    try:
-        enc = finite_width_enclosure(model, rho)
-    except NSTheoryError as exc:
-        return None, f"arb enclosure not available: {exc}"
-    rows = []
-    for r in enc:
-        rows.append({
-            "corrected_raw_arb": list(ball_bounds(r.corrected_raw(width), digits)),
-            "corrected_normalised_arb": (list(ball_bounds(r.corrected_normalised(width), digits))
-                                         if per_net == 1 else None),
-        })
-    note = ("arb: certified enclosure (53-bit balls) of the truncated expansion mean field + "
-            "coef/width; the O(1/width^2) remainder is NOT inside it; the float64 columns carry "
-            "the four-point quadrature's error (~1e-5 of the coefficient at depth 20), so they "
-            "may lie just outside the ball")
-    if per_net != 1:
-        note += ("; the normalised view is enclosed for --per-net 1 only (its cross-pair "
-                 "vertex is a four-dimensional integral)")
-    return rows, note
-
-
-__all__ = ["ENCLOSED", "EnclosureRow", "enclosure_columns", "finite_width_enclosure",
-           "relu_map_arb", "relu_pair_moment_arb"]
+__all__ = ["ENCLOSED", "EnclosureRow", "finite_width_enclosure", "relu_map_arb",
+           "relu_pair_moment_arb"]
 

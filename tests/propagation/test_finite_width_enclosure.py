@@ -19,10 +19,10 @@ from flint import arb
 from nstheory.errors import NSTheoryError
 from nstheory.propagation.finite_width import finite_width_recursion
 from nstheory.propagation.finite_width_enclosure import (
-    enclosure_columns,
     finite_width_enclosure,
     relu_pair_moment_arb,
 )
+from nstheory.propagation.finite_width_enclosure_blocks import enclosure_columns
 from nstheory.propagation.model import mlp
 
 DPS = 20

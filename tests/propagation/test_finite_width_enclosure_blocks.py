@@ -1,0 +1,442 @@
+"""The arb enclosure of the 1/width recursion for residual and LayerNorm models.
+
+Routes held against the enclosure (:mod:`nstheory.propagation.finite_width_enclosure_blocks`):
+
+* an mpmath evaluation (20 digits) that shares no numerics with it: ReLU Gaussian moments by
+  quadrature in polar coordinates (not the arc-cosine closed form, not ``acb.integral``), the
+  kernel-map, channel-mean and LayerNorm derivatives by numerical differentiation
+  (``mpmath.diff``), not SymPy; only the recursion's equations (the statement) are written
+  again;
+* the mean-field rules of :mod:`nstheory.propagation.rules` (``point_recurrence``, mpmath);
+* Fisher's bias of the sample correlation (a published value) for LayerNorm;
+* the float recursion (:mod:`nstheory.propagation.finite_width`), within its stated accuracy;
+* the stored Monte Carlo with one input pair per network
+  (``proofs_check/data/propagation_finite_width_enclosure.json``).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import mpmath
+import pytest
+from flint import arb
+
+from nstheory.errors import NSTheoryError
+from nstheory.propagation.finite_width import finite_width_recursion
+from nstheory.propagation.finite_width_enclosure_blocks import (
+    enclosure_columns,
+    finite_width_enclosure_blocks,
+    layernorm_map_arb,
+    relu_mean_arb,
+)
+from nstheory.propagation.model import LayerNorm, Model, mlp, transformer
+from nstheory.propagation.recurrence import point_recurrence
+
+DPS = 20
+CONFIGS = [(True, True), (True, False), (False, True), (False, False)]
+STUDY = Path(__file__).parents[2] / "proofs_check" / "data" / \
+    "propagation_finite_width_enclosure.json"
+
+# ----------------------------------------------------------------------------------------------
+# the independent mpmath evaluation
+# ----------------------------------------------------------------------------------------------
+XX, XY, YY, MX, MY = range(5)
+CNT = ((2, 0), (1, 1), (0, 2), (1, 0), (0, 1))
+
+
+def _relu_moment(j, k, r):
+    """E[relu(u)^j relu(v)^k] for unit variances and correlation r: with u = R cos t,
+    v = R cos(t - th), th = acos r, R^2 ~ chi^2_2 and t uniform, the integrand is
+    R^(j+k) cos^j(t) cos^k(t - th) on the arc where the powered cosines are positive."""
+    th = mpmath.acos(r)
+    lo = th - mpmath.pi / 2 if k else -mpmath.pi / 2
+    hi = mpmath.pi / 2 if j else th + mpmath.pi / 2
+    arc = mpmath.quad(lambda t: mpmath.cos(t) ** j * mpmath.cos(t - th) ** k, [lo, hi])
+    n = j + k
+    return 2 ** (mpmath.mpf(n) / 2) * mpmath.gamma(1 + mpmath.mpf(n) / 2) * arc / (2 * mpmath.pi)
+
+
+def _kmap(q1, q2, c):
+    s = mpmath.sqrt(q1 * q2)
+    return s * _relu_moment(1, 1, c / s)
+
+
+def _mean(q):
+    return mpmath.sqrt(q) * _relu_moment(1, 0, 0)
+
+
+def _ln(kab, kaa, kbb, ma, mb):
+    return (kab - ma * mb) / mpmath.sqrt((kaa - ma * ma) * (kbb - mb * mb))
+
+
+def _grad_hess(f, x):
+    n = len(x)
+    unit = [tuple(int(i == k) for i in range(n)) for k in range(n)]
+    grad = [mpmath.diff(f, x, unit[k]) for k in range(n)]
+    hess = [[mpmath.diff(f, x, tuple(a + b for a, b in zip(unit[i], unit[k], strict=True)))
+             for k in range(n)] for i in range(n)]
+    return grad, hess
+
+
+def _zero():
+    return [[mpmath.mpf(0)] * 5 for _ in range(5)]
+
+
+def _mm(A, B):
+    return [[mpmath.fsum(A[i][k] * B[k][j] for k in range(5)) for j in range(5)]
+            for i in range(5)]
+
+
+def _tr(A):
+    return [list(r) for r in zip(*A, strict=True)]
+
+
+def _moments(act, q, c):
+    if act == "relu":
+        return lambda a, b: q ** (mpmath.mpf(a + b) / 2) * _relu_moment(a, b, c / q)
+    iss = {(2, 0): q, (1, 1): c, (0, 2): q, (4, 0): 3 * q * q, (0, 4): 3 * q * q,
+           (3, 1): 3 * q * c, (1, 3): 3 * q * c, (2, 2): q * q + 2 * c * c}
+    return lambda a, b: iss.get((a, b), mpmath.mpf(0))
+
+
+def _cov(mom, F):
+    return [[mom(CNT[i][0] + CNT[j][0], CNT[i][1] + CNT[j][1]) - F[i] * F[j]
+             for j in range(5)] for i in range(5)]
+
+
+def _act(act, s2, g, mu, V):
+    G = [s2 * x for x in g]
+    Q, C = G[XX], G[XY]
+    J = _zero()
+    H = [_zero() for _ in range(5)]   # Hessian of each output in the 5 pre-activation entries
+    if act == "relu":
+        F = [Q / 2, _kmap(Q, Q, C), Q / 2, _mean(Q), _mean(Q)]
+        J[XX][XX] = J[YY][YY] = mpmath.mpf(1) / 2
+        gr, he = _grad_hess(_kmap, (Q, Q, C))
+        at = (XX, YY, XY)
+        for i in range(3):
+            J[XY][at[i]] = gr[i]
+            for k in range(3):
+                H[XY][at[i]][at[k]] = he[i][k]
+        for m, d in ((MX, XX), (MY, YY)):
+            J[m][d] = mpmath.diff(_mean, Q)
+            H[m][d][d] = mpmath.diff(_mean, Q, 2)
+    else:
+        F = [Q, C, Q, mpmath.mpf(0), mpmath.mpf(0)]
+        for i in (XX, XY, YY):
+            J[i][i] = mpmath.mpf(1)
+    s4 = s2 * s2
+    mu2 = [s2 * mpmath.fsum(J[i][k] * mu[k] for k in range(5))
+           + s4 / 2 * mpmath.fsum(H[i][a][b] * V[a][b] for a in range(5) for b in range(5))
+           for i in range(5)]
+    JVJ = _mm(_mm(J, V), _tr(J))
+    S = _cov(_moments(act, Q, C), F)
+    return F, mu2, [[S[i][j] + s4 * JVJ[i][j] for j in range(5)] for i in range(5)], J
+
+
+def _layernorm(g, mu, V):
+    at = (XY, XX, YY, MX, MY)
+    x = tuple(g[k] for k in at)
+    gr, he = _grad_hess(_ln, x)
+    D = _zero()
+    for i, k in enumerate(at):
+        D[XY][k] = gr[i]
+    m = [mpmath.mpf(0)] * 5
+    m[XY] = (mpmath.fsum(gr[i] * mu[k] for i, k in enumerate(at))
+             + mpmath.fsum(he[i][k] * V[at[i]][at[k]] for i in range(5) for k in range(5)) / 2)
+    one = mpmath.mpf(1)
+    return [one, _ln(*x), one, 0 * one, 0 * one], m, _mm(_mm(D, V), _tr(D)), D
+
+
+def _residual(g, mu, V, ln, act, s_in, s_out):
+    if ln:
+        x, xm, xV, Jin = _layernorm(g, mu, V)
+    else:
+        x, xm, xV = g, mu, V
+        Jin = [[mpmath.mpf(int(i == k)) for k in range(5)] for i in range(5)]
+    pg, pm, pV, J = _act(act, s_in, x, xm, xV)
+    T = [[s_in * t for t in row] for row in _mm(J, Jin)]
+    C = _mm(V, _tr(T))
+    kern = (XX, XY, YY)
+    ids = [[0] * a + [1] * b for a, b in CNT]
+    k2 = [[g[XX], g[XY]], [g[XY], g[YY]]]
+    p2 = [[pg[XX], pg[XY]], [pg[XY], pg[YY]]]
+    mm = [g[MX], g[MY]]
+    s = s_out
+    newV = _zero()
+    for i in range(5):
+        for j in range(5):
+            a_, b_ = ids[i], ids[j]
+            if len(a_) == 2 and len(b_) == 2:
+                (a, b), (c, d) = a_, b_
+                extra = (s * s * (p2[a][c] * p2[b][d] + p2[a][d] * p2[b][c])
+                         + s * (k2[a][c] * p2[b][d] + k2[a][d] * p2[b][c]
+                                + k2[b][c] * p2[a][d] + k2[b][d] * p2[a][c]))
+            elif len(a_) == 1 and len(b_) == 1:
+                extra = s * p2[a_[0]][b_[0]]
+            else:
+                (a,), (c, d) = (a_, b_) if len(a_) == 1 else (b_, a_)
+                extra = s * (mm[c] * p2[a][d] + mm[d] * p2[a][c])
+            newV[i][j] = (V[i][j] + extra + s * ((C[i][j] if j in kern else 0)
+                                                 + (C[j][i] if i in kern else 0))
+                          + (s * s * pV[i][j] if i in kern and j in kern else 0))
+    g2 = [g[i] + (s * pg[i] if i in kern else 0) for i in range(5)]
+    mu2 = [mu[i] + (s * pm[i] if i in kern else 0) for i in range(5)]
+    return g2, mu2, newV
+
+
+def _reference(depth, rho, residual, layernorm):
+    """Per block: (mean-field raw, mean-field normalised, raw coef, normalised coef) for
+    ``mlp(depth, residual=..., layernorm=...)`` (He ReLU, branch Dense(1)), one pair."""
+    r = mpmath.mpf(rho)
+    g = [mpmath.mpf(1), r, mpmath.mpf(1), mpmath.mpf(0), mpmath.mpf(0)]
+    mu = [mpmath.mpf(0)] * 5
+    V = _cov(_moments("identity", g[XX], g[XY]), g)
+    two, one = mpmath.mpf(2), mpmath.mpf(1)
+    out = []
+    for _ in range(depth):
+        if residual:
+            g, mu, V = _residual(g, mu, V, layernorm, "relu", two, one)
+        else:
+            g, mu, V, _ = _act("relu", two, g, mu, V)
+            if layernorm:
+                g, mu, V, _ = _layernorm(g, mu, V)
+        a, b = g[XY], g[XX]
+        norm = ((mu[XY] - a / b * mu[XX]) / b - V[XY][XX] / b**2
+                + 3 * a / (4 * b**3) * V[XX][XX] + a / (4 * b**3) * V[XX][YY])
+        out.append((a, a / b, mu[XY], norm))
+    return out
+
+
+def _contains(ball, val):
+    return ball.contains(arb(mpmath.nstr(val, DPS + 5)))
+
+
+@pytest.mark.parametrize("residual, layernorm, rho", [
+    (True, True, 0.9), (True, False, 0.9), (False, True, 0.9), (True, True, 0.5)])
+def test_enclosure_contains_independent_evaluation(residual, layernorm, rho):
+    depth = 2
+    with mpmath.workdps(DPS):
+        ref = _reference(depth, rho, residual, layernorm)
+    enc = finite_width_enclosure_blocks(mlp(depth, residual=residual, layernorm=layernorm), rho)
+    for row, vals in zip(enc, ref, strict=True):
+        balls = (row.mean_field_raw, row.mean_field_normalised, row.coef_raw,
+                 row.coef_normalised)
+        for ball, val in zip(balls, vals, strict=True):
+            assert ball.rad() < 1e-10 * max(1, abs(val)), (row.layer, ball)   # not vacuous
+            assert _contains(ball, val), (row.layer, ball, val)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("residual, layernorm", CONFIGS[:3])
+def test_enclosure_contains_independent_evaluation_depth20(residual, layernorm):
+    with mpmath.workdps(DPS):
+        ref = _reference(20, 0.9, residual, layernorm)
+    enc = finite_width_enclosure_blocks(mlp(20, residual=residual, layernorm=layernorm), 0.9)
+    for row, vals in zip(enc, ref, strict=True):
+        balls = (row.mean_field_raw, row.mean_field_normalised, row.coef_raw,
+                 row.coef_normalised)
+        for ball, val in zip(balls, vals, strict=True):
+            assert _contains(ball, val), (row.layer, ball, val)
+
+
+# ----------------------------------------------------------------------------------------------
+# mean field against the mean-field rules; radii; the float recursion
+# ----------------------------------------------------------------------------------------------
+MODELS = [mlp(20, residual=r, layernorm=ln) for r, ln in CONFIGS] + [
+    transformer(6), transformer(6, post_ln=True), transformer(6, residual=False)] + [
+    mlp(20, act="erf", sigma2=1.5, residual=r, layernorm=ln) for r, ln in CONFIGS]
+
+
+@pytest.mark.parametrize("model", MODELS, ids=lambda m: m.name)
+@pytest.mark.parametrize("rho", [0.5, 0.9])
+def test_mean_field_and_float_recursion(model, rho):
+    enc = finite_width_enclosure_blocks(model, rho)
+    rules = point_recurrence(model, rho, backend="mpmath", dps=DPS)[1:]
+    flt = finite_width_recursion(model, rho, per_net=1)
+    assert len(enc) == len(rules) == len(flt) == model.depth
+    for e, s, f in zip(enc, rules, flt, strict=True):
+        # mean field: the rules of nstheory.propagation.rules (mpmath), to 20 digits
+        assert _contains(e.mean_field_raw, s.C) and _contains(e.mean_field_normalised, s.C / s.Q)
+        # the float recursion: the same equations with 64-node Gauss-Hermite four-point
+        # moments, documented to ~1e-5 of the coefficient
+        for ball, val in ((e.coef_raw, f.coef_raw), (e.coef_normalised, f.coef_normalised)):
+            if ball is None:
+                continue
+            assert abs(float(ball.mid()) - val) <= float(ball.rad()) + 1e-4 * max(1, abs(val))
+    # radii at 53 bits after the last block, relative to the value
+    last = enc[-1]
+    width = 128
+    raw = last.corrected_raw(width)
+    # (the plain ReLU MLP at rho = 0.9 reaches 2.0e-10, as in finite_width_enclosure)
+    tol = 1e-9 if model.name == "mlp" and model.blocks[0][1].name == "relu" else 1e-10
+    assert float(raw.rad()) < tol * abs(float(raw.mid()))
+    if last.coef_normalised is not None:
+        assert float(last.corrected_normalised(width).rad()) < tol
+
+
+@pytest.mark.parametrize("rho", [0.5, 0.75, 0.9])
+def test_layernorm_is_fishers_sample_correlation(rho):
+    """LayerNorm of N i.i.d. Gaussian pairs is their sample correlation, whose mean is
+    rho - rho (1 - rho^2) / (2N) + O(1/N^2) (Fisher 1915, Biometrika 10, p. 507)."""
+    row = finite_width_enclosure_blocks(Model(((LayerNorm(),),)), rho)[0]
+    fisher = -arb(rho) * (1 - arb(rho) ** 2) / 2
+    for ball in (row.coef_raw, row.coef_normalised):   # (rho: its exact binary value)
+        assert ball.contains(fisher) and ball.rad() < 1e-14
+    assert row.mean_field_normalised.overlaps(arb(rho))
+
+
+def test_layernorm_and_mean_derivatives_against_sympy():
+    import sympy as sp
+
+    xs = sp.symbols("a b c d e", real=True)
+    f = (xs[0] - xs[3] * xs[4]) / sp.sqrt((xs[1] - xs[3] ** 2) * (xs[2] - xs[4] ** 2))
+    pt = dict(zip(xs, (sp.Rational(3, 10), sp.Rational(2), sp.Rational(3, 2),
+                       sp.Rational(1, 2), sp.Rational(2, 5)), strict=True))
+    val, grad, hess = layernorm_map_arb(arb("0.3"), arb(2), arb("1.5"), arb("0.5"), arb("0.4"))
+    assert val.overlaps(arb(str(sp.N(f.subs(pt), 25))))
+    for i in range(5):
+        assert grad[i].overlaps(arb(str(sp.N(sp.diff(f, xs[i]).subs(pt), 25))))
+        for k in range(5):
+            assert hess[i][k].overlaps(arb(str(sp.N(sp.diff(f, xs[i], xs[k]).subs(pt), 25))))
+    q = sp.Symbol("q", positive=True)
+    m = sp.sqrt(q / (2 * sp.pi))
+    for ball, expr in zip(relu_mean_arb(arb(3)), (m, sp.diff(m, q), sp.diff(m, q, 2)),
+                          strict=True):
+        assert ball.overlaps(arb(str(sp.N(expr.subs(q, 3), 25)))) and ball.rad() < 1e-15
+
+
+@pytest.mark.parametrize("q, c", [(1.5, 1.2), (3.0, -0.9), (0.5, 0.1), (30.0, 27.0)])
+def test_erf_moments_against_trapezoid_rule(q, c):
+    """E[erf(u)^a erf(v)^b], a + b = 4, against the 2-D trapezoid rule (step 0.02 on [-12, 12]^2,
+    exponentially accurate for these entire integrands; float64 sums, ~1e-14)."""
+    import numpy as np
+    from scipy.special import erf
+
+    from nstheory.propagation.erf_enclosure import erf_moments_arb
+
+    h = 0.02
+    x = np.arange(-12, 12 + h / 2, h)
+    w = h * np.exp(-x * x / 2) / np.sqrt(2 * np.pi)
+    r = c / q
+    X, N = np.meshgrid(x, x, indexing="ij")
+    u, v = erf(np.sqrt(q) * X), erf(np.sqrt(q) * (r * X + np.sqrt(1 - r * r) * N))
+    W = np.outer(w, w)
+    mom = erf_moments_arb(arb(q), arb(c))
+    for (a, b), ball in mom.items():
+        ref = float(np.sum(W * u**a * v**b))
+        assert ball.rad() < 1e-14 and abs(float(ball.mid()) - ref) <= ball.rad() + 1e-12, (a, b)
+
+
+def test_erf_map_against_numerical_derivatives():
+    from nstheory.propagation.erf_enclosure import erf_map_arb
+
+    def williams(q1, q2, c):
+        return 2 / mpmath.pi * mpmath.asin(2 * c / mpmath.sqrt((1 + 2 * q1) * (1 + 2 * q2)))
+
+    with mpmath.workdps(30):
+        x = (mpmath.mpf("1.5"), mpmath.mpf("1.5"), mpmath.mpf("0.9"))
+        grad, hess = _grad_hess(williams, x)
+        val = williams(*x)
+        f2 = [mpmath.diff(lambda q: williams(q, q, q), x[0], k) for k in range(3)]
+    out = erf_map_arb(arb("1.5"), arb("0.9"))
+    assert _contains(out[0], val)
+    for i in range(3):
+        assert _contains(out[1][i], grad[i])
+        for k in range(3):
+            assert _contains(out[2][i][k], hess[i][k])
+    for ball, ref in zip(out[3:], f2, strict=True):
+        assert _contains(ball, ref)
+
+
+# ----------------------------------------------------------------------------------------------
+# the stored Monte Carlo (one input pair per network)
+# ----------------------------------------------------------------------------------------------
+def _study():
+    from nstheory.store import load_json
+
+    if not STUDY.exists():
+        pytest.skip("stored study not present")
+    return load_json(STUDY)["runs"]
+
+
+ZMAX = 4.0
+
+
+@pytest.mark.parametrize("key", ["relu_res_preln_d12_w128_p1", "relu_res_d12_w128_p1",
+                                 "relu_ln_d10_w128_p1"])
+def test_enclosure_against_stored_monte_carlo(key):
+    """Per layer, |MC - corrected| <= 4 standard errors (the ball's radius added in
+    quadrature); wherever the test has power >= 0.9 against the alternative "no 1/width term"
+    (effect |coef| / width, fixed by the enclosure before looking at the data), mean field is
+    rejected (|z| > 4): the comparison discriminates."""
+    from nstheory.claims import z_power
+    from nstheory.propagation.finite_width_study import run_model
+
+    run = _study()[key]
+    assert run["per_net"] == 1
+    enc = finite_width_enclosure_blocks(run_model(run), run["rho"])
+    width = run["width"]
+    powered = []
+    for e, mean, se in zip(enc, run["mean"], run["stderr"], strict=True):
+        corrected = e.corrected_normalised(width)
+        z = (mean - float(corrected.mid())) / math.hypot(se, float(corrected.rad()))
+        assert abs(z) <= ZMAX, (e.layer, mean, se, corrected)
+        gap = abs(float(e.coef_normalised.mid())) / width
+        if z_power(gap, se, ZMAX) >= 0.9:
+            powered.append(e.layer)
+            assert abs(mean - float(e.mean_field_normalised.mid())) > ZMAX * se, e.layer
+    assert len(powered) >= len(enc) // 2, powered
+
+
+def test_preln_ball_with_remainder_inside_ci95():
+    """Pre-LN residual run: the ball widened by the heuristic O(1/N^2) scale (depth/N)|c|/N lies
+    inside the Monte Carlo's 95% interval at every layer, which mean field misses at every
+    layer. (Residual without LN: at layers 1-4 and 6 only; LN MLP: layers 1-9.)"""
+    from nstheory.propagation.finite_width_study import run_model
+
+    run = _study()["relu_res_preln_d12_w128_p1"]
+    width = run["width"]
+    enc = finite_width_enclosure_blocks(run_model(run), run["rho"])
+    for e, mean, se in zip(enc, run["mean"], run["stderr"], strict=True):
+        ball = e.corrected_normalised(width)
+        allow = e.layer / width * abs(float(e.coef_normalised.mid())) / width
+        lo, hi = mean - 1.96 * se, mean + 1.96 * se
+        assert lo <= float(ball.mid()) - float(ball.rad()) - allow, e.layer
+        assert float(ball.mid()) + float(ball.rad()) + allow <= hi, e.layer
+        assert not lo <= float(e.mean_field_normalised.mid()) <= hi, e.layer
+
+
+# ----------------------------------------------------------------------------------------------
+# scope, columns, arguments
+# ----------------------------------------------------------------------------------------------
+def test_scope_and_columns():
+    enc = finite_width_enclosure_blocks(transformer(2), 0.9)
+    assert enc[-1].coef_normalised is None and enc[-1].coef_raw.rad() < 1e-12
+    rows, note = enclosure_columns(mlp(3, residual=True, layernorm=True), 0.9, 128, per_net=1)
+    assert "NOT inside" in note and all(r["corrected_normalised_arb"] for r in rows)
+    lo, hi = map(float, rows[-1]["corrected_normalised_arb"])
+    flt = finite_width_recursion(mlp(3, residual=True, layernorm=True), 0.9, per_net=1)
+    assert lo <= flt[-1].corrected_normalised(128) + 1e-6 and hi >= lo
+    rows, note = enclosure_columns(transformer(2), 0.9, 128, per_net=1)
+    assert rows[0]["corrected_normalised_arb"] is None and rows[0]["corrected_raw_arb"]
+    assert "one input pair" in note
+    rows, note = enclosure_columns(mlp(2, act="tanh"), 0.9, 128, per_net=1)
+    assert rows is None and "relu/identity" in note
+    rows, note = enclosure_columns(mlp(5), 0.9, 128, per_net=1, max_depth=4)
+    assert rows is None and "depth 5" in note
+
+
+@pytest.mark.parametrize("rho", [1.0, -0.1, float("nan"), float("inf")])
+def test_bad_rho(rho):
+    with pytest.raises(NSTheoryError, match="rho"):
+        finite_width_enclosure_blocks(mlp(1, residual=True), rho)
+
+
+def test_bad_prec_and_activation():
+    with pytest.raises(NSTheoryError, match="prec"):
+        finite_width_enclosure_blocks(mlp(1), 0.5, prec=10)
+    with pytest.raises(NSTheoryError, match="relu/identity/erf"):
+        finite_width_enclosure_blocks(mlp(1, act="gelu", residual=True), 0.5)
