@@ -314,8 +314,13 @@ def load_torch_free(path: Path | None = None) -> set[str]:
     return {str(x) for x in data} if isinstance(data, list) else set()
 
 
-def _serve(conn, fn, tasks, initial) -> None:  # pragma: no cover - runs in a forked worker
-    """A worker: run the ``initial`` task indices, then ask for more until told to stop."""
+def _serve(conn, fn, tasks, initial, parent_ends) -> None:  # pragma: no cover - in a worker
+    """A worker: run the ``initial`` task indices, then ask for more until told to stop.
+
+    ``parent_ends`` are the parent's ends of every pipe, inherited by the fork: closed at once,
+    so that this worker's reads end (EOF) as soon as the parent is gone, however it died."""
+    for end in parent_ends:
+        end.close()
     _one_thread()
     try:
         for i in initial:
@@ -408,8 +413,9 @@ class _Dispatch:
         # reach: the workers' full collections skip it (a tenth of a second each over torch's
         # and SymPy's heap) and never write to its pages, so copy-on-write keeps them shared.
         gc.freeze()
-        p = self.ctx.Process(target=_serve, args=(child_end, self.fn, self.tasks, initial),
-                             daemon=True)
+        p = self.ctx.Process(target=_serve, daemon=True,
+                             args=(child_end, self.fn, self.tasks, initial,
+                                   [parent_end, *self.conns]))
         p.start()
         child_end.close()
         self.procs.append(p)

@@ -5,7 +5,7 @@ View: "normalised" = the mean over random networks of the per-network cosine
 ``h(X).h(Y) / (|h(X)| |h(Y)|)`` of ONE input pair per network (the setting in which the
 normalised view is enclosed); "raw" = ``E[h(X)_i h(Y)_i]``. rho = 0.9 unless stated. Monte
 Carlo data: ``proofs_check/data/propagation_finite_width_enclosure.json``
-(``python -m nstheory.propagation.finite_width_enclosure_study OUT``; seeds and network counts
+(``nstheory finite-width-study OUT --set one-pair``; seeds and network counts
 stored with each run). The enclosed value is the truncated expansion ``mean field + c / width``;
 the ``O(1/width^2)`` remainder is not inside the ball.
 """

@@ -144,7 +144,7 @@ def _pid_then_wait(task):
 def test_no_worker_outlives_an_interrupted_map(tmp_path):
     """An exception in the parent mid-map (as a signal's would be) leaves no worker running:
     a leaked worker holds the caller's stdout open and keeps a CI pipeline waiting."""
-    tasks = [(tmp_path / "fast", 0.0), (tmp_path / "slow", 30.0)]
+    tasks = [(tmp_path / "fast", 1.0), (tmp_path / "slow", 30.0)]  # both have started
 
     def stop(i, secs):
         raise KeyboardInterrupt("stop after the first result")
@@ -236,3 +236,41 @@ def test_committed_torch_free_list_names_registered_claims():
     free = load_torch_free()
     reg = load_claims()
     assert free and free <= set(reg.claims)
+
+
+def test_workers_exit_when_the_parent_is_killed(tmp_path):
+    """A parent killed outright (no clean-up runs) must not leave workers waiting for work:
+    they hold no copy of the parent's pipe ends, so their next read ends."""
+    import signal
+    import subprocess
+    import sys
+
+    script = tmp_path / "run.py"
+    pids = tmp_path / "pids"
+    script.write_text(
+        "import os, sys, time\n"
+        "from nstheory.verify_pool import fork_map\n"
+        f"def work(k):\n    open({str(pids)!r}, 'a').write(f'{{os.getpid()}}\\n')\n"
+        "    time.sleep(0.2 if k else 5)\n    return k\n"
+        "fork_map(work, [0, 1, 2, 3], workers=2)\n")
+    proc = subprocess.Popen([sys.executable, str(script)])
+    for _ in range(100):
+        if pids.exists() and len(set(pids.read_text().split())) >= 2:
+            break
+        time.sleep(0.1)
+    time.sleep(0.5)  # the short tasks are done: one worker waits for more work
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    workers = {int(p) for p in pids.read_text().split()}
+    deadline = time.perf_counter() + 90
+    alive = set(workers)
+    while alive and time.perf_counter() < deadline:
+        for pid in list(alive):
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                alive.discard(pid)
+        time.sleep(0.2)
+    for pid in alive:  # do not leave them behind if the test fails
+        os.kill(pid, signal.SIGKILL)
+    assert len(workers) == 2 and not alive
