@@ -156,11 +156,17 @@ def _():
     from nstheory.propagation.finite_width_enclosure import finite_width_enclosure
     from nstheory.propagation.model import mlp
 
-    r = finite_width_enclosure(mlp(20), 0.9)[-1]
-    a = compare_enclosure("arb enclosure (53 bits), normalised, layer 20, width 256",
-                          r.corrected_normalised(256), "stated", CORR_NORM_D20_W256)
-    b = compare_enclosure("arb enclosure (53 bits), raw, layer 20, width 256",
-                          r.corrected_raw(256), "stated", CORR_RAW_D20_W256)
+    return corrected_values_enclosed(finite_width_enclosure(mlp(20), 0.9)[-1], 20, 256,
+                                     CORR_NORM_D20_W256, CORR_RAW_D20_W256)
+
+
+def corrected_values_enclosed(row, layer: int, width: int, normalised: str, raw: str):
+    """The check that the arb row's 1/width-corrected values at ``width`` contain the stated
+    ``normalised`` and ``raw`` values (the truncated expansion)."""
+    a = compare_enclosure(f"arb enclosure (53 bits), normalised, layer {layer}, width {width}",
+                          row.corrected_normalised(width), "stated", normalised)
+    b = compare_enclosure(f"arb enclosure (53 bits), raw, layer {layer}, width {width}",
+                          row.corrected_raw(width), "stated", raw)
     return compare_holds(str(a.status) == "verified" and str(b.status) == "verified",
                          a.quantities + b.quantities,
                          tolerance="containment of both stated values (truncated expansion)")

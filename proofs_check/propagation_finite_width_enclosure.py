@@ -77,15 +77,10 @@ c = claim(
 @c.check("certified", name="arb_enclosure", uses=_ARB_USES)
 def _():
     from nstheory.propagation.finite_width_enclosure_blocks import finite_width_enclosure_blocks
+    from proofs_check.propagation_finite_width_blocks import corrected_values_enclosed
 
-    r = finite_width_enclosure_blocks(_preln(), 0.9)[-1]
-    a = compare_enclosure("arb enclosure (53 bits), normalised, layer 12, width 128",
-                          r.corrected_normalised(WIDTH), "stated", CORR_NORM)
-    b = compare_enclosure("arb enclosure (53 bits), raw, layer 12, width 128",
-                          r.corrected_raw(WIDTH), "stated", CORR_RAW)
-    return compare_holds(str(a.status) == "verified" and str(b.status) == "verified",
-                         a.quantities + b.quantities,
-                         tolerance="containment of both stated values (truncated expansion)")
+    return corrected_values_enclosed(finite_width_enclosure_blocks(_preln(), 0.9)[-1], DEPTH,
+                                     WIDTH, CORR_NORM, CORR_RAW)
 
 
 @c.check("precise", name="float_recursion_numerical_derivatives",
