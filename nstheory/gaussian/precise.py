@@ -122,6 +122,8 @@ def reduction_mp(act, rho, q1=1, q2=1, dps: int = 30):
                 g = inner_expectation_mp(act, b * rho * x, b * s)
                 return act.phi_mp(a * x) * g * mpmath.npdf(x)
 
+            if getattr(act, "a", None) == 0 and act.name == "relu":
+                return mpmath.quad(outer, [0, L])  # phi = 0 on x < 0: that half adds 0
             return mpmath.quad(outer, [-L, 0, L])
         # smooth: composite Gauss-Legendre in both variables
         # panel widths from the half-width d of the activation's strip of analyticity: with
