@@ -101,10 +101,9 @@ def run(patterns=None, fast=False, jobs=1, show_progress=None,
         workers = 1  # a short run: forking and preloading would cost more than they save
     timings["workers"] = workers
     timings["preload"] = {}
-    verify_pool.keep_freed_memory()
     tasks = [([claims[j] for j in g], fast) for g in groups]
     order = verify_pool.schedule([t[0] for t in tasks], costs)
-    early, light = [], []
+    early, light, torch = [], [], False
     if workers > 1:
         torch = any(k.route.value == "monte-carlo" or any("torch" in u for u in k.uses)
                     for c in claims for k in c.checks if not (fast and k.slow))

@@ -248,7 +248,8 @@ def keep_freed_memory() -> bool:
     (``mallopt``: mmap threshold 256 MiB, trim threshold 1 GiB, top pad 64 MiB) instead of
     mapping and unmapping every large array: the Monte Carlo checks allocate and free arrays
     of megabytes thousands of times, and each fresh mapping costs page faults (in
-    ``nstheory verify``: about 3 s of system time of 6). Inherited by forked workers. Returns
+    ``nstheory verify``: about 3 s of system time of 6). Called in each verify worker (a
+    process that exits when the map is done), never in the caller's process. Returns
     whether the settings were applied (False off glibc).
 
     >>> isinstance(keep_freed_memory(), bool)
@@ -347,6 +348,7 @@ def _serve(conn, fn, tasks, initial, parent_ends) -> None:  # pragma: no cover -
     for end in parent_ends:
         end.close()
     _one_thread()
+    keep_freed_memory()  # this process only lives for the map
     try:
         for i in initial:
             conn.send(_run_one(fn, tasks, i))
