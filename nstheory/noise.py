@@ -131,9 +131,10 @@ def correlated_gaussian(x, rho: float, generator=None):
 class GaussianStream:
     """Standard normal draws, as torch tensors, from one seed: the Monte Carlo routes' source.
 
-    On the CPU the draws come from NumPy's ziggurat sampler on the SFC64 bit generator, about
-    twice as fast in float64 as ``torch.randn`` (whose CPU float64 path is not vectorised); on
-    a GPU from ``torch.randn`` with a device generator. Either way the draws are exact standard
+    Float64 draws on the CPU come from NumPy's ziggurat sampler on the SFC64 bit generator,
+    about twice as fast as ``torch.randn`` (whose CPU float64 path is not vectorised); other
+    dtypes (torch's vectorised float32 path is faster still) and every draw on a GPU from
+    ``torch.randn`` with the stream's torch generator. Either way the draws are exact standard
     normals of the requested dtype and a seed fixes the whole stream (the CPU and GPU streams
     differ). ``generator`` is a torch generator seeded alike, for the draws that need one
     (e.g. random weight matrices).
@@ -169,15 +170,12 @@ class GaussianStream:
 
     def randn(self, shape, dtype=None):
         """A tensor of i.i.d. standard normals of ``shape`` (float64 unless ``dtype`` given)."""
-        import numpy as np
         import torch
 
         dtype = dtype or torch.float64
-        if self._np is None:
+        if self._np is None or dtype != torch.float64:
             return torch.randn(shape, generator=self.generator, device=self.device, dtype=dtype)
-        if dtype == torch.float32:
-            return torch.from_numpy(self._np.standard_normal(shape, dtype=np.float32))
-        return torch.from_numpy(self._np.standard_normal(shape)).to(dtype)
+        return torch.from_numpy(self._np.standard_normal(shape))
 
 
 def resample_tokens(tokens, keep_prob: float, vocab: int, exclude_current: bool, generator=None):

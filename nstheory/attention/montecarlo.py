@@ -200,7 +200,8 @@ def attention_stability_mc(
                   i=i, v_norm=v_norm, hard=hard, causal=causal, fresh_weights=fresh_weights,
                   w_sampling=w_sampling if mode == "random" else None,
                   seed=seed, batch=batch, dtype=str(dtype).replace("torch.", ""),
-                  sampler="numpy SFC64 ziggurat" if dev.type == "cpu" else "torch.randn")
+                  sampler="numpy SFC64 ziggurat" if dev.type == "cpu" and dtype == torch.float64
+                  else "torch.randn")
     stream = GaussianStream(seed, dev)
     gen = stream.generator  # the weight matrices' draws
     shared = None
