@@ -234,8 +234,9 @@ def _base_coefficients(name, e, q, K, prec):
     return have[:K + 1]
 
 
-def coefficients(name: str, f: dict, q, K: int, prec: int = 53):
-    """Certified Hermite coefficients ``c_0..c_K`` of ``f(sqrt(q) X)`` (arb balls).
+def coefficients(name: str, f: dict, q, K: int, prec: int = 53, floor: int = 0):
+    """Certified Hermite coefficients ``c_0..c_K`` of ``f(sqrt(q) X)`` (arb balls); the
+    bases' trapezoid rules are run to degree at least ``floor`` (cached for later calls).
 
     Examples
     --------
@@ -253,7 +254,7 @@ def coefficients(name: str, f: dict, q, K: int, prec: int = 53):
     a = q.sqrt()
     out = [arb(0)] * (K + 1)
     for (i, e), coef in f.items():
-        c = _base_coefficients(name, e, q, K + i, prec)
+        c = _base_coefficients(name, e, q, max(K + i, floor), prec)[:K + i + 1]
         for _ in range(i):   # multiply by y = sqrt(q) x
             n = len(c) - 1
             c = [a * ((arb(k + 1).sqrt() * c[k + 1] if k + 1 <= n else 0)
@@ -287,9 +288,10 @@ def _degree(rmax, bound, prec):
     return max(1, min(4000, math.ceil(need / -math.log(rmax))))
 
 
-def cross_map(name: str, f: dict, g: dict, q, c, prec: int = 53):
+def cross_map(name: str, f: dict, g: dict, q, c, prec: int = 53, floor: int = 0):
     """Certified ``E[f(u) g(v)]``, ``(u, v)`` of variances ``q`` and covariance ``c``
-    (arb balls, ``|c| < q`` certified), by the Hermite series with its rigorous tail.
+    (arb balls, ``|c| < q`` certified), by the Hermite series with its rigorous tail
+    (``floor``: see :func:`coefficients`).
 
     Examples
     --------
@@ -312,8 +314,8 @@ def cross_map(name: str, f: dict, g: dict, q, c, prec: int = 53):
         raise NSTheoryError(f"the correlation ball {r} is not certified inside (-1, 1)")
     bf, bg = _l2_bound(name, f, q), _l2_bound(name, g, q)
     K = _degree(rmax, float(bf * bg), prec)
-    cf = coefficients(name, f, q, K, prec)
-    cg = cf if f == g else coefficients(name, g, q, K, prec)
+    cf = coefficients(name, f, q, K, prec, floor)
+    cg = cf if f == g else coefficients(name, g, q, K, prec, floor)
     val = arb(0)
     for k in range(K, -1, -1):
         val = val * r + cf[k] * cg[k]
@@ -366,11 +368,19 @@ def smooth_ingredients(name: str, q, c, prec: int = 53) -> SmoothIngredients:
     for _ in range(4):
         d.append(derivative(name, d[-1]))
 
+    p = {a: power(name, a) for a in range(5)}
+    pairs = [(d[0], d[0]), (d[2], d[0]), (d[1], d[1]), (d[4], d[0]), (d[3], d[1]), (d[2], d[2]),
+             (p[2], p[1]), (p[3], p[1]), (p[2], p[2])]
+    # one degree for the whole step, so each base's trapezoid rule runs once
+    rmax = float((c / q).abs_upper())
+    floor = max(_degree(rmax, float(_l2_bound(name, f, q) * _l2_bound(name, g, q)), prec)
+                for f, g in pairs) + max(i for f, _ in pairs for i, _ in f)
+
     def cm(f, g):
-        return cross_map(name, f, g, q, c, prec)
+        return cross_map(name, f, g, q, c, prec, floor)
 
     def c0(f):
-        return coefficients(name, f, q, 0, prec)[0]
+        return coefficients(name, f, q, 0, prec, floor)[0]
 
     val = cm(d[0], d[0])
     g_q = cm(d[2], d[0]) / 2
@@ -379,7 +389,6 @@ def smooth_ingredients(name: str, q, c, prec: int = 53) -> SmoothIngredients:
     h_qc = cm(d[3], d[1]) / 2
     h_cc = cm(d[2], d[2])
     hess = [[h_qq, h_cc / 4, h_qc], [h_cc / 4, h_qq, h_qc], [h_qc, h_qc, h_cc]]
-    p = {a: power(name, a) for a in range(5)}
     s = [p[2]]
     for _ in range(4):
         s.append(derivative(name, s[-1]))
