@@ -26,7 +26,8 @@ rational arithmetic (:func:`derivative`, :func:`power`).
   so ``|T^j| <= 3^{j/2}`` on ``|v| <= 1.047``;
 * ``|Phi(u + i v)| <= e^{v^2/2} Phi(u) <= e^{v^2/2}`` (integrate the density along the
   horizontal line) and ``|phi(u + i v)| = e^{(v^2 - u^2)/2} / sqrt(2 pi)``, so
-  ``|Phi^j phi^l| <= e^{(j + l) D^2 / 2} (2 pi)^{-l/2}`` on ``|v| <= D = 1``;
+  ``|Phi^j phi^l| <= e^{(j + l) D^2 / 2} (2 pi)^{-l/2}`` on ``|v| <= D = 2`` (a wider strip
+  than ``D = 1`` halves the trapezoid's nodes; the larger bound costs only its logarithm);
 * ``sigma(z) = (1 + tanh(z/2)) / 2`` and the tanh bound give ``|sigma| <= (1 + sqrt 3) / 2``
   on ``|v| <= 2 pi / 3``.
 
@@ -49,8 +50,11 @@ q^{i/2} sqrt((2i - 1)!!)``; ``K`` is chosen so the tail is below ``2^-(prec + 10
   ``phi^b`` (``c_0`` of ``phi^{a+b}`` when ``b = 0``); those odd in total for an odd
   activation are exact zeros.
 
-All are evaluated on the arb balls ``(q, c)`` directly (interval evaluation of the whole
-rule), so their radii hold the dependence on the input radii.
+The Hessian, ``d^2 E phi^2 / dq^2``, the mean's second derivative and the moments are
+evaluated on the arb balls ``(q, c)`` directly (interval evaluation); the value, the gradient,
+``E phi^2``, the mean and their first derivatives at the midpoints, widened by the mean-value
+form with the next derivative on the balls (interval evaluation alone overestimates the input
+radii's effect by a factor of a few per layer).
 
 Examples
 --------
@@ -182,8 +186,8 @@ class _Base:
             j, m = e
             self.parity = "even" if j == 0 else "none"
             self.A, self.B = 0.39895**m, 0.0   # sup_R Phi^j phi^l <= (2 pi)^{-l/2}
-            bound = 1.6487213**(j + m) * 0.39895**m   # e^{(j+l)/2} (2 pi)^{-l/2}, D = 1
-            self.strip_bound = StripBound(D="1", A=repr(bound * (1 + 1e-9)), B="0")
+            bound = 7.3890561**(j + m) * 0.39895**m   # e^{2(j+l)} (2 pi)^{-l/2}, D = 2
+            self.strip_bound = StripBound(D="2", A=repr(bound * (1 + 1e-9)), B="0")
 
     def zero_coefficient(self, k):
         if self.parity == "odd":
@@ -364,13 +368,39 @@ def smooth_ingredients(name: str, q, c, prec: int = 53) -> SmoothIngredients:
         raise NSTheoryError(f"smooth enclosure covers {'/'.join(SMOOTH_ENCLOSED)}; got {name!r}")
     if not (q > 0 and abs(c) < q):
         raise NSTheoryError(f"smooth ingredients need q > 0 and |c| < q certified; got {q}, {c}")
+    ing = _ingredients(name, q, c, prec, full=True)
+    if q.rad() == 0 and c.rad() == 0:
+        return ing
+    # mean-value form: value and first derivatives at the midpoints, widened by the next
+    # derivative on the balls (interval evaluation alone overestimates the radius)
+    mid = _ingredients(name, arb(q.mid()), arb(c.mid()), prec, full=False)
+    dq, dc = arb(0, q.rad()), arb(0, c.rad())
+    d = (dq, dq, dc)
+    ing.value = mid.value + sum(ing.grad[i] * d[i] for i in range(3))
+    ing.grad = [mid.grad[i] + sum(ing.hess[i][k] * d[k] for k in range(3)) for i in range(3)]
+    ing.f2 = mid.f2 + ing.f2_d1 * dq
+    ing.f2_d1 = mid.f2_d1 + ing.f2_d2 * dq
+    if ing.mean != 0:
+        ing.mean = mid.mean + ing.mean_d1 * dq
+        ing.mean_d1 = mid.mean_d1 + ing.mean_d2 * dq
+    ing.moments[(1, 1)] = ing.value
+    ing.moments[(2, 0)] = ing.moments[(0, 2)] = ing.f2
+    return ing
+
+
+def _ingredients(name, q, c, prec, full):
+    """:func:`smooth_ingredients` on the balls as given (interval evaluation); ``full=False``
+    computes only the value, gradient, ``E phi^2``, the mean and their first derivatives."""
+    from flint import arb
+
     d = [_PHI[name]]
     for _ in range(4):
         d.append(derivative(name, d[-1]))
-
     p = {a: power(name, a) for a in range(5)}
-    pairs = [(d[0], d[0]), (d[2], d[0]), (d[1], d[1]), (d[4], d[0]), (d[3], d[1]), (d[2], d[2]),
-             (p[2], p[1]), (p[3], p[1]), (p[2], p[2])]
+    pairs = [(d[0], d[0]), (d[2], d[0]), (d[1], d[1])]
+    if full:
+        pairs += [(d[4], d[0]), (d[3], d[1]), (d[2], d[2]), (p[2], p[1]), (p[3], p[1]),
+                  (p[2], p[2])]
     # one degree for the whole step, so each base's trapezoid rule runs once
     rmax = float((c / q).abs_upper())
     floor = max(_degree(rmax, float(_l2_bound(name, f, q) * _l2_bound(name, g, q)), prec)
@@ -380,30 +410,32 @@ def smooth_ingredients(name: str, q, c, prec: int = 53) -> SmoothIngredients:
         return cross_map(name, f, g, q, c, prec, floor)
 
     def c0(f):
-        return coefficients(name, f, q, 0, prec, floor)[0]
+        return coefficients(name, f, q, 0, prec)[0]   # low degrees: no floor
 
+    nan = arb("nan")
     val = cm(d[0], d[0])
     g_q = cm(d[2], d[0]) / 2
     grad = [g_q, g_q, cm(d[1], d[1])]
-    h_qq = cm(d[4], d[0]) / 4
-    h_qc = cm(d[3], d[1]) / 2
-    h_cc = cm(d[2], d[2])
-    hess = [[h_qq, h_cc / 4, h_qc], [h_cc / 4, h_qq, h_qc], [h_qc, h_qc, h_cc]]
     s = [p[2]]
     for _ in range(4):
         s.append(derivative(name, s[-1]))
     odd = _parity(name, d[0]) == -1
     mean = arb(0) if odd else c0(d[0])
     m1 = arb(0) if odd else c0(d[2]) / 2
+    f2, f2_d1 = c0(s[0]), c0(s[2]) / 2
+    if not full:
+        return SmoothIngredients(val, grad, None, f2, f2_d1, nan, mean, m1, nan, {})
+    h_qq = cm(d[4], d[0]) / 4
+    h_qc = cm(d[3], d[1]) / 2
+    h_cc = cm(d[2], d[2])
+    hess = [[h_qq, h_cc / 4, h_qc], [h_cc / 4, h_qq, h_qc], [h_qc, h_qc, h_cc]]
     m2 = arb(0) if odd else c0(d[4]) / 4
-    f2 = c0(s[0])
     mom = {(1, 1): val, (2, 0): f2, (0, 2): f2}
     for a in (3, 4):
         mom[(a, 0)] = mom[(0, a)] = c0(p[a])
     for a, b in ((2, 1), (3, 1), (2, 2)):
         mom[(a, b)] = mom[(b, a)] = cm(p[a], p[b])
-    return SmoothIngredients(val, grad, hess, f2, c0(s[2]) / 2, c0(s[4]) / 4, mean, m1, m2,
-                             mom)
+    return SmoothIngredients(val, grad, hess, f2, f2_d1, c0(s[4]) / 4, mean, m1, m2, mom)
 
 
 __all__ = ["SMOOTH_ENCLOSED", "SmoothIngredients", "coefficients", "cross_map", "derivative",
