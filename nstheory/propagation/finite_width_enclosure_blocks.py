@@ -458,7 +458,7 @@ def finite_width_enclosure_blocks(model: Model, rho: float, prec: int = 53) -> l
 
 
 def enclosure_columns(model: Model, rho: float, width: int, per_net: int,
-                      max_depth: int = 200, digits: int = 12):
+                      max_depth: int = 200, digits: int = 12, max_smooth_depth: int = 30):
     """Outward-rounded decimal bounds for the finite-width table, or a reason why none.
 
     Covers every model of :func:`finite_width_enclosure_blocks` (plain, residual, LayerNorm and
@@ -478,6 +478,8 @@ def enclosure_columns(model: Model, rho: float, width: int, per_net: int,
         Deeper models are skipped (the enclosure costs about 10 ms per block).
     digits : int, optional
         Significant digits of the bounds.
+    max_smooth_depth : int, optional
+        The depth limit for models with tanh/GELU/SiLU activations (about 0.1 s per block).
 
     Returns
     -------
@@ -502,6 +504,11 @@ def enclosure_columns(model: Model, rho: float, width: int, per_net: int,
     per_net = check_int(per_net, "per_net", lo=1)
     if model.depth > max_depth:
         return None, f"arb enclosure skipped: depth {model.depth} > {max_depth}"
+    smooth = any((spec[1] if name == "residual" else name) in SMOOTH_ENCLOSED
+                 for steps in _steps(model) for name, spec in steps)
+    if smooth and model.depth > max_smooth_depth:
+        return None, (f"arb enclosure skipped: depth {model.depth} > {max_smooth_depth} "
+                      "(tanh/GELU/SiLU blocks cost about 0.1 s each)")
     try:
         enc = finite_width_enclosure_blocks(model, rho)
     except NSTheoryError as exc:

@@ -212,3 +212,14 @@ def test_depth10_mlp_enclosure_contains_float_recursion(act, sigma2, capsys):
               f"{float(last.coef_raw.rad()):.3g}, coef_normalised "
               f"{float(last.coef_normalised.rad()):.3g}, time {dt:.3g} s")
     assert rad < 1e-9 * max(1.0, abs(float(last.coef_raw.mid())))
+
+
+def test_enclosure_columns_cover_tanh_and_limit_depth():
+    from nstheory.propagation.finite_width_enclosure_blocks import enclosure_columns
+
+    rows, note = enclosure_columns(mlp(2, sigma2=1.5, act="tanh"), 0.9, 128, per_net=1)
+    lo, hi = map(float, rows[-1]["corrected_normalised_arb"])
+    flt = finite_width_recursion(mlp(2, sigma2=1.5, act="tanh"), 0.9, per_net=1)[-1]
+    assert lo <= hi and abs(flt.corrected_normalised(128) - (lo + hi) / 2) < 1e-6
+    rows, note = enclosure_columns(mlp(3, act="gelu"), 0.9, 128, 1, max_smooth_depth=2)
+    assert rows is None and "depth 3 > 2" in note
