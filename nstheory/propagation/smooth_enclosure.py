@@ -71,7 +71,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
-from nstheory.errors import NSTheoryError
+from nstheory.errors import NSTheoryError, check_choice, check_int
 
 #: activations covered here
 SMOOTH_ENCLOSED = ("tanh", "gelu", "silu")
@@ -255,6 +255,10 @@ def coefficients(name: str, f: dict, q, K: int, prec: int = 53, floor: int = 0):
     """
     from flint import arb
 
+    check_choice(name, SMOOTH_ENCLOSED, "activation")
+    K = check_int(K, "K", lo=0)
+    if not q > 0:
+        raise NSTheoryError(f"coefficients need a variance q certified > 0; got {q}")
     a = q.sqrt()
     out = [arb(0)] * (K + 1)
     for (i, e), coef in f.items():
@@ -309,6 +313,7 @@ def cross_map(name: str, f: dict, g: dict, q, c, prec: int = 53, floor: int = 0)
     """
     from flint import arb
 
+    check_choice(name, SMOOTH_ENCLOSED, "activation")
     pf, pg = _parity(name, f), _parity(name, g)
     if pf * pg == -1:
         return arb(0)   # one odd, one even: exactly zero
@@ -366,6 +371,7 @@ def smooth_ingredients(name: str, q, c, prec: int = 53) -> SmoothIngredients:
 
     if name not in SMOOTH_ENCLOSED:
         raise NSTheoryError(f"smooth enclosure covers {'/'.join(SMOOTH_ENCLOSED)}; got {name!r}")
+    prec = check_int(prec, "prec", lo=20)
     if not (q > 0 and abs(c) < q):
         raise NSTheoryError(f"smooth ingredients need q > 0 and |c| < q certified; got {q}, {c}")
     ing = _ingredients(name, q, c, prec, full=True)

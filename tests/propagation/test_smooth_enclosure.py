@@ -223,3 +223,14 @@ def test_enclosure_columns_cover_tanh_and_limit_depth():
     assert lo <= hi and abs(flt.corrected_normalised(128) - (lo + hi) / 2) < 1e-6
     rows, note = enclosure_columns(mlp(3, act="gelu"), 0.9, 128, 1, max_smooth_depth=2)
     assert rows is None and "depth 3 > 2" in note
+
+
+def test_argument_validation():
+    with pytest.raises(NSTheoryError, match="prec"):
+        smooth_ingredients("tanh", arb(1), arb(0), prec=10)
+    with pytest.raises(NSTheoryError, match="activation"):
+        coefficients("relu", power("tanh", 1), arb(1), 3)
+    with pytest.raises(NSTheoryError, match="K"):
+        coefficients("tanh", power("tanh", 1), arb(1), -1)
+    with pytest.raises(NSTheoryError, match="q"):
+        coefficients("tanh", power("tanh", 1), arb(0), 3)
