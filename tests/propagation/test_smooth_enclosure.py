@@ -129,6 +129,11 @@ def test_ingredients_against_numerical_derivatives_grid(name, q, c):
     _check_against_numerical(name, q, c)
 
 
+@pytest.mark.slow
+def test_silu_ingredients_against_numerical_derivatives():
+    _check_against_numerical("silu", 1.3, 0.65)
+
+
 # ---- moments against Gauss-Hermite and mpmath quadrature ---------------------------------------
 
 def _gh_moment(name, a, b, q, c, n=200):
@@ -141,7 +146,7 @@ def _gh_moment(name, a, b, q, c, n=200):
     return float(np.sum(w[:, None] * w[None, :] * phi(u) ** a * phi(v) ** b))
 
 
-@pytest.mark.parametrize("name", ["tanh", "gelu"])
+@pytest.mark.parametrize("name", ["tanh", "gelu", "silu"])
 @pytest.mark.parametrize("q,c", POINTS)
 def test_moments_against_gauss_hermite(name, q, c):
     mom = smooth_ingredients(name, arb(q), arb(c)).moments
