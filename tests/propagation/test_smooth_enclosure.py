@@ -239,3 +239,17 @@ def test_argument_validation():
         coefficients("tanh", power("tanh", 1), arb(1), -1)
     with pytest.raises(NSTheoryError, match="q"):
         coefficients("tanh", power("tanh", 1), arb(0), 3)
+
+
+@pytest.mark.parametrize("model", [mlp(3, sigma2=1.5, act="tanh", residual=True, layernorm=True),
+                                   mlp(3, sigma2=2.0, act="gelu", layernorm=True),
+                                   mlp(2, sigma2=2.0, act="silu")],
+                         ids=["tanh-preln-residual", "gelu-layernorm", "silu"])
+def test_blocks_with_smooth_activations_contain_float_recursion(model):
+    """Residual and LayerNorm blocks (GELU's non-zero channel means enter LayerNorm)."""
+    rows = finite_width_enclosure_blocks(model, 0.9)
+    for row, f in zip(rows, finite_width_recursion(model, 0.9, per_net=1), strict=True):
+        assert _near(row.mean_field_normalised, f.mean_field_normalised, 1e-9), row.layer
+        assert _near(row.coef_raw, f.coef_raw, 1e-4), row.layer
+        assert _near(row.coef_normalised, f.coef_normalised, 1e-4), row.layer
+        assert row.coef_normalised.rad() < 1e-10
