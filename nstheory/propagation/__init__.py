@@ -13,7 +13,9 @@
   :mod:`~nstheory.propagation.kernel_derivatives` and
   :mod:`~nstheory.propagation.residual_scaling`; its certified (arb) enclosure for ReLU MLPs in
   :mod:`~nstheory.propagation.finite_width_enclosure`, for residual, LayerNorm and
-  identity-pattern transformer blocks in :mod:`~nstheory.propagation.finite_width_enclosure_blocks`.
+  identity-pattern transformer blocks in :mod:`~nstheory.propagation.finite_width_enclosure_blocks`,
+  whose tanh/GELU/SiLU ingredients (certified Hermite cross kernel maps) are in
+  :mod:`~nstheory.propagation.smooth_enclosure`.
 """
 
 from nstheory._lazy import lazy_exports
@@ -70,6 +72,9 @@ _MODULES = {
     ),
     "rules": (
         "Backend", "State", "apply_layer", "initial_state", "propagate", "with_gaussian",
+    ),
+    "smooth_enclosure": (
+        "SMOOTH_ENCLOSED", "SmoothIngredients", "cross_map", "smooth_ingredients",
     ),
     "statedict": (
         "attention_layer_from_weights", "attention_stats", "dense_sigma2",

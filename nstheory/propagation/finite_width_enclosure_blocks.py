@@ -2,10 +2,11 @@ r"""Certified (arb) enclosure of the 1/width-corrected stability of residual and
 
 Extends :mod:`~nstheory.propagation.finite_width_enclosure` (plain ``Dense -> relu|identity``
 stacks) to every model the float recursion (:mod:`~nstheory.propagation.finite_width`) covers
-with ReLU, erf or identity activations: LayerNorm (no affine, ``eps = 0``) after a block, residual
-blocks ``h + Dense(s_out) relu(Dense(s_in) [LN] h)`` with or without pre-LN, post-LN residual
-blocks, and transformer blocks with the identity attention pattern (to all orders in ``1/width``
-a per-token value projection, see :mod:`~nstheory.propagation.finite_width`).
+with ReLU, erf, tanh, GELU, SiLU or identity activations: LayerNorm (no affine, ``eps = 0``)
+after a block, residual blocks ``h + Dense(s_out) relu(Dense(s_in) [LN] h)`` with or without
+pre-LN, post-LN residual blocks, and transformer blocks with the identity attention pattern (to
+all orders in ``1/width`` a per-token value projection, see
+:mod:`~nstheory.propagation.finite_width`).
 
 What is enclosed: per block, the mean-field value ``v``, the coefficient ``c`` of ``1/N`` and the
 *truncated expansion* ``v + c / N``; the ``O(1/N^2)`` remainder is **not** inside the ball.
@@ -30,6 +31,9 @@ Every ingredient is exact or a ball, with no float constant on the path:
 * erf: the Williams arcsine map with SymPy derivatives and the fourth moments by certified
   one-dimensional integrals (:mod:`~nstheory.propagation.erf_enclosure`); its channel means
   and third moments vanish (odd activation);
+* tanh, GELU, SiLU: every ingredient a certified Hermite cross kernel map with its rigorous
+  tail, derivatives by Price's theorem and the heat equation
+  (:mod:`~nstheory.propagation.smooth_enclosure`);
 * LayerNorm: ``(k_ab - m_a m_b) / sqrt((k_aa - m_a^2)(k_bb - m_b^2))`` with its SymPy gradient and
   Hessian lambdified for arb balls (:func:`layernorm_map_arb`);
 * values and gradients are evaluated at the midpoints and widened by the mean-value form, so
@@ -61,6 +65,7 @@ from nstheory.propagation.finite_width_enclosure import (
     relu_pair_moment_arb,
 )
 from nstheory.propagation.model import Model
+from nstheory.propagation.smooth_enclosure import SMOOTH_ENCLOSED
 
 #: the tracked statistics of one input pair: kernel entries, then channel means
 PAIR_ENTRIES = ("XX", "XY", "YY", "X", "Y")
@@ -68,7 +73,7 @@ _XX, _XY, _YY, _MX, _MY = range(5)
 _KERNEL = (_XX, _XY, _YY)
 _N = len(PAIR_ENTRIES)
 #: activations covered here
-BLOCK_ENCLOSED = (*ENCLOSED, "erf")
+BLOCK_ENCLOSED = (*ENCLOSED, "erf", *SMOOTH_ENCLOSED)
 #: the number of input-X and input-Y factors of each statistic (a monomial in h(X), h(Y))
 _COUNTS = ((2, 0), (1, 1), (0, 2), (1, 0), (0, 1))
 
@@ -218,6 +223,23 @@ def _activation(name, s2, st, prec):
         z = arb(0)
         mom = {(2, 0): f2, (1, 1): val, (0, 2): f2, (3, 0): z, (2, 1): z, (1, 2): z, (0, 3): z,
                **erf_moments_arb(Q, C, prec)}
+    elif name in SMOOTH_ENCLOSED:
+        from nstheory.propagation.smooth_enclosure import smooth_ingredients
+
+        ing = smooth_ingredients(name, Q, C, prec)
+        F = [ing.f2, ing.value, ing.f2, ing.mean, ing.mean]
+        J[_XX][_XX] = J[_YY][_YY] = ing.f2_d1
+        J[_MX][_XX] = J[_MY][_YY] = ing.mean_d1
+        args = (_XX, _YY, _XY)
+        for k in range(3):
+            J[_XY][args[k]] = ing.grad[k]
+        hv[_XX] = ing.f2_d2 * s4 * V[_XX][_XX]
+        hv[_YY] = ing.f2_d2 * s4 * V[_YY][_YY]
+        hv[_MX] = ing.mean_d2 * s4 * V[_XX][_XX]
+        hv[_MY] = ing.mean_d2 * s4 * V[_YY][_YY]
+        hv[_XY] = s4 * sum(ing.hess[i][j] * V[args[i]][args[j]]
+                           for i in range(3) for j in range(3))
+        mom = ing.moments
     elif name == "identity":
         F = [Q, C, Q, arb(0), arb(0)]
         for k in _KERNEL:
@@ -359,14 +381,15 @@ def _branch_output_vertex(g, gphi, s2):
 
 
 def finite_width_enclosure_blocks(model: Model, rho: float, prec: int = 53) -> list[EnclosureRow]:
-    """Arb enclosures of the 1/width recursion after every block, for ReLU/erf/identity models
-    with LayerNorm, residual blocks (with or without pre-LN) and identity-pattern attention.
+    """Arb enclosures of the 1/width recursion after every block, for models with
+    ReLU/erf/tanh/GELU/SiLU/identity activations, LayerNorm, residual blocks (with or without
+    pre-LN) and identity-pattern attention.
 
     Parameters
     ----------
     model : Model
-        Any model the float recursion covers whose activations are ``relu``, ``erf`` or
-        ``identity``.
+        Any model the float recursion covers whose activations are ``relu``, ``erf``,
+        ``tanh``, ``gelu``, ``silu`` or ``identity``.
     rho : float
         Input correlation in ``[0, 1)``.
     prec : int, optional
@@ -435,11 +458,11 @@ def finite_width_enclosure_blocks(model: Model, rho: float, prec: int = 53) -> l
 
 
 def enclosure_columns(model: Model, rho: float, width: int, per_net: int,
-                      max_depth: int = 200, digits: int = 12):
+                      max_depth: int = 200, digits: int = 12, max_smooth_depth: int = 30):
     """Outward-rounded decimal bounds for the finite-width table, or a reason why none.
 
     Covers every model of :func:`finite_width_enclosure_blocks` (plain, residual, LayerNorm and
-    identity-pattern transformer blocks with ReLU/erf/identity activations).
+    identity-pattern transformer blocks with ReLU/erf/tanh/GELU/SiLU/identity activations).
 
     Parameters
     ----------
@@ -455,6 +478,8 @@ def enclosure_columns(model: Model, rho: float, width: int, per_net: int,
         Deeper models are skipped (the enclosure costs about 10 ms per block).
     digits : int, optional
         Significant digits of the bounds.
+    max_smooth_depth : int, optional
+        The depth limit for models with tanh/GELU/SiLU activations (about 0.1 s per block).
 
     Returns
     -------
@@ -479,6 +504,11 @@ def enclosure_columns(model: Model, rho: float, width: int, per_net: int,
     per_net = check_int(per_net, "per_net", lo=1)
     if model.depth > max_depth:
         return None, f"arb enclosure skipped: depth {model.depth} > {max_depth}"
+    smooth = any((spec[1] if name == "residual" else name) in SMOOTH_ENCLOSED
+                 for steps in _steps(model) for name, spec in steps)
+    if smooth and model.depth > max_smooth_depth:
+        return None, (f"arb enclosure skipped: depth {model.depth} > {max_smooth_depth} "
+                      "(tanh/GELU/SiLU blocks cost about 0.1 s each)")
     try:
         enc = finite_width_enclosure_blocks(model, rho)
     except NSTheoryError as exc:

@@ -1,0 +1,448 @@
+r"""Certified (arb) ingredients of the 1/width recursion for tanh, GELU and SiLU.
+
+None of these activations has a closed-form kernel map, so every ingredient is a *cross kernel
+map*: for ``(u, v)`` centred Gaussian with variances ``q`` and covariance ``c``, ``r = c / q``,
+and functions ``f, g`` of at most polynomial growth,
+
+.. math::
+    E[f(u) g(v)] = \sum_{k \le K} c_k(f; q)\, c_k(g; q)\, r^k + \text{tail},\qquad
+    |\text{tail}| \le |r|^{K+1} \sqrt{E f(u)^2\, E g(v)^2},
+
+with ``c_k(f; q) = E[f(\sqrt q X) h_k(X)]`` the normalised Hermite coefficients (Mehler's
+formula; the tail by Cauchy-Schwarz on the Hermite remainder, ``R_K(f) <= E f^2``).
+
+**Which functions.** Every function needed is a polynomial in ``x`` and a few *generators*
+closed under differentiation: ``T = tanh x`` (``T' = 1 - T^2``); ``Phi, phi`` the normal cdf and
+density for GELU ``= x Phi(x)`` (``Phi' = phi``, ``phi' = -x phi``); ``s = sigma(x)`` for SiLU
+``= x s`` (``s' = s - s^2``). So powers ``phi^a`` and all derivatives are exact finite sums
+``sum_m a_m x^i B_m(x)`` of *bases* ``B_m`` = monomials in the generators, built with exact
+rational arithmetic (:func:`derivative`, :func:`power`).
+
+**Coefficients.** Each base ``B`` is bounded and analytic on a strip, so its coefficients
+``c_0..c_{K+i}`` come from one certified truncated trapezoidal rule
+(:func:`~nstheory.gaussian.trapezoid.hermite_coefficients_trapezoid`). The strip bounds:
+
+* ``|tanh(u + i v)|^2 = (cosh 2u - cos 2v) / (cosh 2u + cos 2v) <= 3`` for ``|v| <= pi / 3``,
+  so ``|T^j| <= 3^{j/2}`` on ``|v| <= 1.047``;
+* ``|Phi(u + i v)| <= e^{v^2/2} Phi(u) <= e^{v^2/2}`` (integrate the density along the
+  horizontal line) and ``|phi(u + i v)| = e^{(v^2 - u^2)/2} / sqrt(2 pi)``, so
+  ``|Phi^j phi^l| <= e^{(j + l) D^2 / 2} (2 pi)^{-l/2}`` on ``|v| <= D = 2`` (a wider strip
+  than ``D = 1`` halves the trapezoid's nodes; the larger bound costs only its logarithm);
+* ``sigma(z) = (1 + tanh(z/2)) / 2`` and the tanh bound give ``|sigma| <= (1 + sqrt 3) / 2``
+  on ``|v| <= 2 pi / 3``.
+
+The factor ``x^i`` is applied exactly to the coefficient vector (``x h_k = sqrt(k+1) h_{k+1}
++ sqrt(k) h_{k-1}``, so ``c_k(y g) = sqrt(q) (sqrt(k+1) c_{k+1}(g) + sqrt(k) c_{k-1}(g))``),
+which keeps the trapezoid's integrands bounded for GELU's polynomially growing powers.
+``E f^2`` in the tail is bounded by Minkowski: ``sqrt(E f^2) <= sum |a_m| sup|B_m|
+q^{i/2} sqrt((2i - 1)!!)``; ``K`` is chosen so the tail is below ``2^-(prec + 10)``.
+
+**The recursion's ingredients** (Price's theorem and the heat equation:
+``dE/dq_1 = E[f''(u) g(v)] / 2``, ``dE/dc = E[f'(u) g'(v)]``):
+
+* ``F = E[phi phi]``, ``dF/dq_1 = E[phi'' phi] / 2``, ``dF/dc = E[phi' phi']``,
+  ``d^2F/dq_1^2 = E[phi'''' phi] / 4``, ``d^2F/dq_1 dq_2 = E[phi'' phi''] / 4``,
+  ``d^2F/dq_1 dc = E[phi''' phi'] / 2``, ``d^2F/dc^2 = E[phi'' phi'']``;
+* ``E phi^2 = c_0(phi^2)`` with ``q``-derivatives ``c_0((phi^2)'') / 2`` and
+  ``c_0((phi^2)'''') / 4``; the channel mean ``c_0(phi)``, ``c_0(phi'') / 2``,
+  ``c_0(phi'''') / 4``;
+* the moments ``E[phi(u)^a phi(v)^b]``, ``2 <= a + b <= 4``: cross maps of ``phi^a`` and
+  ``phi^b`` (``c_0`` of ``phi^{a+b}`` when ``b = 0``); those odd in total for an odd
+  activation are exact zeros.
+
+The Hessian, ``d^2 E phi^2 / dq^2``, the mean's second derivative and the moments are
+evaluated on the arb balls ``(q, c)`` directly (interval evaluation); the value, the gradient,
+``E phi^2``, the mean and their first derivatives at the midpoints, widened by the mean-value
+form with the next derivative on the balls (interval evaluation alone overestimates the input
+radii's effect by a factor of a few per layer).
+
+Examples
+--------
+>>> from flint import arb
+>>> ing = smooth_ingredients("tanh", arb(1), arb(0))
+>>> ing.value.contains(0), ing.mean                   # odd: E tanh = 0 and F(q, q, 0) = 0
+(True, 0)
+>>> float(ing.grad[2].mid()) > 0                      # dF/dc = E[tanh'(u) tanh'(v)] > 0
+True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+from nstheory.errors import NSTheoryError, check_choice, check_int
+
+#: activations covered here
+SMOOTH_ENCLOSED = ("tanh", "gelu", "silu")
+
+# generator bookkeeping: a term is ((i, e), coefficient), i the power of x, e the generator
+# exponents; a function is a dict {(i, e): Fraction}
+_GENERATORS = {"tanh": 1, "gelu": 2, "silu": 1}
+#: the activation itself
+_PHI = {"tanh": {(0, (1,)): Fraction(1)}, "gelu": {(1, (1, 0)): Fraction(1)},
+        "silu": {(1, (1,)): Fraction(1)}}
+
+
+def _add(out, key, coef):
+    v = out.get(key, 0) + coef
+    if v:
+        out[key] = v
+    else:
+        out.pop(key, None)
+
+
+def derivative(name: str, f: dict) -> dict:
+    """Exact derivative of a function given as ``{(i, e): coef}`` (``x^i`` times a monomial in
+    the generators of ``name``).
+
+    Examples
+    --------
+    ``tanh' = 1 - tanh^2``:
+
+    >>> sorted(derivative("tanh", {(0, (1,)): 1}).items())
+    [((0, (0,)), 1), ((0, (2,)), -1)]
+    """
+    out: dict = {}
+    for (i, e), a in f.items():
+        if i:
+            _add(out, (i - 1, e), a * i)
+        if name == "tanh":
+            (j,) = e
+            if j:
+                _add(out, (i, (j - 1,)), a * j)
+                _add(out, (i, (j + 1,)), -a * j)
+        elif name == "silu":
+            (j,) = e
+            if j:
+                _add(out, (i, (j,)), a * j)
+                _add(out, (i, (j + 1,)), -a * j)
+        else:  # gelu: Phi' = phi, phi' = -x phi
+            j, m = e
+            if j:
+                _add(out, (i, (j - 1, m + 1)), a * j)
+            if m:
+                _add(out, (i + 1, (j, m)), -a * m)
+    return out
+
+
+def product(f: dict, g: dict) -> dict:
+    """Exact product of two functions in the ``{(i, e): coef}`` form.
+
+    >>> product({(1, (1,)): 2}, {(0, (2,)): 3})
+    {(1, (3,)): 6}
+    """
+    out: dict = {}
+    for (i, e), a in f.items():
+        for (j, d), b in g.items():
+            _add(out, (i + j, tuple(x + y for x, y in zip(e, d, strict=True))), a * b)
+    return out
+
+
+def power(name: str, a: int) -> dict:
+    """``phi^a`` for the activation ``name`` (``a >= 0``).
+
+    >>> power("gelu", 2)
+    {(2, (2, 0)): Fraction(1, 1)}
+    """
+    out = {(0, (0,) * _GENERATORS[name]): Fraction(1)}
+    for _ in range(a):
+        out = product(out, _PHI[name])
+    return out
+
+
+def _parity(name, f):
+    """+1 (even), -1 (odd) or 0 (neither) of ``f``."""
+    ps = set()
+    for i, e in f:
+        if name == "tanh":
+            ps.add((-1) ** (i + e[0]))
+        elif name == "gelu" and e[0] == 0:
+            ps.add((-1) ** i)
+        else:
+            return 0
+    return ps.pop() if len(ps) == 1 else 0
+
+
+class _Base:
+    """Adapter: one generator monomial as an 'activation' for the trapezoid rule."""
+
+    def __init__(self, name, e):
+        from nstheory.gaussian.trapezoid import StripBound
+
+        self.name, self.e = f"{name}{e}", e
+        self.kind = name
+        if name == "tanh":
+            (j,) = e
+            self.parity = "odd" if j % 2 else "even"
+            self.A, self.B = 1.0, 0.0
+            self.strip_bound = StripBound(D="1.047", A=repr(3.0 ** (j / 2) * (1 + 1e-9)), B="0")
+        elif name == "silu":
+            (j,) = e
+            self.parity = "none"
+            self.A, self.B = 1.0, 0.0
+            self.strip_bound = StripBound(D="2.094", A=repr(1.36603**j * (1 + 1e-9)), B="0")
+        else:
+            j, m = e
+            self.parity = "even" if j == 0 else "none"
+            self.A, self.B = 0.39895**m, 0.0   # sup_R Phi^j phi^l <= (2 pi)^{-l/2}
+            bound = 7.3890561**(j + m) * 0.39895**m   # e^{2(j+l)} (2 pi)^{-l/2}, D = 2
+            self.strip_bound = StripBound(D="2", A=repr(bound * (1 + 1e-9)), B="0")
+
+    def zero_coefficient(self, k):
+        if self.parity == "odd":
+            return k % 2 == 0
+        if self.parity == "even":
+            return k % 2 == 1
+        return False
+
+    def phi_arb(self, x):
+        from flint import arb
+
+        if self.kind == "tanh":
+            return x.tanh() ** self.e[0]
+        if self.kind == "silu":
+            return (1 / (1 + (-x).exp())) ** self.e[0]
+        j, m = self.e
+        big = (-x / arb(2).sqrt()).erfc() / 2
+        small = (-x * x / 2).exp() / (2 * arb.pi()).sqrt()
+        return big ** j * small ** m
+
+
+def _sup(name, e):
+    """Upper bound (float) of ``|B_e|`` on the real line."""
+    if name == "gelu":
+        return 0.39895 ** e[1]
+    return 1.0
+
+
+_CACHE: dict = {}
+
+
+def _base_coefficients(name, e, q, K, prec):
+    """Certified ``c_0..c_K`` of the base ``e`` at variance ``q`` (cached per call pattern)."""
+    from flint import arb
+
+    if all(x == 0 for x in e):
+        return [arb(1)] + [arb(0)] * K
+    from nstheory.gaussian.trapezoid import hermite_coefficients_trapezoid
+
+    key = (name, e, q.mid().str(radius=False, more=True), q.rad().str(radius=False, more=True),
+           prec)
+    have = _CACHE.get(key)
+    if have is None or len(have) < K + 1:
+        if len(_CACHE) > 512:
+            _CACHE.clear()
+        have = hermite_coefficients_trapezoid(_Base(name, e), q.sqrt(), max(K, 8), prec)[0]
+        _CACHE[key] = have
+    return have[:K + 1]
+
+
+def coefficients(name: str, f: dict, q, K: int, prec: int = 53, floor: int = 0):
+    """Certified Hermite coefficients ``c_0..c_K`` of ``f(sqrt(q) X)`` (arb balls); the
+    bases' trapezoid rules are run to degree at least ``floor`` (cached for later calls).
+
+    Examples
+    --------
+    ``c_0`` of ``tanh^2`` is ``E tanh(X)^2``; mpmath's quadrature agrees:
+
+    >>> import mpmath
+    >>> from flint import arb
+    >>> c = coefficients("tanh", power("tanh", 2), arb(1), 4)
+    >>> ref = mpmath.quad(lambda x: mpmath.tanh(x) ** 2 * mpmath.npdf(x), [-mpmath.inf, 0, 60])
+    >>> c[0].overlaps(arb(float(ref), 1e-15)), c[1]
+    (True, 0)
+    """
+    from flint import arb
+
+    check_choice(name, SMOOTH_ENCLOSED, "activation")
+    K = check_int(K, "K", lo=0)
+    if not q > 0:
+        raise NSTheoryError(f"coefficients need a variance q certified > 0; got {q}")
+    a = q.sqrt()
+    out = [arb(0)] * (K + 1)
+    for (i, e), coef in f.items():
+        c = _base_coefficients(name, e, q, max(K + i, floor), prec)[:K + i + 1]
+        for _ in range(i):   # multiply by y = sqrt(q) x
+            n = len(c) - 1
+            c = [a * ((arb(k + 1).sqrt() * c[k + 1] if k + 1 <= n else 0)
+                      + (arb(k).sqrt() * c[k - 1] if k else 0)) for k in range(n)]
+        num = arb(coef.numerator) / coef.denominator
+        out = [o + num * v for o, v in zip(out, c[:K + 1], strict=True)]
+    return out
+
+
+def _l2_bound(name, f, q):
+    """Minkowski bound on ``sqrt(E f(sqrt(q) X)^2)`` (arb upper bound)."""
+    from flint import arb
+
+    tot = arb(0)
+    for (i, e), coef in f.items():
+        dfact = 1
+        for k in range(1, 2 * i, 2):
+            dfact *= k
+        tot += (abs(arb(coef.numerator) / coef.denominator) * arb(_sup(name, e))
+                * q.abs_upper() ** (arb(i) / 2) * arb(dfact).sqrt())
+    return tot.upper()
+
+
+def _degree(rmax, bound, prec):
+    """Smallest ``K`` with ``rmax^{K+1} bound <= 2^-(prec+10)`` (capped)."""
+    import math
+
+    if rmax <= 0:
+        return 1
+    need = (prec + 10) * math.log(2) + math.log(max(bound, 1e-300))
+    return max(1, min(4000, math.ceil(need / -math.log(rmax))))
+
+
+def cross_map(name: str, f: dict, g: dict, q, c, prec: int = 53, floor: int = 0):
+    """Certified ``E[f(u) g(v)]``, ``(u, v)`` of variances ``q`` and covariance ``c``
+    (arb balls, ``|c| < q`` certified), by the Hermite series with its rigorous tail
+    (``floor``: see :func:`coefficients`).
+
+    Examples
+    --------
+    At ``c = 0`` the expectation factorises: ``E tanh^2 E tanh^2`` for ``f = g = tanh^2``:
+
+    >>> from flint import arb
+    >>> t2 = power("tanh", 2)
+    >>> e2 = coefficients("tanh", t2, arb(1), 1)[0]
+    >>> cross_map("tanh", t2, t2, arb(1), arb(0)).overlaps(e2 * e2)
+    True
+    """
+    from flint import arb
+
+    check_choice(name, SMOOTH_ENCLOSED, "activation")
+    pf, pg = _parity(name, f), _parity(name, g)
+    if pf * pg == -1:
+        return arb(0)   # one odd, one even: exactly zero
+    r = c / q
+    rmax = float(r.abs_upper())
+    if not rmax < 1:
+        raise NSTheoryError(f"the correlation ball {r} is not certified inside (-1, 1)")
+    bf, bg = _l2_bound(name, f, q), _l2_bound(name, g, q)
+    K = _degree(rmax, float(bf * bg), prec)
+    cf = coefficients(name, f, q, K, prec, floor)
+    cg = cf if f == g else coefficients(name, g, q, K, prec, floor)
+    val = arb(0)
+    for k in range(K, -1, -1):
+        val = val * r + cf[k] * cg[k]
+    tail = r.abs_upper() ** (K + 1) * bf * bg
+    return val + arb(0, tail.upper())
+
+
+@dataclass
+class SmoothIngredients:
+    """The kernel map ``F(q1, q2, c)`` at ``(q, q, c)`` with gradient and Hessian in
+    ``(q1, q2, c)``, ``E phi^2`` with two ``q``-derivatives, the channel mean with two
+    ``q``-derivatives and the moments ``E[phi(u)^a phi(v)^b]`` (dict, ``2 <= a + b <= 4``).
+
+    >>> SmoothIngredients(0, [0] * 3, [[0] * 3] * 3, 1, 0, 0, 0, 0, 0, {}).f2
+    1
+    """
+
+    value: object
+    grad: list
+    hess: list
+    f2: object
+    f2_d1: object
+    f2_d2: object
+    mean: object
+    mean_d1: object
+    mean_d2: object
+    moments: dict
+
+
+def smooth_ingredients(name: str, q, c, prec: int = 53) -> SmoothIngredients:
+    """All certified ingredients of one ``Dense -> name`` step at pre-activation variance
+    ``q`` and covariance ``c`` (arb balls); see the module docstring for the identities.
+
+    Examples
+    --------
+    GELU: ``E phi`` at ``q = 1`` is ``1 / (2 sqrt(pi))`` (Stein's identity):
+
+    >>> from flint import arb
+    >>> ing = smooth_ingredients("gelu", arb(1), arb("0.5"))
+    >>> ing.mean.overlaps(1 / (2 * arb.pi().sqrt())), bool(ing.mean.rad() < 1e-14)
+    (True, True)
+    """
+    from flint import arb
+
+    if name not in SMOOTH_ENCLOSED:
+        raise NSTheoryError(f"smooth enclosure covers {'/'.join(SMOOTH_ENCLOSED)}; got {name!r}")
+    prec = check_int(prec, "prec", lo=20)
+    if not (q > 0 and abs(c) < q):
+        raise NSTheoryError(f"smooth ingredients need q > 0 and |c| < q certified; got {q}, {c}")
+    ing = _ingredients(name, q, c, prec, full=True)
+    if q.rad() == 0 and c.rad() == 0:
+        return ing
+    # mean-value form: value and first derivatives at the midpoints, widened by the next
+    # derivative on the balls (interval evaluation alone overestimates the radius)
+    mid = _ingredients(name, arb(q.mid()), arb(c.mid()), prec, full=False)
+    dq, dc = arb(0, q.rad()), arb(0, c.rad())
+    d = (dq, dq, dc)
+    ing.value = mid.value + sum(ing.grad[i] * d[i] for i in range(3))
+    ing.grad = [mid.grad[i] + sum(ing.hess[i][k] * d[k] for k in range(3)) for i in range(3)]
+    ing.f2 = mid.f2 + ing.f2_d1 * dq
+    ing.f2_d1 = mid.f2_d1 + ing.f2_d2 * dq
+    if ing.mean != 0:
+        ing.mean = mid.mean + ing.mean_d1 * dq
+        ing.mean_d1 = mid.mean_d1 + ing.mean_d2 * dq
+    ing.moments[(1, 1)] = ing.value
+    ing.moments[(2, 0)] = ing.moments[(0, 2)] = ing.f2
+    return ing
+
+
+def _ingredients(name, q, c, prec, full):
+    """:func:`smooth_ingredients` on the balls as given (interval evaluation); ``full=False``
+    computes only the value, gradient, ``E phi^2``, the mean and their first derivatives."""
+    from flint import arb
+
+    d = [_PHI[name]]
+    for _ in range(4):
+        d.append(derivative(name, d[-1]))
+    p = {a: power(name, a) for a in range(5)}
+    pairs = [(d[0], d[0]), (d[2], d[0]), (d[1], d[1])]
+    if full:
+        pairs += [(d[4], d[0]), (d[3], d[1]), (d[2], d[2]), (p[2], p[1]), (p[3], p[1]),
+                  (p[2], p[2])]
+    # one degree for the whole step, so each base's trapezoid rule runs once
+    rmax = float((c / q).abs_upper())
+    floor = max(_degree(rmax, float(_l2_bound(name, f, q) * _l2_bound(name, g, q)), prec)
+                for f, g in pairs) + max(i for f, _ in pairs for i, _ in f)
+
+    def cm(f, g):
+        return cross_map(name, f, g, q, c, prec, floor)
+
+    def c0(f):
+        return coefficients(name, f, q, 0, prec)[0]   # low degrees: no floor
+
+    nan = arb("nan")
+    val = cm(d[0], d[0])
+    g_q = cm(d[2], d[0]) / 2
+    grad = [g_q, g_q, cm(d[1], d[1])]
+    s = [p[2]]
+    for _ in range(4):
+        s.append(derivative(name, s[-1]))
+    odd = _parity(name, d[0]) == -1
+    mean = arb(0) if odd else c0(d[0])
+    m1 = arb(0) if odd else c0(d[2]) / 2
+    f2, f2_d1 = c0(s[0]), c0(s[2]) / 2
+    if not full:
+        return SmoothIngredients(val, grad, None, f2, f2_d1, nan, mean, m1, nan, {})
+    h_qq = cm(d[4], d[0]) / 4
+    h_qc = cm(d[3], d[1]) / 2
+    h_cc = cm(d[2], d[2])
+    hess = [[h_qq, h_cc / 4, h_qc], [h_cc / 4, h_qq, h_qc], [h_qc, h_qc, h_cc]]
+    m2 = arb(0) if odd else c0(d[4]) / 4
+    mom = {(1, 1): val, (2, 0): f2, (0, 2): f2}
+    for a in (3, 4):
+        mom[(a, 0)] = mom[(0, a)] = c0(p[a])
+    for a, b in ((2, 1), (3, 1), (2, 2)):
+        mom[(a, b)] = mom[(b, a)] = cm(p[a], p[b])
+    return SmoothIngredients(val, grad, hess, f2, f2_d1, c0(s[4]) / 4, mean, m1, m2, mom)
+
+
+__all__ = ["SMOOTH_ENCLOSED", "SmoothIngredients", "coefficients", "cross_map", "derivative",
+           "power", "product", "smooth_ingredients"]
