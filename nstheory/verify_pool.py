@@ -252,8 +252,14 @@ def keep_freed_memory() -> bool:
     process that exits when the map is done), never in the caller's process. Returns
     whether the settings were applied (False off glibc).
 
-    >>> isinstance(keep_freed_memory(), bool)
-    True
+    In a child process (it changes the calling process's allocator for good):
+
+    >>> import subprocess, sys
+    >>> out = subprocess.run([sys.executable, "-c", "from nstheory.verify_pool import "
+    ...                       "keep_freed_memory as k; print(type(k()).__name__)"],
+    ...                      capture_output=True, text=True, check=True).stdout
+    >>> out.strip()
+    'bool'
     """
     import ctypes
     import ctypes.util
