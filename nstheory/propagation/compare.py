@@ -97,7 +97,7 @@ def distance_z(lo: float, hi: float, mean: float, stderr: float) -> float:
 def layer_table(model: Model, rho: float, mc_samples: int = 0, width: int = 256,
                 per_net: int = 100, seed: int = 0, device="cpu", bits: int = 53,
                 level: float = 0.999, digits: int = 17,
-                show_progress: bool = False) -> list[LayerRow]:
+                show_progress: bool = False, sampler: str = "weights") -> list[LayerRow]:
     """Interval, point recurrence and (if ``mc_samples > 0``) Monte Carlo for every block.
 
     ``mc_samples`` input pairs are split over ``ceil(mc_samples / per_net)`` random networks.
@@ -120,6 +120,9 @@ def layer_table(model: Model, rho: float, mc_samples: int = 0, width: int = 256,
         Significant digits of the printed bounds.
     show_progress : bool, optional
         Print a progress bar while sampling.
+    sampler : str, optional
+        The Monte Carlo sampler (``weights`` or ``projected``, see
+        :func:`~nstheory.propagation.torch_model.monte_carlo`).
 
     Returns
     -------
@@ -151,7 +154,7 @@ def layer_table(model: Model, rho: float, mc_samples: int = 0, width: int = 256,
 
         n_nets = max(2, -(-mc_samples // per_net))
         res = monte_carlo(model, rho, width=width, n_nets=n_nets, per_net=per_net, seed=seed,
-                          device=device, show_progress=show_progress)
+                          device=device, show_progress=show_progress, sampler=sampler)
         zc = normal_quantile(level)
         for row, m in zip(rows, res, strict=True):
             row.mc_mean, row.mc_stderr, row.mc_n = m.mean, m.stderr, m.n * per_net

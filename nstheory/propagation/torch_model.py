@@ -17,6 +17,17 @@ as is and the comparison reports tightness honestly.
 
 Everything is batched (networks x inputs x tokens x channels); CUDA via ``device``.
 
+**Samplers.** ``sampler="weights"`` (the default) draws every weight matrix. Each weight matrix
+of a network is applied exactly once, to the ``m`` rows (inputs x tokens) of one batch, so
+``sampler="projected"`` draws only what the rows see: with the thin QR factorisation
+``h^T = Q R`` of the ``m x d`` stream (``m < d``), ``h W = R^T (Q^T W)`` and ``Q^T W`` has
+i.i.d. entries of the weights' law (``Q`` has orthonormal columns and ``W``'s columns are
+isotropic Gaussian). So ``h W`` is drawn as ``R^T G`` with an ``m x d_out`` Gaussian ``G``:
+the same joint law of all outputs, ``m / d`` of the normals (a 25-fold saving for 40 rows at
+width 1024) and no ``d x d`` matrices in memory. The two samplers consume the random stream
+differently, so their seeded numbers differ (within the statistical error); the stored studies
+use ``"weights"``.
+
 >>> from nstheory.propagation.model import mlp
 >>> res = monte_carlo(mlp(2, sigma2=2.0), 0.5, width=64, n_nets=4, per_net=50, seed=1)
 >>> len(res), res[0].n
@@ -52,6 +63,26 @@ def _torch_activation(name: str):
     return table[name]
 
 
+def _thin_r(a):
+    """The ``R`` factor of the thin QR factorisation of each ``a[i]`` (``d x m``, ``m < d``).
+
+    On the CPU with one thread: LAPACK's small factorisations gain nothing from a second
+    thread, and when the other cores are busy each parallel region's barrier waits for a time
+    slice (measured: 0.17 s instead of 0.5 ms for ten 256 x 40 factorisations beside one busy
+    process on two cores).
+    """
+    import torch
+
+    if a.device.type != "cpu" or torch.get_num_threads() == 1:
+        return torch.linalg.qr(a, mode="r").R
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return torch.linalg.qr(a, mode="r").R
+    finally:
+        torch.set_num_threads(threads)
+
+
 class RandomStack:
     """``k`` random networks of ``model`` at ``width``, applied to batches of shape
     ``(k, batch, n_tokens, width)``. Weights are drawn once, at construction.
@@ -71,6 +102,11 @@ class RandomStack:
     dtype : torch.dtype
         Their precision.
 
+    projected : bool, optional
+        Draw each layer's product with the stream instead of the weights (the
+        ``"projected"`` sampler of :func:`monte_carlo`); then every weight must be applied
+        once, to one batch, and :attr:`params` stays empty.
+
     Examples
     --------
     >>> import torch
@@ -82,12 +118,14 @@ class RandomStack:
     (2, (3, 5, 1, 16), True)
     """
 
-    def __init__(self, model: Model, width: int, k: int, generator, device, dtype):
+    def __init__(self, model: Model, width: int, k: int, generator, device, dtype,
+                 projected: bool = False):
         import torch
 
         self.model, self.width, self.k = model, width, k
         self.device, self.dtype, self.gen = device, dtype, generator
-        self.params = {}  # id path -> tensors
+        self.projected = projected
+        self.params = {}  # id path -> (shape of one network's weight, std) or tensors
         self._torch = torch
         for bi, block in enumerate(model.blocks):
             for li, layer in enumerate(block):
@@ -97,30 +135,44 @@ class RandomStack:
         t = self._torch.randn(*shape, generator=self.gen, device=self.device, dtype=self.dtype)
         return t * std
 
+    def _weight(self, rows, cols, std):
+        """One weight per network: its law ``(rows, cols, std)`` when projected, else drawn."""
+        if self.projected:
+            return rows, cols, std
+        return self._randn(self.k, rows, cols, std=std)
+
     def _draw(self, path, layer):
-        k, d = self.k, self.width
+        d = self.width
         if isinstance(layer, Dense):
-            self.params[path] = self._randn(k, d, d, std=math.sqrt(layer.sigma2 / d))
+            self.params[path] = self._weight(d, d, math.sqrt(layer.sigma2 / d))
         elif isinstance(layer, Attention):
-            wv = self._randn(k, d, d, std=math.sqrt(layer.gamma2 / d))
+            wv = self._weight(d, d, math.sqrt(layer.gamma2 / d))
             if layer.mode == "identity":
                 qk = None
             elif layer.mode == "lowrank":
                 rank = layer.rank or max(1, d // 4)
-                qk = self._randn(k, d, rank, std=1 / math.sqrt(rank))
+                qk = self._weight(d, rank, 1 / math.sqrt(rank))
             else:
-                qk = self._randn(k, d, d)
+                qk = self._weight(d, d, 1.0)
             self.params[path] = (qk, wv)
         elif isinstance(layer, Residual):
             for j, sub in enumerate(layer.branch):
                 self._draw((*path, j), sub)
 
-    @staticmethod
-    def _matmul(h, w):
+    def _matmul(self, h, w):
         """``h @ w`` for ``h`` of shape ``(k, batch, n, d)`` and per-network ``w`` ``(k, d, m)``
-        as one batched GEMM per network."""
+        as one batched GEMM per network; for a projected weight ``(d, m, std)``, ``R^T G``
+        from the thin QR factorisation ``h^T = Q R`` (module docstring)."""
         k, b, n, d = h.shape
-        return (h.reshape(k, b * n, d) @ w).reshape(k, b, n, w.shape[-1])
+        rows = h.reshape(k, b * n, d)
+        if not isinstance(w, tuple):
+            return (rows @ w).reshape(k, b, n, w.shape[-1])
+        _, cols, std = w
+        if b * n >= d:  # nothing to save: draw the weights themselves
+            return (rows @ self._randn(k, d, cols, std=std)).reshape(k, b, n, cols)
+        r = _thin_r(rows.transpose(1, 2))
+        g = self._randn(k, b * n, cols, std=std)
+        return (r.transpose(1, 2) @ g).reshape(k, b, n, cols)
 
     def _apply(self, path, layer, h):
         torch = self._torch
@@ -162,7 +214,7 @@ class RandomStack:
 def monte_carlo(model: Model, rho: float, width: int = 256, n_nets: int = 40,
                 per_net: int = 500, seed: int = 0, device="cpu", dtype="float32",
                 chunk: int = 8, with_q: bool = False, show_progress: bool = False,
-                view: str = "raw"):
+                view: str = "raw", sampler: str = "weights"):
     """Per-block Monte Carlo of the raw stability ``E[h(X)_ij h(Y)_ij]``.
 
     Returns a list (one per block) of :class:`~nstheory.stats.Moments` over the ``n_nets``
@@ -195,6 +247,10 @@ def monte_carlo(model: Model, rho: float, width: int = 256, n_nets: int = 40,
         Progress bar on stderr.
     view : str, optional
         ``raw`` or ``normalised``.
+    sampler : str, optional
+        ``weights`` (draw every weight matrix) or ``projected`` (draw each layer's product
+        with the stream from its exact law: the same distribution, far fewer normals when
+        ``2 per_net n_tokens < width``; see the module docstring).
 
     Returns
     -------
@@ -210,9 +266,18 @@ def monte_carlo(model: Model, rho: float, width: int = 256, n_nets: int = 40,
     >>> (c,) = monte_carlo(Model(((Dense(2.0),),)), 0.5, width=32, n_nets=8, per_net=50)
     >>> c.n, abs(c.mean - 1.0) < 4 * c.stderr
     (8, True)
+
+    The projected sampler draws the same law from ``1/25`` of the normals here:
+
+    >>> (c,) = monte_carlo(Model(((Dense(2.0),),)), 0.5, width=1024, n_nets=8, per_net=20,
+    ...                    sampler="projected")
+    >>> abs(c.mean - 1.0) < 4 * c.stderr
+    True
     """
     if view not in ("raw", "normalised"):
         raise NSTheoryError(f"view must be 'raw' or 'normalised', got {view!r}")
+    if sampler not in ("weights", "projected"):
+        raise NSTheoryError(f"sampler must be 'weights' or 'projected', got {sampler!r}")
     import torch
 
     from nstheory.device import resolve_device, resolve_dtype
@@ -233,7 +298,8 @@ def monte_carlo(model: Model, rho: float, width: int = 256, n_nets: int = 40,
         k = min(chunk, n_nets - start)
         gen = torch.Generator(device=dev).manual_seed(seed * 1_000_003 + ci)
         with torch.no_grad():
-            stack = RandomStack(model, width, k, gen, dev, dt)
+            stack = RandomStack(model, width, k, gen, dev, dt,
+                                projected=sampler == "projected")
             x = torch.randn(k, per_net, model.n_tokens, width, generator=gen, device=dev,
                             dtype=dt)
             y = correlated_gaussian(x, rho, gen)

@@ -94,7 +94,13 @@ def train_mlp_on_cube(target_sets, n: int = 7, depth: int = 1, width: int = 2048
     def net():
         a = X
         for layer in range(depth + 1):
-            h = sw * a @ params[layer].T / math.sqrt(fans[layer]) + sb * params[depth + 1 + layer]
+            # the scale multiplies the smaller of input and output (the cube's 7 columns into
+            # the first layer, the single column out of the last): one pass over 2^n x width
+            # fewer per layer; a zero bias variance leaves the biases out of the graph
+            w, c = params[layer], sw / math.sqrt(fans[layer])
+            h = (c * a) @ w.T if a.shape[1] < w.shape[0] else c * (a @ w.T)
+            if sb:
+                h = h + sb * params[depth + 1 + layer]
             a = torch.relu(h) if layer < depth else h
         return a[:, 0]
 
@@ -123,10 +129,11 @@ def _gd_loop(net, params, chis, fstar, sets, eta, steps, record_every):
         if s == steps:
             break
         loss = 0.5 * ((f - fstar) ** 2).mean()
-        grads = torch.autograd.grad(loss, params)
+        grads = torch.autograd.grad(loss, params, allow_unused=True)
         with torch.no_grad():
             for p, gr in zip(params, grads, strict=True):
-                p -= eta * gr
+                if gr is not None:  # unused: a bias with sb2 = 0
+                    p -= eta * gr
     return {"steps": rec_steps, "residual": res}
 
 

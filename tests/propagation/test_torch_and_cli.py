@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from nstheory.cli import main
+from nstheory.errors import NSTheoryError
 from nstheory.propagation.compare import distance_z, layer_table
 from nstheory.propagation.model import (
     Act,
@@ -49,6 +50,34 @@ def test_monte_carlo_is_seeded_and_matches_mean_field_at_depth_1():
     assert a[0].mean == b[0].mean
     theory = point_recurrence(mlp(1), 0.5)[1].C
     assert abs(a[0].mean - theory) <= 4 * a[0].stderr
+
+
+@pytest.mark.parametrize("model", [
+    transformer(2, "random", n_tokens=4, residual=True, layernorm=True),
+    attention_stack(2, "lowrank", gamma2=0.9, n_tokens=4),
+    mlp(3, act="tanh", sigma2=1.5),
+], ids=["transformer-random", "attention-lowrank", "tanh-mlp"])
+def test_projected_sampler_has_the_law_of_drawn_weights(model):
+    # independent networks from each sampler (width 16; 8 rows per network: projected path;
+    # the width-6 run takes the fallback that draws the weights): per block the means of C and
+    # Q agree within 4.5 two-sample standard errors. Power: the standard error is below 3% of
+    # Q, so a 10% error in a weight's scale (21% in Q at its layer) would sit >= 7 errors off
+    # (detected with probability >= 0.99).
+    for width in (16, 6):
+        kw = dict(width=width, n_nets=8000, per_net=1, seed=5, chunk=500, with_q=True,
+                  dtype="float64")
+        a = monte_carlo(model, 0.6, **kw)
+        b = monte_carlo(model, 0.6, sampler="projected", **{**kw, "seed": 6})
+        for (ca, qa), (cb, qb) in zip(a, b, strict=True):
+            for x, y in ((ca, cb), (qa, qb)):
+                se = (x.stderr**2 + y.stderr**2) ** 0.5
+                assert abs(x.mean - y.mean) < 4.5 * se, (width, x.mean, y.mean, se)
+            assert se < 0.03 * qa.mean
+
+
+def test_projected_sampler_errors():
+    with pytest.raises(NSTheoryError, match="sampler"):
+        monte_carlo(mlp(1), 0.5, width=8, n_nets=2, sampler="gram")
 
 
 def test_layer_table_contains_mc_small_models():
