@@ -284,6 +284,22 @@ def machine_info() -> dict:
             "processor": proc, "cpu_count": os.cpu_count() or 1}
 
 
+def same_machine_class(recorded: dict) -> bool:
+    """Whether this machine is of the class a study's provenance records (its ``machine``
+    block): the same architecture and processor model. Bit-for-bit reproduction of a torch
+    run is promised only there: the CPU's instruction set selects the BLAS and vector kernels,
+    and so the floating-point summation order (a study made on an AMD EPYC re-trains to other
+    last bits on an Intel Xeon with AVX-512, and a long training run amplifies them).
+
+    >>> same_machine_class({"machine": machine_info()})
+    True
+    >>> same_machine_class({"machine": {"arch": "x86_64", "processor": "another CPU"}})
+    False
+    """
+    here, there = machine_info(), recorded.get("machine") or {}
+    return all(here[k] == there.get(k) for k in ("arch", "processor"))
+
+
 def thread_info() -> dict:
     """Thread counts that can change floating-point results: torch's and the BLAS variables.
 

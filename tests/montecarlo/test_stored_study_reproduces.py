@@ -3,7 +3,11 @@
 ``proofs_check/data/montecarlo_comparison_digits.json`` was written by the command in its
 provenance block; every (arch, seed) run is deterministic (one thread, deterministic kernels,
 seeded data split, initialisation, minibatch order and noise), so retraining one here must give
-the stored numbers exactly -- accuracies, flip counts and rates, not approximately.
+the stored numbers exactly -- accuracies, flip counts and rates, not approximately -- on the
+machine class that made the study (its provenance's processor). On another class the CPU's
+instruction set changes the kernels' last bits, which training amplifies (the transformer of
+seed 2 re-trained on an Intel Xeon with AVX-512 ends at another test accuracy), so there the
+exact tests are skipped with the reason.
 """
 
 import json
@@ -12,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from nstheory.montecarlo.comparison import run_one
+from nstheory.store import machine_info, same_machine_class
 
 DATA = Path(__file__).resolve().parents[2] / "proofs_check" / "data"
 STUDY = DATA / "montecarlo_comparison_digits.json"
@@ -24,7 +29,11 @@ def _stored(arch: str, seed: int, task: str = "digits", study=STUDY) -> dict:
     return {k: v for k, v in run.items() if k not in VOLATILE}
 
 
-def _fresh(arch: str, seed: int, task: str = "digits") -> dict:
+def _fresh(arch: str, seed: int, task: str = "digits", study=STUDY) -> dict:
+    prov = json.loads(study.read_text())["provenance"]
+    if not same_machine_class(prov):
+        pytest.skip(f"bit-for-bit reproduction holds on the study's machine class "
+                    f"({prov['machine']['processor']}); this is {machine_info()['processor']}")
     r = run_one({"task": task, "arch": arch, "seed": seed})
     # through JSON, as the study file was written (tuples become lists)
     return {k: v for k, v in json.loads(json.dumps(r)).items() if k not in VOLATILE}
@@ -52,4 +61,4 @@ def test_stored_seed_reproduces_exactly_other_archs(arch):
 @pytest.mark.parametrize("task", ["boolean", "sparse-token"])
 def test_stored_synthetic_study_reproduces_exactly(task):
     study = DATA / "montecarlo_comparison_synthetic.json"
-    assert _fresh("transformer", 1, task) == _stored("transformer", 1, task, study)
+    assert _fresh("transformer", 1, task, study) == _stored("transformer", 1, task, study)

@@ -15,6 +15,7 @@ import torch
 
 from nstheory.claims import compare_z
 from nstheory.errors import NSTheoryError
+from nstheory.store import same_machine_class
 from proofs_check.replication import lm_models as L
 from proofs_check.replication import training_replication as T
 
@@ -214,16 +215,42 @@ def test_arms_share_initialisation_and_differ_once_the_penalty_acts():
     assert base[2]["val_loss"] != reg[2]["val_loss"]
 
 
+def _same_first_steps(new: list[dict], stored: list[dict], provenance: dict) -> bool:
+    """Exactly on the study's machine class; elsewhere (another CPU instruction set, other
+    last bits) to the tolerances the library's own stored-study replay measured: step 0 to
+    1e-5 relative, later losses to 1e-3 relative, accuracies to 0.2% of the predictions.
+    Measured on an Intel Xeon (AVX-512) against these AMD EPYC studies: 3.2e-8 relative at step
+    0 (next-token validation loss), 9.4e-7 and one validation prediction of 1741 at step 25."""
+    if same_machine_class(provenance):
+        return new == stored
+    if [r["step"] for r in new] != [r["step"] for r in stored]:
+        return False
+    for a, b in zip(new, stored, strict=True):
+        for k, x in a.items():
+            y = b[k]
+            if not isinstance(x, float):
+                ok = x == y
+            elif k.endswith("_acc"):
+                ok = abs(x - y) <= 0.002 + 1e-12
+            else:
+                ok = math.isclose(x, y, rel_tol=1e-5 if a["step"] == 0 else 1e-3)
+            if not ok:
+                return False
+    return True
+
+
 @pytest.mark.skipif(T.corpus_dir() is None, reason="Debian fortunes corpus not installed")
 def test_stored_ntp_seed_reproduces_its_first_steps():
     path = DATA / "replication_training_ntp.json"
     if not path.is_file():
         pytest.skip("replication_training_ntp.json not stored yet")
-    stored = {r["key"]: r for r in json.loads(path.read_text())["runs"]}["ntp/base/0"]
+    study = json.loads(path.read_text())
+    stored = {r["key"]: r for r in study["runs"]}["ntp/base/0"]
     K = 25
     r = T.run_one("ntp", "base", 0, {**stored["config"], "steps": K})
     assert r["data_info"] == stored["data_info"]
-    assert r["trajectory"] == stored["trajectory"][:len(r["trajectory"])]
+    assert _same_first_steps(r["trajectory"], stored["trajectory"][:len(r["trajectory"])],
+                             study["provenance"])
     assert [t["step"] for t in r["trajectory"]] == [0, K]
 
 
@@ -231,9 +258,13 @@ def test_stored_modadd_seed_reproduces_its_first_steps():
     path = DATA / "replication_training_modadd_reduced.json"
     if not path.is_file():
         pytest.skip("replication_training_modadd_reduced.json not stored yet")
-    stored = {r["key"]: r for r in json.loads(path.read_text())["runs"]}["modadd/reg/0"]
+    study = json.loads(path.read_text())
+    stored = {r["key"]: r for r in study["runs"]}["modadd/reg/0"]
     r = T.run_one("modadd", "reg", 0, {**stored["config"], "steps": 25})
-    assert r["trajectory"] == stored["trajectory"][:2]
+    assert _same_first_steps(r["trajectory"], stored["trajectory"][:2], study["provenance"])
+    other = T.run_one("modadd", "reg", 1, {**stored["config"], "steps": 25})
+    assert not _same_first_steps(other["trajectory"], stored["trajectory"][:2],
+                                 {"machine": {}})  # another seed fails the tolerant rule
 
 
 @pytest.mark.parametrize("argv,match", [
