@@ -333,7 +333,7 @@ def _fd_pairs():
     from nstheory.models.loading import load_model
 
     torch.set_num_threads(max(1, torch.get_num_threads()))
-    lm = load_model("minilm", device="cpu")
+    lm = load_model("minilm", device="cpu", show_progress=False)
     lm.model.double()
     ids = torch.tensor(lm.tokenizer("The first and the last tokens of a sentence matter most "
                                     "to a transformer, or so the paper says; here we check "

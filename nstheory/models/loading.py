@@ -207,7 +207,8 @@ def detect_kind(config) -> str:
     return "encoder"
 
 
-def load_model(name: str = "minilm", device: str = "auto", kind: str | None = None) -> LoadedModel:
+def load_model(name: str = "minilm", device: str = "auto", kind: str | None = None,
+               show_progress: bool | None = None) -> LoadedModel:
     """Load a model from a local directory (``HF_HUB_OFFLINE`` is set: no network access).
 
     Parameters
@@ -218,6 +219,8 @@ def load_model(name: str = "minilm", device: str = "auto", kind: str | None = No
         ``auto`` (CUDA when present), ``cpu`` or ``cuda[:N]``.
     kind : str, optional
         Force ``encoder`` or ``causal-lm`` (default: from the config).
+    show_progress : bool, optional
+        transformers' weight-loading bar (default: unless ``NSTHEORY_PROGRESS=0``).
 
     Examples
     --------
@@ -233,9 +236,15 @@ def load_model(name: str = "minilm", device: str = "auto", kind: str | None = No
         import transformers
     except ModuleNotFoundError:
         raise NSTheoryError(f"loading models needs transformers: run `{INSTALL_HINT}`") from None
+    from transformers.utils import logging as hf_logging
+
     from nstheory.device import resolve_device
+    from nstheory.progress import progress_enabled
 
     dev = resolve_device(device)
+    bar_was_on = hf_logging.is_progress_bar_enabled()
+    if not progress_enabled(show_progress):
+        hf_logging.disable_progress_bar()
     try:
         config = transformers.AutoConfig.from_pretrained(str(path), local_files_only=True)
         kind = kind or detect_kind(config)
@@ -247,6 +256,9 @@ def load_model(name: str = "minilm", device: str = "auto", kind: str | None = No
     except (OSError, ValueError) as exc:
         raise NSTheoryError(f"--model {name!r}: cannot load from {path}: "
                             f"{str(exc).splitlines()[0]}") from None
+    finally:
+        if bar_was_on:
+            hf_logging.enable_progress_bar()
     return wrap(model.to(dev), kind, tok, name)
 
 
