@@ -1,5 +1,6 @@
-"""``nstheory finite-width-study OUT.json [--set mlp|blocks|random|one-pair] [--quick]``: run or
-resume a stored finite-width Monte Carlo study (:mod:`~nstheory.propagation.finite_width_study`).
+"""``nstheory finite-width-study OUT.json [--set mlp|blocks|random|one-pair|smooth] [--quick]``:
+run or resume a stored finite-width Monte Carlo study
+(:mod:`~nstheory.propagation.finite_width_study`).
 
 Kept apart from the study module so that the command is cheap to register (torch loads only
 when a study runs).
@@ -7,7 +8,7 @@ when a study runs).
 
 from __future__ import annotations
 
-SETS = ("mlp", "blocks", "random", "one-pair")
+SETS = ("mlp", "blocks", "random", "one-pair", "smooth")
 
 
 def register_cli(sub) -> None:
@@ -29,8 +30,9 @@ def register_cli(sub) -> None:
         "Monte Carlo study into OUT.json, with a provenance block: 'mlp' (He ReLU MLPs, "
         "widths 16-256, LayerNorm, residual, smooth activations), 'blocks' (transformer blocks "
         "with the identity attention pattern, widths 512/1024, depth 64), 'random' "
-        "(random-W attention) or 'one-pair' (one input pair per network: residual and "
-        "LayerNorm ReLU MLPs for the arb enclosure of the 1/width-corrected value).")
+        "(random-W attention), 'one-pair' (one input pair per network: residual and "
+        "LayerNorm ReLU MLPs for the arb enclosure of the 1/width-corrected value) or "
+        "'smooth' (GELU and tanh MLPs at widths 32-1024, projected sampler).")
     p.add_argument("out", help="the study's JSON file (created or resumed)")
     p.add_argument("--set", default="mlp", choices=SETS, help="which set of runs (default mlp)")
     p.add_argument("--quick", action="store_true", help="1/50 of the networks (a smoke run)")
