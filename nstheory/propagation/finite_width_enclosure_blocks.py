@@ -61,6 +61,7 @@ from nstheory.propagation.finite_width_enclosure import (
     EnclosureRow,
     _row,
     _spread,
+    mean_value_widen,
     relu_map_arb,
     relu_pair_moment_arb,
 )
@@ -139,8 +140,8 @@ def relu_mean_arb(q):
 
     m, d1, _ = parts(arb(q.mid()))
     _, d1b, d2b = parts(q)
-    dq = _spread(q)
-    return m + d1b * dq, d1 + d2b * dq, d2b
+    m, (d1,) = mean_value_widen((q,), m, [d1], [d1b], [[d2b]])
+    return m, d1, d2b
 
 
 def _relu_moments(q, c, val, prec):
@@ -303,9 +304,7 @@ def layernorm_map_arb(kab, kaa, kbb, ma, mb):
     val, grad, _ = fn(*(arb(x.mid()) for x in xs))
     _, gb, hess = fn(*xs)
     hess = [[arb(h) for h in row] for row in hess]   # SymPy's zero derivatives come back as 0
-    d = [_spread(x) for x in xs]
-    val = val + sum(gb[i] * d[i] for i in range(5))
-    grad = [grad[i] + sum(hess[i][k] * d[k] for k in range(5)) for i in range(5)]
+    val, grad = mean_value_widen(xs, val, grad, gb, hess)
     return val, grad, hess
 
 

@@ -72,6 +72,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from nstheory.errors import NSTheoryError, check_choice, check_int
+from nstheory.propagation.finite_width_enclosure import mean_value_widen
 
 #: activations covered here
 SMOOTH_ENCLOSED = ("tanh", "gelu", "silu")
@@ -380,15 +381,12 @@ def smooth_ingredients(name: str, q, c, prec: int = 53) -> SmoothIngredients:
     # mean-value form: value and first derivatives at the midpoints, widened by the next
     # derivative on the balls (interval evaluation alone overestimates the radius)
     mid = _ingredients(name, arb(q.mid()), arb(c.mid()), prec, full=False)
-    dq, dc = arb(0, q.rad()), arb(0, c.rad())
-    d = (dq, dq, dc)
-    ing.value = mid.value + sum(ing.grad[i] * d[i] for i in range(3))
-    ing.grad = [mid.grad[i] + sum(ing.hess[i][k] * d[k] for k in range(3)) for i in range(3)]
-    ing.f2 = mid.f2 + ing.f2_d1 * dq
-    ing.f2_d1 = mid.f2_d1 + ing.f2_d2 * dq
+    ing.value, ing.grad = mean_value_widen((q, q, c), mid.value, mid.grad, ing.grad, ing.hess)
+    ing.f2, (ing.f2_d1,) = mean_value_widen((q,), mid.f2, [mid.f2_d1], [ing.f2_d1],
+                                            [[ing.f2_d2]])
     if ing.mean != 0:
-        ing.mean = mid.mean + ing.mean_d1 * dq
-        ing.mean_d1 = mid.mean_d1 + ing.mean_d2 * dq
+        ing.mean, (ing.mean_d1,) = mean_value_widen((q,), mid.mean, [mid.mean_d1],
+                                                    [ing.mean_d1], [[ing.mean_d2]])
     ing.moments[(1, 1)] = ing.value
     ing.moments[(2, 0)] = ing.moments[(0, 2)] = ing.f2
     return ing
