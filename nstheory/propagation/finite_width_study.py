@@ -103,6 +103,23 @@ ONE_PAIR_RUNS = [
     {**_ONE_PAIR, "key": "relu_ln_d10_w128_p1", "depth": 10, "residual": False,
      "layernorm": True, "seed": 503},
 ]
+#: plain MLPs with smooth activations, one pair per network, width 128 (the enclosure of
+#: :mod:`~nstheory.propagation.smooth_enclosure` and :mod:`~nstheory.propagation.erf_enclosure`),
+#: sized the same way from a pilot of 400 networks per activation (seed 1, not stored), with
+#: the same margin (about 1.4 times the largest count needed): tanh (sigma2 1.5, depth 10),
+#: per-network standard deviation 0.030 (layer 1) to 0.096 (layer 10), largest need 25000
+#: (layer 1): 36000 networks; GELU (sigma2 2.0, depth 10), 0.031-0.109, largest need 6300
+#: (layer 1): 9000; erf (sigma2 1.5) needs 41000 at layer 5, 48500 at layer 6 and 64000 to
+#: 710000 at layers 7-10 (its mean-field gap shrinks with depth while the spread grows), so it
+#: is run to depth 5 only, with 60000 networks
+ONE_PAIR_RUNS += [
+    {**_ONE_PAIR, "key": "tanh_d10_w128_p1", "act": "tanh", "sigma2": 1.5, "depth": 10,
+     "n_nets": 36000, "seed": 504},
+    {**_ONE_PAIR, "key": "gelu_d10_w128_p1", "act": "gelu", "sigma2": 2.0, "depth": 10,
+     "n_nets": 9000, "seed": 505},
+    {**_ONE_PAIR, "key": "erf_d5_w128_p1", "act": "erf", "sigma2": 1.5, "depth": 5,
+     "n_nets": 60000, "seed": 506},
+]
 SETS = {"mlp": RUNS, "blocks": BLOCK_RUNS, "random": RANDOM_RUNS, "one-pair": ONE_PAIR_RUNS}
 
 
