@@ -14,7 +14,7 @@
   :mod:`~nstheory.propagation.residual_scaling`; its certified (arb) enclosure for ReLU MLPs in
   :mod:`~nstheory.propagation.finite_width_enclosure`, for residual, LayerNorm and
   identity-pattern transformer blocks in :mod:`~nstheory.propagation.finite_width_enclosure_blocks`,
-  whose tanh/GELU/SiLU ingredients (certified Hermite cross kernel maps) are in
+  whose tanh/GELU/SiLU/softplus ingredients (certified Hermite cross kernel maps) are in
   :mod:`~nstheory.propagation.smooth_enclosure`.
 """
 

@@ -37,6 +37,7 @@ import re
 from functools import cache
 
 from nstheory.errors import NSTheoryError
+from nstheory.propagation.finite_width_enclosure import _spread, mean_value_widen
 
 #: bounds on |dM/dq| and |dM/dc| of the fourth moments (see the module docstring)
 _DERIVATIVE_BOUNDS = {(4, 0): (10, 0), (3, 1): (6, 4), (2, 2): (5, 6)}
@@ -74,12 +75,6 @@ def _erf_map_fns():
     return fn, fd
 
 
-def _spread(ball):
-    from flint import arb
-
-    return arb(0, ball.rad())
-
-
 def erf_map_arb(q, c):
     """The erf kernel map at ``(q, q, c)``: ``(F, grad F, Hess F, f2, f2', f2'')`` (arb balls),
     derivatives by SymPy; values and first derivatives at the midpoints, widened by the
@@ -102,12 +97,11 @@ def erf_map_arb(q, c):
     val, grad, _ = fn(qm, qm, cm, pi)
     _, gb, hess = fn(q, q, c, pi)
     hess = [[arb(h) for h in row] for row in hess]
-    d = (_spread(q), _spread(q), _spread(c))
-    val = val + sum(gb[i] * d[i] for i in range(3))
-    grad = [grad[i] + sum(hess[i][k] * d[k] for k in range(3)) for i in range(3)]
+    val, grad = mean_value_widen((q, q, c), val, grad, gb, hess)
     f2, f2d1, _ = fd(qm, pi)
     _, f2d1b, f2d2 = fd(q, pi)
-    return val, grad, hess, f2 + f2d1b * d[0], f2d1 + f2d2 * d[0], f2d2
+    f2, (f2d1,) = mean_value_widen((q,), f2, [f2d1], [f2d1b], [[f2d2]])
+    return val, grad, hess, f2, f2d1, f2d2
 
 
 def _integral(f, a, b):

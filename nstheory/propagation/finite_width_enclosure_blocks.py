@@ -2,10 +2,10 @@ r"""Certified (arb) enclosure of the 1/width-corrected stability of residual and
 
 Extends :mod:`~nstheory.propagation.finite_width_enclosure` (plain ``Dense -> relu|identity``
 stacks) to every model the float recursion (:mod:`~nstheory.propagation.finite_width`) covers
-with ReLU, erf, tanh, GELU, SiLU or identity activations: LayerNorm (no affine, ``eps = 0``)
-after a block, residual blocks ``h + Dense(s_out) relu(Dense(s_in) [LN] h)`` with or without
-pre-LN, post-LN residual blocks, and transformer blocks with the identity attention pattern (to
-all orders in ``1/width`` a per-token value projection, see
+with ReLU, erf, tanh, GELU, SiLU, softplus or identity activations: LayerNorm (no affine,
+``eps = 0``) after a block, residual blocks ``h + Dense(s_out) relu(Dense(s_in) [LN] h)`` with
+or without pre-LN, post-LN residual blocks, and transformer blocks with the identity attention
+pattern (to all orders in ``1/width`` a per-token value projection, see
 :mod:`~nstheory.propagation.finite_width`).
 
 What is enclosed: per block, the mean-field value ``v``, the coefficient ``c`` of ``1/N`` and the
@@ -31,8 +31,8 @@ Every ingredient is exact or a ball, with no float constant on the path:
 * erf: the Williams arcsine map with SymPy derivatives and the fourth moments by certified
   one-dimensional integrals (:mod:`~nstheory.propagation.erf_enclosure`); its channel means
   and third moments vanish (odd activation);
-* tanh, GELU, SiLU: every ingredient a certified Hermite cross kernel map with its rigorous
-  tail, derivatives by Price's theorem and the heat equation
+* tanh, GELU, SiLU, softplus: every ingredient a certified Hermite cross kernel map with its
+  rigorous tail, derivatives by Price's theorem and the heat equation
   (:mod:`~nstheory.propagation.smooth_enclosure`);
 * LayerNorm: ``(k_ab - m_a m_b) / sqrt((k_aa - m_a^2)(k_bb - m_b^2))`` with its SymPy gradient and
   Hessian lambdified for arb balls (:func:`layernorm_map_arb`);
@@ -61,6 +61,7 @@ from nstheory.propagation.finite_width_enclosure import (
     EnclosureRow,
     _row,
     _spread,
+    mean_value_widen,
     relu_map_arb,
     relu_pair_moment_arb,
 )
@@ -139,8 +140,8 @@ def relu_mean_arb(q):
 
     m, d1, _ = parts(arb(q.mid()))
     _, d1b, d2b = parts(q)
-    dq = _spread(q)
-    return m + d1b * dq, d1 + d2b * dq, d2b
+    m, (d1,) = mean_value_widen((q,), m, [d1], [d1b], [[d2b]])
+    return m, d1, d2b
 
 
 def _relu_moments(q, c, val, prec):
@@ -303,9 +304,7 @@ def layernorm_map_arb(kab, kaa, kbb, ma, mb):
     val, grad, _ = fn(*(arb(x.mid()) for x in xs))
     _, gb, hess = fn(*xs)
     hess = [[arb(h) for h in row] for row in hess]   # SymPy's zero derivatives come back as 0
-    d = [_spread(x) for x in xs]
-    val = val + sum(gb[i] * d[i] for i in range(5))
-    grad = [grad[i] + sum(hess[i][k] * d[k] for k in range(5)) for i in range(5)]
+    val, grad = mean_value_widen(xs, val, grad, gb, hess)
     return val, grad, hess
 
 
@@ -382,14 +381,14 @@ def _branch_output_vertex(g, gphi, s2):
 
 def finite_width_enclosure_blocks(model: Model, rho: float, prec: int = 53) -> list[EnclosureRow]:
     """Arb enclosures of the 1/width recursion after every block, for models with
-    ReLU/erf/tanh/GELU/SiLU/identity activations, LayerNorm, residual blocks (with or without
-    pre-LN) and identity-pattern attention.
+    ReLU/erf/tanh/GELU/SiLU/softplus/identity activations, LayerNorm, residual blocks (with or
+    without pre-LN) and identity-pattern attention.
 
     Parameters
     ----------
     model : Model
         Any model the float recursion covers whose activations are ``relu``, ``erf``,
-        ``tanh``, ``gelu``, ``silu`` or ``identity``.
+        ``tanh``, ``gelu``, ``silu``, ``softplus`` or ``identity``.
     rho : float
         Input correlation in ``[0, 1)``.
     prec : int, optional
@@ -462,7 +461,8 @@ def enclosure_columns(model: Model, rho: float, width: int, per_net: int,
     """Outward-rounded decimal bounds for the finite-width table, or a reason why none.
 
     Covers every model of :func:`finite_width_enclosure_blocks` (plain, residual, LayerNorm and
-    identity-pattern transformer blocks with ReLU/erf/tanh/GELU/SiLU/identity activations).
+    identity-pattern transformer blocks with ReLU/erf/tanh/GELU/SiLU/softplus/identity
+    activations).
 
     Parameters
     ----------
@@ -479,7 +479,8 @@ def enclosure_columns(model: Model, rho: float, width: int, per_net: int,
     digits : int, optional
         Significant digits of the bounds.
     max_smooth_depth : int, optional
-        The depth limit for models with tanh/GELU/SiLU activations (about 0.1 s per block).
+        The depth limit for models with tanh/GELU/SiLU/softplus activations (about 0.1 s per
+        block; more where the correlation nears 1).
 
     Returns
     -------
@@ -508,7 +509,7 @@ def enclosure_columns(model: Model, rho: float, width: int, per_net: int,
                  for steps in _steps(model) for name, spec in steps)
     if smooth and model.depth > max_smooth_depth:
         return None, (f"arb enclosure skipped: depth {model.depth} > {max_smooth_depth} "
-                      "(tanh/GELU/SiLU blocks cost about 0.1 s each)")
+                      "(tanh/GELU/SiLU/softplus blocks cost about 0.1 s each)")
     try:
         enc = finite_width_enclosure_blocks(model, rho)
     except NSTheoryError as exc:

@@ -103,6 +103,23 @@ ONE_PAIR_RUNS = [
     {**_ONE_PAIR, "key": "relu_ln_d10_w128_p1", "depth": 10, "residual": False,
      "layernorm": True, "seed": 503},
 ]
+#: plain MLPs with smooth activations, one pair per network, width 128 (the enclosure of
+#: :mod:`~nstheory.propagation.smooth_enclosure` and :mod:`~nstheory.propagation.erf_enclosure`),
+#: sized the same way from a pilot of 400 networks per activation (seed 1, not stored), with
+#: the same margin (about 1.4 times the largest count needed): tanh (sigma2 1.5, depth 10),
+#: per-network standard deviation 0.030 (layer 1) to 0.096 (layer 10), largest need 25000
+#: (layer 1): 36000 networks; GELU (sigma2 2.0, depth 10), 0.031-0.109, largest need 6300
+#: (layer 1): 9000; erf (sigma2 1.5) needs 41000 at layer 5, 48500 at layer 6 and 64000 to
+#: 710000 at layers 7-10 (its mean-field gap shrinks with depth while the spread grows), so it
+#: is run to depth 5 only, with 60000 networks
+ONE_PAIR_RUNS += [
+    {**_ONE_PAIR, "key": "tanh_d10_w128_p1", "act": "tanh", "sigma2": 1.5, "depth": 10,
+     "n_nets": 36000, "seed": 504},
+    {**_ONE_PAIR, "key": "gelu_d10_w128_p1", "act": "gelu", "sigma2": 2.0, "depth": 10,
+     "n_nets": 9000, "seed": 505},
+    {**_ONE_PAIR, "key": "erf_d5_w128_p1", "act": "erf", "sigma2": 1.5, "depth": 5,
+     "n_nets": 60000, "seed": 506},
+]
 #: the fifth set (``--set smooth``, its own file): GELU and tanh MLPs of depth 10 at widths up to
 #: 1024, drawn with the projected sampler (the same law as drawing the weights, at a fraction of
 #: the normals). Counts from a pilot of 200 networks per width (seed 1, not stored): the
@@ -177,6 +194,51 @@ def run_model(run: dict):
                residual=run.get("residual", False), layernorm=run.get("layernorm", False))
 
 
+def appended_provenance(old: dict | None, new: dict, kept: list) -> dict:
+    """The provenance block of a study file about to receive new runs.
+
+    Resuming the same study (the same configuration) keeps ``old``. When the configuration
+    has changed (runs were added to the set), the file gets ``new`` (the code, machine and
+    configuration of the runs now being made) and ``old``, less its own ``earlier`` list, is
+    appended to ``new["earlier"]`` with ``runs``, the keys of ``kept`` (the runs already in the
+    file) that no earlier block lists: those runs were made under ``old``, not ``new``.
+
+    Parameters
+    ----------
+    old : dict or None
+        The file's provenance block, if any.
+    new : dict
+        The block of this invocation (:func:`~nstheory.store.provenance_block`).
+    kept : list of str
+        The keys of the runs already stored.
+
+    Returns
+    -------
+    dict
+
+    Examples
+    --------
+    >>> first = {"commit": "a", "config_sha256": "1"}
+    >>> appended_provenance(first, {"commit": "b", "config_sha256": "1"}, ["r1"]) is first
+    True
+    >>> second = appended_provenance(first, {"commit": "b", "config_sha256": "2"}, ["r1"])
+    >>> second["commit"], second["earlier"]
+    ('b', [{'commit': 'a', 'config_sha256': '1', 'runs': ['r1']}])
+    >>> third = appended_provenance(second, {"commit": "c", "config_sha256": "3"}, ["r1", "r2"])
+    >>> [(e["commit"], e["runs"]) for e in third["earlier"]]
+    [('a', ['r1']), ('b', ['r2'])]
+    """
+    if old is None or not kept:
+        return new
+    if old.get("config_sha256") == new["config_sha256"]:
+        return old
+    prior = list(old.get("earlier", []))
+    listed = {k for e in prior for k in e.get("runs", [])}
+    entry = {k: v for k, v in old.items() if k != "earlier"}
+    entry["runs"] = [k for k in kept if k not in listed]
+    return {**new, "earlier": [*prior, entry]}
+
+
 #: The modules whose code computes the stored study.
 PRODUCERS = ("nstheory/propagation/finite_width_study.py", "nstheory/propagation/model.py",
              "nstheory/propagation/torch_model.py")
@@ -188,7 +250,9 @@ def main(argv=None, command: str | None = None) -> int:
     :data:`RANDOM_RUNS` / :data:`ONE_PAIR_RUNS` / :data:`SMOOTH_RUNS` instead of
     :data:`RUNS` (each into its own file).
 
-    Runs already stored in the file are skipped, so an interrupted study resumes.
+    Runs already stored in the file are skipped, so an interrupted study resumes; when runs
+    are added to a set, the file's provenance block becomes that of the new runs, the earlier
+    one kept in its ``earlier`` list (:func:`appended_provenance`).
 
     Parameters
     ----------
@@ -243,10 +307,14 @@ def main(argv=None, command: str | None = None) -> int:
         {"set": name, "runs": runs, "quick": quick}
     if command is None:
         command = " ".join(["python -m nstheory.propagation.finite_width_study", *argv])
-    data.setdefault("provenance", provenance_block(config, PRODUCERS, command=command))
+    prov = provenance_block(config, PRODUCERS, command=command)
     for run in runs:
         if run["key"] in data["runs"]:
             continue
+        if prov is not None:
+            data["provenance"] = appended_provenance(data.get("provenance"), prov,
+                                                     list(data["runs"]))
+            prov = None
         r = measure(run, n_nets=max(2, run["n_nets"] // 50) if quick else None)
         data["runs"][run["key"]] = r
         out.write_text(json.dumps(data, indent=1))

@@ -31,8 +31,9 @@ def register_cli(sub) -> None:
         "widths 16-256, LayerNorm, residual, smooth activations), 'blocks' (transformer blocks "
         "with the identity attention pattern, widths 512/1024, depth 64), 'random' "
         "(random-W attention), 'one-pair' (one input pair per network: residual and "
-        "LayerNorm ReLU MLPs for the arb enclosure of the 1/width-corrected value) or "
-        "'smooth' (GELU and tanh MLPs at widths 32-1024, projected sampler).")
+        "LayerNorm ReLU MLPs and tanh, GELU and erf MLPs for the arb enclosure of the "
+        "1/width-corrected value) or 'smooth' (GELU and tanh MLPs at widths 32-1024, "
+        "projected sampler).")
     p.add_argument("out", help="the study's JSON file (created or resumed)")
     p.add_argument("--set", default="mlp", choices=SETS, help="which set of runs (default mlp)")
     p.add_argument("--quick", action="store_true", help="1/50 of the networks (a smoke run)")

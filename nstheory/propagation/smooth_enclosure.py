@@ -1,4 +1,4 @@
-r"""Certified (arb) ingredients of the 1/width recursion for tanh, GELU and SiLU.
+r"""Certified (arb) ingredients of the 1/width recursion for tanh, GELU, SiLU and softplus.
 
 None of these activations has a closed-form kernel map, so every ingredient is a *cross kernel
 map*: for ``(u, v)`` centred Gaussian with variances ``q`` and covariance ``c``, ``r = c / q``,
@@ -14,9 +14,13 @@ formula; the tail by Cauchy-Schwarz on the Hermite remainder, ``R_K(f) <= E f^2`
 **Which functions.** Every function needed is a polynomial in ``x`` and a few *generators*
 closed under differentiation: ``T = tanh x`` (``T' = 1 - T^2``); ``Phi, phi`` the normal cdf and
 density for GELU ``= x Phi(x)`` (``Phi' = phi``, ``phi' = -x phi``); ``s = sigma(x)`` for SiLU
-``= x s`` (``s' = s - s^2``). So powers ``phi^a`` and all derivatives are exact finite sums
-``sum_m a_m x^i B_m(x)`` of *bases* ``B_m`` = monomials in the generators, built with exact
-rational arithmetic (:func:`derivative`, :func:`power`).
+``= x s`` (``s' = s - s^2``); for softplus ``log(1 + e^x) = x s + H`` with ``s`` the logistic
+and ``H = -s log s - (1 - s) log(1 - s)`` the binary entropy of ``s`` (``log(1 + e^x) =
+-log(1 - s)`` and ``x = log(s / (1 - s))``), bounded by ``log 2`` and even, with ``H' = -x (s -
+s^2)``: softplus grows like ``x``, but its growth is carried by the power of ``x``, not by a
+base. So powers ``phi^a`` and all derivatives are exact finite sums ``sum_m a_m x^i B_m(x)`` of
+*bases* ``B_m`` = monomials in the generators, built with exact rational arithmetic
+(:func:`derivative`, :func:`power`).
 
 **Coefficients.** Each base ``B`` is bounded and analytic on a strip, so its coefficients
 ``c_0..c_{K+i}`` come from one certified truncated trapezoidal rule
@@ -30,6 +34,16 @@ rational arithmetic (:func:`derivative`, :func:`power`).
   than ``D = 1`` halves the trapezoid's nodes; the larger bound costs only its logarithm);
 * ``sigma(z) = (1 + tanh(z/2)) / 2`` and the tanh bound give ``|sigma| <= (1 + sqrt 3) / 2``
   on ``|v| <= 2 pi / 3``.
+* softplus, on ``|v| <= D = 2 pi / 3`` (``s`` has poles and ``log(1 + e^z)`` branch points at
+  ``+-i pi``): for ``u >= 0`` put ``w = e^{-z}``, ``|w| = e^{-u} <= 1``; as ``cos v >= -1/2``,
+  ``|1 + t w|^2 >= 1 - t e^{-u} + t^2 e^{-2u} >= 3/4`` for ``t`` in ``[0, 1]``. So ``|s| =
+  1 / |1 + w| <= 2 / sqrt 3``; and ``H = log(1 + w) + z w / (1 + w)`` (principal log, ``Re(1 +
+  w) >= 1/2``; on the real line this is ``log(1 + e^x) - x s``) with ``|log(1 + w)| =
+  |int_0^1 w / (1 + t w) dt| <= (2 / sqrt 3) e^{-u}`` gives ``|H| <= (2 / sqrt 3)(1 + u + D)
+  e^{-u} <= (2 / sqrt 3)(1 + D) < 3.5732``. For ``u <= 0``, ``s(z) = e^z / (1 + e^z)`` with
+  ``|e^z| <= 1`` gives the same bound on ``s``, and ``H(z) = H(-z)`` (``H`` is even) the one on
+  ``H``. Hence ``|s^m H^j| <= 1.1548^m 3.5732^j`` on the strip, and ``<= (log 2)^j`` on the real
+  line.
 
 The factor ``x^i`` is applied exactly to the coefficient vector (``x h_k = sqrt(k+1) h_{k+1}
 + sqrt(k) h_{k-1}``, so ``c_k(y g) = sqrt(q) (sqrt(k+1) c_{k+1}(g) + sqrt(k) c_{k-1}(g))``),
@@ -72,16 +86,21 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from nstheory.errors import NSTheoryError, check_choice, check_int
+from nstheory.propagation.finite_width_enclosure import mean_value_widen
 
 #: activations covered here
-SMOOTH_ENCLOSED = ("tanh", "gelu", "silu")
+SMOOTH_ENCLOSED = ("tanh", "gelu", "silu", "softplus")
 
 # generator bookkeeping: a term is ((i, e), coefficient), i the power of x, e the generator
-# exponents; a function is a dict {(i, e): Fraction}
-_GENERATORS = {"tanh": 1, "gelu": 2, "silu": 1}
+# exponents (softplus: e = (exponent of s, exponent of H)); a function is a dict
+# {(i, e): Fraction}
+_GENERATORS = {"tanh": 1, "gelu": 2, "silu": 1, "softplus": 2}
 #: the activation itself
 _PHI = {"tanh": {(0, (1,)): Fraction(1)}, "gelu": {(1, (1, 0)): Fraction(1)},
-        "silu": {(1, (1,)): Fraction(1)}}
+        "silu": {(1, (1,)): Fraction(1)},
+        "softplus": {(1, (1, 0)): Fraction(1), (0, (0, 1)): Fraction(1)}}
+#: upper bounds of log 2 and of the softplus strip bounds on s and H (module docstring)
+_LOG2_UP, _S_STRIP, _H_STRIP = 0.6931472, 1.1548, 3.5732
 
 
 def _add(out, key, coef):
@@ -102,6 +121,12 @@ def derivative(name: str, f: dict) -> dict:
 
     >>> sorted(derivative("tanh", {(0, (1,)): 1}).items())
     [((0, (0,)), 1), ((0, (2,)), -1)]
+
+    ``softplus' = s``: with softplus ``= x s + H`` (exponents of ``(s, H)``), the terms of
+    ``(x s)' = s + x s - x s^2`` and ``H' = -x s + x s^2`` cancel but one:
+
+    >>> derivative("softplus", power("softplus", 1))
+    {(0, (1, 0)): Fraction(1, 1)}
     """
     out: dict = {}
     for (i, e), a in f.items():
@@ -117,6 +142,14 @@ def derivative(name: str, f: dict) -> dict:
             if j:
                 _add(out, (i, (j,)), a * j)
                 _add(out, (i, (j + 1,)), -a * j)
+        elif name == "softplus":  # s' = s - s^2, H' = -x (s - s^2)
+            m, j = e
+            if m:
+                _add(out, (i, (m, j)), a * m)
+                _add(out, (i, (m + 1, j)), -a * m)
+            if j:
+                _add(out, (i + 1, (m + 1, j - 1)), -a * j)
+                _add(out, (i + 1, (m + 2, j - 1)), a * j)
         else:  # gelu: Phi' = phi, phi' = -x phi
             j, m = e
             if j:
@@ -157,7 +190,7 @@ def _parity(name, f):
     for i, e in f:
         if name == "tanh":
             ps.add((-1) ** (i + e[0]))
-        elif name == "gelu" and e[0] == 0:
+        elif name in ("gelu", "softplus") and e[0] == 0:   # phi^m, H^j: even
             ps.add((-1) ** i)
         else:
             return 0
@@ -182,6 +215,12 @@ class _Base:
             self.parity = "none"
             self.A, self.B = 1.0, 0.0
             self.strip_bound = StripBound(D="2.094", A=repr(1.36603**j * (1 + 1e-9)), B="0")
+        elif name == "softplus":
+            m, j = e
+            self.parity = "even" if m == 0 else "none"
+            self.A, self.B = _LOG2_UP**j, 0.0
+            bound = _S_STRIP**m * _H_STRIP**j
+            self.strip_bound = StripBound(D="2.094", A=repr(bound * (1 + 1e-9)), B="0")
         else:
             j, m = e
             self.parity = "even" if j == 0 else "none"
@@ -203,6 +242,11 @@ class _Base:
             return x.tanh() ** self.e[0]
         if self.kind == "silu":
             return (1 / (1 + (-x).exp())) ** self.e[0]
+        if self.kind == "softplus":
+            m, j = self.e
+            y = abs(x)   # H is even: H(x) = log(1 + e^-y) + y e^-y / (1 + e^-y), no cancellation
+            w = (-y).exp()
+            return (1 / (1 + (-x).exp())) ** m * (w.log1p() + y * w / (1 + w)) ** j
         j, m = self.e
         big = (-x / arb(2).sqrt()).erfc() / 2
         small = (-x * x / 2).exp() / (2 * arb.pi()).sqrt()
@@ -213,6 +257,8 @@ def _sup(name, e):
     """Upper bound (float) of ``|B_e|`` on the real line."""
     if name == "gelu":
         return 0.39895 ** e[1]
+    if name == "softplus":
+        return _LOG2_UP ** e[1]
     return 1.0
 
 
@@ -380,15 +426,12 @@ def smooth_ingredients(name: str, q, c, prec: int = 53) -> SmoothIngredients:
     # mean-value form: value and first derivatives at the midpoints, widened by the next
     # derivative on the balls (interval evaluation alone overestimates the radius)
     mid = _ingredients(name, arb(q.mid()), arb(c.mid()), prec, full=False)
-    dq, dc = arb(0, q.rad()), arb(0, c.rad())
-    d = (dq, dq, dc)
-    ing.value = mid.value + sum(ing.grad[i] * d[i] for i in range(3))
-    ing.grad = [mid.grad[i] + sum(ing.hess[i][k] * d[k] for k in range(3)) for i in range(3)]
-    ing.f2 = mid.f2 + ing.f2_d1 * dq
-    ing.f2_d1 = mid.f2_d1 + ing.f2_d2 * dq
+    ing.value, ing.grad = mean_value_widen((q, q, c), mid.value, mid.grad, ing.grad, ing.hess)
+    ing.f2, (ing.f2_d1,) = mean_value_widen((q,), mid.f2, [mid.f2_d1], [ing.f2_d1],
+                                            [[ing.f2_d2]])
     if ing.mean != 0:
-        ing.mean = mid.mean + ing.mean_d1 * dq
-        ing.mean_d1 = mid.mean_d1 + ing.mean_d2 * dq
+        ing.mean, (ing.mean_d1,) = mean_value_widen((q,), mid.mean, [mid.mean_d1],
+                                                    [ing.mean_d1], [[ing.mean_d2]])
     ing.moments[(1, 1)] = ing.value
     ing.moments[(2, 0)] = ing.moments[(0, 2)] = ing.f2
     return ing

@@ -150,7 +150,7 @@ def test_table_columns_and_scope():
     assert lo <= hi and abs(flt - (lo + hi) / 2) < 1e-6
     rows, note = enclosure_columns(mlp(3), 0.9, 128, per_net=20)
     assert rows[0]["corrected_normalised_arb"] is None and "per-net 1" in note
-    rows, note = enclosure_columns(mlp(2, act="softplus"), 0.9, 128, per_net=1)
+    rows, note = enclosure_columns(mlp(2, act="abs"), 0.9, 128, per_net=1)
     assert rows is None and "relu/identity" in note
     rows, note = enclosure_columns(mlp(5), 0.9, 128, per_net=1, max_depth=4)
     assert rows is None and "depth 5" in note

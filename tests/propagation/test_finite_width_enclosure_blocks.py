@@ -365,8 +365,31 @@ def _study():
 ZMAX = 4.0
 
 
+def test_stored_study_matches_its_set():
+    """Every one-pair run of the study set is stored with its seed and network count; the
+    provenance block's configuration is the current set, and the runs made before the smooth
+    activations were added are attributed to the earlier block (another commit and machine)."""
+    from nstheory.propagation.finite_width_study import ONE_PAIR_RUNS
+    from nstheory.store import config_hash, load_json
+
+    if not STUDY.exists():
+        pytest.skip("stored study not present")
+    data = load_json(STUDY)
+    for run in ONE_PAIR_RUNS:
+        got = data["runs"][run["key"]]
+        assert {k: got[k] for k in run} == run
+    assert len({r["seed"] for r in ONE_PAIR_RUNS}) == len(ONE_PAIR_RUNS)
+    prov = data["provenance"]
+    config = {"set": "one-pair", "runs": ONE_PAIR_RUNS, "quick": False}
+    assert prov["config_sha256"] == config_hash(config)
+    (earlier,) = prov["earlier"]
+    assert earlier["runs"] == [r["key"] for r in ONE_PAIR_RUNS[:3]]
+    assert earlier["config"]["runs"] == ONE_PAIR_RUNS[:3]
+
+
 @pytest.mark.parametrize("key", ["relu_res_preln_d12_w128_p1", "relu_res_d12_w128_p1",
-                                 "relu_ln_d10_w128_p1"])
+                                 "relu_ln_d10_w128_p1", "tanh_d10_w128_p1",
+                                 "gelu_d10_w128_p1", "erf_d5_w128_p1"])
 def test_enclosure_against_stored_monte_carlo(key):
     """Per layer, |MC - corrected| <= 4 standard errors (the ball's radius added in
     quadrature); wherever the test has power >= 0.9 against the alternative "no 1/width term"
@@ -423,7 +446,7 @@ def test_scope_and_columns():
     rows, note = enclosure_columns(transformer(2), 0.9, 128, per_net=1)
     assert rows[0]["corrected_normalised_arb"] is None and rows[0]["corrected_raw_arb"]
     assert "one input pair" in note
-    rows, note = enclosure_columns(mlp(2, act="softplus"), 0.9, 128, per_net=1)
+    rows, note = enclosure_columns(mlp(2, act="abs"), 0.9, 128, per_net=1)
     assert rows is None and "relu/identity" in note
     rows, note = enclosure_columns(mlp(5), 0.9, 128, per_net=1, max_depth=4)
     assert rows is None and "depth 5" in note
@@ -439,4 +462,4 @@ def test_bad_prec_and_activation():
     with pytest.raises(NSTheoryError, match="prec"):
         finite_width_enclosure_blocks(mlp(1), 0.5, prec=10)
     with pytest.raises(NSTheoryError, match="relu/identity/erf"):
-        finite_width_enclosure_blocks(mlp(1, act="softplus", residual=True), 0.5)
+        finite_width_enclosure_blocks(mlp(1, act="abs", residual=True), 0.5)
