@@ -120,13 +120,14 @@ ONE_PAIR_RUNS += [
     {**_ONE_PAIR, "key": "erf_d5_w128_p1", "act": "erf", "sigma2": 1.5, "depth": 5,
      "n_nets": 60000, "seed": 506},
 ]
-#: the fifth set (``--set smooth``, its own file): GELU and tanh MLPs of depth 10 at widths up to
-#: 1024, drawn with the projected sampler (the same law as drawing the weights, at a fraction of
-#: the normals). Counts from a pilot of 200 networks per width (seed 1, not stored): the
+#: the fifth set (``--set smooth``, its own file): GELU, tanh and erf MLPs of depth 10 at widths
+#: up to 1024, drawn with the projected sampler (the same law as drawing the weights, at a
+#: fraction of the normals). Counts from a pilot of 200 networks per width (seed 1, not stored): the
 #: per-network spread at layer 10 against the mean-field gap ``|coef| / width`` gives the count
 #: for power >= 0.9 at ``|z| <= 4`` there (GELU at most 300, 4000 used at every width; tanh
-#: 4400 / 8200 / 13700 at widths 256 / 512 / 1024, 6000 / 12000 / 20000 used). GELU at widths
-#: 32-128 measures where its expansion breaks down.
+#: 4400 / 8200 / 13700 at widths 256 / 512 / 1024, 6000 / 12000 / 20000 used; erf 15600 /
+#: 30400 / 61200, 22000 / 44000 / 88000 used). GELU at widths 32-128 measures where its
+#: expansion breaks down.
 _SMOOTH = {"sigma2": 2.0, "depth": 10, "per_net": 20, "rho": RHO, "sampler": "projected"}
 SMOOTH_RUNS = [{**_SMOOTH, "key": f"gelu_d10_w{w}_proj", "act": "gelu", "width": w,
                 "n_nets": 4000, "seed": 600 + i}
@@ -134,6 +135,9 @@ SMOOTH_RUNS = [{**_SMOOTH, "key": f"gelu_d10_w{w}_proj", "act": "gelu", "width":
 SMOOTH_RUNS += [{**_SMOOTH, "key": f"tanh_d10_w{w}_proj", "act": "tanh", "sigma2": 1.5,
                  "width": w, "n_nets": n, "seed": 610 + i}
                 for i, (w, n) in enumerate(((256, 6000), (512, 12000), (1024, 20000)))]
+SMOOTH_RUNS += [{**_SMOOTH, "key": f"erf_d10_w{w}_proj", "act": "erf", "sigma2": 1.5,
+                 "width": w, "n_nets": n, "seed": 620 + i}
+                for i, (w, n) in enumerate(((256, 22000), (512, 44000), (1024, 88000)))]
 SETS = {"mlp": RUNS, "blocks": BLOCK_RUNS, "random": RANDOM_RUNS, "one-pair": ONE_PAIR_RUNS,
         "smooth": SMOOTH_RUNS}
 

@@ -32,7 +32,7 @@ def register_cli(sub) -> None:
         "with the identity attention pattern, widths 512/1024, depth 64), 'random' "
         "(random-W attention), 'one-pair' (one input pair per network: residual and "
         "LayerNorm ReLU MLPs and tanh, GELU and erf MLPs for the arb enclosure of the "
-        "1/width-corrected value) or 'smooth' (GELU and tanh MLPs at widths 32-1024, "
+        "1/width-corrected value) or 'smooth' (GELU, tanh and erf MLPs at widths 32-1024, "
         "projected sampler).")
     p.add_argument("out", help="the study's JSON file (created or resumed)")
     p.add_argument("--set", default="mlp", choices=SETS, help="which set of runs (default mlp)")
