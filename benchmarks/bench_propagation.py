@@ -60,6 +60,15 @@ def main() -> None:
         print(f"cuda: {t_cuda:.2f} s ({t_batched / t_cuda:.1f}x the CPU batched run)")
     else:
         print("cuda: not available on this machine")
+    print("\n## Monte Carlo samplers, MLP depth 20, normalised view, 20 input pairs per network")
+    for w, nets in ((256, 100), (1024, 20)):
+        t_w = best(lambda w=w, n=nets: monte_carlo(model, 0.9, width=w, n_nets=n, per_net=20,
+                                                   chunk=10, view="normalised"), 2)
+        t_p = best(lambda w=w, n=nets: monte_carlo(model, 0.9, width=w, n_nets=n, per_net=20,
+                                                   chunk=10, view="normalised",
+                                                   sampler="projected"), 2)
+        print(f"width {w}, {nets} networks: weights drawn (baseline) {t_w:.2f} s; projected "
+              f"{t_p:.3f} s; speed-up {t_w / t_p:.1f}x")
 
 
 def bench_finite_width() -> None:
