@@ -11,6 +11,7 @@ stated. Monte Carlo data: ``proofs_check/data/propagation_finite_width.json``
 
 from __future__ import annotations
 
+import functools
 import math
 from pathlib import Path
 
@@ -324,16 +325,23 @@ c = claim(
 )
 
 
-def _act_check(key: str, data: Path = DATA):
+@functools.lru_cache(maxsize=16)
+def _mlp_rows(depth, sigma2, act, residual, layernorm, rho, per_net):
+    """The float recursion of an MLP study run, shared by the checks of one worker (the same
+    model is held against runs at several widths)."""
     from nstheory.propagation.finite_width import finite_width_recursion
     from nstheory.propagation.model import mlp
 
+    model = mlp(depth, sigma2=sigma2, act=act, residual=residual, layernorm=layernorm)
+    return finite_width_recursion(model, rho, per_net=per_net)
+
+
+def _act_check(key: str, data: Path = DATA):
     run = _study_run(key, data)
     if run is None:
         return no_stored_measurement(f"{data.name} ({key}) absent")
-    model = mlp(run["depth"], sigma2=run["sigma2"], act=run["act"],
-                residual=run.get("residual", False), layernorm=run.get("layernorm", False))
-    rows = finite_width_recursion(model, run["rho"], per_net=run["per_net"])
+    rows = _mlp_rows(run["depth"], run["sigma2"], run["act"], run.get("residual", False),
+                     run.get("layernorm", False), run["rho"], run["per_net"])
     w = run["width"]
     zs = [(m - r.corrected_normalised(w)) / e
           for m, e, r in zip(run["mean"], run["stderr"], rows, strict=True)]
@@ -416,15 +424,13 @@ c = claim(
          uses=("nstheory.propagation.torch_model.monte_carlo",
                "nstheory.propagation.residual_scaling.fit_exponent"))
 def _():
-    from nstheory.propagation.finite_width import finite_width_recursion
-    from nstheory.propagation.model import mlp
     from nstheory.propagation.residual_scaling import fit_exponent
 
     widths, layers = (128, 256, 512, 1024), (8, 9, 10)
     runs = {w: _study_run(f"gelu_d10_w{w}_proj", SMOOTH_DATA) for w in widths}
     if any(r is None for r in runs.values()):
         return no_stored_measurement(f"{SMOOTH_DATA.name} (gelu_d10_w128..1024_proj) absent")
-    rows = finite_width_recursion(mlp(10, sigma2=2.0, act="gelu"), 0.9, per_net=20)
+    rows = _mlp_rows(10, 2.0, "gelu", False, False, 0.9, 20)
     res = [[runs[w]["mean"][L - 1] - rows[L - 1].corrected_normalised(w) for w in widths]
            for L in layers]
     se = [[runs[w]["stderr"][L - 1] for w in widths] for L in layers]
