@@ -81,6 +81,11 @@ def register_cli(sub) -> None:
                    f"when depth x samples x width^2 > {MAX_MC_WORK:.0e}")
     p.add_argument("--per-net", type=arg_int(1, 1_000_000), default=100,
                    help="inputs per random network, 1 to 1e6 (default 100)")
+    p.add_argument("--sampler", choices=("weights", "projected"), default="weights",
+                   help="Monte Carlo sampler: 'weights' draws every weight matrix (default; "
+                   "the stored studies' numbers), 'projected' draws each layer's product with "
+                   "the inputs from its exact law (the same distribution, far fewer normals "
+                   "when 2 x per-net x tokens < width)")
     p.add_argument("--bits", type=arg_int(16, MAX_BITS), default=53,
                    help=f"arb precision in bits, 16 to {MAX_BITS} (default 53)")
     p.add_argument("--device", default="auto", help="auto|cpu|cuda (default auto)")
@@ -165,7 +170,7 @@ def run(args) -> int:
                       d=args.width if args.mode == "random" else None)
     rows = layer_table(model, args.rho, mc_samples=args.mc_samples, width=args.width,
                        per_net=args.per_net, seed=args.seed, device=args.device, bits=args.bits,
-                       show_progress=not args.json)
+                       show_progress=not args.json, sampler=args.sampler)
     extras = _pattern_resolved_columns(model, args, rows)
     sampled = bool(args.mc_samples)
     all_in = all(r.contained for r in rows) if sampled else None
@@ -180,7 +185,8 @@ def run(args) -> int:
             "semantics": _semantics(model, slack, args.width if sampled else None),
             "pattern_moments": _pattern_json(model, args.rho),
             "rho": args.rho, "bits": args.bits, "width": args.width, "seed": args.seed,
-            "mc_samples": args.mc_samples, "pattern_slack": slack,
+            "mc_samples": args.mc_samples, "mc_sampler": args.sampler if sampled else None,
+            "pattern_slack": slack,
             "containment": "interval meets the Monte Carlo 99.9% CI",
             "all_contained": all_in,
             "pattern_resolved": PR_LEGEND if extras else None,
@@ -193,7 +199,8 @@ def run(args) -> int:
     head = (f"rho = {args.rho!r}; raw stability E[h(X)_ij h(Y)_ij]; interval: certified "
             f"mean-field enclosure (arb, {args.bits} bits)")
     if sampled:
-        head += f"; Monte Carlo: width {args.width}, {args.mc_samples} pairs, seed {args.seed}"
+        head += (f"; Monte Carlo: width {args.width}, {args.mc_samples} pairs, seed {args.seed}, "
+                 f"{args.sampler} sampler")
     print(head)
     cols = f"{'layer':>5}  {'interval [lo, hi] (certified)':>47}  {'point (float)':>22}"
     if extras:

@@ -19,7 +19,7 @@ def run_finite_width(args, model, raw_rows) -> int:
     ----------
     args : argparse.Namespace
         Parsed options: ``rho``, ``width``, ``per_net``, ``mc_samples``, ``seed``,
-        ``device``, ``json``.
+        ``device``, ``json`` and optionally ``sampler`` (default ``weights``).
     model : Model
         The stack.
     raw_rows : list of LayerRow
@@ -73,7 +73,8 @@ def run_finite_width(args, model, raw_rows) -> int:
         n_nets = max(2, -(-args.mc_samples // args.per_net))
         mc_norm = monte_carlo(model, args.rho, width=args.width, n_nets=n_nets,
                               per_net=args.per_net, seed=args.seed, device=args.device,
-                              view="normalised", show_progress=not args.json)
+                              view="normalised", show_progress=not args.json,
+                              sampler=getattr(args, "sampler", "weights"))
         mc_raw = [Moments(r.mc_n // args.per_net, r.mc_mean, 0.0) for r in raw_rows]
     rows = finite_width_table(model, args.rho, args.width, per_net=args.per_net,
                               mc_normalised=mc_norm, mc_raw=mc_raw)
@@ -93,6 +94,7 @@ def run_finite_width(args, model, raw_rows) -> int:
     meta = {
         "model": model.describe(), "rho": args.rho, "width": args.width,
         "per_net": args.per_net, "mc_samples": args.mc_samples, "mc_networks": n_nets,
+        "mc_sampler": getattr(args, "sampler", "weights") if args.mc_samples else None,
         "seed": args.seed, "arb": enc_note,
         "views": {"raw": VIEW_RAW, "normalised": VIEW_NORMALISED},
         "routes": "mean_field: infinite-width recursion (float64); corrected: mean field + "
@@ -113,6 +115,9 @@ def run_finite_width(args, model, raw_rows) -> int:
     print(f"rho = {args.rho}; width {args.width}; {args.per_net} input pairs per network; "
           f"{meta['routes']}")
     print(f"views: {VIEW_RAW}; {VIEW_NORMALISED}")
+    if sampled:
+        print(f"Monte Carlo: {n_nets} networks x {args.per_net} pairs, seed {args.seed}, "
+              f"{meta['mc_sampler']} sampler")
     print(enc_note)
     head = (f"{'layer':>5}  {'raw MF':>12}  {'raw 1/N':>12}  {'norm MF':>12}  {'norm 1/N':>12}  "
             f"{'coef (norm)':>12}  {'O(1/N^2)~':>10}")
