@@ -207,18 +207,34 @@ for _name, _h, _dps, _dig, _slow in (("relu", 1e-6, 30, 7, False), ("erf", 1e-6,
 
 
 # --------------------------------------------------------------------------------------------
-def _residuals(widths, layers):
-    from nstheory.propagation.finite_width import finite_width_recursion
-    from nstheory.propagation.model import mlp
-
-    rows = finite_width_recursion(mlp(20), 0.9, per_net=20)
-    runs = {w: _study_run(f"relu_d20_w{w}") for w in widths}
+def _residuals(widths, layers, key="relu_d20_w{w}", depth=20, act="relu", sigma2=2.0,
+               data=DATA):
+    """Stored runs of one MLP at several widths and their residuals ``MC - corrected`` (and
+    standard errors) per layer; None when a run is absent."""
+    rows = _mlp_rows(depth, sigma2, act, False, False, 0.9, 20)
+    runs = {w: _study_run(key.format(w=w), data) for w in widths}
     if any(r is None for r in runs.values()):
         return None
     res = [[runs[w]["mean"][L - 1] - rows[L - 1].corrected_normalised(w) for w in widths]
            for L in layers]
     se = [[runs[w]["stderr"][L - 1] for w in widths] for L in layers]
     return rows, runs, res, se
+
+
+def _second_order(widths, layers, res, se):
+    """Verified iff the residuals' shared width exponent has a 95% interval that contains 2
+    and excludes 1."""
+    from nstheory.propagation.residual_scaling import fit_exponent
+
+    fit = fit_exponent(widths, res, se)
+    return compare_holds(
+        fit.lo <= 2 <= fit.hi and fit.lo > 1,
+        [*fit.quantities(f"layers {', '.join(map(str, layers))}; widths {widths[0]}-"
+                         f"{widths[-1]}"),
+         (f"layer-{layers[-1]} residuals MC - corrected (widths {', '.join(map(str, widths))})",
+          ", ".join(f"{r:.3g} ± {e:.2g}" for r, e in zip(res[-1], se[-1], strict=True)))],
+        tolerance="95% interval contains 2 and excludes 1",
+    )
 
 
 c = claim(
@@ -238,23 +254,11 @@ c = claim(
          uses=("nstheory.propagation.torch_model.monte_carlo",
                "nstheory.propagation.residual_scaling.fit_exponent"))
 def _():
-    from nstheory.propagation.residual_scaling import fit_exponent
-
     widths, layers = (32, 64, 128, 256), (10, 15, 20)
     got = _residuals(widths, layers)
     if got is None:
         return no_stored_measurement(f"{DATA.name} (relu_d20_w32..256) absent")
-    _, _, res, se = got
-    fit = fit_exponent(widths, res, se)
-    return compare_holds(
-        fit.lo <= 2 <= fit.hi and fit.lo > 1,
-        [("fitted exponent p (layers 10, 15, 20; widths 32-256)", f"{fit.exponent:.3g}"),
-         ("95% profile interval", f"[{fit.lo:.3g}, {fit.hi:.3g}]"),
-         ("chi2 / dof", f"{fit.chi2:.3g} / {fit.dof}"),
-         ("layer-20 residuals MC - corrected (widths 32, 64, 128, 256)",
-          ", ".join(f"{r:.3g} ± {e:.2g}" for r, e in zip(res[-1], se[-1], strict=True)))],
-        tolerance="95% interval contains 2 and excludes 1",
-    )
+    return _second_order(widths, layers, *got[2:])
 
 
 # --------------------------------------------------------------------------------------------
@@ -424,26 +428,11 @@ c = claim(
          uses=("nstheory.propagation.torch_model.monte_carlo",
                "nstheory.propagation.residual_scaling.fit_exponent"))
 def _():
-    from nstheory.propagation.residual_scaling import fit_exponent
-
     widths, layers = (128, 256, 512, 1024), (8, 9, 10)
-    runs = {w: _study_run(f"gelu_d10_w{w}_proj", SMOOTH_DATA) for w in widths}
-    if any(r is None for r in runs.values()):
+    got = _residuals(widths, layers, "gelu_d10_w{w}_proj", 10, "gelu", 2.0, SMOOTH_DATA)
+    if got is None:
         return no_stored_measurement(f"{SMOOTH_DATA.name} (gelu_d10_w128..1024_proj) absent")
-    rows = _mlp_rows(10, 2.0, "gelu", False, False, 0.9, 20)
-    res = [[runs[w]["mean"][L - 1] - rows[L - 1].corrected_normalised(w) for w in widths]
-           for L in layers]
-    se = [[runs[w]["stderr"][L - 1] for w in widths] for L in layers]
-    fit = fit_exponent(widths, res, se)
-    return compare_holds(
-        fit.lo <= 2 <= fit.hi and fit.lo > 1,
-        [("fitted exponent p (layers 8-10; widths 128-1024)", f"{fit.exponent:.3g}"),
-         ("95% profile interval", f"[{fit.lo:.3g}, {fit.hi:.3g}]"),
-         ("chi2 / dof", f"{fit.chi2:.3g} / {fit.dof}"),
-         ("layer-10 residuals MC - corrected (widths 128, 256, 512, 1024)",
-          ", ".join(f"{r:.3g} ± {e:.2g}" for r, e in zip(res[-1], se[-1], strict=True)))],
-        tolerance="95% interval contains 2 and excludes 1",
-    )
+    return _second_order(widths, layers, *got[2:])
 
 
 # --------------------------------------------------------------------------------------------

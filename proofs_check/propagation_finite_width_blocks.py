@@ -446,10 +446,8 @@ def _():
     fit = fit_exponent(widths, gaps, ses)
     return compare_holds(
         fit.hi < 1,
-        [("fitted exponent p of MC - mean field (blocks 1, 2; widths " +
-          "/".join(map(str, widths)) + ")", f"{fit.exponent:.3g}"),
-         ("95% profile interval", f"[{fit.lo:.3g}, {fit.hi:.3g}]"),
-         ("chi2 / dof", f"{fit.chi2:.3g} / {fit.dof}"),
+        [*fit.quantities("of MC - mean field, blocks 1, 2; widths "
+                         + "/".join(map(str, widths))),
          ("block-1 gap MC - mean field per width",
           ", ".join(f"{g:.4g} ± {e:.2g}" for g, e in zip(gaps[0], ses[0], strict=True)))],
         tolerance="95% interval of p below 1 (a 1/width expansion would give p = 1)",

@@ -52,6 +52,17 @@ class ExponentFit:
     chi2: float
     dof: int
 
+    def quantities(self, what: str) -> list[tuple[str, str]]:
+        """The fit as report rows: the exponent (labelled with ``what`` was fitted), its 95%
+        profile interval and the chi-square.
+
+        >>> ExponentFit(2.0, 1.9, 2.1, 3.5, 5).quantities("layers 10-20")[:2]
+        [('fitted exponent p (layers 10-20)', '2'), ('95% profile interval', '[1.9, 2.1]')]
+        """
+        return [(f"fitted exponent p ({what})", f"{self.exponent:.3g}"),
+                ("95% profile interval", f"[{self.lo:.3g}, {self.hi:.3g}]"),
+                ("chi2 / dof", f"{self.chi2:.3g} / {self.dof}")]
+
 
 def fit_exponent(widths, residuals, stderrs, grid=None) -> ExponentFit:
     """Fit ``residuals[l][k] ~ a_l widths[k]^-p`` (see the module docstring).
