@@ -91,7 +91,9 @@ def test_save_study_refuses_to_overwrite(tmp_path):
     assert json.loads(p.read_text())["runs"] == [2]
 
 
-@pytest.mark.parametrize("path", sorted(DATA.glob("*.json")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [*sorted(DATA.glob("*.json")),
+                                  *sorted(DATA.glob("reproduction/*.json"))],
+                         ids=lambda p: p.name)
 def test_every_stored_study_has_a_provenance_block(path):
     prov = json.loads(path.read_text()).get("provenance")
     assert prov is not None, f"{path.name} has no provenance block"
