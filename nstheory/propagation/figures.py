@@ -196,4 +196,7 @@ def envelopes(path):
 
 
 # the finite-width figure registers itself on import (kept in its own module)
-from nstheory.propagation.finite_width_figure import finite_width_figure  # noqa: E402, F401
+from nstheory.propagation.finite_width_figure import (  # noqa: E402, F401
+    finite_width_figure,
+    finite_width_smooth_figure,
+)

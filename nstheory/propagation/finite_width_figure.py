@@ -59,7 +59,6 @@ def finite_width_figure(path):
     from nstheory.plots import setup_matplotlib
     from nstheory.propagation.finite_width import finite_width_recursion
     from nstheory.propagation.model import mlp
-    from nstheory.propagation.residual_scaling import fit_exponent
     from nstheory.store import load_json, save_json
 
     for f in (STUDY, BLOCKS):
@@ -90,40 +89,8 @@ def finite_width_figure(path):
     ax.set_ylabel("normalised stability (mean over nets of the cosine)")
     ax.set_title(r"He ReLU MLP, $\rho = 0.9$, 20 input pairs per network")
     ax.legend(fontsize=6, loc="lower left", ncol=2)
-    res = [[runs[f"relu_d20_w{w}"]["mean"][L - 1] - rows[L - 1].corrected_normalised(w)
-            for w in FIT_WIDTHS] for L in FIT_LAYERS]
-    se = [[runs[f"relu_d20_w{w}"]["stderr"][L - 1] for w in FIT_WIDTHS] for L in FIT_LAYERS]
-    fit = fit_exponent(FIT_WIDTHS, res, se)
-    wgrid = np.geomspace(16, 1024, 60)
-    for color, L in zip(("C5", "C6", "C7"), FIT_LAYERS, strict=True):
-        r_all = [runs[f"relu_d20_w{w}"]["mean"][L - 1] - rows[L - 1].corrected_normalised(w)
-                 for w in WIDTHS]
-        s_all = [runs[f"relu_d20_w{w}"]["stderr"][L - 1] for w in WIDTHS]
-        mag, half = np.abs(r_all), 1.96 * np.array(s_all)
-        zero = mag - half <= RESIDUAL_FLOOR  # the interval reaches 0: drawn to the floor, open
-        low = np.where(zero, mag - RESIDUAL_FLOOR, half)
-        bx.errorbar(np.array(WIDTHS)[~zero], mag[~zero], yerr=[low[~zero], half[~zero]],
-                    fmt="o", color=color, capsize=2,
-                    label=f"|MC - corrected|, layer {L} (95% CI)"
-                    + (f"; open: {int(zero.sum())} CI(s) reaching 0" if zero.any() else ""))
-        if zero.any():
-            bx.errorbar(np.array(WIDTHS)[zero], mag[zero], yerr=[low[zero], half[zero]],
-                        fmt="o", mfc="white", color=color, capsize=2)
-        gap = abs(rows[L - 1].coef_normalised) / wgrid
-        bx.plot(wgrid, gap, ":", color=color, lw=1, label=f"|1/N term|, layer {L}")
-        r_fit = np.asarray(res[FIT_LAYERS.index(L)])
-        s_fit = np.asarray(se[FIT_LAYERS.index(L)])
-        f = np.asarray(FIT_WIDTHS, float) ** -fit.exponent
-        amp = np.sum(r_fit * f / s_fit**2) / np.sum(f * f / s_fit**2)
-        bx.plot(wgrid, abs(amp) * wgrid**-fit.exponent, "-", color=color, lw=1)
-    bx.set_xscale("log", base=2)
-    bx.set_yscale("log")
-    bx.set_ylim(bottom=RESIDUAL_FLOOR)
-    bx.set_xlabel("width $N$")
-    bx.set_ylabel("|normalised stability difference|")
-    bx.set_title(rf"residual $\propto N^{{-p}}$: $p = {fit.exponent:.3g}$, 95% "
-                 rf"[{fit.lo:.3g}, {fit.hi:.3g}] (layers 10/15/20, widths 32–256)", fontsize=9)
-    bx.legend(fontsize=7, loc="lower left")
+    fit = _residual_panel(bx, {w: runs[f"relu_d20_w{w}"] for w in WIDTHS}, rows, FIT_WIDTHS,
+                          FIT_LAYERS)
     out["transformer"] = _transformer_panel(tx, blocks)
     fig.suptitle("Finite-width noise stability: mean field + four-point-vertex 1/width "
                  "correction vs Monte Carlo", fontsize=10)
@@ -135,6 +102,56 @@ def finite_width_figure(path):
                              "chi2": fit.chi2, "dof": fit.dof, "layers": list(FIT_LAYERS),
                              "widths": list(FIT_WIDTHS)})
     save_json(out, Path(path).with_suffix(".json"))
+
+
+def _residual_panel(bx, runs, rows, fit_widths, fit_layers):
+    """Residual ``|MC - corrected|`` against width at ``fit_layers`` (95% intervals; an
+    interval reaching 0 is drawn open, down to :data:`RESIDUAL_FLOOR`), the first-order term
+    for scale, and the shared power law fitted over ``fit_widths``. ``runs`` maps every width
+    drawn to its stored run. Returns the fit
+    (:class:`~nstheory.propagation.residual_scaling.ExponentFit`).
+    """
+    import numpy as np
+
+    from nstheory.propagation.residual_scaling import fit_exponent
+
+    widths = tuple(runs)
+    res = [[runs[w]["mean"][L - 1] - rows[L - 1].corrected_normalised(w) for w in fit_widths]
+           for L in fit_layers]
+    se = [[runs[w]["stderr"][L - 1] for w in fit_widths] for L in fit_layers]
+    fit = fit_exponent(fit_widths, res, se)
+    wgrid = np.geomspace(min(widths), max(widths), 60)
+    for color, L in zip(("C5", "C6", "C7"), fit_layers, strict=True):
+        r_all = [runs[w]["mean"][L - 1] - rows[L - 1].corrected_normalised(w) for w in widths]
+        s_all = [runs[w]["stderr"][L - 1] for w in widths]
+        mag, half = np.abs(r_all), 1.96 * np.array(s_all)
+        zero = mag - half <= RESIDUAL_FLOOR  # the interval reaches 0: drawn to the floor, open
+        low = np.where(zero, mag - RESIDUAL_FLOOR, half)
+        bx.errorbar(np.array(widths)[~zero], mag[~zero], yerr=[low[~zero], half[~zero]],
+                    fmt="o", color=color, capsize=2,
+                    label=f"|MC - corrected|, layer {L} (95% CI)"
+                    + (f"; open: {int(zero.sum())} CI(s) reaching 0" if zero.any() else ""))
+        if zero.any():
+            bx.errorbar(np.array(widths)[zero], mag[zero], yerr=[low[zero], half[zero]],
+                        fmt="o", mfc="white", color=color, capsize=2)
+        gap = abs(rows[L - 1].coef_normalised) / wgrid
+        bx.plot(wgrid, gap, ":", color=color, lw=1, label=f"|1/N term|, layer {L}")
+        r_fit = np.asarray(res[fit_layers.index(L)])
+        s_fit = np.asarray(se[fit_layers.index(L)])
+        f = np.asarray(fit_widths, float) ** -fit.exponent
+        amp = np.sum(r_fit * f / s_fit**2) / np.sum(f * f / s_fit**2)
+        bx.plot(wgrid, abs(amp) * wgrid**-fit.exponent, "-", color=color, lw=1)
+    bx.set_xscale("log", base=2)
+    bx.set_yscale("log")
+    bx.set_ylim(bottom=RESIDUAL_FLOOR)
+    bx.set_xlabel("width $N$")
+    bx.set_ylabel("|normalised stability difference|")
+    bx.set_title(rf"residual $\propto N^{{-p}}$: $p = {fit.exponent:.3g}$, 95% "
+                 rf"[{fit.lo:.3g}, {fit.hi:.3g}] (layers "
+                 rf"{'/'.join(map(str, fit_layers))}, widths {fit_widths[0]}–{fit_widths[-1]})",
+                 fontsize=9)
+    bx.legend(fontsize=7, loc="lower left")
+    return fit
 
 
 def _transformer_panel(tx, blocks) -> dict:
@@ -168,3 +185,90 @@ def _transformer_panel(tx, blocks) -> dict:
                  fontsize=9)
     tx.legend(fontsize=6, loc="upper left", ncol=2)
     return out
+
+
+SMOOTH = STUDY.with_name("propagation_finite_width_smooth.json")
+#: (activation, sigma2, widths) of the collapse panels of ``propagation_finite_width_smooth``
+SMOOTH_PANELS = (("gelu", 2.0, (64, 128, 256, 512, 1024)), ("tanh", 1.5, (256, 512, 1024)),
+                 ("erf", 1.5, (256, 512, 1024)))
+
+
+@figure("propagation_finite_width_smooth",
+        "GELU, tanh and erf MLPs at widths 64-1024: width x (Monte Carlo - mean field) "
+        "against the 1/width coefficient (a collapse onto one curve where the expansion "
+        "holds); GELU's residual |MC - corrected| vs width (~ width^-2)")
+def finite_width_smooth_figure(path):
+    """Draw the stored smooth-activation study (no new Monte Carlo).
+
+    If the 1/width expansion holds, ``N (MC - mean field)`` at every width lies on the
+    first-order coefficient ``c_l``; where it breaks down (GELU at small width, deep layers)
+    the points leave the curve, and the last panel shows that the residual falls like
+    ``width^-2``.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        Output PNG.
+
+    Raises
+    ------
+    NSTheoryError
+        If the stored study is absent.
+
+    Examples
+    --------
+    >>> from nstheory.plots import FIGURES
+    >>> FIGURES["propagation_finite_width_smooth"].fn is finite_width_smooth_figure
+    True
+    """
+    import numpy as np
+
+    from nstheory.plots import setup_matplotlib
+    from nstheory.propagation.finite_width import finite_width_recursion
+    from nstheory.propagation.model import mlp
+    from nstheory.store import load_json, save_json
+
+    if not SMOOTH.exists():
+        raise NSTheoryError(f"stored study {SMOOTH} absent: run nstheory finite-width-study "
+                            f"{SMOOTH} --set smooth first")
+    runs = load_json(SMOOTH)["runs"]
+    plt = setup_matplotlib()
+    fig, axes = plt.subplots(1, 4, figsize=(22, 4.8))
+    out: dict = {"view": "normalised", "rho": 0.9, "per_net": 20, "depth": 10, "panels": {}}
+    colors = ("C0", "C1", "C2", "C3", "C4")
+    rows_by_act = {}
+    for ax, (act, s2, widths) in zip(axes, SMOOTH_PANELS, strict=False):
+        rows = rows_by_act[act] = finite_width_recursion(mlp(10, sigma2=s2, act=act), 0.9,
+                                                         per_net=20)
+        layers = np.arange(1, 11)
+        coef = np.array([r.coef_normalised for r in rows])
+        mf = np.array([r.mean_field_normalised for r in rows])
+        ax.plot(layers, coef, "k-", lw=1.5, label="1/width coefficient $c_\\ell$ (recursion)")
+        panel = {"coef": coef.tolist(), "widths": {}}
+        for i, (color, w) in enumerate(zip(colors, widths, strict=False)):
+            run = runs[f"{act}_d10_w{w}_proj"]
+            scaled = w * (np.array(run["mean"]) - mf)
+            err = w * 1.96 * np.array(run["stderr"])
+            ax.errorbar(layers + 0.06 * (i - len(widths) / 2), scaled, yerr=err, fmt="o",
+                        ms=3, color=color, capsize=1.5, lw=0.8,
+                        label=f"width {w} ({run['n_nets']} nets), 95% CI")
+            panel["widths"][w] = {"scaled_gap": scaled.tolist(), "scaled_ci95": err.tolist(),
+                                  "n_nets": run["n_nets"]}
+        ax.set_xlabel("layer")
+        ax.set_ylabel(r"width $\times$ (MC $-$ mean field)")
+        ax.set_title(rf"{act}, $\sigma_w^2 = {s2:g}$, $\rho = 0.9$, 20 pairs per network",
+                     fontsize=9)
+        ax.legend(fontsize=6, loc="best")
+        out["panels"][act] = panel
+    gelu = {w: runs[f"gelu_d10_w{w}_proj"] for w in (32, 64, 128, 256, 512, 1024)}
+    fit = _residual_panel(axes[3], gelu, rows_by_act["gelu"], (128, 256, 512, 1024), (8, 9, 10))
+    axes[3].set_title(axes[3].get_title().replace("residual", "GELU residual"), fontsize=9)
+    out["gelu_residual_fit"] = {"exponent": fit.exponent, "ci95": [fit.lo, fit.hi],
+                                "chi2": fit.chi2, "dof": fit.dof, "layers": [8, 9, 10],
+                                "widths": [128, 256, 512, 1024]}
+    fig.suptitle("Finite-width noise stability of smooth activations: the 1/width term and "
+                 "where it stops sufficing (projected-sampler Monte Carlo)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    save_json(out, Path(path).with_suffix(".json"))
