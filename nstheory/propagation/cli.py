@@ -78,7 +78,8 @@ def register_cli(sub) -> None:
                    "their weight statistics (mean squared row norms) instead of --sigma2")
     p.add_argument("--mc-samples", type=arg_int(0, MAX_MC_SAMPLES), default=0,
                    help=f"Monte Carlo input pairs, 0 (none) to {MAX_MC_SAMPLES:.0e}; refused "
-                   f"when depth x samples x width^2 > {MAX_MC_WORK:.0e}")
+                   f"when depth x samples x width^2 > {MAX_MC_WORK:.0e} (width x batch rows "
+                   "with --sampler projected)")
     p.add_argument("--per-net", type=arg_int(1, 1_000_000), default=100,
                    help="inputs per random network, 1 to 1e6 (default 100)")
     p.add_argument("--sampler", choices=("weights", "projected"), default="weights",
@@ -152,12 +153,16 @@ def run(args) -> int:
     if args.mc_samples and args.mc_samples < 2 * args.per_net:
         raise NSTheoryError(f"--mc-samples must be 0 or >= 2 x --per-net = {2 * args.per_net}, "
                             f"got {args.mc_samples} (the standard error needs >= 2 networks)")
-    work = float(args.depth) * args.mc_samples * args.width**2
+    # per layer and sample, width x width multiply-adds; the projected sampler's products have
+    # one side of the size of a network's batch (2 x per-net x tokens rows) instead
+    rows = 2 * args.per_net * (1 if args.arch == "mlp" else args.tokens)
+    inner = min(args.width, rows) if args.sampler == "projected" else args.width
+    work = float(args.depth) * args.mc_samples * args.width * inner
     if work > MAX_MC_WORK:
         raise NSTheoryError(f"Monte Carlo of depth {args.depth} x {args.mc_samples} samples x "
-                            f"width {args.width}^2 = {work:.3g} multiply-adds exceeds the limit "
-                            f"{MAX_MC_WORK:.0e} (about an hour of CPU); lower --depth, "
-                            "--mc-samples or --width")
+                            f"width {args.width} x {inner} = {work:.3g} multiply-adds exceeds "
+                            f"the limit {MAX_MC_WORK:.0e} (about an hour of CPU); lower "
+                            "--depth, --mc-samples or --width, or use --sampler projected")
     slack = args.pattern_slack
     if not (isinstance(slack, float) and 0.0 <= slack <= 1.0):  # also rejects NaN
         raise NSTheoryError(f"--pattern-slack must lie in [0, 1], got {slack!r}")

@@ -89,6 +89,15 @@ def test_cli_projected_sampler(capsys):
     assert rc == 0 and "projected sampler" in capsys.readouterr().out
 
 
+def test_cli_work_limit_counts_the_sampler(capsys):
+    big = ["propagate", "--depth", "1000", "--width", "4096", "--mc-samples", "1000000",
+           "--per-net", "20"]
+    assert main(big) == 2
+    assert "width 4096 x 4096" in capsys.readouterr().err
+    assert main([*big, "--sampler", "projected"]) == 2  # 40 rows per network: still too much
+    assert "width 4096 x 40 " in capsys.readouterr().err
+
+
 def test_projected_sampler_errors():
     with pytest.raises(NSTheoryError, match="sampler"):
         monte_carlo(mlp(1), 0.5, width=8, n_nets=2, sampler="gram")
