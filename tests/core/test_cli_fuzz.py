@@ -39,6 +39,7 @@ REPO = Path(nstheory.__file__).resolve().parents[1]
 
 #: Commands whose *valid* runs may legitimately outlast the budget (they are cut there).
 LONG_BY_NATURE = ("verify", "figures", "train", "sensitivity compare", "sensitivity model",
+                  "finite-width-study",
                   "mc stab", "attention stab", "boolean", "model influence", "model table1",
                   "model layers", "spectrum")
 #: Exit codes beyond 0 and 2 that carry a result: ``verify`` exits 1 when a claim misses its
