@@ -5,6 +5,8 @@ Modules: :mod:`~nstheory.attention.layer` (the batched torch layer),
 :mod:`~nstheory.attention.consistency` (the factor ``s_n(r)``: closed forms, quadrature, arb),
 :mod:`~nstheory.attention.certified` (certified enclosures of ``s_n(r)`` for any ``n``),
 :mod:`~nstheory.attention.pattern_moments` (softmax pattern moments at finite ``d``),
+:mod:`~nstheory.attention.identity_finite_d` (the identity-``W`` layer's Stab and self-weight
+exactly in ``d``, deterministic),
 :mod:`~nstheory.attention.theory` (SymPy statements and derivations, the proved bound),
 :mod:`~nstheory.attention.rates` (decay-rate fits), ``cli`` and ``figures``.
 """
@@ -22,6 +24,9 @@ _MODULES = {
     ),
     "copy_chain": (
         "copy_chain_stability",
+    ),
+    "identity_finite_d": (
+        "IdentityStab", "self_weight_identity_finite_d", "stab_identity_finite_d",
     ),
     "layer": (
         "QK_KINDS", "QueryKey", "SCALES", "SoftmaxAttention", "attention_layer",
