@@ -127,7 +127,7 @@ class IdentityStab:
 def _check(n, d, rho, scale, v_norm):
     from nstheory.attention.pattern_moments import logit_scale
 
-    n = check_int(n, "n", lo=1, hi=4096)
+    n = check_int(n, "n", lo=1, hi=10**7)
     d = check_int(d, "d", lo=1, hi=1 << 20)
     rho = check_rho(rho)
     t = logit_scale(scale, d)
@@ -257,7 +257,7 @@ def stab_identity_finite_d(n: int, d: int, rho: float, scale="sqrt", *, v_norm: 
     Parameters
     ----------
     n, d : int
-        Tokens (1..4096) and channels (``>= 1``).
+        Tokens (1 to 10^7; the cost does not depend on n) and channels (``>= 1``).
     rho : float
         Gaussian noise correlation in ``[-1, 1]`` on all ``n d`` coordinates.
     scale : ``"sqrt"`` (``1/sqrt(d)``), ``"linear"`` (``1/d``), ``"none"`` or a number.

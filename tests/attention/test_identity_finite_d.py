@@ -62,14 +62,17 @@ def test_error_estimate_covers_the_error_d1():
 
 @pytest.mark.parametrize("n,d,rho,scale,seed", [
     (4, 16, 0.5, "sqrt", 1), (3, 4, 0.9, "none", 2), (2, 2, -0.5, "linear", 3),
+    (300, 4, 0.5, "sqrt", 4),  # many tokens: the self-weight no longer dominates
 ])
 def test_agrees_with_monte_carlo(n, d, rho, scale, seed):
     r = stab_identity_finite_d(n, d, rho, scale)
-    est = attention_stability_mc(n, d, rho, "identity", scale=scale, samples=100_000, seed=seed,
+    est = attention_stability_mc(n, d, rho, "identity", scale=scale,
+                                 samples=100_000 if n < 100 else 20_000, seed=seed,
                                  device="cpu", show_progress=False)
     se = est.stab.stderr
     # power: an error of 0.025 in the deterministic value would sit >= 5 standard errors away
-    assert 0.025 / se > 5
+    # (the many-token case has a smaller value and spread: an error of 0.015 there)
+    assert (0.025 if n < 100 else 0.015) / se > 5
     assert abs(est.stab.mean - r.value) < 4 * se
 
 
