@@ -131,7 +131,8 @@ def run_stab(args) -> int:
     )
     theory = {}
     deterministic = None
-    if args.mode == "identity" and not args.hard and not args.causal:
+    # the query is the last token, so a causal mask hides nothing from it
+    if args.mode == "identity" and not args.hard:
         from nstheory.attention.identity_finite_d import stab_identity_finite_d
 
         deterministic = stab_identity_finite_d(n, d, rho, args.scale)

@@ -127,10 +127,10 @@ def test_bad_input_is_refused(kw):
 def test_cli_prints_the_deterministic_value():
     from nstheory.cli import main
 
-    def run(mode):
+    def run(mode, *extra):
         buf = io.StringIO()
         argv = ["attention", "stab", "--n", "3", "--d", "4", "--rho", "0.5", "--mode", mode,
-                "--samples", "2000", "--device", "cpu", "--json"]
+                "--samples", "2000", "--device", "cpu", "--json", *extra]
         with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(io.StringIO()):
             assert main(argv) == 0
         return json.loads(buf.getvalue())
@@ -142,3 +142,6 @@ def test_cli_prints_the_deterministic_value():
     assert det["mc_z"] == pytest.approx((out["stab"]["mean"] - det["value"])
                                         / out["stab"]["stderr"])
     assert run("random")["deterministic"] is None
+    assert run("identity", "--hard")["deterministic"] is None
+    # the query is the last token: a causal mask hides nothing from it
+    assert run("identity", "--causal")["deterministic"]["value"] == det["value"]
