@@ -5,6 +5,8 @@ baselines measured in the same run (the machine may be loaded; ratios are what c
 
 * s_n(r) at 15 digits by the matrix-product quadrature (arb_mat products) for n <= 64, vs the
   same trapezoid sums evaluated in pure-mpmath loops (same grid, same accuracy);
+* the deterministic finite-d Stab of identity-W softmax attention vs the Monte Carlo samples
+  its accuracy would take;
 * attention Monte Carlo throughput (samples/s) on CPU (and CUDA when present): identity W,
   random W with the projected sampler vs a dense d x d W per sample, float64 vs float32.
 """
@@ -105,6 +107,21 @@ def main() -> None:
               f"4-vs-5-node difference {err:.1e}; MC {rate:,.0f} samples/s, s.e. "
               f"{est.stab.stderr:.1e} after 2e5 samples; the quadrature's accuracy would need "
               f"~{need:.0e} MC samples (~{need / rate:.0e} s): x{need / rate / t4:.0e}")
+
+    from nstheory.attention.identity_finite_d import stab_identity_finite_d
+
+    print("\n## finite-d Stab, identity W, softmax (1/sqrt d), rho = 0.5 "
+          "(Laplace-factorised quadrature vs MC)")
+    for n, d in ((4, 16), (64, 64)):
+        t_q, r = _time(lambda n=n, d=d: stab_identity_finite_d(n, d, 0.5))
+        t_mc, est = _time(lambda n=n, d=d: attention_stability_mc(
+            n, d, 0.5, "identity", samples=200_000, seed=1, device="cpu", show_progress=False))
+        rate = est.stab.n / t_mc
+        need = est.stab.variance / max(r.error, 1e-16) ** 2
+        print(f"n={n}, d={d}: quadrature (fine + coarse) {t_q:.2f} s, value {r.value:.10f}, "
+              f"error estimate {r.error:.1e}; MC {rate:,.0f} samples/s, s.e. "
+              f"{est.stab.stderr:.1e} after 2e5 samples; the quadrature's accuracy would need "
+              f"~{need:.0e} MC samples (~{need / rate:.0e} s): x{need / rate / t_q:.0e}")
 
     print("\n## attention Monte Carlo throughput (samples/s), n = 4, d = 64")
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
