@@ -1,6 +1,6 @@
 """The deterministic finite-d Stab of identity-W softmax attention, against routes that share
 none of its code: a direct tensor Gauss-Hermite rule over the raw Gaussian entries (n = 2,
-d = 1, written here), the library's Monte Carlo and the limits d -> infinity."""
+d = 1, written in the claim module), the library's Monte Carlo and the limits d -> infinity."""
 
 from __future__ import annotations
 
@@ -9,9 +9,7 @@ import io
 import json
 import math
 
-import numpy as np
 import pytest
-from numpy.polynomial.hermite_e import hermegauss
 
 from nstheory.attention.identity_finite_d import (
     self_weight_identity_finite_d,
@@ -19,27 +17,7 @@ from nstheory.attention.identity_finite_d import (
 )
 from nstheory.attention.montecarlo import attention_stability_mc
 from nstheory.errors import NSTheoryError
-
-
-def _direct_n2_d1(rho: float, m: int) -> float:
-    """E[f(X) f(Y)] for n = 2, d = 1, unscaled logits, by an m^4 Gauss-Hermite rule over
-    (x1, x2, z1, z2): f(a, b) = b + (a - b) sigmoid(b (a - b)) (query = token 2)."""
-    t, w = hermegauss(m)
-    w = w / math.sqrt(2 * math.pi)
-    s = math.sqrt(1 - rho * rho)
-    x1, x2, z1 = np.meshgrid(t, t, t, indexing="ij", sparse=True)
-    w3 = np.einsum("a,b,c->abc", w, w, w)
-
-    def f(a, b):
-        u = b * (a - b)
-        return b + (a - b) * np.where(u >= 0, 1 / (1 + np.exp(-np.abs(u))),
-                                      np.exp(-np.abs(u)) / (1 + np.exp(-np.abs(u))))
-
-    fx = f(x1, x2)
-    total = 0.0
-    for k in range(m):
-        total += w[k] * float((w3 * fx * f(rho * x1 + s * z1, rho * x2 + s * t[k])).sum())
-    return total
+from proofs_check.attention_theorems import _direct_n2_d1  # a tensor rule over the raw entries
 
 
 @pytest.mark.parametrize("rho", [0.5, -0.95])
