@@ -133,9 +133,13 @@ def run_stab(args) -> int:
     deterministic = None
     # the query is the last token, so a causal mask hides nothing from it
     if args.mode == "identity" and not args.hard:
-        from nstheory.attention.identity_finite_d import stab_identity_finite_d
+        from nstheory.attention.identity_finite_d import (
+            self_weight_identity_finite_d,
+            stab_identity_finite_d,
+        )
 
         deterministic = stab_identity_finite_d(n, d, rho, args.scale)
+        self_weight = self_weight_identity_finite_d(n, d, args.scale)
     if args.mode in ("identity", "lowrank"):
         theory["thm5.2_limit rho*||v||^2 (d->inf)"] = theory_value("identity", n, rho)
     else:
@@ -164,7 +168,10 @@ def run_stab(args) -> int:
                 "resolution": deterministic.params["resolution"],
                 "coarse_resolution": deterministic.params["coarse_resolution"],
                 "mc_z": (est.stab.mean - deterministic.value) / est.stab.stderr
-                if est.stab.stderr > 0 else None},
+                if est.stab.stderr > 0 else None,
+                "self_weight": self_weight.value, "self_weight_error_estimate": self_weight.error},
+            "self_weight": {"what": "mean attention weight of the query on itself, E[a_ii]",
+                            "mean": 1 - est.offdiag.mean, "stderr": est.offdiag.stderr},
             "stab": {"mean": est.stab.mean, "stderr": est.stab.stderr, "n": est.stab.n,
                      "ci95": [lo, hi]},
             "argmax_agreement": {"mean": est.agree.mean, "stderr": est.agree.stderr,
@@ -183,11 +190,15 @@ def run_stab(args) -> int:
         print(f"  exact   finite-d {VIEW} (identity W, deterministic quadrature): "
               f"{deterministic.value:.10g} ± {deterministic.error:.2g} (error estimate: |fine - "
               f"coarse|, not a bound); Monte Carlo is z = {z:+.2f} from it")
+        print(f"  exact   mean self-weight E[a_ii] (deterministic quadrature): "
+              f"{self_weight.value:.10g} ± {self_weight.error:.2g} (error estimate)")
     print(f"  {label}")
     print(f"  MC      Stab = {est.stab.mean:.6g} ± {est.stab.stderr:.3g} (± one standard error; "
           f"95% CI [{lo:.6g}, {hi:.6g}], n = {est.stab.n})")
     print(f"  MC      argmax agreement s = {est.agree.mean:.6g} ± {est.agree.stderr:.3g} "
           "(standard error)")
+    print(f"  MC      mean self-weight E[a_ii] = {1 - est.offdiag.mean:.6g} ± "
+          f"{est.offdiag.stderr:.3g} (standard error)")
     print(f"  {est.throughput:,.0f} samples/s")
     return 0
 

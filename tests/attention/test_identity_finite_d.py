@@ -117,6 +117,9 @@ def test_cli_prints_the_deterministic_value():
     det = out["deterministic"]
     assert det["value"] == pytest.approx(stab_identity_finite_d(3, 4, 0.5).value, abs=1e-15)
     assert det["error_estimate"] < 1e-6
+    assert det["self_weight"] == pytest.approx(self_weight_identity_finite_d(3, 4).value,
+                                               abs=1e-15)
+    assert 0 < out["self_weight"]["mean"] <= 1 and out["self_weight"]["stderr"] > 0
     assert det["mc_z"] == pytest.approx((out["stab"]["mean"] - det["value"])
                                         / out["stab"]["stderr"])
     assert run("random")["deterministic"] is None
