@@ -264,7 +264,8 @@ def _():
 # --------------------------------------------------------------------------------------------
 c = claim(
     "propagation.finite_width.relu_breakdown",
-    "Where the 1/width expansion breaks down (He ReLU MLP, rho = 0.9, normalised view): the "
+    "Where the 1/width expansion breaks down (He ReLU MLP, rho = 0.9, normalised view of 20 "
+    "input pairs per network): the "
     "residual |MC - corrected| relative to the first-order term |c_l / N| stays below "
     "0.75 x depth/width wherever the Monte Carlo resolves it (|z| > 4; widths 16-64), and at "
     "widths 128 and 256 the corrected value agrees with Monte Carlo at every layer to depth 20 "
@@ -272,7 +273,9 @@ c = claim(
     latex=r"\frac{|\hat\rho - \rho^{(1)}|}{|c_\ell|/N} \le 0.75\,\frac{\ell}{N}",
     provenance="new",
     evidence="The residual's relative size grows like depth/width, the book's expansion "
-    "parameter: measured 0.3-0.75 x depth/width over depth/width 0.16-1.25.",
+    "parameter: measured 0.3-0.75 x depth/width over depth/width 0.16-1.25. The constant "
+    "belongs to the 20-pair statistic: with one pair per network (width 64, layers 8-10, "
+    "400000 networks, projected sampler) the ratio is 0.95-1.05, with 100 pairs 0.56.",
     single_evidence="the breakdown is a property of the measured residuals",
 )
 
