@@ -131,6 +131,8 @@ def run_stab(args) -> int:
     )
     theory = {}
     deterministic = None
+    why_not = ("a deterministic finite-d route exists for identity W with softmax only (random "
+               "W: the n = 2 hard-argmax Bartlett quadrature); this value is Monte Carlo only")
     # the query is the last token, so a causal mask hides nothing from it
     if args.mode == "identity" and not args.hard:
         from nstheory.attention.identity_finite_d import (
@@ -153,6 +155,8 @@ def run_stab(args) -> int:
 
             theory["finite-d exact, hard argmax (Bartlett quadrature, 4^10 nodes)"] = \
                 stab_random_hard_n2(rho, d)
+    if deterministic is not None or any(k.startswith("finite-d exact") for k in theory):
+        why_not = None
     lo, hi = mean_ci(est.stab.mean, est.stab.stderr)
     alo, ahi = mean_ci(est.agree.mean, est.agree.stderr)
     label = (f"{VIEW} of coordinate (i={est.params['i'] + 1}, j), ||v||=1, route monte-carlo, "
@@ -161,6 +165,7 @@ def run_stab(args) -> int:
         print(json.dumps({
             "view": VIEW, "route": "monte-carlo", "params": est.params, "device": est.device,
             "theory": theory,
+            "deterministic_unavailable": why_not,
             "deterministic": None if deterministic is None else {
                 "route": "deterministic quadrature (Laplace-factorised, identity W, exact in d)",
                 "value": deterministic.value, "error_estimate": deterministic.error,
@@ -184,6 +189,8 @@ def run_stab(args) -> int:
           + f" scale={args.scale} hard={args.hard} causal={args.causal} device={est.device}")
     for k, v in theory.items():
         print(f"  theory  {k}: {v!r}")
+    if why_not:
+        print(f"  exact   none: {why_not}")
     if deterministic is not None:
         z = ((est.stab.mean - deterministic.value) / est.stab.stderr
              if est.stab.stderr > 0 else float("nan"))

@@ -123,6 +123,8 @@ def test_cli_prints_the_deterministic_value():
     assert det["mc_z"] == pytest.approx((out["stab"]["mean"] - det["value"])
                                         / out["stab"]["stderr"])
     assert run("random")["deterministic"] is None
+    assert "identity W" in run("random")["deterministic_unavailable"]
+    assert out["deterministic_unavailable"] is None
     assert run("identity", "--hard")["deterministic"] is None
     # the query is the last token: a causal mask hides nothing from it
     assert run("identity", "--causal")["deterministic"]["value"] == det["value"]
