@@ -117,6 +117,7 @@ def run_stab(args) -> int:
     2
     """
     from nstheory.attention.montecarlo import MODES, attention_stability_mc, theory_value
+    from nstheory.device import resolve_device
     from nstheory.errors import check_int, check_rho
     from nstheory.stats import mean_ci
 
@@ -125,15 +126,13 @@ def run_stab(args) -> int:
     d = check_int(args.d, "--d", lo=1)
     if args.mode not in MODES:
         raise NSTheoryError(f"--mode must be one of {', '.join(MODES)}")
-    est = attention_stability_mc(
-        n, d, rho, args.mode, rank=args.rank, scale=args.scale, samples=args.samples,
-        hard=args.hard, causal=args.causal, device=args.device, seed=args.seed,
-    )
-    theory = {}
+    check_int(args.samples, "--samples", lo=2)  # the sampler's own checks, before any work
+    resolve_device(args.device)
     deterministic = None
     why_not = ("a deterministic finite-d route exists for identity W with softmax only (random "
                "W: the n = 2 hard-argmax Bartlett quadrature); this value is Monte Carlo only")
-    # the query is the last token, so a causal mask hides nothing from it
+    # before the sampling, so that its input checks come first; the query is the last token,
+    # so a causal mask hides nothing from it
     if args.mode == "identity" and not args.hard:
         from nstheory.attention.identity_finite_d import (
             self_weight_identity_finite_d,
@@ -142,6 +141,11 @@ def run_stab(args) -> int:
 
         deterministic = stab_identity_finite_d(n, d, rho, args.scale)
         self_weight = self_weight_identity_finite_d(n, d, args.scale)
+    est = attention_stability_mc(
+        n, d, rho, args.mode, rank=args.rank, scale=args.scale, samples=args.samples,
+        hard=args.hard, causal=args.causal, device=args.device, seed=args.seed,
+    )
+    theory = {}
     if args.mode in ("identity", "lowrank"):
         theory["thm5.2_limit rho*||v||^2 (d->inf)"] = theory_value("identity", n, rho)
     else:
