@@ -1,5 +1,5 @@
-"""``nstheory finite-width-study OUT.json [--set mlp|blocks|random|one-pair|smooth] [--quick]``:
-run or resume a stored finite-width Monte Carlo study
+"""``nstheory finite-width-study OUT.json [--set SET] [--quick]`` (SET: mlp, blocks, random,
+one-pair, smooth or pairs): run or resume a stored finite-width Monte Carlo study
 (:mod:`~nstheory.propagation.finite_width_study`).
 
 Kept apart from the study module so that the command is cheap to register (torch loads only
@@ -8,7 +8,7 @@ when a study runs).
 
 from __future__ import annotations
 
-SETS = ("mlp", "blocks", "random", "one-pair", "smooth")
+SETS = ("mlp", "blocks", "random", "one-pair", "smooth", "pairs")
 
 
 def register_cli(sub) -> None:
@@ -32,8 +32,9 @@ def register_cli(sub) -> None:
         "with the identity attention pattern, widths 512/1024, depth 64), 'random' "
         "(random-W attention), 'one-pair' (one input pair per network: residual and "
         "LayerNorm ReLU MLPs and tanh, GELU and erf MLPs for the arb enclosure of the "
-        "1/width-corrected value) or 'smooth' (GELU, tanh and erf MLPs at widths 32-1024, "
-        "projected sampler).")
+        "1/width-corrected value), 'smooth' (GELU, tanh and erf MLPs at widths 32-1024, "
+        "projected sampler) or 'pairs' (one ReLU MLP with 1, 20 and 100 input pairs per "
+        "network).")
     p.add_argument("out", help="the study's JSON file (created or resumed)")
     p.add_argument("--set", default="mlp", choices=SETS, help="which set of runs (default mlp)")
     p.add_argument("--quick", action="store_true", help="1/50 of the networks (a smoke run)")
