@@ -128,8 +128,9 @@ class FiniteWidthRow:
         """Heuristic size of the ``O(1/width^2)`` remainder, ``(depth / width) |coef| / width``
         (not a bound). Measured (rho = 0.9, normalised view, 20 pairs per network) wherever
         the Monte Carlo resolved the residual ``|MC - corrected|``: 0.3-0.75 of it for ReLU
-        MLPs (widths 16-64, depths 4-20; 0.95-1.05 with one pair per network at width 64,
-        layers 8-10), but 0.8-4.7 of it for a GELU MLP with
+        MLPs (widths 16-64, depths 4-20; 0.94-1.02 with one pair per network at width 64,
+        layers 8-10, and twice it, of the other sign, at layer 1), but 0.8-4.7 of it for a
+        GELU MLP with
         ``sigma2 = 2`` (widths 32-256, layers 6-10): an order-of-magnitude guide only.
         """
         coef = self.coef_normalised if view == "normalised" else self.coef_raw
