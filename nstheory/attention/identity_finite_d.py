@@ -184,19 +184,19 @@ def _laplace_floor(k, d, t, m1, z, wz):
     return -24.0 - math.log1p(k * math.sqrt(m2))
 
 
-def _token_geometry(r1, g, r2, rho, d, t):
+def _token_geometry(r1, g, r2, rho):
     """Per outer point: the inner variables' coefficients (see the module docstring)."""
     sig = math.sqrt(max(0.0, 1.0 - rho * rho))
     pi1 = rho * r1 + sig * g
     pi2 = sig * r2
-    a, b = r1 * r1, pi1 * pi1 + pi2 * pi2
+    b = pi1 * pi1 + pi2 * pi2  # |p'|^2
     V = sig * sig * pi1 * pi1 + pi2 * pi2
     sV = np.sqrt(V)
     safe = np.where(sV > 0, sV, 1.0)
     k2 = np.where(sV > 0, rho * pi2 / safe, 0.0)
     k3 = np.where(sV > 0, sig * pi1 / safe, 0.0)
     k4 = np.where(sV > 0, sig * pi2 / safe, 0.0)
-    return dict(sig=sig, pi1=pi1, pi2=pi2, a=a, b=b, sV=sV, k2=k2, k3=k3, k4=k4)
+    return dict(sig=sig, pi1=pi1, pi2=pi2, b=b, sV=sV, k2=k2, k3=k3, k4=k4)
 
 
 def _stab_at(n, d, rho, t, resolution, chunk=8):
@@ -216,7 +216,7 @@ def _stab_at(n, d, rho, t, resolution, chunk=8):
     total = 0.0
     for lo in range(0, r1.size, chunk):
         sl = slice(lo, lo + chunk)
-        geo = _token_geometry(r1[sl], g[sl], r2[sl], rho, d, t)
+        geo = _token_geometry(r1[sl], g[sl], r2[sl], rho)
         R1 = r1[sl][:, None, None]
         pi1, pi2, sV = (geo[q][:, None, None] for q in ("pi1", "pi2", "sV"))
         k2, k3, k4 = (geo[q][:, None, None] for q in ("k2", "k3", "k4"))
