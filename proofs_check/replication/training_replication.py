@@ -1,12 +1,13 @@
-"""Independent replication of two regularizer training studies (its own corpus reading,
-tokenisation, batching, models, token noise, training loop, thresholds and statistics).
+"""Independent replication of three training studies (its own corpus reading, tokenisation,
+data generation, batching, models, token noise, training loop, metrics, thresholds and
+statistics).
 
 The noise-stability regularizer adds ``gamma * R`` to the task's cross-entropy, with
 ``R = -mean over output rows of sum_i p_i(X) p_i(Y)``: ``p(X)`` the softmax output on the clean
 input and ``p(Y)`` on a token-noised copy (every noised token is kept with probability
 ``q = (1 + rho)/2``, otherwise redrawn uniformly from all ``U`` symbols, possibly itself).
-Gradients flow through both forward passes. Two studies are replicated, each with a base arm
-(``gamma = 0``) and a regularized arm, paired by seed (same initialisation and batches):
+Gradients flow through both forward passes. Each study has a base arm (``gamma = 0``) and a
+regularized arm, paired by seed (same initialisation and batches):
 
 * ``ntp`` -- next-token prediction on the Debian fortunes corpus: every topic file of the
   installed corpus, quotations of >= 20 characters joined by blank lines; tokens are the
@@ -24,6 +25,17 @@ Gradients flow through both forward passes. Two studies are replicated, each wit
   1, betas (0.9, 0.98)), warm-up 10 steps, full batch, budget 4000 steps, validation accuracy
   every 25 steps. Regularized arm: gamma 0.75, rho 0.25, noise on the two operands only,
   ``U`` = 59. Threshold: validation accuracy >= 99 % (95 % also reported).
+* ``parity`` -- noisy sparse parity: 40 uniform bits and a read-out token (vocabulary 3), the
+  label the parity of 3 hidden bits, 5 % of the 1000 training labels flipped, 1000 clean
+  validation strings (support, strings and flips per seed from
+  ``numpy.random.default_rng(seed + 20000)``); the same one-layer model at width 64, 4 heads,
+  MLP 256; AdamW (lr 1e-3, weight decay 1, betas (0.9, 0.98)), warm-up 10 steps, full batch,
+  10 000 steps without early stop, validation accuracy every 25 steps (threshold 90 %).
+  Every 100 steps the normalised token stability of the class probabilities
+  (:func:`normalised_stability`, 512 training strings, one noisy copy each, rho = 0.05: keep
+  each bit with probability 0.525, else redraw it from {0, 1}). Regularized arm: gamma 0.05,
+  rho 0.05, noise on the 40 bits, ``U`` = 2 (the stored study trains the base arm only:
+  ``--arms base``).
 
 Where this replication chooses differently from the library's training code (on purpose):
 
@@ -40,21 +52,30 @@ Where this replication chooses differently from the library's training code (on 
   99 % validation accuracy, an ntp run at validation loss <= 3.3 (the lowest threshold; every
   higher one has been crossed by then). This saves CPU and leaves every analysed number as it
   would be after the full budget; a run that never gets there trains the whole budget;
+* the parity data come from numpy (the library draws them with torch), and the normalised
+  stability takes both moments about the pooled mean of the clean and the noisy copies (the
+  library's estimator is another);
 * seeds: model seed ``s`` initialises with ``torch.manual_seed(s)``; batches use
   ``numpy.random.default_rng(s + 1000)``, the noise ``torch.Generator`` is seeded
-  ``s + 500000`` and the modadd split uses ``numpy.random.default_rng(s + 20000)``.
+  ``s + 500000``, the modadd split and the parity data use
+  ``numpy.random.default_rng(s + 20000)``, and the stability measurement at step ``t`` a
+  ``torch.Generator`` seeded ``s + 700000 + t``.
 
 Statistics: per threshold, steps to the first evaluation at the threshold; runs that never get
 there enter at their budget (with censoring only in the regularized arm the ratio is an upper
 bound and can only refute; only in the base arm a lower bound). ``T_base/T_reg`` is the ratio
 of mean steps with a percentile-bootstrap 95 % interval (arms resampled separately, 20 000
 resamples, fixed generator), and an exact permutation test enumerates every split of the pooled
-runs.
+runs. For parity, :func:`stability_summary` gives per base run the stability's first and last
+value, the step at which it is half-way down and the step to 90 % validation accuracy.
 
 Run (resumable: finished runs are appended to ``--log`` and not repeated)::
 
     python -m proofs_check.replication.training_replication --study ntp --seeds 0-4 \\
         --log /tmp/rep_ntp.jsonl --out proofs_check/data/replication_training_ntp.json
+    python -m proofs_check.replication.training_replication --study parity --arms base \\
+        --seeds 0-4 --log /tmp/rep_parity.jsonl \\
+        --out proofs_check/data/replication_training_parity.json
 
 Every run uses one torch thread and deterministic kernels.
 
@@ -78,12 +99,13 @@ from pathlib import Path
 
 from nstheory.errors import NSTheoryError, check_choice, check_int, parse_seeds
 
-STUDIES = ("ntp", "modadd")
+STUDIES = ("ntp", "modadd", "parity")
 ARMS = ("base", "reg")
 THREADS = 1
 BATCH_SEED_OFFSET = 1000
 SPLIT_SEED_OFFSET = 20_000
 NOISE_SEED_OFFSET = 500_000
+STAB_SEED_OFFSET = 700_000
 BOOTSTRAP_RESAMPLES = 20_000
 BOOTSTRAP_SEED = 2026
 LEVEL = 0.95
@@ -100,9 +122,15 @@ CONFIG = {
                "batch": None, "steps": 4000, "eval_every": 25, "gamma": 0.75, "rho": 0.25,
                "metric": "val_acc", "thresholds": [0.95, 0.99], "primary": 0.99,
                "stop_when_all_reached": True},
+    "parity": {"n_bits": 40, "k": 3, "label_noise": 0.05, "n_train": 1000, "n_val": 1000,
+               "width": 64, "heads": 4, "mlp": 256, "lr": 1e-3, "weight_decay": 1.0,
+               "betas": [0.9, 0.98], "warmup": 10, "batch": None, "steps": 10_000,
+               "eval_every": 25, "gamma": 0.05, "rho": 0.05, "metric": "val_acc",
+               "thresholds": [0.9], "primary": 0.9, "stop_when_all_reached": False,
+               "stab_every": 100, "stab_samples": 512},
 }
 #: The paper's speed-ups (haris2026): next-token prediction ~1.75, algorithmic tasks 4500/3300.
-PAPER_RATIO = {"ntp": 1.75, "modadd": 4500 / 3300}
+PAPER_RATIO = {"ntp": 1.75, "modadd": 4500 / 3300, "parity": 1.35}
 #: The files whose code computes this study's numbers.
 PRODUCERS = ("proofs_check/replication/training_replication.py",
              "proofs_check/replication/lm_models.py", "nstheory/reproducible.py")
@@ -266,6 +294,39 @@ def modadd_data(cfg: dict, seed: int) -> dict:
             "info": {"n_train": cut, "n_val": p * p - cut}}
 
 
+def parity_data(cfg: dict, seed: int) -> dict:
+    """Noisy sparse parity: ``n_bits`` uniform bits (tokens 0/1) and a read-out token 2; the
+    label is the parity of ``k`` hidden bits; each training label is flipped with probability
+    ``label_noise`` (validation labels clean). Support, strings and flips come from
+    ``numpy.random.default_rng(seed + 20000)``.
+
+    >>> d = parity_data({"n_bits": 6, "k": 2, "label_noise": 0.0, "n_train": 8,
+    ...                  "n_val": 4}, 0)
+    >>> tuple(d["train_x"].shape), d["n_out"], len(d["info"]["support"])
+    ((8, 7), 2, 2)
+    >>> s = d["info"]["support"]
+    >>> bool((d["val_x"][:, s].sum(1) % 2 == d["val_y"]).all())
+    True
+    """
+    import numpy as np
+    import torch
+
+    n, k, m = cfg["n_bits"], cfg["k"], cfg["n_train"] + cfg["n_val"]
+    rng = np.random.default_rng(seed + SPLIT_SEED_OFFSET)
+    support = sorted(int(i) for i in rng.choice(n, size=k, replace=False))
+    bits = rng.integers(0, 2, size=(m, n))
+    y = bits[:, support].sum(1) % 2
+    flips = rng.random(cfg["n_train"]) < cfg["label_noise"]
+    y[:cfg["n_train"]] ^= flips.astype(y.dtype)
+    x = torch.from_numpy(np.concatenate([bits, np.full((m, 1), 2)], axis=1)).long()
+    y = torch.from_numpy(y).long()
+    t = cfg["n_train"]
+    return {"train_x": x[:t], "train_y": y[:t], "val_x": x[t:], "val_y": y[t:],
+            "noise_positions": list(range(n)), "noise_vocab": 2, "n_out": 2,
+            "info": {"n_train": t, "n_val": cfg["n_val"], "support": support,
+                     "flipped_train_labels": int(flips.sum())}}
+
+
 _NTP_CACHE: dict = {}
 
 
@@ -277,6 +338,8 @@ def study_data(study: str, cfg: dict, seed: int) -> dict:
     """
     if study == "modadd":
         return modadd_data(cfg, seed)
+    if study == "parity":
+        return parity_data(cfg, seed)
     key = tuple(cfg[k] for k in ("vocab", "seq_len", "max_tokens", "val_frac", "min_chars"))
     if key not in _NTP_CACHE:
         _NTP_CACHE[key] = ntp_data(cfg)
@@ -327,6 +390,38 @@ def stability_penalty(logits_x, logits_y):
     px = torch.softmax(logits_x, dim=-1)
     py = torch.softmax(logits_y, dim=-1)
     return -(px * py).sum(-1).mean()
+
+
+def normalised_stability(model, x, rho: float, vocab: int, positions, generator) -> float:
+    """Normalised token stability of the class probabilities: one noisy copy ``Y`` of every
+    row of ``x`` (:func:`token_noise`), then ``sum_c Cov(p_c(X), p_c(Y)) / sum_c Var(p_c)``
+    with both moments taken about the pooled mean of ``p(X)`` and ``p(Y)`` (the two share one
+    distribution), in float64.
+
+    For a model that computes a k-sparse parity of bits kept with probability
+    ``q = (1 + rho)/2`` (else redrawn from {0, 1}) the value is ``q^k``: each noised bit agrees
+    with its copy with correlation ``q``, independently.
+
+    >>> import torch
+    >>> class Parity2(torch.nn.Module):              # computes the parity of bits 0 and 1
+    ...     def forward(self, t):
+    ...         odd = ((t[:, 0] + t[:, 1]) % 2).double()
+    ...         return 30 * torch.stack([-odd, odd], -1)
+    >>> g = torch.Generator().manual_seed(0)
+    >>> x = torch.randint(0, 2, (200_000, 3), generator=g)
+    >>> v = normalised_stability(Parity2(), x, 0.5, 2, [0, 1, 2], g)
+    >>> abs(v - 0.75 ** 2) < 0.01
+    True
+    """
+    import torch
+
+    with torch.no_grad():
+        px = torch.softmax(model(x).double(), -1)
+        py = torch.softmax(model(token_noise(x, rho, vocab, positions, generator)).double(), -1)
+    mean = (px.mean(0) + py.mean(0)) / 2
+    cov = ((px - mean) * (py - mean)).mean(0).sum()
+    var = (((px - mean) ** 2).mean(0) + ((py - mean) ** 2).mean(0)).sum() / 2
+    return float(cov / var)
 
 
 def objective(model, x, y, gamma: float, rho: float, noise_vocab: int, positions, generator):
@@ -428,6 +523,8 @@ def build_model(study: str, cfg: dict, data: dict):
     if study == "ntp":
         return CausalLM(cfg["vocab"], cfg["seq_len"], cfg["width"], cfg["heads"],
                         cfg["layers"], cfg["mlp"])
+    if study == "parity":
+        return AnswerNet(3, 2, cfg["n_bits"] + 1, cfg["width"], cfg["heads"], cfg["mlp"])
     return AnswerNet(cfg["p"] + 1, cfg["p"], 3, cfg["width"], cfg["heads"], cfg["mlp"])
 
 
@@ -479,10 +576,16 @@ def run_one(study: str, arm: str, seed: int, overrides: dict | None = None,
         noise = torch.Generator().manual_seed(seed + NOISE_SEED_OFFSET)
         batches = batch_stream(data["train_x"].shape[0], cfg["batch"], seed + BATCH_SEED_OFFSET)
         traj, step, ce, stop = [], 0, None, "budget"  # no batch before step 1
+        stab_every = cfg.get("stab_every")
         while True:
             if step % cfg["eval_every"] == 0 or step == cfg["steps"]:
                 rec = {"step": step, **evaluate(model, data["val_x"], data["val_y"]),
                        "batch_ce": ce}
+                if stab_every and (step % stab_every == 0 or step == cfg["steps"]):
+                    rec["stab_norm"] = normalised_stability(
+                        model, data["train_x"][:cfg["stab_samples"]], cfg["rho"],
+                        data["noise_vocab"], data["noise_positions"],
+                        torch.Generator().manual_seed(seed + STAB_SEED_OFFSET + step))
                 traj.append(rec)
                 if progress:
                     progress(rec)
@@ -671,6 +774,33 @@ def threshold_table(runs, study: str | None = None) -> list[dict]:
     return out
 
 
+def stability_summary(runs) -> list[dict]:
+    """Per base run of the parity study: the normalised token stability at the first and the
+    last measurement, whether it fell, the first step at which it was half-way down (at or
+    below the midpoint of its first and last value; None when it did not fall) and the first
+    step at the primary validation-accuracy threshold (None: never within the budget).
+
+    >>> runs = [{"study": "parity", "arm": "base", "seed": 0, "steps_to": {"0.9": 300},
+    ...          "trajectory": [{"step": 0, "stab_norm": 0.5}, {"step": 25},
+    ...                         {"step": 100, "stab_norm": 0.3}, {"step": 200,
+    ...                          "stab_norm": 0.1}]}]
+    >>> row = stability_summary(runs)[0]
+    >>> row["first"], row["last"], row["fell"], row["half_way_step"], row["steps_to_primary"]
+    (0.5, 0.1, True, 100, 300)
+    """
+    out = []
+    for r in sorted((r for r in runs if r["study"] == "parity" and r["arm"] == "base"),
+                    key=lambda r: r["seed"]):
+        pts = [(t["step"], t["stab_norm"]) for t in r["trajectory"] if "stab_norm" in t]
+        v0, v1 = pts[0][1], pts[-1][1]
+        mid = (v0 + v1) / 2
+        half = next((st for st, v in pts if v <= mid), None) if v1 < v0 else None
+        out.append({"seed": r["seed"], "first": v0, "last": v1, "fell": v1 < v0,
+                    "half_way_step": half,
+                    "steps_to_primary": next(iter(r["steps_to"].values()))})
+    return out
+
+
 # ------------------------------------------------------------------------- command
 
 
@@ -689,10 +819,10 @@ def main(argv=None) -> int:
 
     Examples
     --------
-    >>> main(["--study", "parity"])
+    >>> main(["--study", "lm"])
     Traceback (most recent call last):
     ...
-    nstheory.errors.NSTheoryError: --study must be one of ntp, modadd; got 'parity'
+    nstheory.errors.NSTheoryError: --study must be one of ntp, modadd, parity; got 'lm'
     >>> main(["--study", "ntp", "--steps", "0"])
     Traceback (most recent call last):
     ...
@@ -706,6 +836,7 @@ def main(argv=None) -> int:
                                 description=__doc__.splitlines()[0])
     p.add_argument("--study", default="ntp")
     p.add_argument("--seeds", default="0-4")
+    p.add_argument("--arms", default="both", help="base, reg or both (default)")
     p.add_argument("--steps", default=None, help="override the step budget (testing only)")
     p.add_argument("--log", help="JSONL log of finished runs (resume from it)")
     p.add_argument("--out", help="stored study to write (refuses to overwrite without --force)")
@@ -715,6 +846,7 @@ def main(argv=None) -> int:
     a = p.parse_args(argv)
     study = check_choice(a.study, STUDIES, "--study")
     seeds = parse_seeds(a.seeds)
+    arms = ARMS if check_choice(a.arms, (*ARMS, "both"), "--arms") == "both" else (a.arms,)
     over = {}
     if a.steps is not None:
         over["steps"] = check_int(a.steps, "--steps", lo=1)
@@ -725,7 +857,7 @@ def main(argv=None) -> int:
     log = JsonlLog(a.log, key="key") if a.log else None
     done = {r["key"]: r for r in log.records()} if log else {}
     # seed-major order, base before reg: any finished prefix holds whole seed pairs
-    todo = [(f"{study}/{arm}/{s}", arm, s) for s in seeds for arm in ARMS]
+    todo = [(f"{study}/{arm}/{s}", arm, s) for s in seeds for arm in arms]
     for i, (key, arm, s) in enumerate(todo, 1):
         if key in done:
             r = done[key]
@@ -752,11 +884,19 @@ def main(argv=None) -> int:
     table = threshold_table(runs, study) if runs else []
     for row in table:
         print(_format_row(row | {"study": study}))
+    stab = stability_summary(runs) if study == "parity" else []
+    for row in stab:
+        print(f"parity/base/{row['seed']}: normalised token stability {row['first']:.4f} -> "
+              f"{row['last']:.4f}, half-way down at step {row['half_way_step']}, validation "
+              f"accuracy >= {CONFIG[study]['primary']:g} at step {row['steps_to_primary']}")
     if a.out:
-        cfg = {"study": study, "seeds": seeds, "config": {**CONFIG[study], **over},
+        cfg = {"study": study, "seeds": seeds, "arms": list(arms),
+               "config": {**CONFIG[study], **over},
                "threads": THREADS, "paper_ratio": PAPER_RATIO[study],
                "seed_offsets": {"batches": BATCH_SEED_OFFSET, "noise": NOISE_SEED_OFFSET,
-                                "modadd_split": SPLIT_SEED_OFFSET},
+                                "modadd_split": SPLIT_SEED_OFFSET,
+                                "parity_data": SPLIT_SEED_OFFSET,
+                                "stability": STAB_SEED_OFFSET},
                "bootstrap": {"resamples": BOOTSTRAP_RESAMPLES, "seed": BOOTSTRAP_SEED,
                              "level": LEVEL}}
         prov = provenance_block(cfg, PRODUCERS, command=shlex.join(
@@ -766,6 +906,7 @@ def main(argv=None) -> int:
                         "seconds": [r["seconds"] for r in runs if r["arm"] == arm]}
                   for arm in ARMS}
         save_study({"study": study, "runs": runs, "summary": {"thresholds": table,
+                    "stability": stab,
                     "primary": CONFIG[study]["primary"], "complete": len(runs) == len(todo)},
                     "timing": timing, "config": cfg}, a.out, prov, force=a.force)
         print(f"wrote {a.out} ({len(runs)} of {len(todo)} runs)")
@@ -783,7 +924,8 @@ if __name__ == "__main__":  # pragma: no cover
 __all__ = ["ARMS", "CONFIG", "PAPER_RATIO", "PRODUCERS", "STUDIES", "batch_stream",
            "bootstrap_ratio", "build_model", "build_vocab", "corpus_dir", "corpus_text",
            "decide", "evaluate", "first_crossing", "interval_power", "lm_windows", "main",
-           "modadd_data", "ntp_data", "objective", "permutation_pvalues", "ratio_bound_kind",
-           "run_one", "split_quotations", "stability_penalty", "study_data", "threshold_table",
+           "modadd_data", "normalised_stability", "ntp_data", "objective", "parity_data",
+           "permutation_pvalues", "ratio_bound_kind", "run_one", "split_quotations",
+           "stability_penalty", "stability_summary", "study_data", "threshold_table",
            "token_noise", "tokenize"]
 

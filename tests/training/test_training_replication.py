@@ -268,7 +268,8 @@ def test_stored_modadd_seed_reproduces_its_first_steps():
 
 
 @pytest.mark.parametrize("argv,match", [
-    (["--study", "parity"], "--study must be one of"),
+    (["--study", "lm"], "--study must be one of"),
+    (["--arms", "all"], "--arms must be one of"),
     (["--seeds", "x"], "--seeds"),
     (["--steps", "-3"], "--steps"),
     (["--steps", "nan"], "--steps"),
