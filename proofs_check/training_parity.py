@@ -30,6 +30,9 @@ from nstheory.claims import (
 from nstheory.store import reports_study
 
 DATA = Path(__file__).parent / "data" / "training_parity.json"
+#: The separately written replication's stored parity study
+#: (:mod:`proofs_check.replication.training_replication`, ``--study parity --arms base``).
+REPLICATION = Path(__file__).parent / "data" / "replication_training_parity.json"
 MIN_SEEDS = 5
 #: Per-seed probability of the effect under the alternative a sign test must detect: a
 #: systematic effect seen in nearly every seed.
@@ -154,6 +157,64 @@ def _():
         "the final stability left at the initial level, 0.35 above the target", power)
 
 
+def _replication_rows():
+    """The replication's per-seed stability summary and its config, or None when absent."""
+    from nstheory.store import load_json
+    from proofs_check.replication.training_replication import stability_summary
+
+    if not REPLICATION.is_file():
+        return None
+    study = load_json(REPLICATION)
+    return stability_summary(study["runs"]), study["config"]["config"]
+
+
+def _replication_missing():
+    return no_stored_measurement(f"{REPLICATION.name} absent")
+
+
+@c.check("monte-carlo", name="replication_fall_and_final",
+         uses=("data:replication_training_parity.json",
+               "proofs_check.replication.training_replication"))
+@reports_study(REPLICATION)
+def _():
+    import numpy as np
+    from scipy.special import stdtrit
+
+    got = _replication_rows()
+    if got is None:
+        return _replication_missing()
+    rows, cfg = got
+    # the target: each noised bit keeps its value with probability q + (1 - q)/2 and flips
+    # otherwise, so chi_i(X) chi_i(Y) has mean q; the k bits are independent: q^k
+    q_keep = (1 + Fraction(str(cfg["rho"]))) / 2
+    target = q_keep ** cfg["k"]
+    n = len(rows)
+    fell = sum(r["fell"] for r in rows)
+    final = np.array([r["last"] for r in rows])
+    m = float(final.mean()) if n else float("nan")
+    se = float(final.std(ddof=1) / np.sqrt(n)) if n > 1 else float("inf")
+    half = float(stdtrit(n - 1, 0.975)) * se if n > 1 else float("inf")
+    q = [(f"replication seed {r['seed']}: normalised token stability first -> last "
+          f"({cfg['stab_samples']} strings, one noisy copy each)",
+          f"{r['first']:.4f} -> {r['last']:.4f}") for r in rows]
+    q += [("replication: seeds where it fell / seeds", f"{fell} / {n}"),
+          ("replication: final value, mean over seeds (95% t-interval)",
+           f"{m:.4f} [{m - half:.4f}, {m + half:.4f}]"),
+          (f"target q^k = ((1 + rho)/2)^{cfg['k']} at rho = {cfg['rho']}",
+           f"{target} = {float(target):.6f}")]
+    holds = fell == n and abs(m - float(target)) <= 0.05
+    # power: the sign test detects a systematic fall with probability P_SYSTEMATIC^n; a final
+    # value left at the initial level (0.35 above the target) is outside the 0.05 band with
+    # the normal-approximation power below; the check needs both
+    power = min(_sign_power(n), one_sided_power(0.35 - 0.05, se, 0.0) if n > 1 else 0.0)
+    return attach_power(compare_holds(
+        holds and n >= MIN_SEEDS, q,
+        tolerance=f"fell in every seed (>= {MIN_SEEDS} seeds) and |mean final - target| <= "
+        "0.05", inconclusive=n < MIN_SEEDS),
+        f"{ALT_SIGN}; and a final value left at the initial level, 0.35 above the target",
+        power)
+
+
 c = claim(
     "training.parity.stability_precedes_generalisation",
     "On noisy sparse parity the stability change is a precursor of generalisation: the "
@@ -190,6 +251,25 @@ def _precursor_rows(runs):
     return rows
 
 
+def _precursor_sign_test(rows, prefix: str):
+    """Sign test over seeds of ``rows`` = (seed, step stability half-way down, step to 90%
+    validation accuracy): verified when the stability is strictly first in every one of
+    >= MIN_SEEDS seeds, refuted when it never is, inconclusive otherwise."""
+    q = [(f"{prefix}seed {s}: step stability is half-way down / step val acc >= 0.9",
+          f"{ts} / {tg}") for s, ts, tg in rows]
+    before = sum(ts is not None and tg is not None and ts < tg for _, ts, tg in rows)
+    after = sum(ts is not None and tg is not None and ts >= tg for _, ts, tg in rows)
+    n = len(rows)
+    q.append((f"{prefix}seeds with the stability drop strictly first / at or after",
+              f"{before} / {after}"))
+    decided = n >= MIN_SEEDS and before + after == n
+    return attach_power(compare_holds(before == n and decided, q,
+                                      tolerance=f"strictly first in every seed, >= {MIN_SEEDS} "
+                                      "seeds (sign test p <= 1/32)",
+                                      inconclusive=not decided or 0 < before < n),
+                        ALT_SIGN, _sign_power(n))
+
+
 @c.check("exact-enumeration", name="sign_test_over_seeds",
          uses=("data:training_parity.json", "sign-test:precursor"))
 @reports_study(DATA)
@@ -197,19 +277,7 @@ def _():
     runs = _base_runs()
     if runs is None:
         return _missing()
-    rows = _precursor_rows(runs)
-    q = [(f"seed {s}: step stability is half-way down / step val acc >= 0.9",
-          f"{ts} / {tg}") for s, ts, tg in rows]
-    before = sum(ts is not None and tg is not None and ts < tg for _, ts, tg in rows)
-    after = sum(ts is not None and tg is not None and ts >= tg for _, ts, tg in rows)
-    n = len(rows)
-    q.append(("seeds with the stability drop strictly first / at or after", f"{before} / {after}"))
-    decided = n >= MIN_SEEDS and before + after == n
-    return attach_power(compare_holds(before == n and decided, q,
-                                      tolerance=f"strictly first in every seed, >= {MIN_SEEDS} "
-                                      "seeds (sign test p <= 1/32)",
-                                      inconclusive=not decided or 0 < before < n),
-                        ALT_SIGN, _sign_power(n))
+    return _precursor_sign_test(_precursor_rows(runs), "")
 
 
 ALT_LEAD = "a mean lead time of 500 steps (normal approximation with the seeds' spread)"
@@ -247,3 +315,16 @@ def _():
          ("mean lead time, 95% t-interval over seeds", f"{m:.0f} [{lo:.0f}, {hi:.0f}]")],
         tolerance="95% interval of the mean lead time entirely above 0",
         inconclusive=not (lo > 0 or hi < 0)), ALT_LEAD, power)
+
+
+@c.check("exact-enumeration", name="replication_sign_test_over_seeds",
+         uses=("data:replication_training_parity.json",
+               "proofs_check.replication.training_replication"))
+@reports_study(REPLICATION)
+def _():
+    got = _replication_rows()
+    if got is None:
+        return _replication_missing()
+    rows, _ = got
+    return _precursor_sign_test([(r["seed"], r["half_way_step"], r["steps_to_primary"])
+                                 for r in rows], "replication ")

@@ -152,8 +152,25 @@ PAIRS_RUNS = [{**_PAIRS, "key": f"relu_d10_w64_p{p}", "per_net": p, "n_nets": n,
 #: the networks halves the standard error. The first run stays in the file.
 PAIRS_RUNS += [{**_PAIRS, "key": "relu_d10_w64_p1_b", "per_net": 1, "n_nets": 6_400_000,
                 "seed": 703}]
+#: the seventh set (``--set leakage``, its own file): the identity-pattern transformer blocks of
+#: :data:`BLOCK_RUNS` again, with fresh seeds, to test the leakage correction
+#: (:mod:`~nstheory.propagation.identity_leakage`) on networks it was not built on -- it was
+#: derived after the stored post-LN width-64 and no-residual runs had missed the 1/width
+#: prediction. No-residual and post-LN at widths 32-256 and pre-LN at width 32; network
+#: counts as in :data:`BLOCK_RUNS` (width 32: as at width 64, 400). Seeds 8xx.
+_LEAK = [  # key suffix, residual, post_ln, width, n_nets
+    ("nores_w32", False, False, 32, 400), ("nores_w64", False, False, 64, 400),
+    ("nores_w128", False, False, 128, 300), ("nores_w256", False, False, 256, 300),
+    ("postln_w32", True, True, 32, 400), ("postln_w64", True, True, 64, 400),
+    ("postln_w128", True, True, 128, 400), ("preln_w32", True, False, 32, 800),
+]
+LEAKAGE_RUNS = [{"key": f"tf_{k}_leak", "arch": "transformer", "mode": "identity",
+                 "n_tokens": 4, "residual": res, "layernorm": True, "post_ln": post,
+                 "act": "relu", "sigma2": 2.0, "depth": 6, "width": w, "n_nets": n,
+                 "per_net": 20, "seed": 800 + i, "rho": RHO}
+                for i, (k, res, post, w, n) in enumerate(_LEAK)]
 SETS = {"mlp": RUNS, "blocks": BLOCK_RUNS, "random": RANDOM_RUNS, "one-pair": ONE_PAIR_RUNS,
-        "smooth": SMOOTH_RUNS, "pairs": PAIRS_RUNS}
+        "smooth": SMOOTH_RUNS, "pairs": PAIRS_RUNS, "leakage": LEAKAGE_RUNS}
 
 
 def measure(run: dict, n_nets: int | None = None) -> dict:
@@ -264,9 +281,9 @@ PRODUCERS = ("nstheory/propagation/finite_width_study.py", "nstheory/propagation
 
 def main(argv=None, command: str | None = None) -> int:
     """Run (or resume) the study into ``argv[0]``; ``--quick`` runs 1/50 of the networks;
-    ``--set blocks`` / ``random`` / ``one-pair`` / ``smooth`` / ``pairs`` runs
+    ``--set blocks`` / ``random`` / ``one-pair`` / ``smooth`` / ``pairs`` / ``leakage`` runs
     :data:`BLOCK_RUNS` / :data:`RANDOM_RUNS` / :data:`ONE_PAIR_RUNS` / :data:`SMOOTH_RUNS` /
-    :data:`PAIRS_RUNS` instead of
+    :data:`PAIRS_RUNS` / :data:`LEAKAGE_RUNS` instead of
     :data:`RUNS` (each into its own file).
 
     Runs already stored in the file are skipped, so an interrupted study resumes; when runs
@@ -277,7 +294,7 @@ def main(argv=None, command: str | None = None) -> int:
     ----------
     argv : list of str, optional
         ``[OUT.json, ["--quick"], ["--set", "mlp" | "blocks" | "random" | "one-pair" |
-        "smooth" | "pairs"]]``
+        "smooth" | "pairs" | "leakage"]]``
         (default:
         ``sys.argv[1:]``).
     command : str, optional
@@ -306,7 +323,7 @@ def main(argv=None, command: str | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0].startswith("-"):
         raise NSTheoryError("usage: python -m nstheory.propagation.finite_width_study OUT.json "
-                            "[--quick] [--set mlp|blocks|random|one-pair|smooth|pairs]")
+                            "[--quick] [--set mlp|blocks|random|one-pair|smooth|pairs|leakage]")
     out = Path(argv[0])
     quick = "--quick" in argv
     name = "mlp"

@@ -1,5 +1,5 @@
 """``nstheory finite-width-study OUT.json [--set SET] [--quick]`` (SET: mlp, blocks, random,
-one-pair, smooth or pairs): run or resume a stored finite-width Monte Carlo study
+one-pair, smooth, pairs or leakage): run or resume a stored finite-width Monte Carlo study
 (:mod:`~nstheory.propagation.finite_width_study`).
 
 Kept apart from the study module so that the command is cheap to register (torch loads only
@@ -8,7 +8,7 @@ when a study runs).
 
 from __future__ import annotations
 
-SETS = ("mlp", "blocks", "random", "one-pair", "smooth", "pairs")
+SETS = ("mlp", "blocks", "random", "one-pair", "smooth", "pairs", "leakage")
 
 
 def register_cli(sub) -> None:
@@ -33,8 +33,9 @@ def register_cli(sub) -> None:
         "(random-W attention), 'one-pair' (one input pair per network: residual and "
         "LayerNorm ReLU MLPs and tanh, GELU and erf MLPs for the arb enclosure of the "
         "1/width-corrected value), 'smooth' (GELU, tanh and erf MLPs at widths 32-1024, "
-        "projected sampler) or 'pairs' (one ReLU MLP with 1, 20 and 100 input pairs per "
-        "network).")
+        "projected sampler), 'pairs' (one ReLU MLP with 1, 20 and 100 input pairs per "
+        "network) or 'leakage' (identity-pattern transformer blocks at widths 32-256, fresh "
+        "seeds: the held-out test of the identity pattern's leakage correction).")
     p.add_argument("out", help="the study's JSON file (created or resumed)")
     p.add_argument("--set", default="mlp", choices=SETS, help="which set of runs (default mlp)")
     p.add_argument("--quick", action="store_true", help="1/50 of the networks (a smoke run)")

@@ -99,7 +99,10 @@ def _layernorm(k, m):
     return (k - m[:, :, None] * m[:, None, :]) / (s[:, :, None] * s[:, None, :]), np.zeros_like(m)
 
 
-def _apply(layer, k, m, n, width, rng):
+def _apply(layer, k, m, n, width, rng, attention=None):
+    """One layer's width -> infinity rule given the Gram matrices ``k`` (samples first) and
+    channel means ``m``; ``attention(layer, k, n, width, rng)`` replaces the random-``W``
+    pattern rule (another module samples the identity pattern at finite width with it)."""
     if isinstance(layer, Dense):
         return layer.sigma2 * k, np.zeros_like(m)
     if isinstance(layer, Act):
@@ -107,11 +110,11 @@ def _apply(layer, k, m, n, width, rng):
     if isinstance(layer, LayerNorm):
         return _layernorm(k, m)
     if isinstance(layer, Attention):
-        return _attention(layer, k, n, width, rng), np.zeros_like(m)
+        return (attention or _attention)(layer, k, n, width, rng), np.zeros_like(m)
     if isinstance(layer, Residual):
         kb, mb = k, m
         for sub in layer.branch:
-            kb, mb = _apply(sub, kb, mb, n, width, rng)
+            kb, mb = _apply(sub, kb, mb, n, width, rng, attention)
         return k + kb, m + mb
     raise NSTheoryError(f"unknown layer {layer!r}")
 

@@ -413,3 +413,135 @@ def test_replication_imports_nothing_from_the_replicated_code():
         bad = [m for m in names if m.startswith(forbidden)]
         assert not bad, (mod.__name__, bad)
         assert "nstheory" in " ".join(names) or mod is L  # the scan does see imports
+
+
+# ---------------------------------------------------------------- parity (base arm only)
+
+
+def test_parity_data_labels_flips_and_determinism():
+    cfg = {**T.CONFIG["parity"], "n_train": 4000, "n_val": 500}
+    d = T.parity_data(cfg, 3)
+    s = d["info"]["support"]
+    assert len(s) == cfg["k"] and len(set(s)) == cfg["k"] and max(s) < cfg["n_bits"]
+    assert bool((d["val_x"][:, -1] == 2).all()) and int(d["val_x"][:, :-1].max()) == 1
+    clean = d["train_x"][:, s].sum(1) % 2
+    flipped = int((clean != d["train_y"]).sum())
+    assert flipped == d["info"]["flipped_train_labels"]
+    # 4000 training labels, flip rate 0.05: 200 expected; [140, 260] misses with p < 1e-5
+    assert 140 <= flipped <= 260
+    assert bool((d["val_x"][:, s].sum(1) % 2 == d["val_y"]).all())  # validation is clean
+    again = T.parity_data(cfg, 3)
+    assert torch.equal(again["train_x"], d["train_x"]) and again["info"] == d["info"]
+    assert T.parity_data(cfg, 4)["info"]["support"] != s or not torch.equal(
+        T.parity_data(cfg, 4)["train_x"], d["train_x"])
+
+
+class _BitParity(torch.nn.Module):
+    """Logits of a confident model computing the parity of the bits in ``support``."""
+
+    def __init__(self, support):
+        super().__init__()
+        self.support = list(support)
+
+    def forward(self, t):
+        odd = (t[:, self.support].sum(1) % 2).double()
+        return 40 * torch.stack([1 - odd, odd], -1)
+
+
+@pytest.mark.parametrize("support,rho", [([0], 0.5), ([1, 4, 6], 0.05), ([2, 3], -0.4)])
+def test_normalised_stability_of_exact_parities(support, rho):
+    # the target by exact enumeration of the noise on the support bits (independent of the
+    # estimator): sum over noise outcomes of P(outcome) * chi(x) chi(y), x uniform
+    q = Fraction(1 + Fraction(str(rho)), 2)
+    per_bit = {(0, 0): q + (1 - q) / 2, (0, 1): (1 - q) / 2}  # P(y_i | x_i) by agreement
+    exact = Fraction(0)
+    for flips in product((0, 1), repeat=len(support)):
+        pr = math.prod(per_bit[(0, f)] for f in flips)
+        exact += pr * (-1) ** sum(flips)
+    g = torch.Generator().manual_seed(11)
+    x = torch.cat([torch.randint(0, 2, (200_000, 8), generator=g),
+                   torch.full((200_000, 1), 2)], 1)
+    got = T.normalised_stability(_BitParity(support), x, rho, 2, list(range(8)), g)
+    # one noisy copy of 200 000 strings: standard error below 0.003; 0.015 is five of them
+    assert abs(got - float(exact)) < 0.015, (got, exact)
+
+
+def test_normalised_stability_detects_a_wrong_rho():
+    # the alternative the 0.015 tolerance above must reject: the same model at rho = 0.25
+    # (q^3 = 0.244 against 0.145 at rho = 0.05)
+    g = torch.Generator().manual_seed(12)
+    x = torch.randint(0, 2, (200_000, 8), generator=g)
+    got = T.normalised_stability(_BitParity([1, 4, 6]), x, 0.25, 2, list(range(8)), g)
+    assert abs(got - 0.525 ** 3) > 0.05
+
+
+def _parity_study(path, rows, k=3, rho=0.05):
+    runs = []
+    for seed, (first, last, t_gen) in enumerate(rows):
+        mid = (first + last) / 2
+        traj = [{"step": 0, "stab_norm": first}, {"step": 100, "stab_norm": mid},
+                {"step": 200, "stab_norm": last}]
+        runs.append({"study": "parity", "arm": "base", "seed": seed, "budget": 10_000,
+                     "metric": "val_acc", "steps_to": {"0.9": t_gen}, "trajectory": traj})
+    cfg = {**T.CONFIG["parity"], "k": k, "rho": rho}
+    path.write_text(json.dumps({"runs": runs, "config": {"config": cfg},
+                                "summary": {"primary": 0.9}}))
+
+
+def _parity_check(claim_id, name):
+    import proofs_check.training_parity  # noqa: F401  (registers the claims)
+    from nstheory.claims import REGISTRY, run_check
+
+    return run_check(next(k for k in REGISTRY.claims[claim_id].checks if k.name == name))
+
+
+@pytest.mark.parametrize("rows,status", [
+    ([(0.5, 0.10 + 0.01 * i, 500) for i in range(5)], "verified"),
+    ([(0.5, 0.10 + 0.01 * i, 500) for i in range(4)] + [(0.1, 0.3, 500)], "refuted"),  # rose
+    ([(0.5, 0.28 + 0.01 * i, 500) for i in range(5)], "refuted"),  # ends ~0.155 above q^3
+    ([(0.5, 0.10 + 0.01 * i, 500) for i in range(3)], "inconclusive"),  # too few seeds
+])
+def test_parity_replication_fall_and_final_check(tmp_path, monkeypatch, rows, status):
+    import proofs_check.training_parity as P
+
+    monkeypatch.setattr(P, "REPLICATION", tmp_path / "rep.json")
+    _parity_study(P.REPLICATION, rows)
+    res = _parity_check("training.parity.stability_decreases", "replication_fall_and_final")
+    assert str(res.status) == status, res.quantities
+    assert res.power is not None and res.alternative
+
+
+@pytest.mark.parametrize("rows,status", [
+    ([(0.5, 0.1, 500)] * 5, "verified"),        # half-way at step 100, generalised at 500
+    ([(0.5, 0.1, 50)] * 5, "refuted"),          # generalised before the fall
+    ([(0.5, 0.1, 500)] * 4 + [(0.5, 0.1, None)], "inconclusive"),  # one never generalised
+])
+def test_parity_replication_precursor_check(tmp_path, monkeypatch, rows, status):
+    import proofs_check.training_parity as P
+
+    monkeypatch.setattr(P, "REPLICATION", tmp_path / "rep.json")
+    _parity_study(P.REPLICATION, rows)
+    res = _parity_check("training.parity.stability_precedes_generalisation",
+                        "replication_sign_test_over_seeds")
+    assert str(res.status) == status, res.quantities
+
+
+def test_parity_replication_checks_without_stored_data(tmp_path, monkeypatch):
+    import proofs_check.training_parity as P
+
+    monkeypatch.setattr(P, "REPLICATION", tmp_path / "absent.json")
+    res = _parity_check("training.parity.stability_decreases", "replication_fall_and_final")
+    assert str(res.status) == "inconclusive" and "absent" in str(res.quantities)
+
+
+def test_parity_replication_uses_are_disjoint_from_the_library_checks():
+    import proofs_check.training_parity  # noqa: F401
+    from nstheory.claims import REGISTRY
+
+    for cid in ("training.parity.stability_decreases",
+                "training.parity.stability_precedes_generalisation"):
+        checks = REGISTRY.claims[cid].checks
+        rep = [k for k in checks if k.name.startswith("replication_")]
+        assert len(rep) == 1
+        others = set().union(*(set(k.uses) for k in checks if k is not rep[0]))
+        assert not set(rep[0].uses) & others
