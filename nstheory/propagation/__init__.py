@@ -15,7 +15,11 @@
   :mod:`~nstheory.propagation.finite_width_enclosure`, for residual, LayerNorm and
   identity-pattern transformer blocks in :mod:`~nstheory.propagation.finite_width_enclosure_blocks`,
   whose tanh/GELU/SiLU/softplus ingredients (certified Hermite cross kernel maps) are in
-  :mod:`~nstheory.propagation.smooth_enclosure`.
+  :mod:`~nstheory.propagation.smooth_enclosure`; the identity attention pattern's leakage at
+  finite width, which that correction neglects, sampled in
+  :mod:`~nstheory.propagation.identity_leakage`;
+* :mod:`~nstheory.propagation.pattern_resolved`: infinite width with the random softmax
+  patterns kept (sampled).
 """
 
 from nstheory._lazy import lazy_exports
@@ -46,6 +50,9 @@ _MODULES = {
     ),
     "four_point": (
         "four_point_moments", "four_point_source", "kernel_entries", "stat_entries",
+    ),
+    "identity_leakage": (
+        "LeakageRow", "has_identity_attention", "identity_leakage", "wishart_gram",
     ),
     "intervals": (
         "ArbBackend", "bounds", "endpoints", "hull", "interval_propagation",

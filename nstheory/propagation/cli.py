@@ -16,6 +16,7 @@ MAX_MC_SAMPLES = 100_000_000
 #: Pattern-resolved mean field: default samples with random-W attention, and the limit.
 AUTO_PATTERN_SAMPLES = 50_000
 MAX_PATTERN_SAMPLES = 10_000_000
+AUTO_LEAK_SAMPLES = 20_000
 #: Refuse Monte Carlo runs of more than this many multiply-adds (depth x samples x width^2):
 #: about an hour of CPU time; the run shows a progress bar with a time estimate below it.
 MAX_MC_WORK = 1e14
@@ -73,6 +74,10 @@ def register_cli(sub) -> None:
                    "infinite width, softmax patterns sampled exactly at d = --width), 0 to "
                    f"{MAX_PATTERN_SAMPLES:.0e} (default: {AUTO_PATTERN_SAMPLES} with random-W "
                    "attention, else 0)")
+    p.add_argument("--leak-samples", type=arg_int(0, MAX_PATTERN_SAMPLES), default=None,
+                   help="with --finite-width and identity-pattern attention: sampled token Gram "
+                   "matrices for the pattern's leakage correction at --width, 0 to "
+                   f"{MAX_PATTERN_SAMPLES:.0e} (default {AUTO_LEAK_SAMPLES}; 0: none)")
     p.add_argument("--state-dict", type=arg_input_file("file"), default=None, metavar="PATH",
                    help="an MLP's trained weights (torch.save-d state dict): intervals from "
                    "their weight statistics (mean squared row norms) instead of --sigma2")

@@ -31,7 +31,8 @@ query-key pattern with logit scale ``1/sqrt(width)`` (or none) is covered. Its l
 orders in ``1/N`` the layer is its value projection, a per-token Dense(``gamma2``) layer, and the
 ``n`` tokens of an input never mix: they are ``n`` independent pairs seen by the same network
 (the statistic's ``per_net`` becomes ``per_net * n_tokens``). This rule is ours; at small widths
-(``sqrt(N)`` of a few units) the neglected leakage is not small, and the Monte Carlo decides.
+(``sqrt(N)`` of a few units) the neglected leakage is not small: the sampled correction of
+:mod:`~nstheory.propagation.identity_leakage` adds it back.
 Random and low-rank query-key patterns raise a clear error: their pattern fluctuates at finite
 width (the hard argmax's near-ties) and that rule is not derived.
 

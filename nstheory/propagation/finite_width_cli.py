@@ -58,6 +58,7 @@ def run_finite_width(args, model, raw_rows) -> int:
     """
     from nstheory.errors import NSTheoryError, check_int
     from nstheory.propagation.finite_width_table import finite_width_table
+    from nstheory.propagation.identity_leakage import has_identity_attention
     from nstheory.store import dumps
 
     check_int(args.per_net, "--per-net", lo=1)
@@ -76,8 +77,18 @@ def run_finite_width(args, model, raw_rows) -> int:
                               view="normalised", show_progress=not args.json,
                               sampler=getattr(args, "sampler", "weights"))
         mc_raw = [Moments(r.mc_n // args.per_net, r.mc_mean, 0.0) for r in raw_rows]
+    leakage, leak_samples = None, 0
+    if has_identity_attention(model):
+        from nstheory.propagation.cli import AUTO_LEAK_SAMPLES
+        from nstheory.propagation.identity_leakage import identity_leakage
+
+        leak_samples = getattr(args, "leak_samples", None)
+        leak_samples = AUTO_LEAK_SAMPLES if leak_samples is None else leak_samples
+        if leak_samples:
+            leakage = identity_leakage(model, args.rho, args.width, samples=leak_samples,
+                                       seed=args.seed)
     rows = finite_width_table(model, args.rho, args.width, per_net=args.per_net,
-                              mc_normalised=mc_norm, mc_raw=mc_raw)
+                              mc_normalised=mc_norm, mc_raw=mc_raw, leakage=leakage)
     if mc_raw is not None:
         for row, rr in zip(rows, raw_rows, strict=True):
             row.mc_raw_stderr = rr.mc_stderr
@@ -91,11 +102,14 @@ def run_finite_width(args, model, raw_rows) -> int:
             "corrected_in_ci95_all_layers": all(r.corrected_in_ci95 for r in rows),
             "layers_mean_field_outside_ci95": [r.layer for r in rows if not r.mean_field_in_ci95],
         }
+        if leakage is not None:
+            summary["corrected_leak_in_ci95_all_layers"] = all(
+                r.corrected_leak_in_ci95 for r in rows)
     meta = {
         "model": model.describe(), "rho": args.rho, "width": args.width,
         "per_net": args.per_net, "mc_samples": args.mc_samples, "mc_networks": n_nets,
         "mc_sampler": getattr(args, "sampler", "weights") if args.mc_samples else None,
-        "seed": args.seed, "arb": enc_note,
+        "seed": args.seed, "arb": enc_note, "leak_samples": leak_samples,
         "views": {"raw": VIEW_RAW, "normalised": VIEW_NORMALISED},
         "routes": "mean_field: infinite-width recursion (float64); corrected: mean field + "
                   "coef/width from the 1/width recursion (mean kernel + four-point vertex, "
@@ -105,6 +119,12 @@ def run_finite_width(args, model, raw_rows) -> int:
                   "random-weight torch networks (float32 forward, float64 sums), 95% CI = "
                   "mean +- 1.96 stderr over networks",
     }
+    if leakage is not None:
+        meta["routes"] += ("; leakage: the identity attention pattern's off-diagonal weight at "
+                           "this width, neglected by the 1/width rule, sampled (token Gram "
+                           f"matrices Wishart given the mean-field kernel, {leak_samples} "
+                           "samples, seed --seed; ± its standard error); corrected+leak = "
+                           "corrected + leakage (products of the two neglected)")
     if args.json:
         layers = [r.to_dict() for r in rows]
         for d, e in zip(layers, enc_rows or [{}] * len(layers), strict=True):
@@ -125,6 +145,10 @@ def run_finite_width(args, model, raw_rows) -> int:
     if sampled:
         head += (f"  {'MC norm ± se':>24}  {'95% CI':>23}  {'z(1/N)':>7}  {'z(MF)':>7}  "
                  f"{'MC raw ± se':>24}")
+    if leakage is not None:
+        head += f"  {'leak (norm) ± se':>22}  {'offdiag':>7}  {'norm 1/N+leak':>13}"
+        if sampled:
+            head += f"  {'z(1/N+leak)':>11}"
     if enc_rows:
         head += f"  {'arb raw 1/N [lo, hi]':>31}  {'arb norm 1/N [lo, hi]':>31}"
     print(head)
@@ -138,6 +162,11 @@ def run_finite_width(args, model, raw_rows) -> int:
                      f"[{lo:.7g}, {hi:.7g}]  "
                      f"{r.z_corrected:>7.2f}  {r.z_mean_field:>7.2f}  "
                      f"{r.mc_raw_mean:>12.7g} ± {r.mc_raw_stderr:<9.2g}")
+        if leakage is not None:
+            line += (f"  {r.leakage_normalised:>+11.3g} ± {r.leakage_normalised_stderr:<8.2g}  "
+                     f"{r.offdiag_weight:>7.3f}  {r.corrected_leak_normalised:>13.7g}")
+            if sampled:
+                line += f"  {r.z_corrected_leak:>11.2f}"
         if enc_rows:
             e = enc_rows[i]
             line += "  " + "  ".join(f"{'[' + ', '.join(b) + ']' if b else 'n/a':>31}" for b in
@@ -149,4 +178,8 @@ def run_finite_width(args, model, raw_rows) -> int:
               "corrected NOT inside the MC 95% CI at every layer")
         print(f"mean field outside the MC 95% CI at layers "
               f"{summary['layers_mean_field_outside_ci95']}")
+        if leakage is not None:
+            print("corrected + leakage inside the MC 95% CI at every layer" if
+                  summary["corrected_leak_in_ci95_all_layers"] else
+                  "corrected + leakage NOT inside the MC 95% CI at every layer")
     return 0

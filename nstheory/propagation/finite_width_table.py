@@ -49,6 +49,15 @@ class FiniteWidthLayer:
         Their distances from the Monte Carlo mean in standard errors.
     mc_raw_mean, mc_raw_stderr : float, optional
         Monte Carlo mean and standard error in the raw view.
+    leakage_raw, leakage_raw_stderr, leakage_normalised, leakage_normalised_stderr : optional
+        The identity attention pattern's leakage correction
+        (:mod:`~nstheory.propagation.identity_leakage`, sampled) and its standard error.
+    offdiag_weight : float, optional
+        The sampled mean off-diagonal attention weight of the block.
+    corrected_leak_raw, corrected_leak_normalised : float, optional
+        ``corrected + leakage`` in each view.
+    corrected_leak_in_ci95, z_corrected_leak : optional
+        That prediction against the Monte Carlo (normalised view).
 
     Examples
     --------
@@ -77,13 +86,22 @@ class FiniteWidthLayer:
     z_mean_field: float | None = None
     mc_raw_mean: float | None = None
     mc_raw_stderr: float | None = None
+    leakage_raw: float | None = None
+    leakage_raw_stderr: float | None = None
+    leakage_normalised: float | None = None
+    leakage_normalised_stderr: float | None = None
+    offdiag_weight: float | None = None
+    corrected_leak_raw: float | None = None
+    corrected_leak_normalised: float | None = None
+    corrected_leak_in_ci95: bool | None = None
+    z_corrected_leak: float | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
 def finite_width_table(model: Model, rho: float, width: int, per_net: int = 100,
-                       mc_normalised=None, mc_raw=None) -> list[FiniteWidthLayer]:
+                       mc_normalised=None, mc_raw=None, leakage=None) -> list[FiniteWidthLayer]:
     """Finite-width rows for every block of ``model``.
 
     Parameters
@@ -98,6 +116,10 @@ def finite_width_table(model: Model, rho: float, width: int, per_net: int = 100,
         Input pairs per random network in the statistic.
     mc_normalised, mc_raw : list of Moments, optional
         Per-block :class:`nstheory.stats.Moments` of the Monte Carlo in those views.
+    leakage : list of LeakageRow, optional
+        Per-block identity-pattern leakage correction
+        (:func:`~nstheory.propagation.identity_leakage.identity_leakage`): fills the
+        ``leakage_*`` and ``corrected_leak_*`` fields.
 
     Returns
     -------
@@ -137,6 +159,19 @@ def finite_width_table(model: Model, rho: float, width: int, per_net: int = 100,
             row.z_mean_field = (m.mean - row.mean_field_normalised) / m.stderr
         if mc_raw is not None:
             row.mc_raw_mean, row.mc_raw_stderr = mc_raw[i].mean, mc_raw[i].stderr
+        if leakage is not None:
+            lk = leakage[i]
+            row.leakage_raw, row.leakage_raw_stderr = lk.raw.mean, lk.raw.stderr
+            row.leakage_normalised = lk.normalised.mean
+            row.leakage_normalised_stderr = lk.normalised.stderr
+            row.offdiag_weight = lk.offdiag_weight
+            row.corrected_leak_raw = row.corrected_raw + lk.raw.mean
+            row.corrected_leak_normalised = row.corrected_normalised + lk.normalised.mean
+            if mc_normalised is not None:
+                lo, hi = row.mc_normalised_ci95
+                row.corrected_leak_in_ci95 = lo <= row.corrected_leak_normalised <= hi
+                row.z_corrected_leak = ((row.mc_normalised_mean - row.corrected_leak_normalised)
+                                        / row.mc_normalised_stderr)
         rows.append(row)
     return rows
 

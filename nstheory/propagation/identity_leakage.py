@@ -155,6 +155,25 @@ def _has_attention(layer) -> bool:
     return isinstance(layer, Residual) and any(_has_attention(x) for x in layer.branch)
 
 
+def _attention_modes(layer):
+    if isinstance(layer, Attention):
+        yield layer.mode
+    elif isinstance(layer, Residual):
+        for x in layer.branch:
+            yield from _attention_modes(x)
+
+
+def has_identity_attention(model: Model) -> bool:
+    """Whether ``model`` has an attention layer with the identity query-key pattern.
+
+    >>> from nstheory.propagation.model import attention_stack, mlp
+    >>> has_identity_attention(attention_stack(2, "identity")), has_identity_attention(mlp(2))
+    (True, False)
+    """
+    return any(mode == "identity" for block in model.blocks for layer in block
+               for mode in _attention_modes(layer))
+
+
 def identity_leakage(model: Model, rho: float, width: int, samples: int = 20_000,
                      seed: int = 0, chunk: int = 5_000) -> list[LeakageRow]:
     """Per-block leakage correction of the identity attention pattern at ``width``.
@@ -229,4 +248,4 @@ def identity_leakage(model: Model, rho: float, width: int, samples: int = 20_000
             for i in range(nb)]
 
 
-__all__ = ["LeakageRow", "identity_leakage", "wishart_gram"]
+__all__ = ["LeakageRow", "has_identity_attention", "identity_leakage", "wishart_gram"]
