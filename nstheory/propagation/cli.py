@@ -17,6 +17,16 @@ MAX_MC_SAMPLES = 100_000_000
 AUTO_PATTERN_SAMPLES = 50_000
 MAX_PATTERN_SAMPLES = 10_000_000
 AUTO_LEAK_SAMPLES = 20_000
+MIN_AUTO_LEAK_SAMPLES = 500
+
+
+def auto_leak_samples(depth: int) -> int:
+    """Default leakage samples at ``depth``: the work of 20 000 samples through 10 blocks.
+
+    >>> auto_leak_samples(6), auto_leak_samples(100), auto_leak_samples(10_000)
+    (20000, 2000, 500)
+    """
+    return max(MIN_AUTO_LEAK_SAMPLES, min(AUTO_LEAK_SAMPLES, 10 * AUTO_LEAK_SAMPLES // depth))
 #: Refuse Monte Carlo runs of more than this many multiply-adds (depth x samples x width^2):
 #: about an hour of CPU time; the run shows a progress bar with a time estimate below it.
 MAX_MC_WORK = 1e14
@@ -77,7 +87,9 @@ def register_cli(sub) -> None:
     p.add_argument("--leak-samples", type=arg_int(0, MAX_PATTERN_SAMPLES), default=None,
                    help="with --finite-width and identity-pattern attention: sampled token Gram "
                    "matrices for the pattern's leakage correction at --width, 0 to "
-                   f"{MAX_PATTERN_SAMPLES:.0e} (default {AUTO_LEAK_SAMPLES}; 0: none)")
+                   f"{MAX_PATTERN_SAMPLES:.0e} (default {AUTO_LEAK_SAMPLES} up to depth 10, "
+                   f"then {10 * AUTO_LEAK_SAMPLES} / depth, at least {MIN_AUTO_LEAK_SAMPLES}; "
+                   "0: none)")
     p.add_argument("--state-dict", type=arg_input_file("file"), default=None, metavar="PATH",
                    help="an MLP's trained weights (torch.save-d state dict): intervals from "
                    "their weight statistics (mean squared row norms) instead of --sigma2")

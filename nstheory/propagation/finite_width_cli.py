@@ -79,11 +79,12 @@ def run_finite_width(args, model, raw_rows) -> int:
         mc_raw = [Moments(r.mc_n // args.per_net, r.mc_mean, 0.0) for r in raw_rows]
     leakage, leak_samples = None, 0
     if has_identity_attention(model):
-        from nstheory.propagation.cli import AUTO_LEAK_SAMPLES
+        from nstheory.propagation.cli import auto_leak_samples
         from nstheory.propagation.identity_leakage import identity_leakage
 
         leak_samples = getattr(args, "leak_samples", None)
-        leak_samples = AUTO_LEAK_SAMPLES if leak_samples is None else leak_samples
+        if leak_samples is None:
+            leak_samples = auto_leak_samples(len(model.blocks))
         if leak_samples:
             leakage = identity_leakage(model, args.rho, args.width, samples=leak_samples,
                                        seed=args.seed)
