@@ -15,7 +15,9 @@ block:
   sets its own), the tokens are taken Gaussian given ``K``, so their empirical Gram matrix is
   Wishart, ``G = V A A^T V^T / d`` with ``V V^T = K`` and ``A`` the Bartlett factor (``chi(d -
   i)`` on the diagonal, standard normals below it; for ``d < 2n`` the ``d`` channels are drawn
-  directly). The layer maps ``K`` to ``gamma2 M G M^T`` with ``M`` the two patterns
+  directly); when the attention reads a LayerNorm output the tokens' norms are exact, so ``G``
+  is rescaled to the diagonal of ``K`` (only the angles are sampled: the law of the cosines of
+  Gaussian vectors). The layer maps ``K`` to ``gamma2 M G M^T`` with ``M`` the two patterns
   ``softmax(c d G_XX)``, ``softmax(c d G_YY)`` (the tokens see their own Gram matrix);
 * the same draws are used a second time without the mixing (``K -> gamma2 G``: the tokens never
   mix, which is the recursion's assumption). The per-sample difference of the two states, in the
@@ -48,7 +50,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from nstheory.errors import NSTheoryError, check_int, check_rho
-from nstheory.propagation.model import Attention, Model, Residual
+from nstheory.propagation.model import Attention, LayerNorm, Model, Residual
 from nstheory.stats import Moments
 
 
@@ -106,10 +108,11 @@ def wishart_gram(rng, samples: int, p: int, d: int):
 
 
 class _SharedDraws:
-    """The two attention rules, mixing and not, on the same Wishart draws (in layer order)."""
+    """The two attention rules, mixing and not, on the same Wishart draws (in layer order);
+    ``unit_norms``: the attention's input is a LayerNorm output (exact token norms)."""
 
-    def __init__(self, rng):
-        self.rng, self.queue, self.offdiag = rng, [], None
+    def __init__(self, rng, unit_norms: bool):
+        self.rng, self.queue, self.offdiag, self.unit_norms = rng, [], None, unit_norms
 
     def _gram(self, layer, k, width, wish):
         from nstheory.propagation.pattern_resolved import _sqrt_psd
@@ -122,7 +125,11 @@ class _SharedDraws:
             wish = wishart_gram(self.rng, k.shape[0], k.shape[1], d)
             self.queue.append(wish)
         v = _sqrt_psd(k)
-        return v @ wish @ np.swapaxes(v, -1, -2) / d, d
+        g = v @ wish @ np.swapaxes(v, -1, -2) / d
+        if self.unit_norms:  # a LayerNorm output has its norm exactly: only the angles vary
+            q = np.sqrt(np.diagonal(k, axis1=1, axis2=2) / np.diagonal(g, axis1=1, axis2=2))
+            g = g * q[:, :, None] * q[:, None, :]
+        return g, d
 
     def mixing(self, layer, k, n, width, rng):
         from nstheory.attention.pattern_moments import logit_scale
@@ -139,6 +146,18 @@ class _SharedDraws:
     def isolated(self, layer, k, n, width, rng):
         g, _ = self._gram(layer, k, width, self.queue.pop(0))
         return layer.gamma2 * g
+
+
+def _attention_after_layernorm(layer, prev_is_ln: bool) -> bool:
+    """Whether the attention in ``layer`` (an Attention or a Residual around one) reads a
+    LayerNorm output; ``prev_is_ln``: the layer before ``layer`` is a LayerNorm."""
+    if isinstance(layer, Residual):
+        for sub in layer.branch:
+            if isinstance(sub, Attention):
+                return prev_is_ln
+            prev_is_ln = isinstance(sub, LayerNorm)
+        return False
+    return prev_is_ln
 
 
 def _views(k, n):
@@ -175,7 +194,8 @@ def has_identity_attention(model: Model) -> bool:
 
 
 def identity_leakage(model: Model, rho: float, width: int, samples: int = 20_000,
-                     seed: int = 0, chunk: int = 5_000) -> list[LeakageRow]:
+                     seed: int = 0, chunk: int = 5_000,
+                     exact_ln_norms: bool = True) -> list[LeakageRow]:
     """Per-block leakage correction of the identity attention pattern at ``width``.
 
     Parameters
@@ -192,6 +212,10 @@ def identity_leakage(model: Model, rho: float, width: int, samples: int = 20_000
         Seed of numpy's generator.
     chunk : int, optional
         Samples processed at once.
+    exact_ln_norms : bool, optional
+        Tokens read from a LayerNorm output have their norms exactly (only their angles are
+        sampled); ``False`` samples every attention input as Gaussian tokens (the first form of
+        the correction, kept for its registered test).
 
     Returns
     -------
@@ -233,9 +257,12 @@ def identity_leakage(model: Model, rho: float, width: int, samples: int = 20_000
         size = min(chunk, samples - start)
         k1, m1 = _initial(n, float(rho), size)
         k0, m0 = k1.copy(), m1.copy()
+        prev_is_ln = False  # the inputs: i.i.d. N(0, 1) entries, norms not fixed
         for bi, block in enumerate(model.blocks):
             for layer in block:
-                draws = _SharedDraws(rng)
+                draws = _SharedDraws(rng, exact_ln_norms and _attention_after_layernorm(
+                    layer, prev_is_ln))
+                prev_is_ln = isinstance(layer, LayerNorm)
                 k1, m1 = _apply(layer, k1, m1, n, width, None, draws.mixing)
                 k0, m0 = _apply(layer, k0, m0, n, width, None, draws.isolated)
                 if _has_attention(layer):
