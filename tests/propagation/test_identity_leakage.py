@@ -112,3 +112,39 @@ def test_cli_reports_the_leakage_beside_the_monte_carlo():
     assert "leak (norm)" in text and "norm 1/N+leak" in text
     code, out = _propagate("--json", "--leak-samples", "0")
     assert json.loads(out)["layers"][0]["leakage_normalised"] is None
+
+
+def test_layernorm_outputs_keep_their_norms_and_the_walk_finds_them():
+    from nstheory.propagation import identity_leakage as IL
+    from nstheory.propagation.finite_width_study import run_model
+    from nstheory.propagation.model import LayerNorm
+
+    k = np.broadcast_to(np.array([[1.0, 0.3], [0.3, 1.0]]), (50, 2, 2)).copy()
+    layer = attention_stack(1, "identity", n_tokens=2).blocks[0][0]
+    for unit, spread in ((True, 1e-12), (False, 0.05)):
+        g, _ = IL._SharedDraws(np.random.default_rng(0), unit)._gram(layer, k, 64, None)
+        diag = np.diagonal(g, axis1=1, axis2=2)
+        assert (np.abs(diag - 1).max() > spread) == (not unit)
+    # which attention layers read a LayerNorm output, block by block
+    base = {"arch": "transformer", "mode": "identity", "n_tokens": 4, "layernorm": True,
+            "act": "relu", "sigma2": 2.0, "depth": 3}
+    for residual, post, expected in ((True, False, [True] * 3),      # pre-LN: LN in the branch
+                                     (True, True, [False, True, True]),   # post-LN
+                                     (False, False, [False, True, True])):  # no residual
+        model = run_model({**base, "residual": residual, "post_ln": post})
+        found, prev = [], False
+        for block in model.blocks:
+            for layer in block:
+                if IL._has_attention(layer):
+                    found.append(IL._attention_after_layernorm(layer, prev))
+                prev = isinstance(layer, LayerNorm)
+        assert found == expected, (residual, post, found)
+
+
+def test_exact_norms_change_the_correction_only_after_layernorm():
+    model = build("transformer", 3, residual=False, layernorm=True, mode="identity",
+                  n_tokens=4)
+    a = identity_leakage(model, 0.9, 64, samples=3000, seed=1)
+    b = identity_leakage(model, 0.9, 64, samples=3000, seed=1, exact_ln_norms=False)
+    assert a[0].normalised.mean == b[0].normalised.mean  # block 1 reads the raw inputs
+    assert abs(a[2].normalised.mean - b[2].normalised.mean) > 5 * a[2].normalised.stderr
