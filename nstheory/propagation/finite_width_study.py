@@ -175,9 +175,23 @@ LEAKAGE_RUNS = [{"key": f"tf_{k}_leak", "arch": "transformer", "mode": "identity
 #: only the angles are sampled) -- the held-out test of the refined form.
 LEAKAGE_RUNS_B = [{**r, "key": r["key"] + "_b", "seed": 900 + i}
                   for i, r in enumerate(LEAKAGE_RUNS)]
+#: the ninth set (``--set random-b``, its own file): random query-key transformer blocks at
+#: depth 4, pre-LN at widths 32-512 and without residual at widths 64 and 256, fresh seeds
+#: (10xx): the held-out test of the pattern-resolved mean field at d = width
+#: (:mod:`~nstheory.propagation.pattern_resolved`) as the finite-width prediction, after it had
+#: been seen to agree with the depth-2 runs of :data:`RANDOM_RUNS`. Counts: twice those of
+#: :data:`RANDOM_RUNS` (the no-residual runs as the pre-LN ones at their width).
+RANDOM_RUNS_B = [{"key": f"tf_random_{'preln' if res else 'nores'}_w{w}_d4", "arch": "transformer",
+                  "mode": "random", "n_tokens": 4, "residual": res, "layernorm": True,
+                  "post_ln": False, "act": "relu", "sigma2": 2.0, "depth": 4, "width": w,
+                  "n_nets": n, "per_net": 20, "seed": 1000 + i, "rho": RHO}
+                 for i, (res, w, n) in enumerate(((True, 32, 800), (True, 64, 600),
+                                                  (True, 128, 400), (True, 256, 300),
+                                                  (True, 512, 200), (False, 64, 600),
+                                                  (False, 256, 300)))]
 SETS = {"mlp": RUNS, "blocks": BLOCK_RUNS, "random": RANDOM_RUNS, "one-pair": ONE_PAIR_RUNS,
         "smooth": SMOOTH_RUNS, "pairs": PAIRS_RUNS, "leakage": LEAKAGE_RUNS,
-        "leakage-b": LEAKAGE_RUNS_B}
+        "leakage-b": LEAKAGE_RUNS_B, "random-b": RANDOM_RUNS_B}
 
 
 def measure(run: dict, n_nets: int | None = None) -> dict:
@@ -289,9 +303,9 @@ PRODUCERS = ("nstheory/propagation/finite_width_study.py", "nstheory/propagation
 def main(argv=None, command: str | None = None) -> int:
     """Run (or resume) the study into ``argv[0]``; ``--quick`` runs 1/50 of the networks;
     ``--set blocks`` / ``random`` / ``one-pair`` / ``smooth`` / ``pairs`` / ``leakage`` /
-    ``leakage-b`` runs :data:`BLOCK_RUNS` / :data:`RANDOM_RUNS` / :data:`ONE_PAIR_RUNS` /
-    :data:`SMOOTH_RUNS` / :data:`PAIRS_RUNS` / :data:`LEAKAGE_RUNS` / :data:`LEAKAGE_RUNS_B`
-    instead of
+    ``leakage-b`` / ``random-b`` runs :data:`BLOCK_RUNS` / :data:`RANDOM_RUNS` /
+    :data:`ONE_PAIR_RUNS` / :data:`SMOOTH_RUNS` / :data:`PAIRS_RUNS` / :data:`LEAKAGE_RUNS` /
+    :data:`LEAKAGE_RUNS_B` / :data:`RANDOM_RUNS_B` instead of
     :data:`RUNS` (each into its own file).
 
     Runs already stored in the file are skipped, so an interrupted study resumes; when runs
@@ -302,7 +316,7 @@ def main(argv=None, command: str | None = None) -> int:
     ----------
     argv : list of str, optional
         ``[OUT.json, ["--quick"], ["--set", "mlp" | "blocks" | "random" | "one-pair" |
-        "smooth" | "pairs" | "leakage" | "leakage-b"]]``
+        "smooth" | "pairs" | "leakage" | "leakage-b" | "random-b"]]``
         (default:
         ``sys.argv[1:]``).
     command : str, optional
@@ -332,7 +346,7 @@ def main(argv=None, command: str | None = None) -> int:
     if not argv or argv[0].startswith("-"):
         raise NSTheoryError("usage: python -m nstheory.propagation.finite_width_study OUT.json "
                             "[--quick] [--set mlp|blocks|random|one-pair|smooth|pairs|leakage|"
-                            "leakage-b]")
+                            "leakage-b|random-b]")
     out = Path(argv[0])
     quick = "--quick" in argv
     name = "mlp"

@@ -1,6 +1,6 @@
 """``nstheory finite-width-study OUT.json [--set SET] [--quick]`` (SET: mlp, blocks, random,
-one-pair, smooth, pairs, leakage or leakage-b): run or resume a stored finite-width Monte Carlo
-study (:mod:`~nstheory.propagation.finite_width_study`).
+one-pair, smooth, pairs, leakage, leakage-b or random-b): run or resume a stored finite-width
+Monte Carlo study (:mod:`~nstheory.propagation.finite_width_study`).
 
 Kept apart from the study module so that the command is cheap to register (torch loads only
 when a study runs).
@@ -8,7 +8,8 @@ when a study runs).
 
 from __future__ import annotations
 
-SETS = ("mlp", "blocks", "random", "one-pair", "smooth", "pairs", "leakage", "leakage-b")
+SETS = ("mlp", "blocks", "random", "one-pair", "smooth", "pairs", "leakage", "leakage-b",
+        "random-b")
 
 
 def register_cli(sub) -> None:
@@ -36,7 +37,9 @@ def register_cli(sub) -> None:
         "projected sampler), 'pairs' (one ReLU MLP with 1, 20 and 100 input pairs per "
         "network) or 'leakage' (identity-pattern transformer blocks at widths 32-256, fresh "
         "seeds: the held-out test of the identity pattern's leakage correction) and "
-        "'leakage-b' (the same models with other fresh seeds, for its refined form).")
+        "'leakage-b' (the same models with other fresh seeds, for its refined form) or "
+        "'random-b' (random-W transformer blocks at depth 4, fresh seeds: the held-out test "
+        "of the pattern-resolved mean field at d = width).")
     p.add_argument("out", help="the study's JSON file (created or resumed)")
     p.add_argument("--set", default="mlp", choices=SETS, help="which set of runs (default mlp)")
     p.add_argument("--quick", action="store_true", help="1/50 of the networks (a smoke run)")

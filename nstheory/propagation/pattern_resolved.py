@@ -120,7 +120,8 @@ def _apply(layer, k, m, n, width, rng, attention=None):
 
 
 def pattern_resolved_mc(model: Model, rho: float, samples: int = 100_000, seed: int = 0,
-                        width: int = 256, chunk: int = 20_000, with_q: bool = False):
+                        width: int = 256, chunk: int = 20_000, with_q: bool = False,
+                        normalised_per: int | None = None):
     """Per-block raw stability ``C`` of the pattern-resolved mean field (see module docstring).
 
     Parameters
@@ -139,11 +140,17 @@ def pattern_resolved_mc(model: Model, rho: float, samples: int = 100_000, seed: 
         Samples processed at once.
     with_q : bool, optional
         Also return the second moment ``Q``.
+    normalised_per : int, optional
+        Instead, the normalised view pooled like the Monte Carlo's per-network statistic:
+        consecutive groups of this many samples (input pairs), per group
+        ``sum C / sqrt(sum Q_X sum Q_Y)``, Moments over the groups (``samples`` must be a
+        multiple of it, and ``chunk`` too).
 
     Returns
     -------
     list
-        One :class:`~nstheory.stats.Moments` (over samples) per block, or ``(C, Q)`` pairs.
+        One :class:`~nstheory.stats.Moments` (over samples, or over groups) per block, or
+        ``(C, Q)`` pairs.
 
     Examples
     --------
@@ -157,10 +164,22 @@ def pattern_resolved_mc(model: Model, rho: float, samples: int = 100_000, seed: 
     >>> exact = (math.sqrt(0.75) + (math.pi - math.acos(0.5)) * 0.5) / math.pi
     >>> abs(c.mean - exact) < 1e-14, c.stderr < 1e-14
     (True, True)
+
+    Pooled in groups of 20 pairs, the normalised view of that layer is the cosine, exact again:
+
+    >>> (r,) = pattern_resolved_mc(Model(((Dense(2.0), Act("relu")),), n_tokens=2), 0.5,
+    ...                            samples=40, chunk=20, normalised_per=20)
+    >>> r.n, abs(r.mean - exact) < 1e-14
+    (2, True)
     """
     check_rho(rho)
     samples = check_int(samples, "samples", lo=2)
     chunk = check_int(chunk, "chunk", lo=1)
+    if normalised_per is not None:
+        per = check_int(normalised_per, "normalised_per", lo=1)
+        if samples % per or chunk % per or samples // per < 2:
+            raise NSTheoryError(f"samples ({samples}) and chunk ({chunk}) must be multiples of "
+                                f"normalised_per ({per}), with at least 2 groups")
     n = model.n_tokens
     rng = np.random.default_rng(seed)
     acc_c = [Moments(0, 0.0, 0.0) for _ in model.blocks]
@@ -172,7 +191,15 @@ def pattern_resolved_mc(model: Model, rho: float, samples: int = 100_000, seed: 
         for bi, block in enumerate(model.blocks):
             for layer in block:
                 k, m = _apply(layer, k, m, n, width, rng)
-            acc_c[bi] = acc_c[bi].merge(Moments.from_values(k[:, idx, n + idx].mean(axis=1)))
+            c = k[:, idx, n + idx].mean(axis=1)
+            if normalised_per is not None:
+                def pooled(v):
+                    return v.reshape(-1, normalised_per).sum(axis=1)
+
+                qx = pooled(k[:, idx, idx].mean(axis=1))
+                qy = pooled(k[:, n + idx, n + idx].mean(axis=1))
+                c = pooled(c) / np.sqrt(qx * qy)
+            acc_c[bi] = acc_c[bi].merge(Moments.from_values(c))
             if with_q:
                 acc_q[bi] = acc_q[bi].merge(Moments.from_values(
                     0.5 * (k[:, idx, idx] + k[:, n + idx, n + idx]).mean(axis=1)))
