@@ -347,6 +347,23 @@ def _leak_z_lines(tabs):
             for key, (_, tab) in tabs.items()]
 
 
+def misses_shrink(pairs, unit: str, before: str, after: str, lines):
+    """Verified when every ``(z_before, z_after)`` pair with ``|z_before| > ZMAX`` has
+    ``|z_after| < |z_before|``. The alternative it rejects: a prediction unrelated to the miss
+    shrinks each one with probability at most 1/2 (a shift of the wrong sign, or of more than
+    twice the miss, enlarges it), so its power is ``1 - 2^-misses``."""
+    missed = [(a, b) for a, b in pairs if abs(a) > ZMAX]
+    smaller = sum(abs(b) < abs(a) for a, b in missed)
+    power = 1 - 0.5 ** len(missed) if missed else 0.0
+    return attach_power(compare_holds(
+        smaller == len(missed) and len(missed) > 0,
+        [(f"{unit} (runs x depth)", len(pairs)),
+         (f"{unit} where {before} misses (|z| > {ZMAX:g})", len(missed)),
+         (f"of them with a smaller miss {after}", smaller), *lines],
+        tolerance="every miss smaller", inconclusive=not missed),
+        "a prediction unrelated to the miss (each shrinks with probability <= 1/2)", power)
+
+
 def _leak_every_layer(which: str, exact_ln_norms: bool):
     """|z| <= ZMAX at every layer of every run of set ``which``, decided at the worst layer,
     with the power against the 1/width rule without the correction there."""
@@ -434,19 +451,8 @@ def _():
         return no_stored_measurement(f"{LEAK_DATA['B'].name} absent")
     pairs = [((m - c) / e, (m - c - lk) / e) for _, tab in tabs.values()
              for m, e, c, lk in tab]
-    missed = [(a, b) for a, b in pairs if abs(a) > ZMAX]
-    smaller = sum(abs(b) < abs(a) for a, b in missed)
-    # alternative: a correction unrelated to the miss would shrink each one with probability at
-    # most 1/2 (a shift of the wrong sign, or more than twice the miss, enlarges it)
-    power = 1 - 0.5 ** len(missed) if missed else 0.0
-    return attach_power(compare_holds(
-        smaller == len(missed) and len(missed) > 0,
-        [("layers (runs x depth)", len(pairs)),
-         ("layers where the 1/width rule alone misses (|z| > 4)", len(missed)),
-         ("of them with a smaller miss after the leakage correction", smaller),
-         *_leak_z_lines(tabs)],
-        tolerance="every miss smaller", inconclusive=not missed),
-        "a correction unrelated to the miss (each shrinks with probability <= 1/2)", power)
+    return misses_shrink(pairs, "layers", "the 1/width rule alone",
+                         "after the leakage correction", _leak_z_lines(tabs))
 
 
 c = claim(
@@ -708,17 +714,8 @@ def _():
         return no_stored_measurement(f"{RANDOM_B_DATA.name} absent")
     pairs = [((m - f) / e, (m - p) / math.hypot(e, pe)) for _, rows in tab.values()
              for m, e, p, pe, f in rows]
-    missed = [(a, b) for a, b in pairs if abs(a) > ZMAX]
-    smaller = sum(abs(b) < abs(a) for a, b in missed)
-    power = 1 - 0.5 ** len(missed) if missed else 0.0
-    return attach_power(compare_holds(
-        smaller == len(missed) and len(missed) > 0,
-        [("blocks (runs x depth)", len(pairs)),
-         ("blocks where the hard-argmax mean field misses (|z| > 4)", len(missed)),
-         ("of them with a smaller miss from the pattern-resolved mean field", smaller),
-         *_pr_z_lines(tab)],
-        tolerance="every miss smaller", inconclusive=not missed),
-        "a prediction unrelated to the miss (each shrinks with probability <= 1/2)", power)
+    return misses_shrink(pairs, "blocks", "the hard-argmax mean field",
+                         "from the pattern-resolved mean field", _pr_z_lines(tab))
 
 
 c = claim(
