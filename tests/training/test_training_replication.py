@@ -545,3 +545,25 @@ def test_parity_replication_uses_are_disjoint_from_the_library_checks():
         assert len(rep) == 1
         others = set().union(*(set(k.uses) for k in checks if k is not rep[0]))
         assert not set(rep[0].uses) & others
+
+
+def test_stored_parity_seed_reproduces_its_first_steps():
+    path = DATA / "replication_training_parity.json"
+    if not path.is_file():
+        pytest.skip("replication_training_parity.json not stored yet")
+    study = json.loads(path.read_text())
+    stored = {r["key"]: r for r in study["runs"]}["parity/base/1"]
+    r = T.run_one("parity", "base", 1, {**stored["config"], "steps": 100})
+    assert r["data_info"] == stored["data_info"]
+    assert _same_first_steps(r["trajectory"], stored["trajectory"][:5], study["provenance"])
+    assert "stab_norm" in r["trajectory"][-1]
+
+
+def test_stored_parity_replication_verdicts():
+    if not (DATA / "replication_training_parity.json").is_file():
+        pytest.skip("replication_training_parity.json not stored yet")
+    res = _parity_check("training.parity.stability_decreases", "replication_fall_and_final")
+    assert str(res.status) == "verified" and res.power >= 0.9
+    res = _parity_check("training.parity.stability_precedes_generalisation",
+                        "replication_sign_test_over_seeds")
+    assert str(res.status) == "inconclusive"  # two seeds never generalised
