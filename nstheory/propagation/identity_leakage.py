@@ -107,6 +107,18 @@ def wishart_gram(rng, samples: int, p: int, d: int):
     return a @ np.swapaxes(a, -1, -2)
 
 
+def _square_root(k):
+    """A ``V`` with ``V V^T = k`` per sample: Cholesky (fast), or the symmetric square root
+    when some ``k`` is singular. Any such ``V`` gives ``V A A^T V^T`` the same law, since the
+    standard Wishart matrix ``A A^T`` is invariant under rotations."""
+    from nstheory.propagation.pattern_resolved import _sqrt_psd
+
+    try:
+        return np.linalg.cholesky(k)
+    except np.linalg.LinAlgError:
+        return _sqrt_psd(k)
+
+
 class _SharedDraws:
     """The two attention rules, mixing and not, on the same Wishart draws (in layer order);
     ``unit_norms``: the attention's input is a LayerNorm output (exact token norms)."""
@@ -115,8 +127,6 @@ class _SharedDraws:
         self.rng, self.queue, self.offdiag, self.unit_norms = rng, [], None, unit_norms
 
     def _gram(self, layer, k, width, wish):
-        from nstheory.propagation.pattern_resolved import _sqrt_psd
-
         if layer.mode != "identity":
             raise NSTheoryError("leakage correction: identity pattern needed, got "
                                 f"mode {layer.mode!r}")
@@ -124,7 +134,7 @@ class _SharedDraws:
         if wish is None:
             wish = wishart_gram(self.rng, k.shape[0], k.shape[1], d)
             self.queue.append(wish)
-        v = _sqrt_psd(k)
+        v = _square_root(k)
         g = v @ wish @ np.swapaxes(v, -1, -2) / d
         if self.unit_norms:  # a LayerNorm output has its norm exactly: only the angles vary
             q = np.sqrt(np.diagonal(k, axis1=1, axis2=2) / np.diagonal(g, axis1=1, axis2=2))
