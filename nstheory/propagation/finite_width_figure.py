@@ -272,3 +272,117 @@ def finite_width_smooth_figure(path):
     fig.savefig(path)
     plt.close(fig)
     save_json(out, Path(path).with_suffix(".json"))
+
+
+LEAK_B = STUDY.with_name("propagation_finite_width_leakage_b.json")
+RANDOM_B = STUDY.with_name("propagation_finite_width_random_b.json")
+#: held-out runs drawn: no-residual identity-pattern blocks, and pre-LN random-W blocks
+LEAK_RUNS = ("tf_nores_w32_leak_b", "tf_nores_w64_leak_b", "tf_nores_w128_leak_b",
+             "tf_nores_w256_leak_b")
+RANDOM_B_RUNS = ("tf_random_preln_w32_d4", "tf_random_preln_w64_d4", "tf_random_preln_w128_d4",
+                 "tf_random_preln_w256_d4", "tf_random_preln_w512_d4")
+#: sampled token Gram matrices (leakage) and pattern samples (pattern-resolved) per run, seed 0
+FIGURE_SAMPLES = {"leakage": 4000, "pattern_resolved": 10_000}
+
+
+@figure("propagation_finite_width_leakage",
+        "held-out transformer blocks beyond the 1/width rule: identity pattern without "
+        "residual (1/width-corrected with and without the sampled leakage correction) and "
+        "random query-key weights (hard-argmax mean field vs the pattern-resolved mean field "
+        "at d = width), Monte Carlo with 95% intervals")
+def finite_width_leakage_figure(path):
+    """Draw the held-out studies ``--set leakage-b`` and ``--set random-b`` against the
+    predictions (no new Monte Carlo; the sampled predictions use seed 0).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        Output PNG.
+
+    Raises
+    ------
+    NSTheoryError
+        If a stored study is absent.
+
+    Examples
+    --------
+    >>> from nstheory.plots import FIGURES
+    >>> FIGURES["propagation_finite_width_leakage"].fn is finite_width_leakage_figure
+    True
+    """
+    import numpy as np
+
+    from nstheory.plots import setup_matplotlib
+    from nstheory.propagation.finite_width import finite_width_recursion
+    from nstheory.propagation.finite_width_study import run_model
+    from nstheory.propagation.identity_leakage import identity_leakage
+    from nstheory.propagation.pattern_resolved import pattern_resolved_mc
+    from nstheory.propagation.recurrence import point_recurrence
+    from nstheory.store import load_json, save_json
+
+    for f in (LEAK_B, RANDOM_B):
+        if not f.exists():
+            raise NSTheoryError(f"stored study {f} absent: run nstheory finite-width-study "
+                                "OUT --set leakage-b / random-b first")
+    plt = setup_matplotlib()
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(13, 4.8))
+    out = {"identity_no_residual": {}, "random_preln": {},
+           "samples": FIGURE_SAMPLES, "view": "normalised", "rho": 0.9, "per_net": 20}
+    runs = load_json(LEAK_B)["runs"]
+    for i, key in enumerate(LEAK_RUNS):
+        run, color = runs[key], f"C{i}"
+        model, w = run_model(run), run["width"]
+        rows = finite_width_recursion(model, run["rho"], per_net=run["per_net"])
+        leak = identity_leakage(model, run["rho"], w, samples=FIGURE_SAMPLES["leakage"], seed=0)
+        layers = np.arange(1, run["depth"] + 1)
+        corr = [r.corrected_normalised(w) for r in rows]
+        both = [c + lk.normalised.mean for c, lk in zip(corr, leak, strict=True)]
+        ax.errorbar(layers + 0.06 * (i - 1.5), run["mean"],
+                    yerr=1.96 * np.array(run["stderr"]), fmt="o", ms=3, color=color,
+                    capsize=1.5, lw=0.8, label=f"MC width {w} ({run['n_nets']} nets)")
+        ax.plot(layers, corr, ":", color=color, lw=1)
+        ax.plot(layers, both, "-", color=color, lw=1.2)
+        out["identity_no_residual"][key] = {
+            "width": w, "corrected": corr, "corrected_leak": both,
+            "leak_stderr": [lk.normalised.stderr for lk in leak],
+            "offdiag_weight": [lk.offdiag_weight for lk in leak],
+            "mc_mean": run["mean"], "mc_stderr": run["stderr"]}
+    mf = [r.mean_field_normalised for r in rows]
+    ax.plot(layers, mf, "k-", lw=0.8, alpha=0.6, label="mean field")
+    ax.plot([], [], "k:", label="1/N-corrected")
+    ax.plot([], [], "k-", lw=1.2, label="1/N-corrected + leakage")
+    out["identity_no_residual"]["mean_field"] = mf
+    ax.set_xlabel("transformer block")
+    ax.set_ylabel("normalised stability")
+    ax.set_title("identity pattern, no residual (LN after each sub-block), held-out runs",
+                 fontsize=9)
+    ax.legend(fontsize=7, loc="upper left")
+    runs = load_json(RANDOM_B)["runs"]
+    for i, key in enumerate(RANDOM_B_RUNS):
+        run, color = runs[key], f"C{i}"
+        model, w = run_model(run), run["width"]
+        pr = pattern_resolved_mc(model, run["rho"], samples=FIGURE_SAMPLES["pattern_resolved"],
+                                 seed=0, width=w, chunk=2000, normalised_per=run["per_net"])
+        layers = np.arange(1, run["depth"] + 1)
+        bx.errorbar(layers + 0.06 * (i - 2), run["mean"],
+                    yerr=1.96 * np.array(run["stderr"]), fmt="o", ms=3, color=color,
+                    capsize=1.5, lw=0.8, label=f"MC width {w} ({run['n_nets']} nets)")
+        bx.plot(layers, [p.mean for p in pr], "-", color=color, lw=1.2)
+        out["random_preln"][key] = {"width": w, "pattern_resolved": [p.mean for p in pr],
+                                    "pattern_resolved_stderr": [p.stderr for p in pr],
+                                    "mc_mean": run["mean"], "mc_stderr": run["stderr"]}
+    mf = [st.C / st.Q for st in point_recurrence(model, run["rho"])[1:]]
+    bx.plot(layers, mf, "k--", lw=1, label="mean field (hard argmax, width -> inf)")
+    bx.plot([], [], "k-", lw=1.2, label="pattern-resolved, d = width")
+    out["random_preln"]["mean_field"] = mf
+    bx.set_xticks(layers)
+    bx.set_xlabel("transformer block")
+    bx.set_ylabel("normalised stability")
+    bx.set_title("random query-key weights, pre-LN, held-out runs", fontsize=9)
+    bx.legend(fontsize=7, loc="lower left")
+    fig.suptitle(r"Beyond the 1/width rule: 4 tokens, $\rho = 0.9$, 20 input pairs per network,"
+                 " normalised view", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    save_json(out, Path(path).with_suffix(".json"))

@@ -69,6 +69,15 @@ class LeakageRow:
     offdiag_weight : float or None
         Mean attention weight off the diagonal in the block's attention layer (over samples,
         queries and both inputs); None for a block without attention.
+
+    Examples
+    --------
+    >>> from nstheory.propagation.model import attention_stack
+    >>> (row,) = identity_leakage(attention_stack(1, "identity", n_tokens=4), 0.9, 16,
+    ...                           samples=500)
+    >>> d = row.to_dict()
+    >>> d["layer"], d["leakage_raw"] == row.raw.mean, 0 < d["offdiag_weight"] < 1
+    (1, True, True)
     """
 
     layer: int
