@@ -731,8 +731,8 @@ c = claim(
     evidence=PR_EVIDENCE + " It agrees at all 24 blocks at widths 64-512 (|z| <= 1.7) and "
     "misses at width 32 from block 3 (z = -5.2, -6.2; -3.8 at block 2): the Monte Carlo lies "
     "below, the direction of the channels' 1/width correction that the pattern-resolved mean "
-    "field leaves out (for the identity pattern at width 32 that correction is -0.002 to "
-    "-0.008, the size of this miss).",
+    "field leaves out (for the pre-LN identity pattern at width 32 that correction is -0.002 "
+    "to -0.009 over blocks 1-6; this miss is -0.008 at block 4).",
     fast=False,
     single_evidence="Monte Carlo is the only route independent of the prediction under test",
 )
