@@ -87,7 +87,7 @@ def run_finite_width(args, model, raw_rows) -> int:
             leak_samples = auto_leak_samples(len(model.blocks))
         if leak_samples:
             leakage = identity_leakage(model, args.rho, args.width, samples=leak_samples,
-                                       seed=args.seed)
+                                       seed=args.seed, show_progress=not args.json)
     rows = finite_width_table(model, args.rho, args.width, per_net=args.per_net,
                               mc_normalised=mc_norm, mc_raw=mc_raw, leakage=leakage)
     if mc_raw is not None:
@@ -123,7 +123,8 @@ def run_finite_width(args, model, raw_rows) -> int:
     if leakage is not None:
         meta["routes"] += ("; leakage: the identity attention pattern's off-diagonal weight at "
                            "this width, neglected by the 1/width rule, sampled (token Gram "
-                           f"matrices Wishart given the mean-field kernel, {leak_samples} "
+                           "matrices Wishart given the mean-field kernel, only the angles for "
+                           f"a LayerNorm output, {leak_samples} "
                            "samples, seed --seed; ± its standard error); corrected+leak = "
                            "corrected + leakage (products of the two neglected)")
     if args.json:

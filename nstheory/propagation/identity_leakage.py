@@ -213,8 +213,8 @@ def has_identity_attention(model: Model) -> bool:
 
 
 def identity_leakage(model: Model, rho: float, width: int, samples: int = 20_000,
-                     seed: int = 0, chunk: int = 5_000,
-                     exact_ln_norms: bool = True) -> list[LeakageRow]:
+                     seed: int = 0, chunk: int = 5_000, exact_ln_norms: bool = True,
+                     show_progress: bool = False) -> list[LeakageRow]:
     """Per-block leakage correction of the identity attention pattern at ``width``.
 
     Parameters
@@ -235,6 +235,8 @@ def identity_leakage(model: Model, rho: float, width: int, samples: int = 20_000
         Tokens read from a LayerNorm output have their norms exactly (only their angles are
         sampled); ``False`` samples every attention input as Gaussian tokens (the first form of
         the correction, kept for its registered test).
+    show_progress : bool, optional
+        A progress bar over the chunks (stderr).
 
     Returns
     -------
@@ -272,7 +274,10 @@ def identity_leakage(model: Model, rho: float, width: int, samples: int = 20_000
     raw = [Moments(0, 0.0, 0.0) for _ in range(nb)]
     norm = [Moments(0, 0.0, 0.0) for _ in range(nb)]
     offdiag: list[list[float]] = [[] for _ in range(nb)]
-    for start in range(0, samples, chunk):
+    from nstheory.progress import progress
+
+    for start in progress(range(0, samples, chunk), desc="leakage samples",
+                          enabled=show_progress):
         size = min(chunk, samples - start)
         k1, m1 = _initial(n, float(rho), size)
         k0, m0 = k1.copy(), m1.copy()
