@@ -151,8 +151,9 @@ class AnswerNet(nn.Module):
     --------
     >>> _ = torch.manual_seed(0)
     >>> m = AnswerNet(vocab=8, n_out=7, seq_len=3, width=16, heads=4, mlp=32)
-    >>> tuple(m(torch.tensor([[1, 2, 7], [3, 3, 7]])).shape)
-    (2, 7)
+    >>> t = torch.tensor([[1, 2, 7], [3, 3, 7]])
+    >>> tuple(m(t).shape), bool(torch.equal(m(t), m.forward_embeddings(m.embed(t))))
+    ((2, 7), True)
     """
 
     def __init__(self, vocab: int, n_out: int, seq_len: int, width: int, heads: int,
@@ -164,11 +165,18 @@ class AnswerNet(nn.Module):
         self.up, self.down = nn.Linear(width, mlp), nn.Linear(mlp, width)
         self.readout = nn.Linear(width, n_out, bias=False)
 
-    def forward(self, tokens):
-        x = self.tok[tokens] + self.pos
+    def embed(self, tokens):
+        """Token plus position embeddings, ``(batch, seq_len, width)``."""
+        return self.tok[tokens] + self.pos
+
+    def forward_embeddings(self, x):
+        """Answer logits from embeddings (``forward`` is ``forward_embeddings(embed(.))``)."""
         h = x[:, -1] + self.attn(x, last_only=True)
         h = h + self.down(F.relu(self.up(h)))
         return self.readout(h)
+
+    def forward(self, tokens):
+        return self.forward_embeddings(self.embed(tokens))
 
 
 def count_params(model) -> int:

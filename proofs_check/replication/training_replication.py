@@ -36,6 +36,15 @@ regularized arm, paired by seed (same initialisation and batches):
   each bit with probability 0.525, else redraw it from {0, 1}). Regularized arm: gamma 0.05,
   rho 0.05, noise on the 40 bits, ``U`` = 2 (the stored study trains the base arm only:
   ``--arms base``).
+* ``grokking`` -- the modular-addition model at p = 113 with 30 % of the 12 769 pairs for
+  training (split as for ``modadd``), the same optimiser, full batch, base arm only
+  (``--arms base``): every 250 steps the training accuracy and the embedding sensitivity
+  (:func:`embedding_sensitivity`: 0.1 times a standard normal vector added to the token +
+  position embeddings of both operands, one draw per input, on 1024 training inputs; the
+  fraction whose answer changes); a run stops when validation accuracy reaches 50 % (the end
+  of the grokking plateau) or after 5000 steps. :func:`plateau_summary` gives per run the
+  measurements on the plateau (training accuracy 1, validation accuracy below 0.5), their rank
+  correlation with the step and exact intervals of the first and last value.
 
 Where this replication chooses differently from the library's training code (on purpose):
 
@@ -59,7 +68,8 @@ Where this replication chooses differently from the library's training code (on 
   ``numpy.random.default_rng(s + 1000)``, the noise ``torch.Generator`` is seeded
   ``s + 500000``, the modadd split and the parity data use
   ``numpy.random.default_rng(s + 20000)``, and the stability measurement at step ``t`` a
-  ``torch.Generator`` seeded ``s + 700000 + t``.
+  ``torch.Generator`` seeded ``s + 700000 + t`` (the sensitivity measurement
+  ``s + 900000 + t``).
 
 Statistics: per threshold, steps to the first evaluation at the threshold; runs that never get
 there enter at their budget (with censoring only in the regularized arm the ratio is an upper
@@ -99,13 +109,14 @@ from pathlib import Path
 
 from nstheory.errors import NSTheoryError, check_choice, check_int, parse_seeds
 
-STUDIES = ("ntp", "modadd", "parity")
+STUDIES = ("ntp", "modadd", "parity", "grokking")
 ARMS = ("base", "reg")
 THREADS = 1
 BATCH_SEED_OFFSET = 1000
 SPLIT_SEED_OFFSET = 20_000
 NOISE_SEED_OFFSET = 500_000
 STAB_SEED_OFFSET = 700_000
+SENS_SEED_OFFSET = 900_000
 BOOTSTRAP_RESAMPLES = 20_000
 BOOTSTRAP_SEED = 2026
 LEVEL = 0.95
@@ -128,9 +139,15 @@ CONFIG = {
                "eval_every": 25, "gamma": 0.05, "rho": 0.05, "metric": "val_acc",
                "thresholds": [0.9], "primary": 0.9, "stop_when_all_reached": False,
                "stab_every": 100, "stab_samples": 512},
+    "grokking": {"p": 113, "train_frac": 0.3, "width": 128, "heads": 4, "mlp": 512,
+                 "lr": 1e-3, "weight_decay": 1.0, "betas": [0.9, 0.98], "warmup": 10,
+                 "batch": None, "steps": 5000, "eval_every": 25, "gamma": 0.75, "rho": 0.25,
+                 "metric": "val_acc", "thresholds": [0.5], "primary": 0.5,
+                 "stop_when_all_reached": True, "sens_every": 250, "sens_samples": 1024,
+                 "sens_sigma": 0.1},
 }
 #: The paper's speed-ups (haris2026): next-token prediction ~1.75, algorithmic tasks 4500/3300.
-PAPER_RATIO = {"ntp": 1.75, "modadd": 4500 / 3300, "parity": 1.35}
+PAPER_RATIO = {"ntp": 1.75, "modadd": 4500 / 3300, "parity": 1.35, "grokking": 4500 / 3300}
 #: The files whose code computes this study's numbers.
 PRODUCERS = ("proofs_check/replication/training_replication.py",
              "proofs_check/replication/lm_models.py", "nstheory/reproducible.py")
@@ -336,7 +353,7 @@ def study_data(study: str, cfg: dict, seed: int) -> dict:
     >>> study_data("modadd", CONFIG["modadd"], 0)["info"]
     {'n_train': 1740, 'n_val': 1741}
     """
-    if study == "modadd":
+    if study in ("modadd", "grokking"):
         return modadd_data(cfg, seed)
     if study == "parity":
         return parity_data(cfg, seed)
@@ -422,6 +439,33 @@ def normalised_stability(model, x, rho: float, vocab: int, positions, generator)
     cov = ((px - mean) * (py - mean)).mean(0).sum()
     var = (((px - mean) ** 2).mean(0) + ((py - mean) ** 2).mean(0)).sum() / 2
     return float(cov / var)
+
+
+def embedding_sensitivity(model, x, sigma: float, positions, generator) -> float:
+    """Fraction of the inputs ``x`` whose predicted answer changes when ``sigma`` times a
+    standard normal vector is added to the (token + position) embeddings of the ``positions``
+    (one draw per input).
+
+    >>> import torch
+    >>> from proofs_check.replication.lm_models import AnswerNet
+    >>> _ = torch.manual_seed(0)
+    >>> m = AnswerNet(vocab=8, n_out=7, seq_len=3, width=16, heads=4, mlp=32)
+    >>> x = torch.randint(0, 7, (500, 3)); x[:, 2] = 7
+    >>> g = torch.Generator().manual_seed(1)
+    >>> embedding_sensitivity(m, x, 0.0, [0, 1], g)
+    0.0
+    >>> 0 < embedding_sensitivity(m, x, 5.0, [0, 1], g)
+    True
+    """
+    import torch
+
+    with torch.no_grad():
+        e = model.embed(x)
+        mask = torch.zeros(e.shape[1], 1, dtype=e.dtype)
+        mask[list(positions)] = 1.0
+        noisy = e + sigma * torch.randn(e.shape, generator=generator, dtype=e.dtype) * mask
+        same = model.forward_embeddings(e).argmax(-1) == model.forward_embeddings(noisy).argmax(-1)
+    return float(1.0 - same.double().mean())
 
 
 def objective(model, x, y, gamma: float, rho: float, noise_vocab: int, positions, generator):
@@ -581,6 +625,13 @@ def run_one(study: str, arm: str, seed: int, overrides: dict | None = None,
             if step % cfg["eval_every"] == 0 or step == cfg["steps"]:
                 rec = {"step": step, **evaluate(model, data["val_x"], data["val_y"]),
                        "batch_ce": ce}
+                sens_every = cfg.get("sens_every")
+                if sens_every and step % sens_every == 0:
+                    rec["sens"] = embedding_sensitivity(
+                        model, data["train_x"][:cfg["sens_samples"]], cfg["sens_sigma"],
+                        data["noise_positions"],
+                        torch.Generator().manual_seed(seed + SENS_SEED_OFFSET + step))
+                    rec["train_acc"] = evaluate(model, data["train_x"], data["train_y"])["val_acc"]
                 if stab_every and (step % stab_every == 0 or step == cfg["steps"]):
                     rec["stab_norm"] = normalised_stability(
                         model, data["train_x"][:cfg["stab_samples"]], cfg["rho"],
@@ -801,6 +852,72 @@ def stability_summary(runs) -> list[dict]:
     return out
 
 
+def rank_correlation(x, y) -> float:
+    """Spearman's rank correlation: Pearson's correlation of the average ranks.
+
+    >>> rank_correlation([1, 2, 3, 4], [10, 9, 9, 1]), rank_correlation([1, 2, 3], [1, 2, 3])
+    (-0.9486832980505138, 1.0)
+    """
+    import numpy as np
+
+    def ranks(v):
+        v = np.asarray(v, float)
+        order = np.argsort(v, kind="mergesort")
+        r = np.empty(len(v))
+        r[order] = np.arange(1, len(v) + 1)
+        for u in np.unique(v):  # ties share their average rank
+            r[v == u] = r[v == u].mean()
+        return r
+
+    a, b = ranks(x), ranks(y)
+    a, b = a - a.mean(), b - b.mean()
+    return float((a * b).sum() / np.sqrt((a * a).sum() * (b * b).sum()))
+
+
+def binomial_interval(k: int, n: int, level: float = LEVEL) -> tuple[float, float]:
+    """Exact (Clopper-Pearson) interval for a proportion ``k / n`` from beta quantiles.
+
+    >>> binomial_interval(0, 10)[0], round(binomial_interval(5, 10)[1], 4)
+    (0.0, 0.8129)
+    """
+    from scipy.stats import beta
+
+    a = (1 - level) / 2
+    lo = 0.0 if k == 0 else float(beta.ppf(a, k, n - k + 1))
+    hi = 1.0 if k == n else float(beta.ppf(1 - a, k + 1, n - k))
+    return lo, hi
+
+
+def plateau_summary(runs) -> list[dict]:
+    """Per base run of the grokking study: the sensitivity measurements on the plateau
+    (training accuracy 1, validation accuracy below 0.5), their rank correlation with the step,
+    and the exact 95 % intervals of the first and last plateau value.
+
+    >>> traj = [{"step": s, "val_acc": 0.1, "train_acc": 1.0, "sens": 0.5 - s / 2000}
+    ...         for s in range(0, 1001, 250)]
+    >>> row = plateau_summary([{"study": "grokking", "arm": "base", "seed": 0,
+    ...                         "config": {"sens_samples": 1000}, "trajectory": traj}])[0]
+    >>> row["points"], row["rank_correlation"], row["first"], row["last"]
+    (5, -1.0, 0.5, 0.0)
+    """
+    out = []
+    for r in sorted((r for r in runs if r["study"] == "grokking" and r["arm"] == "base"),
+                    key=lambda r: r["seed"]):
+        n = r["config"]["sens_samples"]
+        pts = [(t["step"], t["sens"]) for t in r["trajectory"]
+               if "sens" in t and t["train_acc"] >= 1.0 and t["val_acc"] < 0.5]
+        row = {"seed": r["seed"], "n": n, "points": len(pts),
+               "steps": [s for s, _ in pts], "sens": [v for _, v in pts]}
+        if len(pts) >= 3:
+            v0, v1 = pts[0][1], pts[-1][1]
+            row.update(rank_correlation=rank_correlation(row["steps"], row["sens"]),
+                       first=v0, last=v1,
+                       first_ci=binomial_interval(round(v0 * n), n),
+                       last_ci=binomial_interval(round(v1 * n), n))
+        out.append(row)
+    return out
+
+
 # ------------------------------------------------------------------------- command
 
 
@@ -822,7 +939,7 @@ def main(argv=None) -> int:
     >>> main(["--study", "lm"])
     Traceback (most recent call last):
     ...
-    nstheory.errors.NSTheoryError: --study must be one of ntp, modadd, parity; got 'lm'
+    nstheory.errors.NSTheoryError: --study must be one of ntp, modadd, parity, grokking; got 'lm'
     >>> main(["--study", "ntp", "--steps", "0"])
     Traceback (most recent call last):
     ...
@@ -885,6 +1002,12 @@ def main(argv=None) -> int:
     for row in table:
         print(_format_row(row | {"study": study}))
     stab = stability_summary(runs) if study == "parity" else []
+    plateau = plateau_summary(runs) if study == "grokking" else []
+    for row in plateau:
+        print(f"grokking/base/{row['seed']}: {row['points']} plateau points, steps "
+              f"{row['steps'][:1]}-{row['steps'][-1:]}, rank correlation "
+              f"{row.get('rank_correlation')}, sensitivity {row.get('first')} -> "
+              f"{row.get('last')}")
     for row in stab:
         print(f"parity/base/{row['seed']}: normalised token stability {row['first']:.4f} -> "
               f"{row['last']:.4f}, half-way down at step {row['half_way_step']}, validation "
@@ -896,7 +1019,8 @@ def main(argv=None) -> int:
                "seed_offsets": {"batches": BATCH_SEED_OFFSET, "noise": NOISE_SEED_OFFSET,
                                 "modadd_split": SPLIT_SEED_OFFSET,
                                 "parity_data": SPLIT_SEED_OFFSET,
-                                "stability": STAB_SEED_OFFSET},
+                                "stability": STAB_SEED_OFFSET,
+                                "sensitivity": SENS_SEED_OFFSET},
                "bootstrap": {"resamples": BOOTSTRAP_RESAMPLES, "seed": BOOTSTRAP_SEED,
                              "level": LEVEL}}
         prov = provenance_block(cfg, PRODUCERS, command=shlex.join(
@@ -906,7 +1030,7 @@ def main(argv=None) -> int:
                         "seconds": [r["seconds"] for r in runs if r["arm"] == arm]}
                   for arm in ARMS}
         save_study({"study": study, "runs": runs, "summary": {"thresholds": table,
-                    "stability": stab,
+                    "stability": stab, "plateau": plateau,
                     "primary": CONFIG[study]["primary"], "complete": len(runs) == len(todo)},
                     "timing": timing, "config": cfg}, a.out, prov, force=a.force)
         print(f"wrote {a.out} ({len(runs)} of {len(todo)} runs)")
@@ -921,11 +1045,42 @@ if __name__ == "__main__":  # pragma: no cover
         sys.exit(2)
 
 
-__all__ = ["ARMS", "CONFIG", "PAPER_RATIO", "PRODUCERS", "STUDIES", "batch_stream",
-           "bootstrap_ratio", "build_model", "build_vocab", "corpus_dir", "corpus_text",
-           "decide", "evaluate", "first_crossing", "interval_power", "lm_windows", "main",
-           "modadd_data", "normalised_stability", "ntp_data", "objective", "parity_data",
-           "permutation_pvalues", "ratio_bound_kind", "run_one", "split_quotations",
-           "stability_penalty", "stability_summary", "study_data", "threshold_table",
-           "token_noise", "tokenize"]
+__all__ = [
+    "ARMS",
+    "CONFIG",
+    "PAPER_RATIO",
+    "PRODUCERS",
+    "STUDIES",
+    "batch_stream",
+    "binomial_interval",
+    "bootstrap_ratio",
+    "build_model",
+    "build_vocab",
+    "corpus_dir",
+    "corpus_text",
+    "decide",
+    "embedding_sensitivity",
+    "evaluate",
+    "first_crossing",
+    "interval_power",
+    "lm_windows",
+    "main",
+    "modadd_data",
+    "normalised_stability",
+    "ntp_data",
+    "objective",
+    "parity_data",
+    "permutation_pvalues",
+    "plateau_summary",
+    "rank_correlation",
+    "ratio_bound_kind",
+    "run_one",
+    "split_quotations",
+    "stability_penalty",
+    "stability_summary",
+    "study_data",
+    "threshold_table",
+    "token_noise",
+    "tokenize",
+]
 
