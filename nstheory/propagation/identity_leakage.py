@@ -58,7 +58,7 @@ from nstheory.stats import Moments
 class LeakageRow:
     """The leakage correction after one block.
 
-    Attributes
+    Parameters
     ----------
     layer : int
         Block index (1-based).
