@@ -38,7 +38,7 @@ regularized arm, paired by seed (same initialisation and batches):
   ``--arms base``).
 * ``grokking`` -- the modular-addition model at p = 113 with 30 % of the 12 769 pairs for
   training (split as for ``modadd``), the same optimiser, full batch, base arm only
-  (``--arms base``): every 250 steps the training accuracy and the embedding sensitivity
+  (``--arms base``): every 125 steps the training accuracy and the embedding sensitivity
   (:func:`embedding_sensitivity`: 0.1 times a standard normal vector added to the token +
   position embeddings of both operands, one draw per input, on 1024 training inputs; the
   fraction whose answer changes); a run stops when validation accuracy reaches 50 % (the end
@@ -143,7 +143,7 @@ CONFIG = {
                  "lr": 1e-3, "weight_decay": 1.0, "betas": [0.9, 0.98], "warmup": 10,
                  "batch": None, "steps": 5000, "eval_every": 25, "gamma": 0.75, "rho": 0.25,
                  "metric": "val_acc", "thresholds": [0.5], "primary": 0.5,
-                 "stop_when_all_reached": True, "sens_every": 250, "sens_samples": 1024,
+                 "stop_when_all_reached": True, "sens_every": 125, "sens_samples": 1024,
                  "sens_sigma": 0.1},
 }
 #: The paper's speed-ups (haris2026): next-token prediction ~1.75, algorithmic tasks 4500/3300.
