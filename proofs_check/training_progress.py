@@ -26,6 +26,9 @@ from nstheory.claims import (
 from nstheory.store import reports_study
 
 DATA = Path(__file__).parent / "data" / "training_modadd113.json"
+#: the separately written replication's grokking study
+#: (:mod:`proofs_check.replication.training_replication`, ``--study grokking --arms base``)
+REPLICATION = Path(__file__).parent / "data" / "replication_training_grokking.json"
 ALPHA = 0.01
 ALT_TREND = ("a rank correlation of -0.5 on every seed's plateau (Fisher z approximation of "
              "Spearman's rho_s)")
@@ -49,6 +52,20 @@ def _plateaus():
 
 def _missing():
     return no_stored_measurement(f"{DATA.name} absent")
+
+
+def _fisher_scale(points: int) -> float:
+    """Standard-error scale of Fisher's z of Spearman's rho_s over ``points`` (1.03 factor)."""
+    import math
+
+    return math.sqrt(points - 3) / 1.03
+
+
+def _fall_power(r0: float, n: int) -> float:
+    """Power of 'disjoint 95% intervals' against a fall of 0.15 from a start rate ``r0`` with
+    ``n`` inputs: roughly a difference above 1.96 (se0 + se1), se at the start rate."""
+    se = (r0 * (1 - r0) / n) ** 0.5
+    return one_sided_power(0.15 - 2 * 1.959964 * se, 2**0.5 * se, 0.0)
 
 
 c = claim(
@@ -93,7 +110,7 @@ def _():
         usable += 1
         steps, sens = [p[0] for p in plateau], [p[1] for p in plateau]
         res = spearmanr(steps, sens, alternative="less")
-        scale = math.sqrt(len(steps) - 3) / 1.03
+        scale = _fisher_scale(len(steps))
         zs.append(math.atanh(max(-0.999999, min(0.999999, res.statistic))) * scale)
         p_signs *= one_sided_power(math.atanh(0.5) * scale, 1.0, 0.0)
         shift += math.atanh(0.5) * scale
@@ -132,9 +149,7 @@ def _():
         lo0, hi0 = clopper_pearson(round(r0 * n), n)
         lo1, hi1 = clopper_pearson(round(r1 * n), n)
         ok &= hi1 < lo0
-        # disjoint 95% intervals need roughly diff > 1.96 (se0 + se1), se at the start rate
-        se = (r0 * (1 - r0) / n) ** 0.5
-        power *= one_sided_power(0.15 - 2 * 1.959964 * se, 2**0.5 * se, 0.0)
+        power *= _fall_power(r0, n)
         q.append((f"seed {seed}: sensitivity at plateau start (step {s0}), 95% Clopper-Pearson",
                   f"{r0:.4f} [{lo0:.4f}, {hi0:.4f}] (n = {n})"))
         q.append((f"seed {seed}: sensitivity at plateau end (step {s1}), 95% Clopper-Pearson",
@@ -143,3 +158,53 @@ def _():
                                       tolerance="end interval entirely below start",
                                       inconclusive=usable < 2), ALT_FALL,
                         power if usable else 0.0)
+
+
+@c.check("monte-carlo", name="replication_trend_and_fall",
+         uses=("data:replication_training_grokking.json",
+               "proofs_check.replication.training_replication"))
+@reports_study(REPLICATION)
+def _():
+    import math
+
+    from scipy.stats import norm
+
+    from nstheory.store import load_json
+    from proofs_check.replication.training_replication import plateau_summary
+
+    if not REPLICATION.exists():
+        return no_stored_measurement(f"{REPLICATION.name} absent")
+    rows = plateau_summary(load_json(REPLICATION)["runs"])
+    q, ok, zs, p_signs, shift, fall = [], True, [], 1.0, 0.0, 1.0
+    usable = [r for r in rows if r["points"] >= 5]
+    for r in rows:
+        if r["points"] < 5:
+            q.append((f"replication seed {r['seed']}: plateau points", str(r["points"])))
+            continue
+        scale = _fisher_scale(r["points"])
+        zs.append(math.atanh(max(-0.999999, min(0.999999, r["rank_correlation"]))) * scale)
+        p_signs *= one_sided_power(math.atanh(0.5) * scale, 1.0, 0.0)
+        shift += math.atanh(0.5) * scale
+        fall *= _fall_power(r["first"], r["n"])
+        (lo0, hi0), (lo1, hi1) = r["first_ci"], r["last_ci"]
+        ok &= r["rank_correlation"] < 0 and hi1 < lo0
+        q.append((f"replication seed {r['seed']}: rank correlation of (step, sensitivity) on "
+                  f"the plateau, steps {r['steps'][0]}-{r['steps'][-1]} ({r['points']} points)",
+                  f"{r['rank_correlation']:+.3f}"))
+        q.append((f"replication seed {r['seed']}: sensitivity at plateau start -> end, exact "
+                  f"95% intervals (n = {r['n']})",
+                  f"{r['first']:.4f} [{lo0:.4f}, {hi0:.4f}] -> {r['last']:.4f} "
+                  f"[{lo1:.4f}, {hi1:.4f}]"))
+    power = 0.0
+    if usable:
+        z_comb = sum(zs) / math.sqrt(len(usable))
+        ok &= bool(norm.cdf(z_comb) < ALPHA)
+        q.append(("replication seeds combined: Stouffer z of the Fisher-transformed rank "
+                  "correlations, one-sided p", f"z = {z_comb:.2f}, p = {norm.cdf(z_comb):.2g}"))
+        power = p_signs * one_sided_power(shift / math.sqrt(len(usable)), 1.0,
+                                          float(norm.ppf(1 - ALPHA))) * fall
+    return attach_power(compare_holds(
+        ok and len(usable) >= 2, q,
+        tolerance=f"on every seed a negative rank correlation and the end interval below the "
+        f"start; combined p < {ALPHA}", inconclusive=len(usable) < 2),
+        f"{ALT_TREND}; and {ALT_FALL}", power)

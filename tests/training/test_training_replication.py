@@ -567,3 +567,65 @@ def test_stored_parity_replication_verdicts():
     res = _parity_check("training.parity.stability_precedes_generalisation",
                         "replication_sign_test_over_seeds")
     assert str(res.status) == "inconclusive"  # two seeds never generalised
+
+
+# ------------------------------------------------------- grokking (p = 113, base arm only)
+
+
+def test_rank_correlation_and_binomial_interval_against_scipy_and_the_library():
+    from scipy.stats import spearmanr
+
+    from nstheory.stats import clopper_pearson
+
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        x = rng.integers(0, 8, 15)          # ties in both
+        y = rng.integers(0, 5, 15)
+        if len(set(x)) > 1 and len(set(y)) > 1:
+            assert T.rank_correlation(x, y) == pytest.approx(spearmanr(x, y).statistic,
+                                                             abs=1e-12)
+    for k, n in ((0, 1024), (53, 1024), (533, 1024), (1024, 1024)):
+        assert T.binomial_interval(k, n) == pytest.approx(clopper_pearson(k, n), abs=1e-9)
+
+
+def test_embedding_sensitivity_grows_with_the_noise():
+    torch.manual_seed(0)
+    cfg = {**T.CONFIG["grokking"], "p": 11, "width": 16, "heads": 2, "mlp": 32}
+    data = T.modadd_data(cfg, 0)
+    model = T.build_model("grokking", cfg, data)
+    g = torch.Generator().manual_seed(2)
+    rates = [T.embedding_sensitivity(model, data["train_x"], s, [0, 1], g)
+             for s in (0.0, 0.05, 0.5, 5.0)]
+    assert rates[0] == 0.0 and rates == sorted(rates) and rates[-1] > 0.3
+
+
+def _grokking_study(path, trajectories):
+    runs = [{"study": "grokking", "arm": "base", "seed": s, "config": {"sens_samples": 1024},
+             "trajectory": traj} for s, traj in enumerate(trajectories)]
+    path.write_text(json.dumps({"runs": runs}))
+
+
+def _falling(start=0.5, end=0.05, points=36, val=0.1):
+    return [{"step": 125 * i, "train_acc": 1.0, "val_acc": val,
+             "sens": round(start + (end - start) * i / (points - 1), 4)}
+            for i in range(points)]
+
+
+@pytest.mark.parametrize("trajectories,status", [
+    ([_falling(), _falling(0.45, 0.08), _falling(0.52, 0.1)], "verified"),
+    ([_falling(), _falling(0.1, 0.4)], "refuted"),                 # one seed rises
+    ([_falling(), _falling(val=0.6)], "inconclusive"),             # one plateau only
+    # short plateaus: the sign test's power against rho_s = -0.5 on every seed is 0.84 < 0.9
+    ([_falling(points=12), _falling(points=12), _falling(points=12)], "inconclusive"),
+])
+def test_grokking_replication_check_decides(tmp_path, monkeypatch, trajectories, status):
+    import proofs_check.training_progress as G
+    from nstheory.claims import REGISTRY, run_check
+
+    monkeypatch.setattr(G, "REPLICATION", tmp_path / "rep.json")
+    _grokking_study(G.REPLICATION, trajectories)
+    chk = next(k for k in REGISTRY.claims["training.grokking.sensitivity_progress_measure"].checks
+               if k.name == "replication_trend_and_fall")
+    res = run_check(chk)
+    assert str(res.status) == status, res.quantities
+    assert res.alternative
