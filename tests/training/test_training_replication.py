@@ -629,3 +629,14 @@ def test_grokking_replication_check_decides(tmp_path, monkeypatch, trajectories,
     res = run_check(chk)
     assert str(res.status) == status, res.quantities
     assert res.alternative
+
+
+def test_stored_grokking_seed_reproduces_its_first_steps():
+    path = DATA / "replication_training_grokking.json"
+    if not path.is_file():
+        pytest.skip("replication_training_grokking.json not stored yet")
+    study = json.loads(path.read_text())
+    stored = {r["key"]: r for r in study["runs"]}["grokking/base/0"]
+    r = T.run_one("grokking", "base", 0, {**stored["config"], "steps": 125})
+    assert _same_first_steps(r["trajectory"], stored["trajectory"][:6], study["provenance"])
+    assert "sens" in r["trajectory"][-1] and "train_acc" in r["trajectory"][-1]
