@@ -547,18 +547,6 @@ def test_parity_replication_uses_are_disjoint_from_the_library_checks():
         assert not set(rep[0].uses) & others
 
 
-def test_stored_parity_seed_reproduces_its_first_steps():
-    path = DATA / "replication_training_parity.json"
-    if not path.is_file():
-        pytest.skip("replication_training_parity.json not stored yet")
-    study = json.loads(path.read_text())
-    stored = {r["key"]: r for r in study["runs"]}["parity/base/1"]
-    r = T.run_one("parity", "base", 1, {**stored["config"], "steps": 100})
-    assert r["data_info"] == stored["data_info"]
-    assert _same_first_steps(r["trajectory"], stored["trajectory"][:5], study["provenance"])
-    assert "stab_norm" in r["trajectory"][-1]
-
-
 def test_stored_parity_replication_verdicts():
     if not (DATA / "replication_training_parity.json").is_file():
         pytest.skip("replication_training_parity.json not stored yet")
@@ -631,12 +619,18 @@ def test_grokking_replication_check_decides(tmp_path, monkeypatch, trajectories,
     assert res.alternative
 
 
-def test_stored_grokking_seed_reproduces_its_first_steps():
-    path = DATA / "replication_training_grokking.json"
+@pytest.mark.parametrize("name,key,steps,points,metric", [
+    ("replication_training_parity.json", "parity/base/1", 100, 5, "stab_norm"),
+    ("replication_training_grokking.json", "grokking/base/0", 125, 6, "sens"),
+])
+def test_stored_base_only_study_reproduces_its_first_steps(name, key, steps, points, metric):
+    path = DATA / name
     if not path.is_file():
-        pytest.skip("replication_training_grokking.json not stored yet")
+        pytest.skip(f"{name} not stored yet")
     study = json.loads(path.read_text())
-    stored = {r["key"]: r for r in study["runs"]}["grokking/base/0"]
-    r = T.run_one("grokking", "base", 0, {**stored["config"], "steps": 125})
-    assert _same_first_steps(r["trajectory"], stored["trajectory"][:6], study["provenance"])
-    assert "sens" in r["trajectory"][-1] and "train_acc" in r["trajectory"][-1]
+    stored = {r["key"]: r for r in study["runs"]}[key]
+    study_name, arm, seed = key.split("/")
+    r = T.run_one(study_name, arm, int(seed), {**stored["config"], "steps": steps})
+    assert r["data_info"] == stored["data_info"]
+    assert _same_first_steps(r["trajectory"], stored["trajectory"][:points], study["provenance"])
+    assert metric in r["trajectory"][-1]
