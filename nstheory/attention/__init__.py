@@ -6,7 +6,10 @@ Modules: :mod:`~nstheory.attention.layer` (the batched torch layer),
 :mod:`~nstheory.attention.certified` (certified enclosures of ``s_n(r)`` for any ``n``),
 :mod:`~nstheory.attention.pattern_moments` (softmax pattern moments at finite ``d``),
 :mod:`~nstheory.attention.identity_finite_d` (the identity-``W`` layer's Stab and self-weight
-exactly in ``d``, deterministic),
+exactly in ``d``, deterministic), :mod:`~nstheory.attention.random_finite_d` (the random-``W``
+layer's Stab at finite ``d`` for any ``n``, ``W`` and the other tokens integrated exactly, the
+query pair by quasi-Monte Carlo), :mod:`~nstheory.attention.softmax_conditional` (the
+Laplace-factorised average over the other tokens both share),
 :mod:`~nstheory.attention.theory` (SymPy statements and derivations, the proved bound),
 :mod:`~nstheory.attention.rates` (decay-rate fits), ``cli`` and ``figures``.
 """
@@ -27,6 +30,12 @@ _MODULES = {
     ),
     "identity_finite_d": (
         "IdentityStab", "self_weight_identity_finite_d", "stab_identity_finite_d",
+    ),
+    "random_finite_d": (
+        "ConditionalStab", "random_query_geometry", "stab_random_finite_d",
+    ),
+    "softmax_conditional": (
+        "conditional_output_products", "laplace_rule",
     ),
     "layer": (
         "QK_KINDS", "QueryKey", "SCALES", "SoftmaxAttention", "attention_layer",

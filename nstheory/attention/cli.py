@@ -4,13 +4,19 @@ Sub-commands::
 
     nstheory attention stab --n N --d D --rho R --mode identity|lowrank|random [--rank K]
         [--scale sqrt|linear|none] [--samples S] [--hard] [--causal] [--device auto|cpu|cuda]
-        [--seed S] [--json]
+        [--seed S] [--cq-points P] [--cq-replicates R] [--json]
     nstheory attention s --n N --r R [--dps D] [--json]
 
 ``stab`` prints the reconstructed theory value(s) and the Monte Carlo estimate of the **raw
 uncentred** ``Stab_rho(f_ij) = E[f_ij(X) f_ij(Y)]`` of coordinate ``(i, j)`` (query ``i = n``,
 the last token; ``||(W_V)_{:,j}|| = 1``) with its standard error and 95% CI, plus the empirical
-argmax agreement ``s`` of that query. ``s`` prints ``s_n(r)``, the probability that the argmax
+argmax agreement ``s`` of that query. Beside the Monte Carlo: for identity ``W`` the
+deterministic finite-``d`` quadrature (``--json``: ``deterministic``); for random ``W`` (softmax)
+the conditional quasi-Monte Carlo route of :mod:`nstheory.attention.random_finite_d`, which
+integrates ``W`` and the other tokens exactly and samples only the query pair
+(``--json``: ``conditional``, a statistical estimate with its standard error over
+``--cq-replicates`` scramblings of ``--cq-points`` Sobol points; ``--cq-points 0`` skips it).
+``s`` prints ``s_n(r)``, the probability that the argmax
 of ``n`` i.i.d. bivariate-normal pairs with correlation ``r`` coincides (``--json``: keys
 ``value`` (decimal string), ``n``, ``r``, ``dps``, ``method``), and beside it a *certified*
 enclosure (``certified``: ``lo``, ``hi`` outward-rounded decimal strings, ``radius``) from
@@ -25,6 +31,12 @@ import json
 from nstheory.errors import NSTheoryError
 
 VIEW = "raw uncentred Stab_rho(f_ij) = E[f_ij(X) f_ij(Y)]"
+
+
+def _z_pair(mc, conditional) -> float | None:
+    """``(MC - conditional) / sqrt(se_MC^2 + se_cond^2)``; None without spread."""
+    se = (mc.stderr ** 2 + conditional.stderr ** 2) ** 0.5
+    return (mc.mean - conditional.value) / se if se > 0 else None
 
 
 def _float(text: str, what: str) -> float:
@@ -130,7 +142,9 @@ def run_stab(args) -> int:
     resolve_device(args.device)
     deterministic = None
     why_not = ("a deterministic finite-d route exists for identity W with softmax only (random "
-               "W: the n = 2 hard-argmax Bartlett quadrature); this value is Monte Carlo only")
+               "W: the n = 2 hard-argmax Bartlett quadrature, and the statistical conditional "
+               "quasi-Monte Carlo route); this value is Monte Carlo only")
+    conditional = None
     # before the sampling, so that its input checks come first; the query is the last token,
     # so a causal mask hides nothing from it
     if args.mode == "identity" and not args.hard:
@@ -141,6 +155,19 @@ def run_stab(args) -> int:
 
         deterministic = stab_identity_finite_d(n, d, rho, args.scale)
         self_weight = self_weight_identity_finite_d(n, d, args.scale)
+    cq_points = check_int(args.cq_points, "--cq-points", lo=0, hi=1 << 20)
+    if args.mode == "random" and not args.hard and cq_points:
+        from nstheory.attention.random_finite_d import stab_random_finite_d
+        from nstheory.progress import progress
+
+        reps = check_int(args.cq_replicates, "--cq-replicates", lo=2, hi=1024)
+        with progress(total=reps, desc="conditional QMC") as bar:
+            conditional = stab_random_finite_d(
+                n, d, rho, args.scale, points=cq_points, replicates=reps, seed=args.seed,
+                progress=lambda k: bar.update(1))
+    if conditional is not None:
+        why_not = ("no deterministic finite-d route for random W with softmax; the conditional "
+                   "quasi-Monte Carlo value is statistical (standard error over scramblings)")
     est = attention_stability_mc(
         n, d, rho, args.mode, rank=args.rank, scale=args.scale, samples=args.samples,
         hard=args.hard, causal=args.causal, device=args.device, seed=args.seed,
@@ -179,6 +206,14 @@ def run_stab(args) -> int:
                 "mc_z": (est.stab.mean - deterministic.value) / est.stab.stderr
                 if est.stab.stderr > 0 else None,
                 "self_weight": self_weight.value, "self_weight_error_estimate": self_weight.error},
+            "conditional": None if conditional is None else {
+                "route": "conditional quasi-Monte Carlo: W and the other n - 1 tokens integrated "
+                         "exactly, the query pair by scrambled Sobol points (statistical)",
+                "value": conditional.value, "stderr": conditional.stderr,
+                "ci95": list(conditional.ci95),
+                "points": conditional.params["points"],
+                "replicates": conditional.params["replicates"],
+                "z_mc": _z_pair(est.stab, conditional)},
             "self_weight": {"what": "mean attention weight of the query on itself, E[a_ii]",
                             "mean": 1 - est.offdiag.mean, "stderr": est.offdiag.stderr},
             "stab": {"mean": est.stab.mean, "stderr": est.stab.stderr, "n": est.stab.n,
@@ -203,6 +238,15 @@ def run_stab(args) -> int:
               f"coarse|, not a bound); Monte Carlo is z = {z:+.2f} from it")
         print(f"  exact   mean self-weight E[a_ii] (deterministic quadrature): "
               f"{self_weight.value:.10g} ± {self_weight.error:.2g} (error estimate)")
+    if conditional is not None:
+        clo, chi = conditional.ci95
+        zc = _z_pair(est.stab, conditional)
+        print(f"  cond.   finite-d {VIEW} (random W; W and the other tokens integrated exactly, "
+              f"query pair by scrambled Sobol points, {conditional.params['replicates']} x "
+              f"{conditional.params['points']} points): {conditional.value:.6g} ± "
+              f"{conditional.stderr:.2g} (standard error over scramblings; 95% CI "
+              f"[{clo:.6g}, {chi:.6g}]); Monte Carlo is z = "
+              + ("n/a" if zc is None else f"{zc:+.2f}") + " from it (both errors)")
     print(f"  {label}")
     print(f"  MC      Stab = {est.stab.mean:.6g} ± {est.stab.stderr:.3g} (± one standard error; "
           f"95% CI [{lo:.6g}, {hi:.6g}], n = {est.stab.n})")
@@ -245,6 +289,11 @@ def register_cli(subparsers) -> None:
     ps.add_argument("--causal", action="store_true", help="causal mask")
     ps.add_argument("--device", default="auto", help="auto | cpu | cuda[:N]")
     ps.add_argument("--seed", type=int, default=0)
+    ps.add_argument("--cq-points", type=int, default=512,
+                    help="random W: Sobol points per scrambling of the conditional route "
+                    "(power of two; 0 skips it)")
+    ps.add_argument("--cq-replicates", type=int, default=8,
+                    help="random W: independent scramblings of the conditional route")
     ps.add_argument("--json", action="store_true")
     ps.set_defaults(func=run_stab)
     pr = sub.add_parser("s", help="permutation-consistency factor s_n(r)")

@@ -162,16 +162,6 @@ def _outer_rule(m1: int, mg: int, m2: int, d: int):
     return r1[keep], gg[keep], r2[keep], w[keep]
 
 
-def _laplace_rule(h: float, lo: float = -24.0, hi: float = 3.8):
-    """Nodes ``s = e^tau`` and weights ``h s e^{-s}`` of the trapezoid rule for
-    ``int_0^inf e^{-s} F(s) ds`` in ``tau = log s`` (``e^{-sS}`` for ``S >= 1`` is resolved to
-    a relative ``4e-10`` at ``h = 0.4``, ``5e-8`` at ``h = 0.5``; the part below ``e^lo`` is
-    about ``e^lo S``, so ``lo`` must sit below ``-log S`` for the normalisations ``S`` met)."""
-    tau = np.arange(hi, lo - h / 2, -h)[::-1]
-    s = np.exp(tau)
-    return s, h * s * np.exp(-s)
-
-
 def _laplace_floor(k, d, t, m1, z, wz):
     """Lower end of the Laplace grid: ``-24 - log(1 + k sqrt(E[A^2]))`` with the other tokens'
     self-relative weight ``A`` (the same law on the ``Y`` side), so that the truncated part
@@ -184,24 +174,11 @@ def _laplace_floor(k, d, t, m1, z, wz):
     return -24.0 - math.log1p(k * math.sqrt(m2))
 
 
-def _token_geometry(r1, g, r2, rho):
-    """Per outer point: the inner variables' coefficients (see the module docstring)."""
-    sig = math.sqrt(max(0.0, 1.0 - rho * rho))
-    pi1 = rho * r1 + sig * g
-    pi2 = sig * r2
-    b = pi1 * pi1 + pi2 * pi2  # |p'|^2
-    V = sig * sig * pi1 * pi1 + pi2 * pi2
-    sV = np.sqrt(V)
-    safe = np.where(sV > 0, sV, 1.0)
-    k2 = np.where(sV > 0, rho * pi2 / safe, 0.0)
-    k3 = np.where(sV > 0, sig * pi1 / safe, 0.0)
-    k4 = np.where(sV > 0, sig * pi2 / safe, 0.0)
-    return dict(sig=sig, pi1=pi1, pi2=pi2, b=b, sV=sV, k2=k2, k3=k3, k4=k4)
-
-
 def _stab_at(n, d, rho, t, resolution, chunk=8):
     """``E[f(X).f(Y)] / d`` at one resolution."""
     from numpy.polynomial.hermite_e import hermegauss
+
+    from nstheory.attention.softmax_conditional import conditional_output_products
 
     if n == 1:  # the query attends to itself only: f(X) = x_i
         return rho
@@ -209,43 +186,19 @@ def _stab_at(n, d, rho, t, resolution, chunk=8):
     r1, g, r2, wout = _outer_rule(m1, mg, m2, d)
     z, wz = hermegauss(m_in)
     wz = wz / math.sqrt(2 * math.pi)
-    k = n - 1
-    s, ws = _laplace_rule(h, lo=_laplace_floor(k, d, t, m1, z, wz))
-    xi = z[None, :, None]  # (P, Z1, Z2) broadcasting
-    eta = z[None, None, :]
+    lo = _laplace_floor(n - 1, d, t, m1, z, wz)
+    sig = math.sqrt(max(0.0, 1.0 - rho * rho))
+    pi1 = rho * r1 + sig * g  # p' = pi1 e_1 + pi2 e_2 in the frame of (p, p')
+    pi2 = sig * r2
+    zero = np.zeros_like(r1)
     total = 0.0
-    for lo in range(0, r1.size, chunk):
-        sl = slice(lo, lo + chunk)
-        geo = _token_geometry(r1[sl], g[sl], r2[sl], rho)
-        R1 = r1[sl][:, None, None]
-        pi1, pi2, sV = (geo[q][:, None, None] for q in ("pi1", "pi2", "sV"))
-        k2, k3, k4 = (geo[q][:, None, None] for q in ("k2", "k3", "k4"))
-        sig = geo["sig"]
-        query = r1[sl] * geo["pi1"]  # p . p'
-        A = np.exp(t * (R1[..., 0] * z[None, :] - R1[..., 0] ** 2))  # (P, Z1)
-        beta = rho * pi1 * xi + sV * eta
-        B = np.exp(t * (beta - geo["b"][:, None, None]))  # (P, Z1, Z2)
-        lam_x = pi1 * xi + pi2 * k2 * eta  # E[x_l . p']
-        lam_y = R1 * (rho * xi + sig * k3 * eta)  # E[p . y_l]
-        q_same = (rho * (xi * xi - k2 * k2 + k2 * k2 * eta * eta + d - 1)
-                  + sig * (k3 * xi * eta + k2 * k4 * (eta * eta - 1)))  # E[x_l . y_l]
-        Ab = A[:, :, None]
-        ones = np.ones_like(B)
-        mx = (xi * ones, k2 * eta * ones)
-        my = ((rho * xi + sig * k3 * eta) * ones, (rho * k2 + sig * k4) * eta * ones)
-        g_fns = np.stack([ones, B * lam_y, Ab * lam_x, Ab * B * q_same,
-                          Ab * mx[0], Ab * mx[1], B * my[0], B * my[1]], axis=2)  # (P,Z1,8,Z2)
-        EB = np.exp(-B[..., None] * s)  # (P, Z1, Z2, U)
-        T = np.matmul(g_fns * wz, EB)  # (P, Z1, 8, U): sum over eta
-        EA = np.exp(-s[None, :, None] * A[:, None, :]) * wz  # (P, S, Z1)
-        P_, Z1_ = A.shape
-        F = np.matmul(EA, T.reshape(P_, Z1_, -1)).reshape(P_, s.size, 8, s.size)
-        F = np.moveaxis(F, 2, 0)  # (8, P, S, U)
-        Z, GY, GX, H, mA1, mA2, mB1, mB2 = F
-        inner = query[:, None, None] * Z ** k + k * Z ** (k - 1) * (GY + GX + H)
-        if k >= 2:
-            inner = inner + k * (k - 1) * Z ** (k - 2) * (mA1 * mB1 + mA2 * mB2)
-        total += float(np.einsum("p,psu,s,u->", wout[sl], inner, ws, ws))
+    for lo_ in range(0, r1.size, chunk):
+        sl = slice(lo_, lo_ + chunk)
+        vals = conditional_output_products(
+            n, d, rho, t, r1=r1[sl], pi1=pi1[sl], pi2=pi2[sl], off_x=r1[sl] ** 2,
+            off_y=pi1[sl] ** 2 + pi2[sl] ** 2, p1=r1[sl], p2=zero[sl], q1=pi1[sl], q2=pi2[sl],
+            xy=r1[sl] * pi1[sl], inner_nodes=m_in, h=h, lo=lo)
+        total += float(wout[sl] @ vals)
     return total / d
 
 
@@ -300,6 +253,7 @@ def _self_weight_at(n, d, t, resolution):
     from numpy.polynomial.hermite_e import hermegauss
 
     from nstheory.attention.quadrature import chi2_gauss_rule
+    from nstheory.attention.softmax_conditional import laplace_rule
 
     if n == 1:
         return 1.0
@@ -307,7 +261,7 @@ def _self_weight_at(n, d, t, resolution):
     x, wx = chi2_gauss_rule(m1, d)
     z, wz = hermegauss(m_in)
     wz = wz / math.sqrt(2 * math.pi)
-    s, ws = _laplace_rule(h, lo=_laplace_floor(n - 1, d, t, m1, z, wz))
+    s, ws = laplace_rule(h, lo=_laplace_floor(n - 1, d, t, m1, z, wz))
     r = np.sqrt(x)[:, None]
     A = np.exp(t * (r * z[None, :] - r * r))  # (P, Z)
     Z = np.einsum("psz,z->ps", np.exp(-s[None, :, None] * A[:, None, :]), wz)

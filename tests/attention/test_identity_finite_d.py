@@ -122,8 +122,9 @@ def test_cli_prints_the_deterministic_value():
     assert 0 < out["self_weight"]["mean"] <= 1 and out["self_weight"]["stderr"] > 0
     assert det["mc_z"] == pytest.approx((out["stab"]["mean"] - det["value"])
                                         / out["stab"]["stderr"])
-    assert run("random")["deterministic"] is None
-    assert "identity W" in run("random")["deterministic_unavailable"]
+    off = run("random", "--cq-points", "0")
+    assert off["deterministic"] is None and off["conditional"] is None
+    assert "identity W" in off["deterministic_unavailable"]
     assert out["deterministic_unavailable"] is None
     assert run("identity", "--hard")["deterministic"] is None
     # the query is the last token: a causal mask hides nothing from it

@@ -1,0 +1,175 @@
+r"""One query's softmax output pair, averaged over the other tokens exactly (Laplace route).
+
+Both finite-``d`` routes of a softmax attention layer (identity ``W`` in
+:mod:`~nstheory.attention.identity_finite_d`, random ``W`` in
+:mod:`~nstheory.attention.random_finite_d`) reduce ``E[f(X).f(Y)]`` to the same conditional
+expectation. Fix the query's pair of *logit vectors* ``q, q'`` (the logits of token ``l`` are
+``t q.x_l`` and ``t q'.y_l``; ``q = x_i`` for identity ``W``, ``q = W^T x_i`` for random ``W``)
+and the query's own data: its logits ``t o_X``, ``t o_Y``, the coordinates ``(P_1, P_2)`` of
+``x_i`` and ``(Q_1, Q_2)`` of ``y_i`` in the orthonormal frame ``(e_1, e_2)`` of ``(q, q')``
+(``q = r_1 e_1``, ``q' = pi_1 e_1 + pi_2 e_2``) and the product ``x_i.y_i``. Given these, the
+other ``k = n - 1`` tokens are i.i.d. and independent of them:
+
+* token ``l``'s logits are ``t r_1 xi`` and ``t (rho pi_1 xi + sqrt(V) eta)`` for two standard
+  normals ``(xi, eta)`` (``V = (1 - rho^2) pi_1^2 + pi_2^2``), and the conditional expectations
+  of ``x_l``, ``y_l`` along ``e_1, e_2`` and of ``x_l.y_l`` are polynomials of degree <= 2 in
+  them (the components orthogonal to ``e_1, e_2`` average out, leaving ``rho (d - 2)``);
+* with self-relative weights ``A_l = e^{t (r_1 xi - o_X)}`` (likewise ``B_l``), the two
+  normalisations ``S_X = 1 + sum A_l``, ``S_Y = 1 + sum B_l`` go by
+  ``1 / (S_X S_Y) = int int e^{-s S_X - u S_Y} ds du`` (trapezoid rule in ``log s``, ``log u``);
+  then the sum over the ``k`` tokens becomes powers of per-token two-dimensional Gaussian
+  integrals (Gauss–Hermite), and ``n`` enters only as an exponent.
+
+:func:`conditional_output_products` returns ``E[sum_{a,b} a_a b_b x_a.y_b | query data]`` per
+query point (vectorised over points).
+
+Examples
+--------
+A query alone (``n = 1``) attends to itself: the result is ``x_i.y_i``.
+
+>>> import numpy as np
+>>> one = np.ones(1)
+>>> float(conditional_output_products(
+...     1, 4, 0.5, 0.5, r1=2 * one, pi1=one, pi2=one, off_x=one, off_y=one,
+...     p1=2 * one, p2=0 * one, q1=one, q2=one, xy=0.7 * one)[0])
+0.7
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from nstheory.errors import NSTheoryError
+
+__all__ = ["conditional_output_products", "laplace_rule"]
+
+
+def laplace_rule(h: float, lo: float = -24.0, hi: float = 3.8):
+    """Nodes ``s = e^tau`` and weights ``h s e^{-s}`` of the trapezoid rule for
+    ``int_0^inf e^{-s} F(s) ds`` in ``tau = log s``.
+
+    ``e^{-sS}`` for ``S >= 1`` is resolved to a relative ``4e-10`` at ``h = 0.4``, ``5e-8`` at
+    ``h = 0.5``; the part below ``e^lo`` is about ``e^lo S``, so ``lo`` must sit below
+    ``-log S`` for the normalisations ``S`` met.
+
+    Examples
+    --------
+    >>> s, w = laplace_rule(0.4)
+    >>> round(float(w.sum()), 9)  # int_0^inf e^{-s} ds = 1
+    1.0
+    """
+    if not (0 < h <= 1 and lo < hi):
+        raise NSTheoryError(f"need 0 < h <= 1 and lo < hi; got h={h!r}, lo={lo!r}, hi={hi!r}")
+    tau = np.arange(hi, lo - h / 2, -h)[::-1]
+    s = np.exp(tau)
+    return s, h * s * np.exp(-s)
+
+
+def _frame(r1, pi1, pi2, rho):
+    """Coefficients of the other tokens' conditional moments in the frame of ``(q, q')``."""
+    sig = math.sqrt(max(0.0, 1.0 - rho * rho))
+    V = sig * sig * pi1 * pi1 + pi2 * pi2
+    sV = np.sqrt(V)
+    safe = np.where(sV > 0, sV, 1.0)
+    k2 = np.where(sV > 0, rho * pi2 / safe, 0.0)
+    k3 = np.where(sV > 0, sig * pi1 / safe, 0.0)
+    k4 = np.where(sV > 0, sig * pi2 / safe, 0.0)
+    return sig, sV, k2, k3, k4
+
+
+def conditional_output_products(n: int, d: int, rho: float, t: float, *, r1, pi1, pi2, off_x,
+                                off_y, p1, p2, q1, q2, xy, inner_nodes: int = 32,
+                                h: float = 0.4, lo: float | None = None):
+    """``E[sum_{a,b} a_a(X) b_b(Y) x_a.y_b | query data]`` per query point (see the module
+    docstring), the softmax weights ``a`` of ``X`` and ``b`` of ``Y`` for one query.
+
+    Parameters
+    ----------
+    n, d : int
+        Tokens and channels.
+    rho : float
+        Noise correlation of the other tokens.
+    t : float
+        Numeric logit scale.
+    r1, pi1, pi2 : ndarray
+        Geometry of the logit vectors: ``|q|``, ``q'.e_1``, ``q'.e_2 >= 0``.
+    off_x, off_y : ndarray
+        The query's own logits divided by ``t`` (``q.x_i``, ``q'.y_i``).
+    p1, p2, q1, q2 : ndarray
+        ``x_i.e_1``, ``x_i.e_2``, ``y_i.e_1``, ``y_i.e_2``.
+    xy : ndarray
+        ``x_i.y_i``.
+    inner_nodes : int
+        Gauss–Hermite nodes per inner variable.
+    h : float
+        Laplace step in ``log s``.
+    lo : float, optional
+        Lower end of the Laplace grid; by default ``-24 - log(1 + k sqrt(max E[A^2]))`` over
+        the points given (``A`` the other tokens' self-relative weights, likewise ``B``), so
+        that the truncated part stays ~1e-10 of the normalisations that carry the probability.
+
+    Returns
+    -------
+    ndarray
+        One value per point.
+
+    Examples
+    --------
+    Two tokens with identity ``W`` and independent noise: the point ``x_i = y_i`` direction
+    aside, the other token contributes only through the weights, here at ``rho = 0``:
+
+    >>> import numpy as np
+    >>> one = np.ones(1)
+    >>> v = conditional_output_products(2, 3, 0.0, 0.5, r1=2 * one, pi1=0 * one, pi2=2 * one,
+    ...     off_x=4 * one, off_y=4 * one, p1=2 * one, p2=0 * one, q1=0 * one, q2=2 * one,
+    ...     xy=0 * one)
+    >>> abs(float(v[0])) < 1e-12
+    True
+    """
+    from numpy.polynomial.hermite_e import hermegauss
+
+    if n == 1:  # the query attends to itself only
+        return np.asarray(xy, dtype=float).copy()
+    k = n - 1
+    z, wz = hermegauss(inner_nodes)
+    wz = wz / math.sqrt(2 * math.pi)
+    sig, sV_, k2_, k3_, k4_ = _frame(r1, pi1, pi2, rho)
+    if lo is None:
+        la = 2 * t * t * r1 * r1 - 2 * t * off_x  # log E[A^2]
+        lb = 2 * t * t * (pi1 * pi1 + pi2 * pi2) - 2 * t * off_y
+        worst = float(max(np.max(la), np.max(lb)))
+        lo = -24.0 - (math.log(k) + 0.5 * worst if worst > 0 else math.log1p(k))
+    s, ws = laplace_rule(h, lo=lo)
+
+    def col(a):
+        return np.asarray(a, dtype=float)[:, None, None]
+
+    xi = z[None, :, None]  # (P, Z1, Z2) broadcasting
+    eta = z[None, None, :]
+    p1_, p2_, q1_, q2_, sV, k2, k3, k4, pi1c = map(col, (p1, p2, q1, q2, sV_, k2_, k3_, k4_,
+                                                         pi1))
+    A = np.exp(t * (np.asarray(r1)[:, None] * z[None, :] - np.asarray(off_x)[:, None]))
+    B = np.exp(t * (rho * pi1c * xi + sV * eta - col(off_y)))  # (P, Z1, Z2)
+    mx = (xi, k2 * eta)  # E[x_l] along e_1, e_2
+    my = (rho * xi + sig * k3 * eta, (rho * k2 + sig * k4) * eta)  # E[y_l]
+    lam_y = p1_ * my[0] + p2_ * my[1]  # E[x_i . y_l]
+    lam_x = q1_ * mx[0] + q2_ * mx[1]  # E[x_l . y_i]
+    q_same = (rho * (xi * xi - k2 * k2 + k2 * k2 * eta * eta + d - 1)
+              + sig * (k3 * xi * eta + k2 * k4 * (eta * eta - 1)))  # E[x_l . y_l]
+    Ab = A[:, :, None]
+    ones = np.ones_like(B)
+    g_fns = np.stack([ones, B * lam_y, Ab * lam_x, Ab * B * q_same,
+                      Ab * mx[0] * ones, Ab * mx[1] * ones, B * my[0] * ones,
+                      B * my[1] * ones], axis=2)  # (P, Z1, 8, Z2)
+    EB = np.exp(-B[..., None] * s)  # (P, Z1, Z2, U)
+    T = np.matmul(g_fns * wz, EB)  # (P, Z1, 8, U): sum over eta
+    EA = np.exp(-s[None, :, None] * A[:, None, :]) * wz  # (P, S, Z1)
+    P_, Z1_ = A.shape
+    F = np.matmul(EA, T.reshape(P_, Z1_, -1)).reshape(P_, s.size, 8, s.size)
+    Z, GY, GX, H, mA1, mA2, mB1, mB2 = np.moveaxis(F, 2, 0)  # each (P, S, U)
+    inner = np.asarray(xy, dtype=float)[:, None, None] * Z ** k + k * Z ** (k - 1) * (GY + GX + H)
+    if k >= 2:
+        inner = inner + k * (k - 1) * Z ** (k - 2) * (mA1 * mB1 + mA2 * mB2)
+    return np.einsum("psu,s,u->p", inner, ws, ws)
