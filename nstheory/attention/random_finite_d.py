@@ -25,9 +25,10 @@ and samples only the ten variables that describe the query pair and ``W``'s acti
    not depend on ``n``.
 4. *The ten outer variables* by scrambled Sobol points (randomised quasi-Monte Carlo): the
    integrand is a conditional expectation, far smoother and ~50x less variable than one
-   Monte Carlo draw, but near-hard softmax logits (standard deviation ~``sqrt(d) t |x|^2``
-   units) keep it steep, so the outer integral converges at roughly the quasi-Monte Carlo
-   rate, not the spectral rate of the three-variable identity route. The estimate is the mean
+   Monte Carlo draw, but near-hard softmax logits (the query's own logit has standard
+   deviation ``t |x_i|^2``, about 4 at ``d = 16``) keep it steep, so the outer integral
+   converges at roughly the quasi-Monte Carlo rate, not the spectral rate of the
+   three-variable identity route. The estimate is the mean
    over independent scramblings and its error the **standard error over them**: this is a
    statistical route (about 2e-4 at ``n = 4``, ``d = 16`` in ~15 s), independent of the torch
    Monte Carlo's code path, not a deterministic one.
