@@ -7,6 +7,8 @@ baselines measured in the same run (the machine may be loaded; ratios are what c
   same trapezoid sums evaluated in pure-mpmath loops (same grid, same accuracy);
 * the deterministic finite-d Stab of identity-W softmax attention vs the Monte Carlo samples
   its accuracy would take;
+* the conditional quasi-Monte Carlo Stab of random-W softmax attention vs the Monte Carlo time
+  to the same standard error (the conditional route's cost does not grow with n);
 * attention Monte Carlo throughput (samples/s) on CPU (and CUDA when present): identity W,
   random W with the projected sampler vs a dense d x d W per sample, float64 vs float32.
 """
@@ -122,6 +124,23 @@ def main() -> None:
               f"error estimate {r.error:.1e}; MC {rate:,.0f} samples/s, s.e. "
               f"{est.stab.stderr:.1e} after 2e5 samples; the quadrature's accuracy would need "
               f"~{need:.0e} MC samples (~{need / rate:.0e} s): x{need / rate / t_q:.0e}")
+
+    from nstheory.attention.random_finite_d import stab_random_finite_d
+
+    print("\n## finite-d Stab, random W, softmax (1/sqrt d), rho = 0.5 (conditional QMC vs MC "
+          "at equal accuracy)")
+    for n, d, mc_samples in ((4, 16, 200_000), (256, 64, 4_000), (4096, 64, 400)):
+        t_c, r = _time(lambda n=n, d=d: stab_random_finite_d(n, d, 0.5, points=512,
+                                                              replicates=8))
+        t_mc, est = _time(lambda n=n, d=d, m=mc_samples: attention_stability_mc(
+            n, d, 0.5, "random", samples=m, seed=1, device="cpu", show_progress=False))
+        rate = est.stab.n / t_mc
+        need = est.stab.variance / r.stderr ** 2
+        print(f"n={n}, d={d}: conditional QMC (8 x 512 points) {t_c:.2f} s, value "
+              f"{r.value:.6f} +- {r.stderr:.1e}; MC {rate:,.0f} samples/s, "
+              f"{est.stab.mean:.4f} +- {est.stab.stderr:.1e} after {est.stab.n} samples; the "
+              f"same standard error would take ~{need:.0e} MC samples (~{need / rate:.0e} s): "
+              f"x{need / rate / t_c:.1f}")
 
     print("\n## attention Monte Carlo throughput (samples/s), n = 4, d = 64")
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
