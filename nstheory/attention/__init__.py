@@ -32,7 +32,8 @@ _MODULES = {
         "IdentityStab", "self_weight_identity_finite_d", "stab_identity_finite_d",
     ),
     "random_finite_d": (
-        "ConditionalStab", "random_query_geometry", "stab_random_finite_d",
+        "MAX_LOGIT_SPREAD", "ConditionalStab", "logit_spread", "random_query_geometry",
+        "stab_random_finite_d",
     ),
     "softmax_conditional": (
         "conditional_output_products", "laplace_rule",

@@ -157,10 +157,23 @@ def run_stab(args) -> int:
         self_weight = self_weight_identity_finite_d(n, d, args.scale)
     cq_points = check_int(args.cq_points, "--cq-points", lo=0, hi=1 << 20)
     if args.mode == "random" and not args.hard and cq_points:
-        from nstheory.attention.random_finite_d import stab_random_finite_d
+        from nstheory.attention.pattern_moments import logit_scale
+        from nstheory.attention.random_finite_d import (
+            MAX_LOGIT_SPREAD,
+            logit_spread,
+            stab_random_finite_d,
+        )
         from nstheory.progress import progress
 
         reps = check_int(args.cq_replicates, "--cq-replicates", lo=2, hi=1024)
+        spread = logit_spread(d, logit_scale(args.scale, d))
+        if spread > MAX_LOGIT_SPREAD:
+            cq_points = 0
+            why_not = (f"no deterministic finite-d route for random W with softmax; the "
+                       f"conditional quasi-Monte Carlo route needs a logit spread t d <= "
+                       f"{MAX_LOGIT_SPREAD:g} (here {spread:.3g}: near-hard softmax); this value "
+                       "is Monte Carlo only")
+    if args.mode == "random" and not args.hard and cq_points:
         with progress(total=reps, desc="conditional QMC") as bar:
             conditional = stab_random_finite_d(
                 n, d, rho, args.scale, points=cq_points, replicates=reps, seed=args.seed,

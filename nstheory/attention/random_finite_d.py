@@ -49,7 +49,29 @@ import numpy as np
 
 from nstheory.errors import NSTheoryError, check_int
 
-__all__ = ["ConditionalStab", "random_query_geometry", "stab_random_finite_d"]
+__all__ = [
+    "MAX_LOGIT_SPREAD",
+    "ConditionalStab",
+    "logit_spread",
+    "random_query_geometry",
+    "stab_random_finite_d",
+]
+
+#: Largest typical logit standard deviation ``t d`` the route accepts. Beyond it the softmax is
+#: nearly hard: the per-token Gauss-Hermite rules stop converging (at ``t d = 16`` 24 and 48
+#: nodes differ by 6e-4) and the Laplace grids grow like ``t^2 d^2``.
+MAX_LOGIT_SPREAD = 8.0
+
+
+def logit_spread(d: int, t: float) -> float:
+    """Typical standard deviation ``t d`` of a random-``W`` logit ``t x^T W y`` (``|x| |y| ~ d``).
+
+    Examples
+    --------
+    >>> logit_spread(64, 1 / 8), logit_spread(8, 1.0) <= MAX_LOGIT_SPREAD
+    (8.0, True)
+    """
+    return abs(t) * d
 
 
 @dataclass
@@ -212,7 +234,7 @@ def _estimate(n, d, rho, t, u, inner_nodes, h, budget=30_000):
 
 def stab_random_finite_d(n: int, d: int, rho: float, scale="sqrt", *, v_norm: float = 1.0,
                          points: int = 2048, replicates: int = 8, seed: int = 0,
-                         inner_nodes: int = 24, h: float = 0.5, progress=None
+                         inner_nodes: int | None = None, h: float = 0.5, progress=None
                          ) -> ConditionalStab:
     """Raw ``Stab_rho(f_ij)`` of one softmax attention layer with random ``W`` at finite ``d``,
     ``W`` and the other tokens integrated exactly, the query pair by randomised quasi-Monte
@@ -233,8 +255,10 @@ def stab_random_finite_d(n: int, d: int, rho: float, scale="sqrt", *, v_norm: fl
         Independent scramblings (``>= 2``); the standard error is taken over them.
     seed : int
         Seed of the first scrambling (the others follow).
-    inner_nodes : int
-        Gauss–Hermite nodes per inner variable (8 to 64).
+    inner_nodes : int, optional
+        Gauss–Hermite nodes per inner variable (8 to 64); by default 24 for a logit spread
+        ``t d <= 4`` and 48 above (24 and 48 nodes differ by 2e-4 at ``t d = 8``, 48 and 64 by
+        1e-5).
     h : float
         Laplace step (0 < h <= 1).
     progress : callable, optional
@@ -243,6 +267,11 @@ def stab_random_finite_d(n: int, d: int, rho: float, scale="sqrt", *, v_norm: fl
     Returns
     -------
     ConditionalStab
+
+    Raises
+    ------
+    NSTheoryError
+        For a logit spread ``t d`` above :data:`MAX_LOGIT_SPREAD` (near-hard softmax).
 
     Examples
     --------
@@ -265,6 +294,13 @@ def stab_random_finite_d(n: int, d: int, rho: float, scale="sqrt", *, v_norm: fl
         raise NSTheoryError(f"points must be a power of two in [16, 2^20]; got {points}")
     replicates = check_int(replicates, "replicates", lo=2, hi=1024)
     seed = check_int(seed, "seed", lo=0)
+    if logit_spread(d, t) > MAX_LOGIT_SPREAD:
+        raise NSTheoryError(
+            f"the logits' typical spread t d = {logit_spread(d, t):.3g} exceeds "
+            f"{MAX_LOGIT_SPREAD:g}: the softmax is nearly hard there and the conditional "
+            "route's inner rules do not converge; use the Monte Carlo (or hard argmax)")
+    if inner_nodes is None:
+        inner_nodes = 24 if logit_spread(d, t) <= 4 else 48
     inner_nodes = check_int(inner_nodes, "inner_nodes", lo=8, hi=64)
     try:
         h = float(h)
@@ -289,5 +325,8 @@ def stab_random_finite_d(n: int, d: int, rho: float, scale="sqrt", *, v_norm: fl
             if progress is not None:
                 progress(rep + 1)
     arr = np.asarray(vals)
+    if not np.all(np.isfinite(arr)):
+        raise NSTheoryError("the conditional route overflowed (non-finite values); use the Monte "
+                            "Carlo for this configuration")
     return ConditionalStab(float(arr.mean()), float(arr.std(ddof=1) / math.sqrt(arr.size)),
                            [float(v) for v in vals], params, quantity)

@@ -64,7 +64,8 @@ def test_geometry_is_rotation_consistent():
 
 @pytest.mark.parametrize("kw", [dict(points=100), dict(points=8), dict(replicates=1),
                                 dict(inner_nodes=4), dict(h=0.0), dict(h="x"), dict(n=0),
-                                dict(d=0), dict(rho=1.5), dict(scale="cube")])
+                                dict(d=0), dict(rho=1.5), dict(scale="cube"),
+                                dict(d=32, scale="none"), dict(d=4096)])
 def test_bad_input_is_refused(kw):
     args = dict(n=4, d=16, rho=0.5, points=16, replicates=2) | kw
     with pytest.raises(NSTheoryError):
@@ -104,3 +105,15 @@ def test_cli_refuses_bad_conditional_options_before_sampling():
                 contextlib.redirect_stderr(io.StringIO()):
             assert main(["attention", "stab", "--n", "3", "--d", "4", "--rho", "0.5", "--mode",
                          "random", *extra]) == 2
+
+
+def test_cli_skips_the_route_for_near_hard_logits():
+    from nstheory.cli import main
+
+    buf = io.StringIO()
+    argv = ["attention", "stab", "--n", "4", "--d", "32", "--rho", "0.5", "--mode", "random",
+            "--scale", "none", "--samples", "500", "--device", "cpu", "--json"]
+    with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(io.StringIO()):
+        assert main(argv) == 0
+    out = json.loads(buf.getvalue())
+    assert out["conditional"] is None and "logit spread" in out["deterministic_unavailable"]
