@@ -275,3 +275,81 @@ def thm52_convergence(path: Path) -> None:
     fig.savefig(path)
     plt.close(fig)
     _save(path, data)
+
+
+def many_tokens_data(points: int = 256, replicates: int = 4) -> dict:
+    """Data of :func:`many_tokens`: random-``W`` ``Stab`` against the number of tokens at
+    ``d = 4`` and ``d = 16`` (conditional quasi-Monte Carlo, :mod:`~nstheory.attention.
+    random_finite_d`), Monte Carlo at a few ``n``, and the ``d -> infinity`` value
+    ``rho s_n(rho^2)``.
+
+    Examples
+    --------
+    >>> import inspect
+    >>> list(inspect.signature(many_tokens_data).parameters)
+    ['points', 'replicates']
+    """
+    from nstheory.attention.consistency import s_n
+    from nstheory.attention.random_finite_d import stab_random_finite_d
+
+    rho = 0.5
+    ns = (2, 4, 8, 16, 32, 64, 128, 256, 1024, 4096, 16384)
+    out = {"rho": rho, "scale": "1/sqrt(d)", "points": points, "replicates": replicates,
+           "conditional": {}, "mc": {}, "limit": []}
+    for d in (4, 16):
+        rows = []
+        for n in ns:
+            r = stab_random_finite_d(n, d, rho, points=points, replicates=replicates, seed=n)
+            rows.append((n, r.value, r.stderr))
+        out["conditional"][str(d)] = rows
+        mc_rows = []
+        for k, (n, m) in enumerate(((4, 40_000), (64, 20_000), (1024, 4_000))):
+            e = _mc(n, d, rho, "random", samples=m, seed=400 + 10 * d + k, scale="sqrt")
+            mc_rows.append((n, e.stab.mean, e.stab.stderr, m, 400 + 10 * d + k))
+        out["mc"][str(d)] = mc_rows
+    out["limit"] = [(n, rho * float(s_n(n, rho * rho))) for n in ns if n <= 256]
+    return out
+
+
+@figure("attention_random_many_tokens",
+        "random-W Stab vs the number of tokens at fixed d: the n and d limits do not commute")
+def many_tokens(path: Path) -> None:
+    """Plot random-``W`` ``Stab_rho(f_ij)`` against ``n`` at ``d = 4, 16`` (see
+    :func:`many_tokens_data`) to ``path`` (PNG, data as JSON next to it).
+
+    Examples
+    --------
+    >>> from nstheory.plots import FIGURES
+    >>> FIGURES["attention_random_many_tokens"].fn is many_tokens
+    True
+    """
+    plt = setup_matplotlib()
+    data = many_tokens_data()
+    fig, ax = plt.subplots(figsize=(6.6, 5.0))
+    for k, d in enumerate(("4", "16")):
+        rows = data["conditional"][d]
+        ax.errorbar([r[0] for r in rows], [r[1] for r in rows],
+                    yerr=[1.96 * r[2] for r in rows], fmt="-o", ms=3, capsize=2,
+                    color=f"C{k}", label=f"$d = {d}$: conditional quasi-MC (95% CI)")
+        mc = data["mc"][d]
+        ax.errorbar([r[0] * 1.08 for r in mc], [r[1] for r in mc],
+                    yerr=[1.96 * r[2] for r in mc], fmt="s", mfc="white", ms=5, capsize=2,
+                    color=f"C{k}", label=f"$d = {d}$: torch Monte Carlo (95% CI)")
+    lim = data["limit"]
+    ax.plot([r[0] for r in lim], [r[1] for r in lim], "k--", lw=1.2,
+            label=r"$d \to \infty$: $\rho\, s_n(\rho^2)$ (Theorem 5.3 as reconstructed)")
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("$n$ (tokens, log scale)")
+    ax.set_ylabel(r"raw $\mathrm{Stab}_\rho(f_{ij})$, $\|v\| = 1$")
+    ax.set_ylim(0, None)
+    sizes = ", ".join(str(r[3]) for r in data["mc"]["4"])
+    ax.set_title(rf"random $W$, $1/\sqrt{{d}}$ logits, $\rho = {data['rho']}$: at fixed $d$ the "
+                 "stability falls, then rises with $n$" "\n"
+                 f"conditional route: {data['replicates']} x {data['points']} Sobol points per "
+                 f"$n$; torch MC at $n$ = 4, 64, 1024" "\n"
+                 f"({sizes} samples per $d$; markers shifted right by 8%)", fontsize=8)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=1)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    _save(path, data)

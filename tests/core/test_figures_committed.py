@@ -9,8 +9,8 @@ float32 sums, last-bit differences of libm), while a stale figure differs in its
 text, or its numbers by far more. Within a list of numbers, differences below 1e-14 of the
 list's largest magnitude are ignored: they are the rounding residues of exact zeros (the tanh
 and SiLU maps at rho = 0 give 1e-34 on one CPU and 7e-39 on another, against values of order
-1), while a list of small numbers (enclosure radii, say) keeps its own small scale. The four
-figures whose data take 15-40 s each on 2 cores are marked slow.
+1), while a list of small numbers (enclosure radii, say) keeps its own small scale. The five
+figures whose data take 15-120 s each on 2 cores are marked slow.
 """
 
 import json
@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 FIGURES = discover()
 #: Figures whose data are expensive (attention quadratures, interval propagation).
 SLOW = {"attention_sn_curves", "attention_stab_vs_rho", "attention_thm52_convergence",
-        "propagation_envelopes"}
+        "propagation_envelopes", "attention_random_many_tokens"}
 REL = 1e-6
 
 

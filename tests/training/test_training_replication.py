@@ -624,6 +624,12 @@ def test_grokking_replication_check_decides(tmp_path, monkeypatch, trajectories,
     ("replication_training_grokking.json", "grokking/base/0", 125, 6, "sens"),
 ])
 def test_stored_base_only_study_reproduces_its_first_steps(name, key, steps, points, metric):
+    """The replay runs to the first step that measures the study's metric. On the study's
+    machine class every point must match exactly; on another class only the points up to step
+    25 are compared (to :func:`_same_first_steps`' tolerances), as for the next-token study:
+    the rounding differences grow through training, and replaying these Intel studies on an AMD
+    EPYC measured relative differences of ~1e-7 at step 25 but 1e-4 to 1e-3 in the validation
+    loss and 3-10% in the (small) validation accuracies by step 100-125."""
     path = DATA / name
     if not path.is_file():
         pytest.skip(f"{name} not stored yet")
@@ -632,5 +638,8 @@ def test_stored_base_only_study_reproduces_its_first_steps(name, key, steps, poi
     study_name, arm, seed = key.split("/")
     r = T.run_one(study_name, arm, int(seed), {**stored["config"], "steps": steps})
     assert r["data_info"] == stored["data_info"]
-    assert _same_first_steps(r["trajectory"], stored["trajectory"][:points], study["provenance"])
+    new, old = r["trajectory"], stored["trajectory"][:points]
+    if not same_machine_class(study["provenance"]):
+        new, old = ([p for p in t if p["step"] <= 25] for t in (new, old))
+    assert len(new) >= 2 and _same_first_steps(new, old, study["provenance"])
     assert metric in r["trajectory"][-1]
