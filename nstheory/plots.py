@@ -168,8 +168,8 @@ def run_cli(args) -> int:
     >>> buf = io.StringIO()
     >>> with contextlib.redirect_stdout(buf):
     ...     code = main(["figures", "--list", "--only", "attention_sn_curves"])
-    >>> code, buf.getvalue().split()[0]
-    (0, 'attention_sn_curves')
+    >>> code, buf.getvalue().split()[0], len(buf.getvalue().splitlines())
+    (0, 'attention_sn_curves', 1)
     >>> with contextlib.redirect_stderr(io.StringIO()):
     ...     main(["figures", "--only", "no_such_figure"])
     2
@@ -183,9 +183,10 @@ def run_cli(args) -> int:
         if (not args.only or any(fnmatchcase(f.name, g) for g in args.only))
         and (args.include_slow or not f.slow or args.only)
     ]
-    if args.list:
+    if args.list:  # every figure, or those --only matches (slow ones included)
         for f in sorted(figs.values(), key=lambda f: f.name):
-            print(f"{f.name:40s} {'(slow) ' if f.slow else ''}{f.description}")
+            if not args.only or any(fnmatchcase(f.name, g) for g in args.only):
+                print(f"{f.name:40s} {'(slow) ' if f.slow else ''}{f.description}")
         return 0
     if not chosen:
         raise NSTheoryError("no figure matches --only " + " ".join(args.only or []))

@@ -839,19 +839,19 @@ def _():
          uses=("nstheory.attention.montecarlo.attention_stability_mc",))
 def _():
     vals = []
-    for n, m in ((8, 40_000), (4096, 8_000)):
+    for n, m in ((8, 10_000), (4096, 2_000)):
         est = _mc(n, 4, 0.5, "random", m, seed=73, scale="sqrt")
         vals.append((est.stab.mean, est.stab.stderr))
-    return _rise("library MC (40k samples at n = 8, 8k at n = 4096, seed 73)", vals, 8_000)
+    return _rise("library MC (10k samples at n = 8, 2k at n = 4096, seed 73)", vals, 2_000)
 
 
 @c.check("monte-carlo", name="inline_mc",
          uses=("proofs_check.attention_theorems._inline_random_projected",))
 def _():
     vals = [_inline_random_projected(n, 4, 0.5, m, seed=74, scale="sqrt", chunk=1_000)
-            for n, m in ((8, 40_000), (4096, 8_000))]
-    return _rise("MC written in this check module (projected W draws; 40k / 8k samples, seed 74)",
-                 vals, 8_000)
+            for n, m in ((8, 10_000), (4096, 2_000))]
+    return _rise("MC written in this check module (projected W draws; 10k / 2k samples, seed 74)",
+                 vals, 2_000)
 
 
 @c.check("precise", name="d_infinity_value_falls",
