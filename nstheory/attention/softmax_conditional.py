@@ -117,8 +117,8 @@ def conditional_output_products(n: int, d: int, rho: float, t: float, *, r1, pi1
 
     Examples
     --------
-    Two tokens with identity ``W`` and independent noise: the point ``x_i = y_i`` direction
-    aside, the other token contributes only through the weights, here at ``rho = 0``:
+    Independent noise (``rho = 0``) and an orthogonal query pair (``x_i.y_i = 0``, ``x_i`` along
+    ``e_1``, ``y_i`` along ``e_2``): every product the output needs has conditional mean zero.
 
     >>> import numpy as np
     >>> one = np.ones(1)
