@@ -36,7 +36,7 @@ _MODULES = {
         "stab_random_finite_d",
     ),
     "softmax_conditional": (
-        "conditional_output_products", "laplace_rule",
+        "conditional_output_products", "laplace_floor", "laplace_rule",
     ),
     "layer": (
         "QK_KINDS", "QueryKey", "SCALES", "SoftmaxAttention", "attention_layer",

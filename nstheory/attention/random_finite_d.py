@@ -201,24 +201,18 @@ def _outer_points(u, d):
     return r1, g, r2, a, b
 
 
-def _laplace_floor(geo, t, k):
-    """Per point, the lower end of the Laplace grid: ``-24 - log(1 + k sqrt(E[A^2]))`` with the
-    larger of the two sides' self-relative weights (as in
-    :func:`~nstheory.attention.softmax_conditional.conditional_output_products`)."""
-    la = 2 * t * t * geo["r1"] ** 2 - 2 * t * geo["off_x"]
-    lb = 2 * t * t * (geo["pi1"] ** 2 + geo["pi2"] ** 2) - 2 * t * geo["off_y"]
-    return -24.0 - np.logaddexp(0.0, math.log(k) + 0.5 * np.maximum(la, lb))
-
-
 def _estimate(n, d, rho, t, u, inner_nodes, h, budget=30_000):
     """Mean of the conditional values over the points ``u``. The Laplace grid's lower end is
     set per group of points: sorted by the end each needs, grouped so that ``points x nodes^2``
     stays under ``budget`` (a query whose own logit is far below the others' needs a long grid;
     one such point must not stretch the grid, time and memory of a whole group)."""
-    from nstheory.attention.softmax_conditional import conditional_output_products
+    from nstheory.attention.softmax_conditional import (
+        conditional_output_products,
+        laplace_floor,
+    )
 
     geo = random_query_geometry(rho, *_outer_points(u, d))
-    floor = _laplace_floor(geo, t, n - 1)
+    floor = laplace_floor(n - 1, t, *(geo[k] for k in ("r1", "pi1", "pi2", "off_x", "off_y")))
     order = np.argsort(floor)[::-1]  # shortest grids first
     total, start = 0.0, 0
     while start < order.size:

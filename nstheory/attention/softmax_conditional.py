@@ -43,7 +43,7 @@ import numpy as np
 
 from nstheory.errors import NSTheoryError
 
-__all__ = ["conditional_output_products", "laplace_rule"]
+__all__ = ["conditional_output_products", "laplace_floor", "laplace_rule"]
 
 
 def laplace_rule(h: float, lo: float = -24.0, hi: float = 3.8):
@@ -65,6 +65,24 @@ def laplace_rule(h: float, lo: float = -24.0, hi: float = 3.8):
     tau = np.arange(hi, lo - h / 2, -h)[::-1]
     s = np.exp(tau)
     return s, h * s * np.exp(-s)
+
+
+def laplace_floor(k: int, t: float, r1, pi1, pi2, off_x, off_y):
+    """Per point, the lower end of the Laplace grid, ``-24 - log(1 + k sqrt(E[A^2]))``, with
+    ``A`` the other tokens' self-relative weight on the side where its second moment is larger,
+    so that the truncated part stays ~1e-10 of the normalisations that carry the probability.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> z = np.zeros(1)
+    >>> bool(laplace_floor(1, 0.5, z, z, z, z, z)[0] == -24 - np.log(2))  # E[A^2] = 1
+    True
+    """
+    la = 2 * t * t * np.asarray(r1) ** 2 - 2 * t * np.asarray(off_x)  # log E[A^2]
+    lb = (2 * t * t * (np.asarray(pi1) ** 2 + np.asarray(pi2) ** 2)
+          - 2 * t * np.asarray(off_y))  # log E[B^2]
+    return -24.0 - np.logaddexp(0.0, math.log(k) + 0.5 * np.maximum(la, lb))
 
 
 def _frame(r1, pi1, pi2, rho):
@@ -106,9 +124,8 @@ def conditional_output_products(n: int, d: int, rho: float, t: float, *, r1, pi1
     h : float
         Laplace step in ``log s``.
     lo : float, optional
-        Lower end of the Laplace grid; by default ``-24 - log(1 + k sqrt(max E[A^2]))`` over
-        the points given (``A`` the other tokens' self-relative weights, likewise ``B``), so
-        that the truncated part stays ~1e-10 of the normalisations that carry the probability.
+        Lower end of the Laplace grid; by default the lowest :func:`laplace_floor` of the
+        points given.
 
     Returns
     -------
@@ -137,10 +154,7 @@ def conditional_output_products(n: int, d: int, rho: float, t: float, *, r1, pi1
     wz = wz / math.sqrt(2 * math.pi)
     sig, sV_, k2_, k3_, k4_ = _frame(r1, pi1, pi2, rho)
     if lo is None:
-        la = 2 * t * t * r1 * r1 - 2 * t * off_x  # log E[A^2]
-        lb = 2 * t * t * (pi1 * pi1 + pi2 * pi2) - 2 * t * off_y
-        worst = float(max(np.max(la), np.max(lb)))
-        lo = -24.0 - (math.log(k) + 0.5 * worst if worst > 0 else math.log1p(k))
+        lo = float(np.min(laplace_floor(k, t, r1, pi1, pi2, off_x, off_y)))
     s, ws = laplace_rule(h, lo=lo)
 
     def col(a):
