@@ -7,8 +7,9 @@ Modules: :mod:`~nstheory.attention.layer` (the batched torch layer),
 :mod:`~nstheory.attention.pattern_moments` (softmax pattern moments at finite ``d``),
 :mod:`~nstheory.attention.identity_finite_d` (the identity-``W`` layer's Stab and self-weight
 exactly in ``d``, deterministic), :mod:`~nstheory.attention.random_finite_d` (the random-``W``
-layer's Stab at finite ``d`` for any ``n``, ``W`` and the other tokens integrated exactly, the
-query pair by quasi-Monte Carlo), :mod:`~nstheory.attention.softmax_conditional` (the
+and low-rank-``W`` layers' Stab at finite ``d`` for any ``n``, ``W`` and the other tokens
+integrated exactly, the query pair by quasi-Monte Carlo),
+:mod:`~nstheory.attention.softmax_conditional` (the
 Laplace-factorised average over the other tokens both share),
 :mod:`~nstheory.attention.theory` (SymPy statements and derivations, the proved bound),
 :mod:`~nstheory.attention.rates` (decay-rate fits), ``cli`` and ``figures``.
@@ -32,11 +33,13 @@ _MODULES = {
         "IdentityStab", "self_weight_identity_finite_d", "stab_identity_finite_d",
     ),
     "random_finite_d": (
-        "MAX_LOGIT_SPREAD", "ConditionalStab", "logit_spread", "random_query_geometry",
-        "stab_random_finite_d",
+        "FALLBACK_DRAWS", "MAX_LOGIT_SPREAD", "MAX_RANK", "ConditionalStab", "logit_spread",
+        "lowrank_logit_spread", "lowrank_query_geometry", "random_query_geometry",
+        "stab_lowrank_finite_d", "stab_random_finite_d",
     ),
     "softmax_conditional": (
-        "conditional_output_products", "laplace_floor", "laplace_rule",
+        "LOG_WEIGHT_CAP", "LO_MIN", "conditional_output_products", "laplace_floor",
+        "laplace_rule", "query_data", "sampled_output_products",
     ),
     "layer": (
         "QK_KINDS", "QueryKey", "SCALES", "SoftmaxAttention", "attention_layer",

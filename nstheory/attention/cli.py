@@ -156,31 +156,57 @@ def run_stab(args) -> int:
         deterministic = stab_identity_finite_d(n, d, rho, args.scale)
         self_weight = self_weight_identity_finite_d(n, d, args.scale)
     cq_points = check_int(args.cq_points, "--cq-points", lo=0, hi=1 << 20)
-    if args.mode == "random" and not args.hard and cq_points:
+    if cq_points and (cq_points < 16 or cq_points & (cq_points - 1)):
+        raise NSTheoryError(f"--cq-points must be 0 or a power of two in [16, 2^20]; got "
+                            f"{cq_points}")
+    conditional_route = args.mode in ("random", "lowrank") and not args.hard and cq_points
+    if conditional_route:
         from nstheory.attention.pattern_moments import logit_scale
         from nstheory.attention.random_finite_d import (
             MAX_LOGIT_SPREAD,
+            MAX_RANK,
             logit_spread,
+            lowrank_logit_spread,
+            stab_lowrank_finite_d,
             stab_random_finite_d,
         )
         from nstheory.progress import progress
 
         reps = check_int(args.cq_replicates, "--cq-replicates", lo=2, hi=1024)
-        spread = logit_spread(d, logit_scale(args.scale, d))
-        if spread > MAX_LOGIT_SPREAD:
-            cq_points = 0
-            why_not = (f"no deterministic finite-d route for random W with softmax; the "
-                       f"conditional quasi-Monte Carlo route needs a logit spread t d <= "
-                       f"{MAX_LOGIT_SPREAD:g} (here {spread:.3g}: near-hard softmax); this value "
-                       "is Monte Carlo only")
-    if args.mode == "random" and not args.hard and cq_points:
-        with progress(total=reps, desc="conditional QMC") as bar:
-            conditional = stab_random_finite_d(
-                n, d, rho, args.scale, points=cq_points, replicates=reps, seed=args.seed,
-                progress=lambda k: bar.update(1))
+        t = logit_scale(args.scale, d)
+        if args.mode == "lowrank":
+            if args.rank is None:
+                raise NSTheoryError("mode 'lowrank' needs a rank (--rank K)")
+            rank = check_int(args.rank, "--rank", lo=1, hi=d)
+            spread = lowrank_logit_spread(d, rank, t)
+        else:
+            rank, spread = None, logit_spread(d, t)
+        if spread > MAX_LOGIT_SPREAD or (rank or 0) > MAX_RANK:
+            conditional_route = False
+            why_not = (f"no deterministic finite-d route for {args.mode} W with softmax; the "
+                       "conditional quasi-Monte Carlo route needs a typical logit spread <= "
+                       f"{MAX_LOGIT_SPREAD:g} (here {spread:.3g}: near-hard softmax)"
+                       + (f" and a rank <= {MAX_RANK}" if rank else "")
+                       + "; this value is Monte Carlo only")
+    if conditional_route:
+        try:
+            with progress(total=reps, desc="conditional QMC") as bar:
+                if args.mode == "lowrank":
+                    conditional = stab_lowrank_finite_d(
+                        n, d, rho, rank, args.scale, points=cq_points, replicates=reps,
+                        seed=args.seed, progress=lambda k: bar.update(1))
+                else:
+                    conditional = stab_random_finite_d(
+                        n, d, rho, args.scale, points=cq_points, replicates=reps,
+                        seed=args.seed, progress=lambda k: bar.update(1))
+        except NSTheoryError as exc:  # a refusal of the route, not of the command
+            why_not = (f"no deterministic finite-d route for {args.mode} W with softmax; the "
+                       f"conditional quasi-Monte Carlo route refused: {exc}; this value is "
+                       "Monte Carlo only")
     if conditional is not None:
-        why_not = ("no deterministic finite-d route for random W with softmax; the conditional "
-                   "quasi-Monte Carlo value is statistical (standard error over scramblings)")
+        why_not = (f"no deterministic finite-d route for {args.mode} W with softmax; the "
+                   "conditional quasi-Monte Carlo value is statistical (standard error over "
+                   "scramblings)")
     est = attention_stability_mc(
         n, d, rho, args.mode, rank=args.rank, scale=args.scale, samples=args.samples,
         hard=args.hard, causal=args.causal, device=args.device, seed=args.seed,
@@ -220,8 +246,7 @@ def run_stab(args) -> int:
                 if est.stab.stderr > 0 else None,
                 "self_weight": self_weight.value, "self_weight_error_estimate": self_weight.error},
             "conditional": None if conditional is None else {
-                "route": "conditional quasi-Monte Carlo: W and the other n - 1 tokens integrated "
-                         "exactly, the query pair by scrambled Sobol points (statistical)",
+                "route": conditional.quantity,
                 "value": conditional.value, "stderr": conditional.stderr,
                 "ci95": list(conditional.ci95),
                 "points": conditional.params["points"],
@@ -254,8 +279,11 @@ def run_stab(args) -> int:
     if conditional is not None:
         clo, chi = conditional.ci95
         zc = _z_pair(est.stab, conditional)
-        print(f"  cond.   finite-d {VIEW} (random W; W and the other tokens integrated exactly, "
-              f"query pair by scrambled Sobol points, {conditional.params['replicates']} x "
+        what = ("random W; W and the other tokens integrated exactly, query pair by scrambled "
+                "Sobol points" if args.mode == "random" else
+                f"low-rank W of rank {rank}; the other tokens integrated exactly, U^T U and the "
+                "query pair by scrambled Sobol points")
+        print(f"  cond.   finite-d {VIEW} ({what}, {conditional.params['replicates']} x "
               f"{conditional.params['points']} points): {conditional.value:.6g} ± "
               f"{conditional.stderr:.2g} (standard error over scramblings; 95% CI "
               f"[{clo:.6g}, {chi:.6g}]); Monte Carlo is z = "

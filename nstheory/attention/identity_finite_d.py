@@ -140,6 +140,32 @@ def _check(n, d, rho, scale, v_norm):
     return n, d, rho, t, v_norm
 
 
+#: Largest numeric logit scale the identity route accepts: the other tokens' self-relative weight
+#: ``A = e^{t(x_i.x_l - |x_i|^2)}`` has ``E[A^2] = E[e^{2 t (t - 1) chi^2_d}]``, at most 1 for
+#: ``t <= 1`` (every named scale) and growing without bound above it (near-hard softmax,
+#: where the Laplace grid and the inner rules stop converging).
+MAX_SCALE = 1.0
+
+
+def _identity_args(n, d, rho, scale, v_norm):
+    """:func:`_check` plus the identity route's own range (``t <= MAX_SCALE``)."""
+    n, d, rho, t, v_norm = _check(n, d, rho, scale, v_norm)
+    if t > MAX_SCALE:
+        raise NSTheoryError(
+            f"the identity route needs a logit scale t <= {MAX_SCALE:g} (1/sqrt(d), 1/d and "
+            f"'none' all are); got t = {t:.6g}: above it the other tokens' weights relative to "
+            "the query's own logit have an unbounded second moment and the softmax is nearly "
+            "hard; use the Monte Carlo")
+    return n, d, rho, t, v_norm
+
+
+def _finite(value: float, what: str) -> float:
+    if not math.isfinite(value):
+        raise NSTheoryError(f"the {what} quadrature overflowed (non-finite value); use the Monte "
+                            "Carlo for this configuration")
+    return value
+
+
 def _outer_rule(m1: int, mg: int, m2: int, d: int):
     """Flattened nodes ``(r1, g, r2)`` and probability weights of the query pair's Bartlett
     factor. ``r1 = sqrt(chi^2_d) >= 0`` by the chi-square Gauss rule: the integrand is even in
@@ -237,11 +263,19 @@ def stab_identity_finite_d(n: int, d: int, rho: float, scale="sqrt", *, v_norm: 
     >>> r = stab_identity_finite_d(2, 4, 0.5, scale="none")
     >>> round(r.value, 5), r.error < 1e-5
     (0.48626, True)
+
+    A numeric scale above 1 (logits stronger than unscaled) is refused, not mis-integrated:
+
+    >>> try:
+    ...     stab_identity_finite_d(4, 1, 0.5, scale=16.0)
+    ... except NSTheoryError as exc:
+    ...     print(str(exc)[:57])
+    the identity route needs a logit scale t <= 1 (1/sqrt(d),
     """
-    n, d, rho, t, v_norm = _check(n, d, rho, scale, v_norm)
+    n, d, rho, t, v_norm = _identity_args(n, d, rho, scale, v_norm)
     resolution, coarse = _resolutions(d, resolution, coarse)
-    fine = _stab_at(n, d, rho, t, resolution)
-    rough = _stab_at(n, d, rho, t, coarse)
+    fine = _finite(_stab_at(n, d, rho, t, resolution), "identity-W Stab")
+    rough = _finite(_stab_at(n, d, rho, t, coarse), "identity-W Stab")
     v2 = v_norm * v_norm
     params = dict(n=n, d=d, rho=rho, scale=scale, t=t, v_norm=v_norm,
                   resolution=list(resolution), coarse_resolution=list(coarse))
@@ -282,10 +316,10 @@ def self_weight_identity_finite_d(n: int, d: int, scale="sqrt", *, resolution=No
     >>> 1 - r.value < 1e-8, r.error < 1e-7
     (True, True)
     """
-    n, d, _, t, _ = _check(n, d, 0.0, scale, 1.0)
+    n, d, _, t, _ = _identity_args(n, d, 0.0, scale, 1.0)
     resolution, coarse = _resolutions(d, resolution, coarse)
-    fine = _self_weight_at(n, d, t, resolution)
-    rough = _self_weight_at(n, d, t, coarse)
+    fine = _finite(_self_weight_at(n, d, t, resolution), "self-weight")
+    rough = _finite(_self_weight_at(n, d, t, coarse), "self-weight")
     params = dict(n=n, d=d, scale=scale, t=t, resolution=list(resolution),
                   coarse_resolution=list(coarse))
     return IdentityStab(fine, abs(fine - rough), rough, params,

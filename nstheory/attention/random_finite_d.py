@@ -33,6 +33,16 @@ and samples only the ten variables that describe the query pair and ``W``'s acti
    statistical route (about 2e-4 at ``n = 4``, ``d = 16`` in ~5 s), independent of the torch
    Monte Carlo's code path, not a deterministic one.
 
+Rare outer points whose logit vectors are so steep that the Laplace grid would have to reach
+below ``e^LO_MIN`` (see :mod:`~nstheory.attention.softmax_conditional`) have their other tokens
+*sampled* instead (:data:`FALLBACK_DRAWS` sets, an unbiased estimate of the same conditional
+expectation); ``params["sampled_points"]`` counts them (none at ``n = 4``, ``d = 16``).
+
+Low-rank ``W = U U^T`` (:func:`stab_lowrank_finite_d`) goes the same way in the ``rank``-dimensional
+coordinates ``U``'s range gives the tokens: the other tokens exactly (with the pattern overlap
+for the value's part outside that range), ``U^T U`` and the query pair by scrambled Sobol
+points.
+
 Examples
 --------
 >>> r = stab_random_finite_d(4, 16, 0.5, points=256, replicates=4)
@@ -50,10 +60,15 @@ import numpy as np
 from nstheory.errors import NSTheoryError, check_int
 
 __all__ = [
+    "FALLBACK_DRAWS",
     "MAX_LOGIT_SPREAD",
+    "MAX_RANK",
     "ConditionalStab",
     "logit_spread",
+    "lowrank_logit_spread",
+    "lowrank_query_geometry",
     "random_query_geometry",
+    "stab_lowrank_finite_d",
     "stab_random_finite_d",
 ]
 
@@ -61,6 +76,9 @@ __all__ = [
 #: nearly hard: the per-token Gauss-Hermite rules stop converging (at ``t d = 16`` 24 and 48
 #: nodes differ by 6e-4) and the Laplace grids grow like ``t^2 d^2``.
 MAX_LOGIT_SPREAD = 8.0
+#: Largest rank of the low-rank route (its outer integral has ``rank (rank + 5) / 2``
+#: dimensions).
+MAX_RANK = 64
 
 
 def logit_spread(d: int, t: float) -> float:
@@ -164,24 +182,13 @@ def random_query_geometry(rho: float, r1, g, r2, a, b) -> dict:
     x2 = np.zeros((pts, 4))
     x1[:, 0], x1[:, 1], x1[:, 2] = a[:, 0, 0], a[:, 1, 0], b[:, 0]
     x2[:, 0], x2[:, 1], x2[:, 2], x2[:, 3] = a[:, 0, 1], a[:, 1, 1], b[:, 1], b[:, 2]
-    q = r1[:, None] * x1
-    qq = big_pi1[:, None] * x1 + big_pi2[:, None] * x2
+    from nstheory.attention.softmax_conditional import query_data
+
     p = np.zeros((pts, 4))
     p[:, 0] = r1
     pp = np.zeros((pts, 4))
     pp[:, 0], pp[:, 1] = big_pi1, big_pi2
-    nq = np.linalg.norm(q, axis=1)
-    e1 = q / np.where(nq > 0, nq, 1.0)[:, None]
-    pi1 = (qq * e1).sum(axis=1)
-    rest = qq - pi1[:, None] * e1
-    pi2 = np.linalg.norm(rest, axis=1)
-    e2 = rest / np.where(pi2 > 0, pi2, 1.0)[:, None]
-
-    def dot(x, y):
-        return (x * y).sum(axis=1)
-
-    return dict(r1=nq, pi1=pi1, pi2=pi2, off_x=dot(p, q), off_y=dot(pp, qq), p1=dot(p, e1),
-                p2=dot(p, e2), q1=dot(pp, e1), q2=dot(pp, e2), xy=r1 * big_pi1)
+    return query_data(p, pp, r1[:, None] * x1, big_pi1[:, None] * x1 + big_pi2[:, None] * x2)
 
 
 def _outer_points(u, d):
@@ -201,29 +208,125 @@ def _outer_points(u, d):
     return r1, g, r2, a, b
 
 
-def _estimate(n, d, rho, t, u, inner_nodes, h, budget=30_000):
-    """Mean of the conditional values over the points ``u``. The Laplace grid's lower end is
-    set per group of points: sorted by the end each needs, grouped so that ``points x nodes^2``
-    stays under ``budget`` (a query whose own logit is far below the others' needs a long grid;
-    one such point must not stretch the grid, time and memory of a whole group)."""
+#: Draws of the other tokens for a point whose logits are too steep for the Laplace route
+#: (:func:`~nstheory.attention.softmax_conditional.sampled_output_products`).
+FALLBACK_DRAWS = 4096
+
+
+def _sampled(n, d, rho, t, geo, idx, rng):
+    """Sampled conditional values (and overlaps) at the points ``idx``, in blocks of draws that
+    keep the token arrays near 2^22 numbers."""
+    from nstheory.attention.softmax_conditional import sampled_output_products
+
+    if n - 1 > 1 << 20:
+        raise NSTheoryError(f"a near-hard point with n = {n} tokens: too many tokens to sample "
+                            "(at most 2^20 + 1); use the Monte Carlo")
+    block = max(1, min(FALLBACK_DRAWS, (1 << 22) // (2 * (n - 1))))
+    value, over = np.zeros(idx.size), np.zeros(idx.size)
+    for start in range(0, FALLBACK_DRAWS, block):
+        m = min(block, FALLBACK_DRAWS - start)
+        v, o = sampled_output_products(n, d, rho, t, rng, m,
+                                       **{key: val[idx] for key, val in geo.items()})
+        value += v * m
+        over += o * m
+    return value / FALLBACK_DRAWS, over / FALLBACK_DRAWS
+
+
+def _grouped(n, d, rho, t, geo, inner_nodes, h, rng, overlap=False, budget=30_000,
+             stats=None):
+    """Per-point conditional values (and overlaps) for the query data ``geo``. The Laplace
+    grid's lower end is set per group of points: sorted by the end each needs, grouped so that
+    ``points x nodes^2`` stays under ``budget`` (a query whose own logit is far below the
+    others' needs a long grid; one such point must not stretch the grid, time and memory of a
+    whole group). Points that would need a grid below ``LO_MIN`` (near-hard logits, rare tail
+    points) have their other tokens sampled instead (unbiased; counted in ``stats``)."""
+    from numpy.polynomial.hermite_e import hermegauss
+
     from nstheory.attention.softmax_conditional import (
+        LO_MIN,
         conditional_output_products,
         laplace_floor,
     )
 
-    geo = random_query_geometry(rho, *_outer_points(u, d))
-    floor = laplace_floor(n - 1, t, *(geo[k] for k in ("r1", "pi1", "pi2", "off_x", "off_y")))
-    order = np.argsort(floor)[::-1]  # shortest grids first
-    total, start = 0.0, 0
+    xi_max = float(hermegauss(inner_nodes)[0][-1])
+    floor = laplace_floor(n - 1, t, *(geo[k] for k in ("r1", "pi1", "pi2", "off_x", "off_y")),
+                          xi_max=xi_max, rho=rho)
+    value = np.empty(floor.size)
+    over = np.empty(floor.size)
+    steep = np.flatnonzero(~(floor >= LO_MIN))
+    if steep.size:
+        value[steep], over[steep] = _sampled(n, d, rho, t, geo, steep, rng)
+        if stats is not None:
+            stats["sampled_points"] = stats.get("sampled_points", 0) + int(steep.size)
+    order = np.argsort(floor)[::-1][:floor.size - steep.size]  # shortest grids first
+    start = 0
     while start < order.size:
         nodes = (3.8 - floor[order[start]]) / h + 2
-        size = max(1, int(budget / nodes ** 2))
-        idx = order[start:start + size]
-        total += float(conditional_output_products(
+        idx = order[start:start + max(1, int(budget / nodes ** 2))]
+        out = conditional_output_products(
             n, d, rho, t, inner_nodes=inner_nodes, h=h, lo=float(floor[idx].min()),
-            **{key: val[idx] for key, val in geo.items()}).sum())
-        start += size
-    return total / u.shape[0] / d
+            overlap=overlap, **{key: val[idx] for key, val in geo.items()})
+        if overlap:
+            value[idx], over[idx] = out
+        else:
+            value[idx] = out
+        start += idx.size
+    return (value, over) if overlap else value
+
+
+def _estimate(n, d, rho, t, u, inner_nodes, h, rng, stats=None):
+    """Mean conditional value over the outer points ``u`` (random ``W``)."""
+    geo = random_query_geometry(rho, *_outer_points(u, d))
+    return float(_grouped(n, d, rho, t, geo, inner_nodes, h, rng, stats=stats).mean()) / d
+
+
+def _qmc_options(spread, points, replicates, seed, inner_nodes, h):
+    """Checked ``points, replicates, seed, inner_nodes, h`` of a conditional route whose
+    typical logit spread is ``spread``."""
+    points = check_int(points, "points", lo=16, hi=1 << 20)
+    if points & (points - 1):
+        raise NSTheoryError(f"points must be a power of two in [16, 2^20]; got {points}")
+    replicates = check_int(replicates, "replicates", lo=2, hi=1024)
+    seed = check_int(seed, "seed", lo=0)
+    if spread > MAX_LOGIT_SPREAD:
+        raise NSTheoryError(
+            f"the logits' typical spread {spread:.3g} exceeds {MAX_LOGIT_SPREAD:g}: the "
+            "softmax is nearly hard there and the conditional route's inner rules do not "
+            "converge; use the Monte Carlo (or hard argmax)")
+    if inner_nodes is None:
+        inner_nodes = 24 if spread <= 4 else 48
+    inner_nodes = check_int(inner_nodes, "inner_nodes", lo=8, hi=64)
+    try:
+        h = float(h)
+    except (TypeError, ValueError):
+        h = math.nan
+    if not 0 < h <= 1:
+        raise NSTheoryError(f"h must be in (0, 1]; got {h!r}")
+    return points, replicates, seed, inner_nodes, h
+
+
+def _rqmc(dim, points, replicates, seed, estimate, progress, v2):
+    """``v2 x estimate(u, rng)`` over independent scramblings of ``points`` Sobol points in
+    ``dim`` dimensions (``rng`` seeded per scrambling, for the sampled fallback): the values,
+    checked finite."""
+    from scipy.stats import qmc
+
+    vals = []
+    for rep in range(replicates):
+        u = qmc.Sobol(dim, scramble=True, seed=seed + rep).random_base2(int(math.log2(points)))
+        vals.append(v2 * estimate(u, np.random.default_rng([seed, rep, 0x5A17])))
+        if progress is not None:
+            progress(rep + 1)
+    if not all(math.isfinite(v) for v in vals):
+        raise NSTheoryError("the conditional route overflowed (non-finite values); use the Monte "
+                            "Carlo for this configuration")
+    return vals
+
+
+def _result(vals, params, quantity) -> ConditionalStab:
+    arr = np.asarray(vals, dtype=float)
+    return ConditionalStab(float(arr.mean()), float(arr.std(ddof=1) / math.sqrt(arr.size)),
+                           [float(v) for v in vals], params, quantity)
 
 
 def stab_random_finite_d(n: int, d: int, rho: float, scale="sqrt", *, v_norm: float = 1.0,
@@ -278,30 +381,11 @@ def stab_random_finite_d(n: int, d: int, rho: float, scale="sqrt", *, v_norm: fl
     ...
     nstheory.errors.NSTheoryError: points must be a power of two in [16, 2^20]; got 100
     """
-    from scipy.stats import qmc
-
     from nstheory.attention.identity_finite_d import _check
 
     n, d, rho, t, v_norm = _check(n, d, rho, scale, v_norm)
-    points = check_int(points, "points", lo=16, hi=1 << 20)
-    if points & (points - 1):
-        raise NSTheoryError(f"points must be a power of two in [16, 2^20]; got {points}")
-    replicates = check_int(replicates, "replicates", lo=2, hi=1024)
-    seed = check_int(seed, "seed", lo=0)
-    if logit_spread(d, t) > MAX_LOGIT_SPREAD:
-        raise NSTheoryError(
-            f"the logits' typical spread t d = {logit_spread(d, t):.3g} exceeds "
-            f"{MAX_LOGIT_SPREAD:g}: the softmax is nearly hard there and the conditional "
-            "route's inner rules do not converge; use the Monte Carlo (or hard argmax)")
-    if inner_nodes is None:
-        inner_nodes = 24 if logit_spread(d, t) <= 4 else 48
-    inner_nodes = check_int(inner_nodes, "inner_nodes", lo=8, hi=64)
-    try:
-        h = float(h)
-    except (TypeError, ValueError):
-        h = math.nan
-    if not 0 < h <= 1:
-        raise NSTheoryError(f"h must be in (0, 1]; got {h!r}")
+    points, replicates, seed, inner_nodes, h = _qmc_options(
+        logit_spread(d, t), points, replicates, seed, inner_nodes, h)
     v2 = v_norm * v_norm
     params = dict(n=n, d=d, rho=rho, scale=scale, t=t, v_norm=v_norm, points=points,
                   replicates=replicates, seed=seed, inner_nodes=inner_nodes, h=h)
@@ -309,18 +393,150 @@ def stab_random_finite_d(n: int, d: int, rho: float, scale="sqrt", *, v_norm: fl
                 "W and the other tokens integrated exactly, the query pair and W's action on it "
                 "by scrambled Sobol points; error = standard error over the scramblings")
     if n == 1:
-        vals = [v2 * rho] * replicates
-    else:
-        vals = []
-        for rep in range(replicates):
-            u = qmc.Sobol(10, scramble=True, seed=seed + rep).random_base2(
-                int(math.log2(points)))
-            vals.append(v2 * _estimate(n, d, rho, t, u, inner_nodes, h))
-            if progress is not None:
-                progress(rep + 1)
-    arr = np.asarray(vals)
-    if not np.all(np.isfinite(arr)):
-        raise NSTheoryError("the conditional route overflowed (non-finite values); use the Monte "
-                            "Carlo for this configuration")
-    return ConditionalStab(float(arr.mean()), float(arr.std(ddof=1) / math.sqrt(arr.size)),
-                           [float(v) for v in vals], params, quantity)
+        return _result([v2 * rho] * replicates, params, quantity)
+    stats = {"sampled_points": 0}
+    vals = _rqmc(10, points, replicates, seed,
+                 lambda u, rng: _estimate(n, d, rho, t, u, inner_nodes, h, rng, stats),
+                 progress, v2)
+    params.update(stats)
+    return _result(vals, params, quantity)
+
+
+def lowrank_logit_spread(d: int, rank: int, t: float) -> float:
+    """Typical standard deviation ``t d / sqrt(rank)`` of a low-rank logit
+    ``t (U^T x).(U^T y)`` (``U`` of shape ``d x rank`` with ``N(0, 1/rank)`` entries: ``U^T U``
+    is about ``(d / rank) I`` and ``|U^T x|^2 / |U^T U| ~ rank``).
+
+    Examples
+    --------
+    >>> lowrank_logit_spread(16, 1, 0.25), lowrank_logit_spread(64, 4, 1 / 8)
+    (4.0, 4.0)
+    """
+    return abs(t) * d / math.sqrt(rank)
+
+
+def lowrank_query_geometry(rho: float, u, d: int, rank: int) -> dict:
+    """The query data of
+    :func:`~nstheory.attention.softmax_conditional.conditional_output_products` for low-rank
+    ``W = U U^T`` in the ``rank``-dimensional coordinates ``p = Q^T x`` (see
+    :func:`stab_lowrank_finite_d`), from uniforms ``u`` of shape ``(P, rank (rank + 5) / 2)``:
+    the Bartlett factor ``L`` of ``U^T U ~ Wishart_rank(d, I / rank)`` (``M = L L^T / rank``),
+    the query ``p ~ N(0, I)`` and ``p' = rho p + sqrt(1 - rho^2) z``; logit vectors ``M p`` and
+    ``M p'``.
+
+    Examples
+    --------
+    Rank one: ``M = chi^2_d``, and the logit vectors are ``M p`` and ``M p'``:
+
+    >>> import numpy as np
+    >>> geo = lowrank_query_geometry(0.0, np.full((1, 3), 0.5), 4, 1)
+    >>> m = float(geo["r1"][0] ** 2 / geo["off_x"][0] ** 2) ** 0  # p = 0 at the median
+    >>> [float(geo[k][0]) for k in ("off_x", "xy")]
+    [0.0, 0.0]
+    """
+    from scipy.special import ndtri
+
+    from nstheory.attention.softmax_conditional import query_data
+
+    u = np.clip(np.asarray(u, dtype=float), 1e-16, 1 - 1e-16)
+    pts, k = u.shape[0], rank
+    L = np.zeros((pts, k, k))
+    col = 0
+    for j in range(k):
+        L[:, j, j] = _chi(u[:, col], d - j)
+        col += 1
+        for m in range(j):
+            L[:, j, m] = ndtri(u[:, col])
+            col += 1
+    M = L @ np.swapaxes(L, 1, 2) / k
+    p = ndtri(u[:, col:col + k])
+    z = ndtri(u[:, col + k:col + 2 * k])
+    pp = rho * p + math.sqrt(max(0.0, 1.0 - rho * rho)) * z
+    return query_data(p, pp, np.einsum("pab,pb->pa", M, p), np.einsum("pab,pb->pa", M, pp))
+
+
+def stab_lowrank_finite_d(n: int, d: int, rho: float, rank: int, scale="sqrt", *,
+                          v_norm: float = 1.0, points: int = 2048, replicates: int = 8,
+                          seed: int = 0, inner_nodes: int | None = None, h: float = 0.5,
+                          progress=None) -> ConditionalStab:
+    """Raw ``Stab_rho(f_ij)`` of one softmax attention layer with low-rank ``W = U U^T``
+    (``U`` of shape ``d x rank``, i.i.d. ``N(0, 1/rank)`` entries drawn with the tokens: the
+    ``lowrank`` mode of :mod:`nstheory.attention.montecarlo`) at finite ``d``, by conditional
+    randomised quasi-Monte Carlo over ``rank (rank + 5) / 2`` variables.
+
+    The route. Write ``U = Q R`` (``Q`` with orthonormal columns, Haar, independent of ``R``).
+    The logits are ``t p_l^T M p_i`` with ``p_l = Q^T x_l``, i.i.d. ``N(0, I_rank)`` over
+    tokens, and ``M = R R^T`` (the eigenvalues of ``U^T U``; ``p``'s law is rotation-invariant,
+    so ``M`` may be taken with the law of ``U^T U ~ Wishart_rank(d, I / rank)``). The value
+    coordinate is ``x_l1 = c.p_l + (part orthogonal to range Q)`` with ``c = Q^T e_1``
+    independent of everything else and ``E[c c^T] = I / d``; the orthogonal parts enter no
+    logit and have correlation ``rho`` within a token. Hence
+
+    ``Stab = E[(sum_a a_a p_a).(sum_b b_b p'_b)] / d + rho (1 - rank / d) E[sum_a a_a b_a]``,
+
+    both terms of a ``rank``-dimensional layer with query-key matrix ``M``. Given ``M`` and the
+    query pair, the other tokens are integrated exactly (the Laplace-factorised computation of
+    :mod:`~nstheory.attention.softmax_conditional`, which returns both terms); ``M``'s Bartlett
+    factor and the query pair are drawn by scrambled Sobol points. The error is the **standard
+    error over the scramblings** (statistical, independent of the torch Monte Carlo's code
+    path).
+
+    Parameters
+    ----------
+    n, d : int
+        Tokens (the cost does not depend on ``n``) and channels.
+    rho : float
+        Gaussian noise correlation in ``[-1, 1]``.
+    rank : int
+        Rank of ``W`` (1 to ``min(d, MAX_RANK)``).
+    scale, v_norm, points, replicates, seed, inner_nodes, h, progress
+        As for :func:`stab_random_finite_d`.
+
+    Returns
+    -------
+    ConditionalStab
+
+    Raises
+    ------
+    NSTheoryError
+        For a logit spread :func:`lowrank_logit_spread` above :data:`MAX_LOGIT_SPREAD`.
+
+    Examples
+    --------
+    With ``d = rank = 1`` the layer is identity attention on scalars with logit scale
+    ``t u^2``; at ``rho = 0`` the two copies are independent and ``Stab = 0``:
+
+    >>> r = stab_lowrank_finite_d(3, 1, 0.0, 1, points=64, replicates=4)
+    >>> abs(r.value) < 4 * r.stderr + 1e-12
+    True
+    >>> r = stab_lowrank_finite_d(4, 16, 0.5, 2, points=256, replicates=4)
+    >>> 0.4 < r.value < 0.5, r.stderr < 0.002
+    (True, True)
+    """
+    from nstheory.attention.identity_finite_d import _check
+
+    n, d, rho, t, v_norm = _check(n, d, rho, scale, v_norm)
+    rank = check_int(rank, "rank", lo=1, hi=min(d, MAX_RANK))
+    points, replicates, seed, inner_nodes, h = _qmc_options(
+        lowrank_logit_spread(d, rank, t), points, replicates, seed, inner_nodes, h)
+    v2 = v_norm * v_norm
+    params = dict(n=n, d=d, rho=rho, rank=rank, scale=scale, t=t, v_norm=v_norm, points=points,
+                  replicates=replicates, seed=seed, inner_nodes=inner_nodes, h=h)
+    quantity = (f"raw Stab E[f_ij(X) f_ij(Y)], low-rank W = U U^T (rank {rank}, U i.i.d. "
+                "N(0, 1/rank), fresh with the tokens): the other tokens integrated exactly, "
+                "U^T U's Bartlett factor and the query pair by scrambled Sobol points; error = "
+                "standard error over the scramblings")
+    if n == 1:
+        return _result([v2 * rho] * replicates, params, quantity)
+
+    stats = {"sampled_points": 0}
+
+    def estimate(u, rng):
+        geo = lowrank_query_geometry(rho, u, d, rank)
+        prod, over = _grouped(n, rank, rho, t, geo, inner_nodes, h, rng, overlap=True,
+                              stats=stats)
+        return float(prod.mean()) / d + rho * (1 - rank / d) * float(over.mean())
+
+    vals = _rqmc(rank * (rank + 5) // 2, points, replicates, seed, estimate, progress, v2)
+    params.update(stats)
+    return _result(vals, params, quantity)
