@@ -56,9 +56,41 @@ def sn_pure_mpmath(n: int, r: float, dps: int = 15):
         return tot * n * hx * hx / (2 * mpmath.pi * mpmath.sqrt(1 - c * c))
 
 
+def _conditional_section() -> None:
+    """Conditional quasi-Monte Carlo (random and low-rank W) against the Monte Carlo time to
+    the same standard error, measured in the same run."""
+    from nstheory.attention.montecarlo import attention_stability_mc
+    from nstheory.attention.random_finite_d import stab_lowrank_finite_d, stab_random_finite_d
+
+    print("\n## finite-d Stab, softmax (1/sqrt d), rho = 0.5 (conditional QMC vs MC at equal "
+          "accuracy)")
+    cases = [("random", n, d, None, m) for n, d, m in ((4, 16, 200_000), (256, 64, 4_000),
+                                                       (4096, 64, 400))]
+    cases += [("lowrank", 4, 64, 16, 100_000), ("lowrank", 256, 64, 4, 4_000)]
+    for mode, n, d, rank, mc_samples in cases:
+        if mode == "random":
+            t_c, r = _time(lambda n=n, d=d: stab_random_finite_d(n, d, 0.5, points=512,
+                                                                  replicates=8))
+        else:
+            t_c, r = _time(lambda n=n, d=d, k=rank: stab_lowrank_finite_d(
+                n, d, 0.5, k, points=512, replicates=8))
+        t_mc, est = _time(lambda n=n, d=d, m=mc_samples, k=rank, w=mode: attention_stability_mc(
+            n, d, 0.5, w, rank=k, samples=m, seed=1, device="cpu", show_progress=False))
+        rate = est.stab.n / t_mc
+        need = est.stab.variance / r.stderr ** 2
+        what = "random W" if mode == "random" else f"low-rank W, rank {rank}"
+        print(f"{what}, n={n}, d={d}: conditional QMC (8 x 512 points, "
+              f"{r.params['inner_nodes']} inner nodes) {t_c:.2f} s, value {r.value:.6f} +- "
+              f"{r.stderr:.1e}; MC {rate:,.0f} samples/s, {est.stab.mean:.4f} +- "
+              f"{est.stab.stderr:.1e} after {est.stab.n} samples; the same standard error "
+              f"would take ~{need:.0e} MC samples (~{need / rate:.0e} s): x{need / rate / t_c:.1f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="fewer cases")
+    ap.add_argument("--conditional-only", action="store_true",
+                    help="only the conditional quasi-Monte Carlo rows")
     args = ap.parse_args()
     import torch
 
@@ -68,6 +100,9 @@ def main() -> None:
     torch.set_num_threads(1)
     print(f"machine: {platform.processor() or platform.machine()}, {platform.python_version()}, "
           f"torch {torch.__version__}, 1 torch thread; CUDA: {torch.cuda.is_available()}")
+    if args.conditional_only:
+        _conditional_section()
+        return
 
     print("\n## s_n(r) at 15 digits (matrix-product quadrature; n = 2, 3: closed forms)")
     ns = (2, 3, 4, 8, 16, 32, 64) if not args.quick else (4, 64)
@@ -125,22 +160,7 @@ def main() -> None:
               f"{est.stab.stderr:.1e} after 2e5 samples; the quadrature's accuracy would need "
               f"~{need:.0e} MC samples (~{need / rate:.0e} s): x{need / rate / t_q:.0e}")
 
-    from nstheory.attention.random_finite_d import stab_random_finite_d
-
-    print("\n## finite-d Stab, random W, softmax (1/sqrt d), rho = 0.5 (conditional QMC vs MC "
-          "at equal accuracy)")
-    for n, d, mc_samples in ((4, 16, 200_000), (256, 64, 4_000), (4096, 64, 400)):
-        t_c, r = _time(lambda n=n, d=d: stab_random_finite_d(n, d, 0.5, points=512,
-                                                              replicates=8))
-        t_mc, est = _time(lambda n=n, d=d, m=mc_samples: attention_stability_mc(
-            n, d, 0.5, "random", samples=m, seed=1, device="cpu", show_progress=False))
-        rate = est.stab.n / t_mc
-        need = est.stab.variance / r.stderr ** 2
-        print(f"n={n}, d={d}: conditional QMC (8 x 512 points) {t_c:.2f} s, value "
-              f"{r.value:.6f} +- {r.stderr:.1e}; MC {rate:,.0f} samples/s, "
-              f"{est.stab.mean:.4f} +- {est.stab.stderr:.1e} after {est.stab.n} samples; the "
-              f"same standard error would take ~{need:.0e} MC samples (~{need / rate:.0e} s): "
-              f"x{need / rate / t_c:.1f}")
+    _conditional_section()
 
     print("\n## attention Monte Carlo throughput (samples/s), n = 4, d = 64")
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])

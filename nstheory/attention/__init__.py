@@ -30,7 +30,7 @@ _MODULES = {
         "copy_chain_stability",
     ),
     "identity_finite_d": (
-        "IdentityStab", "self_weight_identity_finite_d", "stab_identity_finite_d",
+        "QuadratureStab", "self_weight_identity_finite_d", "stab_identity_finite_d",
     ),
     "random_finite_d": (
         "FALLBACK_DRAWS", "MAX_LOGIT_SPREAD", "MAX_RANK", "ConditionalStab", "logit_spread",
@@ -55,8 +55,9 @@ _MODULES = {
         "softmax_consistency_two_tokens", "softmax_self_weight",
     ),
     "quadrature": (
-        "chi2_gauss_rule", "extrapolate_in_inverse_d", "stab_random_d1_n2",
-        "stab_random_hard_n2",
+        "N2_COARSE", "N2_FINE", "chi2_gauss_rule", "extrapolate_in_inverse_d",
+        "logistic_mixture_rule", "stab_random_d1_n2", "stab_random_hard_n2",
+        "stab_random_n2_finite_d", "stab_random_softmax_n2",
     ),
     "rates": (
         "fit_decay",

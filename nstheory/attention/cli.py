@@ -141,10 +141,12 @@ def run_stab(args) -> int:
     check_int(args.samples, "--samples", lo=2)  # the sampler's own checks, before any work
     resolve_device(args.device)
     deterministic = None
-    why_not = ("a deterministic finite-d route exists for identity W with softmax only (random "
-               "W: the n = 2 hard-argmax Bartlett quadrature, and the statistical conditional "
-               "quasi-Monte Carlo route); this value is Monte Carlo only")
+    why_not = ("a deterministic finite-d route exists for identity W with softmax and for random "
+               "W with n = 2 tokens and d >= 4 only (random W also: the n = 2 hard-argmax "
+               "Bartlett quadrature, and the statistical conditional quasi-Monte Carlo route); "
+               "this value is Monte Carlo only")
     conditional = None
+    self_weight = None
     # before the sampling, so that its input checks come first; the query is the last token,
     # so a causal mask hides nothing from it
     if args.mode == "identity" and not args.hard:
@@ -155,6 +157,10 @@ def run_stab(args) -> int:
 
         deterministic = stab_identity_finite_d(n, d, rho, args.scale)
         self_weight = self_weight_identity_finite_d(n, d, args.scale)
+    elif args.mode == "random" and not args.hard and n == 2 and d >= 4:
+        from nstheory.attention.quadrature import stab_random_n2_finite_d
+
+        deterministic = stab_random_n2_finite_d(rho, d, args.scale)
     cq_points = check_int(args.cq_points, "--cq-points", lo=0, hi=1 << 20)
     if cq_points and (cq_points < 16 or cq_points & (cq_points - 1)):
         raise NSTheoryError(f"--cq-points must be 0 or a power of two in [16, 2^20]; got "
@@ -212,8 +218,11 @@ def run_stab(args) -> int:
         hard=args.hard, causal=args.causal, device=args.device, seed=args.seed,
     )
     theory = {}
-    if args.mode in ("identity", "lowrank"):
+    if args.mode == "identity":
         theory["thm5.2_limit rho*||v||^2 (d->inf)"] = theory_value("identity", n, rho)
+    elif args.mode == "lowrank":  # the d -> infinity limit at fixed rank is lower
+        theory["thm5.2_limit rho*||v||^2 (rank and d -> inf; not the fixed-rank limit)"] = \
+            theory_value("identity", n, rho)
     else:
         from nstheory.attention.consistency import s_n
 
@@ -237,14 +246,15 @@ def run_stab(args) -> int:
             "theory": theory,
             "deterministic_unavailable": why_not,
             "deterministic": None if deterministic is None else {
-                "route": "deterministic quadrature (Laplace-factorised, identity W, exact in d)",
+                "route": deterministic.quantity,
                 "value": deterministic.value, "error_estimate": deterministic.error,
                 "error_estimate_kind": "|fine - coarse| quadrature (an estimate, not a bound)",
                 "resolution": deterministic.params["resolution"],
                 "coarse_resolution": deterministic.params["coarse_resolution"],
                 "mc_z": (est.stab.mean - deterministic.value) / est.stab.stderr
                 if est.stab.stderr > 0 else None,
-                "self_weight": self_weight.value, "self_weight_error_estimate": self_weight.error},
+                "self_weight": None if self_weight is None else self_weight.value,
+                "self_weight_error_estimate": None if self_weight is None else self_weight.error},
             "conditional": None if conditional is None else {
                 "route": conditional.quantity,
                 "value": conditional.value, "stderr": conditional.stderr,
@@ -271,11 +281,14 @@ def run_stab(args) -> int:
     if deterministic is not None:
         z = ((est.stab.mean - deterministic.value) / est.stab.stderr
              if est.stab.stderr > 0 else float("nan"))
-        print(f"  exact   finite-d {VIEW} (identity W, deterministic quadrature): "
+        what = ("identity W" if args.mode == "identity" else
+                "random W, n = 2: W integrated exactly, Bartlett and logistic-mixture rules")
+        print(f"  exact   finite-d {VIEW} ({what}, deterministic quadrature): "
               f"{deterministic.value:.10g} ± {deterministic.error:.2g} (error estimate: |fine - "
               f"coarse|, not a bound); Monte Carlo is z = {z:+.2f} from it")
-        print(f"  exact   mean self-weight E[a_ii] (deterministic quadrature): "
-              f"{self_weight.value:.10g} ± {self_weight.error:.2g} (error estimate)")
+        if self_weight is not None:
+            print(f"  exact   mean self-weight E[a_ii] (deterministic quadrature): "
+                  f"{self_weight.value:.10g} ± {self_weight.error:.2g} (error estimate)")
     if conditional is not None:
         clo, chi = conditional.ci95
         zc = _z_pair(est.stab, conditional)

@@ -52,7 +52,7 @@ import numpy as np
 
 from nstheory.errors import NSTheoryError, check_int, check_rho
 
-__all__ = ["IdentityStab", "self_weight_identity_finite_d", "stab_identity_finite_d"]
+__all__ = ["QuadratureStab", "self_weight_identity_finite_d", "stab_identity_finite_d"]
 
 #: Default resolution (nodes for r1, g, r2, nodes per inner variable, Laplace step) and the
 #: coarser one compared with it for the error estimate.
@@ -83,8 +83,10 @@ def _resolutions(d, resolution, coarse):
 
 
 @dataclass
-class IdentityStab:
-    """Result of :func:`stab_identity_finite_d` (and :func:`self_weight_identity_finite_d`).
+class QuadratureStab:
+    """Result of a deterministic quadrature of one attention layer: :func:`stab_identity_finite_d`,
+    :func:`self_weight_identity_finite_d` and
+    :func:`~nstheory.attention.quadrature.stab_random_n2_finite_d`.
 
     Parameters
     ----------
@@ -101,7 +103,7 @@ class IdentityStab:
 
     Examples
     --------
-    >>> r = IdentityStab(0.5, 1e-9, 0.5, {"n": 2}, "raw Stab")
+    >>> r = QuadratureStab(0.5, 1e-9, 0.5, {"n": 2}, "raw Stab")
     >>> r.to_dict()["error"], r.digits
     (1e-09, 8)
     """
@@ -229,7 +231,7 @@ def _stab_at(n, d, rho, t, resolution, chunk=8):
 
 
 def stab_identity_finite_d(n: int, d: int, rho: float, scale="sqrt", *, v_norm: float = 1.0,
-                           resolution=None, coarse=None) -> IdentityStab:
+                           resolution=None, coarse=None) -> QuadratureStab:
     """Raw ``Stab_rho(f_ij) = E[f_ij(X) f_ij(Y)]`` of one softmax attention layer with identity
     query-key matrix, exactly in ``d`` up to a quadrature error that is estimated.
 
@@ -250,7 +252,7 @@ def stab_identity_finite_d(n: int, d: int, rho: float, scale="sqrt", *, v_norm: 
 
     Returns
     -------
-    IdentityStab
+    QuadratureStab
 
     Examples
     --------
@@ -279,7 +281,7 @@ def stab_identity_finite_d(n: int, d: int, rho: float, scale="sqrt", *, v_norm: 
     v2 = v_norm * v_norm
     params = dict(n=n, d=d, rho=rho, scale=scale, t=t, v_norm=v_norm,
                   resolution=list(resolution), coarse_resolution=list(coarse))
-    return IdentityStab(v2 * fine, v2 * abs(fine - rough), v2 * rough, params,
+    return QuadratureStab(v2 * fine, v2 * abs(fine - rough), v2 * rough, params,
                         "raw Stab E[f_ij(X) f_ij(Y)], identity W, deterministic quadrature")
 
 
@@ -303,7 +305,7 @@ def _self_weight_at(n, d, t, resolution):
 
 
 def self_weight_identity_finite_d(n: int, d: int, scale="sqrt", *, resolution=None,
-                                  coarse=None) -> IdentityStab:
+                                  coarse=None) -> QuadratureStab:
     """The mean self-weight ``w = E[a_ii]`` of identity-``W`` softmax attention at finite ``d``
     (``a_ii = 1 / (1 + sum_l e^{t(x_i.x_l - |x_i|^2)})``), by the Laplace factorisation of
     :func:`stab_identity_finite_d` (a two-dimensional integral for every ``n``).
@@ -322,5 +324,5 @@ def self_weight_identity_finite_d(n: int, d: int, scale="sqrt", *, resolution=No
     rough = _finite(_self_weight_at(n, d, t, coarse), "self-weight")
     params = dict(n=n, d=d, scale=scale, t=t, resolution=list(resolution),
                   coarse_resolution=list(coarse))
-    return IdentityStab(fine, abs(fine - rough), rough, params,
+    return QuadratureStab(fine, abs(fine - rough), rough, params,
                         "mean self-weight E[a_ii], identity W, deterministic quadrature")

@@ -1,4 +1,5 @@
-"""The Bartlett (Wishart) quadrature of random-W hard-argmax attention, n = 2, any d >= 4."""
+"""The Bartlett (Wishart) quadrature of random-W attention with n = 2 tokens, any d >= 4: hard
+argmax, and softmax through the logistic normal-scale mixture."""
 
 import math
 
@@ -8,7 +9,10 @@ import pytest
 from nstheory.attention.quadrature import (
     chi2_gauss_rule,
     extrapolate_in_inverse_d,
+    logistic_mixture_rule,
     stab_random_hard_n2,
+    stab_random_n2_finite_d,
+    stab_random_softmax_n2,
 )
 from nstheory.errors import NSTheoryError
 
@@ -68,3 +72,55 @@ def test_bad_input():
     with pytest.raises(NSTheoryError):
         extrapolate_in_inverse_d([10], [1.0])
     assert np.isfinite(stab_random_hard_n2(0.5, 4))
+
+
+def test_logistic_mixture_reproduces_the_sigmoid():
+    from scipy.special import expit, ndtr
+
+    v, w = logistic_mixture_rule(16)
+    assert w.sum() == pytest.approx(1.0, abs=1e-13) and np.all(v > 0)
+    u = np.linspace(-8, 8, 81)
+    got = (w[None, :] * ndtr(u[:, None] / np.sqrt(v[None, :]))).sum(1)
+    assert np.max(np.abs(got - expit(u))) < 2e-5  # algebraic convergence in the nodes
+
+
+def test_softmax_n2_limits_of_the_logit_scale():
+    # t -> 0: uniform attention over the two tokens, Stab = rho / 2 exactly;
+    # t -> infinity: the hard-argmax route (a different integrand on the same Bartlett grid)
+    assert stab_random_softmax_n2(0.5, 16, 1e-12, nodes=3) == pytest.approx(0.25, abs=1e-13)
+    assert stab_random_softmax_n2(0.5, 16, 1e8, nodes=4) == pytest.approx(
+        stab_random_hard_n2(0.5, 16, nodes=4), abs=1e-9)
+
+
+def test_softmax_n2_matches_the_conditional_route():
+    # the conditional quasi-Monte Carlo route shares no code with this one (it integrates the
+    # other token by the Laplace factorisation and samples the query pair); s.e. ~2.5e-4,
+    # fixed tolerance 1.5e-3. The hard-argmax value (0.30291) and the d -> infinity value
+    # rho s_2(rho^2) (0.29022) lie > 2 tolerances away
+    from nstheory.attention.random_finite_d import stab_random_finite_d
+
+    det = stab_random_n2_finite_d(0.5, 16)
+    assert det.error < 1e-5
+    qmc = stab_random_finite_d(2, 16, 0.5, points=1024, replicates=8, seed=3)
+    assert abs(det.value - qmc.value) < 1.5e-3
+    for alternative in (0.30291, 0.29022):
+        assert abs(det.value - alternative) > 3e-3
+
+
+def test_softmax_n2_cli_prints_the_deterministic_value():
+    import contextlib
+    import io
+    import json
+
+    from nstheory.cli import main
+
+    buf = io.StringIO()
+    argv = ["attention", "stab", "--n", "2", "--d", "8", "--rho", "0.5", "--mode", "random",
+            "--samples", "1000", "--device", "cpu", "--cq-points", "0", "--json"]
+    with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(io.StringIO()):
+        assert main(argv) == 0
+    out = json.loads(buf.getvalue())
+    ref = stab_random_n2_finite_d(0.5, 8)
+    assert out["deterministic"]["value"] == ref.value
+    assert out["deterministic"]["error_estimate"] == ref.error
+    assert "random W" in out["deterministic"]["route"] and out["deterministic_unavailable"] is None
