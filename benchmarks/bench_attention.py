@@ -85,6 +85,21 @@ def _conditional_section() -> None:
               f"{est.stab.stderr:.1e} after {est.stab.n} samples; the same standard error "
               f"would take ~{need:.0e} MC samples (~{need / rate:.0e} s): x{need / rate / t_c:.1f}")
 
+    from nstheory.attention.quadrature import stab_random_n2_finite_d
+
+    print("\n## finite-d Stab, random W, softmax, n = 2, rho = 0.5 (deterministic Bartlett and "
+          "logistic-mixture quadrature vs MC at its error estimate)")
+    for d in (16, 64):
+        t_q, r = _time(lambda d=d: stab_random_n2_finite_d(0.5, d))
+        t_mc, est = _time(lambda d=d: attention_stability_mc(
+            2, d, 0.5, "random", samples=400_000, seed=1, device="cpu", show_progress=False))
+        rate = est.stab.n / t_mc
+        need = est.stab.variance / max(r.error, 1e-16) ** 2
+        print(f"d={d}: quadrature (fine + coarse) {t_q:.2f} s, value {r.value:.10f}, error "
+              f"estimate {r.error:.1e}; MC {rate:,.0f} samples/s, s.e. {est.stab.stderr:.1e} "
+              f"after 4e5 samples; the quadrature's accuracy would need ~{need:.0e} MC samples "
+              f"(~{need / rate:.0e} s): x{need / rate / t_q:.0e}")
+
 
 def main() -> None:
     ap = argparse.ArgumentParser()
