@@ -426,13 +426,18 @@ def lowrank_query_geometry(rho: float, u, d: int, rank: int) -> dict:
 
     Examples
     --------
-    Rank one: ``M = chi^2_d``, and the logit vectors are ``M p`` and ``M p'``:
+    Rank one, uniforms ``(u_M, u_p, u_z)``: ``M = chi^2_4`` at its quantile ``u_M``, ``p`` and
+    ``z`` standard normal quantiles; with ``rho = 0.6``, ``p' = 0.6 p + 0.8 z``, the own logit
+    over ``t`` is ``M p^2`` and ``|q| = M |p|``:
 
     >>> import numpy as np
-    >>> geo = lowrank_query_geometry(0.0, np.full((1, 3), 0.5), 4, 1)
-    >>> m = float(geo["r1"][0] ** 2 / geo["off_x"][0] ** 2) ** 0  # p = 0 at the median
-    >>> [float(geo[k][0]) for k in ("off_x", "xy")]
-    [0.0, 0.0]
+    >>> from scipy.stats import chi2, norm
+    >>> geo = lowrank_query_geometry(0.6, np.array([[0.3, 0.8, 0.4]]), 4, 1)
+    >>> m, p, z = chi2.ppf(0.3, 4), norm.ppf(0.8), norm.ppf(0.4)
+    >>> bool(np.isclose(geo["off_x"][0], m * p * p) and np.isclose(geo["r1"][0], m * abs(p)))
+    True
+    >>> bool(np.isclose(geo["xy"][0], p * (0.6 * p + 0.8 * z)))
+    True
     """
     from scipy.special import ndtri
 
@@ -503,14 +508,15 @@ def stab_lowrank_finite_d(n: int, d: int, rho: float, rank: int, scale="sqrt", *
 
     Examples
     --------
-    With ``d = rank = 1`` the layer is identity attention on scalars with logit scale
-    ``t u^2``; at ``rho = 0`` the two copies are independent and ``Stab = 0``:
+    One token attends to itself (``Stab = rho`` whatever the draws):
 
-    >>> r = stab_lowrank_finite_d(3, 1, 0.0, 1, points=64, replicates=4)
-    >>> abs(r.value) < 4 * r.stderr + 1e-12
-    True
+    >>> stab_lowrank_finite_d(1, 16, 0.3, 2, points=16, replicates=2).value
+    0.3
+
+    Rank 2 at d = 16 (0.2551; identity W gives 0.4369 there):
+
     >>> r = stab_lowrank_finite_d(4, 16, 0.5, 2, points=256, replicates=4)
-    >>> 0.4 < r.value < 0.5, r.stderr < 0.002
+    >>> 0.25 < r.value < 0.26, r.stderr < 0.002
     (True, True)
     """
     from nstheory.attention.identity_finite_d import _check
