@@ -928,28 +928,21 @@ def _alt_lr(d):
             "exact at this rank)")
 
 
-@c.check("monte-carlo", name="conditional_qmc_d64",
-         uses=("nstheory.attention.random_finite_d", "nstheory.attention.softmax_conditional"))
-def _():
+def _lr_conditional(d, seed):
     from nstheory.attention.random_finite_d import stab_lowrank_finite_d
 
-    r = stab_lowrank_finite_d(4, 64, 0.5, 16, points=512, replicates=8, seed=11)
-    return compare_z("conditional QMC raw Stab_0.5(f_ij), W = U U^T rank 16, n=4, d=64, "
-                     "1/sqrt(d) scale, 8 scramblings x 512 Sobol points, seed 11", r.value,
-                     r.stderr, 8, "stated 0.4712", _LR16[64], alternative=_alt_lr(64),
-                     effect=_LR_IDENTITY[64] - _LR16[64])
+    r = stab_lowrank_finite_d(4, d, 0.5, 16, points=512, replicates=8, seed=seed)
+    return compare_z(f"conditional QMC raw Stab_0.5(f_ij), W = U U^T rank 16, n=4, d={d}, "
+                     f"1/sqrt(d) scale, 8 scramblings x 512 Sobol points, seed {seed}", r.value,
+                     r.stderr, 8, f"stated {_LR16[d]:.4f}", _LR16[d], alternative=_alt_lr(d),
+                     effect=_LR_IDENTITY[d] - _LR16[d])
 
 
-@c.check("monte-carlo", name="conditional_qmc_d256",
-         uses=("nstheory.attention.random_finite_d", "nstheory.attention.softmax_conditional"))
-def _():
-    from nstheory.attention.random_finite_d import stab_lowrank_finite_d
-
-    r = stab_lowrank_finite_d(4, 256, 0.5, 16, points=512, replicates=8, seed=12)
-    return compare_z("conditional QMC raw Stab_0.5(f_ij), W = U U^T rank 16, n=4, d=256, "
-                     "1/sqrt(d) scale, 8 scramblings x 512 Sobol points, seed 12", r.value,
-                     r.stderr, 8, "stated 0.4940", _LR16[256], alternative=_alt_lr(256),
-                     effect=_LR_IDENTITY[256] - _LR16[256])
+for _d, _seed in ((64, 11), (256, 12)):
+    c.check("monte-carlo", name=f"conditional_qmc_d{_d}",
+            uses=("nstheory.attention.random_finite_d",
+                  "nstheory.attention.softmax_conditional"))(
+        functools.partial(_lr_conditional, _d, _seed))
 
 
 @c.check("monte-carlo", name="library_mc_d64",
