@@ -261,6 +261,7 @@ def run_stab(args) -> int:
                 "ci95": list(conditional.ci95),
                 "points": conditional.params["points"],
                 "replicates": conditional.params["replicates"],
+                "sampled_points": conditional.params.get("sampled_points", 0),
                 "z_mc": _z_pair(est.stab, conditional)},
             "self_weight": {"what": "mean attention weight of the query on itself, E[a_ii]",
                             "mean": 1 - est.offdiag.mean, "stderr": est.offdiag.stderr},

@@ -282,7 +282,8 @@ def stab_random_softmax_n2(rho: float, d: int, scale="sqrt", *, nodes: int = 4,
     scale : ``"sqrt"``, ``"linear"``, ``"none"`` or a number
         Logit scale ``t``.
     nodes : int
-        Bartlett nodes per variable (``nodes^10`` points; 4 takes a few seconds).
+        Bartlett nodes per variable, 2 to 5 (``nodes^10`` points; 4 takes a few seconds, 5
+        about 35 s).
     mixture_nodes : int
         Nodes of the logistic mixture rule per side.
     v_norm : float
@@ -304,8 +305,14 @@ def stab_random_softmax_n2(rho: float, d: int, scale="sqrt", *, nodes: int = 4,
 
     check_rho(rho)
     d = check_int(d, "d", lo=4)
-    nodes = check_int(nodes, "nodes", lo=2, hi=6)
+    nodes = check_int(nodes, "nodes", lo=2, hi=5)  # 5^10 points take ~35 s and ~1 GB
     t = logit_scale(scale, d)
+    try:
+        v_norm = float(v_norm)
+    except (TypeError, ValueError):
+        v_norm = math.nan
+    if not math.isfinite(v_norm):
+        raise NSTheoryError(f"v_norm must be finite; got {v_norm!r}")
     v, wv = logistic_mixture_rule(mixture_nodes)
     weight, x1, y1, x2, y2 = _bartlett_pairs(rho, d, nodes)
     total = 0.0

@@ -124,3 +124,11 @@ def test_softmax_n2_cli_prints_the_deterministic_value():
     assert out["deterministic"]["value"] == ref.value
     assert out["deterministic"]["error_estimate"] == ref.error
     assert "random W" in out["deterministic"]["route"] and out["deterministic_unavailable"] is None
+
+
+@pytest.mark.parametrize("kw", [dict(d=3), dict(nodes=6), dict(rho=1.5), dict(v_norm="x"),
+                                dict(v_norm=float("nan")), dict(scale="cube")])
+def test_softmax_n2_bad_input(kw):
+    args = dict(rho=0.5, d=8, nodes=2) | kw
+    with pytest.raises(NSTheoryError):
+        stab_random_softmax_n2(args.pop("rho"), args.pop("d"), **args)
