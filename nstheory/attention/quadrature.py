@@ -301,18 +301,10 @@ def stab_random_softmax_n2(rho: float, d: int, scale="sqrt", *, nodes: int = 4,
     """
     import math
 
-    from nstheory.attention.pattern_moments import logit_scale
+    from nstheory.attention.identity_finite_d import _check
 
-    check_rho(rho)
-    d = check_int(d, "d", lo=4)
+    _, d, rho, t, v_norm = _check(2, check_int(d, "d", lo=4), rho, scale, v_norm)
     nodes = check_int(nodes, "nodes", lo=2, hi=5)  # 5^10 points take ~35 s and ~1 GB
-    t = logit_scale(scale, d)
-    try:
-        v_norm = float(v_norm)
-    except (TypeError, ValueError):
-        v_norm = math.nan
-    if not math.isfinite(v_norm):
-        raise NSTheoryError(f"v_norm must be finite; got {v_norm!r}")
     v, wv = logistic_mixture_rule(mixture_nodes)
     weight, x1, y1, x2, y2 = _bartlett_pairs(rho, d, nodes)
     total = 0.0
