@@ -71,6 +71,11 @@ SMALL_R = 0.01
 ROUNDING = 1e-11
 #: Largest lattice the two-dimensional route accepts (its cost grows like ``N^3``).
 MAX_LATTICE = 4000
+#: Largest grid of the self-weight route (about ``76 sigma`` points); above it (``sigma`` beyond
+#: about 13000, a nearly hard argmax) :func:`softmax_self_weight` returns a rigorous bracket.
+MAX_SELF_POINTS = 1_000_000
+#: Grid rows the self-weight route evaluates at once (memory ~ 3 MB per 1000 rows).
+_ROWS = 4096
 #: Gumbel variable range: ``P(E < -4) = exp(-e^4) ~ 1e-24``, ``P(E > 38) ~ 3e-17``.
 _E_LO, _E_HI = -4.0, 38.0
 #: Gaussian range: ``P(|Z| > 9.5) ~ 2e-21``.
@@ -160,19 +165,23 @@ def _self_weight(n: int, sigma: float, step: float) -> float:
     ``psi2(a) = E[k2(sigma (G - a))]``, ``k2(x) = exp(2 x - e^x)``."""
     lo = -_Z_MAX + _E_LO / sigma
     hi = _Z_MAX + _E_HI / sigma
-    a = np.arange(lo, hi + step, step)
-    psi0, _ = _v_law(a, 1.0, sigma)
-    if sigma >= 1.0:  # integrate in x = sigma (g - a): k2 has unit scale there
-        x = np.arange(-40.0, 4.0 + 1e-12, 0.125)
-        g = a[:, None] + x[None, :] / sigma
-        k2 = np.exp(2 * x - np.exp(x))
-        psi2 = (np.exp(-0.5 * g * g) / math.sqrt(2 * math.pi)) @ (0.125 * k2) / sigma
-    else:  # integrate in g: the kernel (scale 1/sigma) is wider than the Gaussian
-        g = np.arange(-_Z_MAX, _Z_MAX + 1e-12, 0.125)
-        x = sigma * (g[None, :] - a[:, None])
-        k2 = np.exp(2 * x - np.exp(np.minimum(x, 700.0)))
-        psi2 = k2 @ (0.125 * np.exp(-0.5 * g * g) / math.sqrt(2 * math.pi))
-    return float(n * sigma * step * np.sum(psi2 * psi0 ** (n - 1)))
+    total = 0.0
+    for start in range(0, math.ceil((hi + step - lo) / step), _ROWS):  # bounded memory
+        a = lo + step * np.arange(start, start + _ROWS)
+        a = a[a < hi + step]
+        psi0, _ = _v_law(a, 1.0, sigma)
+        if sigma >= 1.0:  # integrate in x = sigma (g - a): k2 has unit scale there
+            x = np.arange(-40.0, 4.0 + 1e-12, 0.125)
+            g = a[:, None] + x[None, :] / sigma
+            k2 = np.exp(2 * x - np.exp(x))
+            psi2 = (np.exp(-0.5 * g * g) / math.sqrt(2 * math.pi)) @ (0.125 * k2) / sigma
+        else:  # integrate in g: the kernel (scale 1/sigma) is wider than the Gaussian
+            g = np.arange(-_Z_MAX, _Z_MAX + 1e-12, 0.125)
+            x = sigma * (g[None, :] - a[:, None])
+            k2 = np.exp(2 * x - np.exp(np.minimum(x, 700.0)))
+            psi2 = k2 @ (0.125 * np.exp(-0.5 * g * g) / math.sqrt(2 * math.pi))
+        total += float(np.sum(psi2 * psi0 ** (n - 1)))
+    return n * sigma * step * total
 
 
 def softmax_self_weight(n: int, sigma: float) -> tuple[float, float]:
@@ -202,6 +211,13 @@ def softmax_self_weight(n: int, sigma: float) -> tuple[float, float]:
     >>> v, err = softmax_self_weight(4, 16.0)
     >>> round(v, 6), err < 1e-8
     (0.935876, True)
+
+    Beyond :data:`MAX_SELF_POINTS` grid points the value is the midpoint of a rigorous bracket
+    ``[1 - n (n - 1) / (sigma sqrt(pi)), 1]``, the error its half-width:
+
+    >>> v, err = softmax_self_weight(4, 1e5)
+    >>> round(v, 7), err < 4e-5
+    (0.9999661, True)
     """
     n, sigma, _ = _check(n, sigma, 1.0)
     if n == 1:
@@ -209,6 +225,11 @@ def softmax_self_weight(n: int, sigma: float) -> tuple[float, float]:
     if sigma == 0.0:
         return 1.0 / n, 0.0
     step = min(0.1, 0.25 / sigma) if sigma >= 1.0 else 0.1 / sigma  # a quarter of the scale
+    if (_Z_MAX * 2 + (_E_HI - _E_LO) / sigma) / step > MAX_SELF_POINTS:
+        # nearly a hard argmax: 1 - w <= 2 (1 - max_k a_k) <= 2 sum_{j<k} E exp(-sigma |G_j -
+        # G_k|) <= n (n - 1) / (sigma sqrt(pi)) (Mills' ratio), so w lies in [1 - 2h, 1]
+        h = n * (n - 1) / (2 * sigma * math.sqrt(math.pi))
+        return 1.0 - h, h + ROUNDING
     fine = _self_weight(n, sigma, step)
     coarse = _self_weight(n, sigma, 2 * step)
     return fine, abs(fine - coarse) + ROUNDING
@@ -224,8 +245,15 @@ def _mehler(n: int, sigma: float, r: float) -> tuple[float, float]:
     rest = max(0.0, w + w_err - 1.0 / n - (c1 - c1_err))
     base = 1.0 / n + c1 * r
     if r >= 0:
-        return base + 0.5 * r * r * rest, 0.5 * r * r * rest + r * c1_err + ROUNDING
-    return base, r * r * rest + abs(r) * c1_err + ROUNDING
+        v, err = base + 0.5 * r * r * rest, 0.5 * r * r * rest + r * c1_err + ROUNDING
+        prior = (1.0 / n, w + w_err)  # S increases from S(0) = 1/n to S(1) = w
+    else:
+        v, err = base, r * r * rest + abs(r) * c1_err + ROUNDING
+        prior = (max(0.0, 2.0 / n - w - w_err), w + w_err)  # odd terms >= -(w - 1/n)
+    lo, hi = max(v - err, prior[0]), min(v + err, prior[1])
+    if (lo, hi) == (v - err, v + err) or lo > hi:
+        return v, err
+    return 0.5 * (lo + hi), 0.5 * (hi - lo) + ROUNDING  # intersected with the a priori range
 
 
 @lru_cache(maxsize=4096)

@@ -261,6 +261,25 @@ class Activation:
             val = self._m2_mp(_mpf(q))
         return val
 
+    def second_moment_bound(self, q: float) -> float:
+        """An upper bound of ``E phi(U)^2`` valid for every ``U ~ N(0, q')``, ``0 <= q' <= q``.
+
+        Almost-sure ranges for concentration bounds over random Gram matrices (e.g. of the
+        pattern-resolved mean field). Each activation uses a growth bound on ``|phi|``; the
+        base class has none and raises.
+
+        Examples
+        --------
+        For ReLU the bound is the exact ``q / 2`` (increasing in ``q``); a bounded activation
+        gives its squared bound:
+
+        >>> get_activation("relu").second_moment_bound(3.0)
+        1.5
+        >>> get_activation("tanh").second_moment_bound(3.0)
+        1.0
+        """
+        raise NSTheoryError(f"no second-moment bound is known for the activation {self.name}")
+
     def mean_arb(self, q=1):
         """Ball containing ``E phi(U)`` for every ``q`` in the ball ``q``."""
         return self._mean_arb(clip_nonneg(to_arb(q), "q"))
@@ -406,6 +425,10 @@ class ABReLU(Activation):
     def _mean_mp(self, q):
         return (self.b - self.a) * mpmath.sqrt(q / (2 * mpmath.pi))
 
+    def second_moment_bound(self, q: float) -> float:
+        """See :meth:`Activation.second_moment_bound`."""
+        return float((self.a ** 2 + self.b ** 2) / 2) * float(q)  # exact, increasing
+
     def _m2_mp(self, q):
         return (mpmath.mpf(self.a) ** 2 + mpmath.mpf(self.b) ** 2) * q / 2
 
@@ -456,6 +479,10 @@ class Sign(Activation):
 
     def _mean_mp(self, q):
         return mpmath.mpf(0)
+
+    def second_moment_bound(self, q: float) -> float:
+        """See :meth:`Activation.second_moment_bound`."""
+        return 1.0
 
     def _m2_mp(self, q):
         return mpmath.mpf(1)
@@ -521,6 +548,10 @@ class Erf(Activation):
     def _mean_mp(self, q):
         return mpmath.mpf(0)
 
+    def second_moment_bound(self, q: float) -> float:
+        """See :meth:`Activation.second_moment_bound`."""
+        return 1.0  # |erf| < 1
+
     def _m2_mp(self, q):
         return 2 * mpmath.asin(2 * q / (1 + 2 * q)) / mpmath.pi
 
@@ -577,6 +608,10 @@ class Identity(Activation):
 
     def _mean_mp(self, q):
         return mpmath.mpf(0)
+
+    def second_moment_bound(self, q: float) -> float:
+        """See :meth:`Activation.second_moment_bound`."""
+        return float(q)
 
     def _m2_mp(self, q):
         return q
@@ -706,6 +741,12 @@ class Polynomial(Activation):
 
     def _mean_mp(self, q):
         return self._c_mp(q)[0]
+
+    def second_moment_bound(self, q: float) -> float:
+        """See :meth:`Activation.second_moment_bound`."""
+        # Minkowski: ||sum a_j U^j||_2 <= sum |a_j| sqrt(E U^(2j)), E U^(2j) = (2j-1)!! q^j
+        return float(sum(abs(float(a)) * math.sqrt(float(mpmath.fac2(2 * j - 1)) * float(q) ** j)
+                         for j, a in enumerate(self.coeffs)) ** 2)
 
     def _m2_mp(self, q):
         return mpmath.fsum(c * c for c in self._c_mp(q))

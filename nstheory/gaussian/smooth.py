@@ -72,6 +72,11 @@ class SmoothActivation(Activation):
     parity = "odd"  # or "linear+even"
     A, B = 1.0, 0.0
 
+    def second_moment_bound(self, q: float) -> float:
+        """``(A + B sqrt(q))^2`` (Minkowski on ``|phi| <= A + B|y|``); see
+        :meth:`~nstheory.gaussian.activations.Activation.second_moment_bound`."""
+        return (self.A + self.B * math.sqrt(float(q))) ** 2
+
     # ---- coefficient caches -------------------------------------------------------------------
     def zero_coefficient(self, k: int) -> bool:
         """True when ``c_k`` vanishes by parity (exactly)."""

@@ -14,7 +14,9 @@ MAX_DEPTH = 100_000
 MAX_WIDTH = 16_384
 MAX_MC_SAMPLES = 100_000_000
 #: Pattern-resolved mean field: default samples with random-W attention, and the limit.
-AUTO_PATTERN_SAMPLES = 50_000
+AUTO_PATTERN_SAMPLES = 200_000
+#: default failure probability of the pattern-resolved enclosure, simultaneous over blocks
+AUTO_PATTERN_DELTA = 1e-6
 MAX_PATTERN_SAMPLES = 10_000_000
 AUTO_LEAK_SAMPLES = 20_000
 MIN_AUTO_LEAK_SAMPLES = 500
@@ -69,6 +71,9 @@ def register_cli(sub) -> None:
                    help="tokens for attention, 1 to 4096 (default 4)")
     p.add_argument("--residual", action="store_true", help="residual connections")
     p.add_argument("--layernorm", action="store_true", help="LayerNorm (pre-LN with --residual)")
+    p.add_argument("--post-ln", action="store_true",
+                   help="with --arch transformer --residual --layernorm: LayerNorm after each "
+                   "residual sum instead of before the branch")
     p.add_argument("--mode", choices=("identity", "lowrank", "random"), default="identity",
                    help="attention query-key structure (default identity)")
     p.add_argument("--gamma2", type=arg_real(0, 1e6, lo_open=True), default=1.0,
@@ -84,6 +89,10 @@ def register_cli(sub) -> None:
                    "infinite width, softmax patterns sampled exactly at d = --width), 0 to "
                    f"{MAX_PATTERN_SAMPLES:.0e} (default: {AUTO_PATTERN_SAMPLES} with random-W "
                    "attention, else 0)")
+    p.add_argument("--pattern-delta", type=arg_real(0, 1, lo_open=True, hi_open=True),
+                   default=AUTO_PATTERN_DELTA,
+                   help="failure probability of the pattern-resolved enclosure, simultaneous "
+                   f"over the layers, in (0, 1) (default {AUTO_PATTERN_DELTA:g})")
     p.add_argument("--leak-samples", type=arg_int(0, MAX_PATTERN_SAMPLES), default=None,
                    help="with --finite-width and identity-pattern attention: sampled token Gram "
                    "matrices for the pattern's leakage correction at --width, 0 to "
@@ -189,7 +198,8 @@ def run(args) -> int:
         model = build(args.arch, args.depth, residual=args.residual, layernorm=args.layernorm,
                       mode=args.mode, gamma2=args.gamma2, n_tokens=args.tokens,
                       sigma2=args.sigma2, pattern_slack=slack,
-                      d=args.width if args.mode == "random" else None)
+                      d=args.width if args.mode == "random" else None,
+                      post_ln=args.post_ln)
     rows = layer_table(model, args.rho, mc_samples=args.mc_samples, width=args.width,
                        per_net=args.per_net, seed=args.seed, device=args.device, bits=args.bits,
                        show_progress=not args.json, sampler=args.sampler)
@@ -212,6 +222,8 @@ def run(args) -> int:
             "containment": "interval meets the Monte Carlo 99.9% CI",
             "all_contained": all_in,
             "pattern_resolved": PR_LEGEND if extras else None,
+            "enclosure_all_contained": _enclosure_verdict(extras)[0] if extras else None,
+            "enclosure_max_tightness": _enclosure_verdict(extras)[1] if extras else None,
             "layers": [{**r.to_dict(), **(extras[i] if extras else {})}
                        for i, r in enumerate(rows)],
         }))
@@ -226,31 +238,23 @@ def run(args) -> int:
     print(head)
     cols = f"{'layer':>5}  {'interval [lo, hi] (certified)':>47}  {'point (float)':>22}"
     if extras:
-        cols += f"  {'exact?':>6}  {'pattern-resolved ± SE':>32}"
+        cols += f"  {'exact?':>6}"
     if sampled:
         cols += f"  {'MC mean ± SE':>30}  {'z':>9}  {'in?':>4}  {'tight':>9}"
-        if extras:
-            cols += f"  {'z_pr':>9}  {'tight_pr':>8}"
     print(cols)
     for i, r in enumerate(rows):
         line = f"{r.layer:>5}  [{r.lo:>22}, {r.hi:>22}]  {r.point!r:>22}"
         if extras:
-            e = extras[i]
-            line += (f"  {'yes' if e['interval_exact'] else 'no':>6}  "
-                     f"{e['pattern_resolved_mean']!r:>22} ± "
-                     f"{e['pattern_resolved_stderr']:<7.3g}")
+            line += f"  {'yes' if extras[i]['interval_exact'] else 'no':>6}"
         if sampled:
             line += (f"  {r.mc_mean!r:>22} ± {r.mc_stderr:<7.3g}  {r.z:>9.4g}  "
                      f"{'yes' if r.contained else 'NO':>4}  {_g(r.tightness):>9}")
-            if extras:
-                line += (f"  {_g(extras[i]['z_mc_vs_pattern_resolved']):>9}  "
-                         f"{_g(extras[i]['tightness_pattern_resolved']):>8}")
         print(line)
     if sampled:
         print("all layers contained" if all_in else "NOT all layers contained")
         print(LEGEND)
     if extras:
-        print(PR_LEGEND)
+        _print_pattern_table(extras, sampled)
     else:
         print("columns: interval = certified mean-field enclosure [lo, hi]; point = float "
               "recurrence (no Monte Carlo run: --mc-samples 0)")
@@ -284,6 +288,44 @@ def _semantics(model, slack: float, width: int | None) -> str:
     return text + f"; Monte Carlo = random-weight torch models of width {width}"
 
 
+def _print_pattern_table(extras: list[dict], sampled: bool) -> None:
+    """The pattern-resolved mean field and its enclosure, one line per block."""
+    e0 = extras[0]
+    print(f"pattern-resolved mean field at d (infinite width, softmax patterns sampled "
+          f"exactly): {e0['pattern_resolved_samples']} samples; enclosure holds with "
+          f"probability >= 1 - {e0['enclosure_delta']:g} at every layer at once")
+    cols = (f"{'layer':>5}  {'pattern-resolved ± SE':>32}  "
+            f"{'enclosure [lo, hi] (p >= 1 - delta)':>45}")
+    if sampled:
+        cols += f"  {'z_pr':>7}  {'tight_pr':>8}  {'z_e':>7}  {'in_e?':>5}  {'tight_e':>7}"
+    print(cols)
+    for i, e in enumerate(extras):
+        line = (f"{i + 1:>5}  {e['pattern_resolved_mean']!r:>22} ± "
+                f"{e['pattern_resolved_stderr']:<7.3g}  "
+                f"[{e['enclosure_lo']!r:>20}, {e['enclosure_hi']!r:>20}]")
+        if sampled:
+            line += (f"  {_g(e['z_mc_vs_pattern_resolved']):>7}  "
+                     f"{_g(e['tightness_pattern_resolved']):>8}  {_g(e['z_enclosure']):>7}  "
+                     f"{'yes' if e['enclosure_contains_mc'] else 'NO':>5}  "
+                     f"{_g(e['tightness_enclosure']):>7}")
+        print(line)
+    if sampled:
+        ok, worst = _enclosure_verdict(extras)
+        print(("all layers contained in the enclosure" if ok else
+               "NOT all layers contained in the enclosure") +
+              f"; largest tightness {_g(worst)} (enclosure width / MC 95% CI width)")
+    print(PR_LEGEND)
+
+
+def _enclosure_verdict(extras: list[dict]) -> tuple[bool | None, float | None]:
+    """(every layer's enclosure meets the MC 99.9% CI, largest tightness), or Nones."""
+    flags = [e["enclosure_contains_mc"] for e in extras]
+    if any(f is None for f in flags):
+        return None, None
+    tight = [e["tightness_enclosure"] for e in extras if e["tightness_enclosure"] is not None]
+    return all(flags), (max(tight) if tight else None)
+
+
 PR_LEGEND = ("exact? = yes where the certified interval encloses the mean-field value at d (up to "
              "the pattern moments' quadrature error estimate): up to the first layer that acts "
              "non-linearly on the output of a random-W attention layer; after it the scalar rules "
@@ -291,7 +333,14 @@ PR_LEGEND = ("exact? = yes where the certified interval encloses the mean-field 
              "closure, not an enclosure). pattern-resolved = width -> infinity value at d with "
              "the random patterns sampled exactly (mean ± SE over samples; statistical); z_pr = "
              "(MC - pattern-resolved) / sqrt(SE_MC^2 + SE_pr^2); tight_pr = width of the "
-             "pattern-resolved 95% CI / width of the MC 95% CI")
+             "pattern-resolved 95% CI / width of the MC 95% CI. enclosure = an interval that "
+             "holds the pattern-resolved mean field at d with probability >= 1 - delta at "
+             "every layer at once: empirical Bernstein bound (Maurer & Pontil 2009) over the "
+             "pattern samples, which are bounded almost surely (|C| <= bound, from the "
+             "layers' rules), no normal approximation; z_e = distance of the MC mean from "
+             "it in MC standard errors (0 inside); in_e? = it meets the MC 99.9% CI; tight_e "
+             "= its width / the MC 95% CI width. The MC runs at finite width; its O(1/width) "
+             "gap is not added as slack")
 
 
 def _exact_blocks(model) -> list[bool]:
@@ -337,19 +386,28 @@ def _pattern_resolved_columns(model, args, rows) -> list[dict] | None:
         from nstheory.errors import NSTheoryError
 
         raise NSTheoryError(f"--pattern-samples must be 0 or >= 2, got {samples}")
-    from nstheory.propagation.pattern_resolved import pattern_resolved_mc
+    from nstheory.propagation.compare import distance_z
+    from nstheory.propagation.pattern_resolved import pattern_resolved_enclosure
+    from nstheory.stats import normal_quantile
 
-    res = pattern_resolved_mc(model, args.rho, samples=samples, seed=args.seed,
-                              width=args.width)
+    res = pattern_resolved_enclosure(model, args.rho, samples=samples, seed=args.seed,
+                                     width=args.width, delta=args.pattern_delta)
     out = []
     for r, m, exact in zip(rows, res, _exact_blocks(model), strict=True):
         e = {"interval_exact": exact, "pattern_resolved_mean": m.mean,
-             "pattern_resolved_stderr": m.stderr, "pattern_resolved_samples": m.n,
-             "z_mc_vs_pattern_resolved": None, "tightness_pattern_resolved": None}
+             "pattern_resolved_stderr": m.stderr, "pattern_resolved_samples": m.samples,
+             "enclosure_lo": m.lo, "enclosure_hi": m.hi, "enclosure_delta": m.delta,
+             "enclosure_bound": m.bound, "z_mc_vs_pattern_resolved": None,
+             "tightness_pattern_resolved": None, "z_enclosure": None,
+             "enclosure_contains_mc": None, "tightness_enclosure": None}
         if r.mc_mean is not None:
             se = math.hypot(r.mc_stderr, m.stderr)
             e["z_mc_vs_pattern_resolved"] = (r.mc_mean - m.mean) / se if se else None
             e["tightness_pattern_resolved"] = m.stderr / r.mc_stderr if r.mc_stderr else None
+            e["z_enclosure"] = distance_z(m.lo, m.hi, r.mc_mean, r.mc_stderr)
+            e["enclosure_contains_mc"] = abs(e["z_enclosure"]) <= normal_quantile(0.999)
+            ci95 = 2 * normal_quantile(0.95) * r.mc_stderr
+            e["tightness_enclosure"] = (m.hi - m.lo) / ci95 if ci95 else None
         out.append(e)
     return out
 

@@ -457,7 +457,7 @@ def _suffix(residual: bool, layernorm: bool) -> str:
 
 def build(arch: str, depth: int, residual: bool = False, layernorm: bool = False,
           mode: str = "identity", gamma2: float = 1.0, n_tokens: int = 4, sigma2: float = 2.0,
-          pattern_slack: float = 0.0, d: int | None = None) -> Model:
+          pattern_slack: float = 0.0, d: int | None = None, post_ln: bool = False) -> Model:
     """The CLI's ``--arch mlp|attention|transformer`` as a :class:`Model`.
 
     Parameters
@@ -472,6 +472,8 @@ def build(arch: str, depth: int, residual: bool = False, layernorm: bool = False
         Attention settings (see :func:`attention_stack`).
     sigma2 : float, optional
         Dense weight variance times width.
+    post_ln : bool, optional
+        Transformer with residual and LayerNorm only: LayerNorm after each residual sum.
 
     Returns
     -------
@@ -482,12 +484,15 @@ def build(arch: str, depth: int, residual: bool = False, layernorm: bool = False
     >>> build("attention", 2, gamma2=0.8).blocks[0]
     (Attention(mode='identity', gamma2=0.8, rank=None, scale='sqrt', pattern_slack=0.0, d=None),)
     """
+    if post_ln and not (arch == "transformer" and residual and layernorm):
+        raise NSTheoryError("post-LN needs the transformer architecture with residual and "
+                            "LayerNorm")
     if arch == "mlp":
         return mlp(depth, sigma2, residual=residual, layernorm=layernorm)
     if arch == "attention":
         return attention_stack(depth, mode, gamma2, n_tokens, residual, layernorm, pattern_slack,
                                d=d)
     if arch == "transformer":
-        return transformer(depth, mode, gamma2, n_tokens, residual, layernorm, sigma2=sigma2,
-                           pattern_slack=pattern_slack, d=d)
+        return transformer(depth, mode, gamma2, n_tokens, residual, layernorm, post_ln=post_ln,
+                           sigma2=sigma2, pattern_slack=pattern_slack, d=d)
     raise NSTheoryError(f"arch must be mlp, attention or transformer, got {arch!r}")

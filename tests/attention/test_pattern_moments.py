@@ -135,3 +135,27 @@ def test_mehler_bracket_where_the_lattice_is_too_large():
     # small sigma: S = 1/n + sigma^2 r (n - 1) / n^2 + O(sigma^4)
     v, err = softmax_consistency(4, 0.01, 0.5)
     assert abs(v - (0.25 + 1e-4 * 0.5 * 3 / 16)) < 1e-8 and err < 1e-8
+
+
+def test_self_weight_bracket_beyond_the_grid(monkeypatch):
+    # the nearly-hard-argmax bracket [1 - n (n - 1) / (sigma sqrt(pi)), 1] must hold the
+    # lattice value wherever both exist: force the bracket at sigma = 300 and compare
+    from nstheory.attention import pattern_moments as pm
+
+    lattice, _ = pm.softmax_self_weight(4, 300.0)
+    monkeypatch.setattr(pm, "MAX_SELF_POINTS", 1000)
+    v, err = pm.softmax_self_weight(4, 300.0)
+    assert v - err <= lattice <= v + err and err <= 6 / (300 * math.sqrt(math.pi)) + 1e-10
+    # and it is what keeps huge logit scales (residual stacks without LayerNorm) cheap
+    v, err = pm.softmax_self_weight(4, 1e6)
+    assert 1 - 7e-6 < v - err < v + err <= 1 + 1e-10
+
+
+def test_mehler_bracket_stays_in_the_a_priori_range():
+    # S_n(sigma, r) lies in [1/n, w] for r >= 0 and in [max(0, 2/n - w), w] for r < 0, however
+    # loose the Mehler remainder is (here sigma = 1e6: c_1 carries a sigma^2 factor)
+    for r in (0.9, -0.9):
+        v, err = softmax_consistency(4, 1e6, r)
+        w, w_err = softmax_self_weight(4, 1e6)
+        lo = 0.25 if r > 0 else max(0.0, 0.5 - w - w_err)
+        assert lo - 1e-10 <= v - err and v + err <= w + w_err + 1e-10
