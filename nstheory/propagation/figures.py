@@ -12,8 +12,10 @@ Random-``W`` attention and pre-LN transformer stacks appear twice: with the d ->
 (hard-argmax) pattern, and with the softmax pattern moments at ``d = 256`` (the width; their
 intervals are exact only up to the first layer acting non-linearly on an attention output,
 see docs/attention.md) together with the pattern-resolved mean field at ``d = 256``
-(:mod:`nstheory.propagation.pattern_resolved`, dashed, 95% band). The Monte Carlo of these
-torch stacks is drawn once, with the finite-d entry (the torch networks are the same).
+(:mod:`nstheory.propagation.pattern_resolved`, dashed, with its enclosure as a band: it holds
+the pattern-resolved value with probability ``>= 1 - 1e-6`` at every layer at once). The Monte
+Carlo of these torch stacks is drawn once, with the finite-d entry (the torch networks are the
+same).
 """
 
 from __future__ import annotations
@@ -23,8 +25,10 @@ from nstheory.plots import figure
 RHO = 0.9
 DEPTH = 16
 WIDTH = 256
-#: Pattern-resolved samples per finite-d random-W configuration.
-PATTERN_SAMPLES = 20_000
+#: Pattern-resolved samples per finite-d random-W configuration, and the failure probability of
+#: their enclosure (simultaneous over the layers).
+PATTERN_SAMPLES = 200_000
+PATTERN_DELTA = 1e-6
 #: Names of the configurations drawn without their own Monte Carlo (the torch networks are
 #: those of the finite-d entry drawn next to them).
 NO_MC = (r"attention (random $W$, $\gamma^2 = 0.9$, $d \to \infty$ pattern)",
@@ -97,8 +101,9 @@ def envelope_data(mc_samples: int = 1500, per_net: int = 150, seed: int = 0,
     >>> len(rows), float(rows[0]["lo"]) <= exact <= float(rows[0]["hi"]), rows[0]["mc_mean"]
     (16, True, None)
     """
-    from nstheory.propagation.compare import layer_table
-    from nstheory.propagation.pattern_resolved import pattern_resolved_mc
+    from nstheory.propagation.compare import distance_z, layer_table
+    from nstheory.propagation.pattern_resolved import pattern_resolved_enclosure
+    from nstheory.stats import normal_quantile
 
     plain, residual = _configs()
     out = {}
@@ -111,10 +116,13 @@ def envelope_data(mc_samples: int = 1500, per_net: int = 150, seed: int = 0,
                 model, RHO, mc_samples=0 if name in NO_MC else mc_samples, width=WIDTH,
                 per_net=per_net, seed=seed)]
             if "softmax" in name and mc_samples:
-                pr = pattern_resolved_mc(model, RHO, samples=PATTERN_SAMPLES, seed=seed)
+                pr = pattern_resolved_enclosure(model, RHO, samples=PATTERN_SAMPLES, seed=seed,
+                                                width=WIDTH, delta=PATTERN_DELTA)
                 for r, m in zip(rows, pr, strict=True):
-                    r["pattern_resolved_mean"] = m.mean
-                    r["pattern_resolved_stderr"] = m.stderr
+                    z = distance_z(m.lo, m.hi, r["mc_mean"], r["mc_stderr"])
+                    r.update(pattern_resolved_mean=m.mean, pattern_resolved_stderr=m.stderr,
+                             enclosure_lo=m.lo, enclosure_hi=m.hi,
+                             enclosure_contains_mc=abs(z) <= normal_quantile(0.999))
             out[panel][name] = rows
     return out
 
@@ -167,13 +175,13 @@ def envelopes(path):
                         label=f"MC width {WIDTH}, 95% CI, {name}: {n_in}/{len(rows)} meet "
                               "the interval")
             if "pattern_resolved_mean" in rows[0]:
-                pm = [r["pattern_resolved_mean"] for r in rows]
-                pe = [1.96 * r["pattern_resolved_stderr"] for r in rows]
-                ax.plot(L, pm, color=color, ls="--", lw=1.2,
-                        label=r"pattern-resolved mean field, $d = 256$ (95% band)")
-                ax.fill_between(L, [a - b for a, b in zip(pm, pe, strict=True)],
-                                [a + b for a, b in zip(pm, pe, strict=True)], color=color,
-                                alpha=0.15, lw=0)
+                n_e = sum(bool(r["enclosure_contains_mc"]) for r in rows)
+                ax.plot(L, [r["pattern_resolved_mean"] for r in rows], color=color, ls="--",
+                        lw=1.2, label=r"pattern-resolved mean field, $d = 256$, and its "
+                        rf"enclosure ($p \geq 1 - 10^{{-6}}$): MC meets it at {n_e}/{len(rows)}")
+                ax.fill_between(L, [r["enclosure_lo"] for r in rows],
+                                [r["enclosure_hi"] for r in rows], color=color, alpha=0.15,
+                                lw=0, hatch="//")
         if panel == "plain":
             chain = copy_chain_stability(4, RHO, DEPTH, gamma2=0.9, samples=200_000, seed=0)
             ax.plot(range(1, DEPTH + 1), [m.mean for m in chain], color="C1", ls=":", lw=1.2,
