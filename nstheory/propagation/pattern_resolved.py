@@ -277,7 +277,7 @@ class PatternEnclosure:
     """An interval holding the pattern-resolved mean-field stability of one block with
     probability ``>= 1 - delta`` (simultaneously over the model's blocks).
 
-    Attributes
+    Parameters
     ----------
     lo, hi : float
         The interval, intersected with ``[-bound, bound]``.
@@ -289,6 +289,12 @@ class PatternEnclosure:
         Failure probability, simultaneous over all blocks of the model.
     bound : float
         Almost-sure bound of ``|C|`` (:func:`second_moment_bounds`).
+
+    Examples
+    --------
+    >>> e = PatternEnclosure(0.44, 0.45, 0.445, 0.0006, 200_000, 1e-6, 1.0)
+    >>> e.to_dict()["hi"], e.hi - e.lo < 0.02
+    (0.45, True)
     """
 
     lo: float
@@ -300,7 +306,11 @@ class PatternEnclosure:
     bound: float
 
     def to_dict(self) -> dict:
-        """A JSON-ready dict (the field names above)."""
+        """A JSON-ready dict (the field names above).
+
+        >>> sorted(PatternEnclosure(0.0, 1.0, 0.5, 0.1, 10, 0.1, 1.0).to_dict())[:3]
+        ['bound', 'delta', 'hi']
+        """
         return asdict(self)
 
 
