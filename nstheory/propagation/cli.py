@@ -88,7 +88,7 @@ def register_cli(sub) -> None:
                    help="samples of the pattern-resolved mean field (random-W attention only: "
                    "infinite width, softmax patterns sampled exactly at d = --width), 0 to "
                    f"{MAX_PATTERN_SAMPLES:.0e} (default: {AUTO_PATTERN_SAMPLES} with random-W "
-                   "attention, else 0)")
+                   "attention, fewer where many tokens make a sample costly, else 0)")
     p.add_argument("--pattern-delta", type=arg_real(0, 1, lo_open=True, hi_open=True),
                    default=AUTO_PATTERN_DELTA,
                    help="failure probability of the pattern-resolved enclosure, simultaneous "
@@ -378,8 +378,20 @@ def _pattern_resolved_columns(model, args, rows) -> list[dict] | None:
     atts = list(_attention_layers(model))
     if not atts or atts[0].mode != "random" or atts[0].d is None:
         return None
+    from nstheory.propagation import pattern_resolved as pr
+
     samples = AUTO_PATTERN_SAMPLES if args.pattern_samples is None else args.pattern_samples
     check_int(samples, "--pattern-samples", lo=0, hi=MAX_PATTERN_SAMPLES)
+    if args.pattern_samples is None:  # the default adapts to what the route can afford
+        per_sample = pr.pattern_work(model, 1)
+        samples = min(samples, int(pr.MAX_WORK // per_sample))
+        if samples < 2 or (2 * model.n_tokens) ** 2 > pr.MAX_STATE_ENTRIES:
+            import sys
+
+            print(f"pattern-resolved route skipped: {model.n_tokens} tokens make its "
+                  f"{2 * model.n_tokens} x {2 * model.n_tokens} state too costly (give "
+                  "--pattern-samples to try)", file=sys.stderr)
+            return None
     if samples == 0:
         return None
     if samples < 2:
@@ -387,10 +399,9 @@ def _pattern_resolved_columns(model, args, rows) -> list[dict] | None:
 
         raise NSTheoryError(f"--pattern-samples must be 0 or >= 2, got {samples}")
     from nstheory.propagation.compare import distance_z
-    from nstheory.propagation.pattern_resolved import pattern_resolved_enclosure
     from nstheory.stats import normal_quantile
 
-    res = pattern_resolved_enclosure(model, args.rho, samples=samples, seed=args.seed,
+    res = pr.pattern_resolved_enclosure(model, args.rho, samples=samples, seed=args.seed,
                                      width=args.width, delta=args.pattern_delta)
     out = []
     for r, m, exact in zip(rows, res, _exact_blocks(model), strict=True):

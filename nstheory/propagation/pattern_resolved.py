@@ -44,6 +44,45 @@ from nstheory.errors import NSTheoryError, check_int, check_rho
 from nstheory.propagation.model import Act, Attention, Dense, LayerNorm, Model, Residual
 from nstheory.stats import Moments
 
+#: Entries of the ``(2n)^2`` Gram matrices of one chunk of samples (about 16 MB per array; a few
+#: such arrays are alive at once).
+CHUNK_ENTRIES = 2_000_000
+#: Largest ``2n x 2n`` state accepted (n up to 2000 tokens: 128 MB per matrix).
+MAX_STATE_ENTRIES = 16_000_000
+#: Largest work ``samples x layers x (2n)^3`` accepted (about a minute of one core).
+MAX_WORK = 1e10
+
+
+def pattern_work(model: Model, samples: int) -> float:
+    """The work ``samples x layers x (2n)^3`` of the pattern-resolved route (an eigen-
+    decomposition and matrix products of ``2n x 2n`` matrices per layer and sample).
+
+    Examples
+    --------
+    >>> from nstheory.propagation.model import attention_stack
+    >>> pattern_work(attention_stack(6, "random", n_tokens=4, d=256), 200_000)
+    614400000.0
+    """
+    def count(layers):
+        return sum(count(x.branch) if isinstance(x, Residual) else 1 for x in layers)
+
+    layers = sum(count(block) for block in model.blocks)
+    return float(samples) * layers * (2 * model.n_tokens) ** 3
+
+
+def _check_size(model: Model, samples: int) -> None:
+    n2 = (2 * model.n_tokens) ** 2
+    if n2 > MAX_STATE_ENTRIES:
+        raise NSTheoryError(f"the pattern-resolved route keeps a {2 * model.n_tokens} x "
+                            f"{2 * model.n_tokens} Gram matrix per sample: more than "
+                            f"{MAX_STATE_ENTRIES:,} entries; use at most 2000 tokens")
+    work = pattern_work(model, samples)
+    if work > MAX_WORK:
+        raise NSTheoryError(f"the pattern-resolved route with {samples} samples would do "
+                            f"{work:.3g} units of work (samples x layers x (2n)^3) > "
+                            f"{MAX_WORK:.0e} (about a minute); use fewer samples, tokens or "
+                            "layers")
+
 
 def _initial(n: int, rho: float, samples: int):
     k = np.zeros((2 * n, 2 * n))
@@ -122,10 +161,15 @@ def _apply(layer, k, m, n, width, rng, attention=None):
     raise NSTheoryError(f"unknown layer {layer!r}")
 
 
-def _block_states(model: Model, rho: float, samples: int, seed: int, width: int, chunk: int):
+def _block_states(model: Model, rho: float, samples: int, seed: int, width: int, chunk: int,
+                  multiple: int = 1):
     """Yield ``(block index, Gram matrices after that block)``, chunk by chunk, all drawn from
-    one numpy generator seeded by ``seed``."""
+    one numpy generator seeded by ``seed``; chunks shrink to bound memory, staying multiples
+    of ``multiple``."""
     n = model.n_tokens
+    _check_size(model, samples)
+    cap = max(multiple, CHUNK_ENTRIES // (2 * n) ** 2 // multiple * multiple)
+    chunk = min(chunk, cap)
     rng = np.random.default_rng(seed)
     for start in range(0, samples, chunk):
         size = min(chunk, samples - start)
@@ -201,7 +245,8 @@ def pattern_resolved_mc(model: Model, rho: float, samples: int = 100_000, seed: 
     acc_c = [Moments(0, 0.0, 0.0) for _ in model.blocks]
     acc_q = [Moments(0, 0.0, 0.0) for _ in model.blocks]
     idx = np.arange(n)
-    for bi, k in _block_states(model, float(rho), samples, seed, width, chunk):
+    for bi, k in _block_states(model, float(rho), samples, seed, width, chunk,
+                               normalised_per or 1):
         c = k[:, idx, n + idx].mean(axis=1)
         if normalised_per is not None:
             def pooled(v):

@@ -211,6 +211,26 @@ class RandomStack:
             yield h
 
 
+#: Memory one chunk of networks may take (bytes, estimated): chunks shrink to fit it, and a
+#: single network's batch above it is refused.
+MEMORY_BUDGET = 2e9
+
+
+def _memory_chunk(model: Model, width: int, per_net: int, chunk: int) -> int:
+    """``chunk``, or fewer networks at once where their activations (streams of ``n x width``
+    and attention scores of ``n x n`` per input, both inputs, a few arrays alive) would exceed
+    :data:`MEMORY_BUDGET`; an error when one network alone would. Unchanged for every
+    configuration that fits (so seeded results stay what they were)."""
+    n = model.n_tokens
+    per_network = 4.0 * 2 * per_net * (6 * n * width + 3 * n * n)
+    if per_network > MEMORY_BUDGET:
+        raise NSTheoryError(f"one random network's batch ({per_net} input pairs x {n} tokens, "
+                            f"width {width}) needs about {per_network / 1e9:.3g} GB (> "
+                            f"{MEMORY_BUDGET / 1e9:g} GB); lower the inputs per network, the "
+                            "tokens or the width")
+    return max(1, min(chunk, int(MEMORY_BUDGET // per_network)))
+
+
 def monte_carlo(model: Model, rho: float, width: int = 256, n_nets: int = 40,
                 per_net: int = 500, seed: int = 0, device="cpu", dtype="float32",
                 chunk: int = 8, with_q: bool = False, show_progress: bool = False,
@@ -291,6 +311,7 @@ def monte_carlo(model: Model, rho: float, width: int = 256, n_nets: int = 40,
     chunk = check_int(chunk, "chunk", lo=1)
     dev = resolve_device(device)
     dt = resolve_dtype(dtype)
+    chunk = _memory_chunk(model, width, per_net, chunk)
     acc_c = [Moments(0, 0.0, 0.0) for _ in model.blocks]
     acc_q = [Moments(0, 0.0, 0.0) for _ in model.blocks]
     starts = list(range(0, n_nets, chunk))

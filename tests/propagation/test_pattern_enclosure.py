@@ -134,3 +134,27 @@ def test_cli_rejects_bad_pattern_delta(bad, capsys):
 def test_cli_post_ln_needs_a_residual_layernorm_transformer(capsys):
     assert main(["propagate", "--arch", "mlp", "--post-ln", "--depth", "1"]) == 2
     assert "post-LN" in capsys.readouterr().err
+
+
+def test_many_tokens_are_refused_or_skipped_not_a_memory_error(capsys):
+    # 4096 tokens: an 8192 x 8192 state per sample (was: a 5 GiB allocation, traceback)
+    assert main(["propagate", "--arch", "attention", "--mode", "random", "--depth", "1",
+                 "--tokens", "4096"]) == 0
+    assert "pattern-resolved route skipped" in capsys.readouterr().err
+    assert main(["propagate", "--arch", "attention", "--mode", "random", "--depth", "1",
+                 "--tokens", "4096", "--pattern-samples", "10"]) == 2
+    assert "at most 2000 tokens" in capsys.readouterr().err
+    with pytest.raises(NSTheoryError, match="units of work"):
+        pr.pattern_resolved_mc(attention_stack(2, "random", n_tokens=4, d=16), 0.9,
+                               samples=10_000_000)
+
+
+def test_chunks_shrink_with_the_state_and_keep_the_pooling(monkeypatch):
+    # a tiny memory cap forces chunks of 12 (a multiple of the 4 pairs pooled per group)
+    monkeypatch.setattr(pr, "CHUNK_ENTRIES", 1000)
+    sizes = [k.shape[0] for bi, k in pr._block_states(
+        attention_stack(1, "random", n_tokens=4, d=16), 0.9, 40, 0, 256, 20, 4)]
+    assert sizes == [12, 12, 12, 4]
+    (m,) = pr.pattern_resolved_mc(attention_stack(1, "random", n_tokens=4, d=16), 0.9,
+                                  samples=40, chunk=20, normalised_per=4)
+    assert m.n == 10

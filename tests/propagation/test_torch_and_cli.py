@@ -194,3 +194,17 @@ def test_cli_state_dict_intervals(tmp_path, capsys):
         assert abs(float(a["lo"]) - float(b["lo"])) < 1e-6 * abs(float(b["lo"]))
         assert float(a["lo"]) <= float(a["hi"])
     assert main(["propagate", "--state-dict", str(path), "--mc-samples", "400"]) == 2
+
+
+def test_monte_carlo_memory_guard():
+    # 4096 tokens x 100 inputs per network: ~45 GB of scores (was: an allocator traceback or
+    # the kernel's OOM killer); the stored studies' configurations keep their chunking
+    from nstheory.errors import NSTheoryError
+    from nstheory.propagation import torch_model
+    from nstheory.propagation.model import attention_stack, transformer
+
+    with pytest.raises(NSTheoryError, match="lower the inputs per network"):
+        torch_model.monte_carlo(attention_stack(1, "random", n_tokens=4096, d=256), 0.5,
+                                per_net=100)
+    assert torch_model._memory_chunk(transformer(2, n_tokens=4), 1024, 500, 8) == 8
+    assert torch_model._memory_chunk(attention_stack(1, n_tokens=4096), 16, 1, 8) == 4
