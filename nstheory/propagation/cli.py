@@ -293,7 +293,8 @@ def _print_pattern_table(extras: list[dict], sampled: bool) -> None:
     e0 = extras[0]
     print(f"pattern-resolved mean field at d (infinite width, softmax patterns sampled "
           f"exactly): {e0['pattern_resolved_samples']} samples; enclosure holds with "
-          f"probability >= 1 - {e0['enclosure_delta']:g} at every layer at once")
+          f"probability >= 1 - {e0['enclosure_delta']:g} at every layer at once; almost-sure "
+          f"bounds |C| <= {', '.join(_g(e['enclosure_bound']) for e in extras)}")
     cols = (f"{'layer':>5}  {'pattern-resolved ± SE':>32}  "
             f"{'enclosure [lo, hi] (p >= 1 - delta)':>45}")
     if sampled:
