@@ -162,8 +162,8 @@ def exact_decimal_str(point, digits: int, rounding=decimal.ROUND_HALF_EVEN) -> s
         else:  # arb point
             man, exp = point.mid().man_exp()
         man, exp = int(man), int(exp)
-        with decimal.localcontext() as c:
-            c.prec = len(str(abs(man))) + abs(exp) + 10
+        with decimal.localcontext() as c:  # digits of man from its bits (no str(): 4300 cap)
+            c.prec = man.bit_length() * 30103 // 100000 + 2 + abs(exp) + 10
             d = decimal.Decimal(man) * decimal.Decimal(2) ** exp
     if d == 0:
         return "0"

@@ -46,7 +46,11 @@ import contextlib
 import math
 from dataclasses import dataclass
 
+from nstheory.errors import NSTheoryError
 from nstheory.gaussian.hermite import certified_radius_L, cramer_tail_bound, gauss_tail_bound
+
+#: Most trapezoid nodes one certified evaluation may use (the count grows like ``sqrt(q)``).
+MAX_NODES = 1_100_000
 
 
 @dataclass(frozen=True)
@@ -129,6 +133,10 @@ def hermite_coefficients_trapezoid(act, a, K: int, prec: int):
     strip: StripBound = act.strip_bound
     a_up = float(a.abs_upper()) * (1 + 2.0**-40)  # float() may round the bound down
     d, h, t, L = trapezoid_plan(a_up, K, prec, strip)
+    if L / h > MAX_NODES:  # the step shrinks like 1 / sqrt(q): refuse instead of hanging
+        raise NSTheoryError(f"the certified Hermite route for {act.name} at variance q = "
+                            f"{a_up ** 2:.3g} needs {L / h:.3g} trapezoid nodes (> "
+                            f"{MAX_NODES:.2g}, minutes); it supports q up to about 1e8")
     J = int(L / h) + 1
     # guard bits: the node sums cancel down to |c_k| ~ e^{-c sqrt k}, and He_k(x)/k! runs
     # through the oscillatory region; measured radii stay far below 2^-prec with this

@@ -260,8 +260,16 @@ def _certified_transform(vals, n, bits, work, binom):
 
     if not all(v.is_finite() for v in vals):
         raise NSTheoryError("Phi returned a non-finite ball on the cube points")
-    vmax = max(abs(float(v.mid())) + float(v.rad()) for v in vals) or 1.0
-    p = work - math.floor(math.log2(vmax))
+    # the largest |value| as an exact arb point (floats overflow beyond 1e308, e.g. sw2 = 1e300)
+    vmax = arb(0)
+    for v in vals:
+        m = v.abs_upper()  # an exact point: comparisons decide
+        if m > vmax:
+            vmax = m
+    if vmax == 0:
+        vmax = arb(1)
+    man, exp = vmax.mid().man_exp()
+    p = work - (int(exp) + int(man).bit_length() - 1)  # floor(log2 vmax)
     ints, errs = [], []
     for v in vals:
         M, e = _to_grid(v, p)

@@ -151,3 +151,18 @@ def test_validation():
         spectrum_arb(lambda t: t / 0, 3)
     with pytest.raises(NSTheoryError):
         spectrum_polynomial_exact([], 3)
+
+
+def test_huge_weight_variance_is_not_an_overflow():
+    # sw2 = 1e300 puts the kernel values near 1e900, beyond floats (was: OverflowError). With
+    # sb2 = 0 the ReLU kernels are homogeneous in sw2, so every ratio of eigenvalues is the
+    # one at sw2 = 2
+    from nstheory.spectrum.cli import evaluate
+
+    big = evaluate(act="relu", depth=2, n=6, dps=12, sw2="1e300")
+    ref = evaluate(act="relu", depth=2, n=6, dps=12, sw2="2")
+    assert big["gp_influence_ratio"] == ref["gp_influence_ratio"]
+    for a, b in zip(big["degrees"], ref["degrees"], strict=True):
+        assert float(a["ntk"]) == float("inf") or math.isclose(
+            mpmath.mpf(a["ntk"]) / mpmath.mpf(big["degrees"][0]["ntk"]),
+            mpmath.mpf(b["ntk"]) / mpmath.mpf(ref["degrees"][0]["ntk"]), rel_tol=1e-10)
