@@ -1,23 +1,22 @@
+"""``nstheory activation`` at the edges of its input range: refused or printed, never a hang or a
+traceback."""
+
+import json
+from decimal import Decimal
+
+from nstheory.cli import main
 
 
 def test_smooth_activation_at_a_huge_variance_is_refused_not_a_hang(capsys):
     # q1 = 1e300: the certified trapezoid's step shrinks like 1/sqrt(q) (was: an endless run)
-    from nstheory.cli import main
-
     assert main(["activation", "gelu", "--rho", "0.5", "--q1", "1e300", "--q2", "1"]) == 2
     assert "trapezoid nodes" in capsys.readouterr().err
 
 
 def test_thousands_of_digits_print(capsys):
     # 5000 digits of a closed form (was: Python's 4300-digit int-to-str limit, a traceback)
-    from nstheory.cli import main
-
     assert main(["activation", "polynomial", "--coeffs", "1,2,3", "--rho", "0.5", "--dps",
                  "5000", "--json"]) == 0
-    import json
-
-    from decimal import Decimal
-
     out = json.loads(capsys.readouterr().out)
     lo, hi = out["enclosure"]
     # by hand: E[(1 + 2U + 3U^2)(1 + 2V + 3V^2)] = 1 + 3 + 3 + 4 rho + 9 (1 + 2 rho^2) = 22.5
