@@ -255,7 +255,7 @@ def run(args) -> int:
         print(LEGEND)
     if extras:
         _print_pattern_table(extras, sampled)
-    else:
+    elif not sampled:
         print("columns: interval = certified mean-field enclosure [lo, hi]; point = float "
               "recurrence (no Monte Carlo run: --mc-samples 0)")
     return 0

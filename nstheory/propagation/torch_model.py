@@ -213,21 +213,40 @@ class RandomStack:
 
 #: Memory one chunk of networks may take (bytes, estimated): chunks shrink to fit it, and a
 #: single network's batch above it is refused.
-MEMORY_BUDGET = 2e9
+MEMORY_BUDGET = 4e9
 
 
-def _memory_chunk(model: Model, width: int, per_net: int, chunk: int) -> int:
+def _weight_entries(layers, d: int) -> int:
+    """Entries of the weight matrices one network draws up front (weights sampler)."""
+    total = 0
+    for x in layers:
+        if isinstance(x, Dense):
+            total += d * d
+        elif isinstance(x, Attention):
+            rank = x.rank or max(1, d // 4)
+            total += d * d + {"identity": 0, "lowrank": d * rank}.get(x.mode, d * d)
+        elif isinstance(x, Residual):
+            total += _weight_entries(x.branch, d)
+    return total
+
+
+def _memory_chunk(model: Model, width: int, per_net: int, chunk: int,
+                  projected: bool = False, itemsize: int = 4) -> int:
     """``chunk``, or fewer networks at once where their activations (streams of ``n x width``
-    and attention scores of ``n x n`` per input, both inputs, a few arrays alive) would exceed
-    :data:`MEMORY_BUDGET`; an error when one network alone would. Unchanged for every
-    configuration that fits (so seeded results stay what they were)."""
+    and attention scores of ``n x n`` per input, both inputs, a few arrays alive), their
+    weights (all drawn up front by the weights sampler) and one ``width x width`` temporary
+    would exceed :data:`MEMORY_BUDGET`; an error when one network alone would. Unchanged for
+    every configuration that fits (so seeded results stay what they were)."""
     n = model.n_tokens
-    per_network = 4.0 * 2 * per_net * (6 * n * width + 3 * n * n)
+    weights = 0 if projected else sum(_weight_entries(b, width) for b in model.blocks)
+    per_network = float(itemsize) * (2 * per_net * (6 * n * width + 3 * n * n) + weights
+                                     + width * width)
     if per_network > MEMORY_BUDGET:
-        raise NSTheoryError(f"one random network's batch ({per_net} input pairs x {n} tokens, "
-                            f"width {width}) needs about {per_network / 1e9:.3g} GB (> "
+        raise NSTheoryError(f"one random network ({per_net} input pairs x {n} tokens, width "
+                            f"{width}, {'projected' if projected else 'all weights drawn'}) "
+                            f"needs about {per_network / 1e9:.3g} GB (> "
                             f"{MEMORY_BUDGET / 1e9:g} GB); lower the inputs per network, the "
-                            "tokens or the width")
+                            "tokens, the width or the depth, or use the projected sampler")
     return max(1, min(chunk, int(MEMORY_BUDGET // per_network)))
 
 
@@ -311,7 +330,8 @@ def monte_carlo(model: Model, rho: float, width: int = 256, n_nets: int = 40,
     chunk = check_int(chunk, "chunk", lo=1)
     dev = resolve_device(device)
     dt = resolve_dtype(dtype)
-    chunk = _memory_chunk(model, width, per_net, chunk)
+    chunk = _memory_chunk(model, width, per_net, chunk, projected=sampler == "projected",
+                          itemsize=torch.empty((), dtype=dt).element_size())
     acc_c = [Moments(0, 0.0, 0.0) for _ in model.blocks]
     acc_q = [Moments(0, 0.0, 0.0) for _ in model.blocks]
     starts = list(range(0, n_nets, chunk))

@@ -207,4 +207,23 @@ def test_monte_carlo_memory_guard():
         torch_model.monte_carlo(attention_stack(1, "random", n_tokens=4096, d=256), 0.5,
                                 per_net=100)
     assert torch_model._memory_chunk(transformer(2, n_tokens=4), 1024, 500, 8) == 8
-    assert torch_model._memory_chunk(attention_stack(1, n_tokens=4096), 16, 1, 8) == 4
+    assert torch_model._memory_chunk(attention_stack(1, n_tokens=4096), 16, 2, 8) == 4
+    # width 16384: two 1 GB weight matrices per network with the weights sampler, none with the
+    # projected one (was: an allocator traceback)
+    from nstheory.propagation.model import mlp
+
+    with pytest.raises(NSTheoryError, match="projected sampler"):
+        torch_model._memory_chunk(mlp(3), 16384, 100, 8)  # three 1 GB matrices and a temporary
+    assert torch_model._memory_chunk(mlp(3), 16384, 100, 8, projected=True) == 3
+    assert torch_model._memory_chunk(mlp(3), 4096, 100, 8) == 8
+
+
+def test_text_legend_says_whether_monte_carlo_ran(capsys):
+    # the "no Monte Carlo run" legend appeared under a table that had Monte Carlo columns
+    from nstheory.cli import main
+
+    assert main(["propagate", "--depth", "1", "--mc-samples", "400", "--width", "16"]) == 0
+    text = capsys.readouterr().out
+    assert "MC mean ± SE" in text and "no Monte Carlo run" not in text
+    assert main(["propagate", "--depth", "1"]) == 0
+    assert "no Monte Carlo run" in capsys.readouterr().out
