@@ -180,6 +180,9 @@ def run_stab(args) -> int:
     check_rho(args.rho)
     if args.n < 2:
         raise NSTheoryError(f"--n must be >= 2, got {args.n}")
+    if args.input_shape and not args.model_file:
+        raise NSTheoryError("--input-shape applies to --model-file only (the built-in models "
+                            "take their task's shapes, --task)")
     device, dtype = resolve_device(args.device), resolve_dtype(args.dtype)
     g = torch.Generator(device=device).manual_seed(args.seed)
     base = {"rho": args.rho, "n": args.n, "seed": args.seed, "device": describe_device(device),
