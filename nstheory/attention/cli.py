@@ -68,25 +68,36 @@ def run_s(args) -> int:
     ...     main(["attention", "s", "--n", "2", "--r", "1.5"])
     2
     """
+    from fractions import Fraction
+
     import mpmath
 
     from nstheory.attention.certified import s_n_certified
     from nstheory.attention.consistency import s_n
     from nstheory.errors import check_int, check_rho
     from nstheory.numerics import ball_bounds, mp_str
+    from nstheory.validate import parse_real
 
     n = check_int(args.n, "--n", lo=1, hi=256)
-    r = check_rho(_float(args.r, "--r"), "--r")
+    check_rho(parse_real(args.r, "--r"), "--r")
     dps = check_int(args.dps, "--dps", lo=1, hi=30)
+    # the number as given (decimal or p/q), not its float: 0.999999999999999999 is not 1
+    r_exact = Fraction(args.r.strip()) if isinstance(args.r, str) else Fraction(float(args.r))
+    if abs(r_exact) > 1:
+        raise NSTheoryError(f"--r must lie in [-1, 1], got {args.r!r}")
+    exact_r = r_exact in (-1, 0, 1)
+    certifiable = exact_r or abs(r_exact) <= 1 - Fraction(1, 2**20)
+    with mpmath.workdps(dps + 30):
+        r = mpmath.mpf(r_exact.numerator) / r_exact.denominator
     value = s_n(n, r, dps=dps + 2)
-    method = ("exact" if n == 1 or r in (-1.0, 0.0, 1.0) else
+    method = ("exact" if n == 1 or exact_r else
               "closed form (Sheppard)" if n == 2 else
               "closed form (Plackett reduction)" if n == 3 else
               "matrix-product trapezoid quadrature (precise, not certified)")
     text = mp_str(value, dps)
     cert = None
-    if abs(r) <= 1 - 2.0**-20 or r in (-1.0, 1.0):
-        ball = s_n_certified(n, args.r, digits=dps)
+    if certifiable:
+        ball = s_n_certified(n, r_exact, digits=dps)
         lo, hi = ball_bounds(ball, dps + 3)
         cert = {"lo": lo, "hi": hi, "radius": f"{float(ball.rad()):.3g}",
                 "method": "exact value" if ball.rad() == 0 else

@@ -110,3 +110,19 @@ def test_cli_errors(capsys):
     assert main(["attention", "stab", "--n", "4", "--d", "8", "--rho", "0.5", "--mode",
                  "lowrank", "--samples", "10"]) == 2
     assert "needs a rank" in capsys.readouterr().err
+
+
+def test_cli_s_reads_r_exactly(capsys):
+    # 0.999999999999999999 is 1.0 as a float, but s_2 differs from 1 by 4.5e-10 there
+    # (reference: Sheppard's 1/2 + asin(r)/pi in mpmath at 40 digits); was printed as 1
+    assert main(["attention", "s", "--n", "2", "--r", "0.999999999999999999", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    with mpmath.workdps(40):
+        ref = mpmath.mpf(1) / 2 + mpmath.asin(mpmath.mpf("0.999999999999999999")) / mpmath.pi
+    assert abs(mpmath.mpf(out["value"]) - ref) < 1e-14 and out["certified"] is None
+    # fractions, as every number argument accepts them: s_2(1/2) = 2/3
+    assert main(["attention", "s", "--n", "2", "--r", "1/2", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    with mpmath.workdps(40):
+        lo, hi = (mpmath.mpf(x) for x in (out["certified"]["lo"], out["certified"]["hi"]))
+        assert lo <= mpmath.mpf(2) / 3 <= hi
