@@ -125,15 +125,24 @@ def sheppard_limit(rho, dps: int | None = None):
     Examples
     --------
     >>> import mpmath
-    >>> mpmath.nstr(sheppard_limit(1), 10)
-    '1.0'
+    >>> mpmath.nstr(sheppard_limit(1), 10), mpmath.nstr(sheppard_limit("1/2"), 10)
+    ('1.0', '0.3333333333')
+
+    Read exactly, a correlation 1e-18 below 1 keeps its distance from the limit 1:
+
+    >>> mpmath.nstr(1 - sheppard_limit("0.999999999999999999"), 6)
+    '9.00316e-10'
     """
     import mpmath
 
     check_rho(rho)
+    r = Fraction(rho)
+    sign, half_gap = (1, (1 - r) / 2) if r >= 0 else (-1, (1 + r) / 2)  # exact
     with mpmath.workdps(dps or mpmath.mp.dps):
-        r = Fraction(rho)
-        return 2 / mpmath.pi * mpmath.asin(mpmath.mpf(r.numerator) / r.denominator)
+        # (2/pi) asin|r| = 1 - (4/pi) asin sqrt((1 - |r|)/2): well conditioned as |r| -> 1,
+        # where the input's rounding would cost half the digits in asin itself
+        g = mpmath.mpf(half_gap.numerator) / half_gap.denominator
+        return sign * (1 - 4 / mpmath.pi * mpmath.asin(mpmath.sqrt(g)))
 
 
 def sheppard_rate_constant(rho, dps: int | None = None):
@@ -163,9 +172,10 @@ def sheppard_rate_constant(rho, dps: int | None = None):
     r = Fraction(rho)
     if abs(r) == 1:
         raise NSTheoryError("the 1/n rate of Sheppard's limit needs |rho| < 1")
+    gap = 1 - r * r  # exact: rho within 1e-18 of 1 still has a positive gap
     with mpmath.workdps(dps or mpmath.mp.dps):
         x = mpmath.mpf(r.numerator) / r.denominator
-        return x / (mpmath.pi * mpmath.sqrt(1 - x * x))
+        return x / (mpmath.pi * mpmath.sqrt(mpmath.mpf(gap.numerator) / gap.denominator))
 
 
 __all__ = ["majority_stability", "majority_total_influence", "sheppard_limit",

@@ -46,3 +46,20 @@ def test_majority_exact_and_rate():
     big = {r.label.split(" ")[0]: r.value for r in references("majority", (401,), RHO)}
     exact = mpmath.mpf(big["exact"].numerator) / big["exact"].denominator
     assert abs(exact - big["limit"]) < abs(exact - big["Sheppard's"]) / 20
+
+
+def test_sheppard_at_a_correlation_just_below_one():
+    # rho = 1 - 1e-18 (exact): was a ZeroDivisionError in the rate constant and a limit of
+    # exactly 1.0; reference: the textbook forms in mpmath at 60 digits
+    import mpmath
+
+    from nstheory.boolean.majority_exact import sheppard_limit, sheppard_rate_constant
+
+    rho = "0.999999999999999999"
+    with mpmath.workdps(60):
+        x = mpmath.mpf(rho)
+        ref_limit = 2 / mpmath.pi * mpmath.asin(x)
+        ref_rate = x / (mpmath.pi * mpmath.sqrt(1 - x * x))
+    assert abs(sheppard_limit(rho) - ref_limit) < 1e-14
+    assert abs(sheppard_rate_constant(rho) / ref_rate - 1) < 1e-12
+    assert abs(sheppard_limit("-1/2") + mpmath.mpf(1) / 3) < 1e-15
