@@ -241,7 +241,10 @@ class Activation:
             raise NSTheoryError("rho must lie in [-1, 1] (got values outside or NaN)")
         q1a, q2a = np.asarray(q1, dtype=np.float64), np.asarray(q2, dtype=np.float64)
         if np.any(~(q1a > 0)) or np.any(~(q2a > 0)):
-            raise NSTheoryError("q1 and q2 must be > 0")
+            worst = float(np.nanmin(np.concatenate([q1a.ravel(), q2a.ravel()])))
+            raise NSTheoryError(f"q1 and q2 must be > 0 (smallest given: {worst!r}; a 0 here "
+                                "is often a second moment that underflowed in float64, e.g. "
+                                "a tiny weight variance through many layers)")
         return self._raw_np(r, q1a, q2a)
 
     # ---- moments ------------------------------------------------------------------------------
