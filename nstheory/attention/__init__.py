@@ -55,9 +55,10 @@ _MODULES = {
         "softmax_consistency_two_tokens", "softmax_self_weight",
     ),
     "quadrature": (
-        "N2_COARSE", "N2_FINE", "chi2_gauss_rule", "extrapolate_in_inverse_d",
-        "logistic_mixture_rule", "stab_random_d1_n2", "stab_random_hard_n2",
-        "stab_random_n2_finite_d", "stab_random_softmax_n2",
+        "BARTLETT_MAX_POINTS", "BARTLETT_VARIABLES", "chi2_gauss_rule", "chi_gauss_rule",
+        "extrapolate_in_inverse_d", "logistic_mixture_rule", "n2_resolution",
+        "stab_random_d1_n2", "stab_random_hard_n2", "stab_random_n2_finite_d",
+        "stab_random_softmax_n2",
     ),
     "rates": (
         "fit_decay",

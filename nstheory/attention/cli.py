@@ -153,7 +153,7 @@ def run_stab(args) -> int:
     resolve_device(args.device)
     deterministic = None
     why_not = ("a deterministic finite-d route exists for identity W with softmax and for random "
-               "W with n = 2 tokens and d >= 4 only (random W also: the n = 2 hard-argmax "
+               "W with n = 2 tokens only (random W also: the n = 2, d >= 4 hard-argmax "
                "Bartlett quadrature, and the statistical conditional quasi-Monte Carlo route); "
                "this value is Monte Carlo only")
     conditional = None
@@ -168,7 +168,7 @@ def run_stab(args) -> int:
 
         deterministic = stab_identity_finite_d(n, d, rho, args.scale)
         self_weight = self_weight_identity_finite_d(n, d, args.scale)
-    elif args.mode == "random" and not args.hard and n == 2 and d >= 4:
+    elif args.mode == "random" and not args.hard and n == 2:
         from nstheory.attention.quadrature import stab_random_n2_finite_d
 
         deterministic = stab_random_n2_finite_d(rho, d, args.scale)
