@@ -392,6 +392,11 @@ def stab_random_softmax_n2(rho: float, d: int, scale="sqrt", *, nodes=4,
     counts = _node_counts(nodes, d)
     v, wv = logistic_mixture_rule(mixture_nodes)
     weight, x1, y1, x2, y2 = _bartlett_pairs(rho, d, counts)
+    # the logit variances and covariance carry t^2; dividing it out of r keeps every t finite:
+    # the mixing variances scaled by 1/t^2 underflow to 0 (hard argmax) or overflow to inf
+    # (uniform attention) instead of inf / inf
+    with np.errstate(over="ignore"):
+        v_scaled = v * np.square(np.float64(1.0) / t)
     total = 0.0
     for i in range(np.shape(weight)[0]):  # one slice of the first variable at a time (memory)
         def cut(vec, i=i):
@@ -406,12 +411,13 @@ def stab_random_softmax_n2(rho: float, d: int, scale="sqrt", *, nodes=4,
         dx = tuple(p - q for p, q in zip(a2, a1, strict=True))
         dy = tuple(p - q for p, q in zip(b2, b1, strict=True))
         xy, dxy = flat(_dot(a1, b1)), flat(_dot(dx, dy))
-        var_u = t * t * flat(_dot(a1, a1) * _dot(dx, dx))
-        var_v = t * t * flat(_dot(b1, b1) * _dot(dy, dy))
-        cov = t * t * xy * dxy
+        var_u = flat(_dot(a1, a1) * _dot(dx, dx))  # the logits' moments over t^2
+        var_v = flat(_dot(b1, b1) * _dot(dy, dy))
+        cov = xy * dxy
         mix = np.zeros_like(cov)
-        for vj, wj in zip(v, wv, strict=True):
-            r = cov[:, None] / np.sqrt((var_u + vj)[:, None] * (var_v[:, None] + v[None, :]))
+        for vj, wj in zip(v_scaled, wv, strict=True):
+            r = cov[:, None] / np.sqrt((var_u + vj)[:, None]
+                                       * (var_v[:, None] + v_scaled[None, :]))
             mix += wj * (np.arcsin(np.clip(r, -1.0, 1.0)) @ wv)
         both = 0.25 + mix / (2 * math.pi)
         lin = flat(_dot(dx, b1) + _dot(a1, dy))

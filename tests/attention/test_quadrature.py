@@ -104,6 +104,10 @@ def test_softmax_n2_limits_of_the_logit_scale():
     assert stab_random_softmax_n2(0.5, 16, 1e-12, nodes=3) == pytest.approx(0.25, abs=1e-13)
     assert stab_random_softmax_n2(0.5, 16, 1e8, nodes=4) == pytest.approx(
         stab_random_hard_n2(0.5, 16, nodes=4), abs=1e-9)
+    # extreme scales (t^2 overflowing or underflowing a float) give the two limits, not nan
+    assert stab_random_softmax_n2(0.5, 16, 1e-300, nodes=3) == pytest.approx(0.25, abs=1e-13)
+    assert stab_random_softmax_n2(0.5, 16, 1e300, nodes=3) == pytest.approx(
+        stab_random_hard_n2(0.5, 16, nodes=3), abs=1e-12)
 
 
 def test_softmax_n2_matches_the_conditional_route():
