@@ -177,7 +177,6 @@ def chi_gauss_rule(nodes: int, k: int) -> tuple[np.ndarray, np.ndarray]:
     >>> round(float(w @ a**2), 10)  # E[chi^2] = k
     5.0
     """
-
     from numpy.polynomial.legendre import leggauss
 
     nodes = check_int(nodes, "nodes", lo=1, hi=64)
@@ -273,7 +272,8 @@ def stab_random_hard_n2(rho: float, d: int, nodes: int = 4) -> float:
         Token dimension, at least 4 (the Gram matrix of four vectors must be non-singular).
     nodes : int or sequence of 10 ints
         Nodes per variable, or per variable in :data:`BARTLETT_VARIABLES` order (cost
-        ``nodes^10``: 4 takes ~0.1 s, 5 ~1 s, 6 ~10 s). Four and five nodes differ by 1e-5
+        ``nodes^10``: 4 takes ~0.1 s, 5 ~1 s; 6^10 exceeds :data:`BARTLETT_MAX_POINTS`, so
+        refine single variables instead). Four and five nodes differ by 1e-5
         at ``d = 8``, 8e-9 at ``d = 64`` and 3e-11 at ``d = 256`` (rho = 0.5). Compare two
         node counts for an error estimate.
 
