@@ -120,7 +120,9 @@ def register_cli(sub) -> None:
     p.add_argument("--finite-width", action="store_true",
                    help="also the 1/width-corrected stability at --width (Dense + activation "
                    "MLPs): mean-field, corrected and remainder scale per layer, raw and "
-                   "normalised views; with --mc-samples the normalised-view Monte Carlo too")
+                   "normalised views; with --mc-samples the normalised-view Monte Carlo too. "
+                   "With random-W attention: the pattern-resolved mean field and its sampled "
+                   "1/width correction (--pattern-samples; normalised view for --per-net 1)")
     p.add_argument("--json", action="store_true", help="print a JSON object")
     p.set_defaults(func=run)
 
@@ -203,13 +205,13 @@ def run(args) -> int:
     rows = layer_table(model, args.rho, mc_samples=args.mc_samples, width=args.width,
                        per_net=args.per_net, seed=args.seed, device=args.device, bits=args.bits,
                        show_progress=not args.json, sampler=args.sampler)
-    extras = _pattern_resolved_columns(model, args, rows)
-    sampled = bool(args.mc_samples)
-    all_in = all(r.contained for r in rows) if sampled else None
     if args.finite_width:
         from nstheory.propagation.finite_width_cli import run_finite_width
 
         return run_finite_width(args, model, rows)
+    extras = _pattern_resolved_columns(model, args, rows)
+    sampled = bool(args.mc_samples)
+    all_in = all(r.contained for r in rows) if sampled else None
     if args.json:
         print(dumps({
             "model": model.describe(),

@@ -64,6 +64,8 @@ def run_finite_width(args, model, raw_rows) -> int:
     check_int(args.per_net, "--per-net", lo=1)
     if not 0 <= args.rho < 1:
         raise NSTheoryError(f"--rho must lie in [0, 1) with --finite-width, got {args.rho}")
+    if any(getattr(layer, "mode", None) == "random" for layer in _layers(model)):
+        return _run_random_attention(args, model, raw_rows)
 
     mc_norm = mc_raw = None
     n_nets = 0
@@ -184,4 +186,153 @@ def run_finite_width(args, model, raw_rows) -> int:
             print("corrected + leakage inside the MC 95% CI at every layer" if
                   summary["corrected_leak_in_ci95_all_layers"] else
                   "corrected + leakage NOT inside the MC 95% CI at every layer")
+    return 0
+
+
+def _layers(model):
+    """Every layer of the model, residual branches included."""
+    from nstheory.propagation.model import Residual
+
+    def walk(layers):
+        for layer in layers:
+            yield layer
+            if isinstance(layer, Residual):
+                yield from walk(layer.branch)
+
+    for block in model.blocks:
+        yield from walk(block)
+
+
+ROUTES_RANDOM = (
+    "mean field: the pattern-resolved mean field (infinite width, the random-W softmax "
+    "patterns sampled exactly at d = width); coef: its 1/width coefficient, from one sampled "
+    "channel deviation per weight matrix and the second directional derivatives of every "
+    "later layer (antithetic finite differences, the same patterns); corrected = mean field + "
+    "coef / width, +- its standard error over the samples (a statistical route, the O(1/"
+    "width^2) remainder not included); MC: random-weight torch networks, mean +- stderr over "
+    "networks; z = (MC - prediction) / sqrt(se_MC^2 + se_prediction^2)")
+
+
+def _z(mc, se_mc, value, se):
+    import math
+
+    s = math.hypot(se_mc, se)
+    return (mc - value) / s if s > 0 else None
+
+
+def _run_random_attention(args, model, raw_rows) -> int:
+    """``--finite-width`` for models with random-``W`` attention: the pattern-resolved mean
+    field with its sampled ``1/width`` correction (raw view; normalised view for one input pair
+    per network), beside the Monte Carlo."""
+    from nstheory.errors import NSTheoryError, check_int
+    from nstheory.propagation.cli import AUTO_PATTERN_SAMPLES, MAX_PATTERN_SAMPLES
+    from nstheory.propagation.pattern_resolved import MAX_WORK, pattern_work
+    from nstheory.propagation.pattern_resolved_correction import (
+        WORK_FACTOR,
+        pattern_resolved_correction,
+    )
+    from nstheory.store import dumps
+
+    samples = args.pattern_samples
+    if samples is None:  # the default adapts to what the route can afford
+        samples = min(AUTO_PATTERN_SAMPLES,
+                      int(MAX_WORK // (WORK_FACTOR * pattern_work(model, 1))))
+    check_int(samples, "--pattern-samples", lo=0, hi=MAX_PATTERN_SAMPLES)
+    if samples < 2:
+        raise NSTheoryError(f"--finite-width with random-W attention needs --pattern-samples "
+                            f">= 2 (the 1/width correction is sampled), got {samples}")
+    rows = pattern_resolved_correction(model, args.rho, args.width, samples=samples,
+                                       seed=args.seed, show_progress=not args.json)
+    one_pair = args.per_net == 1
+    mc_norm, n_nets = None, 0
+    if args.mc_samples:
+        from nstheory.propagation.torch_model import monte_carlo
+
+        n_nets = max(2, -(-args.mc_samples // args.per_net))
+        mc_norm = monte_carlo(model, args.rho, width=args.width, n_nets=n_nets,
+                              per_net=args.per_net, seed=args.seed, device=args.device,
+                              view="normalised", show_progress=not args.json,
+                              sampler=getattr(args, "sampler", "weights"))
+    layers = []
+    for i, r in enumerate(rows):
+        d = {"layer": r.block, "raw": r.raw.to_dict(), "normalised": r.normalised.to_dict(),
+             "mc_raw_mean": None, "mc_raw_stderr": None, "z_raw_corrected": None,
+             "z_raw_mean_field": None, "mc_normalised_mean": None,
+             "mc_normalised_stderr": None, "z_corrected": None, "z_mean_field": None}
+        if mc_norm is not None:
+            rr, mn = raw_rows[i], mc_norm[i]
+            d.update(mc_raw_mean=rr.mc_mean, mc_raw_stderr=rr.mc_stderr,
+                     z_raw_corrected=_z(rr.mc_mean, rr.mc_stderr, r.raw.corrected,
+                                        r.raw.corrected_stderr),
+                     z_raw_mean_field=_z(rr.mc_mean, rr.mc_stderr, r.raw.mean_field,
+                                         r.raw.mean_field_stderr),
+                     mc_normalised_mean=mn.mean, mc_normalised_stderr=mn.stderr)
+            if one_pair:
+                d.update(z_corrected=_z(mn.mean, mn.stderr, r.normalised.corrected,
+                                        r.normalised.corrected_stderr),
+                         z_mean_field=_z(mn.mean, mn.stderr, r.normalised.mean_field,
+                                         r.normalised.mean_field_stderr))
+        layers.append(d)
+    summary = None
+    if mc_norm is not None:
+        zc = "z_corrected" if one_pair else "z_raw_corrected"
+        zm = "z_mean_field" if one_pair else "z_raw_mean_field"
+        summary = {"view_compared": "normalised" if one_pair else "raw",
+                   "corrected_agrees_95_all_layers": all(abs(d[zc]) <= 1.96 for d in layers),
+                   "layers_mean_field_rejected_95": [d["layer"] for d in layers
+                                                     if abs(d[zm]) > 1.96]}
+    normalised_note = (None if one_pair else
+                       "the normalised corrected value is for one input pair per network "
+                       "(--per-net 1); with more pairs the ratio's bias also depends on how "
+                       "their fluctuations correlate through shared weights, so only the raw "
+                       "view is compared")
+    meta = {"model": model.describe(), "rho": args.rho, "width": args.width,
+            "per_net": args.per_net, "mc_samples": args.mc_samples, "mc_networks": n_nets,
+            "mc_sampler": getattr(args, "sampler", "weights") if args.mc_samples else None,
+            "seed": args.seed, "pattern_samples": samples, "routes": ROUTES_RANDOM,
+            "views": {"raw": VIEW_RAW, "normalised": VIEW_NORMALISED.replace(
+                "--per-net input pairs", "one input pair (--per-net 1)")},
+            "normalised_note": normalised_note}
+    if args.json:
+        print(dumps({**meta, "summary": summary, "layers": layers}))
+        return 0
+    print(model.describe())
+    print(f"rho = {args.rho}; width {args.width} (= head dimension); {samples} samples, seed "
+          f"{args.seed}; {ROUTES_RANDOM}")
+    print(f"views: {meta['views']['raw']}; {meta['views']['normalised']}")
+    if normalised_note:
+        print(normalised_note)
+    if mc_norm is not None:
+        print(f"Monte Carlo: {n_nets} networks x {args.per_net} pairs, seed {args.seed}, "
+              f"{meta['mc_sampler']} sampler")
+
+    def pm(v, se, w=10):
+        return f"{v:>{w}.6f} ± {se:<8.2g}"
+
+    head = (f"{'layer':>5}  {'raw MF ± se':>21}  {'raw coef ± se':>21}  "
+            f"{'raw corrected ± se':>21}  {'norm MF ± se':>21}  {'norm coef ± se':>21}  "
+            f"{'norm corrected ± se':>21}")
+    if mc_norm is not None:
+        head += (f"  {'MC raw ± se':>21}  {'z raw(1/N)':>10}  {'z raw(MF)':>9}  "
+                 f"{'MC norm ± se':>21}  {'z(1/N)':>7}  {'z(MF)':>7}")
+    print(head)
+    for d, r in zip(layers, rows, strict=True):
+        line = f"{d['layer']:>5}"
+        for v in (r.raw, r.normalised):
+            line += (f"  {pm(v.mean_field, v.mean_field_stderr)}  {pm(v.coef, v.coef_stderr)}"
+                     f"  {pm(v.corrected, v.corrected_stderr)}")
+        if mc_norm is not None:
+            def zf(x, w):
+                return f"{x:>{w}.2f}" if x is not None else f"{'n/a':>{w}}"
+
+            line += (f"  {pm(d['mc_raw_mean'], d['mc_raw_stderr'])}  "
+                     f"{zf(d['z_raw_corrected'], 10)}  {zf(d['z_raw_mean_field'], 9)}  "
+                     f"{pm(d['mc_normalised_mean'], d['mc_normalised_stderr'])}  "
+                     f"{zf(d['z_corrected'], 7)}  {zf(d['z_mean_field'], 7)}")
+        print(line)
+    if summary is not None:
+        print(f"{summary['view_compared']} view: corrected value within 1.96 combined "
+              f"standard errors of the Monte Carlo at every layer: "
+              f"{'yes' if summary['corrected_agrees_95_all_layers'] else 'NO'}; mean field "
+              f"rejected (|z| > 1.96) at layers {summary['layers_mean_field_rejected_95']}")
     return 0

@@ -189,9 +189,24 @@ RANDOM_RUNS_B = [{"key": f"tf_random_{'preln' if res else 'nores'}_w{w}_d4", "ar
                                                   (True, 128, 400), (True, 256, 300),
                                                   (True, 512, 200), (False, 64, 600),
                                                   (False, 256, 300)))]
+#: the tenth set (``--set random-c``, its own file): random query-key transformer blocks with
+#: ONE input pair per network, fresh seeds (11xx): the held-out test of the pattern-resolved
+#: mean field's 1/width correction (:mod:`~nstheory.propagation.pattern_resolved_correction`),
+#: built after the width-32 runs of :data:`RANDOM_RUNS_B` had missed the mean field; its
+#: predictions are stored beside the runs (``--predict``). Pre-LN at widths 32-128, post-LN
+#: and no residual at widths 32 and 64; 80 000 networks each.
+RANDOM_RUNS_C = [{"key": f"tf_random_{kind}_w{w}_p1", "arch": "transformer", "mode": "random",
+                  "n_tokens": 4, "residual": kind != "nores", "layernorm": True,
+                  "post_ln": kind == "postln", "act": "relu", "sigma2": 2.0, "depth": 4,
+                  "width": w, "n_nets": 80_000, "per_net": 1, "seed": 1100 + i, "rho": RHO}
+                 for i, (kind, w) in enumerate((("preln", 32), ("preln", 64), ("preln", 128),
+                                                ("postln", 32), ("postln", 64),
+                                                ("nores", 32), ("nores", 64)))]
+#: samples and seed offset of the stored predictions of ``--predict``
+PREDICTION_SEED_OFFSET = 50_000
 SETS = {"mlp": RUNS, "blocks": BLOCK_RUNS, "random": RANDOM_RUNS, "one-pair": ONE_PAIR_RUNS,
         "smooth": SMOOTH_RUNS, "pairs": PAIRS_RUNS, "leakage": LEAKAGE_RUNS,
-        "leakage-b": LEAKAGE_RUNS_B, "random-b": RANDOM_RUNS_B}
+        "leakage-b": LEAKAGE_RUNS_B, "random-b": RANDOM_RUNS_B, "random-c": RANDOM_RUNS_C}
 
 
 def measure(run: dict, n_nets: int | None = None) -> dict:
@@ -250,6 +265,26 @@ def run_model(run: dict):
                residual=run.get("residual", False), layernorm=run.get("layernorm", False))
 
 
+def predict(run: dict, samples: int) -> dict:
+    """The pattern-resolved mean field and its 1/width correction for a random-``W`` study
+    entry (:func:`~nstheory.propagation.pattern_resolved_correction.pattern_resolved_correction`
+    at the entry's width, seeded by its seed + :data:`PREDICTION_SEED_OFFSET`).
+
+    Examples
+    --------
+    >>> p = predict({**RANDOM_RUNS_C[0], "depth": 1}, 200)
+    >>> p["samples"], sorted(p["blocks"][0])
+    (200, ['block', 'normalised', 'raw', 'samples', 'width'])
+    """
+    from nstheory.propagation.pattern_resolved_correction import pattern_resolved_correction
+
+    t0 = time.perf_counter()
+    rows = pattern_resolved_correction(run_model(run), run["rho"], run["width"], samples=samples,
+                                       seed=run["seed"] + PREDICTION_SEED_OFFSET)
+    return {"samples": samples, "seed": run["seed"] + PREDICTION_SEED_OFFSET,
+            "seconds": time.perf_counter() - t0, "blocks": [r.to_dict() for r in rows]}
+
+
 def appended_provenance(old: dict | None, new: dict, kept: list) -> dict:
     """The provenance block of a study file about to receive new runs.
 
@@ -298,15 +333,22 @@ def appended_provenance(old: dict | None, new: dict, kept: list) -> dict:
 #: The modules whose code computes the stored study.
 PRODUCERS = ("nstheory/propagation/finite_width_study.py", "nstheory/propagation/model.py",
              "nstheory/propagation/torch_model.py")
+#: the code behind the stored predictions of ``--predict``
+PREDICTION_PRODUCERS = ("nstheory/propagation/finite_width_study.py",
+                        "nstheory/propagation/model.py",
+                        "nstheory/propagation/pattern_resolved.py",
+                        "nstheory/propagation/pattern_resolved_correction.py")
 
 
 def main(argv=None, command: str | None = None) -> int:
     """Run (or resume) the study into ``argv[0]``; ``--quick`` runs 1/50 of the networks;
     ``--set blocks`` / ``random`` / ``one-pair`` / ``smooth`` / ``pairs`` / ``leakage`` /
-    ``leakage-b`` / ``random-b`` runs :data:`BLOCK_RUNS` / :data:`RANDOM_RUNS` /
+    ``leakage-b`` / ``random-b`` / ``random-c`` runs :data:`BLOCK_RUNS` / :data:`RANDOM_RUNS` /
     :data:`ONE_PAIR_RUNS` / :data:`SMOOTH_RUNS` / :data:`PAIRS_RUNS` / :data:`LEAKAGE_RUNS` /
-    :data:`LEAKAGE_RUNS_B` / :data:`RANDOM_RUNS_B` instead of
-    :data:`RUNS` (each into its own file).
+    :data:`LEAKAGE_RUNS_B` / :data:`RANDOM_RUNS_B` / :data:`RANDOM_RUNS_C` instead of
+    :data:`RUNS` (each into its own file); ``--predict SAMPLES`` (set ``random-c``) then
+    stores the sampled 1/width-corrected predictions (:func:`predict`) under
+    ``predictions``, with their own provenance block.
 
     Runs already stored in the file are skipped, so an interrupted study resumes; when runs
     are added to a set, the file's provenance block becomes that of the new runs, the earlier
@@ -316,7 +358,8 @@ def main(argv=None, command: str | None = None) -> int:
     ----------
     argv : list of str, optional
         ``[OUT.json, ["--quick"], ["--set", "mlp" | "blocks" | "random" | "one-pair" |
-        "smooth" | "pairs" | "leakage" | "leakage-b" | "random-b"]]``
+        "smooth" | "pairs" | "leakage" | "leakage-b" | "random-b" | "random-c"],
+        ["--predict", SAMPLES]]``
         (default:
         ``sys.argv[1:]``).
     command : str, optional
@@ -346,7 +389,7 @@ def main(argv=None, command: str | None = None) -> int:
     if not argv or argv[0].startswith("-"):
         raise NSTheoryError("usage: python -m nstheory.propagation.finite_width_study OUT.json "
                             "[--quick] [--set mlp|blocks|random|one-pair|smooth|pairs|leakage|"
-                            "leakage-b|random-b]")
+                            "leakage-b|random-b|random-c] [--predict SAMPLES]")
     out = Path(argv[0])
     quick = "--quick" in argv
     name = "mlp"
@@ -367,6 +410,16 @@ def main(argv=None, command: str | None = None) -> int:
     if command is None:
         command = " ".join(["python -m nstheory.propagation.finite_width_study", *argv])
     prov = provenance_block(config, PRODUCERS, command=command)
+    predict_samples = None
+    if "--predict" in argv:
+        from nstheory.errors import check_int
+
+        i = argv.index("--predict")
+        if name not in ("random-c",):
+            raise NSTheoryError("--predict stores the 1/width-corrected pattern-resolved "
+                                "predictions of the random-W set random-c only")
+        predict_samples = check_int(argv[i + 1] if i + 1 < len(argv) else "", "--predict",
+                                    lo=2)
     for run in runs:
         if run["key"] in data["runs"]:
             continue
@@ -378,6 +431,17 @@ def main(argv=None, command: str | None = None) -> int:
         data["runs"][run["key"]] = r
         out.write_text(json.dumps(data, indent=1))
         print(run["key"], f"{r['seconds']:.1f} s", flush=True)
+    if predict_samples is not None:
+        preds = data.setdefault("predictions", {})
+        todo = [r for r in runs if r["key"] not in preds]
+        if todo:
+            data["predictions_provenance"] = provenance_block(
+                {"set": name, "samples": predict_samples, "seed_offset": PREDICTION_SEED_OFFSET,
+                 "runs": todo}, PREDICTION_PRODUCERS, command=command)
+        for run in todo:
+            preds[run["key"]] = predict(run, predict_samples)
+            out.write_text(json.dumps(data, indent=1))
+            print(run["key"], "prediction", f"{preds[run['key']]['seconds']:.1f} s", flush=True)
     return 0
 
 

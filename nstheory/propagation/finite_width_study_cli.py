@@ -1,5 +1,6 @@
 """``nstheory finite-width-study OUT.json [--set SET] [--quick]`` (SET: mlp, blocks, random,
-one-pair, smooth, pairs, leakage, leakage-b or random-b): run or resume a stored finite-width
+one-pair, smooth, pairs, leakage, leakage-b, random-b or random-c) [--predict SAMPLES]: run or
+resume a stored finite-width
 Monte Carlo study (:mod:`~nstheory.propagation.finite_width_study`).
 
 Kept apart from the study module so that the command is cheap to register (torch loads only
@@ -9,7 +10,7 @@ when a study runs).
 from __future__ import annotations
 
 SETS = ("mlp", "blocks", "random", "one-pair", "smooth", "pairs", "leakage", "leakage-b",
-        "random-b")
+        "random-b", "random-c")
 
 
 def register_cli(sub) -> None:
@@ -21,8 +22,8 @@ def register_cli(sub) -> None:
     >>> sub = argparse.ArgumentParser().add_subparsers(dest="command")
     >>> register_cli(sub)
     >>> args = sub.choices["finite-width-study"].parse_args(["out.json", "--set", "random"])
-    >>> args.out, args.set, args.quick, args.func is run
-    ('out.json', 'random', False, True)
+    >>> args.out, args.set, args.quick, args.predict, args.func is run
+    ('out.json', 'random', False, None, True)
     """
     p = sub.add_parser(
         "finite-width-study",
@@ -39,10 +40,15 @@ def register_cli(sub) -> None:
         "seeds: the held-out test of the identity pattern's leakage correction) and "
         "'leakage-b' (the same models with other fresh seeds, for its refined form) or "
         "'random-b' (random-W transformer blocks at depth 4, fresh seeds: the held-out test "
-        "of the pattern-resolved mean field at d = width).")
+        "of the pattern-resolved mean field at d = width) or 'random-c' (random-W transformer "
+        "blocks with one input pair per network, fresh seeds: the held-out test of that mean "
+        "field's 1/width correction; --predict stores the predictions beside the runs).")
     p.add_argument("out", help="the study's JSON file (created or resumed)")
     p.add_argument("--set", default="mlp", choices=SETS, help="which set of runs (default mlp)")
     p.add_argument("--quick", action="store_true", help="1/50 of the networks (a smoke run)")
+    p.add_argument("--predict", type=int, default=None, metavar="SAMPLES",
+                   help="with --set random-c: also store the 1/width-corrected pattern-resolved "
+                   "predictions from SAMPLES samples per run")
     p.set_defaults(func=run)
 
 
@@ -90,6 +96,8 @@ def run(args) -> int:
     from nstheory.store import cli_command
 
     argv = [args.out, "--set", args.set] + (["--quick"] if args.quick else [])
+    if getattr(args, "predict", None) is not None:
+        argv += ["--predict", str(args.predict)]
     return main(argv, command=cli_command(args))
 
 

@@ -113,11 +113,17 @@ def _attention(layer: Attention, k, n: int, width: int, rng):
     c = logit_scale(layer.scale, d)
     v = _sqrt_psd(k)  # (S, 2n, 2n), rows = tokens
     w = rng.standard_normal(k.shape)
-    logits = c * d * (v @ w @ np.swapaxes(v, -1, -2))
-    mix = np.zeros_like(k)
-    mix[:, :n, :n] = _softmax(logits[:, :n, :n])
-    mix[:, n:, n:] = _softmax(logits[:, n:, n:])
+    mix = _mix(c * d * (v @ w @ np.swapaxes(v, -1, -2)), n)
     return layer.gamma2 * (mix @ k @ np.swapaxes(mix, -1, -2))
+
+
+def _mix(logits, n: int):
+    """The block-diagonal pattern ``diag(A, B)`` from ``2n x 2n`` logits (leading axes kept):
+    queries of ``X`` on keys of ``X``, of ``Y`` on ``Y``."""
+    mix = np.zeros_like(logits)
+    mix[..., :n, :n] = _softmax(logits[..., :n, :n])
+    mix[..., n:, n:] = _softmax(logits[..., n:, n:])
+    return mix
 
 
 def _act(layer: Act, k, m):

@@ -1,0 +1,356 @@
+r"""The ``1/width`` correction of the pattern-resolved mean field (random-``W`` attention).
+
+The pattern-resolved mean field (:mod:`~nstheory.propagation.pattern_resolved`) keeps the
+random softmax patterns of random query-key attention at head dimension ``d`` = width, but
+takes every channel sum at infinite width. At width ``N`` each weight matrix instead makes the
+tokens' empirical Gram matrix ``K`` (``2n x 2n``: the tokens of ``X`` then of ``Y``) and channel
+means ``m`` fluctuate: given the layer's input, the output is an average over ``N`` i.i.d.
+channels, so ``K = K_inf + delta`` with ``E delta = 0`` and ``Cov delta = S / N``, ``S`` the
+covariance of one channel's contribution. Later layers are non-linear in ``(K, m)``
+(activations through the next Gram matrix, LayerNorm, the softmax pattern, the normalised
+statistic), so the mean of a block's statistic ``G`` shifts by
+
+.. math::
+    E\,G = G_\infty + \frac{1}{N} \sum_l \tfrac12\, E\big[\xi_l^\top \nabla^2 G_l\, \xi_l\big]
+    + O(N^{-2}),
+
+one term per weight matrix ``l`` (independent zero-mean sources: cross terms vanish), with
+``G_l`` the map from layer ``l``'s output to the statistic and ``xi_l`` one channel's
+deviation. The sources, given the layer's input state at infinite width:
+
+* ``Dense(sigma2)`` [+ activation ``phi``]: a channel ``z ~ N(0, sigma2 K)``; deviation
+  ``phi(z) phi(z)^T - E[...]`` and ``phi(z) - E phi(z)`` (an activation right after a Dense
+  or attention layer acts on Gaussian channels, so the pair is one source);
+* random-``W`` attention: the pattern given ``K`` is exact at any width (the logits ``t H W
+  H^T`` have the law of ``t N L W' L^T``, ``L L^T = K``, ``W'`` a ``2n x 2n`` standard normal
+  matrix); the value projection gives ``z = M v``, ``v ~ N(0, gamma2 K)``, ``M`` the pattern;
+* a residual branch's last layer also correlates with the skip stream: the cross term
+  ``h_c b_c^T + b_c h_c^T`` with ``E h_c h_c^T = K_skip`` (only second moments enter);
+* the inputs themselves (``N`` channels of ``N(0, K_0)``).
+
+Each sample draws the patterns' ``W'`` and one deviation per source, and evaluates the
+second directional derivatives of all blocks' statistics by one antithetic pair of perturbed
+passes (every source at once, ``+-step xi_l``, the same ``W'``: the pattern is a smooth
+function of ``K`` through the Cholesky factor). The cross terms between sources have mean zero,
+so ``(G_+ + G_- - 2 G_0) / (2 step^2)`` is an unbiased estimate of the coefficient of ``1/N``
+(up to the ``O(step^2)`` of the finite difference: steps ``1e-3`` and ``1e-4`` agree to
+``1e-4`` of the coefficient). The route is statistical (sampled patterns and deviations,
+standard errors over samples), independent of the torch Monte Carlo's code path, and on models
+without attention it reproduces the deterministic ``1/width`` recursion
+(:mod:`~nstheory.propagation.finite_width`).
+
+Two views per block: ``raw`` (mean over tokens of ``K_{X_i Y_i}``, any number of input pairs
+per network) and ``normalised`` for **one input pair per network**: ``C / sqrt(Q_X Q_Y)``
+with ``C, Q`` averaged over the tokens (the Monte Carlo's per-network cosine with
+``per_net = 1``; with more pairs per network the ratio's bias also depends on how the pairs'
+fluctuations correlate through shared weights, which this route does not follow).
+
+Examples
+--------
+>>> from nstheory.propagation.model import transformer
+>>> rows = pattern_resolved_correction(transformer(1, "random"), 0.9, 32, samples=2000, seed=1)
+>>> r = rows[0].normalised
+>>> r.coef < 0, abs(r.corrected - (r.mean_field + r.coef / 32)) < 1e-12
+(True, True)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from nstheory.errors import NSTheoryError, check_int, check_rho
+from nstheory.propagation.model import Act, Attention, Dense, LayerNorm, Model, Residual
+from nstheory.propagation.pattern_resolved import (
+    CHUNK_ENTRIES,
+    MAX_WORK,
+    _act,
+    _initial,
+    _layernorm,
+    _mix,
+    pattern_work,
+)
+from nstheory.stats import Moments
+
+#: Default finite-difference step of the second directional derivatives (relative to the
+#: O(1) channel deviations).
+STEP = 1e-4
+#: Work factor over the pattern-resolved route: three passes, plus the source draws.
+WORK_FACTOR = 4
+
+
+@dataclass(frozen=True)
+class ViewCorrection:
+    """One view of one block: the pattern-resolved mean field, the ``1/width`` coefficient and
+    the corrected value ``mean_field + coef / width``, each with its standard error over the
+    samples (the corrected value's from the per-sample sums, so correlations are included).
+
+    Examples
+    --------
+    >>> v = ViewCorrection(0.75, 1e-4, -0.3, 0.02, 0.74, 2e-4)
+    >>> v.to_dict()["coef"]
+    -0.3
+    """
+
+    mean_field: float
+    mean_field_stderr: float
+    coef: float
+    coef_stderr: float
+    corrected: float
+    corrected_stderr: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class CorrectedBlock:
+    """Result of :func:`pattern_resolved_correction` for one block.
+
+    Parameters
+    ----------
+    block : int
+        Block index (1 = first).
+    width : int
+        The width ``N`` (also the head dimension).
+    samples : int
+        Independent samples.
+    raw, normalised : ViewCorrection
+        The raw view and the normalised view with one input pair per network.
+
+    Examples
+    --------
+    >>> v = ViewCorrection(0.75, 1e-4, -0.3, 0.02, 0.74, 2e-4)
+    >>> sorted(CorrectedBlock(1, 32, 100, v, v).to_dict())
+    ['block', 'normalised', 'raw', 'samples', 'width']
+    """
+
+    block: int
+    width: int
+    samples: int
+    raw: ViewCorrection
+    normalised: ViewCorrection
+
+    def to_dict(self) -> dict:
+        return {"block": self.block, "width": self.width, "samples": self.samples,
+                "raw": self.raw.to_dict(), "normalised": self.normalised.to_dict()}
+
+
+def _outer(z):
+    return z[..., :, None] * z[..., None, :]
+
+
+def _channel(k, rng):
+    """One channel ``z ~ N(0, k)`` per sample (``k``: samples x D x D, positive definite)."""
+    e = rng.standard_normal(k.shape[:-1])
+    return np.einsum("sij,sj->si", np.linalg.cholesky(k), e)
+
+
+class _Passes:
+    """The unperturbed pass and the two perturbed ones (index 0, 1, 2 of the leading axis)."""
+
+    def __init__(self, k, m, step):
+        self.k = np.stack([k, k, k])
+        self.m = np.stack([m, m, m])
+        self.step = step
+
+    def inject(self, dk, dm):
+        self.k[1] += self.step * dk
+        self.k[2] -= self.step * dk
+        self.m[1] += self.step * dm
+        self.m[2] -= self.step * dm
+
+    def map(self, fn):
+        """Apply ``fn(k, m) -> (k, m)`` (samples first) to all three passes at once."""
+        s = self.k.shape[1]
+        k, m = fn(self.k.reshape(-1, *self.k.shape[2:]), self.m.reshape(-1, self.m.shape[-1]))
+        self.k, self.m = k.reshape(3, s, *k.shape[1:]), m.reshape(3, s, m.shape[-1])
+
+
+def _check_layers(layers, width: int) -> None:
+    prev = None
+    for layer in layers:
+        if isinstance(layer, Act) and not isinstance(prev, (Dense, Attention)):
+            raise NSTheoryError("the 1/width correction needs every activation right after a "
+                                "Dense or attention layer (it acts on Gaussian channels)")
+        if isinstance(layer, Attention):
+            if layer.mode != "random":
+                raise NSTheoryError("the pattern-resolved 1/width correction covers random-W "
+                                    f"attention only, got mode {layer.mode!r}")
+            if layer.d not in (None, width):
+                raise NSTheoryError(f"attention head dimension d = {layer.d} differs from the "
+                                    f"width {width}: the finite-width networks have d = width")
+        if isinstance(layer, Residual):  # its branch ends with a Dense or attention layer
+            _check_layers(layer.branch, width)
+        if not isinstance(layer, (Dense, Act, LayerNorm, Attention, Residual)):
+            raise NSTheoryError(f"unknown layer {layer!r}")
+        prev = layer
+
+
+def _source(p: _Passes, kin, gauss_cov, act, mix, skip, rng):
+    """Draw one channel of a weight matrix whose input state was ``kin`` (unperturbed) and
+    inject its deviation; ``p`` already holds the layer's infinite-width output."""
+    z = _channel(gauss_cov, rng)
+    if mix is not None:
+        z = np.einsum("sij,sj->si", mix, z)
+    if act is not None:
+        from nstheory.propagation.maps import activation
+
+        z = activation(act.name).phi_np(z)
+    dk = _outer(z) - p.k[0]
+    if skip is not None:
+        hc = _channel(skip, rng)
+        dk = dk + hc[:, :, None] * z[:, None, :] + z[:, :, None] * hc[:, None, :]
+    p.inject(dk, z - p.m[0])
+
+
+def _layers(layers, p: _Passes, n: int, width: int, rng, skip=None) -> None:
+    """Run ``layers`` on the three passes, drawing patterns and sources; ``skip`` is the skip
+    stream's (unperturbed) Gram matrix when ``layers`` is a residual branch."""
+    i = 0
+    while i < len(layers):
+        layer = layers[i]
+        nxt = layers[i + 1] if i + 1 < len(layers) else None
+        act = nxt if isinstance(nxt, Act) else None
+        last_skip = skip if i + (2 if act else 1) == len(layers) else None
+        if isinstance(layer, Dense):
+            kin = p.k[0].copy()
+            p.map(lambda k, m, s2=layer.sigma2: (s2 * k, np.zeros_like(m)))
+            if act is not None:
+                p.map(lambda k, m, a=act: _act(a, k, m))
+            _source(p, kin, layer.sigma2 * kin, act, None, last_skip, rng)
+        elif isinstance(layer, Attention):
+            from nstheory.attention.pattern_moments import logit_scale
+
+            kin = p.k[0].copy()
+            w = rng.standard_normal(kin.shape)
+            c = logit_scale(layer.scale, width) * width
+            chol = np.linalg.cholesky(p.k)
+            mix = _mix(c * (chol @ w[None] @ np.swapaxes(chol, -1, -2)), n)
+            p.k = layer.gamma2 * (mix @ p.k @ np.swapaxes(mix, -1, -2))
+            p.m = np.zeros_like(p.m)
+            if act is not None:
+                p.map(lambda k, m, a=act: _act(a, k, m))
+            _source(p, kin, layer.gamma2 * kin, act, mix[0], last_skip, rng)
+        elif isinstance(layer, LayerNorm):
+            p.map(_layernorm)
+        elif isinstance(layer, Residual):
+            k_skip, m_skip = p.k.copy(), p.m.copy()
+            _layers(layer.branch, p, n, width, rng, skip=k_skip[0])
+            p.k, p.m = k_skip + p.k, m_skip + p.m
+        i += 2 if act is not None else 1
+
+
+def _statistics(k, n: int):
+    """Raw ``C`` and the one-pair normalised ``C / sqrt(Q_X Q_Y)`` (token averages)."""
+    idx = np.arange(n)
+    c = k[..., idx, n + idx].mean(axis=-1)
+    qx = k[..., idx, idx].mean(axis=-1)
+    qy = k[..., n + idx, n + idx].mean(axis=-1)
+    return c, c / np.sqrt(qx * qy)
+
+
+def pattern_resolved_correction(model: Model, rho: float, width: int, samples: int = 100_000,
+                                seed: int = 0, chunk: int = 20_000, step: float = STEP,
+                                show_progress: bool = False) -> list[CorrectedBlock]:
+    """Pattern-resolved mean field and its ``1/width`` correction per block (module docstring).
+
+    Parameters
+    ----------
+    model : Model
+        Dense, activation (right after a Dense or attention layer), LayerNorm, random-``W``
+        attention and residual layers.
+    rho : float
+        Input correlation, ``|rho| < 1`` (the Gram matrices must be positive definite: the
+        route differentiates through their Cholesky factors).
+    width : int
+        The width ``N`` (``>= 2``), also the attention head dimension.
+    samples : int, optional
+        Independent samples (``>= 2``).
+    seed : int, optional
+        Seed of numpy's generator.
+    chunk : int, optional
+        Samples processed at once (capped to bound memory).
+    step : float, optional
+        Finite-difference step, in ``(0, 0.01]``.
+    show_progress : bool, optional
+        A progress bar over the chunks.
+
+    Returns
+    -------
+    list of CorrectedBlock
+        One per block.
+
+    Examples
+    --------
+    Without attention the coefficient is the deterministic recursion's (a He ReLU layer, one
+    input pair per network: Fisher's ``-rho' (1 - rho'^2) / 2`` for the output cosine
+    ``rho'``, here about ``-0.18`` at ``rho = 0.9``):
+
+    >>> from nstheory.propagation.model import mlp
+    >>> (r,) = pattern_resolved_correction(mlp(1), 0.9, 64, samples=20000, seed=0)
+    >>> abs(r.normalised.coef - (-0.1808)) < 5 * r.normalised.coef_stderr
+    True
+    >>> pattern_resolved_correction(mlp(1), 1.0, 64)
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: the 1/width correction needs |rho| < 1, got 1.0
+    """
+    from nstheory.progress import progress
+    from nstheory.validate import parse_real
+
+    rho = check_rho(rho)
+    rho = float(parse_real(rho, "rho")) if isinstance(rho, str) else float(rho)
+    if not abs(rho) < 1:
+        raise NSTheoryError(f"the 1/width correction needs |rho| < 1, got {rho}")
+    width = check_int(width, "width", lo=2)
+    samples = check_int(samples, "samples", lo=2)
+    seed = check_int(seed, "seed", lo=0)
+    chunk = check_int(chunk, "chunk", lo=1)
+    try:
+        step = float(step)
+    except (TypeError, ValueError):
+        step = math.nan
+    if not 0 < step <= 0.01:
+        raise NSTheoryError(f"step must lie in (0, 0.01], got {step!r}")
+    for block in model.blocks:
+        _check_layers(block, width)
+    work = WORK_FACTOR * pattern_work(model, samples)
+    if work > MAX_WORK:
+        raise NSTheoryError(f"the 1/width correction with {samples} samples would do {work:.3g} "
+                            f"units of work (4 x samples x layers x (2n)^3) > {MAX_WORK:.0e} "
+                            "(about a minute); use fewer samples, tokens or layers")
+    n = model.n_tokens
+    chunk = max(1, min(chunk, CHUNK_ENTRIES // (3 * (2 * n) ** 2)))
+    names = ("base_raw", "base_norm", "coef_raw", "coef_norm", "corr_raw", "corr_norm")
+    acc = [{key: Moments(0, 0.0, 0.0) for key in names} for _ in model.blocks]
+    rng = np.random.default_rng(seed)
+    starts = range(0, samples, chunk)
+    for start in progress(starts, desc="1/width correction", enabled=show_progress):
+        size = min(chunk, samples - start)
+        k0, m0 = _initial(n, float(rho), size)
+        p = _Passes(k0, m0, step)
+        z = _channel(k0, rng)  # the inputs' own N channels
+        p.inject(_outer(z) - k0, z)
+        for bi, block in enumerate(model.blocks):
+            _layers(list(block), p, n, width, rng)
+            for view, vals in zip(("raw", "norm"), _statistics(p.k, n), strict=True):
+                coef = (vals[1] + vals[2] - 2 * vals[0]) / (2 * step * step)
+                if not np.all(np.isfinite(coef)):
+                    raise NSTheoryError("the 1/width correction overflowed (non-finite "
+                                        "values); the model's moments are out of float range")
+                for key, v in ((f"base_{view}", vals[0]), (f"coef_{view}", coef),
+                               (f"corr_{view}", vals[0] + coef / width)):
+                    acc[bi][key] = acc[bi][key].merge(Moments.from_values(v))
+    out = []
+    for bi, a in enumerate(acc, start=1):
+        views = [ViewCorrection(a[f"base_{v}"].mean, a[f"base_{v}"].stderr, a[f"coef_{v}"].mean,
+                                a[f"coef_{v}"].stderr, a[f"corr_{v}"].mean,
+                                a[f"corr_{v}"].stderr) for v in ("raw", "norm")]
+        out.append(CorrectedBlock(bi, width, samples, *views))
+    return out
+
+
+__all__ = ["STEP", "CorrectedBlock", "ViewCorrection", "pattern_resolved_correction"]
