@@ -65,7 +65,6 @@ from nstheory.errors import NSTheoryError, check_int, check_rho
 from nstheory.propagation.model import Act, Attention, Dense, LayerNorm, Model, Residual
 from nstheory.propagation.pattern_resolved import (
     CHUNK_ENTRIES,
-    MAX_WORK,
     _act,
     _initial,
     _layernorm,
@@ -79,6 +78,9 @@ from nstheory.stats import Moments
 STEP = 1e-4
 #: Work factor over the pattern-resolved route: three passes, plus the source draws.
 WORK_FACTOR = 4
+#: Largest work ``WORK_FACTOR x samples x layers x (2n)^3`` accepted (about five minutes of one
+#: core; 400 000 samples of four transformer blocks with 4 tokens take ~50 s).
+MAX_CORRECTION_WORK = 5e10
 
 
 @dataclass(frozen=True)
@@ -318,10 +320,11 @@ def pattern_resolved_correction(model: Model, rho: float, width: int, samples: i
     for block in model.blocks:
         _check_layers(block, width)
     work = WORK_FACTOR * pattern_work(model, samples)
-    if work > MAX_WORK:
+    if work > MAX_CORRECTION_WORK:
         raise NSTheoryError(f"the 1/width correction with {samples} samples would do {work:.3g} "
-                            f"units of work (4 x samples x layers x (2n)^3) > {MAX_WORK:.0e} "
-                            "(about a minute); use fewer samples, tokens or layers")
+                            f"units of work (4 x samples x layers x (2n)^3) > "
+                            f"{MAX_CORRECTION_WORK:.0e} (about five minutes); use fewer samples, "
+                            "tokens or layers")
     n = model.n_tokens
     chunk = max(1, min(chunk, CHUNK_ENTRIES // (3 * (2 * n) ** 2)))
     names = ("base_raw", "base_norm", "coef_raw", "coef_norm", "corr_raw", "corr_norm")
@@ -353,4 +356,5 @@ def pattern_resolved_correction(model: Model, rho: float, width: int, samples: i
     return out
 
 
-__all__ = ["STEP", "CorrectedBlock", "ViewCorrection", "pattern_resolved_correction"]
+__all__ = ["MAX_CORRECTION_WORK", "STEP", "WORK_FACTOR", "CorrectedBlock", "ViewCorrection",
+           "pattern_resolved_correction"]

@@ -142,7 +142,7 @@ def test_cli_finite_width_json(capsys):
 def test_cli_finite_width_rejects_unsupported_arch(capsys):
     from nstheory.cli import main
 
-    rc = main(["propagate", "--arch", "attention", "--mode", "random", "--depth", "2",
+    rc = main(["propagate", "--arch", "attention", "--mode", "lowrank", "--depth", "2",
                "--finite-width"])
     assert rc == 2
     assert "identity query-key pattern" in capsys.readouterr().err
