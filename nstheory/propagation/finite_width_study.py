@@ -275,14 +275,25 @@ def predict(run: dict, samples: int) -> dict:
     >>> p = predict({**RANDOM_RUNS_C[0], "depth": 1}, 200)
     >>> p["samples"], sorted(p["blocks"][0])
     (200, ['block', 'normalised', 'raw', 'samples', 'width'])
+
+    A model the route refuses is recorded with the reason:
+
+    >>> "collapsed" in predict({**RANDOM_RUNS_C[-1], "depth": 3}, 2000)["refused"]
+    True
     """
+    from nstheory.errors import NSTheoryError
     from nstheory.propagation.pattern_resolved_correction import pattern_resolved_correction
 
     t0 = time.perf_counter()
-    rows = pattern_resolved_correction(run_model(run), run["rho"], run["width"], samples=samples,
-                                       seed=run["seed"] + PREDICTION_SEED_OFFSET)
-    return {"samples": samples, "seed": run["seed"] + PREDICTION_SEED_OFFSET,
-            "seconds": time.perf_counter() - t0, "blocks": [r.to_dict() for r in rows]}
+    seed = run["seed"] + PREDICTION_SEED_OFFSET
+    try:
+        rows = pattern_resolved_correction(run_model(run), run["rho"], run["width"],
+                                           samples=samples, seed=seed)
+    except NSTheoryError as exc:  # e.g. collapsed tokens: recorded, not fatal
+        return {"samples": samples, "seed": seed, "seconds": time.perf_counter() - t0,
+                "refused": str(exc)}
+    return {"samples": samples, "seed": seed, "seconds": time.perf_counter() - t0,
+            "blocks": [r.to_dict() for r in rows]}
 
 
 def appended_provenance(old: dict | None, new: dict, kept: list) -> dict:
@@ -435,13 +446,16 @@ def main(argv=None, command: str | None = None) -> int:
         preds = data.setdefault("predictions", {})
         todo = [r for r in runs if r["key"] not in preds]
         if todo:
-            data["predictions_provenance"] = provenance_block(
-                {"set": name, "samples": predict_samples, "seed_offset": PREDICTION_SEED_OFFSET,
-                 "runs": todo}, PREDICTION_PRODUCERS, command=command)
+            data["predictions_provenance"] = appended_provenance(
+                data.get("predictions_provenance"), provenance_block(
+                    {"set": name, "samples": predict_samples,
+                     "seed_offset": PREDICTION_SEED_OFFSET, "runs": todo},
+                    PREDICTION_PRODUCERS, command=command), list(preds))
         for run in todo:
             preds[run["key"]] = predict(run, predict_samples)
             out.write_text(json.dumps(data, indent=1))
-            print(run["key"], "prediction", f"{preds[run['key']]['seconds']:.1f} s", flush=True)
+            print(run["key"], "prediction", "refused" if "refused" in preds[run["key"]] else
+                  f"{preds[run['key']]['seconds']:.1f} s", flush=True)
     return 0
 
 

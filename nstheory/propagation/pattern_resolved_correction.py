@@ -144,10 +144,22 @@ def _outer(z):
     return z[..., :, None] * z[..., None, :]
 
 
+def _cholesky(k):
+    """Cholesky factors of the Gram matrices ``k``, or a clear error where one is singular."""
+    try:
+        return np.linalg.cholesky(k)
+    except np.linalg.LinAlgError:
+        raise NSTheoryError(
+            "the 1/width correction met a singular token Gram matrix: at infinite width the "
+            "tokens have collapsed (e.g. attention without a residual stream averages them "
+            "into copies of one another), so the expansion in 1/width around that state does "
+            "not exist (at finite width the channels' fluctuations dominate it)") from None
+
+
 def _channel(k, rng):
     """One channel ``z ~ N(0, k)`` per sample (``k``: samples x D x D, positive definite)."""
     e = rng.standard_normal(k.shape[:-1])
-    return np.einsum("sij,sj->si", np.linalg.cholesky(k), e)
+    return np.einsum("sij,sj->si", _cholesky(k), e)
 
 
 class _Passes:
@@ -229,7 +241,7 @@ def _layers(layers, p: _Passes, n: int, width: int, rng, skip=None) -> None:
             kin = p.k[0].copy()
             w = rng.standard_normal(kin.shape)
             c = logit_scale(layer.scale, width) * width
-            chol = np.linalg.cholesky(p.k)
+            chol = _cholesky(p.k)
             mix = _mix(c * (chol @ w[None] @ np.swapaxes(chol, -1, -2)), n)
             p.k = layer.gamma2 * (mix @ p.k @ np.swapaxes(mix, -1, -2))
             p.m = np.zeros_like(p.m)
@@ -266,7 +278,9 @@ def pattern_resolved_correction(model: Model, rho: float, width: int, samples: i
         attention and residual layers.
     rho : float
         Input correlation, ``|rho| < 1`` (the Gram matrices must be positive definite: the
-        route differentiates through their Cholesky factors).
+        route differentiates through their Cholesky factors; a model whose tokens collapse
+        at infinite width, such as random-``W`` attention blocks without a residual stream,
+        is refused with a clear error).
     width : int
         The width ``N`` (``>= 2``), also the attention head dimension.
     samples : int, optional

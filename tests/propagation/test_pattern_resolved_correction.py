@@ -92,6 +92,15 @@ def test_bad_arguments(kwargs, match):
         pattern_resolved_correction(**args)
 
 
+def test_collapsed_tokens_are_refused():
+    # attention blocks without a residual stream average the tokens into near-copies at
+    # infinite width (median smallest/largest Gram eigenvalue 1e-14 by block 3 at d = 32):
+    # no expansion in 1/width exists around that state, and the route says so
+    with pytest.raises(NSTheoryError, match="collapsed"):
+        pattern_resolved_correction(transformer(3, "random", residual=False), 0.9, 32,
+                                    samples=2000, seed=0)
+
+
 @pytest.mark.parametrize(("model", "match"), [
     (transformer(1, "identity"), "random-W attention only"),
     (Model(((Act("relu"),),), n_tokens=2), "right after a Dense"),
