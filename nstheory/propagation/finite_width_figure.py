@@ -386,3 +386,80 @@ def finite_width_leakage_figure(path):
     fig.savefig(path)
     plt.close(fig)
     save_json(out, Path(path).with_suffix(".json"))
+
+
+RANDOM_C = STUDY.with_name("propagation_finite_width_random_c.json")
+#: held-out random-W runs drawn (one input pair per network), by panel
+RANDOM_C_PANELS = (("pre-LN", ("tf_random_preln_w32_p1", "tf_random_preln_w64_p1",
+                               "tf_random_preln_w128_p1")),
+                   ("post-LN", ("tf_random_postln_w32_p1", "tf_random_postln_w64_p1")))
+
+
+@figure("propagation_finite_width_random_corrected",
+        "held-out random query-key transformer blocks (one input pair per network): the "
+        "pattern-resolved mean field and its sampled 1/width correction against Monte Carlo "
+        "with 95% intervals")
+def finite_width_random_corrected_figure(path):
+    """Draw the held-out study ``--set random-c`` with its stored predictions (nothing is
+    sampled here).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        Output PNG.
+
+    Raises
+    ------
+    NSTheoryError
+        If the stored study or its predictions are absent.
+
+    Examples
+    --------
+    >>> from nstheory.plots import FIGURES
+    >>> FIGURES["propagation_finite_width_random_corrected"].fn is (
+    ...     finite_width_random_corrected_figure)
+    True
+    """
+    import numpy as np
+
+    from nstheory.plots import setup_matplotlib
+    from nstheory.store import load_json, save_json
+
+    data = load_json(RANDOM_C) if RANDOM_C.exists() else {}
+    preds = data.get("predictions", {})
+    if not all(k in preds for _, keys in RANDOM_C_PANELS for k in keys):
+        raise NSTheoryError(f"stored study {RANDOM_C} or its predictions absent: run nstheory "
+                            "finite-width-study OUT --set random-c --predict 400000 first")
+    plt = setup_matplotlib()
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.6))
+    out = {"view": "normalised", "rho": 0.9, "per_net": 1}
+    for ax, (title, keys) in zip(axes, RANDOM_C_PANELS, strict=True):
+        out[title] = {}
+        for i, key in enumerate(keys):
+            run, blocks = data["runs"][key], preds[key]["blocks"]
+            w, color = run["width"], f"C{i}"
+            layers = np.arange(1, len(blocks) + 1)
+            mf = [b["normalised"]["mean_field"] for b in blocks]
+            cor = [b["normalised"]["corrected"] for b in blocks]
+            ax.errorbar(layers + 0.05 * (i - 1), run["mean"],
+                        yerr=1.96 * np.array(run["stderr"]), fmt="o", ms=3, color=color,
+                        capsize=1.5, lw=0.8, label=f"MC width {w} ({run['n_nets']} nets)")
+            ax.plot(layers, mf, "--", color=color, lw=0.9)
+            ax.plot(layers, cor, "-", color=color, lw=1.2)
+            out[title][key] = {"width": w, "mean_field": mf, "corrected": cor,
+                               "corrected_stderr": [b["normalised"]["corrected_stderr"]
+                                                    for b in blocks],
+                               "mc_mean": run["mean"], "mc_stderr": run["stderr"]}
+        ax.plot([], [], "k--", lw=0.9, label="pattern-resolved mean field (d = width)")
+        ax.plot([], [], "k-", lw=1.2, label="+ sampled 1/width correction")
+        ax.set_xticks(layers)
+        ax.set_xlabel("transformer block")
+        ax.set_ylabel("normalised stability")
+        ax.set_title(f"random query-key weights, {title}, held-out runs", fontsize=9)
+        ax.legend(fontsize=7, loc="lower left")
+    fig.suptitle(r"The pattern-resolved mean field's 1/width correction: 4 tokens, "
+                 r"$\rho = 0.9$, one input pair per network, normalised view", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    save_json(out, Path(path).with_suffix(".json"))
