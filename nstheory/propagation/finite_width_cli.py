@@ -67,17 +67,11 @@ def run_finite_width(args, model, raw_rows) -> int:
     if any(getattr(layer, "mode", None) == "random" for layer in _layers(model)):
         return _run_random_attention(args, model, raw_rows)
 
-    mc_norm = mc_raw = None
-    n_nets = 0
-    if args.mc_samples:
-        from nstheory.propagation.torch_model import monte_carlo
+    mc_norm, n_nets = _mc_normalised(args, model)
+    mc_raw = None
+    if mc_norm is not None:
         from nstheory.stats import Moments
 
-        n_nets = max(2, -(-args.mc_samples // args.per_net))
-        mc_norm = monte_carlo(model, args.rho, width=args.width, n_nets=n_nets,
-                              per_net=args.per_net, seed=args.seed, device=args.device,
-                              view="normalised", show_progress=not args.json,
-                              sampler=getattr(args, "sampler", "weights"))
         mc_raw = [Moments(r.mc_n // args.per_net, r.mc_mean, 0.0) for r in raw_rows]
     leakage, leak_samples = None, 0
     if has_identity_attention(model):
@@ -189,6 +183,20 @@ def run_finite_width(args, model, raw_rows) -> int:
     return 0
 
 
+def _mc_normalised(args, model):
+    """The normalised-view Monte Carlo per block and its network count (``None, 0`` without
+    ``--mc-samples``)."""
+    if not args.mc_samples:
+        return None, 0
+    from nstheory.propagation.torch_model import monte_carlo
+
+    n_nets = max(2, -(-args.mc_samples // args.per_net))
+    return monte_carlo(model, args.rho, width=args.width, n_nets=n_nets, per_net=args.per_net,
+                       seed=args.seed, device=args.device, view="normalised",
+                       show_progress=not args.json,
+                       sampler=getattr(args, "sampler", "weights")), n_nets
+
+
 def _layers(model):
     """Every layer of the model, residual branches included."""
     from nstheory.propagation.model import Residual
@@ -237,6 +245,11 @@ def _run_random_attention(args, model, raw_rows) -> int:
     if samples is None:  # the default adapts to what the route can afford
         samples = min(AUTO_PATTERN_SAMPLES,
                       int(MAX_WORK // (WORK_FACTOR * pattern_work(model, 1))))
+        if samples < 2:
+            raise NSTheoryError(f"--finite-width with random-W attention: {model.n_tokens} "
+                                f"tokens x {model.depth} blocks make even two samples of the "
+                                "1/width correction cost more than about a minute; give "
+                                "--pattern-samples to try, or use fewer tokens or blocks")
     check_int(samples, "--pattern-samples", lo=0, hi=MAX_PATTERN_SAMPLES)
     if samples < 2:
         raise NSTheoryError(f"--finite-width with random-W attention needs --pattern-samples "
@@ -244,15 +257,7 @@ def _run_random_attention(args, model, raw_rows) -> int:
     rows = pattern_resolved_correction(model, args.rho, args.width, samples=samples,
                                        seed=args.seed, show_progress=not args.json)
     one_pair = args.per_net == 1
-    mc_norm, n_nets = None, 0
-    if args.mc_samples:
-        from nstheory.propagation.torch_model import monte_carlo
-
-        n_nets = max(2, -(-args.mc_samples // args.per_net))
-        mc_norm = monte_carlo(model, args.rho, width=args.width, n_nets=n_nets,
-                              per_net=args.per_net, seed=args.seed, device=args.device,
-                              view="normalised", show_progress=not args.json,
-                              sampler=getattr(args, "sampler", "weights"))
+    mc_norm, n_nets = _mc_normalised(args, model)
     layers = []
     for i, r in enumerate(rows):
         d = {"layer": r.block, "raw": r.raw.to_dict(), "normalised": r.normalised.to_dict(),

@@ -65,6 +65,7 @@ from nstheory.errors import NSTheoryError, check_int, check_rho
 from nstheory.propagation.model import Act, Attention, Dense, LayerNorm, Model, Residual
 from nstheory.propagation.pattern_resolved import (
     CHUNK_ENTRIES,
+    MAX_STATE_ENTRIES,
     _act,
     _initial,
     _layernorm,
@@ -325,21 +326,26 @@ def pattern_resolved_correction(model: Model, rho: float, width: int, samples: i
     samples = check_int(samples, "samples", lo=2)
     seed = check_int(seed, "seed", lo=0)
     chunk = check_int(chunk, "chunk", lo=1)
+    given = step
     try:
-        step = float(step)
-    except (TypeError, ValueError):
+        step = float(parse_real(step, "step"))
+    except NSTheoryError:
         step = math.nan
     if not 0 < step <= 0.01:
-        raise NSTheoryError(f"step must lie in (0, 0.01], got {step!r}")
+        raise NSTheoryError(f"step must lie in (0, 0.01], got {given!r}")
     for block in model.blocks:
         _check_layers(block, width)
+    n = model.n_tokens
+    if 3 * (2 * n) ** 2 > MAX_STATE_ENTRIES:
+        raise NSTheoryError(f"the 1/width correction keeps three {2 * n} x {2 * n} Gram matrices "
+                            f"per sample: more than {MAX_STATE_ENTRIES:,} entries; use at most "
+                            "1154 tokens")
     work = WORK_FACTOR * pattern_work(model, samples)
     if work > MAX_CORRECTION_WORK:
         raise NSTheoryError(f"the 1/width correction with {samples} samples would do {work:.3g} "
                             f"units of work (4 x samples x layers x (2n)^3) > "
                             f"{MAX_CORRECTION_WORK:.0e} (about five minutes); use fewer samples, "
                             "tokens or layers")
-    n = model.n_tokens
     chunk = max(1, min(chunk, CHUNK_ENTRIES // (3 * (2 * n) ** 2)))
     names = ("base_raw", "base_norm", "coef_raw", "coef_norm", "corr_raw", "corr_norm")
     acc = [{key: Moments(0, 0.0, 0.0) for key in names} for _ in model.blocks]
