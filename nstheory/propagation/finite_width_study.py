@@ -202,11 +202,21 @@ RANDOM_RUNS_C = [{"key": f"tf_random_{kind}_w{w}_p1", "arch": "transformer", "mo
                  for i, (kind, w) in enumerate((("preln", 32), ("preln", 64), ("preln", 128),
                                                 ("postln", 32), ("postln", 64),
                                                 ("nores", 32), ("nores", 64)))]
+#: the eleventh set (``--set random-d``, its own file): the remainder of that correction --
+#: pre-LN and post-LN random query-key blocks at widths 16, 32 and 64, one input pair per
+#: network, 400 000 networks each (seeds 12xx), run after :data:`RANDOM_RUNS_C` had left the
+#: O(1/width^2) remainder unresolved; predictions with ``--predict 1000000``.
+RANDOM_RUNS_D = [{**RANDOM_RUNS_C[0], "key": f"tf_random_{kind}_w{w}_p1_d",
+                  "post_ln": kind == "postln", "width": w, "n_nets": 400_000, "seed": 1200 + i}
+                 for i, (kind, w) in enumerate((("preln", 16), ("preln", 32), ("preln", 64),
+                                                ("postln", 16), ("postln", 32),
+                                                ("postln", 64)))]
 #: samples and seed offset of the stored predictions of ``--predict``
 PREDICTION_SEED_OFFSET = 50_000
 SETS = {"mlp": RUNS, "blocks": BLOCK_RUNS, "random": RANDOM_RUNS, "one-pair": ONE_PAIR_RUNS,
         "smooth": SMOOTH_RUNS, "pairs": PAIRS_RUNS, "leakage": LEAKAGE_RUNS,
-        "leakage-b": LEAKAGE_RUNS_B, "random-b": RANDOM_RUNS_B, "random-c": RANDOM_RUNS_C}
+        "leakage-b": LEAKAGE_RUNS_B, "random-b": RANDOM_RUNS_B, "random-c": RANDOM_RUNS_C,
+        "random-d": RANDOM_RUNS_D}
 
 
 def measure(run: dict, n_nets: int | None = None) -> dict:
@@ -354,10 +364,11 @@ PREDICTION_PRODUCERS = ("nstheory/propagation/finite_width_study.py",
 def main(argv=None, command: str | None = None) -> int:
     """Run (or resume) the study into ``argv[0]``; ``--quick`` runs 1/50 of the networks;
     ``--set blocks`` / ``random`` / ``one-pair`` / ``smooth`` / ``pairs`` / ``leakage`` /
-    ``leakage-b`` / ``random-b`` / ``random-c`` runs :data:`BLOCK_RUNS` / :data:`RANDOM_RUNS` /
-    :data:`ONE_PAIR_RUNS` / :data:`SMOOTH_RUNS` / :data:`PAIRS_RUNS` / :data:`LEAKAGE_RUNS` /
-    :data:`LEAKAGE_RUNS_B` / :data:`RANDOM_RUNS_B` / :data:`RANDOM_RUNS_C` instead of
-    :data:`RUNS` (each into its own file); ``--predict SAMPLES`` (set ``random-c``) then
+    ``leakage-b`` / ``random-b`` / ``random-c`` / ``random-d`` runs :data:`BLOCK_RUNS` /
+    :data:`RANDOM_RUNS` / :data:`ONE_PAIR_RUNS` / :data:`SMOOTH_RUNS` / :data:`PAIRS_RUNS` /
+    :data:`LEAKAGE_RUNS` / :data:`LEAKAGE_RUNS_B` / :data:`RANDOM_RUNS_B` / :data:`RANDOM_RUNS_C`
+    / :data:`RANDOM_RUNS_D` instead of :data:`RUNS` (each into its own file); ``--predict
+    SAMPLES`` (sets ``random-c``, ``random-d``) then
     stores the sampled 1/width-corrected predictions (:func:`predict`) under
     ``predictions``, with their own provenance block.
 
@@ -369,7 +380,7 @@ def main(argv=None, command: str | None = None) -> int:
     ----------
     argv : list of str, optional
         ``[OUT.json, ["--quick"], ["--set", "mlp" | "blocks" | "random" | "one-pair" |
-        "smooth" | "pairs" | "leakage" | "leakage-b" | "random-b" | "random-c"],
+        "smooth" | "pairs" | "leakage" | "leakage-b" | "random-b" | "random-c" | "random-d"],
         ["--predict", SAMPLES]]``
         (default:
         ``sys.argv[1:]``).
@@ -400,7 +411,7 @@ def main(argv=None, command: str | None = None) -> int:
     if not argv or argv[0].startswith("-"):
         raise NSTheoryError("usage: python -m nstheory.propagation.finite_width_study OUT.json "
                             "[--quick] [--set mlp|blocks|random|one-pair|smooth|pairs|leakage|"
-                            "leakage-b|random-b|random-c] [--predict SAMPLES]")
+                            "leakage-b|random-b|random-c|random-d] [--predict SAMPLES]")
     out = Path(argv[0])
     quick = "--quick" in argv
     name = "mlp"
@@ -426,9 +437,9 @@ def main(argv=None, command: str | None = None) -> int:
         from nstheory.errors import check_int
 
         i = argv.index("--predict")
-        if name not in ("random-c",):
+        if name not in ("random-c", "random-d"):
             raise NSTheoryError("--predict stores the 1/width-corrected pattern-resolved "
-                                "predictions of the random-W set random-c only")
+                                "predictions of the random-W sets random-c and random-d only")
         predict_samples = check_int(argv[i + 1] if i + 1 < len(argv) else "", "--predict",
                                     lo=2)
     for run in runs:

@@ -1,6 +1,6 @@
 """``nstheory finite-width-study OUT.json [--set SET] [--quick]`` (SET: mlp, blocks, random,
-one-pair, smooth, pairs, leakage, leakage-b, random-b or random-c) [--predict SAMPLES]: run or
-resume a stored finite-width
+one-pair, smooth, pairs, leakage, leakage-b, random-b, random-c or random-d) [--predict
+SAMPLES]: run or resume a stored finite-width
 Monte Carlo study (:mod:`~nstheory.propagation.finite_width_study`).
 
 Kept apart from the study module so that the command is cheap to register (torch loads only
@@ -10,7 +10,7 @@ when a study runs).
 from __future__ import annotations
 
 SETS = ("mlp", "blocks", "random", "one-pair", "smooth", "pairs", "leakage", "leakage-b",
-        "random-b", "random-c")
+        "random-b", "random-c", "random-d")
 
 
 def register_cli(sub) -> None:
@@ -42,12 +42,15 @@ def register_cli(sub) -> None:
         "'random-b' (random-W transformer blocks at depth 4, fresh seeds: the held-out test "
         "of the pattern-resolved mean field at d = width) or 'random-c' (random-W transformer "
         "blocks with one input pair per network, fresh seeds: the held-out test of that mean "
-        "field's 1/width correction; --predict stores the predictions beside the runs).")
+        "field's 1/width correction; --predict stores the predictions beside the runs) or "
+        "'random-d' (pre- and post-LN at widths 16-64, 400 000 networks: that correction's "
+        "remainder).")
     p.add_argument("out", help="the study's JSON file (created or resumed)")
     p.add_argument("--set", default="mlp", choices=SETS, help="which set of runs (default mlp)")
     p.add_argument("--quick", action="store_true", help="1/50 of the networks (a smoke run)")
     p.add_argument("--predict", type=int, default=None, metavar="SAMPLES",
-                   help="with --set random-c: also store the 1/width-corrected pattern-resolved "
+                   help="with --set random-c or random-d: also store the 1/width-corrected "
+                   "pattern-resolved "
                    "predictions from SAMPLES samples per run")
     p.set_defaults(func=run)
 
