@@ -19,7 +19,8 @@
   finite width, which that correction neglects, sampled in
   :mod:`~nstheory.propagation.identity_leakage`;
 * :mod:`~nstheory.propagation.pattern_resolved`: infinite width with the random softmax
-  patterns kept (sampled).
+  patterns kept (sampled), and its sampled 1/width correction in
+  :mod:`~nstheory.propagation.pattern_resolved_correction`.
 """
 
 from nstheory._lazy import lazy_exports
@@ -70,6 +71,9 @@ _MODULES = {
     ),
     "pattern_resolved": (
         "pattern_resolved_mc",
+    ),
+    "pattern_resolved_correction": (
+        "CorrectedBlock", "ViewCorrection", "pattern_resolved_correction",
     ),
     "recurrence": (
         "FloatBackend", "MpBackend", "paper_relu_recurrence", "point_recurrence",

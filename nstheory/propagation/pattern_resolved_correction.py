@@ -204,9 +204,11 @@ def _check_layers(layers, width: int) -> None:
         prev = layer
 
 
-def _source(p: _Passes, kin, gauss_cov, act, mix, skip, rng):
-    """Draw one channel of a weight matrix whose input state was ``kin`` (unperturbed) and
-    inject its deviation; ``p`` already holds the layer's infinite-width output."""
+def _source(p: _Passes, gauss_cov, act, mix, skip, rng):
+    """Draw one channel of a weight matrix -- ``z ~ N(0, gauss_cov)`` (from the unperturbed
+    input), then ``mix z`` and ``phi`` where given -- and inject its deviation, with the cross
+    term against a skip stream of Gram matrix ``skip``; ``p`` already holds the layer's
+    infinite-width output."""
     z = _channel(gauss_cov, rng)
     if mix is not None:
         z = np.einsum("sij,sj->si", mix, z)
@@ -235,7 +237,7 @@ def _layers(layers, p: _Passes, n: int, width: int, rng, skip=None) -> None:
             p.map(lambda k, m, s2=layer.sigma2: (s2 * k, np.zeros_like(m)))
             if act is not None:
                 p.map(lambda k, m, a=act: _act(a, k, m))
-            _source(p, kin, layer.sigma2 * kin, act, None, last_skip, rng)
+            _source(p, layer.sigma2 * kin, act, None, last_skip, rng)
         elif isinstance(layer, Attention):
             from nstheory.attention.pattern_moments import logit_scale
 
@@ -248,7 +250,7 @@ def _layers(layers, p: _Passes, n: int, width: int, rng, skip=None) -> None:
             p.m = np.zeros_like(p.m)
             if act is not None:
                 p.map(lambda k, m, a=act: _act(a, k, m))
-            _source(p, kin, layer.gamma2 * kin, act, mix[0], last_skip, rng)
+            _source(p, layer.gamma2 * kin, act, mix[0], last_skip, rng)
         elif isinstance(layer, LayerNorm):
             p.map(_layernorm)
         elif isinstance(layer, Residual):
