@@ -733,7 +733,8 @@ c = claim(
     "misses at width 32 from block 3 (z = -5.2, -6.2; -3.8 at block 2): the Monte Carlo lies "
     "below, the direction of the channels' 1/width correction that the pattern-resolved mean "
     "field leaves out (for the pre-LN identity pattern at width 32 that correction is -0.002 "
-    "to -0.009 over blocks 1-6; this miss is -0.008 at block 4).",
+    "to -0.009 over blocks 1-6; this miss is -0.008 at block 4). That correction, sampled, is "
+    "tested in propagation.finite_width.random_attention_corrected (one pair per network).",
     fast=False,
     single_evidence="Monte Carlo is the only route independent of the prediction under test",
 )

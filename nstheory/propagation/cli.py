@@ -86,7 +86,8 @@ def register_cli(sub) -> None:
                    "pattern); always reported")
     p.add_argument("--pattern-samples", type=arg_int(0, MAX_PATTERN_SAMPLES), default=None,
                    help="samples of the pattern-resolved mean field (random-W attention only: "
-                   "infinite width, softmax patterns sampled exactly at d = --width), 0 to "
+                   "infinite width, softmax patterns sampled exactly at d = --width; with "
+                   "--finite-width, of its sampled 1/width correction), 0 to "
                    f"{MAX_PATTERN_SAMPLES:.0e} (default: {AUTO_PATTERN_SAMPLES} with random-W "
                    "attention, fewer where many tokens make a sample costly, else 0)")
     p.add_argument("--pattern-delta", type=arg_real(0, 1, lo_open=True, hi_open=True),

@@ -283,9 +283,10 @@ def _run_random_attention(args, model, raw_rows) -> int:
         zc = "z_corrected" if one_pair else "z_raw_corrected"
         zm = "z_mean_field" if one_pair else "z_raw_mean_field"
         summary = {"view_compared": "normalised" if one_pair else "raw",
-                   "corrected_agrees_95_all_layers": all(abs(d[zc]) <= 1.96 for d in layers),
-                   "layers_mean_field_rejected_95": [d["layer"] for d in layers
-                                                     if abs(d[zm]) > 1.96]}
+                   "corrected_agrees_95_all_layers": all(
+                       d[zc] is not None and abs(d[zc]) <= 1.96 for d in layers),
+                   "layers_mean_field_rejected_95": [
+                       d["layer"] for d in layers if d[zm] is not None and abs(d[zm]) > 1.96]}
     normalised_note = (None if one_pair else
                        "the normalised corrected value is for one input pair per network "
                        "(--per-net 1); with more pairs the ratio's bias also depends on how "
