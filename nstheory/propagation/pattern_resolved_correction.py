@@ -305,8 +305,8 @@ def pattern_resolved_correction(model: Model, rho: float, width: int, samples: i
     Examples
     --------
     Without attention the coefficient is the deterministic recursion's (a He ReLU layer, one
-    input pair per network: Fisher's ``-rho' (1 - rho'^2) / 2`` for the output cosine
-    ``rho'``, here about ``-0.18`` at ``rho = 0.9``):
+    input pair per network: ``-0.1808`` at ``rho = 0.9``, about a third of it from the inputs'
+    own fluctuation and the rest from the layer's channels):
 
     >>> from nstheory.propagation.model import mlp
     >>> (r,) = pattern_resolved_correction(mlp(1), 0.9, 64, samples=20000, seed=0)

@@ -33,8 +33,8 @@ def test_without_attention_the_coefficient_is_the_recursions(model):
     # map derivatives, four-point quadrature) and sampled one-channel deviations with finite
     # differences. Measured standard errors at 150 000 samples: raw <= 0.008, normalised
     # <= 0.008 (LayerNorm). Fixed tolerance 0.03; the alternative it must detect is a missing
-    # source -- the inputs' own fluctuation alone moves the first layer's normalised
-    # coefficient by the Fisher term -rho'(1 - rho'^2)/2 = -0.18 (six tolerances).
+    # source -- the inputs' own fluctuation alone contributes -0.059 (measured, 0.001) to the
+    # ReLU layer's normalised coefficient -0.181, twice the tolerance (power ~0.9998).
     ref = finite_width_recursion(model, 0.9, per_net=1)
     got = pattern_resolved_correction(model, 0.9, 64, samples=150_000, seed=3)
     for r, g in zip(ref, got, strict=True):
