@@ -64,7 +64,9 @@ def run_finite_width(args, model, raw_rows) -> int:
     check_int(args.per_net, "--per-net", lo=1)
     if not 0 <= args.rho < 1:
         raise NSTheoryError(f"--rho must lie in [0, 1) with --finite-width, got {args.rho}")
-    if any(getattr(layer, "mode", None) == "random" for layer in _layers(model)):
+    from nstheory.propagation.cli import _attention_layers
+
+    if any(layer.mode == "random" for layer in _attention_layers(model)):
         return _run_random_attention(args, model, raw_rows)
 
     mc_norm, n_nets = _mc_normalised(args, model)
@@ -195,20 +197,6 @@ def _mc_normalised(args, model):
                        seed=args.seed, device=args.device, view="normalised",
                        show_progress=not args.json,
                        sampler=getattr(args, "sampler", "weights")), n_nets
-
-
-def _layers(model):
-    """Every layer of the model, residual branches included."""
-    from nstheory.propagation.model import Residual
-
-    def walk(layers):
-        for layer in layers:
-            yield layer
-            if isinstance(layer, Residual):
-                yield from walk(layer.branch)
-
-    for block in model.blocks:
-        yield from walk(block)
 
 
 ROUTES_RANDOM = (

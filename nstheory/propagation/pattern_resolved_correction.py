@@ -233,7 +233,7 @@ def _layers(layers, p: _Passes, n: int, width: int, rng, skip=None) -> None:
         act = nxt if isinstance(nxt, Act) else None
         last_skip = skip if i + (2 if act else 1) == len(layers) else None
         if isinstance(layer, Dense):
-            kin = p.k[0].copy()
+            kin = p.k[0]  # the passes are replaced below, not changed in place
             p.map(lambda k, m, s2=layer.sigma2: (s2 * k, np.zeros_like(m)))
             if act is not None:
                 p.map(lambda k, m, a=act: _act(a, k, m))
@@ -241,7 +241,7 @@ def _layers(layers, p: _Passes, n: int, width: int, rng, skip=None) -> None:
         elif isinstance(layer, Attention):
             from nstheory.attention.pattern_moments import logit_scale
 
-            kin = p.k[0].copy()
+            kin = p.k[0]  # the passes are replaced below, not changed in place
             w = rng.standard_normal(kin.shape)
             c = logit_scale(layer.scale, width) * width
             chol = _cholesky(p.k)
