@@ -100,6 +100,14 @@ def register_cli(sub) -> None:
                    f"{MAX_PATTERN_SAMPLES:.0e} (default {AUTO_LEAK_SAMPLES} up to depth 10, "
                    f"then {10 * AUTO_LEAK_SAMPLES} / depth, at least {MIN_AUTO_LEAK_SAMPLES}; "
                    "0: none)")
+    p.add_argument("--estimator", choices=("auto", "pathwise", "likelihood-ratio", "combined"),
+                   default="auto",
+                   help="with --finite-width and random-W attention: how the 1/width "
+                   "correction differentiates the softmax patterns -- 'pathwise' (through the "
+                   "Cholesky factor), 'likelihood-ratio' (reweighting the logits' Gaussian "
+                   "density), 'combined' (both, mixed by regression) or 'auto' (default: "
+                   "combined from width 128 on, where the pathwise variance grows with the "
+                   "width; pathwise below)")
     p.add_argument("--state-dict", type=arg_input_file("file"), default=None, metavar="PATH",
                    help="an MLP's trained weights (torch.save-d state dict): intervals from "
                    "their weight statistics (mean squared row norms) instead of --sigma2")

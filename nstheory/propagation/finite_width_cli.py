@@ -203,7 +203,9 @@ ROUTES_RANDOM = (
     "mean field: the pattern-resolved mean field (infinite width, the random-W softmax "
     "patterns sampled exactly at d = width); coef: its 1/width coefficient, from one sampled "
     "channel deviation per weight matrix and the second directional derivatives of every "
-    "later layer (antithetic finite differences, the same patterns); corrected = mean field + "
+    "later layer (antithetic finite differences; the patterns differentiated pathwise, by "
+    "the likelihood ratio of their logits, or both mixed by regression: the estimator); "
+    "corrected = mean field + "
     "coef / width, +- its standard error over the samples (a statistical route, the O(1/"
     "width^2) remainder not included); MC: random-weight torch networks, mean +- stderr over "
     "networks; z = (MC - prediction) / sqrt(se_MC^2 + se_prediction^2)")
@@ -222,17 +224,18 @@ def _run_random_attention(args, model, raw_rows) -> int:
     per network), beside the Monte Carlo."""
     from nstheory.errors import NSTheoryError, check_int
     from nstheory.propagation.cli import AUTO_PATTERN_SAMPLES, MAX_PATTERN_SAMPLES
-    from nstheory.propagation.pattern_resolved import MAX_WORK, pattern_work
+    from nstheory.propagation.pattern_resolved import MAX_WORK
     from nstheory.propagation.pattern_resolved_correction import (
-        WORK_FACTOR,
+        correction_work,
         pattern_resolved_correction,
     )
     from nstheory.store import dumps
 
     samples = args.pattern_samples
     if samples is None:  # the default adapts to what the route can afford
+        estimator = getattr(args, "estimator", "auto")
         samples = min(AUTO_PATTERN_SAMPLES,
-                      int(MAX_WORK // (WORK_FACTOR * pattern_work(model, 1))))
+                      int(MAX_WORK // correction_work(model, 1, args.width, estimator)))
         if samples < 2:
             raise NSTheoryError(f"--finite-width with random-W attention: {model.n_tokens} "
                                 f"tokens x {model.depth} blocks make even two samples of the "
@@ -243,7 +246,8 @@ def _run_random_attention(args, model, raw_rows) -> int:
         raise NSTheoryError(f"--finite-width with random-W attention needs --pattern-samples "
                             f">= 2 (the 1/width correction is sampled), got {samples}")
     rows = pattern_resolved_correction(model, args.rho, args.width, samples=samples,
-                                       seed=args.seed, show_progress=not args.json)
+                                       seed=args.seed, show_progress=not args.json,
+                                       estimator=getattr(args, "estimator", "auto"))
     one_pair = args.per_net == 1
     mc_norm, n_nets = _mc_normalised(args, model)
     layers = []
@@ -283,7 +287,8 @@ def _run_random_attention(args, model, raw_rows) -> int:
     meta = {"model": model.describe(), "rho": args.rho, "width": args.width,
             "per_net": args.per_net, "mc_samples": args.mc_samples, "mc_networks": n_nets,
             "mc_sampler": getattr(args, "sampler", "weights") if args.mc_samples else None,
-            "seed": args.seed, "pattern_samples": samples, "routes": ROUTES_RANDOM,
+            "seed": args.seed, "pattern_samples": samples, "estimator": rows[0].estimator,
+            "routes": ROUTES_RANDOM,
             "views": {"raw": VIEW_RAW, "normalised": VIEW_NORMALISED.replace(
                 "--per-net input pairs", "one input pair (--per-net 1)")},
             "normalised_note": normalised_note}
@@ -291,7 +296,8 @@ def _run_random_attention(args, model, raw_rows) -> int:
         print(dumps({**meta, "summary": summary, "layers": layers}))
         return 0
     print(model.describe())
-    print(f"rho = {args.rho}; width {args.width} (= head dimension); {samples} samples, seed "
+    print(f"rho = {args.rho}; width {args.width} (= head dimension); {samples} samples "
+          f"({meta['estimator']} estimator), seed "
           f"{args.seed}; {ROUTES_RANDOM}")
     print(f"views: {meta['views']['raw']}; {meta['views']['normalised']}")
     if normalised_note:

@@ -16,6 +16,7 @@ chosen from a pilot so that the standard error is below a target.
 from __future__ import annotations
 
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -211,12 +212,23 @@ RANDOM_RUNS_D = [{**RANDOM_RUNS_C[0], "key": f"tf_random_{kind}_w{w}_p1_d",
                  for i, (kind, w) in enumerate((("preln", 16), ("preln", 32), ("preln", 64),
                                                 ("postln", 16), ("postln", 32),
                                                 ("postln", 64)))]
+#: the twelfth set (``--set random-e``, its own file): the correction at width 256, where the
+#: pathwise estimator's standard error was several times the Monte Carlo's: post-LN random
+#: query-key blocks, depth 12, one input pair per network, 40 000 networks (projected sampler,
+#: seed 1300), predictions by the combined estimator (``--predict 600000``, pooled from parts
+#: within the route's work cap). Built after a width-256 post-LN run (100 pairs per network)
+#: had sat 1-3.4 standard errors below the pattern-resolved mean field at layers 5-12.
+RANDOM_RUNS_E = [{**RANDOM_RUNS_C[0], "key": "tf_random_postln_w256_p1_L12", "post_ln": True,
+                  "depth": 12, "width": 256, "n_nets": 40_000, "seed": 1300,
+                  "sampler": "projected", "estimator": "combined"}]
 #: samples and seed offset of the stored predictions of ``--predict``
 PREDICTION_SEED_OFFSET = 50_000
+#: seed step between the parts of a prediction too large for one call of the route
+PREDICTION_PART_SEED_STEP = 1000
 SETS = {"mlp": RUNS, "blocks": BLOCK_RUNS, "random": RANDOM_RUNS, "one-pair": ONE_PAIR_RUNS,
         "smooth": SMOOTH_RUNS, "pairs": PAIRS_RUNS, "leakage": LEAKAGE_RUNS,
         "leakage-b": LEAKAGE_RUNS_B, "random-b": RANDOM_RUNS_B, "random-c": RANDOM_RUNS_C,
-        "random-d": RANDOM_RUNS_D}
+        "random-d": RANDOM_RUNS_D, "random-e": RANDOM_RUNS_E}
 
 
 def measure(run: dict, n_nets: int | None = None) -> dict:
@@ -284,7 +296,7 @@ def predict(run: dict, samples: int) -> dict:
     --------
     >>> p = predict({**RANDOM_RUNS_C[0], "depth": 1}, 200)
     >>> p["samples"], sorted(p["blocks"][0])
-    (200, ['block', 'normalised', 'raw', 'samples', 'width'])
+    (200, ['block', 'estimator', 'normalised', 'raw', 'samples', 'width'])
 
     A model the route refuses is recorded with the reason:
 
@@ -292,18 +304,46 @@ def predict(run: dict, samples: int) -> dict:
     True
     """
     from nstheory.errors import NSTheoryError
-    from nstheory.propagation.pattern_resolved_correction import pattern_resolved_correction
+    from nstheory.propagation.pattern_resolved_correction import (
+        MAX_CORRECTION_WORK,
+        correction_work,
+        pattern_resolved_correction,
+    )
 
     t0 = time.perf_counter()
     seed = run["seed"] + PREDICTION_SEED_OFFSET
+    model, estimator = run_model(run), run.get("estimator", "pathwise")
+    parts = max(1, math.ceil(correction_work(model, samples, run["width"], estimator)
+                             / MAX_CORRECTION_WORK))
+    sizes = [samples // parts + (i < samples % parts) for i in range(parts)]
     try:
-        rows = pattern_resolved_correction(run_model(run), run["rho"], run["width"],
-                                           samples=samples, seed=seed)
+        results = [pattern_resolved_correction(model, run["rho"], run["width"], samples=size,
+                                               seed=seed + PREDICTION_PART_SEED_STEP * i,
+                                               estimator=estimator)
+                   for i, size in enumerate(sizes)]
     except NSTheoryError as exc:  # e.g. collapsed tokens: recorded, not fatal
         return {"samples": samples, "seed": seed, "seconds": time.perf_counter() - t0,
                 "refused": str(exc)}
-    return {"samples": samples, "seed": seed, "seconds": time.perf_counter() - t0,
-            "blocks": [r.to_dict() for r in rows]}
+    out = {"samples": samples, "seed": seed, "seconds": time.perf_counter() - t0,
+           "blocks": [_pooled(rows, sizes) for rows in zip(*results, strict=True)]}
+    if parts > 1:
+        out["parts"] = {"count": parts, "samples": sizes, "seed_step": PREDICTION_PART_SEED_STEP}
+    return out
+
+
+def _pooled(rows, sizes) -> dict:
+    """One block's prediction pooled over independent parts (means weighted by sample count,
+    standard errors combined accordingly)."""
+    total = sum(sizes)
+    out = rows[0].to_dict()
+    out["samples"] = total
+    for view in ("raw", "normalised"):
+        dicts = [r.to_dict()[view] for r in rows]
+        for key in ("mean_field", "coef", "corrected"):
+            out[view][key] = sum(n * d[key] for n, d in zip(sizes, dicts, strict=True)) / total
+            out[view][f"{key}_stderr"] = math.sqrt(sum(
+                (n * d[f"{key}_stderr"]) ** 2 for n, d in zip(sizes, dicts, strict=True))) / total
+    return out
 
 
 def appended_provenance(old: dict | None, new: dict, kept: list) -> dict:
@@ -364,11 +404,12 @@ PREDICTION_PRODUCERS = ("nstheory/propagation/finite_width_study.py",
 def main(argv=None, command: str | None = None) -> int:
     """Run (or resume) the study into ``argv[0]``; ``--quick`` runs 1/50 of the networks;
     ``--set blocks`` / ``random`` / ``one-pair`` / ``smooth`` / ``pairs`` / ``leakage`` /
-    ``leakage-b`` / ``random-b`` / ``random-c`` / ``random-d`` runs :data:`BLOCK_RUNS` /
-    :data:`RANDOM_RUNS` / :data:`ONE_PAIR_RUNS` / :data:`SMOOTH_RUNS` / :data:`PAIRS_RUNS` /
-    :data:`LEAKAGE_RUNS` / :data:`LEAKAGE_RUNS_B` / :data:`RANDOM_RUNS_B` / :data:`RANDOM_RUNS_C`
-    / :data:`RANDOM_RUNS_D` instead of :data:`RUNS` (each into its own file); ``--predict
-    SAMPLES`` (sets ``random-c``, ``random-d``) then
+    ``leakage-b`` / ``random-b`` / ``random-c`` / ``random-d`` / ``random-e`` runs
+    :data:`BLOCK_RUNS` / :data:`RANDOM_RUNS` / :data:`ONE_PAIR_RUNS` / :data:`SMOOTH_RUNS` /
+    :data:`PAIRS_RUNS` / :data:`LEAKAGE_RUNS` / :data:`LEAKAGE_RUNS_B` / :data:`RANDOM_RUNS_B` /
+    :data:`RANDOM_RUNS_C` / :data:`RANDOM_RUNS_D` / :data:`RANDOM_RUNS_E` instead of
+    :data:`RUNS` (each into its own file); ``--predict SAMPLES`` (sets ``random-c``,
+    ``random-d``, ``random-e``) then
     stores the sampled 1/width-corrected predictions (:func:`predict`) under
     ``predictions``, with their own provenance block.
 
@@ -380,7 +421,8 @@ def main(argv=None, command: str | None = None) -> int:
     ----------
     argv : list of str, optional
         ``[OUT.json, ["--quick"], ["--set", "mlp" | "blocks" | "random" | "one-pair" |
-        "smooth" | "pairs" | "leakage" | "leakage-b" | "random-b" | "random-c" | "random-d"],
+        "smooth" | "pairs" | "leakage" | "leakage-b" | "random-b" | "random-c" | "random-d" |
+        "random-e"],
         ["--predict", SAMPLES]]``
         (default:
         ``sys.argv[1:]``).
@@ -411,7 +453,7 @@ def main(argv=None, command: str | None = None) -> int:
     if not argv or argv[0].startswith("-"):
         raise NSTheoryError("usage: python -m nstheory.propagation.finite_width_study OUT.json "
                             "[--quick] [--set mlp|blocks|random|one-pair|smooth|pairs|leakage|"
-                            "leakage-b|random-b|random-c|random-d] [--predict SAMPLES]")
+                            "leakage-b|random-b|random-c|random-d|random-e] [--predict SAMPLES]")
     out = Path(argv[0])
     quick = "--quick" in argv
     name = "mlp"
@@ -437,9 +479,10 @@ def main(argv=None, command: str | None = None) -> int:
         from nstheory.errors import check_int
 
         i = argv.index("--predict")
-        if name not in ("random-c", "random-d"):
+        if name not in ("random-c", "random-d", "random-e"):
             raise NSTheoryError("--predict stores the 1/width-corrected pattern-resolved "
-                                "predictions of the random-W sets random-c and random-d only")
+                                "predictions of the random-W sets random-c, random-d and "
+                                "random-e only")
         predict_samples = check_int(argv[i + 1] if i + 1 < len(argv) else "", "--predict",
                                     lo=2)
     for run in runs:

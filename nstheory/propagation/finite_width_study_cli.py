@@ -1,5 +1,5 @@
 """``nstheory finite-width-study OUT.json [--set SET] [--quick]`` (SET: mlp, blocks, random,
-one-pair, smooth, pairs, leakage, leakage-b, random-b, random-c or random-d) [--predict
+one-pair, smooth, pairs, leakage, leakage-b, random-b, random-c, random-d or random-e) [--predict
 SAMPLES]: run or resume a stored finite-width
 Monte Carlo study (:mod:`~nstheory.propagation.finite_width_study`).
 
@@ -10,7 +10,7 @@ when a study runs).
 from __future__ import annotations
 
 SETS = ("mlp", "blocks", "random", "one-pair", "smooth", "pairs", "leakage", "leakage-b",
-        "random-b", "random-c", "random-d")
+        "random-b", "random-c", "random-d", "random-e")
 
 
 def register_cli(sub) -> None:
@@ -44,12 +44,15 @@ def register_cli(sub) -> None:
         "blocks with one input pair per network, fresh seeds: the held-out test of that mean "
         "field's 1/width correction; --predict stores the predictions beside the runs) or "
         "'random-d' (pre- and post-LN at widths 16-64, 400 000 networks: that correction's "
-        "remainder).")
+        "remainder) or 'random-e' (post-LN, depth 12, width 256, one pair per network: that "
+        "correction at a large width, by its combined estimator; predictions beyond the "
+        "route's work cap are pooled from parts).")
     p.add_argument("out", help="the study's JSON file (created or resumed)")
     p.add_argument("--set", default="mlp", choices=SETS, help="which set of runs (default mlp)")
     p.add_argument("--quick", action="store_true", help="1/50 of the networks (a smoke run)")
     p.add_argument("--predict", type=int, default=None, metavar="SAMPLES",
-                   help="with --set random-c or random-d: also store the 1/width-corrected "
+                   help="with --set random-c, random-d or random-e: also store the "
+                   "1/width-corrected "
                    "pattern-resolved "
                    "predictions from SAMPLES samples per run")
     p.set_defaults(func=run)

@@ -72,7 +72,6 @@ from nstheory.propagation.pattern_resolved import (
     _mix,
     pattern_work,
 )
-from nstheory.stats import Moments
 
 #: Default finite-difference step of the second directional derivatives (relative to the
 #: O(1) channel deviations).
@@ -82,6 +81,14 @@ WORK_FACTOR = 4
 #: Largest work ``WORK_FACTOR x samples x layers x (2n)^3`` accepted (about five minutes of one
 #: core; 400 000 samples of four transformer blocks with 4 tokens take ~50 s).
 MAX_CORRECTION_WORK = 5e10
+#: Estimators of the coefficient (module docstring).
+ESTIMATORS = ("auto", "pathwise", "likelihood-ratio", "combined")
+#: ``estimator="auto"`` uses ``"combined"`` from this width on, ``"pathwise"`` below it.
+AUTO_COMBINED_WIDTH = 128
+#: Most row-differenced logits ``2n(n - 1)`` per attention layer the likelihood-ratio
+#: estimator accepts (``n <= 8`` tokens; one Cholesky factor of that size per layer, pass
+#: and sample).
+MAX_RATIO_LOGITS = 112
 
 
 @dataclass(frozen=True)
@@ -122,12 +129,14 @@ class CorrectedBlock:
         Independent samples.
     raw, normalised : ViewCorrection
         The raw view and the normalised view with one input pair per network.
+    estimator : str, optional
+        The coefficient's estimator (``pathwise``, ``likelihood-ratio`` or ``combined``).
 
     Examples
     --------
     >>> v = ViewCorrection(0.75, 1e-4, -0.3, 0.02, 0.74, 2e-4)
     >>> sorted(CorrectedBlock(1, 32, 100, v, v).to_dict())
-    ['block', 'normalised', 'raw', 'samples', 'width']
+    ['block', 'estimator', 'normalised', 'raw', 'samples', 'width']
     """
 
     block: int
@@ -135,10 +144,12 @@ class CorrectedBlock:
     samples: int
     raw: ViewCorrection
     normalised: ViewCorrection
+    estimator: str = "pathwise"
 
     def to_dict(self) -> dict:
         return {"block": self.block, "width": self.width, "samples": self.samples,
-                "raw": self.raw.to_dict(), "normalised": self.normalised.to_dict()}
+                "estimator": self.estimator, "raw": self.raw.to_dict(),
+                "normalised": self.normalised.to_dict()}
 
 
 def _outer(z):
@@ -164,24 +175,53 @@ def _channel(k, rng):
 
 
 class _Passes:
-    """The unperturbed pass and the two perturbed ones (index 0, 1, 2 of the leading axis)."""
+    """The unperturbed pass (index 0 of the leading axis), then ``+step`` / ``-step`` pairs:
+    pathwise passes (their patterns follow their own Gram matrices) and likelihood-ratio
+    passes (they keep the unperturbed pass's logits and carry the log density ratio
+    ``logw`` of those logits under their own Gram matrices)."""
 
-    def __init__(self, k, m, step):
-        self.k = np.stack([k, k, k])
-        self.m = np.stack([m, m, m])
+    def __init__(self, k, m, step, pathwise: bool, ratio: bool):
+        pairs = int(pathwise) + int(ratio)
+        self.sign = np.array([0.0] + [1.0, -1.0] * pairs)
+        self.path = [1, 2] if pathwise else []
+        self.ratio = [3, 4] if pathwise and ratio else [1, 2] if ratio else []
+        self.k = np.stack([k] * len(self.sign))
+        self.m = np.stack([m] * len(self.sign))
+        self.logw = np.zeros((len(self.sign), k.shape[0]))
         self.step = step
 
     def inject(self, dk, dm):
-        self.k[1] += self.step * dk
-        self.k[2] -= self.step * dk
-        self.m[1] += self.step * dm
-        self.m[2] -= self.step * dm
+        self.k += (self.step * self.sign)[:, None, None, None] * dk
+        self.m += (self.step * self.sign)[:, None, None] * dm
 
     def map(self, fn):
-        """Apply ``fn(k, m) -> (k, m)`` (samples first) to all three passes at once."""
-        s = self.k.shape[1]
+        """Apply ``fn(k, m) -> (k, m)`` (samples first) to all passes at once."""
+        p, s = self.k.shape[:2]
         k, m = fn(self.k.reshape(-1, *self.k.shape[2:]), self.m.reshape(-1, self.m.shape[-1]))
-        self.k, self.m = k.reshape(3, s, *k.shape[1:]), m.reshape(3, s, m.shape[-1])
+        self.k, self.m = k.reshape(p, s, *k.shape[1:]), m.reshape(p, s, m.shape[-1])
+
+
+def _logit_pairs(n: int):
+    """Query and key indices of the logits a pattern depends on: within ``X`` and within
+    ``Y``, each logit minus its row's last one (softmax ignores a shift common to a row)."""
+    q = np.repeat(np.arange(2 * n), n - 1)
+    key = np.concatenate([np.tile(np.arange(g, g + n - 1), n) for g in (0, n)])
+    last = np.where(key < n, n - 1, 2 * n - 1)
+    return q, key, last
+
+
+def _logit_log_density(k, logits, n: int):
+    """Log density (up to a constant) of the pattern's ``2n(n - 1)`` row-differenced logits
+    of ``logits`` (the unscaled ``L W' L^T``) when ``L L^T = k``: the logits are Gaussian with
+    ``Cov(M_ab, M_cd) = k_ac k_bd``, so the differences ``M_ab - M_al`` have covariance
+    ``k_ac (k_bd - k_b,l' - k_l,d + k_l,l')``."""
+    q, key, last = _logit_pairs(n)
+    diffs = logits[:, q, key] - logits[:, q, last]
+    b, d, lb, ld = key[:, None], key[None, :], last[:, None], last[None, :]
+    kt = k[:, b, d] - k[:, b, ld] - k[:, lb, d] + k[:, lb, ld]
+    chol = _cholesky(k[:, q[:, None], q[None, :]] * kt)
+    sol = np.linalg.solve(chol, diffs[..., None])[..., 0]
+    return -np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(-1) - 0.5 * (sol * sol).sum(-1)
 
 
 def _check_layers(layers, width: int) -> None:
@@ -245,7 +285,13 @@ def _layers(layers, p: _Passes, n: int, width: int, rng, skip=None) -> None:
             w = rng.standard_normal(kin.shape)
             c = logit_scale(layer.scale, width) * width
             chol = _cholesky(p.k)
-            mix = _mix(c * (chol @ w[None] @ np.swapaxes(chol, -1, -2)), n)
+            logits = chol @ w[None] @ np.swapaxes(chol, -1, -2)
+            if p.ratio:  # the ratio passes keep the unperturbed logits, reweighted
+                base = _logit_log_density(kin, logits[0], n)
+                for j in p.ratio:
+                    logits[j] = logits[0]
+                    p.logw[j] += _logit_log_density(p.k[j], logits[0], n) - base
+            mix = _mix(c * logits, n)
             p.k = layer.gamma2 * (mix @ p.k @ np.swapaxes(mix, -1, -2))
             p.m = np.zeros_like(p.m)
             if act is not None:
@@ -271,6 +317,7 @@ def _statistics(k, n: int):
 
 def pattern_resolved_correction(model: Model, rho: float, width: int, samples: int = 100_000,
                                 seed: int = 0, chunk: int = 20_000, step: float = STEP,
+                                estimator: str = "auto",
                                 show_progress: bool = False) -> list[CorrectedBlock]:
     """Pattern-resolved mean field and its ``1/width`` correction per block (module docstring).
 
@@ -294,6 +341,12 @@ def pattern_resolved_correction(model: Model, rho: float, width: int, samples: i
         Samples processed at once (capped to bound memory).
     step : float, optional
         Finite-difference step, in ``(0, 0.01]``.
+    estimator : str, optional
+        How the patterns' dependence on the Gram matrices is differentiated (module
+        docstring): ``"pathwise"``, ``"likelihood-ratio"``, ``"combined"`` (both, mixed by
+        regression: never worse than either, 5/3 the passes), or ``"auto"``: combined from
+        width :data:`AUTO_COMBINED_WIDTH` on (where the pathwise estimator's variance grows
+        with the width), pathwise below it and for models without attention.
     show_progress : bool, optional
         A progress bar over the chunks.
 
@@ -342,41 +395,139 @@ def pattern_resolved_correction(model: Model, rho: float, width: int, samples: i
         raise NSTheoryError(f"the 1/width correction keeps three {2 * n} x {2 * n} Gram matrices "
                             f"per sample: more than {MAX_STATE_ENTRIES:,} entries; use at most "
                             "1154 tokens")
-    work = WORK_FACTOR * pattern_work(model, samples)
+    estimator = _resolve_estimator(estimator, model, width)
+    work = correction_work(model, samples, width, estimator)
     if work > MAX_CORRECTION_WORK:
-        raise NSTheoryError(f"the 1/width correction with {samples} samples would do {work:.3g} "
-                            f"units of work (4 x samples x layers x (2n)^3) > "
-                            f"{MAX_CORRECTION_WORK:.0e} (about five minutes); use fewer samples, "
-                            "tokens or layers")
-    chunk = max(1, min(chunk, CHUNK_ENTRIES // (3 * (2 * n) ** 2)))
-    names = ("base_raw", "base_norm", "coef_raw", "coef_norm", "corr_raw", "corr_norm")
-    acc = [{key: Moments(0, 0.0, 0.0) for key in names} for _ in model.blocks]
+        raise NSTheoryError(f"the 1/width correction with {samples} samples ({estimator}) would "
+                            f"do {work:.3g} units of work > {MAX_CORRECTION_WORK:.0e} (about "
+                            "five minutes); use fewer samples, tokens or layers")
+    passes = 3 if estimator != "combined" else 5
+    chunk = max(1, min(chunk, CHUNK_ENTRIES // (passes * (2 * n) ** 2)))
+    acc = [{view: _Joint() for view in ("raw", "normalised")} for _ in model.blocks]
     rng = np.random.default_rng(seed)
     starts = range(0, samples, chunk)
     for start in progress(starts, desc="1/width correction", enabled=show_progress):
         size = min(chunk, samples - start)
         k0, m0 = _initial(n, float(rho), size)
-        p = _Passes(k0, m0, step)
+        p = _Passes(k0, m0, step, pathwise=estimator != "likelihood-ratio",
+                    ratio=estimator != "pathwise")
         z = _channel(k0, rng)  # the inputs' own N channels
         p.inject(_outer(z) - k0, z)
         for bi, block in enumerate(model.blocks):
             _layers(list(block), p, n, width, rng)
-            for view, vals in zip(("raw", "norm"), _statistics(p.k, n), strict=True):
-                coef = (vals[1] + vals[2] - 2 * vals[0]) / (2 * step * step)
-                if not np.all(np.isfinite(coef)):
-                    raise NSTheoryError("the 1/width correction overflowed (non-finite "
-                                        "values); the model's moments are out of float range")
-                for key, v in ((f"base_{view}", vals[0]), (f"coef_{view}", coef),
-                               (f"corr_{view}", vals[0] + coef / width)):
-                    acc[bi][key] = acc[bi][key].merge(Moments.from_values(v))
+            for view, vals in zip(("raw", "normalised"), _statistics(p.k, n), strict=True):
+                acc[bi][view].add(_estimates(p, vals))
     out = []
     for bi, a in enumerate(acc, start=1):
-        views = [ViewCorrection(a[f"base_{v}"].mean, a[f"base_{v}"].stderr, a[f"coef_{v}"].mean,
-                                a[f"coef_{v}"].stderr, a[f"corr_{v}"].mean,
-                                a[f"corr_{v}"].stderr) for v in ("raw", "norm")]
-        out.append(CorrectedBlock(bi, width, samples, *views))
+        views = [a[view].view(width) for view in ("raw", "normalised")]
+        out.append(CorrectedBlock(bi, width, samples, *views, estimator=estimator))
     return out
 
 
-__all__ = ["MAX_CORRECTION_WORK", "STEP", "WORK_FACTOR", "CorrectedBlock", "ViewCorrection",
+def correction_work(model: Model, samples: int, width: int, estimator: str = "auto") -> float:
+    """Work units of :func:`pattern_resolved_correction`: :data:`WORK_FACTOR` x the
+    pattern-resolved route's ``samples x layers x (2n)^3`` for the pathwise estimator; 5/3 of
+    that (five passes) plus ``samples x attention layers x (2n(n - 1))^3`` (the logits'
+    densities) when the likelihood ratio is used.
+
+    Examples
+    --------
+    One block of four tokens (six layers, one of them attention): ``4 x 6 x 8^3`` at width 32
+    (pathwise), ``5/3`` of that plus ``24^3`` at width 256 (combined):
+
+    >>> from nstheory.propagation.model import transformer
+
+    >>> m = transformer(1, "random")
+    >>> correction_work(m, 1, 32), correction_work(m, 1, 256)
+    (12288.0, 34304.0)
+    """
+    estimator = _resolve_estimator(estimator, model, width)
+    work = WORK_FACTOR * pattern_work(model, samples)
+    if estimator == "pathwise":
+        return work
+    n = model.n_tokens
+    return work * 5 / 3 + samples * _attention_layers(model) * (2 * n * (n - 1)) ** 3
+
+
+def _attention_layers(model: Model) -> int:
+    def count(layers):
+        return sum(count(x.branch) if isinstance(x, Residual) else isinstance(x, Attention)
+                   for x in layers)
+
+    return sum(count(block) for block in model.blocks)
+
+
+def _resolve_estimator(estimator, model: Model, width: int) -> str:
+    if estimator not in ESTIMATORS:
+        raise NSTheoryError(f"estimator must be one of {', '.join(ESTIMATORS)}; got "
+                            f"{estimator!r}")
+    n = model.n_tokens
+    fits = 2 * n * (n - 1) <= MAX_RATIO_LOGITS
+    if estimator == "auto":
+        use = fits and _attention_layers(model) > 0 and width >= AUTO_COMBINED_WIDTH
+        return "combined" if use else "pathwise"
+    if estimator != "pathwise" and not fits:
+        raise NSTheoryError(f"the {estimator} estimator differentiates the density of "
+                            f"2n(n - 1) = {2 * n * (n - 1)} logits per attention layer; it "
+                            f"handles at most {MAX_RATIO_LOGITS} (n <= 8 tokens): use "
+                            "estimator='pathwise'")
+    return estimator
+
+
+def _estimates(p: _Passes, vals):
+    """Per sample: the unperturbed statistic, the coefficient's target estimate and the
+    control variates (mean zero) of the passes' estimator, as columns."""
+    h2 = 2 * p.step * p.step
+    cols = [vals[0]]
+    if p.path:
+        cols.append((vals[1] + vals[2] - 2 * vals[0]) / h2)
+    if p.ratio:
+        i, j = p.ratio
+        wi, wj = np.exp(p.logw[i]), np.exp(p.logw[j])
+        ratio = (wi * vals[i] + wj * vals[j] - 2 * vals[0]) / h2
+        weights = (wi + wj - 2) / h2  # mean zero: each weight has mean one
+        cols += [cols[1] - ratio, weights] if p.path else [ratio, weights]
+    out = np.stack(cols, axis=1)
+    if not np.all(np.isfinite(out)):
+        raise NSTheoryError("the 1/width correction overflowed (non-finite values); the "
+                            "model's moments are out of float range")
+    return out
+
+
+class _Joint:
+    """Count, means and summed deviation products of the columns ``(G, T, X...)`` (Chan's
+    merge): the statistic, the coefficient's target estimate and its control variates."""
+
+    def __init__(self):
+        self.n, self.mean, self.m2 = 0, None, None
+
+    def add(self, rows) -> None:
+        nb, mb = len(rows), rows.mean(axis=0)
+        dev = rows - mb
+        if self.n == 0:
+            self.n, self.mean, self.m2 = nb, mb, dev.T @ dev
+            return
+        n, delta = self.n + nb, mb - self.mean
+        self.m2 = self.m2 + dev.T @ dev + np.outer(delta, delta) * self.n * nb / n
+        self.mean = self.mean + delta * nb / n
+        self.n = n
+
+    def view(self, width: int) -> ViewCorrection:
+        """The regression-adjusted coefficient ``mean(T - c X)`` (``c`` minimising its
+        variance) and the corrected value ``mean(G + (T - c X) / width)``."""
+        cov = self.m2 / (self.n - 1)
+        c = (np.linalg.lstsq(cov[2:, 2:], cov[2:, 1], rcond=None)[0] if len(cov) > 2
+             else np.zeros(0))
+        a_coef = np.concatenate([[0.0, 1.0], -c])
+        a_corr = np.concatenate([[1.0, 1.0 / width], -c / width])
+
+        def se(a):
+            return math.sqrt(max(float(a @ cov @ a), 0.0) / self.n)
+
+        return ViewCorrection(float(self.mean[0]), math.sqrt(cov[0, 0] / self.n),
+                              float(a_coef @ self.mean), se(a_coef), float(a_corr @ self.mean),
+                              se(a_corr))
+
+__all__ = ["AUTO_COMBINED_WIDTH", "ESTIMATORS", "MAX_CORRECTION_WORK", "MAX_RATIO_LOGITS", "STEP",
+           "WORK_FACTOR", "CorrectedBlock", "ViewCorrection", "correction_work",
            "pattern_resolved_correction"]
