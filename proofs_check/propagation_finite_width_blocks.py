@@ -29,6 +29,7 @@ from nstheory.claims import (
     no_stored_measurement,
     z_power,
 )
+from nstheory.stats import normal_cdf
 from nstheory.store import report_study_on, reports_study
 
 DATA = Path(__file__).parent / "data" / "propagation_finite_width_blocks.json"
@@ -770,14 +771,15 @@ ZMAX_C = 3.2
 
 
 @functools.cache
-def _correction_table():
-    """Per random-c run: its width, network count and, per block, (MC mean, MC stderr,
-    corrected, its stderr, mean field, its stderr), or None when absent."""
+def _correction_table(path=RANDOM_C_DATA):
+    """Per run of the study at ``path`` (random-c, random-e): its width, network count and,
+    per block, (MC mean, MC stderr, corrected, its stderr, mean field, its stderr), or None
+    when absent."""
     from nstheory.store import load_json
 
-    if not RANDOM_C_DATA.exists():
+    if not path.exists():
         return None
-    data = load_json(RANDOM_C_DATA)
+    data = load_json(path)
     preds = data.get("predictions", {})
     out = {}
     for key, run in data["runs"].items():
@@ -932,43 +934,61 @@ c.check("monte-carlo", name="held_out_mc_random_c", uses=_CORRECTION_USES)(
 
 # --------------------------------------------------------------------------------------------
 #: the remainder of that correction: pre-/post-LN at widths 16-64, 400 000 networks each
+#: (random-d: widths 16, 32, 64; random-f: 24, 48)
 RANDOM_D_DATA = DATA.with_name("propagation_finite_width_random_d.json")
-RANDOM_D_WIDTHS = (16, 32, 64)
+RANDOM_F_DATA = DATA.with_name("propagation_finite_width_random_f.json")
+RANDOM_D_WIDTHS = (16, 24, 32, 48, 64)
 RANDOM_D_BLOCKS = (3, 4)
 
 
+def _remainder_runs(kind: str):
+    """Per width of :data:`RANDOM_D_WIDTHS`: the ``kind`` run and its prediction, or a reason
+    they are absent."""
+    from nstheory.store import load_json
+
+    out = {}
+    for path, suffix in ((RANDOM_D_DATA, "d"), (RANDOM_F_DATA, "f")):
+        if not path.exists():
+            return f"{path.name} absent"
+        data = load_json(path)
+        preds = data.get("predictions", {})
+        for key, run in data["runs"].items():
+            if key.startswith(f"tf_random_{kind}_") and key.endswith(f"_p1_{suffix}"):
+                if "blocks" not in preds.get(key, {}):
+                    return f"{path.name}: prediction for {key} absent"
+                out[run["width"]] = (run, preds[key]["blocks"])
+    missing = [w for w in RANDOM_D_WIDTHS if w not in out]
+    return f"{kind} runs at widths {missing} absent" if missing else out
+
+
 def _remainder_order(kind: str):
-    """The residual-order check of the ``kind`` (``preln`` / ``postln``) runs of random-d."""
+    """The residual-order check of the ``kind`` (``preln`` / ``postln``) runs of random-d and
+    random-f."""
     def check():
         from nstheory.propagation.residual_scaling import fit_exponent
-        from nstheory.store import load_json
         from proofs_check.propagation_finite_width import _second_order
 
-        if not RANDOM_D_DATA.exists():
-            return no_stored_measurement(f"{RANDOM_D_DATA.name} absent")
-        data = load_json(RANDOM_D_DATA)
-        keys = [f"tf_random_{kind}_w{w}_p1_d" for w in RANDOM_D_WIDTHS]
-        preds = data.get("predictions", {})
-        if not all(k in data["runs"] and "blocks" in preds.get(k, {}) for k in keys):
-            return no_stored_measurement(f"{RANDOM_D_DATA.name}: {kind} runs or predictions "
-                                         "absent")
+        runs = _remainder_runs(kind)
+        if isinstance(runs, str):
+            return no_stored_measurement(runs)
         res, se = [], []
         for b in RANDOM_D_BLOCKS:
             r, e = [], []
-            for k in keys:
-                run, p = data["runs"][k], preds[k]["blocks"][b - 1]["normalised"]
+            for w in RANDOM_D_WIDTHS:
+                run, blocks = runs[w]
+                p = blocks[b - 1]["normalised"]
                 r.append(run["mean"][b - 1] - p["corrected"])
                 e.append(math.hypot(run["stderr"][b - 1], p["corrected_stderr"]))
             res.append(r)
             se.append(e)
         out = _second_order(RANDOM_D_WIDTHS, RANDOM_D_BLOCKS, res, se)
         fit = fit_exponent(RANDOM_D_WIDTHS, res, se)
-        if fit.hi >= GRID_END or fit.lo <= 0:  # fixed before the set ran: unresolved side
+        if fit.hi >= GRID_END or fit.lo <= 0:  # fixed before the sets ran: unresolved side
             out.status = Status.INCONCLUSIVE
             out.quantities.append(("interval reaches the scanned grid's end (0 or "
                                    f"{GRID_END:g}): that side is unresolved", "inconclusive"))
         return out
-    return reports_study(RANDOM_D_DATA)(check)
+    return reports_study((RANDOM_D_DATA, RANDOM_F_DATA))(check)
 
 
 #: the end of :func:`~nstheory.propagation.residual_scaling.fit_exponent`'s default grid
@@ -1006,4 +1026,97 @@ for _kind in ("preln", "postln"):
     c.check("monte-carlo", name=f"fitted_exponent_{_kind}_widths_16_64",
             uses=("nstheory.propagation.torch_model.monte_carlo",
                   "nstheory.propagation.residual_scaling.fit_exponent",
-                  "data:propagation_finite_width_random_d.json"))(_remainder_order(_kind))
+                  "data:propagation_finite_width_random_d.json",
+                  "data:propagation_finite_width_random_f.json"))(_remainder_order(_kind))
+
+
+# --------------------------------------------------------------------------------------------
+#: the correction at width 256, by its combined estimator (post-LN, depth 12)
+RANDOM_E_DATA = DATA.with_name("propagation_finite_width_random_e.json")
+#: decision threshold of the random-e claim, fixed before the set ran (12 blocks, two-sided
+#: Bonferroni at 0.05 gives 2.87; rounded up)
+ZMAX_E = 3.0
+
+
+def _wide_correction_agrees():
+    tab = _correction_table(RANDOM_E_DATA)
+    if tab is None:
+        return no_stored_measurement(f"{RANDOM_E_DATA.name} (runs and predictions) absent")
+    ((key, (_, n, rows)),) = tab.items()
+    zc = [_zc(m, e, c, ce) for m, e, c, ce, _, _ in rows]
+    zf = [_zc(m, e, f, fe) for m, e, _, _, f, fe in rows]
+    worst = max(range(len(rows)), key=lambda i: abs(zc[i]))
+    # the power's alternative, "no channel effect" (the truth is the mean field), at the
+    # block where the correction moves the prediction furthest in units of the difference's
+    # standard error
+    strongest = max(range(len(rows)), key=lambda i: abs(rows[i][2] - rows[i][4])
+                    / math.hypot(rows[i][1], rows[i][3]))
+    m, e, c, ce, _, _ = rows[worst]
+    res = compare_z(
+        f"{key}: MC normalised stability, block {worst + 1} (the worst |z| of the {len(rows)} "
+        "blocks; standard error of MC minus prediction)", m, math.hypot(e, ce), n,
+        "pattern-resolved mean field + sampled 1/width correction (combined estimator)", c,
+        zmax=ZMAX_E, note=" ; ".join(f"{a}: {b}" for a, b in _correction_z_lines(tab)))
+    _, es, cs, ces, fs, _ = rows[strongest]
+    # Power of the claim's rule (A: corrected agrees everywhere, B: mean field rejected
+    # somewhere) against "no channel effect": then the mean field is the truth and B fails
+    # unless some |z(mean field)| exceeds the threshold by chance, so the rule withholds
+    # "verified" with probability >= 1 - blocks x P(|N(0,1)| > ZMAX_E) (Bonferroni: any
+    # correlation between blocks).
+    power = 1 - len(rows) * 2 * normal_cdf(-ZMAX_E)
+    attach_power(res, "no channel effect: the truth is the pattern-resolved mean field (the "
+                 "rule then fails its part B except by chance; Bonferroni over the blocks)",
+                 power)
+    res.quantities.append((
+        f"power of part A alone against a coefficient twice the predicted one, at block "
+        f"{strongest + 1} (where the correction moves the prediction furthest in standard "
+        f"errors, by {abs(cs - fs):.4f})",
+        f"{z_power(abs(cs - fs), math.hypot(es, ces), ZMAX_E):.2f}"))
+    rejected = [i + 1 for i, z in enumerate(zf) if abs(z) > ZMAX_E]
+    res.quantities += [(f"blocks where the mean field is rejected (|z| > {ZMAX_E:g})",
+                        str(rejected) if rejected else "none")]
+    if max(abs(z) for z in zc) > ZMAX_E:
+        res.status = Status.REFUTED
+    elif not rejected and res.status == Status.VERIFIED:
+        res.status = Status.INCONCLUSIVE
+        res.quantities.append(("the mean field is rejected nowhere: the gap the correction "
+                               "explains is not resolved at this size", "inconclusive"))
+    return res
+
+
+c = claim(
+    "propagation.finite_width.random_attention_corrected_wide",
+    "A post-LN transformer with random query-key weights (4 tokens, gamma2 = 1, rho = 0.9, "
+    "ReLU MLPs, depth 12) at width = d = 256, one input pair per network (held-out runs): the "
+    "pattern-resolved mean field plus its 1/width correction (combined estimator) agrees with "
+    "the Monte Carlo normalised stability at every block (|z| <= 3.0), and the uncorrected "
+    "value is rejected (|z| > 3.0) at some block.",
+    latex=r"|\hat\rho_\ell - \rho^{\mathrm{pr}}_\ell - c_\ell/256| \le 3\,\mathrm{se}\ "
+          r"\forall \ell \le 12",
+    provenance="new",
+    evidence=CORRECTION_EVIDENCE + (
+        "At width 256 the pathwise estimator's standard error was 7-10x the Monte Carlo's (the "
+        "softmax's curvature near ties is O(d)); the combined estimator (pathwise and "
+        "likelihood-ratio derivatives of the patterns, mixed by regression) brings it to ~3x. "
+        "Built after a width-256 post-LN run (100 pairs per network, seed 0) had sat 1-3.4 "
+        "standard errors below the pattern-resolved mean field at layers 5-12. Model, sizes, "
+        "threshold and verdict rule fixed in writing before the set ran: `nstheory "
+        "finite-width-study OUT --set random-e --predict 600000`, "
+        "proofs_check/data/propagation_finite_width_random_e.json, 40 000 networks (projected "
+        "sampler, seed 1300), predictions from 600 000 samples in five parts of 120 000 (seeds "
+        "51300 + 1000 k; the route's work cap), pooled. Rule: verified if |z(corrected)| <= 3.0 "
+        "at all 12 blocks (A) and the mean field is rejected, |z| > 3.0, at some block (B); "
+        "inconclusive if A holds without B; refuted if A fails. Measured: z(corrected) -1.04 to "
+        "+0.92 at every block; z(mean field) -0.5, -1.0, -2.2, then -4.0 to -10.2 at blocks "
+        "4-12. Coefficients (normalised view) -0.15 at block 1 growing to -1.21 +- 0.42 at block "
+        "12; MC - mean field at block 10: -0.0039 +- 0.0004, the correction -0.0033 +- 0.0013. "
+        "The coefficient's size is resolved to about +-50% per block: part A alone would catch a"
+        " coefficient twice the predicted one at a single block with power 0.62 (reported)."
+    ),
+    fast=False,
+    single_evidence="Monte Carlo is the only route independent of the prediction under test",
+)
+c.check("monte-carlo", name="held_out_mc_random_e",
+        uses=("nstheory.propagation.torch_model.monte_carlo",
+              "data:propagation_finite_width_random_e.json"))(
+    reports_study(RANDOM_E_DATA)(_wide_correction_agrees))

@@ -389,19 +389,48 @@ def finite_width_leakage_figure(path):
 
 
 RANDOM_C = STUDY.with_name("propagation_finite_width_random_c.json")
+RANDOM_E = STUDY.with_name("propagation_finite_width_random_e.json")
+RANDOM_E_KEY = "tf_random_postln_w256_p1_L12"
 #: held-out random-W runs drawn (one input pair per network), by panel
 RANDOM_C_PANELS = (("pre-LN", ("tf_random_preln_w32_p1", "tf_random_preln_w64_p1",
                                "tf_random_preln_w128_p1")),
                    ("post-LN", ("tf_random_postln_w32_p1", "tf_random_postln_w64_p1")))
 
 
+def _wide_panel(ax, run, pred) -> dict:
+    """The random-e panel: Monte Carlo, mean field and the corrected value with its 95% band."""
+    import numpy as np
+
+    blocks = pred["blocks"]
+    layers = np.arange(1, len(blocks) + 1)
+    mf = np.array([b["normalised"]["mean_field"] for b in blocks])
+    cor = np.array([b["normalised"]["corrected"] for b in blocks])
+    se = np.array([b["normalised"]["corrected_stderr"] for b in blocks])
+    ax.fill_between(layers, cor - 1.96 * se, cor + 1.96 * se, color="C3", alpha=0.2, lw=0,
+                    label="corrected, 95% band (sampled prediction)")
+    ax.plot(layers, cor, "-", color="C3", lw=1.2,
+            label=f"+ 1/width correction ({blocks[0]['estimator']} estimator)")
+    ax.plot(layers, mf, "--", color="k", lw=0.9, label="pattern-resolved mean field (d = 256)")
+    ax.errorbar(layers, run["mean"], yerr=1.96 * np.array(run["stderr"]), fmt="o", ms=3,
+                color="C0", capsize=1.5, lw=0.8, label=f"MC width 256 ({run['n_nets']} nets)")
+    ax.set_xticks(layers)
+    ax.set_xlabel("transformer block")
+    ax.set_ylabel("normalised stability")
+    ax.set_title("random query-key weights, post-LN, depth 12, width 256, held-out", fontsize=9)
+    ax.legend(fontsize=7, loc="lower right")
+    return {"width": 256, "estimator": blocks[0]["estimator"], "mean_field": mf.tolist(),
+            "corrected": cor.tolist(), "corrected_stderr": se.tolist(), "mc_mean": run["mean"],
+            "mc_stderr": run["stderr"]}
+
+
 @figure("propagation_finite_width_random_corrected",
         "held-out random query-key transformer blocks (one input pair per network): the "
         "pattern-resolved mean field and its sampled 1/width correction against Monte Carlo "
-        "with 95% intervals")
+        "with 95% intervals, at widths 32-128 (depth 4) and 256 (depth 12)")
 def finite_width_random_corrected_figure(path):
-    """Draw the held-out study ``--set random-c`` with its stored predictions (nothing is
-    sampled here).
+    """Draw the held-out studies ``--set random-c`` (depth 4, widths 32-128) and ``--set
+    random-e`` (post-LN, depth 12, width 256, with the prediction's 95% band) with their stored
+    predictions (nothing is sampled here).
 
     Parameters
     ----------
@@ -430,10 +459,14 @@ def finite_width_random_corrected_figure(path):
     if not all(k in preds for _, keys in RANDOM_C_PANELS for k in keys):
         raise NSTheoryError(f"stored study {RANDOM_C} or its predictions absent: run nstheory "
                             "finite-width-study OUT --set random-c --predict 400000 first")
+    wide = load_json(RANDOM_E) if RANDOM_E.exists() else {}
+    if RANDOM_E_KEY not in wide.get("predictions", {}):
+        raise NSTheoryError(f"stored study {RANDOM_E} or its prediction absent: run nstheory "
+                            "finite-width-study OUT --set random-e --predict 600000 first")
     plt = setup_matplotlib()
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.6))
+    fig, axes = plt.subplots(1, 3, figsize=(17, 4.6))
     out = {"view": "normalised", "rho": 0.9, "per_net": 1}
-    for ax, (title, keys) in zip(axes, RANDOM_C_PANELS, strict=True):
+    for ax, (title, keys) in zip(axes[:2], RANDOM_C_PANELS, strict=True):
         out[title] = {}
         for i, key in enumerate(keys):
             run, blocks = data["runs"][key], preds[key]["blocks"]
@@ -457,6 +490,8 @@ def finite_width_random_corrected_figure(path):
         ax.set_ylabel("normalised stability")
         ax.set_title(f"random query-key weights, {title}, held-out runs", fontsize=9)
         ax.legend(fontsize=7, loc="lower left")
+    out["post-LN, depth 12, width 256"] = _wide_panel(axes[2], wide["runs"][RANDOM_E_KEY],
+                                                       wide["predictions"][RANDOM_E_KEY])
     fig.suptitle(r"The pattern-resolved mean field's 1/width correction: 4 tokens, "
                  r"$\rho = 0.9$, one input pair per network, normalised view", fontsize=10)
     fig.tight_layout()

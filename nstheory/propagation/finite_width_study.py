@@ -221,6 +221,13 @@ RANDOM_RUNS_D = [{**RANDOM_RUNS_C[0], "key": f"tf_random_{kind}_w{w}_p1_d",
 RANDOM_RUNS_E = [{**RANDOM_RUNS_C[0], "key": "tf_random_postln_w256_p1_L12", "post_ln": True,
                   "depth": 12, "width": 256, "n_nets": 40_000, "seed": 1300,
                   "sampler": "projected", "estimator": "combined"}]
+#: the thirteenth set (``--set random-f``, its own file): the random-d models at widths 24 and
+#: 48 (seeds 14xx, 400 000 networks, predictions ``--predict 1000000``, pathwise as random-d),
+#: run after random-d had left the remainder's exponent unresolved at width 64.
+RANDOM_RUNS_F = [{**RANDOM_RUNS_C[0], "key": f"tf_random_{kind}_w{w}_p1_f",
+                  "post_ln": kind == "postln", "width": w, "n_nets": 400_000, "seed": 1400 + i}
+                 for i, (kind, w) in enumerate((("preln", 24), ("preln", 48), ("postln", 24),
+                                                ("postln", 48)))]
 #: samples and seed offset of the stored predictions of ``--predict``
 PREDICTION_SEED_OFFSET = 50_000
 #: seed step between the parts of a prediction too large for one call of the route
@@ -228,7 +235,7 @@ PREDICTION_PART_SEED_STEP = 1000
 SETS = {"mlp": RUNS, "blocks": BLOCK_RUNS, "random": RANDOM_RUNS, "one-pair": ONE_PAIR_RUNS,
         "smooth": SMOOTH_RUNS, "pairs": PAIRS_RUNS, "leakage": LEAKAGE_RUNS,
         "leakage-b": LEAKAGE_RUNS_B, "random-b": RANDOM_RUNS_B, "random-c": RANDOM_RUNS_C,
-        "random-d": RANDOM_RUNS_D, "random-e": RANDOM_RUNS_E}
+        "random-d": RANDOM_RUNS_D, "random-e": RANDOM_RUNS_E, "random-f": RANDOM_RUNS_F}
 
 
 def measure(run: dict, n_nets: int | None = None) -> dict:
@@ -404,12 +411,12 @@ PREDICTION_PRODUCERS = ("nstheory/propagation/finite_width_study.py",
 def main(argv=None, command: str | None = None) -> int:
     """Run (or resume) the study into ``argv[0]``; ``--quick`` runs 1/50 of the networks;
     ``--set blocks`` / ``random`` / ``one-pair`` / ``smooth`` / ``pairs`` / ``leakage`` /
-    ``leakage-b`` / ``random-b`` / ``random-c`` / ``random-d`` / ``random-e`` runs
-    :data:`BLOCK_RUNS` / :data:`RANDOM_RUNS` / :data:`ONE_PAIR_RUNS` / :data:`SMOOTH_RUNS` /
-    :data:`PAIRS_RUNS` / :data:`LEAKAGE_RUNS` / :data:`LEAKAGE_RUNS_B` / :data:`RANDOM_RUNS_B` /
-    :data:`RANDOM_RUNS_C` / :data:`RANDOM_RUNS_D` / :data:`RANDOM_RUNS_E` instead of
-    :data:`RUNS` (each into its own file); ``--predict SAMPLES`` (sets ``random-c``,
-    ``random-d``, ``random-e``) then
+    ``leakage-b`` / ``random-b`` / ``random-c`` / ``random-d`` / ``random-e`` / ``random-f``
+    runs :data:`BLOCK_RUNS` / :data:`RANDOM_RUNS` / :data:`ONE_PAIR_RUNS` / :data:`SMOOTH_RUNS`
+    / :data:`PAIRS_RUNS` / :data:`LEAKAGE_RUNS` / :data:`LEAKAGE_RUNS_B` / :data:`RANDOM_RUNS_B`
+    / :data:`RANDOM_RUNS_C` / :data:`RANDOM_RUNS_D` / :data:`RANDOM_RUNS_E` /
+    :data:`RANDOM_RUNS_F` instead of :data:`RUNS` (each into its own file); ``--predict
+    SAMPLES`` (sets ``random-c`` to ``random-f``) then
     stores the sampled 1/width-corrected predictions (:func:`predict`) under
     ``predictions``, with their own provenance block.
 
@@ -422,7 +429,7 @@ def main(argv=None, command: str | None = None) -> int:
     argv : list of str, optional
         ``[OUT.json, ["--quick"], ["--set", "mlp" | "blocks" | "random" | "one-pair" |
         "smooth" | "pairs" | "leakage" | "leakage-b" | "random-b" | "random-c" | "random-d" |
-        "random-e"],
+        "random-e" | "random-f"],
         ["--predict", SAMPLES]]``
         (default:
         ``sys.argv[1:]``).
@@ -453,7 +460,8 @@ def main(argv=None, command: str | None = None) -> int:
     if not argv or argv[0].startswith("-"):
         raise NSTheoryError("usage: python -m nstheory.propagation.finite_width_study OUT.json "
                             "[--quick] [--set mlp|blocks|random|one-pair|smooth|pairs|leakage|"
-                            "leakage-b|random-b|random-c|random-d|random-e] [--predict SAMPLES]")
+                            "leakage-b|random-b|random-c|random-d|random-e|random-f] "
+                            "[--predict SAMPLES]")
     out = Path(argv[0])
     quick = "--quick" in argv
     name = "mlp"
@@ -479,10 +487,9 @@ def main(argv=None, command: str | None = None) -> int:
         from nstheory.errors import check_int
 
         i = argv.index("--predict")
-        if name not in ("random-c", "random-d", "random-e"):
+        if not name.startswith("random-") or name == "random-b":
             raise NSTheoryError("--predict stores the 1/width-corrected pattern-resolved "
-                                "predictions of the random-W sets random-c, random-d and "
-                                "random-e only")
+                                "predictions of the random-W sets random-c to random-f only")
         predict_samples = check_int(argv[i + 1] if i + 1 < len(argv) else "", "--predict",
                                     lo=2)
     for run in runs:

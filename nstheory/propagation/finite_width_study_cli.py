@@ -1,5 +1,6 @@
 """``nstheory finite-width-study OUT.json [--set SET] [--quick]`` (SET: mlp, blocks, random,
-one-pair, smooth, pairs, leakage, leakage-b, random-b, random-c, random-d or random-e) [--predict
+one-pair, smooth, pairs, leakage, leakage-b, random-b, random-c, random-d, random-e or
+random-f) [--predict
 SAMPLES]: run or resume a stored finite-width
 Monte Carlo study (:mod:`~nstheory.propagation.finite_width_study`).
 
@@ -10,7 +11,7 @@ when a study runs).
 from __future__ import annotations
 
 SETS = ("mlp", "blocks", "random", "one-pair", "smooth", "pairs", "leakage", "leakage-b",
-        "random-b", "random-c", "random-d", "random-e")
+        "random-b", "random-c", "random-d", "random-e", "random-f")
 
 
 def register_cli(sub) -> None:
@@ -46,12 +47,13 @@ def register_cli(sub) -> None:
         "'random-d' (pre- and post-LN at widths 16-64, 400 000 networks: that correction's "
         "remainder) or 'random-e' (post-LN, depth 12, width 256, one pair per network: that "
         "correction at a large width, by its combined estimator; predictions beyond the "
-        "route's work cap are pooled from parts).")
+        "route's work cap are pooled from parts) or 'random-f' (the random-d models at widths "
+        "24 and 48: the remainder's exponent).")
     p.add_argument("out", help="the study's JSON file (created or resumed)")
     p.add_argument("--set", default="mlp", choices=SETS, help="which set of runs (default mlp)")
     p.add_argument("--quick", action="store_true", help="1/50 of the networks (a smoke run)")
     p.add_argument("--predict", type=int, default=None, metavar="SAMPLES",
-                   help="with --set random-c, random-d or random-e: also store the "
+                   help="with --set random-c, random-d, random-e or random-f: also store the "
                    "1/width-corrected "
                    "pattern-resolved "
                    "predictions from SAMPLES samples per run")

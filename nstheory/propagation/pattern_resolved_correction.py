@@ -29,15 +29,40 @@ deviation. The sources, given the layer's input state at infinite width:
 * the inputs themselves (``N`` channels of ``N(0, K_0)``).
 
 Each sample draws the patterns' ``W'`` and one deviation per source, and evaluates the
-second directional derivatives of all blocks' statistics by one antithetic pair of perturbed
-passes (every source at once, ``+-step xi_l``, the same ``W'``: the pattern is a smooth
-function of ``K`` through the Cholesky factor). The cross terms between sources have mean zero,
+second directional derivatives of all blocks' statistics by antithetic pairs of perturbed
+passes (every source at once, ``+-step xi_l``). The cross terms between sources have mean zero,
 so ``(G_+ + G_- - 2 G_0) / (2 step^2)`` is an unbiased estimate of the coefficient of ``1/N``
 (up to the ``O(step^2)`` of the finite difference: steps ``1e-3`` and ``1e-4`` agree to
 ``1e-4`` of the coefficient). The route is statistical (sampled patterns and deviations,
 standard errors over samples), independent of the torch Monte Carlo's code path, and on models
 without attention it reproduces the deterministic ``1/width`` recursion
 (:mod:`~nstheory.propagation.finite_width`).
+
+How the patterns are differentiated (``estimator``):
+
+* ``pathwise``: the perturbed passes keep ``W'``, so each pattern follows its own Gram matrix
+  through the Cholesky factor. At large ``d`` the softmax is nearly hard (logit spread
+  ``~ sqrt(d)``), its curvature near ties is ``O(d)``, and this estimator's variance grows with
+  the width (standard deviation of one sample's block-4 coefficient, post-LN, four blocks:
+  ~21 at width 32, ~1100 at width 256, heavy-tailed).
+* ``likelihood-ratio``: the perturbed passes keep the unperturbed pass's logits instead and
+  carry the ratio ``w = prod_layers p_{K'}(D) / p_K(D)`` of their density: ``D``, the
+  ``2n(n - 1)`` logits a pattern depends on (within ``X`` and within ``Y``, each minus its
+  row's last: softmax ignores a shift common to a row), is Gaussian given the Gram matrix with
+  ``Cov(M_ab - M_al, M_cd - M_cl') = K_ac (K_bd - K_bl' - K_ld + K_ll')``. Then
+  ``(w_+ G_+ + w_- G_- - 2 G_0) / (2 step^2)`` estimates the same coefficient, with a variance
+  that does not grow with ``d`` (it grows with the number of attention layers instead: the
+  weights' spread); ``(w_+ + w_- - 2) / (2 step^2)`` has mean zero (each weight has mean one)
+  and serves as a control variate.
+* ``combined``: both (five passes); the pathwise estimate is regressed on the two mean-zero
+  differences (pathwise minus likelihood-ratio, and the weights' control variate), with the
+  regression coefficients fitted on the same samples (an ``O(1/samples)`` bias) -- never
+  worse than either estimator alone, up to that fit. Measured standard deviations at block 4
+  (post-LN, four blocks, ``BENCHMARKS.md``): pathwise / combined ~21 / ~19 at width 32, ~200 /
+  ~74 at width 128, ~1100 / ~80 at width 256.
+* ``auto`` (the default): ``combined`` from width :data:`AUTO_COMBINED_WIDTH` on (where it
+  pays for its cost, ~3x the pathwise one), ``pathwise`` below and for models without
+  attention or with more than 8 tokens (the densities' size).
 
 Two views per block: ``raw`` (mean over tokens of ``K_{X_i Y_i}``, any number of input pairs
 per network) and ``normalised`` for **one input pair per network**: ``C / sqrt(Q_X Q_Y)``
