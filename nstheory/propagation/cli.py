@@ -131,7 +131,8 @@ def register_cli(sub) -> None:
                    "MLPs): mean-field, corrected and remainder scale per layer, raw and "
                    "normalised views; with --mc-samples the normalised-view Monte Carlo too. "
                    "With random-W attention: the pattern-resolved mean field and its sampled "
-                   "1/width correction (--pattern-samples; normalised view for --per-net 1)")
+                   "1/width correction (--pattern-samples, --estimator; both views, with "
+                   "--per-net pairs per network)")
     p.add_argument("--json", action="store_true", help="print a JSON object")
     p.set_defaults(func=run)
 

@@ -126,16 +126,9 @@ class FiniteWidthRow:
         return self.mean_field_normalised + self.coef_normalised / width
 
     def remainder_scale(self, width: int, view: str = "normalised") -> float:
-        """Heuristic size of the ``O(1/width^2)`` remainder, ``(depth / width) |coef| / width``
-        (not a bound). Measured (rho = 0.9, normalised view, 20 pairs per network) wherever
-        the Monte Carlo resolved the residual ``|MC - corrected|``: 0.3-0.75 of it for ReLU
-        MLPs (widths 16-64, depths 4-20; 0.94-1.02 with one pair per network at width 64,
-        layers 8-10, and twice it, of the other sign, at layer 1), but 0.8-4.7 of it for a
-        GELU MLP with
-        ``sigma2 = 2`` (widths 32-256, layers 6-10): an order-of-magnitude guide only.
-        """
+        """:func:`remainder_scale` of this layer's ``view`` coefficient."""
         coef = self.coef_normalised if view == "normalised" else self.coef_raw
-        return (self.layer / width) * abs(coef) / width
+        return remainder_scale(self.layer, coef, width)
 
     def to_dict(self, width: int | None = None) -> dict:
         d = asdict(self)
@@ -145,6 +138,37 @@ class FiniteWidthRow:
                      remainder_scale_raw=self.remainder_scale(width, "raw"),
                      remainder_scale_normalised=self.remainder_scale(width))
         return d
+
+
+def remainder_scale(layer: int, coef: float, width: int) -> float:
+    """Heuristic size of the ``O(1/width^2)`` remainder after the ``1/width`` correction,
+    ``(layer / width) |coef| / width`` (not a bound).
+
+    Measured (rho = 0.9, normalised view) wherever the Monte Carlo resolved the residual
+    ``|MC - corrected|``: 0.3-0.75 of it for ReLU MLPs (widths 16-64, depths 4-20, 20 pairs
+    per network; 0.94-1.02 with one pair per network at width 64, layers 8-10, and twice it,
+    of the other sign, at layer 1), 0.8-4.7 of it for a GELU MLP with ``sigma2 = 2`` (widths
+    32-256, layers 6-10), RANDOM_W_RATIO: an order-of-magnitude guide only.
+
+    Parameters
+    ----------
+    layer : int
+        Layer or block index (1-based).
+    coef : float
+        The ``1/width`` coefficient.
+    width : int
+        The width.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> remainder_scale(3, -0.5, 10)   # (3/10) 0.5/10
+    0.015
+    """
+    return (layer / width) * abs(coef) / width
 
 
 @dataclass
@@ -635,6 +659,6 @@ def depth_to_width(depth: int, width: int) -> float:
 
 __all__ = ["FiniteWidthRow", "KernelState", "activation_step", "breakdown_ratio",
            "depth_to_width", "finite_width_recursion", "input_state", "kernel_states",
-           "mean_field_only", "statistic_coefficients"]
+           "mean_field_only", "remainder_scale", "statistic_coefficients"]
 
 

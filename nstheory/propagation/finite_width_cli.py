@@ -207,7 +207,8 @@ ROUTES_RANDOM = (
     "the likelihood ratio of their logits, or both mixed by regression: the estimator); "
     "corrected = mean field + "
     "coef / width, +- its standard error over the samples (a statistical route, the O(1/"
-    "width^2) remainder not included); MC: random-weight torch networks, mean +- stderr over "
+    "width^2) remainder not included); remainder: its heuristic size (block/width) |coef|/"
+    "width, normalised view (not a bound); MC: random-weight torch networks, mean +- stderr over "
     "networks; z = (MC - prediction) / sqrt(se_MC^2 + se_prediction^2)")
 
 
@@ -220,10 +221,11 @@ def _z(mc, se_mc, value, se):
 
 def _run_random_attention(args, model, raw_rows) -> int:
     """``--finite-width`` for models with random-``W`` attention: the pattern-resolved mean
-    field with its sampled ``1/width`` correction (raw view; normalised view for one input pair
-    per network), beside the Monte Carlo."""
+    field with its sampled ``1/width`` correction (raw and normalised views, the latter for
+    ``--per-net`` input pairs per network), beside the Monte Carlo."""
     from nstheory.errors import NSTheoryError, check_int
     from nstheory.propagation.cli import AUTO_PATTERN_SAMPLES, MAX_PATTERN_SAMPLES
+    from nstheory.propagation.finite_width import remainder_scale
     from nstheory.propagation.pattern_resolved import MAX_WORK
     from nstheory.propagation.pattern_resolved_correction import (
         correction_work,
@@ -234,8 +236,8 @@ def _run_random_attention(args, model, raw_rows) -> int:
     samples = args.pattern_samples
     if samples is None:  # the default adapts to what the route can afford
         estimator = getattr(args, "estimator", "auto")
-        samples = min(AUTO_PATTERN_SAMPLES,
-                      int(MAX_WORK // correction_work(model, 1, args.width, estimator)))
+        samples = min(AUTO_PATTERN_SAMPLES, int(MAX_WORK // correction_work(
+            model, 1, args.width, estimator, args.per_net)))
         if samples < 2:
             raise NSTheoryError(f"--finite-width with random-W attention: {model.n_tokens} "
                                 f"tokens x {model.depth} blocks make even two samples of the "
@@ -247,12 +249,15 @@ def _run_random_attention(args, model, raw_rows) -> int:
                             f">= 2 (the 1/width correction is sampled), got {samples}")
     rows = pattern_resolved_correction(model, args.rho, args.width, samples=samples,
                                        seed=args.seed, show_progress=not args.json,
-                                       estimator=getattr(args, "estimator", "auto"))
-    one_pair = args.per_net == 1
+                                       estimator=getattr(args, "estimator", "auto"),
+                                       per_net=args.per_net)
     mc_norm, n_nets = _mc_normalised(args, model)
     layers = []
     for i, r in enumerate(rows):
         d = {"layer": r.block, "raw": r.raw.to_dict(), "normalised": r.normalised.to_dict(),
+             "remainder_scale_raw": remainder_scale(r.block, r.raw.coef, args.width),
+             "remainder_scale_normalised": remainder_scale(r.block, r.normalised.coef,
+                                                           args.width),
              "mc_raw_mean": None, "mc_raw_stderr": None, "z_raw_corrected": None,
              "z_raw_mean_field": None, "mc_normalised_mean": None,
              "mc_normalised_stderr": None, "z_corrected": None, "z_mean_field": None}
@@ -263,34 +268,31 @@ def _run_random_attention(args, model, raw_rows) -> int:
                                         r.raw.corrected_stderr),
                      z_raw_mean_field=_z(rr.mc_mean, rr.mc_stderr, r.raw.mean_field,
                                          r.raw.mean_field_stderr),
-                     mc_normalised_mean=mn.mean, mc_normalised_stderr=mn.stderr)
-            if one_pair:
-                d.update(z_corrected=_z(mn.mean, mn.stderr, r.normalised.corrected,
-                                        r.normalised.corrected_stderr),
-                         z_mean_field=_z(mn.mean, mn.stderr, r.normalised.mean_field,
-                                         r.normalised.mean_field_stderr))
+                     mc_normalised_mean=mn.mean, mc_normalised_stderr=mn.stderr,
+                     z_corrected=_z(mn.mean, mn.stderr, r.normalised.corrected,
+                                    r.normalised.corrected_stderr),
+                     z_mean_field=_z(mn.mean, mn.stderr, r.normalised.mean_field,
+                                     r.normalised.mean_field_stderr))
         layers.append(d)
     summary = None
     if mc_norm is not None:
-        zc = "z_corrected" if one_pair else "z_raw_corrected"
-        zm = "z_mean_field" if one_pair else "z_raw_mean_field"
-        summary = {"view_compared": "normalised" if one_pair else "raw",
+        zc, zm = "z_corrected", "z_mean_field"
+        summary = {"view_compared": "normalised",
                    "corrected_agrees_95_all_layers": all(
                        d[zc] is not None and abs(d[zc]) <= 1.96 for d in layers),
                    "layers_mean_field_rejected_95": [
                        d["layer"] for d in layers if d[zm] is not None and abs(d[zm]) > 1.96]}
-    normalised_note = (None if one_pair else
-                       "the normalised corrected value is for one input pair per network "
-                       "(--per-net 1); with more pairs the ratio's bias also depends on how "
-                       "their fluctuations correlate through shared weights, so only the raw "
-                       "view is compared")
+    normalised_note = (None if args.per_net == 1 else
+                       f"the normalised view with {args.per_net} input pairs per network is "
+                       "the per-network ratio's second-order expansion, from two pairs that "
+                       "share a network (their own spread weighted 1/per-net, the shared "
+                       "network's 1 - 1/per-net)")
     meta = {"model": model.describe(), "rho": args.rho, "width": args.width,
             "per_net": args.per_net, "mc_samples": args.mc_samples, "mc_networks": n_nets,
             "mc_sampler": getattr(args, "sampler", "weights") if args.mc_samples else None,
             "seed": args.seed, "pattern_samples": samples, "estimator": rows[0].estimator,
             "routes": ROUTES_RANDOM,
-            "views": {"raw": VIEW_RAW, "normalised": VIEW_NORMALISED.replace(
-                "--per-net input pairs", "one input pair (--per-net 1)")},
+            "views": {"raw": VIEW_RAW, "normalised": VIEW_NORMALISED},
             "normalised_note": normalised_note}
     if args.json:
         print(dumps({**meta, "summary": summary, "layers": layers}))
@@ -311,7 +313,7 @@ def _run_random_attention(args, model, raw_rows) -> int:
 
     head = (f"{'layer':>5}  {'raw MF ± se':>21}  {'raw coef ± se':>21}  "
             f"{'raw corrected ± se':>21}  {'norm MF ± se':>21}  {'norm coef ± se':>21}  "
-            f"{'norm corrected ± se':>21}")
+            f"{'norm corrected ± se':>21}  {'remainder':>9}")
     if mc_norm is not None:
         head += (f"  {'MC raw ± se':>21}  {'z raw(1/N)':>10}  {'z raw(MF)':>9}  "
                  f"{'MC norm ± se':>21}  {'z(1/N)':>7}  {'z(MF)':>7}")
@@ -321,6 +323,7 @@ def _run_random_attention(args, model, raw_rows) -> int:
         for v in (r.raw, r.normalised):
             line += (f"  {pm(v.mean_field, v.mean_field_stderr)}  {pm(v.coef, v.coef_stderr)}"
                      f"  {pm(v.corrected, v.corrected_stderr)}")
+        line += f"  {d['remainder_scale_normalised']:>9.2g}"
         if mc_norm is not None:
             def zf(x, w):
                 return f"{x:>{w}.2f}" if x is not None else f"{'n/a':>{w}}"

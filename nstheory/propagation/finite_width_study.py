@@ -228,6 +228,12 @@ RANDOM_RUNS_F = [{**RANDOM_RUNS_C[0], "key": f"tf_random_{kind}_w{w}_p1_f",
                   "post_ln": kind == "postln", "width": w, "n_nets": 400_000, "seed": 1400 + i}
                  for i, (kind, w) in enumerate((("preln", 24), ("preln", 48), ("postln", 24),
                                                 ("postln", 48)))]
+#: the fourteenth set (``--set random-g``, its own file): the normalised view with 20 input
+#: pairs per network -- pre-LN random query-key blocks, depth 4, widths 24 and 32, 10 000
+#: networks (seeds 15xx), predictions with ``per_net = 20`` (``--predict 400000``).
+RANDOM_RUNS_G = [{**RANDOM_RUNS_C[0], "key": f"tf_random_preln_w{w}_p20_g", "width": w,
+                  "n_nets": 10_000, "per_net": 20, "seed": 1500 + i}
+                 for i, w in enumerate((24, 32))]
 #: samples and seed offset of the stored predictions of ``--predict``
 PREDICTION_SEED_OFFSET = 50_000
 #: seed step between the parts of a prediction too large for one call of the route
@@ -235,7 +241,8 @@ PREDICTION_PART_SEED_STEP = 1000
 SETS = {"mlp": RUNS, "blocks": BLOCK_RUNS, "random": RANDOM_RUNS, "one-pair": ONE_PAIR_RUNS,
         "smooth": SMOOTH_RUNS, "pairs": PAIRS_RUNS, "leakage": LEAKAGE_RUNS,
         "leakage-b": LEAKAGE_RUNS_B, "random-b": RANDOM_RUNS_B, "random-c": RANDOM_RUNS_C,
-        "random-d": RANDOM_RUNS_D, "random-e": RANDOM_RUNS_E, "random-f": RANDOM_RUNS_F}
+        "random-d": RANDOM_RUNS_D, "random-e": RANDOM_RUNS_E, "random-f": RANDOM_RUNS_F,
+        "random-g": RANDOM_RUNS_G}
 
 
 def measure(run: dict, n_nets: int | None = None) -> dict:
@@ -303,7 +310,7 @@ def predict(run: dict, samples: int) -> dict:
     --------
     >>> p = predict({**RANDOM_RUNS_C[0], "depth": 1}, 200)
     >>> p["samples"], sorted(p["blocks"][0])
-    (200, ['block', 'estimator', 'normalised', 'raw', 'samples', 'width'])
+    (200, ['block', 'estimator', 'normalised', 'per_net', 'raw', 'samples', 'width'])
 
     A model the route refuses is recorded with the reason:
 
@@ -320,13 +327,13 @@ def predict(run: dict, samples: int) -> dict:
     t0 = time.perf_counter()
     seed = run["seed"] + PREDICTION_SEED_OFFSET
     model, estimator = run_model(run), run.get("estimator", "pathwise")
-    parts = max(1, math.ceil(correction_work(model, samples, run["width"], estimator)
-                             / MAX_CORRECTION_WORK))
+    parts = max(1, math.ceil(correction_work(model, samples, run["width"], estimator,
+                                             run["per_net"]) / MAX_CORRECTION_WORK))
     sizes = [samples // parts + (i < samples % parts) for i in range(parts)]
     try:
         results = [pattern_resolved_correction(model, run["rho"], run["width"], samples=size,
                                                seed=seed + PREDICTION_PART_SEED_STEP * i,
-                                               estimator=estimator)
+                                               estimator=estimator, per_net=run["per_net"])
                    for i, size in enumerate(sizes)]
     except NSTheoryError as exc:  # e.g. collapsed tokens: recorded, not fatal
         return {"samples": samples, "seed": seed, "seconds": time.perf_counter() - t0,
@@ -411,12 +418,11 @@ PREDICTION_PRODUCERS = ("nstheory/propagation/finite_width_study.py",
 def main(argv=None, command: str | None = None) -> int:
     """Run (or resume) the study into ``argv[0]``; ``--quick`` runs 1/50 of the networks;
     ``--set blocks`` / ``random`` / ``one-pair`` / ``smooth`` / ``pairs`` / ``leakage`` /
-    ``leakage-b`` / ``random-b`` / ``random-c`` / ``random-d`` / ``random-e`` / ``random-f``
-    runs :data:`BLOCK_RUNS` / :data:`RANDOM_RUNS` / :data:`ONE_PAIR_RUNS` / :data:`SMOOTH_RUNS`
-    / :data:`PAIRS_RUNS` / :data:`LEAKAGE_RUNS` / :data:`LEAKAGE_RUNS_B` / :data:`RANDOM_RUNS_B`
-    / :data:`RANDOM_RUNS_C` / :data:`RANDOM_RUNS_D` / :data:`RANDOM_RUNS_E` /
-    :data:`RANDOM_RUNS_F` instead of :data:`RUNS` (each into its own file); ``--predict
-    SAMPLES`` (sets ``random-c`` to ``random-f``) then
+    ``leakage-b`` / ``random-b`` / ... / ``random-g`` runs :data:`BLOCK_RUNS` /
+    :data:`RANDOM_RUNS` / :data:`ONE_PAIR_RUNS` / :data:`SMOOTH_RUNS` / :data:`PAIRS_RUNS` /
+    :data:`LEAKAGE_RUNS` / :data:`LEAKAGE_RUNS_B` / :data:`RANDOM_RUNS_B` ...
+    :data:`RANDOM_RUNS_G` instead of :data:`RUNS` (each into its own file); ``--predict
+    SAMPLES`` (sets ``random-c`` to ``random-g``) then
     stores the sampled 1/width-corrected predictions (:func:`predict`) under
     ``predictions``, with their own provenance block.
 
@@ -429,7 +435,7 @@ def main(argv=None, command: str | None = None) -> int:
     argv : list of str, optional
         ``[OUT.json, ["--quick"], ["--set", "mlp" | "blocks" | "random" | "one-pair" |
         "smooth" | "pairs" | "leakage" | "leakage-b" | "random-b" | "random-c" | "random-d" |
-        "random-e" | "random-f"],
+        "random-e" | "random-f" | "random-g"],
         ["--predict", SAMPLES]]``
         (default:
         ``sys.argv[1:]``).
@@ -460,7 +466,7 @@ def main(argv=None, command: str | None = None) -> int:
     if not argv or argv[0].startswith("-"):
         raise NSTheoryError("usage: python -m nstheory.propagation.finite_width_study OUT.json "
                             "[--quick] [--set mlp|blocks|random|one-pair|smooth|pairs|leakage|"
-                            "leakage-b|random-b|random-c|random-d|random-e|random-f] "
+                            "leakage-b|random-b|random-c|...|random-g] "
                             "[--predict SAMPLES]")
     out = Path(argv[0])
     quick = "--quick" in argv
@@ -489,7 +495,7 @@ def main(argv=None, command: str | None = None) -> int:
         i = argv.index("--predict")
         if not name.startswith("random-") or name == "random-b":
             raise NSTheoryError("--predict stores the 1/width-corrected pattern-resolved "
-                                "predictions of the random-W sets random-c to random-f only")
+                                "predictions of the random-W sets random-c to random-g only")
         predict_samples = check_int(argv[i + 1] if i + 1 < len(argv) else "", "--predict",
                                     lo=2)
     for run in runs:

@@ -84,13 +84,13 @@ def _check_size(model: Model, samples: int) -> None:
                             "layers")
 
 
-def _initial(n: int, rho: float, samples: int):
-    k = np.zeros((2 * n, 2 * n))
-    k[:n, :n] = np.eye(n)
-    k[n:, n:] = np.eye(n)
-    k[:n, n:] = rho * np.eye(n)
-    k[n:, :n] = rho * np.eye(n)
-    return np.broadcast_to(k, (samples, 2 * n, 2 * n)).copy(), np.zeros((samples, 2 * n))
+def _initial(n: int, rho: float, samples: int, pairs: int = 1):
+    """Input Gram matrices of ``pairs`` independent input pairs (tokens of ``X_1``, ``Y_1``,
+    ``X_2``, ... in groups of ``n``) and zero channel means, ``samples`` copies."""
+    pair = np.block([[np.eye(n), rho * np.eye(n)], [rho * np.eye(n), np.eye(n)]])
+    k = np.kron(np.eye(pairs), pair)
+    return (np.broadcast_to(k, (samples, *k.shape)).copy(),
+            np.zeros((samples, 2 * n * pairs)))
 
 
 def _sqrt_psd(k):
@@ -118,11 +118,12 @@ def _attention(layer: Attention, k, n: int, width: int, rng):
 
 
 def _mix(logits, n: int):
-    """The block-diagonal pattern ``diag(A, B)`` from ``2n x 2n`` logits (leading axes kept):
-    queries of ``X`` on keys of ``X``, of ``Y`` on ``Y``."""
+    """The block-diagonal pattern ``diag(A, B, ...)`` from square logits (leading axes kept):
+    within each group of ``n`` tokens (queries of ``X`` on keys of ``X``, of ``Y`` on ``Y``,
+    of a second pair's ``X`` on its keys, ...)."""
     mix = np.zeros_like(logits)
-    mix[..., :n, :n] = _softmax(logits[..., :n, :n])
-    mix[..., n:, n:] = _softmax(logits[..., n:, n:])
+    for g in range(0, logits.shape[-1], n):
+        mix[..., g:g + n, g:g + n] = _softmax(logits[..., g:g + n, g:g + n])
     return mix
 
 

@@ -106,6 +106,10 @@ WORK_FACTOR = 4
 #: Largest work ``WORK_FACTOR x samples x layers x (2n)^3`` accepted (about five minutes of one
 #: core; 400 000 samples of four transformer blocks with 4 tokens take ~50 s).
 MAX_CORRECTION_WORK = 5e10
+#: Samples of the pilot run giving the expansion points of the pooled normalised statistic
+#: (``per_net > 1``), and the offset of its seed.
+PILOT_SAMPLES = 20_000
+PILOT_SEED_OFFSET = 7_000_001
 #: Estimators of the coefficient (module docstring).
 ESTIMATORS = ("auto", "pathwise", "likelihood-ratio", "combined")
 #: ``estimator="auto"`` uses ``"combined"`` from this width on, ``"pathwise"`` below it.
@@ -156,12 +160,14 @@ class CorrectedBlock:
         The raw view and the normalised view with one input pair per network.
     estimator : str, optional
         The coefficient's estimator (``pathwise``, ``likelihood-ratio`` or ``combined``).
+    per_net : int, optional
+        Input pairs per network of the normalised view.
 
     Examples
     --------
     >>> v = ViewCorrection(0.75, 1e-4, -0.3, 0.02, 0.74, 2e-4)
     >>> sorted(CorrectedBlock(1, 32, 100, v, v).to_dict())
-    ['block', 'estimator', 'normalised', 'raw', 'samples', 'width']
+    ['block', 'estimator', 'normalised', 'per_net', 'raw', 'samples', 'width']
     """
 
     block: int
@@ -170,11 +176,12 @@ class CorrectedBlock:
     raw: ViewCorrection
     normalised: ViewCorrection
     estimator: str = "pathwise"
+    per_net: int = 1
 
     def to_dict(self) -> dict:
         return {"block": self.block, "width": self.width, "samples": self.samples,
-                "estimator": self.estimator, "raw": self.raw.to_dict(),
-                "normalised": self.normalised.to_dict()}
+                "estimator": self.estimator, "per_net": self.per_net,
+                "raw": self.raw.to_dict(), "normalised": self.normalised.to_dict()}
 
 
 def _outer(z):
@@ -226,21 +233,23 @@ class _Passes:
         self.k, self.m = k.reshape(p, s, *k.shape[1:]), m.reshape(p, s, m.shape[-1])
 
 
-def _logit_pairs(n: int):
-    """Query and key indices of the logits a pattern depends on: within ``X`` and within
-    ``Y``, each logit minus its row's last one (softmax ignores a shift common to a row)."""
-    q = np.repeat(np.arange(2 * n), n - 1)
-    key = np.concatenate([np.tile(np.arange(g, g + n - 1), n) for g in (0, n)])
-    last = np.where(key < n, n - 1, 2 * n - 1)
+def _logit_pairs(n: int, tokens: int):
+    """Query and key indices of the logits the patterns depend on: within each group of ``n``
+    of the ``tokens`` (``X``, ``Y``, a second pair's ``X``, ...), each logit minus its row's
+    last one (softmax ignores a shift common to a row)."""
+    q = np.repeat(np.arange(tokens), n - 1)
+    key = np.concatenate([np.tile(np.arange(g, g + n - 1), n) for g in range(0, tokens, n)])
+    last = key // n * n + n - 1
     return q, key, last
 
 
 def _logit_log_density(k, logits, n: int):
-    """Log density (up to a constant) of the pattern's ``2n(n - 1)`` row-differenced logits
+    """Log density (up to a constant) of the patterns' row-differenced logits (``2n(n - 1)``
+    per input pair)
     of ``logits`` (the unscaled ``L W' L^T``) when ``L L^T = k``: the logits are Gaussian with
     ``Cov(M_ab, M_cd) = k_ac k_bd``, so the differences ``M_ab - M_al`` have covariance
     ``k_ac (k_bd - k_b,l' - k_l,d + k_l,l')``."""
-    q, key, last = _logit_pairs(n)
+    q, key, last = _logit_pairs(n, k.shape[-1])
     diffs = logits[:, q, key] - logits[:, q, last]
     b, d, lb, ld = key[:, None], key[None, :], last[:, None], last[None, :]
     kt = k[:, b, d] - k[:, b, ld] - k[:, lb, d] + k[:, lb, ld]
@@ -331,18 +340,70 @@ def _layers(layers, p: _Passes, n: int, width: int, rng, skip=None) -> None:
         i += 2 if act is not None else 1
 
 
-def _statistics(k, n: int):
-    """Raw ``C`` and the one-pair normalised ``C / sqrt(Q_X Q_Y)`` (token averages)."""
-    idx = np.arange(n)
-    c = k[..., idx, n + idx].mean(axis=-1)
-    qx = k[..., idx, idx].mean(axis=-1)
-    qy = k[..., n + idx, n + idx].mean(axis=-1)
-    return c, c / np.sqrt(qx * qy)
+def _pair_moments(k, n: int, pair: int = 0):
+    """``(C, Q_X, Q_Y)`` of one input pair (token averages), stacked on the last axis."""
+    idx = 2 * n * pair + np.arange(n)
+    return np.stack([k[..., idx, n + idx].mean(axis=-1), k[..., idx, idx].mean(axis=-1),
+                     k[..., n + idx, n + idx].mean(axis=-1)], axis=-1)
+
+
+def _statistics(k, n: int, pooled=None):
+    """Raw ``C`` and the normalised statistic: ``C / sqrt(Q_X Q_Y)`` for one input pair per
+    network, or with ``pooled`` (a :class:`_Pooled`) its quadratic surrogate for the
+    per-network ratio over ``per_net`` pairs, from two pairs that share the network."""
+    v = _pair_moments(k, n)
+    if pooled is None:
+        return v[..., 0], v[..., 0] / np.sqrt(v[..., 1] * v[..., 2])
+    w = _pair_moments(k, n, 1)
+    return 0.5 * (v[..., 0] + w[..., 0]), pooled.surrogate(v, w)
+
+
+@dataclass(frozen=True)
+class _Pooled:
+    """The per-network normalised statistic over ``m`` input pairs, ``f(v) = C / sqrt(Q_X
+    Q_Y)`` of the pair-averaged ``v = (C, Q_X, Q_Y)``, by its second-order expansion about
+    ``mu``: with two pairs ``v_1``, ``v_2`` of one network and ``d_i = v_i - mu``,
+
+    ``S = f(mu) + grad f . ((d_1 + d_2) / 2) + 1/2 [(1/m) (d_1' H d_1 + d_2' H d_2) / 2
+    + (1 - 1/m) d_1' H d_2]``
+
+    has, by exchangeability of the pairs, the mean of ``f``'s expansion at the average of
+    ``m`` pairs (their own spread enters with ``1/m``, the shared network's with
+    ``1 - 1/m``)."""
+
+    m: int
+    mu: tuple
+
+    def surrogate(self, v, w):
+        c, a, b = self.mu
+        r = 1.0 / math.sqrt(a * b)
+        grad = np.array([r, -0.5 * c * r / a, -0.5 * c * r / b])
+        hess = np.array([[0.0, -0.5 * r / a, -0.5 * r / b],
+                         [-0.5 * r / a, 0.75 * c * r / a ** 2, 0.25 * c * r / (a * b)],
+                         [-0.5 * r / b, 0.25 * c * r / (a * b), 0.75 * c * r / b ** 2]])
+        d1, d2 = v - np.array(self.mu), w - np.array(self.mu)
+
+        def quad(x, y):
+            return np.einsum("...i,ij,...j->...", x, hess, y)
+
+        own = 0.5 * (quad(d1, d1) + quad(d2, d2))
+        return (c * r + (0.5 * (d1 + d2)) @ grad
+                + 0.5 * (own / self.m + (1 - 1 / self.m) * quad(d1, d2)))
+
+
+def _expansion_points(model: Model, rho: float, width: int, samples: int, seed: int):
+    """Per block, ``(C, Q, Q)`` of the pattern-resolved mean field (a pilot run of its own
+    seed): the points the pooled statistic is expanded about."""
+    from nstheory.propagation.pattern_resolved import pattern_resolved_mc
+
+    pilot = pattern_resolved_mc(model, rho, samples=samples, seed=seed, width=width,
+                                with_q=True)
+    return [(c.mean, q.mean, q.mean) for c, q in pilot]
 
 
 def pattern_resolved_correction(model: Model, rho: float, width: int, samples: int = 100_000,
                                 seed: int = 0, chunk: int = 20_000, step: float = STEP,
-                                estimator: str = "auto",
+                                estimator: str = "auto", per_net: int = 1,
                                 show_progress: bool = False) -> list[CorrectedBlock]:
     """Pattern-resolved mean field and its ``1/width`` correction per block (module docstring).
 
@@ -415,45 +476,56 @@ def pattern_resolved_correction(model: Model, rho: float, width: int, samples: i
         raise NSTheoryError(f"step must lie in (0, 0.01], got {given!r}")
     for block in model.blocks:
         _check_layers(block, width)
+    per_net = check_int(per_net, "per_net", lo=1)
+    pairs = 1 if per_net == 1 else 2
     n = model.n_tokens
-    if 3 * (2 * n) ** 2 > MAX_STATE_ENTRIES:
-        raise NSTheoryError(f"the 1/width correction keeps three {2 * n} x {2 * n} Gram matrices "
-                            f"per sample: more than {MAX_STATE_ENTRIES:,} entries; use at most "
-                            "1154 tokens")
+    tokens = 2 * pairs * n
+    if 3 * tokens ** 2 > MAX_STATE_ENTRIES:
+        raise NSTheoryError(f"the 1/width correction keeps three {tokens} x {tokens} Gram "
+                            f"matrices per sample: more than {MAX_STATE_ENTRIES:,} entries; use "
+                            f"at most {1154 // pairs} tokens")
     estimator = _resolve_estimator(estimator, model, width)
-    work = correction_work(model, samples, width, estimator)
+    work = correction_work(model, samples, width, estimator, per_net)
     if work > MAX_CORRECTION_WORK:
         raise NSTheoryError(f"the 1/width correction with {samples} samples ({estimator}) would "
                             f"do {work:.3g} units of work > {MAX_CORRECTION_WORK:.0e} (about "
                             "five minutes); use fewer samples, tokens or layers")
+    pooled = [None] * model.depth
+    if pairs > 1:
+        pooled = [_Pooled(per_net, mu) for mu in _expansion_points(
+            model, rho, width, PILOT_SAMPLES, seed + PILOT_SEED_OFFSET)]
     passes = 3 if estimator != "combined" else 5
-    chunk = max(1, min(chunk, CHUNK_ENTRIES // (passes * (2 * n) ** 2)))
+    chunk = max(1, min(chunk, CHUNK_ENTRIES // (passes * tokens ** 2)))
     acc = [{view: _Joint() for view in ("raw", "normalised")} for _ in model.blocks]
     rng = np.random.default_rng(seed)
     starts = range(0, samples, chunk)
     for start in progress(starts, desc="1/width correction", enabled=show_progress):
         size = min(chunk, samples - start)
-        k0, m0 = _initial(n, float(rho), size)
+        k0, m0 = _initial(n, float(rho), size, pairs)
         p = _Passes(k0, m0, step, pathwise=estimator != "likelihood-ratio",
                     ratio=estimator != "pathwise")
         z = _channel(k0, rng)  # the inputs' own N channels
         p.inject(_outer(z) - k0, z)
         for bi, block in enumerate(model.blocks):
             _layers(list(block), p, n, width, rng)
-            for view, vals in zip(("raw", "normalised"), _statistics(p.k, n), strict=True):
+            for view, vals in zip(("raw", "normalised"), _statistics(p.k, n, pooled[bi]),
+                                  strict=True):
                 acc[bi][view].add(_estimates(p, vals))
     out = []
     for bi, a in enumerate(acc, start=1):
         views = [a[view].view(width) for view in ("raw", "normalised")]
-        out.append(CorrectedBlock(bi, width, samples, *views, estimator=estimator))
+        out.append(CorrectedBlock(bi, width, samples, *views, estimator=estimator,
+                                  per_net=per_net))
     return out
 
 
-def correction_work(model: Model, samples: int, width: int, estimator: str = "auto") -> float:
+def correction_work(model: Model, samples: int, width: int, estimator: str = "auto",
+                    per_net: int = 1) -> float:
     """Work units of :func:`pattern_resolved_correction`: :data:`WORK_FACTOR` x the
     pattern-resolved route's ``samples x layers x (2n)^3`` for the pathwise estimator; 5/3 of
     that (five passes) plus ``samples x attention layers x (2n(n - 1))^3`` (the logits'
-    densities) when the likelihood ratio is used.
+    densities) when the likelihood ratio is used; with ``per_net > 1`` two input pairs share
+    each sample (``2n -> 4n``, ``2n(n - 1) -> 4n(n - 1)``: eight times the work).
 
     Examples
     --------
@@ -461,17 +533,19 @@ def correction_work(model: Model, samples: int, width: int, estimator: str = "au
     (pathwise), ``5/3`` of that plus ``24^3`` at width 256 (combined):
 
     >>> from nstheory.propagation.model import transformer
-
     >>> m = transformer(1, "random")
     >>> correction_work(m, 1, 32), correction_work(m, 1, 256)
     (12288.0, 34304.0)
+    >>> correction_work(m, 1, 32, per_net=20)
+    98304.0
     """
     estimator = _resolve_estimator(estimator, model, width)
-    work = WORK_FACTOR * pattern_work(model, samples)
+    scale = 8 if per_net > 1 else 1
+    work = WORK_FACTOR * pattern_work(model, samples) * scale
     if estimator == "pathwise":
         return work
     n = model.n_tokens
-    return work * 5 / 3 + samples * _attention_layers(model) * (2 * n * (n - 1)) ** 3
+    return work * 5 / 3 + samples * _attention_layers(model) * (2 * n * (n - 1)) ** 3 * scale
 
 
 def _attention_layers(model: Model) -> int:
