@@ -239,6 +239,17 @@ def _git(args: list[str], root=None) -> str | None:
     return out.stdout.strip() if out.returncode == 0 else None
 
 
+def _porcelain_paths(status: str) -> list[str]:
+    r"""The paths of ``git status --porcelain`` output, sorted; each line is a two-letter
+    status, a space and the path (``_git`` strips the output, so the first line may have
+    lost the status's leading space: split on whitespace instead of slicing).
+
+    >>> _porcelain_paths("M nstheory/a.py\n M nstheory/b.py\n?? new.py")
+    ['new.py', 'nstheory/a.py', 'nstheory/b.py']
+    """
+    return sorted(line.split(None, 1)[1] for line in status.splitlines() if line.strip())
+
+
 def config_hash(config) -> str:
     """SHA-256 (hex) of a configuration's canonical JSON (sorted keys, no spaces).
 
@@ -371,8 +382,7 @@ def provenance_block(config, producers, command=None, threads: dict | None = Non
         "format": PROVENANCE_FORMAT,
         "command": command,
         "commit": commit,
-        "uncommitted_changes": NOT_RECORDED if dirty is None else
-        sorted(line[3:] for line in dirty.splitlines()),
+        "uncommitted_changes": NOT_RECORDED if dirty is None else _porcelain_paths(dirty),
         "producers": producers,
         "versions": package_versions(),
         "machine": machine_info(),

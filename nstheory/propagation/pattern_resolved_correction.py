@@ -64,11 +64,22 @@ How the patterns are differentiated (``estimator``):
   pays for its cost, ~3x the pathwise one), ``pathwise`` below and for models without
   attention or with more than 8 tokens (the densities' size).
 
-Two views per block: ``raw`` (mean over tokens of ``K_{X_i Y_i}``, any number of input pairs
-per network) and ``normalised`` for **one input pair per network**: ``C / sqrt(Q_X Q_Y)``
-with ``C, Q`` averaged over the tokens (the Monte Carlo's per-network cosine with
-``per_net = 1``; with more pairs per network the ratio's bias also depends on how the pairs'
-fluctuations correlate through shared weights, which this route does not follow).
+Two views per block: ``raw`` (mean over tokens of ``K_{X_i Y_i}``; its mean does not depend
+on how many input pairs share a network) and ``normalised``, the Monte Carlo's per-network
+ratio ``C / sqrt(Q_X Q_Y)`` of ``C, Q`` averaged over the tokens and the network's
+``per_net`` input pairs. With one pair per network the ratio is taken per sample. With more,
+its mean also depends on how the pairs' statistics covary through the weights they share
+(the patterns of one network's pairs share ``W``; every layer's channels are shared), so
+each sample holds **two** input pairs of one network (a ``4n x 4n`` state: shared patterns
+``W'`` and shared channel deviations), and the statistic is the ratio's second-order
+expansion about a pilot run's mean ``mu`` (:class:`_Pooled`): with ``d_i = v_i - mu`` for
+the pairs' ``v = (C, Q_X, Q_Y)``, ``f(mu) + grad f . (d_1 + d_2)/2 + 1/2 [(1/m)(d_1' H d_1
++ d_2' H d_2)/2 + (1 - 1/m) d_1' H d_2]``, whose mean is, by exchangeability, that of the
+expansion at the average of ``m = per_net`` pairs. The expansion's own error at infinite
+width was measured on four pre-LN random-``W`` blocks: below ``1e-5`` against the exact
+pooled ratio of independent pairs for ``m`` = 1 to 100; without attention the pooled
+coefficient reproduces the deterministic recursion's same-pair and cross-pair vertices.
+The two-pair state costs eight times the one-pair state per sample.
 
 Examples
 --------
@@ -433,6 +444,9 @@ def pattern_resolved_correction(model: Model, rho: float, width: int, samples: i
         regression: never worse than either, 5/3 the passes), or ``"auto"``: combined from
         width :data:`AUTO_COMBINED_WIDTH` on (where the pathwise estimator's variance grows
         with the width), pathwise below it and for models without attention.
+    per_net : int, optional
+        Input pairs per network of the normalised view (``>= 1``; above 1, two pairs share
+        each sample: see the module docstring).
     show_progress : bool, optional
         A progress bar over the chunks.
 
