@@ -106,7 +106,7 @@ def register_cli(sub) -> None:
                    "correction differentiates the softmax patterns -- 'pathwise' (through the "
                    "Cholesky factor), 'likelihood-ratio' (reweighting the logits' Gaussian "
                    "density), 'combined' (both, mixed by regression) or 'auto' (default: "
-                   "combined from width 128 on, where the pathwise variance grows with the "
+                   "combined from width 64 on, where the pathwise variance grows with the "
                    "width; pathwise below)")
     p.add_argument("--state-dict", type=arg_input_file("file"), default=None, metavar="PATH",
                    help="an MLP's trained weights (torch.save-d state dict): intervals from "

@@ -57,12 +57,13 @@ How the patterns are differentiated (``estimator``):
 * ``combined``: both (five passes); the pathwise estimate is regressed on the two mean-zero
   differences (pathwise minus likelihood-ratio, and the weights' control variate), with the
   regression coefficients fitted on the same samples (an ``O(1/samples)`` bias) -- never
-  worse than either estimator alone, up to that fit. Measured standard deviations at block 4
-  (post-LN, four blocks, ``BENCHMARKS.md``): pathwise / combined ~21 / ~19 at width 32, ~200 /
-  ~74 at width 128, ~1100 / ~80 at width 256.
-* ``auto`` (the default): ``combined`` from width :data:`AUTO_COMBINED_WIDTH` on (where it
-  pays for its cost, ~3x the pathwise one), ``pathwise`` below and for models without
-  attention or with more than 8 tokens (the densities' size).
+  worse than either estimator alone, up to that fit. Measured per-sample standard deviations
+  of the block-4 coefficient (post-LN, four blocks, two runs, ``BENCHMARKS.md``): pathwise
+  ~20 at width 32, 25-180 at 64, 200-420 at 128, 800-1100 at 256 (heavy-tailed: its own
+  standard error moves from run to run); combined ~20, ~45, ~74, ~80.
+* ``auto`` (the default): ``combined`` from width :data:`AUTO_COMBINED_WIDTH` on (where the
+  pathwise tails start to matter; it costs ~3x the pathwise one), ``pathwise`` below and for
+  models without attention or with more than 8 tokens (the densities' size).
 
 Two views per block: ``raw`` (mean over tokens of ``K_{X_i Y_i}``; its mean does not depend
 on how many input pairs share a network) and ``normalised``, the Monte Carlo's per-network
@@ -124,7 +125,7 @@ PILOT_SEED_OFFSET = 7_000_001
 #: Estimators of the coefficient (module docstring).
 ESTIMATORS = ("auto", "pathwise", "likelihood-ratio", "combined")
 #: ``estimator="auto"`` uses ``"combined"`` from this width on, ``"pathwise"`` below it.
-AUTO_COMBINED_WIDTH = 128
+AUTO_COMBINED_WIDTH = 64
 #: Most row-differenced logits ``2n(n - 1)`` per attention layer the likelihood-ratio
 #: estimator accepts (``n <= 8`` tokens; one Cholesky factor of that size per layer, pass
 #: and sample).

@@ -226,8 +226,8 @@ def test_estimator_choice():
     from nstheory.propagation.pattern_resolved_correction import correction_work
 
     att = transformer(1, "random")
-    assert pattern_resolved_correction(att, 0.9, 127, samples=20)[0].estimator == "pathwise"
-    assert pattern_resolved_correction(att, 0.9, 128, samples=20)[0].estimator == "combined"
+    assert pattern_resolved_correction(att, 0.9, 63, samples=20)[0].estimator == "pathwise"
+    assert pattern_resolved_correction(att, 0.9, 64, samples=20)[0].estimator == "combined"
     assert pattern_resolved_correction(mlp(1), 0.9, 512, samples=20)[0].estimator == "pathwise"
     assert correction_work(att, 10, 32, "combined") > correction_work(att, 10, 32, "pathwise")
     with pytest.raises(NSTheoryError, match="estimator must be one of"):
