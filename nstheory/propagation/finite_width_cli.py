@@ -207,8 +207,8 @@ ROUTES_RANDOM = (
     "the likelihood ratio of their logits, or both mixed by regression: the estimator); "
     "corrected = mean field + "
     "coef / width, +- its standard error over the samples (a statistical route, the O(1/"
-    "width^2) remainder not included); remainder: its heuristic size (block/width) |coef|/"
-    "width, normalised view (not a bound); MC: random-weight torch networks, mean +- stderr over "
+    "width^2) remainder not included); rem: its heuristic size (block/width) |coef|/width per "
+    "view (not a bound); MC: random-weight torch networks, mean +- stderr over "
     "networks; z = (MC - prediction) / sqrt(se_MC^2 + se_prediction^2)")
 
 
@@ -313,7 +313,7 @@ def _run_random_attention(args, model, raw_rows) -> int:
 
     head = (f"{'layer':>5}  {'raw MF ± se':>21}  {'raw coef ± se':>21}  "
             f"{'raw corrected ± se':>21}  {'norm MF ± se':>21}  {'norm coef ± se':>21}  "
-            f"{'norm corrected ± se':>21}  {'remainder':>9}")
+            f"{'norm corrected ± se':>21}  {'rem raw':>8}  {'rem norm':>8}")
     if mc_norm is not None:
         head += (f"  {'MC raw ± se':>21}  {'z raw(1/N)':>10}  {'z raw(MF)':>9}  "
                  f"{'MC norm ± se':>21}  {'z(1/N)':>7}  {'z(MF)':>7}")
@@ -323,7 +323,8 @@ def _run_random_attention(args, model, raw_rows) -> int:
         for v in (r.raw, r.normalised):
             line += (f"  {pm(v.mean_field, v.mean_field_stderr)}  {pm(v.coef, v.coef_stderr)}"
                      f"  {pm(v.corrected, v.corrected_stderr)}")
-        line += f"  {d['remainder_scale_normalised']:>9.2g}"
+        line += (f"  {d['remainder_scale_raw']:>8.2g}  "
+                 f"{d['remainder_scale_normalised']:>8.2g}")
         if mc_norm is not None:
             def zf(x, w):
                 return f"{x:>{w}.2f}" if x is not None else f"{'n/a':>{w}}"

@@ -405,9 +405,11 @@ class _Pooled:
 
 def _expansion_points(model: Model, rho: float, width: int, samples: int, seed: int):
     """Per block, ``(C, Q, Q)`` of the pattern-resolved mean field (a pilot run of its own
-    seed): the points the pooled statistic is expanded about."""
-    from nstheory.propagation.pattern_resolved import pattern_resolved_mc
+    seed, at most ``samples``, fewer where the pattern-resolved route's work cap needs): the
+    points the pooled statistic is expanded about."""
+    from nstheory.propagation.pattern_resolved import MAX_WORK, pattern_resolved_mc
 
+    samples = max(2, min(samples, int(MAX_WORK // pattern_work(model, 1))))
     pilot = pattern_resolved_mc(model, rho, samples=samples, seed=seed, width=width,
                                 with_q=True)
     return [(c.mean, q.mean, q.mean) for c, q in pilot]

@@ -173,6 +173,8 @@ def test_cli_finite_width_with_random_attention(capsys):
     for d in out["layers"]:
         for v in (d["raw"]["corrected"], d["normalised"]["coef"], d["mc_normalised_mean"]):
             assert f"{v:.6f}" in text
+        for v in (d["remainder_scale_raw"], d["remainder_scale_normalised"]):
+            assert f"{v:.2g}" in text
     for d in out["layers"]:  # the heuristic remainder, (block / width) |coef| / width
         assert math.isclose(d["remainder_scale_normalised"],
                             d["layer"] / 32 * abs(d["normalised"]["coef"]) / 32)
@@ -237,3 +239,12 @@ def test_estimator_choice():
         pattern_resolved_correction(many, 0.9, 32, samples=20, estimator="combined")
     # auto falls back to the pathwise estimator where the densities would be too large
     assert pattern_resolved_correction(many, 0.9, 256, samples=4)[0].estimator == "pathwise"
+
+
+def test_pooled_pilot_fits_the_work_cap():
+    # many tokens: the pilot run (the pooled statistic's expansion points) shrinks to what the
+    # pattern-resolved route affords instead of refusing a request the main route accepts
+    # (uncapped: 20 000 x 6 layers x 60^3 = 2.6e10 > 1e10, refused)
+    model = transformer(1, "random", n_tokens=30)
+    (r,) = pattern_resolved_correction(model, 0.9, 32, samples=4, seed=1, per_net=3)
+    assert r.per_net == 3 and math.isfinite(r.normalised.corrected)
