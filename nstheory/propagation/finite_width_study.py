@@ -234,6 +234,11 @@ RANDOM_RUNS_F = [{**RANDOM_RUNS_C[0], "key": f"tf_random_{kind}_w{w}_p1_f",
 RANDOM_RUNS_G = [{**RANDOM_RUNS_C[0], "key": f"tf_random_preln_w{w}_p20_g", "width": w,
                   "n_nets": 10_000, "per_net": 20, "seed": 1500 + i}
                  for i, w in enumerate((24, 32))]
+#: the fifteenth set (``--set random-h``, its own file): the random-d pre-LN model at width 32
+#: again, 800 000 networks (seed 1600), predictions from 14 000 000 samples (``--predict
+#: 14000000``): the width-32 residual resolved, to bound the remainder's exponent from above.
+RANDOM_RUNS_H = [{**RANDOM_RUNS_D[1], "key": "tf_random_preln_w32_p1_h", "n_nets": 800_000,
+                  "seed": 1600}]
 #: samples and seed offset of the stored predictions of ``--predict``
 PREDICTION_SEED_OFFSET = 50_000
 #: seed step between the parts of a prediction too large for one call of the route
@@ -242,7 +247,7 @@ SETS = {"mlp": RUNS, "blocks": BLOCK_RUNS, "random": RANDOM_RUNS, "one-pair": ON
         "smooth": SMOOTH_RUNS, "pairs": PAIRS_RUNS, "leakage": LEAKAGE_RUNS,
         "leakage-b": LEAKAGE_RUNS_B, "random-b": RANDOM_RUNS_B, "random-c": RANDOM_RUNS_C,
         "random-d": RANDOM_RUNS_D, "random-e": RANDOM_RUNS_E, "random-f": RANDOM_RUNS_F,
-        "random-g": RANDOM_RUNS_G}
+        "random-g": RANDOM_RUNS_G, "random-h": RANDOM_RUNS_H}
 
 
 def measure(run: dict, n_nets: int | None = None) -> dict:
@@ -418,11 +423,11 @@ PREDICTION_PRODUCERS = ("nstheory/propagation/finite_width_study.py",
 def main(argv=None, command: str | None = None) -> int:
     """Run (or resume) the study into ``argv[0]``; ``--quick`` runs 1/50 of the networks;
     ``--set blocks`` / ``random`` / ``one-pair`` / ``smooth`` / ``pairs`` / ``leakage`` /
-    ``leakage-b`` / ``random-b`` / ... / ``random-g`` runs :data:`BLOCK_RUNS` /
+    ``leakage-b`` / ``random-b`` / ... / ``random-h`` runs :data:`BLOCK_RUNS` /
     :data:`RANDOM_RUNS` / :data:`ONE_PAIR_RUNS` / :data:`SMOOTH_RUNS` / :data:`PAIRS_RUNS` /
     :data:`LEAKAGE_RUNS` / :data:`LEAKAGE_RUNS_B` / :data:`RANDOM_RUNS_B` ...
-    :data:`RANDOM_RUNS_G` instead of :data:`RUNS` (each into its own file); ``--predict
-    SAMPLES`` (sets ``random-c`` to ``random-g``) then
+    :data:`RANDOM_RUNS_H` instead of :data:`RUNS` (each into its own file); ``--predict
+    SAMPLES`` (sets ``random-c`` to ``random-h``) then
     stores the sampled 1/width-corrected predictions (:func:`predict`) under
     ``predictions``, with their own provenance block.
 
@@ -435,7 +440,7 @@ def main(argv=None, command: str | None = None) -> int:
     argv : list of str, optional
         ``[OUT.json, ["--quick"], ["--set", "mlp" | "blocks" | "random" | "one-pair" |
         "smooth" | "pairs" | "leakage" | "leakage-b" | "random-b" | "random-c" | "random-d" |
-        "random-e" | "random-f" | "random-g"],
+        "random-e" | "random-f" | "random-g" | "random-h"],
         ["--predict", SAMPLES]]``
         (default:
         ``sys.argv[1:]``).
@@ -466,7 +471,7 @@ def main(argv=None, command: str | None = None) -> int:
     if not argv or argv[0].startswith("-"):
         raise NSTheoryError("usage: python -m nstheory.propagation.finite_width_study OUT.json "
                             "[--quick] [--set mlp|blocks|random|one-pair|smooth|pairs|leakage|"
-                            "leakage-b|random-b|random-c|...|random-g] "
+                            "leakage-b|random-b|random-c|...|random-h] "
                             "[--predict SAMPLES]")
     out = Path(argv[0])
     quick = "--quick" in argv
@@ -495,7 +500,7 @@ def main(argv=None, command: str | None = None) -> int:
         i = argv.index("--predict")
         if not name.startswith("random-") or name == "random-b":
             raise NSTheoryError("--predict stores the 1/width-corrected pattern-resolved "
-                                "predictions of the random-W sets random-c to random-g only")
+                                "predictions of the random-W sets random-c to random-h only")
         predict_samples = check_int(argv[i + 1] if i + 1 < len(argv) else "", "--predict",
                                     lo=2)
     for run in runs:

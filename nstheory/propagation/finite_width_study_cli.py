@@ -1,6 +1,6 @@
 """``nstheory finite-width-study OUT.json [--set SET] [--quick]`` (SET: mlp, blocks, random,
 one-pair, smooth, pairs, leakage, leakage-b, random-b, random-c, random-d, random-e,
-random-f or random-g) [--predict
+random-f, random-g or random-h) [--predict
 SAMPLES]: run or resume a stored finite-width
 Monte Carlo study (:mod:`~nstheory.propagation.finite_width_study`).
 
@@ -11,7 +11,7 @@ when a study runs).
 from __future__ import annotations
 
 SETS = ("mlp", "blocks", "random", "one-pair", "smooth", "pairs", "leakage", "leakage-b",
-        "random-b", "random-c", "random-d", "random-e", "random-f", "random-g")
+        "random-b", "random-c", "random-d", "random-e", "random-f", "random-g", "random-h")
 
 
 def register_cli(sub) -> None:
@@ -49,12 +49,14 @@ def register_cli(sub) -> None:
         "correction at a large width, by its combined estimator; predictions beyond the "
         "route's work cap are pooled from parts) or 'random-f' (the random-d models at widths "
         "24 and 48: the remainder's exponent) or 'random-g' (pre-LN at widths 24 and 32 with "
-        "20 input pairs per network: the correction's normalised view with several pairs).")
+        "20 input pairs per network: the correction's normalised view with several pairs) or "
+        "'random-h' (the random-d pre-LN model at width 32 with 800 000 networks and a "
+        "prediction from 14 000 000 samples: the width-32 residual resolved).")
     p.add_argument("out", help="the study's JSON file (created or resumed)")
     p.add_argument("--set", default="mlp", choices=SETS, help="which set of runs (default mlp)")
     p.add_argument("--quick", action="store_true", help="1/50 of the networks (a smoke run)")
     p.add_argument("--predict", type=int, default=None, metavar="SAMPLES",
-                   help="with --set random-c to random-g: also store the "
+                   help="with --set random-c to random-h: also store the "
                    "1/width-corrected "
                    "pattern-resolved "
                    "predictions from SAMPLES samples per run")
