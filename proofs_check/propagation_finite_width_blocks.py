@@ -934,20 +934,28 @@ c.check("monte-carlo", name="held_out_mc_random_c", uses=_CORRECTION_USES)(
 
 # --------------------------------------------------------------------------------------------
 #: the remainder of that correction: pre-/post-LN at widths 16-64, 400 000 networks each
-#: (random-d: widths 16, 32, 64; random-f: 24, 48)
+#: (random-d: widths 16, 32, 64; random-f: 24, 48), and the pre-LN width-32 residual again
+#: with 14x the prediction samples (random-h)
 RANDOM_D_DATA = DATA.with_name("propagation_finite_width_random_d.json")
 RANDOM_F_DATA = DATA.with_name("propagation_finite_width_random_f.json")
+RANDOM_H_DATA = DATA.with_name("propagation_finite_width_random_h.json")
 RANDOM_D_WIDTHS = (16, 24, 32, 48, 64)
 RANDOM_D_BLOCKS = (3, 4)
 
 
+def _remainder_files(kind: str):
+    """The study files (and key suffixes) the ``kind`` check reads: random-h only pre-LN."""
+    files = [(RANDOM_D_DATA, "d"), (RANDOM_F_DATA, "f")]
+    return [*files, (RANDOM_H_DATA, "h")] if kind == "preln" else files
+
+
 def _remainder_runs(kind: str):
-    """Per width of :data:`RANDOM_D_WIDTHS`: the ``kind`` run and its prediction, or a reason
-    they are absent."""
+    """Per width of :data:`RANDOM_D_WIDTHS`: the ``kind`` runs with their predictions, or a
+    reason they are absent."""
     from nstheory.store import load_json
 
     out = {}
-    for path, suffix in ((RANDOM_D_DATA, "d"), (RANDOM_F_DATA, "f")):
+    for path, suffix in _remainder_files(kind):
         if not path.exists():
             return f"{path.name} absent"
         data = load_json(path)
@@ -956,14 +964,27 @@ def _remainder_runs(kind: str):
             if key.startswith(f"tf_random_{kind}_") and key.endswith(f"_p1_{suffix}"):
                 if "blocks" not in preds.get(key, {}):
                     return f"{path.name}: prediction for {key} absent"
-                out[run["width"]] = (run, preds[key]["blocks"])
+                out.setdefault(run["width"], []).append((run, preds[key]["blocks"]))
     missing = [w for w in RANDOM_D_WIDTHS if w not in out]
     return f"{kind} runs at widths {missing} absent" if missing else out
 
 
+def _residual(runs, block: int):
+    """MC minus corrected at ``block`` and its standard error; several runs at one width are
+    combined by inverse-variance weights (fixed before random-h ran)."""
+    pairs = []
+    for run, blocks in runs:
+        p = blocks[block - 1]["normalised"]
+        pairs.append((run["mean"][block - 1] - p["corrected"],
+                      math.hypot(run["stderr"][block - 1], p["corrected_stderr"])))
+    weights = [1 / e ** 2 for _, e in pairs]
+    return (sum(w * r for w, (r, _) in zip(weights, pairs, strict=True)) / sum(weights),
+            1 / math.sqrt(sum(weights)))
+
+
 def _remainder_order(kind: str):
-    """The residual-order check of the ``kind`` (``preln`` / ``postln``) runs of random-d and
-    random-f."""
+    """The residual-order check of the ``kind`` (``preln`` / ``postln``) runs of random-d,
+    random-f (and random-h)."""
     def check():
         from nstheory.propagation.residual_scaling import fit_exponent
         from proofs_check.propagation_finite_width import _second_order
@@ -973,14 +994,9 @@ def _remainder_order(kind: str):
             return no_stored_measurement(runs)
         res, se = [], []
         for b in RANDOM_D_BLOCKS:
-            r, e = [], []
-            for w in RANDOM_D_WIDTHS:
-                run, blocks = runs[w]
-                p = blocks[b - 1]["normalised"]
-                r.append(run["mean"][b - 1] - p["corrected"])
-                e.append(math.hypot(run["stderr"][b - 1], p["corrected_stderr"]))
-            res.append(r)
-            se.append(e)
+            pairs = [_residual(runs[w], b) for w in RANDOM_D_WIDTHS]
+            res.append([r for r, _ in pairs])
+            se.append([e for _, e in pairs])
         out = _second_order(RANDOM_D_WIDTHS, RANDOM_D_BLOCKS, res, se)
         fit = fit_exponent(RANDOM_D_WIDTHS, res, se)
         if fit.hi >= GRID_END or fit.lo <= 0:  # fixed before the sets ran: unresolved side
@@ -988,7 +1004,7 @@ def _remainder_order(kind: str):
             out.quantities.append(("interval reaches the scanned grid's end (0 or "
                                    f"{GRID_END:g}): that side is unresolved", "inconclusive"))
         return out
-    return reports_study((RANDOM_D_DATA, RANDOM_F_DATA))(check)
+    return reports_study(tuple(path for path, _ in _remainder_files(kind)))(check)
 
 
 #: the end of :func:`~nstheory.propagation.residual_scaling.fit_exponent`'s default grid
@@ -1034,8 +1050,8 @@ for _kind in ("preln", "postln"):
     c.check("monte-carlo", name=f"fitted_exponent_{_kind}_widths_16_64",
             uses=("nstheory.propagation.torch_model.monte_carlo",
                   "nstheory.propagation.residual_scaling.fit_exponent",
-                  "data:propagation_finite_width_random_d.json",
-                  "data:propagation_finite_width_random_f.json"))(_remainder_order(_kind))
+                  *(f"data:{path.name}" for path, _ in _remainder_files(_kind))))(
+        _remainder_order(_kind))
 
 
 # --------------------------------------------------------------------------------------------

@@ -257,8 +257,8 @@ def _logit_pairs(n: int, tokens: int):
 
 def _logit_log_density(k, logits, n: int):
     """Log density (up to a constant) of the patterns' row-differenced logits (``2n(n - 1)``
-    per input pair)
-    of ``logits`` (the unscaled ``L W' L^T``) when ``L L^T = k``: the logits are Gaussian with
+    per input pair) of ``logits`` (the unscaled ``L W' L^T``) when ``L L^T = k``: the logits
+    are Gaussian with
     ``Cov(M_ab, M_cd) = k_ac k_bd``, so the differences ``M_ab - M_al`` have covariance
     ``k_ac (k_bd - k_b,l' - k_l,d + k_l,l')``."""
     q, key, last = _logit_pairs(n, k.shape[-1])
