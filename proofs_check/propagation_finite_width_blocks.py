@@ -1122,9 +1122,12 @@ c = claim(
           r"\forall \ell \le 12",
     provenance="new",
     evidence=CORRECTION_EVIDENCE + (
-        "At width 256 the pathwise estimator's standard error was 7-10x the Monte Carlo's (the "
-        "softmax's curvature near ties is O(d)); the combined estimator (pathwise and "
-        "likelihood-ratio derivatives of the patterns, mixed by regression) brings it to ~3x. "
+        "At width 256 the pathwise estimator is heavy-tailed (the softmax's curvature near ties "
+        "is O(d); its standard error at 100 000 samples was 7-10x that of a 20 000-pair Monte "
+        "Carlo); the combined estimator (pathwise and likelihood-ratio derivatives of the "
+        "patterns, mixed by regression) has 10-14x smaller per-sample spread at block 4 of a "
+        "four-block stack (BENCHMARKS.md); here its corrected values' standard errors are "
+        "0.0001-0.0016, 0.3-4.5x the Monte Carlo's. "
         "Built after a width-256 post-LN run (100 pairs per network, seed 0) had sat 1-3.4 "
         "standard errors below the pattern-resolved mean field at layers 5-12. Model, sizes, "
         "threshold and verdict rule fixed in writing before the set ran: `nstheory "
