@@ -1041,7 +1041,13 @@ c = claim(
         "+0.0068, +0.0028, +0.0018, +0.0002, +0.0018 (+- 0.0006-0.0016); exponents pre-LN 2.48 "
         "[1.6, 4: the grid's end, inconclusive], post-LN 2.23 [1.54, 3.27] (verified). Both "
         "intervals now exclude 1 (the wrong-coefficient alternative); the pre-LN upper side "
-        "stays open because the width-64 residual is not resolved."
+        "stayed open because no residual beyond width 24 was resolved. Then, fixed in writing "
+        "before it ran, `--set random-h --predict 14000000` (propagation_finite_width_random_h."
+        "json: the pre-LN model at width 32 again, seed 1600, 800 000 networks, predictions "
+        "from 14 000 000 samples in 14 parts, since the prediction's error dominated), its "
+        "width-32 residual pooled with random-d's by inverse variance: +0.00065 +- 0.00016 and "
+        "+0.00085 +- 0.00016 at blocks 3 and 4 (pooled block 4: +0.00086 +- 0.00015); pre-LN "
+        "exponent 2.02 [1.52, 2.56] (verified)."
     ),
     fast=False,
     single_evidence="the residual exists only as a Monte Carlo measurement",

@@ -148,8 +148,8 @@ def remainder_scale(layer: int, coef: float, width: int) -> float:
     ``|MC - corrected|``: 0.3-0.75 of it for ReLU MLPs (widths 16-64, depths 4-20, 20 pairs
     per network; 0.94-1.02 with one pair per network at width 64, layers 8-10, and twice it,
     of the other sign, at layer 1), 0.8-4.7 of it for a GELU MLP with ``sigma2 = 2`` (widths
-    32-256, layers 6-10), 0.52-0.68 of it (the Monte Carlo above the corrected value) for
-    random query-key transformer blocks (pre- and post-LN, one pair per network, widths 16-24,
+    32-256, layers 6-10), 0.52-0.80 of it (the Monte Carlo above the corrected value) for
+    random query-key transformer blocks (pre- and post-LN, one pair per network, widths 16-32,
     blocks 2-4, wherever resolved): an order-of-magnitude guide only.
 
     Parameters
