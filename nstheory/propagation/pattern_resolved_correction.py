@@ -330,8 +330,10 @@ def _layers(layers, p: _Passes, n: int, width: int, rng, skip=None) -> None:
             kin = p.k[0]  # the passes are replaced below, not changed in place
             w = rng.standard_normal(kin.shape)
             c = logit_scale(layer.scale, width) * width
-            chol = _cholesky(p.k)
-            logits = chol @ w[None] @ np.swapaxes(chol, -1, -2)
+            own = [0, *p.path]  # the passes whose patterns follow their own Gram matrices
+            chol = _cholesky(p.k[own])
+            logits = np.empty_like(p.k)
+            logits[own] = chol @ w[None] @ np.swapaxes(chol, -1, -2)
             if p.ratio:  # the ratio passes keep the unperturbed logits, reweighted
                 base = _logit_log_density(kin, logits[0], n)
                 for j in p.ratio:
