@@ -19,6 +19,7 @@ from nstheory.claims import claim, compare_holds, compare_z
 LATTICE = "nstheory.attention.pattern_moments.softmax_consistency"
 SIGMOID = "nstheory.attention.pattern_moments.softmax_consistency_two_tokens"
 SAMPLING = "proofs_check.attention_finite_d_moments._softmax_sampling"
+CERTIFIED = "nstheory.attention.certified_softmax.consistency_certified"
 
 # the values the claim states (9 significant digits)
 S4_16_081 = 0.655380581
@@ -79,6 +80,23 @@ def _():
                          [("S_2(16, 0.81) = 2 E[sigmoid sigmoid], 2-D trapezoid", v2),
                           ("stated", S2_16_081)],
                          tolerance="within 5e-10 (the 9th digit)")
+
+
+@c.check("certified", name="arb_enclosure", uses=(CERTIFIED,))
+def _():
+    from nstheory.attention.certified_softmax import consistency_certified
+
+    rows, ok = [], True
+    for n, stated in ((4, S4_16_081), (2, S2_16_081)):
+        ball = consistency_certified(n, 16.0, 0.81, digits=12)
+        lo, hi = float(ball.lower()), float(ball.upper())
+        good = stated - 5e-10 <= lo and hi <= stated + 5e-10
+        ok &= good
+        rows.append((f"S_{n}(16, 0.81), certified enclosure (arb; same Gumbel-max "
+                     "representation as the lattice, every error bounded)",
+                     f"[{lo:.12f}, {hi:.12f}]"))
+    return compare_holds(ok, rows, tolerance="the enclosure inside the stated value +- 5e-10 "
+                         "(the 9th digit)")
 
 
 @c.check("monte-carlo", name="direct_sampling_n4", uses=(SAMPLING,))

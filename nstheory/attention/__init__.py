@@ -5,6 +5,7 @@ Modules: :mod:`~nstheory.attention.layer` (the batched torch layer),
 :mod:`~nstheory.attention.consistency` (the factor ``s_n(r)``: closed forms, quadrature, arb),
 :mod:`~nstheory.attention.certified` (certified enclosures of ``s_n(r)`` for any ``n``),
 :mod:`~nstheory.attention.pattern_moments` (softmax pattern moments at finite ``d``),
+:mod:`~nstheory.attention.certified_softmax` (their certified enclosures),
 :mod:`~nstheory.attention.identity_finite_d` (the identity-``W`` layer's Stab and self-weight
 exactly in ``d``, deterministic), :mod:`~nstheory.attention.random_finite_d` (the random-``W``
 and low-rank-``W`` layers' Stab at finite ``d`` for any ``n``, ``W`` and the other tokens
@@ -21,6 +22,10 @@ from nstheory._lazy import lazy_exports
 _MODULES = {
     "certified": (
         "certified_grid", "s_n_certified", "s_n_certified_range",
+    ),
+    "certified_softmax": (
+        "LATTICE_CAP", "MAX_TOKENS", "R_LATTICE_MAX", "consistency_certified",
+        "consistency_certified_range", "self_weight_certified",
     ),
     "consistency": (
         "quadrature_grid", "s2_closed_form", "s3_closed_form", "s_n", "s_n_arb",

@@ -5,7 +5,7 @@ Sub-commands::
     nstheory attention stab --n N --d D --rho R --mode identity|lowrank|random [--rank K]
         [--scale sqrt|linear|none] [--samples S] [--hard] [--causal] [--device auto|cpu|cuda]
         [--seed S] [--cq-points P] [--cq-replicates R] [--json]
-    nstheory attention s --n N --r R [--dps D] [--json]
+    nstheory attention s --n N --r R [--dps D] [--sigma SIGMA] [--json]
 
 ``stab`` prints the reconstructed theory value(s) and the Monte Carlo estimate of the **raw
 uncentred** ``Stab_rho(f_ij) = E[f_ij(X) f_ij(Y)]`` of coordinate ``(i, j)`` (query ``i = n``,
@@ -20,7 +20,10 @@ integrates ``W`` and the other tokens exactly and samples only the query pair
 of ``n`` i.i.d. bivariate-normal pairs with correlation ``r`` coincides (``--json``: keys
 ``value`` (decimal string), ``n``, ``r``, ``dps``, ``method``), and beside it a *certified*
 enclosure (``certified``: ``lo``, ``hi`` outward-rounded decimal strings, ``radius``) from
-:func:`nstheory.attention.certified.s_n_certified` (any ``n <= 256``).
+:func:`nstheory.attention.certified.s_n_certified` (any ``n <= 256``). With ``--sigma`` it
+prints the softmax pattern moment ``S_n(sigma, r)`` of random-``W`` attention at finite ``d``
+instead (``r = 1``: the self-weight ``w``), the float lattice value beside a certified enclosure
+(:mod:`nstheory.attention.certified_softmax`).
 """
 
 from __future__ import annotations
@@ -78,6 +81,8 @@ def run_s(args) -> int:
     from nstheory.numerics import ball_bounds, mp_str
     from nstheory.validate import parse_real
 
+    if getattr(args, "sigma", None) is not None:
+        return _run_softmax_s(args)
     n = check_int(args.n, "--n", lo=1, hi=256)
     check_rho(parse_real(args.r, "--r"), "--r")
     dps = check_int(args.dps, "--dps", lo=1, hi=30)
@@ -115,6 +120,54 @@ def run_s(args) -> int:
         else:
             print(f"  certified enclosure: [{cert['lo']}, {cert['hi']}]  (radius "
                   f"{cert['radius']}; {cert['method']})")
+    return 0
+
+
+def _run_softmax_s(args) -> int:
+    """``attention s --sigma``: the softmax pattern moment ``S_n(sigma, r)`` (``r = 1``: the
+    self-weight ``w``), float lattice value with its error estimate and certified enclosure.
+
+    Examples
+    --------
+    >>> import contextlib, io
+    >>> from nstheory.cli import main
+    >>> buf = io.StringIO()
+    >>> with contextlib.redirect_stdout(buf):
+    ...     code = main(["attention", "s", "--n", "4", "--r", "0.81", "--sigma", "16"])
+    >>> code, buf.getvalue().splitlines()[0][:34]
+    (0, 'S_4(sigma=16, r=0.81) = 0.65538058')
+    """
+    from nstheory.attention.certified_softmax import consistency_certified
+    from nstheory.attention.pattern_moments import softmax_consistency
+    from nstheory.errors import check_int, check_rho
+    from nstheory.numerics import ball_bounds
+    from nstheory.validate import parse_real
+
+    n = check_int(args.n, "--n", lo=1, hi=256)
+    r = float(check_rho(parse_real(args.r, "--r"), "--r"))
+    sigma = parse_real(args.sigma, "--sigma")
+    if not sigma >= 0 or sigma == float("inf"):
+        raise NSTheoryError(f"--sigma must be finite and >= 0, got {args.sigma!r}")
+    dps = check_int(args.dps, "--dps", lo=1, hi=15)
+    value, err = softmax_consistency(n, sigma, r)
+    ball = consistency_certified(n, sigma, r, digits=dps)
+    lo, hi = ball_bounds(ball, dps + 3)
+    quantity = ("S_n(sigma, r) = E sum_k softmax(sigma G)_k softmax(sigma G')_k, G, G' "
+                "standard normal in R^n, coordinate correlation r (r = 1: self-weight w)")
+    method = ("trapezoid rules with rigorous strip-analyticity and truncation error bounds "
+              "(or the Mehler bracket), arb ball arithmetic (certified)")
+    if args.json:
+        print(json.dumps({"quantity": quantity, "n": n, "sigma": sigma, "r": r,
+                          "value": value, "error_estimate": err,
+                          "method": "Gumbel-max lattice quadrature (float64; step-halving "
+                          "error estimate, not a bound)",
+                          "certified": {"lo": lo, "hi": hi,
+                                        "radius": f"{float(ball.rad()):.3g}",
+                                        "method": method}}))
+    else:
+        print(f"S_{n}(sigma={args.sigma}, r={args.r}) = {value:.12g}    [Gumbel-max lattice "
+              f"quadrature (float64), error estimate {err:.2g}]")
+        print(f"  certified enclosure: [{lo}, {hi}]  (radius {float(ball.rad()):.3g}; {method})")
     return 0
 
 
@@ -365,7 +418,12 @@ def register_cli(subparsers) -> None:
     pr = sub.add_parser("s", help="permutation-consistency factor s_n(r)")
     pr.add_argument("--n", type=int, required=True, help="pairs (tokens), 1..256")
     pr.add_argument("--r", required=True, help="pair correlation r in [-1, 1] (r = rho^2)")
-    pr.add_argument("--dps", type=int, default=15, help="digits printed and certified (1..30)")
+    pr.add_argument("--dps", type=int, default=15, help="digits printed and certified (1..30; "
+                    "1..15 with --sigma)")
+    pr.add_argument("--sigma", default=None,
+                    help="finite logit scale: print the softmax pattern moment S_n(sigma, r) "
+                    "(random-W attention at finite d, sigma^2 = c^2 d^2 Q (Q - P); r = 1: the "
+                    "self-weight w) with its certified enclosure, instead of s_n(r)")
     pr.add_argument("--json", action="store_true")
     pr.set_defaults(func=run_s)
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])

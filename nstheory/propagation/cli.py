@@ -280,9 +280,9 @@ def _semantics(model, slack: float, width: int | None) -> str:
     if atts and atts[0].mode == "random" and atts[0].d is not None:
         text += (f"; random-W attention at head dimension d = {atts[0].d} (the width): pattern "
                  "moments s, w, t, t2 of a softmax of Gaussian logits at that d (token Gram "
-                 "matrices at their averages, W integrated out exactly), each enclosed to +- "
-                 "its quadrature error estimate (step halving; not a rigorous bound) plus "
-                 "proved Lipschitz bounds times the state's radius. This encloses the "
+                 "matrices at their averages, W integrated out exactly), each a certified "
+                 "enclosure (arb; rigorous quadrature and truncation error bounds) widened "
+                 "by proved Lipschitz bounds times the state's radius. This encloses the "
                  "mean-field value at d only up to the first layer acting non-linearly on an "
                  "attention output (column exact?); later layers are a moment closure (the "
                  "random attention pattern makes the tokens' Gram matrix random) - the "
@@ -339,8 +339,8 @@ def _enclosure_verdict(extras: list[dict]) -> tuple[bool | None, float | None]:
     return all(flags), (max(tight) if tight else None)
 
 
-PR_LEGEND = ("exact? = yes where the certified interval encloses the mean-field value at d (up to "
-             "the pattern moments' quadrature error estimate): up to the first layer that acts "
+PR_LEGEND = ("exact? = yes where the certified interval encloses the mean-field value at d "
+             "(pattern moments certified): up to the first layer that acts "
              "non-linearly on the output of a random-W attention layer; after it the scalar rules "
              "average the tokens' Gram matrix over the random attention pattern (a moment "
              "closure, not an enclosure). pattern-resolved = width -> infinity value at d with "

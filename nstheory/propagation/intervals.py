@@ -13,10 +13,10 @@ Rules on top of plain ball arithmetic:
 * random-``W`` attention with a head dimension ``d`` (``Attention(d=...)``, what
   ``nstheory propagate`` builds, ``d`` = the width): the pattern moments of a softmax of
   Gaussian logits at that ``d`` (:func:`nstheory.attention.pattern_moments.finite_d_pattern_balls`:
-  value at the state's midpoint, widened by the quadrature error *estimate* and by proved
-  Lipschitz bounds times the state's radius, plus ``eps``). The interval then contains the
-  mean-field value *at that* ``d`` (token Gram matrices concentrated, logits exactly Gaussian
-  over ``W``) up to the quadrature error estimate, which is not a rigorous bound;
+  certified enclosures at the state's midpoint, :mod:`nstheory.attention.certified_softmax`,
+  widened by proved Lipschitz bounds times the state's radius, plus ``eps``). The interval
+  then contains the mean-field value *at that* ``d`` (token Gram matrices concentrated, logits
+  exactly Gaussian over ``W``);
 * otherwise attention pattern moments are intervals: identity / low-rank ``s, w in [1 - eps, 1]``,
   ``t, t2 in [0, eps]`` (``eps = pattern_slack``); random: ``w in [1 - eps, 1]``,
   ``s in s_n(r^2) +- eps`` while the tokens are independent and centred (``M = D = P = 0``;
