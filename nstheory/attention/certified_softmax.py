@@ -72,6 +72,7 @@ from __future__ import annotations
 import math
 from statistics import NormalDist
 
+from nstheory.attention.certified import _trapezoid_bound
 from nstheory.errors import NSTheoryError, check_int
 from nstheory.numerics import arb_precision, bits_for_digits
 
@@ -203,16 +204,6 @@ def _law_table(k: int, pdf: bool, tau: float, sigma: float, y0, delta, count: in
         v = v + rad
         out.append(v.intersection(unit) if not pdf else v.intersection(arb(0).union(v.upper())))
     return out
-
-
-def _trapezoid_bound(M_log, alpha, h):
-    return 2 * M_log.exp() / ((2 * alpha * _pi() / h).exp() - 1)
-
-
-def _pi():
-    from flint import arb
-
-    return arb.pi()
 
 
 def _check(n, sigma, digits):
