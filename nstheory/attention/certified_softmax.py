@@ -70,6 +70,7 @@ Two tokens, checked against the independent one-dimensional route
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from statistics import NormalDist
 
 from nstheory.attention.certified import _trapezoid_bound
@@ -252,6 +253,15 @@ def self_weight_certified(n: int, sigma: float, digits: int = 10):
         return arb(1)
     if sigma == 0.0:
         return arb(1) / n
+    return _self_weight_ball(n, sigma, digits)
+
+
+@lru_cache(maxsize=1024)
+def _self_weight_ball(n: int, sigma: float, digits: int):
+    """The ball of :func:`self_weight_certified` (cached: every consistency call needs ``w``
+    for its Mehler bracket; arb balls are immutable)."""
+    from flint import arb
+
     with arb_precision(bits=bits_for_digits(digits + 8) + 2 * n.bit_length()):
         if sigma > 1e4:
             h = arb(n * (n - 1)) / (arb(sigma) * arb.pi().sqrt())
