@@ -24,7 +24,8 @@ _MODULES = {
         "certified_grid", "s_n_certified", "s_n_certified_range",
     ),
     "certified_softmax": (
-        "LATTICE_CAP", "MAX_TOKENS", "R_LATTICE_MAX", "consistency_certified",
+        "LATTICE_CAP", "LATTICE_MIN_SIGMA", "MAX_TOKENS", "R_LATTICE_MAX", "SMALL_SIGMA",
+        "consistency_certified",
         "consistency_certified_range", "self_weight_certified",
     ),
     "consistency": (

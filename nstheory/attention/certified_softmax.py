@@ -48,8 +48,11 @@ are log-concave (Gaussian and Gumbel are), so unimodal, with maxima ``<= 1/sqrt(
 ``<= 1/sqrt(2 pi (1 - r^2))``. Outer-grid truncation uses ``P(X <= L) <= Phi(L - t) +
 exp(-e^(-sigma t))`` and ``P(X > U) <= Phi(-(U - t)) + e^(-sigma t)``.
 
-Where the lattice would be too large (``sigma`` small, ``|r|`` near 1, or ``|r|`` tiny) the
-value is the Mehler bracket, rigorous given the certified ``w``:
+For ``sigma <`` :data:`SMALL_SIGMA` the self-weight is integrated in the scaled variable
+``sigma a``, whose strip comes from the ``X_k`` parts (``int |p_k(x + iy)| dx = cos(y)^-k``,
+``|exp(-e^(-(x + iy)))| <= 1``) and does not shrink with ``sigma``. Where the two-dimensional
+lattice would be too large (``sigma`` below about 0.25, ``|r|`` near 1, or ``|r|`` tiny) the
+consistency is the Mehler bracket, rigorous given the certified ``w``:
 ``S_n(r) = 1/n + c_1 r + sum_{k >= 2} c_k r^k`` with ``c_1 = sigma^2 (1 - w)^2 / (n - 1)``,
 ``c_k >= 0`` and ``sum_{k >= 1} c_k = w - 1/n``; every lattice value is also intersected with it.
 
@@ -77,8 +80,8 @@ from nstheory.attention.certified import _trapezoid_bound
 from nstheory.errors import NSTheoryError, check_int
 from nstheory.numerics import arb_precision, bits_for_digits
 
-__all__ = ["LATTICE_CAP", "MAX_TOKENS", "R_LATTICE_MAX", "consistency_certified",
-           "consistency_certified_range", "self_weight_certified"]
+__all__ = ["LATTICE_CAP", "LATTICE_MIN_SIGMA", "MAX_TOKENS", "R_LATTICE_MAX", "SMALL_SIGMA",
+           "consistency_certified", "consistency_certified_range", "self_weight_certified"]
 
 _NORMAL = NormalDist()
 #: Most tokens accepted.
@@ -89,6 +92,11 @@ LATTICE_CAP = 500
 #: The two-dimensional rule is used for ``R_LATTICE_MIN <= |r| <= R_LATTICE_MAX``.
 R_LATTICE_MAX = 0.995
 R_LATTICE_MIN = 1e-5
+#: Below this ``sigma`` the self-weight is integrated in the scaled variable ``sigma a``.
+SMALL_SIGMA = 0.25
+#: Below this ``sigma`` (where its range ``~ 1/sigma`` exceeds :data:`LATTICE_CAP` anyway) the
+#: consistency is the Mehler bracket alone, whose width is ``O(sigma^4)``.
+LATTICE_MIN_SIGMA = 0.01
 #: Largest convolution table (inner lattice points).
 _TABLE_CAP = 200_000
 #: Strip half-widths of the inner rules (``cos(1.2) = 0.36``).
@@ -266,7 +274,72 @@ def _self_weight_ball(n: int, sigma: float, digits: int):
         if sigma > 1e4:
             h = arb(n * (n - 1)) / (arb(sigma) * arb.pi().sqrt())
             return (1 - h).union(arb(1))
+        if sigma < SMALL_SIGMA:
+            return _self_weight_scaled(n, sigma, 10.0 ** -digits)
         return _self_weight(n, sigma, 10.0 ** -digits)
+
+
+def _self_weight_scaled(n: int, sigma: float, eps: float):
+    """``w`` for small ``sigma`` in the scaled variable ``a' = sigma a``:
+    ``w = n int q~(a') Psi~(a')^(n-1) da'`` with ``q~`` the density of ``sigma Z + X_2`` and
+    ``Psi~`` the distribution function of ``sigma Z + X_1``. Its strip comes from the
+    ``X_k`` parts (``int |q~(x + iy)| dx <= cos(y)^-2``, ``|Psi~| <= 1`` for ``|y| < pi/2``),
+    so the step does not shrink with ``sigma``; the inner averages over ``Z`` are trapezoid
+    rules evaluated at every outer node (no lattice alignment)."""
+    from flint import arb
+
+    pi = arb.pi()
+    sig = arb(sigma)
+    lam = math.log(16.0 * n / eps)
+    alpha = arb(_STRIP)
+    h_f = 2 * math.pi * _STRIP / lam
+    # inner rule over Z (strip beta, theta = sigma beta <= _STRIP)
+    eps_in = eps / (64.0 * n * n)
+    lam_in = math.log(2e3 / eps_in)
+    beta = arb(min(3.0, _STRIP / sigma))
+    step = 2 * math.pi * float(beta) / lam_in
+    z_max = math.sqrt(2 * lam_in) + 1.0
+    J = math.ceil(z_max / step)
+    step_b = arb(step)
+    zs = [sig * j * step_b for j in range(-J, J + 1)]
+    omega = [step_b * _phi_pdf(j * step_b) for j in range(-J, J + 1)]
+    sup2 = 4 * arb(-2).exp()  # sup of p_2
+    cos_t = (sig * beta).cos()
+    disc = 2 * (beta * beta / 2).exp() / ((2 * pi * beta / step_b).exp() - 1)
+    z_tail = 2 * _phi_cdf(-J * step_b)
+    rad_q = arb(0, (disc * 4 * arb(-2).exp() / (cos_t * cos_t) + z_tail * sup2).abs_upper())
+    rad_c = arb(0, (disc + z_tail).abs_upper())
+    # outer range
+    e1 = (eps / (8.0 * n)) ** (1.0 / (n - 1))
+    zq = -_NORMAL.inv_cdf(eps / (16.0 * n))
+    t = sigma * zq
+    L = -math.log(math.log(2.0 / e1)) - t
+    U = t + math.log(16.0 * n / eps) / 2 + 1.0
+    nx = math.ceil((U - L) / h_f)
+    h = arb(h_f)
+    Lb = arb(L)
+    unit = arb(0).union(arb(1))
+    total = arb(0)
+    first_cdf = None
+    for i in range(nx + 1):
+        a = Lb + i * h
+        q = sum((om * _p_k(2, a - z) for om, z in zip(omega, zs, strict=True)), arb(0))
+        c = sum((om * (-(-(a - z)).exp()).exp() for om, z in zip(omega, zs, strict=True)),
+                arb(0))
+        q = (q + rad_q).intersection(arb(0).union(sup2))
+        c = (c + rad_c).intersection(unit)
+        if first_cdf is None:
+            first_cdf = c
+        total += q * c ** (n - 1)
+    value = n * h * total
+    e_disc = n * _trapezoid_bound(arb(0), alpha, h) / (alpha.cos() ** 2)
+    Ub = Lb + nx * h
+    tb = arb(t)
+    e_trunc = n * (first_cdf.upper() ** (n - 1) * (1 + h * sup2)
+                   + _phi_cdf(-tb / sig) + _upper_tail(2, Ub - tb)
+                   + h * sup2 * _phi_cdf(-(Ub + arb(2).log()) / sig))
+    err = (e_disc + e_trunc).abs_upper()
+    return (value + arb(0, err)).intersection((arb(1) / n).union(arb(1)))
 
 
 def _self_weight(n: int, sigma: float, eps: float):
@@ -380,7 +453,8 @@ def consistency_certified(n: int, sigma: float, r: float, digits: int = 10):
     with arb_precision(bits=bits_for_digits(digits + 8) + 2 * n.bit_length()):
         w = self_weight_certified(n, sigma, digits)
         bracket = _mehler(n, sigma, arb(r), w)
-        if not R_LATTICE_MIN <= abs(r) <= R_LATTICE_MAX or sigma > 1e4:
+        if (not R_LATTICE_MIN <= abs(r) <= R_LATTICE_MAX or sigma > 1e4
+                or sigma < LATTICE_MIN_SIGMA):
             return bracket
         ball = _consistency(n, sigma, r, 10.0 ** -digits)
         if ball is None:

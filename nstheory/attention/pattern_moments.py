@@ -64,6 +64,10 @@ import numpy as np
 
 from nstheory.errors import NSTheoryError, check_int
 
+#: Below this ``sigma`` (a nearly uniform pattern, where the lattices' ranges ``~ 1/sigma``
+#: overflow) the self-weight is its expansion ``1/n + sigma^2 (n - 1)/n^2`` (error
+#: ``O(sigma^4)``) and every other moment the Mehler bracket.
+TINY_SIGMA = 1e-4
 #: Below this ``|r|`` the first-order Mehler expansion (with its rigorous remainder) is used.
 SMALL_R = 0.01
 #: Floor of every error estimate: summation rounding over up to ``MAX_LATTICE^2`` terms (two
@@ -228,6 +232,8 @@ def softmax_self_weight(n: int, sigma: float) -> tuple[float, float]:
         return 1.0, 0.0
     if sigma == 0.0:
         return 1.0 / n, 0.0
+    if sigma < TINY_SIGMA:  # w = 1/n + c_1 + O(sigma^4), c_1 = sigma^2 (1 - w)^2 / (n - 1)
+        return 1.0 / n + sigma * sigma * (n - 1) / (n * n), n * sigma ** 4 + ROUNDING
     step = min(0.1, 0.25 / sigma) if sigma >= 1.0 else 0.1 / sigma  # a quarter of the scale
     if (_Z_MAX * 2 + (_E_HI - _E_LO) / sigma) / step > MAX_SELF_POINTS:
         # nearly a hard argmax: 1 - w <= 2 (1 - max_k a_k) <= 2 sum_{j<k} E exp(-sigma |G_j -
@@ -262,7 +268,7 @@ def _mehler(n: int, sigma: float, r: float) -> tuple[float, float]:
 
 @lru_cache(maxsize=4096)
 def _consistency(n: int, sigma: float, r: float) -> tuple[float, float]:
-    if abs(r) < SMALL_R:
+    if abs(r) < SMALL_R or sigma < TINY_SIGMA:
         return _mehler(n, sigma, r)
     step = min(_lattice_scale(sigma, r), math.sqrt(abs(r))) / 4  # u-step <= 1/4 too
     try:

@@ -57,7 +57,7 @@ def test_two_tokens_contain_the_sigmoid_route(sigma, r):
     assert float(ball.rad()) < 2e-10
 
 
-@pytest.mark.parametrize("sigma", [0.1, 1.0, 3.0, 40.0])
+@pytest.mark.parametrize("sigma", [0.05, 0.1, 0.2, 1.0, 3.0, 40.0])
 def test_two_token_self_weight_contains_the_sigmoid_route(sigma):
     ball = self_weight_certified(2, sigma)
     assert ball.contains(arb(softmax_consistency_two_tokens(sigma, 1.0)))
@@ -140,3 +140,24 @@ def test_pattern_balls_are_certified_and_contain_the_float_route():
     wide = finite_d_pattern_balls(4, 16, "sqrt", arb(1, 1e-3), arb(0), arb("0.9", "0.01"),
                                   arb(0))
     assert wide[0].contains(s) and wide[1].contains(w) and wide[1].upper() <= 1
+
+
+@pytest.mark.parametrize("n, sigma", [(4, 0.2), (8, 0.1), (256, 0.2)])
+def test_small_sigma_self_weight_routes_agree(n, sigma):
+    # below SMALL_SIGMA the scaled-variable route (strip from the log-Gamma part) is used;
+    # the unscaled route (strip from the Gaussian part) still runs there: two bounds, one value
+    scaled = cs._self_weight_ball(n, sigma, 10)
+    unscaled = cs._self_weight(n, sigma, 1e-10)
+    assert scaled.overlaps(unscaled) and float(scaled.rad()) < 1e-9
+
+
+@pytest.mark.parametrize("sigma", [2e-4, 1e-6, 1e-300, 5e-324])
+def test_nearly_uniform_patterns_neither_crash_nor_drift(sigma):
+    # w = 1/n + sigma^2 (n - 1)/n^2 + O(sigma^4); S(r) = 1/n + c_1 r + O(sigma^4)
+    leading = 0.25 + sigma * sigma * 3 / 16
+    assert abs(float(self_weight_certified(4, sigma).mid()) - leading) < 1e-9
+    assert abs(softmax_self_weight(4, sigma)[0] - leading) < 1e-9
+    for r in (0.5, -0.5):
+        ball = consistency_certified(4, sigma, r)
+        assert abs(float(ball.mid()) - (0.25 + r * sigma * sigma * 3 / 16)) < 1e-9
+        assert abs(softmax_consistency(4, sigma, r)[0] - float(ball.mid())) < 2e-11
