@@ -25,7 +25,7 @@ _MODULES = {
     ),
     "certified_softmax": (
         "LATTICE_CAP", "LATTICE_MIN_SIGMA", "MAX_TOKENS", "R_LATTICE_MAX", "SMALL_SIGMA",
-        "consistency_certified",
+        "consistency_certified", "consistency_slope_bound",
         "consistency_certified_range", "self_weight_certified",
     ),
     "consistency": (

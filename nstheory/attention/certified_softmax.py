@@ -81,7 +81,8 @@ from nstheory.errors import NSTheoryError, check_int
 from nstheory.numerics import arb_precision, bits_for_digits
 
 __all__ = ["LATTICE_CAP", "LATTICE_MIN_SIGMA", "MAX_TOKENS", "R_LATTICE_MAX", "SMALL_SIGMA",
-           "consistency_certified", "consistency_certified_range", "self_weight_certified"]
+           "consistency_certified", "consistency_certified_range", "consistency_slope_bound",
+           "self_weight_certified"]
 
 _NORMAL = NormalDist()
 #: Most tokens accepted.
@@ -428,8 +429,10 @@ def consistency_certified(n: int, sigma: float, r: float, digits: int = 10):
     flint.arb
         For ``R_LATTICE_MIN <= |r| <= R_LATTICE_MAX`` and an outer lattice of at most
         :data:`LATTICE_CAP` nodes per coordinate, the certified two-dimensional rule
-        (intersected with the Mehler bracket); otherwise the Mehler bracket alone (rigorous,
-        wider). ``r = 1`` gives :func:`self_weight_certified`.
+        (intersected with the Mehler bracket); for ``r > R_LATTICE_MAX`` the hull of that
+        rule's value at ``R_LATTICE_MAX`` and ``w`` (``S`` increases on ``[0, 1]``); otherwise
+        the Mehler bracket alone (rigorous, wider). ``r = 1`` gives
+        :func:`self_weight_certified`.
 
     Examples
     --------
@@ -457,6 +460,10 @@ def consistency_certified(n: int, sigma: float, r: float, digits: int = 10):
     with arb_precision(bits=bits_for_digits(digits + 8) + 2 * n.bit_length()):
         w = self_weight_certified(n, sigma, digits)
         bracket = _mehler(n, sigma, arb(r), w)
+        if r > R_LATTICE_MAX:  # S increases on [0, 1] with slope <= S'(1): below S(1) = w
+            below = consistency_certified(n, sigma, R_LATTICE_MAX, digits).lower()
+            near = (w - (1 - arb(r)) * consistency_slope_bound(sigma, w)).lower()
+            return (near if near > below else below).union(w.upper()).intersection(bracket)
         if (not R_LATTICE_MIN <= abs(r) <= R_LATTICE_MAX or sigma > 1e4
                 or sigma < LATTICE_MIN_SIGMA):
             return bracket
@@ -559,12 +566,34 @@ def _consistency(n: int, sigma: float, r: float, eps: float):
     return (value + arb(0, err)).intersection(unit)
 
 
+def consistency_slope_bound(sigma: float, w):
+    """Upper bound of ``|dS_n(sigma, r)/dr|`` on ``[-1, 1]``: ``sigma^2 (1 - w) / 2`` (an arb
+    ball ``w`` is read at its lower end).
+
+    ``S = sum_k c_k r^k`` with ``c_k >= 0`` (Mehler), so ``|S'(r)| <= S'(1) = E sum_k
+    |grad A_k|^2`` with ``A = softmax(sigma G)`` and ``grad A_k = sigma A_k (e_k - A)``;
+    ``|e_k - A|^2 <= 2 (1 - A_k)^2`` and ``A_k (1 - A_k) <= 1/4`` give ``S'(1) <= sigma^2 E
+    sum_k A_k (1 - A_k) / 2 = sigma^2 (1 - w) / 2`` (the cruder ``2 sigma^2`` of
+    :func:`~nstheory.attention.pattern_moments.moment_lipschitz` drops the factor
+    ``(1 - w)/4``).
+
+    Examples
+    --------
+    >>> b = consistency_slope_bound(16.0, self_weight_certified(4, 16.0))
+    >>> 8.2 < float(b) < 8.3
+    True
+    """
+    from flint import arb
+
+    w_lo = w.lower() if hasattr(w, "lower") else arb(w)
+    return (arb(sigma) ** 2 * (1 - w_lo) / 2).upper()
+
+
 def consistency_certified_range(n: int, sigma: float, r_lo: float, r_hi: float,
                                 digits: int = 10):
     """A ball containing ``S_n(sigma, r)`` for every ``r`` in ``[r_lo, r_hi]`` with
     ``0 <= r_lo <= r_hi <= 1``: ``S_n`` increases with ``r`` there (its Mehler coefficients are
-    non-negative), so the hull of the ends; an end above :data:`R_LATTICE_MAX` is replaced by
-    ``r = 1`` (upper) or by :data:`R_LATTICE_MAX` (lower), which keeps the hull valid.
+    non-negative), so the hull of the ends.
 
     Examples
     --------
@@ -575,8 +604,7 @@ def consistency_certified_range(n: int, sigma: float, r_lo: float, r_hi: float,
     r_lo, r_hi = float(r_lo), float(r_hi)
     if not 0 <= r_lo <= r_hi <= 1:
         raise NSTheoryError(f"need 0 <= r_lo <= r_hi <= 1; got [{r_lo}, {r_hi}]")
-    lo = consistency_certified(n, sigma, min(r_lo, R_LATTICE_MAX), digits)
+    lo = consistency_certified(n, sigma, r_lo, digits)
     if r_hi == r_lo:
         return lo
-    hi_r = 1.0 if r_hi > R_LATTICE_MAX else r_hi
-    return lo.union(consistency_certified(n, sigma, hi_r, digits))
+    return lo.union(consistency_certified(n, sigma, r_hi, digits))

@@ -35,7 +35,7 @@ error estimate is the difference from the same rule at twice the step (which con
 more slowly than the reported value, so the estimate is conservative, not a rigorous bound).
 The self-weight ``w = S_n(sigma, 1)`` has its own one-dimensional route
 (:func:`softmax_self_weight`, from ``1 / A^2 = int_0^inf v exp(-v A) dv``), and for
-``|r| < 0.01`` (or where the lattice would exceed :data:`MAX_LATTICE` points: large ``sigma``
+``|r| < 0.001`` (or where the lattice would exceed :data:`MAX_LATTICE` points: large ``sigma``
 with ``r`` near 1, or tiny ``sigma``) the Mehler expansion brackets
 ``S_n(r) = 1/n + c_1 r + sum_{k >= 2} c_k r^k`` with ``c_1 = sigma^2 (1 - w)^2 / (n - 1)``,
 ``c_k >= 0`` and ``sum_{k >= 1} c_k = w - 1/n`` (all Hermite coefficients are non-negative):
@@ -69,7 +69,7 @@ from nstheory.errors import NSTheoryError, check_int
 #: ``O(sigma^4)``) and every other moment the Mehler bracket.
 TINY_SIGMA = 1e-4
 #: Below this ``|r|`` the first-order Mehler expansion (with its rigorous remainder) is used.
-SMALL_R = 0.01
+SMALL_R = 1e-3
 #: Floor of every error estimate: summation rounding over up to ``MAX_LATTICE^2`` terms (two
 #: independent routes agree to a few ``1e-12`` at ``n = 2``).
 ROUNDING = 1e-11
@@ -484,8 +484,10 @@ def finite_d_pattern_balls(n: int, d: int, scale: str, Q, P, C, D, slack=0.0):
     Each moment is a certified enclosure of ``S_n`` (:mod:`nstheory.attention.certified_softmax`,
     rigorous quadrature and truncation bounds) at the midpoint ``sigma`` of the logit scale's
     range: over the ends of the logit correlation's range when it lies in ``[0, 1]`` (where
-    ``S_n`` increases with ``r``), else at its midpoint widened by the Lipschitz bound in ``r``
-    of :func:`moment_lipschitz`; then widened by the Lipschitz bound in ``sigma`` times the
+    ``S_n`` increases with ``r``), else at its midpoint widened by the slope bound
+    ``sigma^2 (1 - w) / 2`` in ``r``
+    (:func:`~nstheory.attention.certified_softmax.consistency_slope_bound`); then widened by the
+    Lipschitz bound in ``sigma`` of :func:`moment_lipschitz` times the
     radius of ``sigma`` (and by ``slack``, an explicit user allowance), and intersected with
     ``[0, 1]`` (``w`` with ``[1/n, 1]``). Every step is proved, so the balls contain the
     mean-field pattern moments at ``d`` (Gaussian logits, token Gram matrices at the moments).
@@ -515,6 +517,7 @@ def finite_d_pattern_balls(n: int, d: int, scale: str, Q, P, C, D, slack=0.0):
     from nstheory.attention.certified_softmax import (
         consistency_certified,
         consistency_certified_range,
+        consistency_slope_bound,
         self_weight_certified,
     )
 
@@ -530,13 +533,15 @@ def finite_d_pattern_balls(n: int, d: int, scale: str, Q, P, C, D, slack=0.0):
         rs = [C * (C - D) / den, D * (C - D) / den, P / Q]
     else:
         rs = [arb(0, 1)] * 3  # [-1, 1]: no information
-    L_r = 2 * arb(sig_hi) ** 2  # moment_lipschitz's bounds, in arb
-    L_sigma = 4 * (2 * arb(2 * n).log()).sqrt()
+    L_sigma = 4 * (2 * arb(2 * n).log()).sqrt()  # moment_lipschitz's bound, in arb
+    w_mid = self_weight_certified(n, sigma, BALL_DIGITS)
+    # |dS/dr| <= sigma^2 (1 - w) / 2 at every sigma of the range (w there >= w_mid - L_sigma rad)
+    L_r = consistency_slope_bound(sig_hi, w_mid - L_sigma * rad_sigma.upper())
     balls = []
     for r_ball in (rs[0], None, rs[1], rs[2]):
         pad = L_sigma * rad_sigma.upper()
         if r_ball is None:
-            ball = self_weight_certified(n, sigma, BALL_DIGITS)
+            ball = w_mid
             lo_cap = arb(1) / n
         else:
             r_lo = max(-1.0, _float_outward(r_ball.lower(), -math.inf))

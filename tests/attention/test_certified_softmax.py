@@ -12,6 +12,7 @@ import nstheory.attention.certified_softmax as cs
 from nstheory.attention.certified_softmax import (
     consistency_certified,
     consistency_certified_range,
+    consistency_slope_bound,
     self_weight_certified,
 )
 from nstheory.attention.pattern_moments import (
@@ -120,8 +121,16 @@ def test_range_is_the_monotone_hull():
     mid = consistency_certified(4, 16.0, 0.81)
     rng = consistency_certified_range(4, 16.0, 0.8, 0.82)
     assert rng.contains(mid) and float(rng.rad()) > 1e-4
-    top = consistency_certified_range(4, 16.0, 0.9, 0.999)  # above R_LATTICE_MAX: up to w
-    assert top.upper() >= self_weight_certified(4, 16.0).upper()
+    w = self_weight_certified(4, 16.0)
+    top = consistency_certified_range(4, 16.0, 0.9, 0.999)  # an end above R_LATTICE_MAX
+    for r in (0.9, 0.95, 0.999):
+        assert top.contains(arb(softmax_consistency(4, 16.0, r)[0]))
+    # a degenerate range at or above R_LATTICE_MAX still holds its value (a bug once returned
+    # S(R_LATTICE_MAX) for [1, 1], which excludes w = S(1))
+    assert consistency_certified_range(4, 16.0, 1.0, 1.0).contains(w)
+    near = consistency_certified_range(4, 16.0, 0.999, 0.999)
+    assert near.contains(arb(softmax_consistency(4, 16.0, 0.999)[0]))
+    assert float(near.rad()) < 0.02  # the monotone hull [S(0.995), w], not the Mehler bracket
     with pytest.raises(NSTheoryError):
         consistency_certified_range(4, 16.0, 0.5, 0.4)
 
@@ -165,3 +174,20 @@ def test_nearly_uniform_patterns_neither_crash_nor_drift(sigma):
         ball = consistency_certified(4, sigma, r)
         assert abs(float(ball.mid()) - (0.25 + r * sigma * sigma * 3 / 16)) < 1e-9
         assert abs(softmax_consistency(4, sigma, r)[0] - float(ball.mid())) < 2e-11
+
+
+@pytest.mark.parametrize("n, sigma", [(4, 16.0), (2, 4.0), (8, 1.0), (4, 0.3)])
+def test_slope_bound_holds_and_is_not_vacuous(n, sigma):
+    # secant of S over [0.99, 1] from the float lattice (S(1) = w) and, for n = 2, the sigmoid
+    # route: within the bound sigma^2 (1 - w)/2, and the bound within 4x of it
+    w = self_weight_certified(n, sigma)
+    below = (softmax_consistency_two_tokens(sigma, 0.99) if n == 2
+             else softmax_consistency(n, sigma, 0.99)[0])
+    secant = (float(w.mid()) - below) / 0.01
+    bound = float(consistency_slope_bound(sigma, w))
+    assert 0 < secant <= bound < 4 * secant
+    # near r = 1 the enclosure is the hull [w - (1 - r) bound, w]: sharp where the lattice ends
+    near = consistency_certified(n, sigma, 0.9999)
+    assert float(near.rad()) <= 1e-4 * bound
+    if n == 2:
+        assert near.contains(arb(softmax_consistency_two_tokens(sigma, 0.9999)))
