@@ -429,9 +429,10 @@ def consistency_certified(n: int, sigma: float, r: float, digits: int = 10):
     flint.arb
         For ``R_LATTICE_MIN <= |r| <= R_LATTICE_MAX`` and an outer lattice of at most
         :data:`LATTICE_CAP` nodes per coordinate, the certified two-dimensional rule
-        (intersected with the Mehler bracket); for ``r > R_LATTICE_MAX`` the hull of that
-        rule's value at ``R_LATTICE_MAX`` and ``w`` (``S`` increases on ``[0, 1]``); otherwise
-        the Mehler bracket alone (rigorous, wider). ``r = 1`` gives
+        (intersected with the Mehler bracket); for ``|r| > R_LATTICE_MAX`` that rule's value at
+        ``+-R_LATTICE_MAX`` moved by at most :func:`consistency_slope_bound` times the distance
+        (for ``r > 0`` the hull up to ``S(1) = w``, ``S`` increasing on ``[0, 1]``);
+        otherwise the Mehler bracket alone (rigorous, wider). ``r = 1`` gives
         :func:`self_weight_certified`.
 
     Examples
@@ -460,10 +461,15 @@ def consistency_certified(n: int, sigma: float, r: float, digits: int = 10):
     with arb_precision(bits=bits_for_digits(digits + 8) + 2 * n.bit_length()):
         w = self_weight_certified(n, sigma, digits)
         bracket = _mehler(n, sigma, arb(r), w)
+        slope = consistency_slope_bound(sigma, w)
         if r > R_LATTICE_MAX:  # S increases on [0, 1] with slope <= S'(1): below S(1) = w
             below = consistency_certified(n, sigma, R_LATTICE_MAX, digits).lower()
-            near = (w - (1 - arb(r)) * consistency_slope_bound(sigma, w)).lower()
+            near = (w - (1 - arb(r)) * slope).lower()
             return (near if near > below else below).union(w.upper()).intersection(bracket)
+        if r < -R_LATTICE_MAX:  # |S'| <= slope on [-1, 1]
+            edge = consistency_certified(n, sigma, -R_LATTICE_MAX, digits)
+            move = ((-R_LATTICE_MAX - arb(r)) * slope).upper()
+            return (edge - move).union(edge + move).intersection(bracket)
         if (not R_LATTICE_MIN <= abs(r) <= R_LATTICE_MAX or sigma > 1e4
                 or sigma < LATTICE_MIN_SIGMA):
             return bracket

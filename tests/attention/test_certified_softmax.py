@@ -189,5 +189,9 @@ def test_slope_bound_holds_and_is_not_vacuous(n, sigma):
     # near r = 1 the enclosure is the hull [w - (1 - r) bound, w]: sharp where the lattice ends
     near = consistency_certified(n, sigma, 0.9999)
     assert float(near.rad()) <= 1e-4 * bound
+    far = consistency_certified(n, sigma, -0.999)  # the edge at -0.995 moved by 0.004 bound
+    edge = consistency_certified(n, sigma, -0.995)
+    assert float(far.rad()) <= float(edge.rad()) + 0.0041 * bound + 1e-9
     if n == 2:
         assert near.contains(arb(softmax_consistency_two_tokens(sigma, 0.9999)))
+        assert far.contains(arb(softmax_consistency_two_tokens(sigma, -0.999)))
