@@ -457,7 +457,9 @@ def moment_lipschitz(n: int, sigma_max: float) -> tuple[float, float]:
     ``dS/dr <= S'(1) = E |D softmax(sigma G)|_F^2 <= 2 sigma^2`` (Mehler: the Hermite weights
     are non-negative); ``|d softmax_k / d sigma| = softmax_k |G_k - sum_j softmax_j G_j|`` sums
     to at most ``2 max_j |G_j|``, whose mean is at most ``sqrt(2 ln(2n))``, so
-    ``|dS/dsigma| <= 4 sqrt(2 ln(2 n))``.
+    ``|dS/dsigma| <= 4 sqrt(2 ln(2 n))``. Given ``w``, the sharper ``|dS/dr| <= sigma^2 (1 - w)
+    / 2`` of :func:`~nstheory.attention.certified_softmax.consistency_slope_bound` holds; the
+    interval rules (:func:`finite_d_pattern_balls`) use that one and this ``L_sigma``.
 
     Examples
     --------
@@ -533,7 +535,7 @@ def finite_d_pattern_balls(n: int, d: int, scale: str, Q, P, C, D, slack=0.0):
         rs = [C * (C - D) / den, D * (C - D) / den, P / Q]
     else:
         rs = [arb(0, 1)] * 3  # [-1, 1]: no information
-    L_sigma = 4 * (2 * arb(2 * n).log()).sqrt()  # moment_lipschitz's bound, in arb
+    L_sigma = 4 * (2 * arb(2 * n).log()).sqrt()  # moment_lipschitz's L_sigma, rounded in arb
     w_mid = self_weight_certified(n, sigma, BALL_DIGITS)
     # |dS/dr| <= sigma^2 (1 - w) / 2 at every sigma of the range (w there >= w_mid - L_sigma rad)
     L_r = consistency_slope_bound(sig_hi, w_mid - L_sigma * rad_sigma.upper())
