@@ -36,8 +36,8 @@ _MODULES = {
         "statistic_coefficients",
     ),
     "finite_width_enclosure": (
-        "ENCLOSED", "EnclosureRow", "finite_width_enclosure", "relu_map_arb",
-        "relu_pair_moment_arb",
+        "ENCLOSED", "EnclosureRow", "finite_width_enclosure", "relu_cross_moment_arb",
+        "relu_map_arb", "relu_pair_moment_arb",
     ),
     "finite_width_enclosure_blocks": (
         "PAIR_ENTRIES", "enclosure_columns", "finite_width_enclosure_blocks", "layernorm_map_arb",

@@ -15,8 +15,9 @@ The statistics tracked are the pair's kernel entries ``(K_XX, K_XY, K_YY)`` only
 * the raw view's coefficient (``mu_XY``) depends on nothing else, whatever the number of pairs
   per network;
 * the normalised view's coefficient needs, besides the same-pair vertex, the vertex between two
-  independent pairs seen by the same network (weight ``1 - 1/per_net``), whose source is a
-  genuinely four-dimensional Gaussian integral; it is enclosed here for ``per_net = 1`` only.
+  independent pairs seen by the same network (weight ``1 - 1/per_net``); this module encloses
+  it for ``per_net = 1`` only, :mod:`~nstheory.propagation.finite_width_enclosure_blocks`
+  for any ``per_net`` (with the three-input moments of :func:`relu_cross_moment_arb`).
 
 Every ingredient is rigorous: the ReLU kernel map, its gradient and Hessian are SymPy derivatives
 of the arc-cosine closed form evaluated in ball arithmetic (:func:`relu_map_arb`); the four-point
@@ -226,6 +227,103 @@ def relu_pair_moment_arb(j: int, k: int, r, prec: int = 53):
         return +val
 
 
+def _relu_inner(x, s, k: int):
+    """``E[(x + s n)_+^k]``, ``k = 1, 2``, in closed form (``s > 0`` a ball; ``x`` an arb or
+    acb ball: the expression is entire in ``x``)."""
+    from flint import arb
+
+    t = x / s
+    big = (-t / arb(2).sqrt()).erfc() / 2
+    small = (-t * t / 2).exp() / (2 * arb.pi()).sqrt()
+    if k == 1:
+        return x * big + s * small
+    return (x * x + s * s) * big + x * s * small
+
+
+def relu_cross_moment_arb(k: int, r, t, prec: int = 53):
+    """``E[relu(z0) relu(z1) relu(z2)^k]``, ``k = 1, 2``, for standard Gaussians with
+    ``corr(z0, z1) = r`` and ``corr(z0, z2) = corr(z1, z2) = t``, ``0 <= t <= r < 1``.
+
+    This is the three-dimensional source of the vertex between two independent input pairs
+    seen by the same network (``z0, z1`` one pair, ``z2`` an input of the other). With ``a`` the
+    pair's shared part, ``z0 = a + s n0``, ``z1 = a + s n1`` (``a ~ N(0, r)``, ``s =
+    sqrt(1 - r)``), and ``z2 = (t / r) a + s2 n2`` (``s2 = sqrt(1 - t^2 / r)``), the three are
+    independent given ``a``, so
+
+    .. math::
+        E = \\int \\gamma(u)\\, m_1(\\sqrt r\\, u; s)^2\\, m_k(t u / \\sqrt r; s_2)\\, du,
+        \\qquad m_k(x; s) = E[(x + s n)_+^k],
+
+    a one-dimensional integral of an entire function (the inner expectations in closed form).
+    It is computed by ``acb.integral`` on ``[-L, L]`` plus a tail bound: for ``|u| >= L >= 3``,
+    ``m_1 <= |u| + 1`` and ``m_k <= 2^(k-1) (|u|^k + E|n|^k)``, so the integrand is at most
+    ``2^(k+1) |u|^(k+2) gamma(u)``. Balls ``r, t`` are handled at their midpoints and widened by
+    Price's theorem: ``dE/dr = E[1{z0>0} 1{z1>0} relu(z2)^k] in [0, 1/2]`` and ``dE/dt = k
+    E[1{z0>0} relu(z1) relu(z2)^(k-1)] + (z0 <-> z1) in [0, 2]``.
+
+    Parameters
+    ----------
+    k : int
+        Power of the third factor, 1 or 2.
+    r, t : flint.arb or number
+        The correlations (their midpoints must satisfy ``0 <= t <= r < 1``).
+    prec : int, optional
+        Working precision in bits.
+
+    Returns
+    -------
+    flint.arb
+
+    Examples
+    --------
+    At ``t = 0`` the third factor is independent: ``E[relu^2] = 1/2`` times the arc-cosine
+    kernel ``(sqrt(1 - r^2) + r (pi - acos r)) / (2 pi)``; at ``r = 0`` that is ``1 / (2 pi)``:
+
+    >>> from flint import arb
+    >>> ball = relu_cross_moment_arb(2, arb(0), arb(0))
+    >>> ball.overlaps(1 / (4 * arb.pi())), bool(ball.rad() < 1e-14)
+    (True, True)
+    >>> relu_cross_moment_arb(3, 0.5, 0.1)
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: relu_cross_moment_arb needs k in (1, 2), got 3
+    """
+    from flint import acb, arb
+
+    from nstheory.gaussian.hermite import certified_radius_L
+    from nstheory.numerics import arb_precision
+
+    if k not in (1, 2):
+        raise NSTheoryError(f"relu_cross_moment_arb needs k in (1, 2), got {k}")
+    L = max(3, certified_radius_L(prec + 4 * (k + 2)))
+    with arb_precision(bits=prec + 30):
+        r, t = arb(r), arb(t)
+        rm, tm = arb(r.mid()), arb(t.mid())
+        if not (abs(tm) <= rm < 1):
+            raise NSTheoryError(f"relu_cross_moment_arb needs |t| <= r < 1, got r={r}, t={t}")
+        s = (1 - rm).sqrt()
+        if tm == 0:  # z2 independent of the pair
+            third = arb(1) / 2 if k == 2 else 1 / (2 * arb.pi()).sqrt()
+            val = third * relu_pair_moment_arb(1, 1, rm, prec + 30)
+        else:
+            sr = rm.sqrt()
+            slope = tm / sr
+            s2 = (1 - tm * tm / rm).sqrt()
+            inv2pi = 1 / (2 * arb.pi()).sqrt()
+
+            def f(z, analytic):
+                m1 = _relu_inner(sr * z, s, 1)
+                return (-z * z / 2).exp() * inv2pi * m1 * m1 * _relu_inner(slope * z, s2, k)
+
+            tol = arb(2) ** -(prec + 8)   # the requested accuracy, not the working precision's
+            val = acb.integral(f, -L, L, rel_tol=tol, abs_tol=tol).real
+            tail = 2 * arb(2) ** (k + 1) * _tail_bound(k + 2, 0, L)
+            val += arb(0, tail.upper())
+        val += arb(0, (_spread(r) / 2 + 2 * _spread(t)).upper())
+    with arb_precision(bits=prec):
+        return +val
+
+
 def _relu_moments(q, c, prec):
     """``E[relu(u)^a relu(v)^b]``, ``a + b = 4``, for ``(u, v)`` of variances ``q`` and
     covariance ``c`` (balls): ``{(a, b): ball}``."""
@@ -263,7 +361,8 @@ class EnclosureRow:
     coef_raw : flint.arb
         The raw view's ``1/N`` coefficient (any number of pairs per network).
     coef_normalised : flint.arb
-        The normalised view's coefficient for one input pair per network.
+        The normalised view's coefficient (for the number of input pairs per network the
+        row was computed for; ``None`` where not enclosed).
 
     Examples
     --------
@@ -284,7 +383,7 @@ class EnclosureRow:
         return self.mean_field_raw + self.coef_raw / width
 
     def corrected_normalised(self, width: int):
-        """Ball of ``mean_field_normalised + coef_normalised / width`` (one pair per network)."""
+        """Ball of ``mean_field_normalised + coef_normalised / width``."""
         return self.mean_field_normalised + self.coef_normalised / width
 
 
@@ -392,16 +491,29 @@ def _step(name, s2, g, mu, V, prec):
     return F, mu_new, V_new
 
 
-def _row(layer, g, mu, V):
-    """The statistic's coefficients (one pair per network): raw ``mu_XY``; normalised the
-    ratio ``A / sqrt(B_X B_Y)``'s first-order shift plus its delta-method terms."""
+def _row(layer, g, mu, V, W=None, pairs: int = 1):
+    """The statistic's coefficients: raw ``mu_XY``; normalised the ratio ``A / sqrt(B_X B_Y)``'s
+    first-order shift plus its delta-method terms. With ``pairs > 1`` input pairs per network
+    the covariances of the per-network averages mix the same-pair vertex ``V`` (weight
+    ``1/pairs``) and the cross-pair vertex ``W`` (weight ``1 - 1/pairs``; ``W[i][j]`` between
+    statistic ``i`` of one pair and ``j`` of the other); without ``W`` the normalised
+    coefficient is ``None``."""
+    from flint import arb
+
     a, b = g[_XY], g[_XX]
     first = (mu[_XY] - (a / b) * mu[_XX]) / b
-    second = (-V[_XY][_XX] / (b * b) + 3 * a / (4 * b**3) * V[_XX][_XX]
-              + a / (4 * b**3) * V[_XX][_YY])
+    if pairs == 1:
+        c_ab, c_bb, c_bxby = V[_XY][_XX], V[_XX][_XX], V[_XX][_YY]
+    elif W is None:
+        return EnclosureRow(layer, a, a / b, mu[_XY], None)
+    else:
+        w = 1 - arb(1) / pairs
+        c_ab, c_bb, c_bxby = (V[i][j] / pairs + w * W[i][j]
+                              for i, j in ((_XY, _XX), (_XX, _XX), (_XX, _YY)))
+    second = -c_ab / (b * b) + 3 * a / (4 * b**3) * c_bb + a / (4 * b**3) * c_bxby
     return EnclosureRow(layer, a, a / b, mu[_XY], first + second)
 
 
 __all__ = ["ENCLOSED", "EnclosureRow", "finite_width_enclosure", "mean_value_widen",
-           "relu_map_arb", "relu_pair_moment_arb"]
+           "relu_cross_moment_arb", "relu_map_arb", "relu_pair_moment_arb"]
 

@@ -14,11 +14,30 @@ What is enclosed: per block, the mean-field value ``v``, the coefficient ``c`` o
 The state is one input pair's statistics: the kernel entries ``(K_XX, K_XY, K_YY)`` and the two
 channel means ``(m_X, m_Y)`` (LayerNorm subtracts the empirical channel mean, whose ``1/N``
 fluctuation shifts the normalised kernel). These five are closed under every rule: the raw
-view's coefficient needs nothing else, whatever the number of input pairs per network. The
-normalised view's coefficient is enclosed only when one input pair is seen per network
-(``per_net = 1`` and a single token): with more pairs it needs the vertex between two
-independent pairs, whose four-point source is a three- or four-dimensional Gaussian integral
-(not enclosed; ``coef_normalised`` is then ``None``).
+view's coefficient needs nothing else, whatever the number of input pairs per network.
+
+The normalised view with ``P > 1`` input pairs per network (``per_net`` pairs, times the tokens
+of an identity-pattern transformer, which never mix) also needs the vertex ``W`` between two
+independent pairs seen by the same network (the covariance of the per-network averages is
+``V / P + (1 - 1/P) W``), and with it the cross-pair mean kernel ``e``. ``W[i][j]`` pairs a
+statistic of one pair with one of the other; its source needs ``E[phi_0^a phi_1^b phi_2^c
+phi_3^d]`` over the four-input covariance ``[[q, c, e, e], [c, q, e, e], [e, e, q, c], [e, e, c,
+q]]``:
+
+* for ReLU, the two-input ones by :func:`~nstheory.propagation.finite_width_enclosure.
+  relu_pair_moment_arb` at correlation ``e / q``, the three-input ones ``E[phi_0 phi_1
+  phi_2^k]`` by the one-dimensional certified integral :func:`~nstheory.propagation.
+  finite_width_enclosure.relu_cross_moment_arb`; for the identity, Isserlis;
+* ``E[phi_0 phi_1 phi_2 phi_3]`` (both statistics ``K_XY``, a four-dimensional integral) is not
+  needed by any rule: the Jacobians that would carry it into the statistic's entries have
+  exactly-zero coefficients, which the products skip, so it is kept as the ball of all reals
+  (were it ever used, the result would be infinite, never silently wrong);
+* LayerNorm maps ``e`` like any off-diagonal entry and ``W`` by its Jacobian on both sides;
+  a residual block adds the same terms as for ``V`` (the skip-branch covariance and the output
+  weights' Isserlis term with the four-input kernels).
+
+Other activations (erf, tanh, GELU, SiLU, softplus) do not track ``W``: their
+``coef_normalised`` is ``None`` when ``P > 1``.
 
 Every ingredient is exact or a ball, with no float constant on the path:
 
@@ -168,19 +187,112 @@ def _relu_moments(q, c, val, prec):
 
 
 class _State:
-    """``g``, ``mu`` (lists of 5 balls) and ``V`` (5 x 5 balls) of one input pair."""
+    """``g``, ``mu`` (lists of 5 balls) and ``V`` (5 x 5 balls) of one input pair; ``e`` (the
+    mean-field kernel between inputs of two independent pairs) and ``W`` (5 x 5: ``N Cov`` of a
+    statistic of one pair and a statistic of the other), or ``None`` where not tracked."""
 
-    __slots__ = ("V", "g", "mu")
+    __slots__ = ("V", "W", "e", "g", "mu")
 
-    def __init__(self, g, mu, V):
-        self.g, self.mu, self.V = g, mu, V
+    def __init__(self, g, mu, V, e=None, W=None):
+        self.g, self.mu, self.V, self.e, self.W = g, mu, V, e, W
 
 
-def _input_state(rho):
+def _input_state(rho, cross: bool):
+    """The inputs' state; ``cross``: track two independent pairs (needed with more than one
+    pair per network): independent Gaussian inputs, so no cross kernel and no cross vertex."""
     from flint import arb
 
     g = [arb(1), rho, arb(1), arb(0), arb(0)]
-    return _State(g, _zeros(), _vertex(_gaussian_moments(g[_XX], g[_XY]), g))
+    V = _vertex(_gaussian_moments(g[_XX], g[_XY]), g)
+    return _State(g, _zeros(), V, arb(0), _zero_matrix()) if cross else _State(g, _zeros(), V)
+
+
+def _unknown():
+    """The ball of every real number (an entry that is not enclosed)."""
+    from flint import arb
+
+    return arb(0, float("inf"))
+
+
+def _cross_sandwich(A, W, B):
+    """``A W B^T`` skipping the exactly-zero entries of ``A`` and ``B``: an entry of ``W`` that
+    is not enclosed (:func:`_unknown`) then only reaches the products that really use it."""
+    from flint import arb
+
+    out = _zero_matrix()
+    for i in range(_N):
+        for j in range(_N):
+            acc = arb(0)
+            for k in range(_N):
+                if A[i][k].is_zero():
+                    continue
+                for m in range(_N):
+                    if not B[j][m].is_zero():
+                        acc += A[i][k] * W[k][m] * B[j][m]
+            out[i][j] = acc
+    return out
+
+
+def _identity_matrix():
+    from flint import arb
+
+    return [[arb(int(i == j)) for j in range(_N)] for i in range(_N)]
+
+
+def _cross_source(name, Q, C, E, F, prec):
+    """``S[i][j] = E[s_i(pair 1) s_j(pair 2)] - F_i F_j`` for pre-activation variances ``Q``,
+    within-pair covariance ``C`` and cross-pair covariance ``E``, or ``None`` for an activation
+    whose cross moments are not enclosed. ``E[phi_0 phi_1 phi_2 phi_3]`` (both statistics
+    ``XY``: a four-dimensional integral) is left :func:`_unknown`; no rule needs it."""
+    from flint import arb
+
+    from nstheory.propagation.finite_width_enclosure import relu_cross_moment_arb
+
+    if name not in ("relu", "identity"):
+        return None
+    cov = [[Q, C, E, E], [C, Q, E, E], [E, E, Q, C], [E, E, C, Q]]
+    if name == "relu":
+        r, t = C / Q, E / Q
+        if not (r < 1 and abs(t) <= r):
+            raise NSTheoryError(f"cross-pair moments need |t| <= r < 1 certified; got r={r}, "
+                                f"t={t}")
+        val_e = relu_map_arb(Q, E)[0]
+
+    @cache
+    def relu_moment(one, two):
+        if one == (1, 1) and two == (1, 1):
+            return _unknown()
+        if (1, 1) in (one, two):
+            p = sum(two if one == (1, 1) else one)
+            return Q ** (arb(2 + p) / 2) * relu_cross_moment_arb(p, r, t, prec)
+        p1, p2 = sorted((sum(one), sum(two)))
+        if p2 == 1:
+            return val_e
+        return Q ** (arb(p1 + p2) / 2) * relu_pair_moment_arb(p2, p1, t, prec)
+
+    S = _zero_matrix()
+    for i in range(_N):
+        for j in range(_N):
+            one, two = _COUNTS[i], _COUNTS[j]
+            if name == "identity":
+                m = _isserlis(cov, [0] * one[0] + [1] * one[1] + [2] * two[0] + [3] * two[1])
+            else:   # by symmetry only the powers on each side matter
+                m = relu_moment((1, 1) if one == (1, 1) else (sum(one), 0),
+                                (1, 1) if two == (1, 1) else (sum(two), 0))
+            S[i][j] = m - F[i] * F[j]
+    return S
+
+
+def _isserlis(cov, idx):
+    """``E prod_k z_{idx[k]}`` for a centred Gaussian vector (at most four factors)."""
+    from flint import arb
+
+    if len(idx) % 2:
+        return arb(0)
+    if len(idx) == 2:
+        return cov[idx[0]][idx[1]]
+    a, b, c, d = idx
+    return cov[a][b] * cov[c][d] + cov[a][c] * cov[b][d] + cov[a][d] * cov[b][c]
 
 
 def _activation(name, s2, st, prec):
@@ -253,7 +365,15 @@ def _activation(name, s2, st, prec):
     mu = [s2 * sum((J[i][k] * st.mu[k] for k in range(_N)), arb(0)) + hv[i] / 2
           for i in range(_N)]
     S = _vertex(mom, F)
-    return _State(F, mu, [[S[i][j] + s4 * JV[i][j] for j in range(_N)] for i in range(_N)]), J
+    e = W = None
+    Sx = None if st.W is None else _cross_source(name, Q, C, s2 * st.e, F, prec)
+    if Sx is not None:
+        E = s2 * st.e
+        e = E if name == "identity" else relu_map_arb(Q, E)[0]
+        JWJ = _cross_sandwich(J, st.W, J)
+        W = [[Sx[i][j] + s4 * JWJ[i][j] for j in range(_N)] for i in range(_N)]
+    return _State(F, mu, [[S[i][j] + s4 * JV[i][j] for j in range(_N)] for i in range(_N)],
+                  e, W), J
 
 
 @cache
@@ -325,47 +445,69 @@ def _layernorm(st):
                + sum(hess[i][j] * st.V[args[i]][args[j]] for i in range(5) for j in range(5))
                / 2)
     g = [arb(1), val, arb(1), arb(0), arb(0)]   # diagonal exactly 1, means exactly 0
-    return _State(g, mu, _sandwich(D, st.V)), D
+    e = W = None
+    if st.W is not None:   # the cross entry normalised by the same map; no source term
+        e = layernorm_map_arb(st.e, st.g[_XX], st.g[_YY], st.g[_MX], st.g[_MY])[0]
+        W = _cross_sandwich(D, st.W, D)
+    return _State(g, mu, _sandwich(D, st.V), e, W), D
 
 
 def _residual(st, act, s_in, s_out, ln, prec):
     """``h -> h + W2 act(W1 [LN] h)`` (``act=None``: the linear branch ``h + W [LN] h``), the
     same rule as :func:`~nstheory.propagation.finite_width.residual_step`."""
-    from flint import arb
 
     if ln:
         x, Jin = _layernorm(st)
     else:
-        x, Jin = st, [[arb(int(i == j)) for j in range(_N)] for i in range(_N)]
+        x, Jin = st, _identity_matrix()
     if act is None:
         phi, T = x, Jin
     else:
         phi, J = _activation(act, s_in, x, prec)
         T = [[s_in * t for t in row] for row in _matmul(J, Jin)]
-    C = _matmul(st.V, _transpose(T))   # N Cov(skip statistics, branch conditional mean)
     s2 = s_out
     kern = set(_KERNEL)
+
+    def combine(V, C, out, Vphi):
+        return [[V[i][j] + out[i][j]
+                 + s2 * ((C[i][j] if j in kern else 0) + (C[j][i] if i in kern else 0))
+                 + (s2 * s2 * Vphi[i][j] if i in kern and j in kern else 0)
+                 for j in range(_N)] for i in range(_N)]
+
+    C = _matmul(st.V, _transpose(T))   # N Cov(skip statistics, branch conditional mean)
     g = [st.g[i] + (s2 * phi.g[i] if i in kern else 0) for i in range(_N)]
     mu = [st.mu[i] + (s2 * phi.mu[i] if i in kern else 0) for i in range(_N)]
-    out = _branch_output_vertex(st.g, phi.g, s2)
-    V = [[st.V[i][j] + out[i][j]
-          + s2 * ((C[i][j] if j in kern else 0) + (C[j][i] if i in kern else 0))
-          + (s2 * s2 * phi.V[i][j] if i in kern and j in kern else 0)
-          for j in range(_N)] for i in range(_N)]
-    return _State(g, mu, V)
+    V = combine(st.V, C, _branch_output_vertex(st.g, phi.g, s2), phi.V)
+    e = W = None
+    if phi.W is not None:   # the same rule between two independent pairs (W is symmetric)
+        e = st.e + s2 * phi.e
+        Cx = _cross_sandwich(_identity_matrix(), st.W, T)
+        W = combine(st.W, Cx, _branch_output_vertex(st.g, phi.g, s2, (st.e, phi.e)), phi.W)
+    return _State(g, mu, V, e, W)
 
 
-def _branch_output_vertex(g, gphi, s2):
+def _kernel4(g, e):
+    """The four-input kernel of two pairs (inputs 0, 1 and 2, 3) with cross entries ``e``."""
+    xx, xy, yy = g[_XX], g[_XY], g[_YY]
+    return [[xx, xy, e, e], [xy, yy, e, e], [e, e, xx, xy], [e, e, xy, yy]]
+
+
+def _branch_output_vertex(g, gphi, s2, cross=None):
     """``N Cov`` of ``B + X + X^T`` and the branch's channel means given the rest (see
-    :func:`~nstheory.propagation.finite_width.residual_step`)."""
-    k = [[g[_XX], g[_XY]], [g[_XY], g[_YY]]]
-    kp = [[gphi[_XX], gphi[_XY]], [gphi[_XY], gphi[_YY]]]
-    m = [g[_MX], g[_MY]]
+    :func:`~nstheory.propagation.finite_width.residual_step`); with ``cross = (e, e_phi)``
+    (the skip's and the branch's cross-pair kernels) between a statistic of one pair and one
+    of an independent pair seen by the same network."""
+    from flint import arb
+
+    e, ephi = cross if cross is not None else (arb(0), arb(0))
+    k, kp = _kernel4(g, e), _kernel4(gphi, ephi)
+    m = [g[_MX], g[_MY]] * 2
+    shift = 2 if cross is not None else 0   # the column statistic's inputs
     ids = [[0] * a + [1] * b for a, b in _COUNTS]   # the inputs of each statistic
     out = _zero_matrix()
     for i in range(_N):
         for j in range(_N):
-            ei, ej = ids[i], ids[j]
+            ei, ej = ids[i], [x + shift for x in ids[j]]
             if len(ei) == 2 and len(ej) == 2:
                 (a, b), (c, d) = ei, ej
                 out[i][j] = (s2 * s2 * (kp[a][c] * kp[b][d] + kp[a][d] * kp[b][c])
@@ -379,7 +521,8 @@ def _branch_output_vertex(g, gphi, s2):
     return out
 
 
-def finite_width_enclosure_blocks(model: Model, rho: float, prec: int = 53) -> list[EnclosureRow]:
+def finite_width_enclosure_blocks(model: Model, rho: float, prec: int = 53,
+                                  per_net: int = 1) -> list[EnclosureRow]:
     """Arb enclosures of the 1/width recursion after every block, for models with
     ReLU/erf/tanh/GELU/SiLU/softplus/identity activations, LayerNorm, residual blocks (with or
     without pre-LN) and identity-pattern attention.
@@ -397,9 +540,9 @@ def finite_width_enclosure_blocks(model: Model, rho: float, prec: int = 53) -> l
     Returns
     -------
     list of EnclosureRow
-        ``coef_raw`` for any number of input pairs per network; ``coef_normalised`` for one
-        pair per network, ``None`` when the model has more than one token (its tokens are
-        several pairs seen by one network).
+        ``coef_raw`` for any number of input pairs per network; ``coef_normalised`` for
+        ``per_net`` pairs per network (times the tokens: each is one more pair), ``None`` with
+        several pairs and an activation whose cross-pair moments are not enclosed.
 
     Raises
     ------
@@ -427,9 +570,12 @@ def finite_width_enclosure_blocks(model: Model, rho: float, prec: int = 53) -> l
     from nstheory.numerics import arb_precision
 
     prec = check_int(prec, "prec", lo=20)
+    per_net = check_int(per_net, "per_net", lo=1)
     check_rho(rho)
     if not 0 <= rho < 1:
         raise NSTheoryError(f"finite-width enclosure needs rho in [0, 1), got {rho}")
+    # identity-pattern attention: the tokens never mix, each is one more pair per network
+    pairs = per_net * model.n_tokens
     blocks = _steps(model)
     for steps in blocks:
         for name, spec in steps:
@@ -439,7 +585,7 @@ def finite_width_enclosure_blocks(model: Model, rho: float, prec: int = 53) -> l
                                     f"activations only; got {act!r}")
     out = []
     with arb_precision(bits=prec):
-        st = _input_state(arb(rho))
+        st = _input_state(arb(rho), cross=pairs > 1)
         for li, steps in enumerate(blocks, start=1):
             for name, spec in steps:
                 if name == "layernorm":
@@ -449,15 +595,13 @@ def finite_width_enclosure_blocks(model: Model, rho: float, prec: int = 53) -> l
                     st = _residual(st, act, arb(s_in), arb(s_out), ln, prec)
                 else:
                     st = _activation(name, arb(spec), st, prec)[0]
-            row = _row(li, st.g, st.mu, st.V)
-            if model.n_tokens != 1:
-                row.coef_normalised = None
-            out.append(row)
+            out.append(_row(li, st.g, st.mu, st.V, st.W, pairs))
     return out
 
 
 def enclosure_columns(model: Model, rho: float, width: int, per_net: int,
-                      max_depth: int = 200, digits: int = 12, max_smooth_depth: int = 30):
+                      max_depth: int = 200, digits: int = 12, max_smooth_depth: int = 30,
+                      max_cross_depth: int = 60):
     """Outward-rounded decimal bounds for the finite-width table, or a reason why none.
 
     Covers every model of :func:`finite_width_enclosure_blocks` (plain, residual, LayerNorm and
@@ -481,14 +625,19 @@ def enclosure_columns(model: Model, rho: float, width: int, per_net: int,
     max_smooth_depth : int, optional
         The depth limit for models with tanh/GELU/SiLU/softplus activations (about 0.1 s per
         block; more where the correlation nears 1).
+    max_cross_depth : int, optional
+        With more than one input pair per network (``per_net > 1`` or several tokens), the
+        normalised view's enclosure needs the cross-pair vertex (about 0.1 s per ReLU block);
+        deeper models get the raw view only.
 
     Returns
     -------
     tuple
         ``(rows, note)``: ``rows`` a list of dicts per block with ``corrected_raw_arb`` and
-        ``corrected_normalised_arb`` (``[lo, hi]`` strings; the normalised one ``None`` unless
-        one input pair is seen per network: ``per_net == 1`` and a single token), or ``None``
-        when the model is not covered (``note`` says why).
+        ``corrected_normalised_arb`` (``[lo, hi]`` strings; the normalised one ``None`` where
+        it is not enclosed: several pairs per network with an activation other than ReLU or
+        the identity, or beyond ``max_cross_depth``), or ``None`` when the model is not
+        covered (``note`` says why).
 
     Examples
     --------
@@ -496,8 +645,9 @@ def enclosure_columns(model: Model, rho: float, width: int, per_net: int,
     >>> rows, note = enclosure_columns(mlp(2, residual=True, layernorm=True), 0.9, 64, 1)
     >>> len(rows), len(rows[0]["corrected_normalised_arb"])
     (2, 2)
-    >>> enclosure_columns(mlp(2), 0.9, 64, per_net=10)[0][0]["corrected_normalised_arb"] is None
-    True
+    >>> len(enclosure_columns(mlp(2), 0.9, 64, per_net=10)[0][0]["corrected_normalised_arb"])
+    2
+    >>> enclosure_columns(mlp(2, act="tanh"), 0.9, 64, per_net=10)[0][0]["corrected_normalised_arb"]
     """
     from nstheory.numerics import ball_bounds
 
@@ -505,27 +655,35 @@ def enclosure_columns(model: Model, rho: float, width: int, per_net: int,
     per_net = check_int(per_net, "per_net", lo=1)
     if model.depth > max_depth:
         return None, f"arb enclosure skipped: depth {model.depth} > {max_depth}"
-    smooth = any((spec[1] if name == "residual" else name) in SMOOTH_ENCLOSED
-                 for steps in _steps(model) for name, spec in steps)
-    if smooth and model.depth > max_smooth_depth:
+    acts = {spec[1] if name == "residual" else name
+            for steps in _steps(model) for name, spec in steps}
+    if acts & set(SMOOTH_ENCLOSED) and model.depth > max_smooth_depth:
         return None, (f"arb enclosure skipped: depth {model.depth} > {max_smooth_depth} "
                       "(tanh/GELU/SiLU/softplus blocks cost about 0.1 s each)")
+    several = per_net * model.n_tokens > 1
+    cross = several and model.depth <= max_cross_depth
     try:
-        enc = finite_width_enclosure_blocks(model, rho)
+        enc = finite_width_enclosure_blocks(model, rho, per_net=per_net if cross else 1)
     except NSTheoryError as exc:
         return None, f"arb enclosure not available: {exc}"
-    one_pair = per_net == 1 and model.n_tokens == 1
     rows = [{"corrected_raw_arb": list(ball_bounds(r.corrected_raw(width), digits)),
-             "corrected_normalised_arb": (list(ball_bounds(r.corrected_normalised(width), digits))
-                                          if one_pair else None)} for r in enc]
+             "corrected_normalised_arb": (
+                 list(ball_bounds(r.corrected_normalised(width), digits))
+                 if r.coef_normalised is not None and (cross or not several) else None)}
+            for r in enc]
     note = ("arb: certified enclosure (53-bit balls) of the truncated expansion mean field + "
             "coef/width; the O(1/width^2) remainder is NOT inside it; the float64 columns carry "
             "the four-point quadrature's error (~1e-5 of the coefficient at depth 20), so they "
             "may lie just outside the ball")
-    if not one_pair:
-        note += ("; the normalised view is enclosed only with one input pair per network "
-                 "(--per-net 1 and a single token): with more pairs its cross-pair vertex is a "
-                 "three- or four-dimensional Gaussian integral")
+    if several and not cross:
+        note += (f"; the normalised view with several input pairs per network is enclosed up to "
+                 f"depth {max_cross_depth} only (its cross-pair vertex costs about 0.1 s per "
+                 "block)")
+    elif several and rows and rows[0]["corrected_normalised_arb"] is None:
+        note += ("; the normalised view with several input pairs per network is enclosed for "
+                 "ReLU and identity activations only: its cross-pair vertex needs the "
+                 "three-dimensional moments E[phi(z0) phi(z1) phi(z2)^k] of two independent "
+                 "pairs, in closed form only for those")
     return rows, note
 
 

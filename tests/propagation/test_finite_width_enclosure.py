@@ -148,8 +148,10 @@ def test_table_columns_and_scope():
     lo, hi = map(float, rows[-1]["corrected_normalised_arb"])
     flt = finite_width_recursion(mlp(3), 0.9, per_net=1)[-1].corrected_normalised(128)
     assert lo <= hi and abs(flt - (lo + hi) / 2) < 1e-6
-    rows, note = enclosure_columns(mlp(3), 0.9, 128, per_net=20)
-    assert rows[0]["corrected_normalised_arb"] is None and "per-net 1" in note
+    rows, note = enclosure_columns(mlp(3), 0.9, 128, per_net=20)   # with the cross-pair vertex
+    lo, hi = map(float, rows[-1]["corrected_normalised_arb"])
+    flt = finite_width_recursion(mlp(3), 0.9, per_net=20)[-1].corrected_normalised(128)
+    assert lo <= hi and abs(flt - (lo + hi) / 2) < 1e-6
     rows, note = enclosure_columns(mlp(2, act="abs"), 0.9, 128, per_net=1)
     assert rows is None and "relu/identity" in note
     rows, note = enclosure_columns(mlp(5), 0.9, 128, per_net=1, max_depth=4)
