@@ -51,28 +51,54 @@ _XX, _XY, _YY = 0, 1, 2
 _COUNTS = ((2, 0), (1, 1), (0, 2))
 
 
-@cache
-def _relu_map_fn():
-    """SymPy value, gradient and Hessian of ``F(q1, q2, c) = E[relu(u) relu(v)]`` lambdified
-    for arb balls (every rational literal is checked to be dyadic, hence exact)."""
+def ball_lambdify(args, exprs, namespace: dict, what: str):
+    """``sympy.lambdify`` for arb balls: every rational literal is checked to be dyadic (hence
+    exact in binary), and positive integer powers are printed as products (python-flint's
+    ``x ** n`` of a ball that contains 0 is ``nan``; ``x * x`` is the sound square).
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from flint import arb
+    >>> x = sp.Symbol("x")
+    >>> f = ball_lambdify((x,), x**2 / 4, {}, "square")
+    >>> f(arb(0, 1e-3)).is_finite(), f(arb(2))
+    (True, 1.00000000000000)
+    """
     import inspect
 
     import sympy as sp
-    from flint import arb
     from sympy.printing.lambdarepr import LambdaPrinter
+
+    class Printer(LambdaPrinter):
+        def _print_Pow(self, expr, rational=False):
+            if expr.exp.is_Integer and expr.exp > 1:
+                base = self.parenthesize(expr.base, 100)
+                return "(" + " * ".join([base] * int(expr.exp)) + ")"
+            return super()._print_Pow(expr, rational=rational)
+
+    fn = sp.lambdify(args, exprs, modules=[namespace],
+                     printer=Printer({"fully_qualified_modules": False}))
+    body = inspect.getsource(fn).split("return", 1)[1]
+    if re.search(r"\d\.\d|\de", body) or any(
+            int(d) & (int(d) - 1) for d in re.findall(r"/(\d+)", body)):
+        raise NSTheoryError(f"lambdified {what} has a non-dyadic literal")  # pragma: no cover
+    return fn
+
+
+@cache
+def _relu_map_fn():
+    """SymPy value, gradient and Hessian of ``F(q1, q2, c) = E[relu(u) relu(v)]`` lambdified
+    for arb balls (:func:`ball_lambdify`)."""
+    import sympy as sp
+    from flint import arb
 
     q1, q2, c = xs = sp.symbols("q1 q2 c", positive=True)
     f = (sp.sqrt(q1 * q2 - c**2) + c * (sp.pi - sp.acos(c / sp.sqrt(q1 * q2)))) / (2 * sp.pi)
     grad = [sp.diff(f, x) for x in xs]
     hess = [[sp.diff(g, y) for y in xs] for g in grad]
     ns = {"sqrt": lambda x: x.sqrt(), "acos": lambda x: x.acos(), "pi": arb.pi()}
-    fn = sp.lambdify(xs, [f, grad, hess], modules=[ns],
-                     printer=LambdaPrinter({"fully_qualified_modules": False}))
-    body = inspect.getsource(fn).split("return", 1)[1]
-    if re.search(r"\d\.\d|\de", body) or any(
-            int(d) & (int(d) - 1) for d in re.findall(r"/(\d+)", body)):
-        raise NSTheoryError("lambdified ReLU map has a non-dyadic literal")  # pragma: no cover
-    return fn
+    return ball_lambdify(xs, [f, grad, hess], ns, "ReLU map")
 
 
 def _spread(ball):
@@ -514,6 +540,6 @@ def _row(layer, g, mu, V, W=None, pairs: int = 1):
     return EnclosureRow(layer, a, a / b, mu[_XY], first + second)
 
 
-__all__ = ["ENCLOSED", "EnclosureRow", "finite_width_enclosure", "mean_value_widen",
-           "relu_cross_moment_arb", "relu_map_arb", "relu_pair_moment_arb"]
+__all__ = ["ENCLOSED", "EnclosureRow", "ball_lambdify", "finite_width_enclosure",
+           "mean_value_widen", "relu_cross_moment_arb", "relu_map_arb", "relu_pair_moment_arb"]
 

@@ -36,7 +36,10 @@ q]]``:
   a residual block adds the same terms as for ``V`` (the skip-branch covariance and the output
   weights' Isserlis term with the four-input kernels).
 
-Other activations (erf, tanh, GELU, SiLU, softplus) do not track ``W``: their
+Odd activations (erf, tanh, identity) keep the independent, centred pairs exactly
+uncorrelated (``e = 0``): every cross moment factorises, ``W`` has no source and stays 0. GELU,
+SiLU and softplus have a channel mean, so ``e = m^2 > 0`` after their first block, and their
+three-input moments are not enclosed: from the next activation on ``W`` is not tracked and
 ``coef_normalised`` is ``None`` when ``P > 1``.
 
 Every ingredient is exact or a ball, with no float constant on the path:
@@ -70,7 +73,6 @@ True
 
 from __future__ import annotations
 
-import re
 from functools import cache
 
 from nstheory.errors import NSTheoryError, check_int, check_rho
@@ -80,6 +82,7 @@ from nstheory.propagation.finite_width_enclosure import (
     EnclosureRow,
     _row,
     _spread,
+    ball_lambdify,
     mean_value_widen,
     relu_map_arb,
     relu_pair_moment_arb,
@@ -94,6 +97,8 @@ _KERNEL = (_XX, _XY, _YY)
 _N = len(PAIR_ENTRIES)
 #: activations covered here
 BLOCK_ENCLOSED = (*ENCLOSED, "erf", *SMOOTH_ENCLOSED)
+#: odd activations: independent centred inputs stay uncorrelated (cross-pair kernel 0 exactly)
+_ODD = ("identity", "erf", "tanh")
 #: the number of input-X and input-Y factors of each statistic (a monomial in h(X), h(Y))
 _COUNTS = ((2, 0), (1, 1), (0, 2), (1, 0), (0, 1))
 
@@ -248,6 +253,8 @@ def _cross_source(name, Q, C, E, F, prec):
 
     from nstheory.propagation.finite_width_enclosure import relu_cross_moment_arb
 
+    if E.is_zero():   # independent pairs: every cross moment factorises, S = 0 exactly
+        return _zero_matrix()
     if name not in ("relu", "identity"):
         return None
     cov = [[Q, C, E, E], [C, Q, E, E], [E, E, Q, C], [E, E, C, Q]]
@@ -369,7 +376,12 @@ def _activation(name, s2, st, prec):
     Sx = None if st.W is None else _cross_source(name, Q, C, s2 * st.e, F, prec)
     if Sx is not None:
         E = s2 * st.e
-        e = E if name == "identity" else relu_map_arb(Q, E)[0]
+        if E.is_zero():   # independent inputs: E[phi(u) phi(v)] = (E phi)^2, 0 if phi is odd
+            e = arb(0) if name in _ODD else F[_MX] * F[_MX]
+        elif name == "identity":
+            e = E
+        else:   # relu (the only other activation _cross_source encloses at e != 0)
+            e = relu_map_arb(Q, E)[0]
         JWJ = _cross_sandwich(J, st.W, J)
         W = [[Sx[i][j] + s4 * JWJ[i][j] for j in range(_N)] for i in range(_N)]
     return _State(F, mu, [[S[i][j] + s4 * JV[i][j] for j in range(_N)] for i in range(_N)],
@@ -379,25 +391,16 @@ def _activation(name, s2, st, prec):
 @cache
 def _layernorm_fn():
     """SymPy value, gradient and Hessian of the LayerNorm'ed kernel entry in
-    ``(k_ab, k_aa, k_bb, m_a, m_b)``, lambdified for arb balls (literals checked dyadic)."""
-    import inspect
-
+    ``(k_ab, k_aa, k_bb, m_a, m_b)``, lambdified for arb balls (:func:`~nstheory.propagation.
+    finite_width_enclosure.ball_lambdify`)."""
     import sympy as sp
-    from sympy.printing.lambdarepr import LambdaPrinter
 
     xs = sp.symbols("k_ab k_aa k_bb m_a m_b", real=True)
     kab, kaa, kbb, ma, mb = xs
     f = (kab - ma * mb) / sp.sqrt((kaa - ma**2) * (kbb - mb**2))
     grad = [sp.diff(f, x) for x in xs]
     hess = [[sp.diff(g, y) for y in xs] for g in grad]
-    ns = {"sqrt": lambda x: x.sqrt()}
-    fn = sp.lambdify(xs, [f, grad, hess], modules=[ns],
-                     printer=LambdaPrinter({"fully_qualified_modules": False}))
-    body = inspect.getsource(fn).split("return", 1)[1]
-    if re.search(r"\d\.\d|\de", body) or any(
-            int(d) & (int(d) - 1) for d in re.findall(r"/(\d+)", body)):
-        raise NSTheoryError("lambdified LayerNorm map has a non-dyadic literal")  # pragma: no cover
-    return fn
+    return ball_lambdify(xs, [f, grad, hess], {"sqrt": lambda x: x.sqrt()}, "LayerNorm map")
 
 
 def layernorm_map_arb(kab, kaa, kbb, ma, mb):
@@ -542,7 +545,7 @@ def finite_width_enclosure_blocks(model: Model, rho: float, prec: int = 53,
     list of EnclosureRow
         ``coef_raw`` for any number of input pairs per network; ``coef_normalised`` for
         ``per_net`` pairs per network (times the tokens: each is one more pair), ``None`` with
-        several pairs and an activation whose cross-pair moments are not enclosed.
+        several pairs past the first GELU/SiLU/softplus block (cross moments not enclosed).
 
     Raises
     ------
@@ -635,9 +638,9 @@ def enclosure_columns(model: Model, rho: float, width: int, per_net: int,
     tuple
         ``(rows, note)``: ``rows`` a list of dicts per block with ``corrected_raw_arb`` and
         ``corrected_normalised_arb`` (``[lo, hi]`` strings; the normalised one ``None`` where
-        it is not enclosed: several pairs per network with an activation other than ReLU or
-        the identity, or beyond ``max_cross_depth``), or ``None`` when the model is not
-        covered (``note`` says why).
+        it is not enclosed: several pairs per network past the first GELU/SiLU/softplus block,
+        or beyond ``max_cross_depth``), or ``None`` when the model is not covered (``note``
+        says why).
 
     Examples
     --------
@@ -647,7 +650,7 @@ def enclosure_columns(model: Model, rho: float, width: int, per_net: int,
     (2, 2)
     >>> len(enclosure_columns(mlp(2), 0.9, 64, per_net=10)[0][0]["corrected_normalised_arb"])
     2
-    >>> enclosure_columns(mlp(2, act="tanh"), 0.9, 64, per_net=10)[0][0]["corrected_normalised_arb"]
+    >>> enclosure_columns(mlp(2, act="gelu"), 0.9, 64, per_net=10)[0][1]["corrected_normalised_arb"]
     """
     from nstheory.numerics import ball_bounds
 
@@ -679,11 +682,12 @@ def enclosure_columns(model: Model, rho: float, width: int, per_net: int,
         note += (f"; the normalised view with several input pairs per network is enclosed up to "
                  f"depth {max_cross_depth} only (its cross-pair vertex costs about 0.1 s per "
                  "block)")
-    elif several and rows and rows[0]["corrected_normalised_arb"] is None:
+    elif several and any(r["corrected_normalised_arb"] is None for r in rows):
         note += ("; the normalised view with several input pairs per network is enclosed for "
-                 "ReLU and identity activations only: its cross-pair vertex needs the "
-                 "three-dimensional moments E[phi(z0) phi(z1) phi(z2)^k] of two independent "
-                 "pairs, in closed form only for those")
+                 "ReLU, identity, erf and tanh activations (and up to the first activation for "
+                 "the others): its cross-pair vertex needs the three-dimensional moments "
+                 "E[phi(z0) phi(z1) phi(z2)^k] of two correlated pairs, enclosed for ReLU only "
+                 "(odd activations keep independent pairs uncorrelated, so they need none)")
     return rows, note
 
 

@@ -368,11 +368,25 @@ def test_pairs_enclosure_and_float_recursion(model):
         assert abs(float(ball.mid()) - f.coef_normalised) <= 1e-4 * max(1, abs(f.coef_normalised))
 
 
+@pytest.mark.parametrize("act", ["erf", "tanh"])
+def test_pairs_odd_activations(act):
+    """Odd activations keep independent centred pairs exactly uncorrelated: the cross-pair
+    vertex has no source and stays 0, so 20 pairs per network are enclosed; the float recursion
+    agrees within its quadrature error."""
+    model = mlp(6, act=act, sigma2=1.5, residual=True, layernorm=True)
+    enc = finite_width_enclosure_blocks(model, 0.9, per_net=20)
+    flt = finite_width_recursion(model, 0.9, per_net=20)
+    for e, f in zip(enc, flt, strict=True):
+        assert e.coef_normalised.rad() < 1e-9
+        assert abs(float(e.coef_normalised.mid()) - f.coef_normalised) <= 1e-4
+
+
 def test_pairs_not_enclosed_for_other_activations():
-    assert finite_width_enclosure_blocks(mlp(2, act="tanh"), 0.9, per_net=5)[-1].coef_normalised \
-        is None
-    row = finite_width_enclosure_blocks(mlp(2, act="tanh"), 0.9, per_net=1)[-1]
-    assert row.coef_normalised.is_finite()
+    """GELU: its channel mean makes the cross-pair kernel non-zero after the first activation,
+    and its three-input moments are not enclosed: from the second block on, None."""
+    rows = finite_width_enclosure_blocks(mlp(2, act="gelu"), 0.9, per_net=5)
+    assert rows[0].coef_normalised.is_finite() and rows[1].coef_normalised is None
+    assert finite_width_enclosure_blocks(mlp(2, act="gelu"), 0.9)[-1].coef_normalised.is_finite()
 
 
 # ----------------------------------------------------------------------------------------------
@@ -611,8 +625,8 @@ def test_scope_and_columns():
     lo, hi = map(float, rows[-1]["corrected_normalised_arb"])
     flt = finite_width_recursion(transformer(2), 0.9, per_net=1)[-1].corrected_normalised(128)
     assert lo - 1e-6 <= flt <= hi + 1e-6
-    rows, note = enclosure_columns(mlp(3, act="tanh"), 0.9, 128, per_net=5)
-    assert rows[0]["corrected_normalised_arb"] is None and "ReLU and identity" in note
+    rows, note = enclosure_columns(mlp(3, act="gelu"), 0.9, 128, per_net=5)
+    assert rows[-1]["corrected_normalised_arb"] is None and "ReLU, identity" in note
     rows, note = enclosure_columns(mlp(3), 0.9, 128, per_net=5, max_cross_depth=2)
     assert rows[0]["corrected_normalised_arb"] is None and "up to depth 2" in note
     rows, note = enclosure_columns(mlp(2, act="abs"), 0.9, 128, per_net=1)
