@@ -212,7 +212,9 @@ c = claim(
     evidence="The attention rule is ours: the identity pattern's off-diagonal weight is "
     "O(n e^{-sqrt(N)(K_ii - K_ij)}), below every power of 1/N, so the layer is its value "
     "projection; the residual rule then covers the linear branch. 800/500/500/900 networks x "
-    "20 pairs at widths 32/64/128/256.",
+    "20 pairs at widths 32/64/128/256. The layer-6 coefficient by two routes beside the SymPy "
+    "float recursion: finite-difference derivatives, and the arb enclosure with the cross-pair "
+    "vertex of the 80 pairs a network sees (three-input ReLU moments by a certified integral).",
     fast=False,
 )
 _STUDY_CLAIMS.append(c.id)
@@ -226,6 +228,25 @@ c.check("precise", name="coefficient_numerical_derivatives",
               "nstheory.propagation.kernel_derivatives.numerical_map_derivatives",
               "nstheory.gaussian.activations.ABReLU.raw"))(
     lambda: _coefficient_digits("tf_preln_w64", 6, PRELN_COEF_L6, 5))
+
+
+@c.check("certified", name="arb_coefficient_80_pairs",
+         uses=("nstheory.propagation.finite_width_enclosure_blocks.finite_width_enclosure_blocks",
+               "nstheory.propagation.finite_width_enclosure.relu_cross_moment_arb",
+               "nstheory.propagation.finite_width_enclosure_blocks.layernorm_map_arb"))
+def _():
+    """The layer-6 coefficient with 20 pairs x 4 tokens per network as an arb ball (the
+    cross-pair vertex enclosed): it must round to the stated six digits."""
+    from nstheory.propagation.finite_width_enclosure_blocks import finite_width_enclosure_blocks
+    from nstheory.propagation.finite_width_study import BLOCK_RUNS, run_model
+
+    run = next(r for r in BLOCK_RUNS if r["key"] == "tf_preln_w64")
+    ball = finite_width_enclosure_blocks(run_model(run), run["rho"],
+                                         per_net=run["per_net"])[5].coef_normalised
+    return compare_digits("arb enclosure (53 bits), layer-6 1/width coefficient, 20 pairs x "
+                          f"4 tokens (ball radius {float(ball.rad()):.1e})", float(ball.mid()),
+                          "stated coefficient", PRELN_COEF_L6, min_digits=5.5,
+                          note="a correctly rounded six-digit value agrees to >= 5.7 digits")
 
 
 # --------------------------------------------------------------------------------------------
