@@ -36,11 +36,14 @@ q]]``:
   a residual block adds the same terms as for ``V`` (the skip-branch covariance and the output
   weights' Isserlis term with the four-input kernels).
 
-Odd activations (erf, tanh, identity) keep the independent, centred pairs exactly
-uncorrelated (``e = 0``): every cross moment factorises, ``W`` has no source and stays 0. GELU,
-SiLU and softplus have a channel mean, so ``e = m^2 > 0`` after their first block, and their
-three-input moments are not enclosed: from the next activation on ``W`` is not tracked and
-``coef_normalised`` is ``None`` when ``P > 1``.
+GELU: the two-input moments at covariance ``e`` come from the smooth-activation cross maps, the
+three-input ones from :func:`~nstheory.propagation.smooth_enclosure.gelu_cross_moment_arb`
+(the same shared-factor integral, whose inner GELU expectations are closed forms plus one Owen
+``T`` integral). Odd activations (erf, tanh, identity) keep the independent, centred pairs
+exactly uncorrelated (``e = 0``): every cross moment factorises, ``W`` has no source and stays
+0. SiLU and softplus have a channel mean, so ``e = m^2 > 0`` after their first block, and their
+three-input moments are not enclosed (their Gaussian smoothing has no closed form): from the
+next activation on ``W`` is not tracked and ``coef_normalised`` is ``None`` when ``P > 1``.
 
 Every ingredient is exact or a ball, with no float constant on the path:
 
@@ -99,6 +102,8 @@ _N = len(PAIR_ENTRIES)
 BLOCK_ENCLOSED = (*ENCLOSED, "erf", *SMOOTH_ENCLOSED)
 #: odd activations: independent centred inputs stay uncorrelated (cross-pair kernel 0 exactly)
 _ODD = ("identity", "erf", "tanh")
+#: activations whose three-input moments are enclosed (the cross-pair vertex at ``e != 0``)
+CROSS_ENCLOSED = ("relu", "gelu", "identity")
 #: the number of input-X and input-Y factors of each statistic (a monomial in h(X), h(Y))
 _COUNTS = ((2, 0), (1, 1), (0, 2), (1, 0), (0, 1))
 
@@ -255,27 +260,36 @@ def _cross_source(name, Q, C, E, F, prec):
 
     if E.is_zero():   # independent pairs: every cross moment factorises, S = 0 exactly
         return _zero_matrix()
-    if name not in ("relu", "identity"):
+    if name not in CROSS_ENCLOSED:
         return None
     cov = [[Q, C, E, E], [C, Q, E, E], [E, E, Q, C], [E, E, C, Q]]
+    if name != "identity" and not (C < Q and abs(E) <= C):
+        raise NSTheoryError(f"cross-pair moments need |e| <= c < q certified; got q={Q}, c={C}, "
+                            f"e={E}")
     if name == "relu":
         r, t = C / Q, E / Q
-        if not (r < 1 and abs(t) <= r):
-            raise NSTheoryError(f"cross-pair moments need |t| <= r < 1 certified; got r={r}, "
-                                f"t={t}")
-        val_e = relu_map_arb(Q, E)[0]
+        pair = {(1, 1): relu_map_arb(Q, E)[0]}
+        for p1, p2 in ((2, 1), (2, 2)):
+            pair[(p2, p1)] = pair[(p1, p2)] = (Q ** (arb(p1 + p2) / 2)
+                                               * relu_pair_moment_arb(p1, p2, t, prec))
+
+        def triple(p):
+            return Q ** (arb(2 + p) / 2) * relu_cross_moment_arb(p, r, t, prec)
+    elif name == "gelu":
+        from nstheory.propagation.smooth_enclosure import gelu_cross_moment_arb, smooth_ingredients
+
+        pair = smooth_ingredients(name, Q, E, prec).moments
+
+        def triple(p):
+            return gelu_cross_moment_arb(p, Q, C, E, prec)
 
     @cache
-    def relu_moment(one, two):
+    def moment(one, two):
         if one == (1, 1) and two == (1, 1):
             return _unknown()
         if (1, 1) in (one, two):
-            p = sum(two if one == (1, 1) else one)
-            return Q ** (arb(2 + p) / 2) * relu_cross_moment_arb(p, r, t, prec)
-        p1, p2 = sorted((sum(one), sum(two)))
-        if p2 == 1:
-            return val_e
-        return Q ** (arb(p1 + p2) / 2) * relu_pair_moment_arb(p2, p1, t, prec)
+            return triple(sum(two if one == (1, 1) else one))
+        return pair[(sum(one), sum(two))]
 
     S = _zero_matrix()
     for i in range(_N):
@@ -284,8 +298,8 @@ def _cross_source(name, Q, C, E, F, prec):
             if name == "identity":
                 m = _isserlis(cov, [0] * one[0] + [1] * one[1] + [2] * two[0] + [3] * two[1])
             else:   # by symmetry only the powers on each side matter
-                m = relu_moment((1, 1) if one == (1, 1) else (sum(one), 0),
-                                (1, 1) if two == (1, 1) else (sum(two), 0))
+                m = moment((1, 1) if one == (1, 1) else (sum(one), 0),
+                           (1, 1) if two == (1, 1) else (sum(two), 0))
             S[i][j] = m - F[i] * F[j]
     return S
 
@@ -380,8 +394,8 @@ def _activation(name, s2, st, prec):
             e = arb(0) if name in _ODD else F[_MX] * F[_MX]
         elif name == "identity":
             e = E
-        else:   # relu (the only other activation _cross_source encloses at e != 0)
-            e = relu_map_arb(Q, E)[0]
+        else:   # relu or gelu: the kernel map at the cross covariance (cached in the source)
+            e = Sx[_MX][_MX] + F[_MX] * F[_MX]
         JWJ = _cross_sandwich(J, st.W, J)
         W = [[Sx[i][j] + s4 * JWJ[i][j] for j in range(_N)] for i in range(_N)]
     return _State(F, mu, [[S[i][j] + s4 * JV[i][j] for j in range(_N)] for i in range(_N)],
@@ -545,7 +559,7 @@ def finite_width_enclosure_blocks(model: Model, rho: float, prec: int = 53,
     list of EnclosureRow
         ``coef_raw`` for any number of input pairs per network; ``coef_normalised`` for
         ``per_net`` pairs per network (times the tokens: each is one more pair), ``None`` with
-        several pairs past the first GELU/SiLU/softplus block (cross moments not enclosed).
+        several pairs past the first SiLU/softplus block (cross moments not enclosed).
 
     Raises
     ------
@@ -638,9 +652,9 @@ def enclosure_columns(model: Model, rho: float, width: int, per_net: int,
     tuple
         ``(rows, note)``: ``rows`` a list of dicts per block with ``corrected_raw_arb`` and
         ``corrected_normalised_arb`` (``[lo, hi]`` strings; the normalised one ``None`` where
-        it is not enclosed: several pairs per network past the first GELU/SiLU/softplus block,
-        or beyond ``max_cross_depth``), or ``None`` when the model is not covered (``note``
-        says why).
+        it is not enclosed: several pairs per network past the first SiLU/softplus block, or
+        beyond ``max_cross_depth``), or ``None`` when the model is not covered (``note`` says
+        why).
 
     Examples
     --------
@@ -650,7 +664,7 @@ def enclosure_columns(model: Model, rho: float, width: int, per_net: int,
     (2, 2)
     >>> len(enclosure_columns(mlp(2), 0.9, 64, per_net=10)[0][0]["corrected_normalised_arb"])
     2
-    >>> enclosure_columns(mlp(2, act="gelu"), 0.9, 64, per_net=10)[0][1]["corrected_normalised_arb"]
+    >>> enclosure_columns(mlp(2, act="silu"), 0.9, 64, per_net=10)[0][1]["corrected_normalised_arb"]
     """
     from nstheory.numerics import ball_bounds
 
@@ -684,10 +698,11 @@ def enclosure_columns(model: Model, rho: float, width: int, per_net: int,
                  "block)")
     elif several and any(r["corrected_normalised_arb"] is None for r in rows):
         note += ("; the normalised view with several input pairs per network is enclosed for "
-                 "ReLU, identity, erf and tanh activations (and up to the first activation for "
-                 "the others): its cross-pair vertex needs the three-dimensional moments "
-                 "E[phi(z0) phi(z1) phi(z2)^k] of two correlated pairs, enclosed for ReLU only "
-                 "(odd activations keep independent pairs uncorrelated, so they need none)")
+                 "ReLU, GELU, identity, erf and tanh activations (and up to the first activation "
+                 "for SiLU and softplus): its cross-pair vertex needs the three-dimensional "
+                 "moments E[phi(z0) phi(z1) phi(z2)^k] of two correlated pairs, enclosed for "
+                 "ReLU and GELU (odd activations keep independent pairs uncorrelated, so they "
+                 "need none)")
     return rows, note
 
 

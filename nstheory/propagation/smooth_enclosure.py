@@ -487,5 +487,109 @@ def _ingredients(name, q, c, prec, full):
     return SmoothIngredients(val, grad, hess, f2, f2_d1, c0(s[4]) / 4, mean, m1, m2, mom)
 
 
+def _gelu_inner(x, s, k: int, prec: int):
+    """``E[gelu(x + s n)^k]``, ``k = 1, 2`` (``x`` an arb or acb ball, ``s > 0``).
+
+    ``k = 1``: ``x Phi(x/r) + (s^2/r) phi(x/r)``, ``r = sqrt(1 + s^2)``. ``k = 2``: with ``u(x) =
+    E Phi(Y)^2`` (``Y = x + s n``), the heat identities ``E[(Y - x) f(Y)] = s^2 u'``,
+    ``E[(Y - x)^2 f(Y)] = s^2 u + s^4 u''`` give ``E[Y^2 Phi(Y)^2] = x^2 u + 2 x s^2 u' + s^2 u +
+    s^4 u''``; ``u = P(U_1 <= Y, U_2 <= Y) = Phi(h) - 2 T(h, kappa)`` (Owen's identity for the
+    bivariate orthant at ``h = x/r``, correlation ``s^2/r^2``, ``kappa = 1/sqrt(1 + 2 s^2)``),
+    ``u' = 2 phi(h) Phi(kappa h) / r``, ``u'' = 2 phi(h) (kappa phi(kappa h) - h Phi(kappa h)) /
+    r^2``, and Owen's ``T(h, kappa) = (1/2 pi) int_0^kappa e^{-h^2 (1 + t^2)/2} / (1 + t^2) dt`` by
+    ``acb.integral`` (entire in ``h``; a finite interval, no tail)."""
+    from flint import acb, arb
+
+    rt2, sq2pi = arb(2).sqrt(), (2 * arb.pi()).sqrt()
+
+    def cdf(z):
+        return (-z / rt2).erfc() / 2
+
+    def pdf(z):
+        return (-z * z / 2).exp() / sq2pi
+
+    r = (1 + s * s).sqrt()
+    h = x / r
+    if k == 1:
+        return x * cdf(h) + s * s / r * pdf(h)
+    kap = 1 / (1 + 2 * s * s).sqrt()
+    tol = arb(2) ** -(prec + 24)   # far below the outer integral's tolerance
+    owen = acb.integral(lambda t, _: (-h * h * (1 + t * t) / 2).exp() / (1 + t * t), 0, kap,
+                        rel_tol=tol, abs_tol=tol) / (2 * arb.pi())
+    if not isinstance(x, acb):
+        owen = owen.real
+    u = cdf(h) - 2 * owen
+    du = 2 * pdf(h) * cdf(kap * h) / r
+    d2u = 2 * pdf(h) * (kap * pdf(kap * h) - h * cdf(kap * h)) / (r * r)
+    s2 = s * s
+    return x * x * u + 2 * x * s2 * du + s2 * u + s2 * s2 * d2u
+
+
+def gelu_cross_moment_arb(k: int, q, c, e, prec: int = 53):
+    """``E[gelu(z0) gelu(z1) gelu(z2)^k]``, ``k = 1, 2``, for Gaussians of variance ``q`` with
+    ``cov(z0, z1) = c`` and ``cov(z0, z2) = cov(z1, z2) = e`` (midpoints ``0 < c < q``, ``|e| <=
+    c``).
+
+    The three-input source of the vertex between two independent input pairs seen by the same
+    network, as :func:`~nstheory.propagation.finite_width_enclosure.relu_cross_moment_arb` for
+    ReLU: with the pair's shared factor ``a = sqrt(c) u``, ``z0, z1 = a + s n_{0,1}`` (``s^2 =
+    q - c``) and ``z2 = (e/c) a + s_2 n_2`` (``s_2^2 = q - e^2/c``) are independent given ``u``,
+    so ``E = int gamma(u) m_1(sqrt(c) u; s)^2 m_k((e/c) sqrt(c) u; s_2) du`` with the inner
+    expectations of :func:`_gelu_inner` (closed form, and for ``k = 2`` one Owen ``T``
+    integral: a nested ``acb.integral``). Tail for ``|u| >= L >= 3``: ``m_1 <= sqrt(q)(|u| + 1)``,
+    ``m_k <= q^(k/2)(|u|^k + 1)`` (``|gelu(y)| <= |y|``), so the integrand is at most ``4
+    q^((2+k)/2) |u|^(2+k) gamma(u)``. The ball arguments are taken at their midpoints and the
+    result widened by Price's theorem with ``|gelu'| <= 1.13``, ``|gelu''| <= 0.8``: ``|dE/dc|
+    <= 1.3 Q^(k/2)``, ``|dE/de| <= 5.2 Q^(k/2)``, ``|dE/dq| <= 4 Q^((1+k)/2)``, ``Q = max(q, 1)``.
+
+    Examples
+    --------
+    With ``e = 0`` the third factor is independent, ``E[gelu(z0) gelu(z1)] E gelu(z2)``:
+
+    >>> from flint import arb
+    >>> ball = gelu_cross_moment_arb(1, arb(1), arb(1) / 2, arb(0))
+    >>> pair = smooth_ingredients("gelu", arb(1), arb(1) / 2)
+    >>> ball.overlaps(pair.value * pair.mean), bool(ball.rad() < 1e-13)
+    (True, True)
+    """
+    from flint import acb, arb
+
+    from nstheory.gaussian.hermite import certified_radius_L
+    from nstheory.numerics import arb_precision
+    from nstheory.propagation.finite_width_enclosure import _spread, _tail_bound
+
+    if k not in (1, 2):
+        raise NSTheoryError(f"gelu_cross_moment_arb needs k in (1, 2), got {k}")
+    L = max(3, certified_radius_L(prec + 4 * (k + 2)))
+    with arb_precision(bits=prec + 30):
+        q, c, e = arb(q), arb(c), arb(e)
+        qm, cm, em = arb(q.mid()), arb(c.mid()), arb(e.mid())
+        if not (0 < cm < qm and abs(em) <= cm):
+            raise NSTheoryError(f"gelu_cross_moment_arb needs 0 < c < q and |e| <= c; got q={q}, "
+                                f"c={c}, e={e}")
+        s, sc = (qm - cm).sqrt(), cm.sqrt()
+        slope, s2 = em / sc, (qm - em * em / cm).sqrt()
+        inv2pi = 1 / (2 * arb.pi()).sqrt()
+
+        def f(z, analytic):
+            if k == 2 and analytic and z.rad() > 1:
+                # a wide ball would send the inner Owen integral to its evaluation limit; a
+                # non-finite value makes acb.integral bisect instead
+                return acb("nan")
+            m1 = _gelu_inner(sc * z, s, 1, prec)
+            return (-z * z / 2).exp() * inv2pi * m1 * m1 * _gelu_inner(slope * z, s2, k, prec)
+
+        tol = arb(2) ** -(prec + 8)
+        val = acb.integral(f, -L, L, rel_tol=tol, abs_tol=tol).real
+        val += arb(0, (8 * qm ** (arb(2 + k) / 2) * _tail_bound(2 + k, 0, L)).upper())
+        big = max(q.upper(), arb(1))
+        widen = (4 * big ** (arb(1 + k) / 2) * _spread(q).upper()
+                 + big ** (arb(k) / 2) * (arb("1.3") * _spread(c).upper()
+                                           + arb("5.2") * _spread(e).upper()))
+        val += arb(0, widen.upper())
+    with arb_precision(bits=prec):
+        return +val
+
+
 __all__ = ["SMOOTH_ENCLOSED", "SmoothIngredients", "coefficients", "cross_map", "derivative",
-           "power", "product", "smooth_ingredients"]
+           "gelu_cross_moment_arb", "power", "product", "smooth_ingredients"]

@@ -350,7 +350,8 @@ def test_pairs_enclosure_contains_independent_evaluation():
 
 PAIR_MODELS = [mlp(8, residual=r, layernorm=ln) for r, ln in CONFIGS] + [
     transformer(4), transformer(4, post_ln=True), transformer(4, residual=False),
-    mlp(4, act="identity", sigma2=1.0, layernorm=True)]
+    mlp(4, act="identity", sigma2=1.0, layernorm=True), mlp(5, act="gelu"),
+    mlp(4, act="gelu", residual=True, layernorm=True)]
 
 
 @pytest.mark.parametrize("model", PAIR_MODELS, ids=lambda m: f"{m.name}-{m.depth}")
@@ -382,11 +383,39 @@ def test_pairs_odd_activations(act):
 
 
 def test_pairs_not_enclosed_for_other_activations():
-    """GELU: its channel mean makes the cross-pair kernel non-zero after the first activation,
+    """SiLU: its channel mean makes the cross-pair kernel non-zero after the first activation,
     and its three-input moments are not enclosed: from the second block on, None."""
-    rows = finite_width_enclosure_blocks(mlp(2, act="gelu"), 0.9, per_net=5)
+    rows = finite_width_enclosure_blocks(mlp(2, act="silu"), 0.9, per_net=5)
     assert rows[0].coef_normalised.is_finite() and rows[1].coef_normalised is None
-    assert finite_width_enclosure_blocks(mlp(2, act="gelu"), 0.9)[-1].coef_normalised.is_finite()
+    assert finite_width_enclosure_blocks(mlp(2, act="silu"), 0.9)[-1].coef_normalised.is_finite()
+
+
+def _gelu_moment_gauss_hermite(k, q, c, e, nodes=100):
+    """E[gelu(z0) gelu(z1) gelu(z2)^k] by a 3-D tensor Gauss-Hermite rule over z = L g (float64;
+    spectrally accurate for this entire integrand of moderate variance)."""
+    import numpy as np
+    from scipy.special import ndtr
+
+    x, w = np.polynomial.hermite_e.hermegauss(nodes)
+    w = w / w.sum()
+    L = np.linalg.cholesky(np.array([[q, c, e], [c, q, e], [e, e, q]]))
+    g = np.stack(np.meshgrid(x, x, x, indexing="ij"), -1) @ L.T
+    f = g * ndtr(g)
+    W = w[:, None, None] * w[None, :, None] * w[None, None, :]
+    return float(np.sum(W * f[..., 0] * f[..., 1] * f[..., 2] ** k))
+
+
+@pytest.mark.parametrize("k, q, c, e", [(1, 1.0, 0.5, 0.25), (2, 1.0, 0.5, 0.25),
+                                        (2, 2.0, 1.75, -0.625), (2, 1.5, 1.4375, 1.25),
+                                        (1, 0.25, 0.1875, 0.1875)])
+def test_gelu_cross_moment_against_gauss_hermite(k, q, c, e):
+    from nstheory.propagation.smooth_enclosure import gelu_cross_moment_arb
+
+    ball = gelu_cross_moment_arb(k, arb(q), arb(c), arb(e))
+    ref = _gelu_moment_gauss_hermite(k, q, c, e)
+    assert ball.rad() < 1e-14
+    assert abs(float(ball.mid()) - ref) <= float(ball.rad()) + 1e-13
+    assert abs(float(ball.mid()) - (ref + 1e-10)) > float(ball.rad()) + 1e-13   # can fail
 
 
 # ----------------------------------------------------------------------------------------------
@@ -561,21 +590,20 @@ def test_enclosure_against_stored_monte_carlo(key):
     assert len(powered) >= len(enc) // 2, powered
 
 
-PAIR_STUDY = STUDY.with_name("propagation_finite_width.json")
-
-
-@pytest.mark.parametrize("key", ["relu_d20_w128", "relu_d20_w256", "relu_d48_w256_rho05",
-                                 "relu_ln_d10_w128", "relu_res_preln_d10_w64"])
-def test_pairs_enclosure_against_stored_monte_carlo(key):
+@pytest.mark.parametrize("name, key", [
+    ("", "relu_d20_w128"), ("", "relu_d20_w256"), ("", "relu_d48_w256_rho05"),
+    ("", "relu_ln_d10_w128"), ("", "relu_res_preln_d10_w64"), ("_smooth", "gelu_d10_w512_proj"),
+    ("_smooth", "gelu_d10_w1024_proj")])
+def test_pairs_enclosure_against_stored_monte_carlo(name, key):
     """20 pairs per network: per layer |MC - corrected| <= 4 standard errors (the ball's radius
     added in quadrature), and mean field rejected wherever the test has power >= 0.9 against
-    "no 1/width term". (Width 64 without LN is not listed: there the O(1/width^2) remainder is
-    resolved by these sample sizes.)"""
+    "no 1/width term". (Not listed: ReLU at width 64 without LN and GELU (sigma2 = 2) below
+    width 512, where these sample sizes resolve the O(1/width^2) remainder.)"""
     from nstheory.claims import z_power
     from nstheory.propagation.finite_width_study import run_model
     from nstheory.store import load_json
 
-    run = load_json(PAIR_STUDY)["runs"][key]
+    run = load_json(STUDY.with_name(f"propagation_finite_width{name}.json"))["runs"][key]
     assert run["per_net"] == 20
     enc = finite_width_enclosure_blocks(run_model(run), run["rho"], per_net=run["per_net"])
     width = run["width"]
@@ -625,8 +653,8 @@ def test_scope_and_columns():
     lo, hi = map(float, rows[-1]["corrected_normalised_arb"])
     flt = finite_width_recursion(transformer(2), 0.9, per_net=1)[-1].corrected_normalised(128)
     assert lo - 1e-6 <= flt <= hi + 1e-6
-    rows, note = enclosure_columns(mlp(3, act="gelu"), 0.9, 128, per_net=5)
-    assert rows[-1]["corrected_normalised_arb"] is None and "ReLU, identity" in note
+    rows, note = enclosure_columns(mlp(3, act="silu"), 0.9, 128, per_net=5)
+    assert rows[-1]["corrected_normalised_arb"] is None and "ReLU, GELU" in note
     rows, note = enclosure_columns(mlp(3), 0.9, 128, per_net=5, max_cross_depth=2)
     assert rows[0]["corrected_normalised_arb"] is None and "up to depth 2" in note
     rows, note = enclosure_columns(mlp(2, act="abs"), 0.9, 128, per_net=1)
