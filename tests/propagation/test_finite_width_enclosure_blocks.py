@@ -571,20 +571,26 @@ def test_enclosure_against_stored_monte_carlo(key):
     quadrature); wherever the test has power >= 0.9 against the alternative "no 1/width term"
     (effect |coef| / width, fixed by the enclosure before looking at the data), mean field is
     rejected (|z| > 4): the comparison discriminates."""
+    run = _study()[key]
+    assert run["per_net"] == 1
+    _agrees_with_stored(run)
+
+
+def _agrees_with_stored(run):
+    """The enclosure of ``run``'s model at its pairs per network against its stored Monte
+    Carlo: |z| <= ZMAX per layer, mean field rejected where the test is powered (>= 0.9 against
+    the effect |coef| / width), and powered at half the layers at least."""
     from nstheory.claims import z_power
     from nstheory.propagation.finite_width_study import run_model
 
-    run = _study()[key]
-    assert run["per_net"] == 1
-    enc = finite_width_enclosure_blocks(run_model(run), run["rho"])
+    enc = finite_width_enclosure_blocks(run_model(run), run["rho"], per_net=run["per_net"])
     width = run["width"]
     powered = []
     for e, mean, se in zip(enc, run["mean"], run["stderr"], strict=True):
         corrected = e.corrected_normalised(width)
         z = (mean - float(corrected.mid())) / math.hypot(se, float(corrected.rad()))
         assert abs(z) <= ZMAX, (e.layer, mean, se, corrected)
-        gap = abs(float(e.coef_normalised.mid())) / width
-        if z_power(gap, se, ZMAX) >= 0.9:
+        if z_power(abs(float(e.coef_normalised.mid())) / width, se, ZMAX) >= 0.9:
             powered.append(e.layer)
             assert abs(mean - float(e.mean_field_normalised.mid())) > ZMAX * se, e.layer
     assert len(powered) >= len(enc) // 2, powered
@@ -599,23 +605,11 @@ def test_pairs_enclosure_against_stored_monte_carlo(name, key):
     added in quadrature), and mean field rejected wherever the test has power >= 0.9 against
     "no 1/width term". (Not listed: ReLU at width 64 without LN and GELU (sigma2 = 2) below
     width 512, where these sample sizes resolve the O(1/width^2) remainder.)"""
-    from nstheory.claims import z_power
-    from nstheory.propagation.finite_width_study import run_model
     from nstheory.store import load_json
 
     run = load_json(STUDY.with_name(f"propagation_finite_width{name}.json"))["runs"][key]
     assert run["per_net"] == 20
-    enc = finite_width_enclosure_blocks(run_model(run), run["rho"], per_net=run["per_net"])
-    width = run["width"]
-    powered = []
-    for e, mean, se in zip(enc, run["mean"], run["stderr"], strict=True):
-        corrected = e.corrected_normalised(width)
-        z = (mean - float(corrected.mid())) / math.hypot(se, float(corrected.rad()))
-        assert abs(z) <= ZMAX, (e.layer, mean, se, corrected)
-        if z_power(abs(float(e.coef_normalised.mid())) / width, se, ZMAX) >= 0.9:
-            powered.append(e.layer)
-            assert abs(mean - float(e.mean_field_normalised.mid())) > ZMAX * se, e.layer
-    assert len(powered) >= len(enc) // 2, powered
+    _agrees_with_stored(run)
 
 
 def test_preln_ball_with_remainder_inside_ci95():
