@@ -325,8 +325,12 @@ def relu_cross_moment_arb(k: int, r, t, prec: int = 53):
     with arb_precision(bits=prec + 30):
         r, t = arb(r), arb(t)
         rm, tm = arb(r.mid()), arb(t.mid())
-        if not (abs(tm) <= rm < 1):
+        if not (rm < 1 and abs(t).lower() <= rm):
             raise NSTheoryError(f"relu_cross_moment_arb needs |t| <= r < 1, got r={r}, t={t}")
+        # t = r is a real case (a pair of independent inputs): a midpoint just past it by
+        # rounding is moved onto it, and the move is added to t's spread below
+        shift = abs(tm) - rm if abs(tm) > rm else arb(0)
+        tm = tm - shift if tm > 0 else tm + shift
         s = (1 - rm).sqrt()
         if tm == 0:  # z2 independent of the pair
             third = arb(1) / 2 if k == 2 else 1 / (2 * arb.pi()).sqrt()
@@ -345,7 +349,7 @@ def relu_cross_moment_arb(k: int, r, t, prec: int = 53):
             val = acb.integral(f, -L, L, rel_tol=tol, abs_tol=tol).real
             tail = 2 * arb(2) ** (k + 1) * _tail_bound(k + 2, 0, L)
             val += arb(0, tail.upper())
-        val += arb(0, (_spread(r) / 2 + 2 * _spread(t)).upper())
+        val += arb(0, (_spread(r) / 2 + 2 * (_spread(t) + shift)).upper())
     with arb_precision(bits=prec):
         return +val
 

@@ -263,9 +263,8 @@ def _cross_source(name, Q, C, E, F, prec):
     if name not in CROSS_ENCLOSED:
         return None
     cov = [[Q, C, E, E], [C, Q, E, E], [E, E, Q, C], [E, E, C, Q]]
-    if name != "identity" and not (C < Q and abs(E) <= C):
-        raise NSTheoryError(f"cross-pair moments need |e| <= c < q certified; got q={Q}, c={C}, "
-                            f"e={E}")
+    if name != "identity" and not (C < Q and abs(E).lower() <= C.upper()):
+        raise NSTheoryError(f"cross-pair moments need |e| <= c < q; got q={Q}, c={C}, e={E}")
     if name == "relu":
         r, t = C / Q, E / Q
         pair = {(1, 1): relu_map_arb(Q, E)[0]}

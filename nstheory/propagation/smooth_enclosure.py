@@ -564,9 +564,13 @@ def gelu_cross_moment_arb(k: int, q, c, e, prec: int = 53):
     with arb_precision(bits=prec + 30):
         q, c, e = arb(q), arb(c), arb(e)
         qm, cm, em = arb(q.mid()), arb(c.mid()), arb(e.mid())
-        if not (0 < cm < qm and abs(em) <= cm):
+        if not (0 < cm < qm and abs(e).lower() <= cm):
             raise NSTheoryError(f"gelu_cross_moment_arb needs 0 < c < q and |e| <= c; got q={q}, "
                                 f"c={c}, e={e}")
+        # e = c is a real case (a pair of independent inputs): a midpoint just past it by
+        # rounding is moved onto it, and the move is added to e's spread below
+        shift = abs(em) - cm if abs(em) > cm else arb(0)
+        em = em - shift if em > 0 else em + shift
         s, sc = (qm - cm).sqrt(), cm.sqrt()
         slope, s2 = em / sc, (qm - em * em / cm).sqrt()
         inv2pi = 1 / (2 * arb.pi()).sqrt()
@@ -585,7 +589,7 @@ def gelu_cross_moment_arb(k: int, q, c, e, prec: int = 53):
         big = max(q.upper(), arb(1))
         widen = (4 * big ** (arb(1 + k) / 2) * _spread(q).upper()
                  + big ** (arb(k) / 2) * (arb("1.3") * _spread(c).upper()
-                                           + arb("5.2") * _spread(e).upper()))
+                                           + arb("5.2") * (_spread(e).upper() + shift)))
         val += arb(0, widen.upper())
     with arb_precision(bits=prec):
         return +val

@@ -369,6 +369,19 @@ def test_pairs_enclosure_and_float_recursion(model):
         assert abs(float(ball.mid()) - f.coef_normalised) <= 1e-4 * max(1, abs(f.coef_normalised))
 
 
+@pytest.mark.parametrize("model", [mlp(4), mlp(3, act="gelu"), transformer(2)],
+                         ids=lambda m: m.name)
+def test_pairs_at_rho_zero(model):
+    """rho = 0: the inputs of a pair are independent, so the within-pair and the cross-pair
+    covariances are equal at every layer (t = r, the edge of the three-input moments' domain;
+    it used to fail on the rounding of the two balls)."""
+    enc = finite_width_enclosure_blocks(model, 0.0, per_net=20)
+    flt = finite_width_recursion(model, 0.0, per_net=20)
+    for e, f in zip(enc, flt, strict=True):
+        assert e.coef_normalised.rad() < 1e-9
+        assert abs(float(e.coef_normalised.mid()) - f.coef_normalised) <= 1e-4
+
+
 @pytest.mark.parametrize("act", ["erf", "tanh"])
 def test_pairs_odd_activations(act):
     """Odd activations keep independent centred pairs exactly uncorrelated: the cross-pair
