@@ -36,14 +36,14 @@ q]]``:
   a residual block adds the same terms as for ``V`` (the skip-branch covariance and the output
   weights' Isserlis term with the four-input kernels).
 
-GELU: the two-input moments at covariance ``e`` come from the smooth-activation cross maps, the
-three-input ones from :func:`~nstheory.propagation.smooth_enclosure.gelu_cross_moment_arb`
-(the same shared-factor integral, whose inner GELU expectations are closed forms plus one Owen
-``T`` integral). Odd activations (erf, tanh, identity) keep the independent, centred pairs
-exactly uncorrelated (``e = 0``): every cross moment factorises, ``W`` has no source and stays
-0. SiLU and softplus have a channel mean, so ``e = m^2 > 0`` after their first block, and their
-three-input moments are not enclosed (their Gaussian smoothing has no closed form): from the
-next activation on ``W`` is not tracked and ``coef_normalised`` is ``None`` when ``P > 1``.
+GELU, SiLU, softplus: the two-input moments at covariance ``e`` come from the smooth-activation
+cross maps, the three-input ones from the same shared-factor integral,
+:func:`~nstheory.propagation.smooth_enclosure.gelu_cross_moment_arb` (GELU's Gaussian smoothing
+is a closed form plus one Owen ``T`` integral; ~0.1 s) and
+:func:`~nstheory.propagation.smooth_enclosure.smooth_cross_moment_arb` (SiLU, softplus: nested
+numerical smoothing with strip-bound tails; 1-6 s per moment). Odd activations (erf, tanh,
+identity) keep the independent, centred pairs exactly uncorrelated (``e = 0``): every cross
+moment factorises, ``W`` has no source and stays 0.
 
 Every ingredient is exact or a ball, with no float constant on the path:
 
@@ -103,7 +103,9 @@ BLOCK_ENCLOSED = (*ENCLOSED, "erf", *SMOOTH_ENCLOSED)
 #: odd activations: independent centred inputs stay uncorrelated (cross-pair kernel 0 exactly)
 _ODD = ("identity", "erf", "tanh")
 #: activations whose three-input moments are enclosed (the cross-pair vertex at ``e != 0``)
-CROSS_ENCLOSED = ("relu", "gelu", "identity")
+CROSS_ENCLOSED = ("relu", "gelu", "silu", "softplus", "identity")
+#: those whose three-input moments are nested numerical integrals (seconds per block)
+SLOW_CROSS = ("silu", "softplus")
 #: the number of input-X and input-Y factors of each statistic (a monomial in h(X), h(Y))
 _COUNTS = ((2, 0), (1, 1), (0, 2), (1, 0), (0, 1))
 
@@ -274,13 +276,19 @@ def _cross_source(name, Q, C, E, F, prec):
 
         def triple(p):
             return Q ** (arb(2 + p) / 2) * relu_cross_moment_arb(p, r, t, prec)
-    elif name == "gelu":
-        from nstheory.propagation.smooth_enclosure import gelu_cross_moment_arb, smooth_ingredients
+    else:
+        from nstheory.propagation.smooth_enclosure import (
+            gelu_cross_moment_arb,
+            smooth_cross_moment_arb,
+            smooth_ingredients,
+        )
 
         pair = smooth_ingredients(name, Q, E, prec).moments
 
         def triple(p):
-            return gelu_cross_moment_arb(p, Q, C, E, prec)
+            if name == "gelu":   # closed-form smoothing: fast
+                return gelu_cross_moment_arb(p, Q, C, E, prec)
+            return smooth_cross_moment_arb(name, p, Q, C, E, prec)
 
     @cache
     def moment(one, two):
@@ -393,7 +401,7 @@ def _activation(name, s2, st, prec):
             e = arb(0) if name in _ODD else F[_MX] * F[_MX]
         elif name == "identity":
             e = E
-        else:   # relu or gelu: the kernel map at the cross covariance (cached in the source)
+        else:   # relu, gelu, silu, softplus: the kernel map at the cross covariance
             e = Sx[_MX][_MX] + F[_MX] * F[_MX]
         JWJ = _cross_sandwich(J, st.W, J)
         W = [[Sx[i][j] + s4 * JWJ[i][j] for j in range(_N)] for i in range(_N)]
@@ -557,8 +565,7 @@ def finite_width_enclosure_blocks(model: Model, rho: float, prec: int = 53,
     -------
     list of EnclosureRow
         ``coef_raw`` for any number of input pairs per network; ``coef_normalised`` for
-        ``per_net`` pairs per network (times the tokens: each is one more pair), ``None`` with
-        several pairs past the first SiLU/softplus block (cross moments not enclosed).
+        ``per_net`` pairs per network (times the tokens: each is one more pair).
 
     Raises
     ------
@@ -617,7 +624,7 @@ def finite_width_enclosure_blocks(model: Model, rho: float, prec: int = 53,
 
 def enclosure_columns(model: Model, rho: float, width: int, per_net: int,
                       max_depth: int = 200, digits: int = 12, max_smooth_depth: int = 30,
-                      max_cross_depth: int = 60):
+                      max_cross_depth: int = 60, max_slow_cross_depth: int = 3):
     """Outward-rounded decimal bounds for the finite-width table, or a reason why none.
 
     Covers every model of :func:`finite_width_enclosure_blocks` (plain, residual, LayerNorm and
@@ -643,17 +650,18 @@ def enclosure_columns(model: Model, rho: float, width: int, per_net: int,
         block; more where the correlation nears 1).
     max_cross_depth : int, optional
         With more than one input pair per network (``per_net > 1`` or several tokens), the
-        normalised view's enclosure needs the cross-pair vertex (about 0.1 s per ReLU block);
-        deeper models get the raw view only.
+        normalised view's enclosure needs the cross-pair vertex (about 0.1 s per ReLU or GELU
+        block); deeper models get the raw view only.
+    max_slow_cross_depth : int, optional
+        The same limit for models with SiLU or softplus blocks (several seconds per block).
 
     Returns
     -------
     tuple
         ``(rows, note)``: ``rows`` a list of dicts per block with ``corrected_raw_arb`` and
-        ``corrected_normalised_arb`` (``[lo, hi]`` strings; the normalised one ``None`` where
-        it is not enclosed: several pairs per network past the first SiLU/softplus block, or
-        beyond ``max_cross_depth``), or ``None`` when the model is not covered (``note`` says
-        why).
+        ``corrected_normalised_arb`` (``[lo, hi]`` strings; the normalised one ``None`` with
+        several pairs per network beyond ``max_cross_depth`` or ``max_slow_cross_depth``), or
+        ``None`` when the model is not covered (``note`` says why).
 
     Examples
     --------
@@ -663,7 +671,7 @@ def enclosure_columns(model: Model, rho: float, width: int, per_net: int,
     (2, 2)
     >>> len(enclosure_columns(mlp(2), 0.9, 64, per_net=10)[0][0]["corrected_normalised_arb"])
     2
-    >>> enclosure_columns(mlp(2, act="silu"), 0.9, 64, per_net=10)[0][1]["corrected_normalised_arb"]
+    >>> enclosure_columns(mlp(61), 0.9, 64, per_net=10)[0][1]["corrected_normalised_arb"]
     """
     from nstheory.numerics import ball_bounds
 
@@ -677,7 +685,8 @@ def enclosure_columns(model: Model, rho: float, width: int, per_net: int,
         return None, (f"arb enclosure skipped: depth {model.depth} > {max_smooth_depth} "
                       "(tanh/GELU/SiLU/softplus blocks cost about 0.1 s each)")
     several = per_net * model.n_tokens > 1
-    cross = several and model.depth <= max_cross_depth
+    limit = max_slow_cross_depth if acts & set(SLOW_CROSS) else max_cross_depth
+    cross = several and model.depth <= limit
     try:
         enc = finite_width_enclosure_blocks(model, rho, per_net=per_net if cross else 1)
     except NSTheoryError as exc:
@@ -693,15 +702,9 @@ def enclosure_columns(model: Model, rho: float, width: int, per_net: int,
             "may lie just outside the ball")
     if several and not cross:
         note += (f"; the normalised view with several input pairs per network is enclosed up to "
-                 f"depth {max_cross_depth} only (its cross-pair vertex costs about 0.1 s per "
-                 "block)")
-    elif several and any(r["corrected_normalised_arb"] is None for r in rows):
-        note += ("; the normalised view with several input pairs per network is enclosed for "
-                 "ReLU, GELU, identity, erf and tanh activations (and up to the first activation "
-                 "for SiLU and softplus): its cross-pair vertex needs the three-dimensional "
-                 "moments E[phi(z0) phi(z1) phi(z2)^k] of two correlated pairs, enclosed for "
-                 "ReLU and GELU (odd activations keep independent pairs uncorrelated, so they "
-                 "need none)")
+                 f"depth {limit} only here (its cross-pair vertex costs about 0.1 s per ReLU or "
+                 "GELU block and several seconds per SiLU or softplus block; "
+                 "finite_width_enclosure_blocks(..., per_net=P) has no limit)")
     return rows, note
 
 
