@@ -1,7 +1,8 @@
 """Benchmark of the finite-width extensions: the arb enclosure of the 1/width-corrected value and
 the recursion through transformer blocks, each against the float64 MLP recursion in the same
-process; the sampled 1/width correction of the pattern-resolved mean field (random-W blocks)
-against the pattern-resolved route itself, and its three estimators against each other.
+process; the enclosure with many input pairs per network against one pair; the sampled 1/width
+correction of the pattern-resolved mean field (random-W blocks) against the pattern-resolved
+route itself, and its three estimators against each other.
 
 Run: ``python benchmarks/bench_finite_width.py``. Timings are best-of-``REPEAT`` wall-clock
 seconds.
@@ -47,7 +48,24 @@ def main() -> None:
     t_mlp = best(lambda: finite_width_recursion(mlp(2 * depth), 0.9))
     print(f"{depth} transformer blocks {t_tf:.3f} s; He ReLU MLP depth {2 * depth} {t_mlp:.3f} s; "
           f"ratio {t_tf / t_mlp:.2f}x")
+    _cross_pair_enclosure()
     _random_w_correction()
+
+
+def _cross_pair_enclosure() -> None:
+    """The arb enclosure with 20 input pairs per network (cross-pair vertex) against one pair."""
+    from nstheory.propagation.finite_width_enclosure_blocks import finite_width_enclosure_blocks
+
+    print("\n## arb enclosure with 20 input pairs per network (cross-pair vertex) vs one pair")
+    for act, depth in (("relu", 20), ("gelu", 10), ("silu", 2)):
+        model = mlp(depth, act=act)
+        t_one = best(lambda m=model: finite_width_enclosure_blocks(m, 0.9, per_net=1), 1)
+        t_20 = best(lambda m=model: finite_width_enclosure_blocks(m, 0.9, per_net=20), 1)
+        rad = float(finite_width_enclosure_blocks(model, 0.9, per_net=20)[-1]
+                    .corrected_normalised(256).rad())
+        print(f"{act} depth {depth}: 20 pairs {t_20:.2f} s; one pair {t_one:.2f} s; ratio "
+              f"{t_20 / t_one:.1f}x; radius of the corrected normalised value at width 256 "
+              f"{rad:.3g}")
 
 
 def _random_w_correction() -> None:
