@@ -276,7 +276,7 @@ def _cross_source(name, Q, C, E, F, prec):
 
         def triple(p):
             return Q ** (arb(2 + p) / 2) * relu_cross_moment_arb(p, r, t, prec)
-    else:
+    elif name != "identity":   # GELU, SiLU, softplus (the identity uses Isserlis below)
         from nstheory.propagation.smooth_enclosure import (
             gelu_cross_moment_arb,
             smooth_cross_moment_arb,
