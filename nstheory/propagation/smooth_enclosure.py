@@ -526,6 +526,20 @@ def _gelu_inner(x, s, k: int, prec: int):
     return x * x * u + 2 * x * s2 * du + s2 * u + s2 * s2 * d2u
 
 
+def _cross_midpoints(q, c, e, who: str):
+    """The balls ``q, c, e``, their midpoints (``0 < c < q``, ``|e| <= c`` checked) and the
+    ``shift`` that moved ``e``'s midpoint onto ``|e| = c`` if rounding put it past: ``e = c`` is a
+    real case (a pair of independent inputs); the caller adds ``shift`` to ``e``'s spread."""
+    from flint import arb
+
+    q, c, e = arb(q), arb(c), arb(e)
+    qm, cm, em = arb(q.mid()), arb(c.mid()), arb(e.mid())
+    if not (0 < cm < qm and abs(e).lower() <= cm):
+        raise NSTheoryError(f"{who} needs 0 < c < q and |e| <= c; got q={q}, c={c}, e={e}")
+    shift = abs(em) - cm if abs(em) > cm else arb(0)
+    return q, c, e, qm, cm, (em - shift if em > 0 else em + shift), shift
+
+
 def gelu_cross_moment_arb(k: int, q, c, e, prec: int = 53):
     """``E[gelu(z0) gelu(z1) gelu(z2)^k]``, ``k = 1, 2``, for Gaussians of variance ``q`` with
     ``cov(z0, z1) = c`` and ``cov(z0, z2) = cov(z1, z2) = e`` (midpoints ``0 < c < q``, ``|e| <=
@@ -563,15 +577,7 @@ def gelu_cross_moment_arb(k: int, q, c, e, prec: int = 53):
         raise NSTheoryError(f"gelu_cross_moment_arb needs k in (1, 2), got {k}")
     L = max(3, certified_radius_L(prec + 4 * (k + 2)))
     with arb_precision(bits=prec + 30):
-        q, c, e = arb(q), arb(c), arb(e)
-        qm, cm, em = arb(q.mid()), arb(c.mid()), arb(e.mid())
-        if not (0 < cm < qm and abs(e).lower() <= cm):
-            raise NSTheoryError(f"gelu_cross_moment_arb needs 0 < c < q and |e| <= c; got q={q}, "
-                                f"c={c}, e={e}")
-        # e = c is a real case (a pair of independent inputs): a midpoint just past it by
-        # rounding is moved onto it, and the move is added to e's spread below
-        shift = abs(em) - cm if abs(em) > cm else arb(0)
-        em = em - shift if em > 0 else em + shift
+        q, c, e, qm, cm, em, shift = _cross_midpoints(q, c, e, "gelu_cross_moment_arb")
         s, sc = (qm - cm).sqrt(), cm.sqrt()
         slope, s2 = em / sc, (qm - em * em / cm).sqrt()
         inv2pi = 1 / (2 * arb.pi()).sqrt()
@@ -686,13 +692,7 @@ def smooth_cross_moment_arb(name: str, k: int, q, c, e, prec: int = 53):
     L = max(3, math.ceil(math.sqrt(2 * (prec + 16 + 2 * k) * math.log(2))))
     L_in = max(3, math.ceil(math.sqrt(2 * (prec + 12) * math.log(2))))
     with arb_precision(bits=prec + 30):
-        q, c, e = arb(q), arb(c), arb(e)
-        qm, cm, em = arb(q.mid()), arb(c.mid()), arb(e.mid())
-        if not (0 < cm < qm and abs(e).lower() <= cm):
-            raise NSTheoryError(f"smooth_cross_moment_arb needs 0 < c < q and |e| <= c; got "
-                                f"q={q}, c={c}, e={e}")
-        shift = abs(em) - cm if abs(em) > cm else arb(0)   # as in gelu_cross_moment_arb
-        em = em - shift if em > 0 else em + shift
+        q, c, e, qm, cm, em, shift = _cross_midpoints(q, c, e, "smooth_cross_moment_arb")
         s, sc = (qm - cm).sqrt(), cm.sqrt()
         slope, s2 = em / sc, (qm - em * em / cm).sqrt()
         reach = max(sc, abs(slope)).upper()
