@@ -268,7 +268,7 @@ def _relu_inner(x, s, k: int):
 
 def relu_cross_moment_arb(k: int, r, t, prec: int = 53):
     """``E[relu(z0) relu(z1) relu(z2)^k]``, ``k = 1, 2``, for standard Gaussians with
-    ``corr(z0, z1) = r`` and ``corr(z0, z2) = corr(z1, z2) = t``, ``0 <= t <= r < 1``.
+    ``corr(z0, z1) = r`` and ``corr(z0, z2) = corr(z1, z2) = t``, ``|t| <= r < 1``.
 
     This is the three-dimensional source of the vertex between two independent input pairs
     seen by the same network (``z0, z1`` one pair, ``z2`` an input of the other). With ``a`` the
@@ -292,7 +292,9 @@ def relu_cross_moment_arb(k: int, r, t, prec: int = 53):
     k : int
         Power of the third factor, 1 or 2.
     r, t : flint.arb or number
-        The correlations (their midpoints must satisfy ``0 <= t <= r < 1``).
+        The correlations: ``r < 1`` and ``|t| <= r`` (``t = r`` is the case of a pair of
+        independent inputs; a midpoint past it by rounding is moved onto it and the move
+        added to the widening).
     prec : int, optional
         Working precision in bits.
 
