@@ -198,6 +198,21 @@ def _tail_bound(m: int, k: int, L: int):
     return arb(4) ** k * Lb**p * gam / (Lb - arb(p) / Lb)
 
 
+def _relu_inner(x, s, k: int):
+    """``E[(x + s n)_+^k]``, ``k = 1, 2, 3``, in closed form (``s > 0`` a ball; ``x`` an arb or
+    acb ball: the expression is entire in ``x``)."""
+    from flint import arb
+
+    t = x / s
+    big = (-t / arb(2).sqrt()).erfc() / 2
+    small = (-t * t / 2).exp() / (2 * arb.pi()).sqrt()
+    if k == 1:
+        return x * big + s * small
+    if k == 2:
+        return (x * x + s * s) * big + x * s * small
+    return x * (x * x + 3 * s * s) * big + s * (x * x + 2 * s * s) * small
+
+
 def relu_pair_moment_arb(j: int, k: int, r, prec: int = 53):
     """``E[relu(u)^j relu(v)^k]`` for standard ``(u, v)`` with correlation ``r`` (a ball inside
     ``(-1, 1)``), ``j, k >= 1``.
@@ -232,38 +247,14 @@ def relu_pair_moment_arb(j: int, k: int, r, prec: int = 53):
             raise NSTheoryError(f"relu_pair_moment_arb needs |r| < 1 certified, got {r}")
         s = one_m.sqrt()
         inv2pi = 1 / (2 * arb.pi()).sqrt()
-        rt2 = arb(2).sqrt()
 
         def f(z, analytic):
-            x = r * z
-            t = x / s
-            big = (-t / rt2).erfc() / 2
-            small = (-t * t / 2).exp() * inv2pi
-            if k == 1:
-                m = x * big + s * small
-            elif k == 2:
-                m = (x * x + s * s) * big + x * s * small
-            else:
-                m = x * (x * x + 3 * s * s) * big + s * (x * x + 2 * s * s) * small
-            return z**j * (-z * z / 2).exp() * inv2pi * m
+            return z**j * (-z * z / 2).exp() * inv2pi * _relu_inner(r * z, s, k)
 
         val = acb.integral(f, 0, L).real
         val += arb(0, _tail_bound(j, k, L).upper())
     with arb_precision(bits=prec):
         return +val
-
-
-def _relu_inner(x, s, k: int):
-    """``E[(x + s n)_+^k]``, ``k = 1, 2``, in closed form (``s > 0`` a ball; ``x`` an arb or
-    acb ball: the expression is entire in ``x``)."""
-    from flint import arb
-
-    t = x / s
-    big = (-t / arb(2).sqrt()).erfc() / 2
-    small = (-t * t / 2).exp() / (2 * arb.pi()).sqrt()
-    if k == 1:
-        return x * big + s * small
-    return (x * x + s * s) * big + x * s * small
 
 
 def relu_cross_moment_arb(k: int, r, t, prec: int = 53):

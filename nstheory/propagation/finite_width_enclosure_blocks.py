@@ -252,16 +252,18 @@ def _identity_matrix():
 
 
 def _cross_source(name, Q, C, E, F, prec):
-    """``S[i][j] = E[s_i(pair 1) s_j(pair 2)] - F_i F_j`` for pre-activation variances ``Q``,
-    within-pair covariance ``C`` and cross-pair covariance ``E``, or ``None`` for an activation
-    whose cross moments are not enclosed. ``E[phi_0 phi_1 phi_2 phi_3]`` (both statistics
-    ``XY``: a four-dimensional integral) is left :func:`_unknown`; no rule needs it."""
+    """``(S, e)``: ``S[i][j] = E[s_i(pair 1) s_j(pair 2)] - F_i F_j`` for pre-activation
+    variances ``Q``, within-pair covariance ``C`` and cross-pair covariance ``E``, and the next
+    cross-pair kernel ``e = E[phi_0 phi_2]``; ``None`` for an activation whose cross moments are
+    not enclosed. ``E[phi_0 phi_1 phi_2 phi_3]`` (both statistics ``XY``: a four-dimensional
+    integral) is left :func:`_unknown`; no rule needs it."""
     from flint import arb
 
     from nstheory.propagation.finite_width_enclosure import relu_cross_moment_arb
 
-    if E.is_zero():   # independent pairs: every cross moment factorises, S = 0 exactly
-        return _zero_matrix()
+    if E.is_zero():   # independent pairs: every cross moment factorises, S = 0 exactly, and
+        # E[phi(u) phi(v)] = (E phi)^2, 0 if phi is odd
+        return _zero_matrix(), arb(0) if name in _ODD else F[_MX] * F[_MX]
     if name not in CROSS_ENCLOSED:
         return None
     cov = [[Q, C, E, E], [C, Q, E, E], [E, E, Q, C], [E, E, C, Q]]
@@ -308,7 +310,7 @@ def _cross_source(name, Q, C, E, F, prec):
                 m = moment((1, 1) if one == (1, 1) else (sum(one), 0),
                            (1, 1) if two == (1, 1) else (sum(two), 0))
             S[i][j] = m - F[i] * F[j]
-    return S
+    return S, E if name == "identity" else pair[(1, 1)]
 
 
 def _isserlis(cov, idx):
@@ -394,15 +396,9 @@ def _activation(name, s2, st, prec):
           for i in range(_N)]
     S = _vertex(mom, F)
     e = W = None
-    Sx = None if st.W is None else _cross_source(name, Q, C, s2 * st.e, F, prec)
-    if Sx is not None:
-        E = s2 * st.e
-        if E.is_zero():   # independent inputs: E[phi(u) phi(v)] = (E phi)^2, 0 if phi is odd
-            e = arb(0) if name in _ODD else F[_MX] * F[_MX]
-        elif name == "identity":
-            e = E
-        else:   # relu, gelu, silu, softplus: the kernel map at the cross covariance
-            e = Sx[_MX][_MX] + F[_MX] * F[_MX]
+    cross = None if st.W is None else _cross_source(name, Q, C, s2 * st.e, F, prec)
+    if cross is not None:
+        Sx, e = cross
         JWJ = _cross_sandwich(J, st.W, J)
         W = [[Sx[i][j] + s4 * JWJ[i][j] for j in range(_N)] for i in range(_N)]
     return _State(F, mu, [[S[i][j] + s4 * JV[i][j] for j in range(_N)] for i in range(_N)],
