@@ -61,6 +61,7 @@ from statistics import NormalDist
 
 import mpmath
 
+from nstheory.attention.consistency import MAX_SECONDS, grid_seconds
 from nstheory.errors import NSTheoryError, check_int
 from nstheory.numerics import arb_precision, bits_for_digits
 
@@ -136,7 +137,7 @@ def _trapezoid_bound(M_log, alpha, h):
     return 2 * M_log.exp() / ((2 * arb.pi() * alpha / h).exp() - 1)
 
 
-def s_n_certified(n: int, r, digits: int = 15):
+def s_n_certified(n: int, r, digits: int = 15, *, max_seconds=MAX_SECONDS):
     """Certified arb ball containing ``s_n(r)`` (any ``n >= 1``, ``-1 <= r <= 1``).
 
     Parameters
@@ -148,12 +149,17 @@ def s_n_certified(n: int, r, digits: int = 15):
     digits : int
         Target absolute accuracy ``10^-digits`` (1..30); the ball's radius is the rigorous total
         of all error bounds and rounding, typically below that target.
+    max_seconds : float or None
+        Refuse (:class:`~nstheory.errors.NSTheoryError`) a grid predicted to take longer
+        (default :data:`~nstheory.attention.consistency.MAX_SECONDS`; ``None``: no limit).
 
     Returns
     -------
     flint.arb
         A ball containing ``s_n(r)`` (exact for ``n = 1`` and ``r in {-1, 0, 1}``). Cost:
-        ~0.1--1 s for ``n <= 64`` at 15 digits; it grows like ``1/(1 - |r|)`` as ``|r| -> 1``.
+        ~0.1--1 s for ``n <= 64`` at 15 digits and ``|r| <= 0.9``; it grows like
+        ``(1 - |r|)^(-3/2)`` as ``|r| -> 1`` (5 s at ``n = 64``, ``r = 0.99``; 2 minutes at
+        ``r = 0.999``).
 
     Examples
     --------
@@ -182,6 +188,7 @@ def s_n_certified(n: int, r, digits: int = 15):
             raise NSTheoryError(f"s_n_certified needs |r| <= 1 - 2^-20 (the bounds degenerate as "
                                 f"|r| -> 1); got r = {r!r}")
         g = certified_grid(n, rf, digits)
+        grid_seconds(n, rf, g["nx"], 2 * g["jw"], max_seconds, "certified trapezoid rule")
         pi = arb.pi()
         sqrt2 = arb(2).sqrt()
         sqrt2pi = (2 * pi).sqrt()
@@ -239,9 +246,11 @@ def s_n_certified(n: int, r, digits: int = 15):
         return (value + arb(0, err)).intersection(unit)
 
 
-def s_n_certified_range(n: int, r_ball, digits: int = 15):
+def s_n_certified_range(n: int, r_ball, digits: int = 15, *, max_seconds=MAX_SECONDS):
     """A ball containing ``s_n(r)`` for every ``r`` in the arb ball ``r_ball`` (clipped to
     ``[-1, 1]``): the hull of the enclosures at its two endpoints (``s_n`` is increasing).
+    Endpoints with ``|r| > 1 - 2^-7`` are moved outwards (to ``1 - 2^-7`` or to ``+-1``), which
+    keeps the cost bounded; ``max_seconds`` as for :func:`s_n_certified`.
 
     >>> from flint import arb
     >>> b = s_n_certified_range(4, arb("0.25", "0.01"))
@@ -256,10 +265,10 @@ def s_n_certified_range(n: int, r_ball, digits: int = 15):
         raise NSTheoryError(f"r ball {r_ball} misses [-1, 1]")
     with arb_precision(bits=bits_for_digits(digits + 8) + 2 * int(n).bit_length()):
         lo, hi = _clip_exact(lo, upper=False), _clip_exact(hi, upper=True)
-        a = s_n_certified(n, lo, digits)
+        a = s_n_certified(n, lo, digits, max_seconds=max_seconds)
         if hi == lo:
             return a
-        b = s_n_certified(n, hi, digits)
+        b = s_n_certified(n, hi, digits, max_seconds=max_seconds)
         return a.union(b)
 
 

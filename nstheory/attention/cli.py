@@ -71,12 +71,13 @@ def run_s(args) -> int:
     ...     main(["attention", "s", "--n", "2", "--r", "1.5"])
     2
     """
+    import math
     from fractions import Fraction
 
     import mpmath
 
     from nstheory.attention.certified import s_n_certified
-    from nstheory.attention.consistency import s_n
+    from nstheory.attention.consistency import MAX_SECONDS, s_n
     from nstheory.errors import check_int, check_rho
     from nstheory.numerics import ball_bounds, mp_str
     from nstheory.validate import parse_real
@@ -94,7 +95,10 @@ def run_s(args) -> int:
     certifiable = exact_r or abs(r_exact) <= 1 - Fraction(1, 2**20)
     with mpmath.workdps(dps + 30):
         r = mpmath.mpf(r_exact.numerator) / r_exact.denominator
-    value = s_n(n, r, dps=dps + 2)
+    max_seconds = MAX_SECONDS if args.max_seconds is None else args.max_seconds
+    if not (math.isfinite(max_seconds) and max_seconds > 0):
+        raise NSTheoryError(f"--max-seconds must be a positive number; got {max_seconds!r}")
+    value = s_n(n, r, dps=dps + 2, max_seconds=max_seconds)
     method = ("exact" if n == 1 or exact_r else
               "closed form (Sheppard)" if n == 2 else
               "closed form (Plackett reduction)" if n == 3 else
@@ -102,7 +106,7 @@ def run_s(args) -> int:
     text = mp_str(value, dps)
     cert = None
     if certifiable:
-        ball = s_n_certified(n, r_exact, digits=dps)
+        ball = s_n_certified(n, r_exact, digits=dps, max_seconds=max_seconds)
         lo, hi = ball_bounds(ball, dps + 3)
         cert = {"lo": lo, "hi": hi, "radius": f"{float(ball.rad()):.3g}",
                 "method": "exact value" if ball.rad() == 0 else
@@ -290,9 +294,13 @@ def run_stab(args) -> int:
     else:
         from nstheory.attention.consistency import s_n
 
-        s = float(s_n(n, rho * rho))
-        theory["thm5.3 rho*s_n(rho^2)*||v||^2 (reconstructed)"] = rho * s
-        theory["s_n(rho^2)"] = s
+        try:
+            s = float(s_n(n, rho * rho))
+        except NSTheoryError as exc:  # |rho| so close to 1 that the quadrature would take long
+            theory["thm5.3 rho*s_n(rho^2)*||v||^2 (reconstructed)"] = f"not computed: {exc}"
+        else:
+            theory["thm5.3 rho*s_n(rho^2)*||v||^2 (reconstructed)"] = rho * s
+            theory["s_n(rho^2)"] = s
         if n == 2 and d >= 4 and args.hard and not args.causal:
             from nstheory.attention.quadrature import stab_random_hard_n2
 
@@ -424,6 +432,10 @@ def register_cli(subparsers) -> None:
                     help="finite logit scale: print the softmax pattern moment S_n(sigma, r) "
                     "(random-W attention at finite d, sigma^2 = c^2 d^2 Q (Q - P); r = 1: the "
                     "self-weight w) with its certified enclosure, instead of s_n(r)")
+    pr.add_argument("--max-seconds", type=float, default=None,
+                    help="refuse a quadrature predicted to take longer (default: "
+                    "nstheory.attention.consistency.MAX_SECONDS, 2 minutes; the grids grow "
+                    "like (1 - |r|)^(-3/2) as |r| -> 1)")
     pr.add_argument("--json", action="store_true")
     pr.set_defaults(func=run_s)
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])

@@ -66,6 +66,8 @@ from nstheory.errors import NSTheoryError, check_int, check_rho
 from nstheory.numerics import arb_precision, bits_for_digits
 
 __all__ = [
+    "MAX_SECONDS",
+    "grid_seconds",
     "quadrature_grid",
     "s2_closed_form",
     "s3_closed_form",
@@ -75,6 +77,60 @@ __all__ = [
 ]
 
 _NORMAL = NormalDist()
+
+#: Default cap on the predicted run time (seconds) of one trapezoid-rule evaluation of
+#: ``s_n(r)`` (:func:`s_n_quadrature` and the certified rule): both grids grow like
+#: ``(1 - |r|)^(-3/2)`` as ``|r| -> 1`` (about 15 s at ``n = 4``, ``r = 0.999``; about a day at
+#: ``r = 1 - 10^-5``), so a run that would take longer is refused up front, not started.
+MAX_SECONDS = 120.0
+#: Seconds per 10^9 operations of the ``(nx x nw) (nw x nx)`` arb matrix product, and per 10^6
+#: terms of the ``nx x nx`` outer sum: measured on a 2-core development machine (the product
+#: took 11-15 s per 10^9, the sum 0.2 s per 10^6).
+_SECONDS_PER_GIGA_OP = 15.0
+_SECONDS_PER_MEGA_TERM = 0.3
+
+
+def grid_seconds(n: int, r: float, nx: int, nw: int, max_seconds=MAX_SECONDS,
+                 route: str = "quadrature") -> float:
+    """Predicted seconds of a trapezoid rule for ``s_n(r)`` with ``nx + 1`` outer and ``nw + 1``
+    inner nodes per coordinate; raises :class:`~nstheory.errors.NSTheoryError` when it exceeds
+    ``max_seconds`` (``None``: no limit).
+
+    Examples
+    --------
+    >>> round(grid_seconds(4, 0.25, 200, 100), 3)
+    0.073
+    >>> try:
+    ...     grid_seconds(4, 0.99999, 20000, 20000)
+    ... except NSTheoryError as exc:
+    ...     print(str(exc)[:63])
+    s_n(r) at n = 4, r = 0.99999 by the quadrature: a grid of 20001
+    """
+    nx1, nw1 = nx + 1, nw + 1
+    seconds = (_SECONDS_PER_GIGA_OP * nx1 * nx1 * nw1 * 1e-9
+               + _SECONDS_PER_MEGA_TERM * nx1 * nx1 * 1e-6)
+    if max_seconds is None:
+        return seconds
+    try:
+        limit = float(max_seconds)
+    except (TypeError, ValueError):
+        limit = math.nan
+    if not limit > 0:
+        raise NSTheoryError(f"max_seconds must be a positive number or None; got {max_seconds!r}")
+    if seconds > limit:
+        raise NSTheoryError(
+            f"s_n(r) at n = {n}, r = {r:.10g} by the {route}: a grid of {nx1} x {nx1} points "
+            f"with {nw1} inner nodes would take about {_duration(seconds)} (limit "
+            f"{limit:g} s). The grids grow like (1 - |r|)^(-3/2) as |r| -> 1: ask for fewer "
+            "digits, or allow the time (max_seconds; --max-seconds on the command line)")
+    return seconds
+
+
+def _duration(seconds: float) -> str:
+    for unit, size in (("days", 86400.0), ("hours", 3600.0), ("minutes", 60.0)):
+        if seconds >= 2 * size:
+            return f"{seconds / size:.3g} {unit}"
+    return f"{seconds:.3g} s"
 
 
 def _check_n_r(n, r):
@@ -222,13 +278,15 @@ def quadrature_grid(n: int, r: float, digits: int, refine: float = 1.0) -> dict:
     return {"lower": lower, "upper": upper, "nx": nx, "wmax": wmax, "nw": nw}
 
 
-def s_n_quadrature(n: int, r, dps: int = 20, refine: float = 1.0) -> mpmath.mpf:
+def s_n_quadrature(n: int, r, dps: int = 20, refine: float = 1.0, *,
+                   max_seconds=MAX_SECONDS) -> mpmath.mpf:
     """``s_n(r)`` by the matrix-product trapezoid quadrature (see the module docstring).
 
     Accurate to about ``dps`` significant digits (the grid is designed for ``dps + 3``);
     ``refine < 1`` uses finer steps. Exact values are returned for ``n = 1`` and
     ``r in {-1, 0, 1}``. Typical cost: 0.05--0.3 s for ``n <= 64`` at 20 digits (more as
-    ``|r| -> 1``, where the density concentrates on the diagonal).
+    ``|r| -> 1``, where the density concentrates on the diagonal: a run predicted to take longer
+    than ``max_seconds``, default :data:`MAX_SECONDS`, is refused; ``None`` lifts the limit).
 
     >>> print(mpmath.nstr(s_n_quadrature(2, 0.25, dps=18), 15))
     0.580430623255166
@@ -257,6 +315,7 @@ def s_n_quadrature(n: int, r, dps: int = 20, refine: float = 1.0) -> mpmath.mpf:
     m = math.floor((2 * wmax / nw) * math.sqrt(abs(rf)) / ((upper - lower) / nx))
     if m >= 1:
         nw = math.ceil(2 * wmax * math.sqrt(abs(rf)) / (m * (upper - lower) / nx))
+    grid_seconds(n, rf, nx, nw, max_seconds, "matrix-product trapezoid quadrature")
     with arb_precision(bits=bits_for_digits(dps + 10) + n.bit_length()):
         R = _to_arb(r)
         c = abs(R)
@@ -317,12 +376,13 @@ def s_n_quadrature(n: int, r, dps: int = 20, refine: float = 1.0) -> mpmath.mpf:
         return mpmath.mpf(int(man)) * mpmath.mpf(2) ** int(exp)
 
 
-def s_n(n: int, r, dps: int = 20) -> mpmath.mpf:
+def s_n(n: int, r, dps: int = 20, *, max_seconds=MAX_SECONDS) -> mpmath.mpf:
     """``s_n(r) = P(argmax of n i.i.d. bivariate-normal pairs with correlation r coincides)``.
 
     Closed forms for ``n <= 3`` (Sheppard; the Plackett form for ``n = 3``), the quadrature of
     :func:`s_n_quadrature` otherwise. Returns an mpmath number with ``dps`` digits.
     Reconstruction of Theorem 5.3: the factor of random attention is ``s_n(rho^2)``.
+    ``max_seconds`` caps the quadrature's predicted run time (see :func:`s_n_quadrature`).
 
     >>> print(mpmath.nstr(s_n(4, 0.25), 15, strip_zeros=False))
     0.345404274151170
@@ -337,4 +397,4 @@ def s_n(n: int, r, dps: int = 20) -> mpmath.mpf:
         return s2_closed_form(r, dps)
     if n == 3:
         return s3_closed_form(r, dps)
-    return s_n_quadrature(n, r, dps)
+    return s_n_quadrature(n, r, dps, max_seconds=max_seconds)

@@ -460,7 +460,7 @@ def stab_random_n2_finite_d(rho: float, d: int, scale="sqrt", *, v_norm: float =
 
     An estimate, not a bound. At rho = 0.5 with ``1/sqrt(d)`` logits it is 1.3e-5 at d = 4,
     1.9e-7 at d = 16 (the value agrees to 4e-9 with a rule of 14 million points) and 3e-11 at
-    d = 256; 4.8e-7 at d = 8 with ``1/d`` logits; for ``d < 4`` it is 1.5e-7 (d = 1) to 1e-4
+    d = 256; 4.8e-7 at d = 8 with ``1/d`` logits; for ``d < 4`` it is 1e-6 (d = 1) to 1e-4
     (d = 3). About 15 s at ``d >= 4``.
 
     Returns
@@ -469,9 +469,12 @@ def stab_random_n2_finite_d(rho: float, d: int, scale="sqrt", *, v_norm: float =
 
     Examples
     --------
-    >>> r = stab_random_n2_finite_d(0.5, 4096)
-    >>> round(r.value, 8), r.error < 1e-10  # the d -> infinity value rho s_2(rho^2) = 0.29022
-    (0.29024996, True)
+    One coordinate per token (d = 1; at d = 4096 the value is 0.29024996 with an estimate
+    below 1e-14, beside the d -> infinity value ``rho s_2(rho^2) = 0.29022``):
+
+    >>> r = stab_random_n2_finite_d(0.5, 1)
+    >>> round(r.value, 6), r.error < 2e-6
+    (0.336427, True)
     """
     from nstheory.attention.identity_finite_d import QuadratureStab
 

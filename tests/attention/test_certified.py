@@ -98,3 +98,35 @@ def test_cli_prints_certified_enclosure(capsys):
     out = json.loads(capsys.readouterr().out)
     lo, hi = (mpmath.mpf(out["certified"][k]) for k in ("lo", "hi"))
     assert lo <= mpmath.mpf(out["value"]) <= hi and hi - lo < 1e-14
+
+
+def test_runs_predicted_too_long_are_refused_up_front():
+    # both trapezoid rules grow like (1 - |r|)^(-3/2): at n = 64, r = 0.9999 the certified rule
+    # would take several minutes and r = 1 - 1e-5 about an hour; they are refused before any
+    # work (this test would hang otherwise), with the predicted time in the message
+    from nstheory.attention.consistency import grid_seconds, s_n
+
+    for call in (lambda: s_n_certified(64, "0.9999"), lambda: s_n(64, 0.9999),
+                 lambda: s_n_quadrature(16, -0.99999, dps=15),
+                 lambda: s_n_certified_range(4, arb("0.9", "0.05"), max_seconds=1e-3)):
+        with pytest.raises(NSTheoryError, match="would take about"):
+            call()
+    assert s_n_certified(4, "0.5", max_seconds=None).overlaps(s_n_certified(4, "0.5"))
+    # the prediction grows with the grid and is cheap where the rules are
+    g = certified_grid(4, 0.25, 15)
+    assert grid_seconds(4, 0.25, g["nx"], 2 * g["jw"]) < 0.5
+    for bad in (0, -1, float("nan"), "x"):
+        with pytest.raises(NSTheoryError, match="max_seconds"):
+            grid_seconds(4, 0.25, 10, 10, bad)
+
+
+def test_cli_refuses_a_run_that_would_take_hours(capsys):
+    assert main(["attention", "s", "--n", "64", "--r", "0.99999"]) == 2
+    assert "would take about" in capsys.readouterr().err
+    assert main(["attention", "s", "--n", "4", "--r", "0.5", "--max-seconds", "-1"]) == 2
+    # the Monte Carlo command still runs; only its s_n theory line says why it is missing
+    argv = ["attention", "stab", "--n", "8", "--d", "4", "--rho", "0.99999", "--mode", "random",
+            "--samples", "200", "--device", "cpu", "--cq-points", "0", "--json"]
+    assert main(argv) == 0
+    theory = json.loads(capsys.readouterr().out)["theory"]
+    assert theory["thm5.3 rho*s_n(rho^2)*||v||^2 (reconstructed)"].startswith("not computed")
