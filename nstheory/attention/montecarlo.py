@@ -121,9 +121,37 @@ def _chunks(samples: int, batch: int):
     return [batch] * k + ([rem] if rem else [])
 
 
-def _auto_batch(mode: str, n: int, d: int, rank: int | None) -> int:
+#: Largest number of values one sample may hold (``n d`` token entries, plus ``d^2`` for a dense
+#: random ``W`` or ``d rank`` for a low-rank one): 2^26 float64 values are 512 MiB, a few GiB
+#: with the layer's intermediates. Larger layers are refused up front, not sent to the allocator.
+MAX_SAMPLE_VALUES = 1 << 26
+#: Most values one chunk may hold (1 GiB in float64): large layers get smaller chunks.
+_CHUNK_VALUES = 1 << 27
+
+
+def _sample_values(mode, n, d, rank, dense_w):
+    dense = mode == "random" and dense_w
+    return n * d + (d * d if dense else (d * rank if mode == "lowrank" else 0))
+
+
+def _auto_batch(mode: str, n: int, d: int, rank: int | None, dense_w: bool = True) -> int:
+    """Samples per chunk: about 2^23 values (counting a random ``W`` as dense), at least 64,
+    and never more than :data:`_CHUNK_VALUES` values actually held (at least one sample)."""
     per = n * d + (d * d if mode == "random" else (d * (rank or 1) if mode == "lowrank" else 0))
-    return max(64, min(65536, (1 << 23) // max(per, 1)))
+    batch = max(64, min(65536, (1 << 23) // max(per, 1)))
+    return max(1, min(batch, _CHUNK_VALUES // _sample_values(mode, n, d, rank, dense_w)))
+
+
+def _check_sample_size(mode, n, d, rank, dense_w):
+    """Refuse a layer one sample of which would not fit in memory."""
+    per = _sample_values(mode, n, d, rank, dense_w)
+    if per > MAX_SAMPLE_VALUES:
+        raise NSTheoryError(
+            f"one sample of this layer holds {per:.3g} values (n d = {n * d:.3g}"
+            + (f" plus the d x d matrix W, {d * d:.3g}" if mode == "random" and dense_w
+               else "")
+            + f"), more than {MAX_SAMPLE_VALUES:.3g} (~{MAX_SAMPLE_VALUES * 8 >> 20} MiB in "
+            "float64): too large to simulate; lower n or d (--n, --d)")
 
 
 def attention_stability_mc(
@@ -195,7 +223,10 @@ def attention_stability_mc(
     scale_factor(scale, d)
     i = n - 1 if i is None else check_int(i, "i", lo=0, hi=n - 1)
     dev = resolve_device(device)
-    batch = check_int(batch, "batch", lo=1) if batch else _auto_batch(mode, n, d, rank)
+    dense_w = mode == "random" and not projected
+    _check_sample_size(mode, n, d, rank, dense_w)
+    batch = (check_int(batch, "batch", lo=1) if batch
+             else _auto_batch(mode, n, d, rank, dense_w))
     params = dict(n=n, d=d, rho=rho, mode=mode, rank=rank, scale=scale, samples=samples,
                   i=i, v_norm=v_norm, hard=hard, causal=causal, fresh_weights=fresh_weights,
                   w_sampling=w_sampling if mode == "random" else None,

@@ -164,3 +164,18 @@ def test_d1_quadrature_matches_monte_carlo():
                                  show_progress=False, scale="none")
     assert abs(est.stab.z(quad)) < 4.5
     assert abs(stab_random_d1_n2(0.5, 32) - quad) < 2e-3  # the rule has converged to ~1e-3
+
+
+def test_huge_layers_are_chunked_or_refused_not_sent_to_the_allocator():
+    from nstheory.attention.montecarlo import MAX_SAMPLE_VALUES, _auto_batch
+
+    # chunk sizes of ordinary layers are unchanged (results depend on them through the seeds)
+    assert _auto_batch("random", 4, 64, None, False) == (1 << 23) // (4 * 64 + 64 * 64)
+    assert _auto_batch("random", 2, 1024, None, False) == 64
+    # a layer of 4 x 10^6 values gets chunks of at most 2^27 values, not 64 samples (2^28)
+    assert _auto_batch("identity", 4, 10**6, None) == (1 << 27) // (4 * 10**6)
+    # a dense 20000 x 20000 W per sample (3.2 GB) is refused before any allocation
+    with pytest.raises(NSTheoryError, match="too large to simulate"):
+        attention_stability_mc(4, 20000, 0.5, "random", w_sampling="dense", samples=10,
+                               device="cpu")
+    assert 4 * 20000 + 20000**2 > MAX_SAMPLE_VALUES
