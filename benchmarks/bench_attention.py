@@ -5,6 +5,8 @@ baselines measured in the same run (the machine may be loaded; ratios are what c
 
 * s_n(r) at 15 digits by the matrix-product quadrature (arb_mat products) for n <= 64, vs the
   same trapezoid sums evaluated in pure-mpmath loops (same grid, same accuracy);
+* certified s_n(r) near r = 1: the rotated rule vs the tensor rule in (a, b) at the same points
+  (``--certified-only`` runs this section alone);
 * the deterministic finite-d Stab of identity-W softmax attention vs the Monte Carlo samples
   its accuracy would take;
 * the conditional quasi-Monte Carlo Stab of random-W softmax attention vs the Monte Carlo time
@@ -101,11 +103,37 @@ def _conditional_section() -> None:
               f"(~{need / rate:.0e} s): x{need / rate / t_q:.0e}")
 
 
+def _certified_near_one_section(quick: bool) -> None:
+    """Certified s_n(r), 15 digits, near r = 1: the rotated rule (used from r = 0.9) against the
+    tensor rule in (a, b) (the baseline; its cost grows like (1 - r)^(-3/2))."""
+    from nstheory.attention.certified import _tensor_rule, s_n_certified
+    from nstheory.attention.consistency import _to_arb
+    from nstheory.numerics import arb_precision, bits_for_digits
+
+    print("\n## certified s_n(r) near r = 1, 15 digits: rotated rule vs tensor rule (baseline)")
+    for n in ((4, 64) if quick else (4, 16, 64)):
+        cells = []
+        for r in ("0.9", "0.95", "0.99"):
+            t_rot, ball = _time(lambda n=n, r=r: s_n_certified(n, r), repeat=3)
+            with arb_precision(bits=bits_for_digits(23) + 2 * n.bit_length()):
+                t_ten, ten = _time(lambda n=n, r=r: _tensor_rule(n, _to_arb(r), float(r), 15,
+                                                                 None))
+            agree = "overlap" if ball.overlaps(ten) else "DISJOINT"
+            cells.append(f"r={r}: {t_rot * 1e3:.0f} ms vs {t_ten:.2f} s (x{t_ten / t_rot:.0f}, "
+                         f"{agree})")
+        far = [(r, _time(lambda n=n, r=r: s_n_certified(n, r))[0])
+               for r in ("0.999", "0.9999990463256836")]
+        print(f"n={n}: " + "; ".join(cells) + "; rotated alone: "
+              + ", ".join(f"r={r}: {t * 1e3:.0f} ms" for r, t in far))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="fewer cases")
     ap.add_argument("--conditional-only", action="store_true",
                     help="only the conditional quasi-Monte Carlo rows")
+    ap.add_argument("--certified-only", action="store_true",
+                    help="only the certified s_n rows near r = 1")
     args = ap.parse_args()
     import torch
 
@@ -117,6 +145,9 @@ def main() -> None:
           f"torch {torch.__version__}, 1 torch thread; CUDA: {torch.cuda.is_available()}")
     if args.conditional_only:
         _conditional_section()
+        return
+    if args.certified_only:
+        _certified_near_one_section(args.quick)
         return
 
     print("\n## s_n(r) at 15 digits (matrix-product quadrature; n = 2, 3: closed forms)")
@@ -142,6 +173,7 @@ def main() -> None:
     print(f"baseline plain MC of s_{n}({r}): {m.n / t_mc:,.0f} samples/s; stderr "
           f"{m.stderr:.1e} after 1e6 samples; 15 digits would need ~{need:.0e} samples "
           f"(~{need / (m.n / t_mc) / 3.15e7:.0e} years)")
+    _certified_near_one_section(args.quick)
 
     from nstheory.attention.quadrature import stab_random_hard_n2
 

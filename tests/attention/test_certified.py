@@ -101,12 +101,13 @@ def test_cli_prints_certified_enclosure(capsys):
 
 
 def test_runs_predicted_too_long_are_refused_up_front():
-    # both trapezoid rules grow like (1 - |r|)^(-3/2): at n = 64, r = 0.9999 the certified rule
-    # would take several minutes and r = 1 - 1e-5 about an hour; they are refused before any
-    # work (this test would hang otherwise), with the predicted time in the message
+    # the quadrature and the certified tensor rule (r < 0.9) grow like (1 - |r|)^(-3/2): at
+    # n = 64, r = -0.9999 the latter would take several minutes and r = 1 - 1e-5 the quadrature
+    # about an hour; they are refused before any work (this test would hang otherwise), with
+    # the predicted time in the message
     from nstheory.attention.consistency import grid_seconds, s_n
 
-    for call in (lambda: s_n_certified(64, "0.9999"), lambda: s_n(64, 0.9999),
+    for call in (lambda: s_n_certified(64, "-0.9999"), lambda: s_n(64, 0.9999),
                  lambda: s_n_quadrature(16, -0.99999, dps=15),
                  lambda: s_n_certified_range(4, arb("0.9", "0.05"), max_seconds=1e-3)):
         with pytest.raises(NSTheoryError, match="would take about"):
@@ -121,12 +122,69 @@ def test_runs_predicted_too_long_are_refused_up_front():
 
 
 def test_cli_refuses_a_run_that_would_take_hours(capsys):
-    assert main(["attention", "s", "--n", "64", "--r", "0.99999"]) == 2
+    assert main(["attention", "s", "--n", "64", "--r", "-0.99999"]) == 2
     assert "would take about" in capsys.readouterr().err
     assert main(["attention", "s", "--n", "4", "--r", "0.5", "--max-seconds", "-1"]) == 2
+    capsys.readouterr()
+    # r = 0.9999: the quadrature is refused but the certified (rotated) rule runs; the printed
+    # value is then its midpoint, and says so
+    assert main(["attention", "s", "--n", "64", "--r", "0.9999", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["method"].startswith("midpoint of the certified enclosure")
+    lo, hi = (mpmath.mpf(out["certified"][k]) for k in ("lo", "hi"))
+    assert hi - lo < 1e-15  # the value is the midpoint rounded to 15 significant digits:
+    assert abs(mpmath.mpf(out["value"]) - (lo + hi) / 2) <= 5e-16 + (hi - lo) / 2
     # the Monte Carlo command still runs; only its s_n theory line says why it is missing
     argv = ["attention", "stab", "--n", "8", "--d", "4", "--rho", "0.99999", "--mode", "random",
             "--samples", "200", "--device", "cpu", "--cq-points", "0", "--json"]
     assert main(argv) == 0
     theory = json.loads(capsys.readouterr().out)["theory"]
     assert theory["thm5.3 rho*s_n(rho^2)*||v||^2 (reconstructed)"].startswith("not computed")
+
+
+R_NEAR_ONE = ["0.9", "0.99", "0.999", "0.99999", "0.9999990463256836"]  # the last: 1 - 2^-20
+
+
+@pytest.mark.parametrize("r", R_NEAR_ONE)
+def test_rotated_rule_contains_the_closed_forms_near_one(r):
+    # r >= 0.9 goes by the rotated rule; Sheppard (n = 2) and the Plackett reduction (n = 3)
+    # share no code with it. A value 1e-13 off (the alternative: a mis-scaled bound or step
+    # losing two digits) is excluded: the radius stays below 1e-15 however close r is to 1
+    for n, exact in ((2, s2_closed_form), (3, s3_closed_form)):
+        ball = s_n_certified(n, r, digits=15)
+        ref = _arb(exact(r, dps=40))
+        assert ball.overlaps(ref) and ball.rad() < 1e-15
+        assert not ball.overlaps(ref + arb("1e-13"))
+
+
+@pytest.mark.parametrize("n, r", [(4, "0.9"), (16, "0.95"), (64, "0.99"), (8, "0.995")])
+def test_rotated_rule_against_the_quadrature(n, r):
+    # the precise route integrates in (a, b) on its own grids (not certified, 20 digits)
+    ball = s_n_certified(n, r, digits=15)
+    assert ball.overlaps(_arb(s_n_quadrature(n, r, dps=20))) and ball.rad() < 1e-15
+
+
+def test_rotated_and_tensor_rules_agree_where_both_run():
+    # two discretisations with separate error bounds (r = 0.95, 0.99: the tensor rule is still
+    # affordable there); both must contain s_n, so they must overlap
+    from nstheory.attention.certified import _tensor_rule
+    from nstheory.attention.consistency import _to_arb
+
+    for n, r in ((5, "0.95"), (12, "0.99")):
+        with arb_precision(bits=120):
+            tensor = _tensor_rule(n, _to_arb(r), float(r), 15, None)
+        rotated = s_n_certified(n, r, digits=15)
+        assert rotated.overlaps(tensor) and tensor.rad() < 1e-14
+
+
+def test_near_one_cost_does_not_grow_and_the_range_reaches_it():
+    from nstheory.attention.certified import rotated_grid
+
+    a, b = rotated_grid(64, 0.9, 15), rotated_grid(64, 1 - 2**-20, 15)
+    for key in ("nu", "nv"):
+        assert b[key] <= a[key]
+    assert b["jhi"] - b["jlo"] <= a["jhi"] - a["jlo"]
+    # an interval reaching 1 - 2^-19 is enclosed through its endpoints, not clipped at 0.992
+    ball = s_n_certified_range(4, arb("0.99999", "1e-6"))
+    assert ball.upper() < 1 and ball.lower() > 0.99
+    assert ball.contains(s_n_certified(4, "0.99999"))
