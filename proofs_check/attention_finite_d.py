@@ -14,7 +14,9 @@ from nstheory.claims import claim, compare_holds, compare_z
 
 CERT = "nstheory.attention.certified.s_n_certified"
 QUAD = "nstheory.attention.consistency.s_n_quadrature"
-POINTS = [(4, "0.25"), (8, "0.25"), (16, "0.81"), (32, "-0.5"), (64, "0.25"), (64, "0.81")]
+POINTS = [(4, "0.25"), (8, "0.25"), (16, "0.81"), (32, "-0.5"), (64, "0.25"), (64, "0.81"),
+          (64, "0.99"), (8, "0.995")]  # the last two by the rotated rule (r >= 0.9)
+NEAR_ONE = ("0.999", "0.99999904632568359375")  # the last: 1 - 2^-20
 
 
 def _ball_contains_quadrature(points, dps: int = 18):
@@ -56,7 +58,8 @@ c = claim(
     "bivariate-normal pairs of correlation r coincides) has a certified enclosure of radius "
     "< 1e-15 (r = 0.25) computed in about a second or less; s_8(0.25) = 0.2099614653066 and "
     "s_64(0.81) = 0.3622394999624 (13 digits); the precise quadrature's 18 digits lie inside "
-    "the enclosure.",
+    "the enclosure. Near r = 1 (r >= 0.9, up to 1 - 2^-20) the enclosure keeps radius < 1e-15 "
+    "at the same cost.",
     latex=r"s_n(r) = n\,\mathbb E\big[F_r(A,B)^{n-1}\big];\ s_8(0.25)=0.2099614653066\ldots,"
     r"\ s_{64}(0.81)=0.3622394999624\ldots",
     provenance="new",
@@ -88,6 +91,26 @@ def _():
                          "core); both ends round to the stated 13 digits")
 
 
+@c.check("certified", name="near_one_radius_and_time", uses=(CERT,))
+def _():
+    import time
+
+    from nstheory.attention.certified import s_n_certified
+    from nstheory.numerics import ball_bounds
+
+    rows, ok = [], True
+    for n in (4, 16, 64):
+        for r in NEAR_ONE:
+            t0 = time.perf_counter()
+            ball = s_n_certified(n, r, digits=15)
+            dt = time.perf_counter() - t0
+            ok = ok and bool(ball.rad() < 1e-15) and dt < 2.0
+            lo, hi = ball_bounds(ball, 18)
+            rows.append((f"s_{n}({r}) certified ball (rotated rule), {dt:.3g} s", f"[{lo}, {hi}]"))
+    return compare_holds(ok, rows, tolerance="radius < 1e-15 and < 2 s each (the tensor rule "
+                         "took 14-125 s at r = 0.999)")
+
+
 @c.check("precise", name="quadrature_stated_values", uses=(QUAD,))
 def _():
     from nstheory.attention.consistency import s_n_quadrature
@@ -117,7 +140,7 @@ def _():
     from nstheory.numerics import arb_precision, ball_bounds
 
     rows, ok = [], True
-    for r in ("0.25", "0.81", "-0.5"):
+    for r in ("0.25", "0.81", "-0.5", *NEAR_ONE):
         for n, cf in ((2, s2_closed_form), (3, s3_closed_form)):
             ball = s_n_certified(n, r, digits=20)
             v = cf(r, dps=40)
