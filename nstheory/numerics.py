@@ -85,6 +85,68 @@ def arb_precision(bits: int | None = None, dps: int | None = None) -> Iterator[i
         ctx.prec = old
 
 
+@contextlib.contextmanager
+def long_int_strings(digits: int) -> Iterator[None]:
+    """Allow int <-> decimal-string conversions of up to ``digits`` digits in the block (Python's
+    default limit is 4300, below the longest numbers the library prints or parses, e.g. 5000-digit
+    values); the previous limit comes back afterwards.
+
+    Examples
+    --------
+    >>> with long_int_strings(6000):
+    ...     len(str(10 ** 5000))
+    5001
+    """
+    import sys
+
+    old = sys.get_int_max_str_digits()
+    raise_it = old != 0 and old < digits
+    if raise_it:
+        sys.set_int_max_str_digits(digits)
+    try:
+        yield
+    finally:
+        if raise_it:
+            sys.set_int_max_str_digits(old)
+
+
+#: Longest numerator or denominator (decimal digits) :func:`rational_json` writes out; a longer
+#: exact value (e.g. ``rho^n`` for a ``rho`` typed with hundreds of digits) is reported by its
+#: size and its float.
+MAX_EXACT_DIGITS = 10000
+
+
+def rational_digits(x) -> int:
+    """Decimal digits of the longer of the numerator and denominator of the rational ``x``
+    (an upper estimate from their bit lengths, without converting them).
+
+    >>> from fractions import Fraction
+    >>> rational_digits(Fraction(1, 10 ** 5000))  # 10^5000 has 5001 digits
+    5001
+    """
+    return math.ceil(max(abs(x.numerator).bit_length(), x.denominator.bit_length()) * 0.30103)
+
+
+def rational_json(x) -> dict:
+    """JSON form of an exact rational: ``{"exact": "p/q", "float": x}``, or, beyond
+    :data:`MAX_EXACT_DIGITS` digits, ``"exact": None`` with ``"exact_omitted"`` saying why.
+
+    Examples
+    --------
+    >>> from fractions import Fraction
+    >>> rational_json(Fraction(1, 3))
+    {'exact': '1/3', 'float': 0.3333333333333333}
+    >>> rational_json(Fraction(1, 10 ** 20000))["exact_omitted"]
+    'exact rational with about 20001-digit terms (over 10000), not printed'
+    """
+    digits = rational_digits(x)
+    if digits > MAX_EXACT_DIGITS:
+        return {"exact": None, "exact_omitted": f"exact rational with about {digits}-digit "
+                f"terms (over {MAX_EXACT_DIGITS}), not printed", "float": float(x)}
+    with long_int_strings(digits + 10):
+        return {"exact": str(x), "float": float(x)}
+
+
 def agreement_digits(a, b, cap: float = 1e6) -> float:
     """Number of agreeing significant decimal digits of ``a`` and ``b``.
 
@@ -103,7 +165,8 @@ def agreement_digits(a, b, cap: float = 1e6) -> float:
     >>> agreement_digits("0.5", "0.50"), agreement_digits(0, "1e-12")
     (1000000.0, 12.0)
     """
-    with mpmath.workdps(max(60, len(str(a)) + 5, len(str(b)) + 5)):
+    longest = max(60, len(str(a)) + 5, len(str(b)) + 5)
+    with mpmath.workdps(longest), long_int_strings(longest):
         x, y = mpmath.mpf(a), mpmath.mpf(b)
         diff = abs(x - y)
         if diff == 0:

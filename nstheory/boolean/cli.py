@@ -96,7 +96,13 @@ def build_function(func: str, args: str, eta: str = "1/10", theta: float = 0.0, 
 
 
 def _q(x: Fraction) -> dict:
-    return {"exact": str(x), "float": float(x)}
+    from nstheory.numerics import rational_json
+
+    return rational_json(x)
+
+
+def _exact(q: dict) -> str:
+    return q["exact"] if q["exact"] is not None else f"({q['exact_omitted']})"
 
 
 def report(f, rho: Fraction) -> dict:
@@ -139,13 +145,13 @@ def report(f, rho: Fraction) -> dict:
 
 def _print_text(r: dict) -> None:
     print(f"{r['function']}  (n = {r['n']}, {'+-1-valued' if r['boolean'] else 'real-valued'})")
-    print(f"Stab_rho[f] at rho = {r['rho']['exact']}  [{VIEW}]")
-    print(f"  = {r['stab']['exact']} = {r['stab']['float']:.12g}")
+    print(f"Stab_rho[f] at rho = {_exact(r['rho'])}  [{VIEW}]")
+    print(f"  = {_exact(r['stab'])} = {r['stab']['float']:.12g}")
     ti = r["total_influence"]
-    print(f"total influence I[f] = {ti['exact']} = {ti['float']:.12g}")
+    print(f"total influence I[f] = {_exact(ti)} = {ti['float']:.12g}")
     a = r["average_sensitivity"]
     note = " (= I[f], +-1-valued)" if r["boolean"] else " (counts value changes)"
-    line = f"average sensitivity as(f) = {a['exact']} = {a['float']:.12g}{note}"
+    line = f"average sensitivity as(f) = {_exact(a)} = {a['float']:.12g}{note}"
     if "normalised_average_sensitivity" in r:
         line += f"; as(f)/n = {r['normalised_average_sensitivity']['float']:.12g}"
     print(line)
@@ -153,10 +159,10 @@ def _print_text(r: dict) -> None:
     print("Fourier weight by degree W^k:")
     for k, w in enumerate(r["weights"]):
         if w["exact"] != "0":
-            print(f"  k = {k:2d}: {w['exact']} = {w['float']:.12g}")
+            print(f"  k = {k:2d}: {_exact(w)} = {w['float']:.12g}")
     print("influences Inf_i:")
     for i, v in enumerate(r["influences"], 1):
-        print(f"  i = {i:2d}: {v['exact']} = {v['float']:.12g}")
+        print(f"  i = {i:2d}: {_exact(v)} = {v['float']:.12g}")
 
 
 def theory(func: str, fargs: str, rho: Fraction) -> list:

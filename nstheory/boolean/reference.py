@@ -71,9 +71,11 @@ class Reference:
         >>> Reference("x", Fraction(1, 3), "s").to_dict()["value"]["exact"]
         '1/3'
         """
+        from nstheory.numerics import rational_json
+
         v = self.value
         if isinstance(v, Fraction):
-            val = {"exact": str(v), "float": float(v)}
+            val = rational_json(v)
         else:
             val = {"decimal": mpmath.nstr(v, 15), "float": float(v)}
         return {"label": self.label, "value": val, "source": self.source}
@@ -81,7 +83,11 @@ class Reference:
     def __str__(self) -> str:
         v = self.value
         if isinstance(v, Fraction):
-            exact = str(v) if len(str(v)) <= 40 else f"(exact rational, {len(str(v))} chars)"
+            from nstheory.numerics import rational_digits
+
+            digits = rational_digits(v)
+            exact = (str(v) if digits <= 19 and len(str(v)) <= 40
+                     else f"(exact rational, ~{digits}-digit terms)")
             shown = f"{exact} = {float(v):.12g}"
         else:
             shown = mpmath.nstr(v, 12)

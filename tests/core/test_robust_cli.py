@@ -182,3 +182,22 @@ def test_one_output_model_says_normalised_is_undefined(files, capsys):
     assert "normalised correlation    = undefined" in text and "nan" not in text
     assert main([*argv, "--json"]) == 0
     assert "undefined" in json.loads(capsys.readouterr().out)["normalised_note"]
+
+
+def test_numbers_longer_than_pythons_int_string_limit(capsys):
+    # Python refuses int <-> str conversions beyond 4300 digits by default; these inputs made
+    # tracebacks: rho^24 at rho = 1e-200 has a 4801-digit denominator (printed in full), at
+    # rho = 1e-1000 a 24001-digit one (reported by its size; 1e-100000 too), and a 5000-digit
+    # activation value parsed back for the reduction cross-check
+    assert main(["boolean", "parity", "24", "--rho", "1e-200", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["stab"]["exact"] == "1/1" + "0" * 4800
+    assert main(["boolean", "parity", "24", "--rho", "1e-1000", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["stab"]["exact"] is None and "not printed" in out["stab"]["exact_omitted"]
+    assert out["stab"]["float"] == 0.0
+    assert main(["boolean", "parity", "24", "--rho", "1e-1000"]) == 0
+    assert "not printed" in capsys.readouterr().out
+    assert main(["activation", "relu", "--rho", "0.999999", "--dps", "5000", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["value"].startswith("0.4999995001500527268621548520")
