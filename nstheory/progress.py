@@ -40,7 +40,7 @@ def progress_enabled(enabled: bool | None = None) -> bool:
 
 
 def progress(iterable=None, total: int | None = None, desc: str = "", enabled: bool | None = None,
-             unit: str = "it"):
+             unit: str = "it", delay: float = 0.0):
     """Wrap ``iterable`` in a tqdm bar on stderr (or return a no-op bar when disabled).
 
     Without an iterable, returns a bar to ``update(n)`` manually (use as a context manager).
@@ -57,6 +57,8 @@ def progress(iterable=None, total: int | None = None, desc: str = "", enabled: b
         See :func:`progress_enabled`.
     unit : str, optional
         Unit shown after the count.
+    delay : float, optional
+        Seconds before the bar appears (a loop that is usually fast shows none).
 
     Returns
     -------
@@ -83,4 +85,5 @@ def progress(iterable=None, total: int | None = None, desc: str = "", enabled: b
         mininterval=0.5,
         dynamic_ncols=True,
         leave=False,
+        delay=delay,
     )

@@ -172,19 +172,25 @@ def _block_states(model: Model, rho: float, samples: int, seed: int, width: int,
                   multiple: int = 1):
     """Yield ``(block index, Gram matrices after that block)``, chunk by chunk, all drawn from
     one numpy generator seeded by ``seed``; chunks shrink to bound memory, staying multiples
-    of ``multiple``."""
+    of ``multiple``. A progress bar counts the blocks done (deep models take minutes)."""
+    from nstheory.progress import progress
+
     n = model.n_tokens
     _check_size(model, samples)
     cap = max(multiple, CHUNK_ENTRIES // (2 * n) ** 2 // multiple * multiple)
     chunk = min(chunk, cap)
     rng = np.random.default_rng(seed)
-    for start in range(0, samples, chunk):
-        size = min(chunk, samples - start)
-        k, m = _initial(n, rho, size)
-        for bi, block in enumerate(model.blocks):
-            for layer in block:
-                k, m = _apply(layer, k, m, n, width, rng)
-            yield bi, k
+    chunks = -(-samples // chunk)
+    with progress(total=chunks * len(model.blocks), desc="pattern-resolved samples",
+                  unit="block") as bar:
+        for start in range(0, samples, chunk):
+            size = min(chunk, samples - start)
+            k, m = _initial(n, rho, size)
+            for bi, block in enumerate(model.blocks):
+                for layer in block:
+                    k, m = _apply(layer, k, m, n, width, rng)
+                bar.update(1)
+                yield bi, k
 
 
 def pattern_resolved_mc(model: Model, rho: float, samples: int = 100_000, seed: int = 0,

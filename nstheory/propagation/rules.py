@@ -233,9 +233,12 @@ def propagate(backend: Backend, model: Model, rho, state: State | None = None) -
     >>> len(states), math.isclose(states[1].Q, 1.0), math.isclose(states[1].C, 1 / math.pi)
     (2, True, True)
     """
+    from nstheory.progress import progress
+
     st = initial_state(backend, rho, model.n_tokens) if state is None else state
     out = [st]
-    for block in model.blocks:
+    for block in progress(model.blocks, desc=f"propagate ({type(backend).__name__})",
+                          unit="block", delay=2.0):
         for layer in block:
             st = backend.clamp(apply_layer(backend, layer, st, model.n_tokens), model.n_tokens)
         out.append(st)
