@@ -175,6 +175,23 @@ class Estimate:
 # ----------------------------------------------------------------------------- helpers
 
 
+#: Most bytes of model outputs an estimate keeps (the centred and normalised views need every
+#: pair's outputs: ``2 n outputs`` float64 values).
+MAX_KEPT_OUTPUT_BYTES = 4 << 30
+
+
+def _check_kept_outputs(n: int, outputs: int) -> None:
+    """Refuse, after the first batch, an estimate whose kept outputs would exceed
+    :data:`MAX_KEPT_OUTPUT_BYTES`."""
+    need = 16 * n * outputs
+    if need > MAX_KEPT_OUTPUT_BYTES:
+        raise NSTheoryError(
+            f"{n} pairs of a model with {outputs} outputs keep {need / 2**30:.3g} GiB of outputs "
+            f"(the centred and normalised views need every pair), more than "
+            f"{MAX_KEPT_OUTPUT_BYTES / 2**30:.3g} GiB: use at most "
+            f"{MAX_KEPT_OUTPUT_BYTES // (16 * outputs)} pairs")
+
+
 def _batches(n: int, batch_size: int | None):
     bs = n if not batch_size else check_int(batch_size, "batch_size", lo=1)
     for s in range(0, n, bs):
@@ -430,13 +447,19 @@ def gaussian_stability(
     n = check_int(n, "n", lo=2)
     device = device or torch.device("cpu")
     dtype = dtype or torch.float32
+    from nstheory.progress import progress
+
     fxs, fys = [], []
-    with torch.no_grad():
+    with torch.no_grad(), progress(total=n, desc="Gaussian Monte Carlo", unit="pair",
+                                   delay=2.0) as bar:
         for s, e in _batches(n, batch_size):
             x = torch.randn((e - s, *input_shape), generator=generator, device=device, dtype=dtype)
             y = correlated_gaussian(x, rho, generator)
             fxs.append(_as_2d(f(x)).double().cpu())
             fys.append(_as_2d(f(y)).double().cpu())
+            if s == 0:
+                _check_kept_outputs(n, fxs[0].shape[1])
+            bar.update(e - s)
     what = f"gaussian rho={rho} on all {math.prod(input_shape)} input coordinates"
     meta = {"rho": rho, "noise": "gaussian, all coordinates",
             "dtype": str(dtype).removeprefix("torch.")}

@@ -553,16 +553,20 @@ def relu_mlp_stability(
             beta = _pilot_beta(t0, g0)
         else:
             beta = float(cv_beta)
+    from nstheory.progress import progress
+
     plain = reduced = Moments()
     done = 0
-    while done < n:
-        b = min(batch, n - done)
-        p, t, g = draw(b)
-        if g is not None:
-            t = t - beta * (g - cv_mean)
-        plain = plain.merge(Moments.from_values(p))
-        reduced = reduced.merge(Moments.from_values(t))
-        done += b
+    with progress(total=n, desc="ReLU MLP Monte Carlo", unit="pair", delay=2.0) as bar:
+        while done < n:
+            b = min(batch, n - done)
+            p, t, g = draw(b)
+            if g is not None:
+                t = t - beta * (g - cv_mean)
+            plain = plain.merge(Moments.from_values(p))
+            reduced = reduced.merge(Moments.from_values(t))
+            done += b
+            bar.update(b)
     what = (f"Stab_rho of a bias-free ReLU MLP (width {W.shape[0]}, d={W.shape[1]}), raw, "
             f"rho={rho}, antithetic={antithetic}, control variate=Hermite degree {cv_degree} "
             f"(coefficient {beta:.4g})")

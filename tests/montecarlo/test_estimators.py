@@ -247,3 +247,19 @@ def test_bad_inputs_raise():
         patch_sensitivity(lambda b: b, torch.zeros(1, 1, 4, 4), 1.0, variant="contiguous")
     with pytest.raises(NSTheoryError):
         influence_profile(lambda b: b, torch.zeros(2, 2, 2), method="hessian")
+
+
+def test_gaussian_stability_refuses_outputs_that_would_not_fit():
+    # every pair's outputs are kept (the centred view needs the means first): 3e6 pairs of 100
+    # outputs are 4.8 GB; refused after the first batch, not after filling the memory
+    import torch
+
+    from nstheory.errors import NSTheoryError
+    from nstheory.montecarlo.estimators import gaussian_stability
+
+    def f(x):
+        return x.repeat(1, 25)  # (batch, 100)
+
+    with pytest.raises(NSTheoryError, match="use at most 2684354 pairs"):
+        gaussian_stability(f, (4,), 0.5, 3_000_000, generator=torch.Generator().manual_seed(0),
+                           batch_size=1024)
