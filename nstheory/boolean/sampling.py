@@ -149,14 +149,18 @@ def _eval(fn, X: np.ndarray, boolean: bool) -> np.ndarray:
 
 def _estimate(label, draw: Callable[[np.random.Generator, int], np.ndarray], samples: int,
               seed: int) -> Estimate:
+    from nstheory.progress import progress
+
     samples = check_int(samples, "samples", lo=2)
     rng = np.random.default_rng(seed)
     m = Moments()
     done = 0
-    while done < samples:
-        b = min(BATCH, samples - done)
-        m = m.merge(Moments.from_values(draw(rng, b)))
-        done += b
+    with progress(total=samples, desc=f"sampling {label}", unit="sample", delay=2.0) as bar:
+        while done < samples:
+            b = min(BATCH, samples - done)
+            m = m.merge(Moments.from_values(draw(rng, b)))
+            done += b
+            bar.update(b)
     return Estimate(label, m.mean, m.stderr, m.ci(), m.n, seed)
 
 
