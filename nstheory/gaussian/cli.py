@@ -173,7 +173,7 @@ def evaluate(name: str, rho: str, q1: str = "1", q2: str = "1", view: str = "raw
                          "1-D reduction, capped by the ball's certified digits")
     routes["precise_reduction"] = mp_str(red, red_dps)
     agree = agreement_digits(mp_str(value, dps + 5), mp_str(red, red_dps + 5))
-    agree = min(agree, red_dps + 5)
+    agree = min(agree, red_dps)  # the reduction is accurate to red_dps digits, no more
     cap_rule = (f"mp.quad at most {REDUCTION_DPS_CAP} digits" if act.closed_form else
                 f"at most {REDUCTION_COST_MAX} activation evaluations")
     rad = float(ball.rad())
@@ -194,7 +194,7 @@ def evaluate(name: str, rho: str, q1: str = "1", q2: str = "1", view: str = "raw
         "dps": dps,
         "value": mp_str(value, dps),
         "enclosure": [lo, hi],
-        "agreement_digits": round(float(min(agree, dps + 5)), 2),
+        "agreement_digits": round(float(min(agree, dps)), 2),
         "agreement_between": agree_between,
         "value_route": value_route,
         "reduction": reduction_info,

@@ -457,6 +457,9 @@ def gaussian_stability(
             y = correlated_gaussian(x, rho, generator)
             fxs.append(_as_2d(f(x)).double().cpu())
             fys.append(_as_2d(f(y)).double().cpu())
+            if not (bool(torch.isfinite(fxs[-1]).all()) and bool(torch.isfinite(fys[-1]).all())):
+                raise NSTheoryError("the model returned non-finite outputs (NaN or inf) on "
+                                    "Gaussian inputs: its stability is undefined")
             if s == 0:
                 _check_kept_outputs(n, fxs[0].shape[1])
             bar.update(e - s)

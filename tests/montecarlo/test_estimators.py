@@ -263,3 +263,15 @@ def test_gaussian_stability_refuses_outputs_that_would_not_fit():
     with pytest.raises(NSTheoryError, match="use at most 2684354 pairs"):
         gaussian_stability(f, (4,), 0.5, 3_000_000, generator=torch.Generator().manual_seed(0),
                            batch_size=1024)
+
+
+def test_gaussian_stability_refuses_non_finite_outputs():
+    # a model returning NaN printed "nan ± nan" and a note about zero variance
+    import torch
+
+    from nstheory.errors import NSTheoryError
+    from nstheory.montecarlo.estimators import gaussian_stability
+
+    with pytest.raises(NSTheoryError, match="non-finite outputs"):
+        gaussian_stability(lambda x: x / 0.0 * 0.0, (4,), 0.5, 100,
+                           generator=torch.Generator().manual_seed(0))
