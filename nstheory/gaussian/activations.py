@@ -58,6 +58,7 @@ nstheory.errors.NSTheoryError: unknown activation 'swish'; known: abs, erf, gelu
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from functools import cached_property, lru_cache
 
 import mpmath
@@ -352,6 +353,28 @@ def _mpf(x):
 # --------------------------------------------------------------------------------------------
 
 
+def _exact_real(x):
+    """A decimal string (``"0.1"``, ``"1/3"``, ``"1e-3"``) as its exact Fraction; numbers
+    unchanged."""
+    if isinstance(x, str):
+        try:
+            x = Fraction(x.strip())
+        except (ValueError, ZeroDivisionError):
+            raise NSTheoryError(f"expected a real number, got {x!r}") from None
+    return x
+
+
+def _float_or_int(x):
+    return float(x) if isinstance(x, Fraction) else x
+
+
+def _mp_exact(x):
+    """``x`` as an mpf at the working precision (a Fraction rounded once, at that precision)."""
+    if isinstance(x, Fraction):
+        return mpmath.mpf(x.numerator) / x.denominator
+    return mpmath.mpf(x)
+
+
 class ABReLU(Activation):
     """``phi(x) = a min(x, 0) + b max(x, 0)``: relu (0, 1), leaky relu (slope, 1), abs (-1, 1).
 
@@ -364,33 +387,57 @@ class ABReLU(Activation):
     homogeneous = True
 
     def __init__(self, a, b, name: str):
-        self.a, self.b, self.name = a, b, name
-        self.increasing_in_rho = a * b >= 0 or (a == 0 and b == 0)
+        # decimal strings and fractions are kept exact (0.1 is not the binary double 0.1) for
+        # the mpmath and arb routes, rounded to floats for the float routes
+        self._a, self._b = _exact_real(a), _exact_real(b)
+        self.a, self.b, self.name = _float_or_int(self._a), _float_or_int(self._b), name
+        self.increasing_in_rho = self.a * self.b >= 0 or (self.a == 0 and self.b == 0)
 
     def phi_mp(self, x):
         x = mpmath.mpf(x)
-        return self.b * x if x > 0 else self.a * x
+        return _mp_exact(self._b) * x if x > 0 else _mp_exact(self._a) * x
 
     def phi_np(self, x):
         x = np.asarray(x, dtype=np.float64)
         return np.where(x > 0, self.b * x, self.a * x)
 
     def derivative_mp(self, x):
-        return mpmath.mpf(self.b) if x > 0 else mpmath.mpf(self.a)
+        return _mp_exact(self._b) if x > 0 else _mp_exact(self._a)
+
+    def slopes_mp(self):
+        """``(a, b)`` as mpf at the working precision (exact decimals rounded once).
+
+        >>> ABReLU("0.1", 1, "leaky_relu").slopes_mp()[0] == mpmath.mpf(1) / 10
+        True
+        """
+        return _mp_exact(self._a), _mp_exact(self._b)
 
     def phi_acb(self, z, analytic):  # pragma: no cover - piecewise: never integrate across 0
         raise NSTheoryError(f"{self.name} is not analytic at 0; use its closed form")
 
-    def _coef(self, backend):
+    def coefficients(self, backend: str = "float"):
+        """``((a - b)^2, a b)``, the coefficients of the raw and derivative maps, as floats,
+        mpf (``backend="mp"``, exact decimals rounded at the working precision) or arb balls
+        (``"arb"``).
+
+        A slope typed as ``"0.1"`` is 1/10, not the binary double nearest it:
+
+        >>> from flint import arb
+        >>> from nstheory.numerics import arb_precision
+        >>> with arb_precision(bits=128):
+        ...     ab = ABReLU("0.1", 1, "leaky_relu").coefficients("arb")[1]
+        ...     ab.contains(arb(1) / 10), ab.contains(0.1)
+        (True, False)
+        """
         a, b = self.a, self.b
         if backend == "arb":
-            a, b = to_arb(a), to_arb(b)
+            a, b = to_arb(self._a), to_arb(self._b)
         elif backend == "mp":
-            a, b = mpmath.mpf(a), mpmath.mpf(b)
+            a, b = _mp_exact(self._a), _mp_exact(self._b)
         return (a - b) ** 2, a * b
 
     def _raw_mp(self, rho, q1, q2):
-        k2, ab = self._coef("mp")
+        k2, ab = self.coefficients("mp")
         return mpmath.sqrt(q1 * q2) * (k2 * kappa_mp(rho) + ab * rho)
 
     def _raw_arb(self, rho, q1, q2):
@@ -407,7 +454,7 @@ class ABReLU(Activation):
             return sqrt_nonneg(q1 * q2) * out
         from flint import arb
 
-        k2, ab = self._coef("arb")
+        k2, ab = self.coefficients("arb")
         lo, hi = clip_endpoints(rho, -1, 1)
 
         def g(r):
@@ -426,22 +473,22 @@ class ABReLU(Activation):
         return np.sqrt(q1 * q2) * ((a - b) ** 2 * kappa_np(rho) + a * b * rho)
 
     def _mean_mp(self, q):
-        return (self.b - self.a) * mpmath.sqrt(q / (2 * mpmath.pi))
+        return (_mp_exact(self._b) - _mp_exact(self._a)) * mpmath.sqrt(q / (2 * mpmath.pi))
 
     def second_moment_bound(self, q: float) -> float:
         """See :meth:`Activation.second_moment_bound`."""
         return float((self.a ** 2 + self.b ** 2) / 2) * float(q)  # exact, increasing
 
     def _m2_mp(self, q):
-        return (mpmath.mpf(self.a) ** 2 + mpmath.mpf(self.b) ** 2) * q / 2
+        return (_mp_exact(self._a) ** 2 + _mp_exact(self._b) ** 2) * q / 2
 
     def _mean_arb(self, q):
         from flint import arb
 
-        return (to_arb(self.b) - to_arb(self.a)) * sqrt_nonneg(q / (2 * arb.pi()))
+        return (to_arb(self._b) - to_arb(self._a)) * sqrt_nonneg(q / (2 * arb.pi()))
 
     def _m2_arb(self, q):
-        return (to_arb(self.a) ** 2 + to_arb(self.b) ** 2) * q / 2
+        return (to_arb(self._a) ** 2 + to_arb(self._b) ** 2) * q / 2
 
     def _mean_np(self, q):
         return (self.b - self.a) * np.sqrt(q / (2 * np.pi))
@@ -654,13 +701,19 @@ class Polynomial(Activation):
         coeffs = tuple(coeffs)
         if not coeffs:
             raise NSTheoryError("a polynomial needs at least one coefficient")
-        try:
-            self.coeffs = tuple(mpmath.mpf(str(a)) if not isinstance(a, mpmath.mpf) else a
+        try:  # decimal strings exact (Fractions), rounded only at the working precision
+            self._exact = tuple(a if isinstance(a, mpmath.mpf) else
+                                _exact_real(a if isinstance(a, str) else str(a))
                                 for a in coeffs)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, NSTheoryError):
             raise NSTheoryError(f"polynomial coefficients must be numbers, got {coeffs}") from None
         self._raw_coeffs = coeffs
         self.name = "polynomial"
+
+    @property
+    def coeffs(self) -> tuple:
+        """The coefficients as mpf at the working precision."""
+        return tuple(_mp_exact(a) for a in self._exact)
 
     def __repr__(self) -> str:
         return f"<Activation polynomial {list(self._raw_coeffs)}>"
@@ -672,14 +725,15 @@ class Polynomial(Activation):
     def _c_mp(self, q):
         """Hermite coefficients ``c_k(q)``, ``k = 0..degree`` (mpmath)."""
         out = []
+        coeffs = self.coeffs
         for k in range(self.degree + 1):
             total = mpmath.mpf(0)
             for m in range((self.degree - k) // 2 + 1):
                 j = k + 2 * m
-                if self.coeffs[j] == 0:
+                if coeffs[j] == 0:
                     continue
                 ratio = mpmath.factorial(j) / (mpmath.factorial(m) * 2**m * mpmath.factorial(k))
-                total += self.coeffs[j] * mpmath.sqrt(q) ** j * ratio
+                total += coeffs[j] * mpmath.sqrt(q) ** j * ratio
             out.append(total * mpmath.sqrt(mpmath.factorial(k)))
         return out
 
@@ -698,7 +752,7 @@ class Polynomial(Activation):
     def _arb_coeffs(self):
         from flint import arb
 
-        return [arb(int(a)) if a == int(a) else arb(mpmath.nstr(a, 60)) for a in self.coeffs]
+        return [arb(int(a)) if a == int(a) else to_arb(a) for a in self._exact]
 
     def derivative_mp(self, x):
         return mpmath.polyval([j * a for j, a in enumerate(self.coeffs)][1:][::-1], x)

@@ -33,7 +33,7 @@ import argparse
 import json
 
 from nstheory.errors import NSTheoryError
-from nstheory.validate import arg_real
+from nstheory.validate import check_real
 
 #: largest --dps accepted for closed-form activations and for those without a closed form
 DPS_MAX = 5000
@@ -44,6 +44,15 @@ REDUCTION_DPS_CAP = 60
 #: without --reduction, the series activations' reduction runs at the highest precision <= dps
 #: whose nested trapezoidal sums need at most this many activation evaluations
 REDUCTION_COST_MAX = 60_000
+
+
+def _exact_real_arg(text: str) -> str:
+    """argparse type: a finite real number, kept as its text (read exactly downstream)."""
+    try:
+        check_real(text, "value")
+    except NSTheoryError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text.strip()
 
 
 def register_cli(subparsers) -> None:
@@ -70,8 +79,9 @@ def register_cli(subparsers) -> None:
     p.add_argument("--q2", default="1", help="variance of V (> 0), default 1")
     p.add_argument("--view", default="raw", choices=("raw", "cov", "corr"))
     p.add_argument("--dps", type=int, default=20, help="decimal digits (default 20)")
-    p.add_argument("--slope", type=arg_real(), default=None,
-                   help="leaky_relu negative slope (a finite real number)")
+    p.add_argument("--slope", type=_exact_real_arg, default=None,
+                   help="leaky_relu negative slope (a finite real number, taken exactly: 0.1 is "
+                   "1/10, not the binary double nearest it)")
     p.add_argument("--coeffs", default=None,
                    help="polynomial coefficients a0,a1,... (ascending powers)")
     p.add_argument("--reduction", action="store_true",

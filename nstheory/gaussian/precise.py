@@ -57,7 +57,8 @@ def inner_expectation_mp(act, mu, sigma):
     if name in ("relu", "leaky_relu", "abs"):
         t = mu / sigma
         plus = mu * mpmath.ncdf(t) + sigma * mpmath.npdf(t)
-        return act.a * (mu - plus) + act.b * plus
+        a, b = act.slopes_mp()
+        return a * (mu - plus) + b * plus
     if name == "sign":
         return mpmath.erf(mu / (sigma * mpmath.sqrt(2)))
     if name == "erf":

@@ -116,7 +116,7 @@ def evaluate(arch: str = "mlp", act: str = "relu", depth=1, n=20, sw2="2", sb2="
         v = _finite(slope)
         if v is None:
             raise NSTheoryError(f"--slope must be a finite number, got {slope!r}")
-        params["slope"] = v
+        params["slope"] = str(slope).strip()  # read exactly (0.1 is 1/10) by the activation
     if (coeffs is not None) != (act == "polynomial"):
         raise NSTheoryError("--coeffs is required for, and applies only to, polynomial")
     if coeffs is not None:

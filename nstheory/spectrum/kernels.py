@@ -97,7 +97,8 @@ class MLPKernel:
         a = self.act
         if isinstance(a, ABReLU):
             k1 = (mpmath.pi - mpmath.acos(rho)) / (2 * mpmath.pi)
-            return (mpmath.mpf(a.a) - a.b) ** 2 * k1 + mpmath.mpf(a.a) * a.b
+            k2, ab = a.coefficients("mp")
+            return k2 * k1 + ab
         if isinstance(a, Erf):
             c = rho * q
             return 4 / mpmath.pi / mpmath.sqrt((1 + 2 * q) ** 2 - 4 * c * c)
@@ -112,7 +113,8 @@ class MLPKernel:
         a = self.act
         if isinstance(a, ABReLU):
             k1 = (arb.pi() - _acos_ball(rho)) / (2 * arb.pi())
-            return (to_arb(a.a) - to_arb(a.b)) ** 2 * k1 + to_arb(a.a) * to_arb(a.b)
+            k2, ab = a.coefficients("arb")
+            return k2 * k1 + ab
         if isinstance(a, Erf):
             c = rho * q
             return 4 / arb.pi() / sqrt_nonneg((1 + 2 * q) ** 2 - 4 * c * c)
@@ -128,7 +130,8 @@ class MLPKernel:
         a = self.act
         if isinstance(a, ABReLU):
             k1 = (np.pi - np.arccos(np.clip(rho, -1, 1))) / (2 * np.pi)
-            return (a.a - a.b) ** 2 * k1 + a.a * a.b
+            k2, ab = a.coefficients()
+            return k2 * k1 + ab
         if isinstance(a, Erf):
             c = rho * q
             return 4 / np.pi / np.sqrt((1 + 2 * q) ** 2 - 4 * c * c)

@@ -201,3 +201,26 @@ def test_numbers_longer_than_pythons_int_string_limit(capsys):
     assert main(["activation", "relu", "--rho", "0.999999", "--dps", "5000", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["value"].startswith("0.4999995001500527268621548520")
+
+
+@pytest.mark.parametrize("argv, key, exact", [
+    # leaky ReLU at rho = 1: E[phi(U)^2] = (a^2 + 1) / 2 = 0.505 for a = 1/10
+    (["activation", "leaky_relu", "--slope", "0.1", "--rho", "1"], None, "0.505"),
+    # polynomial 0.1 x at rho = 1: 0.1^2 = 0.01
+    (["activation", "polynomial", "--coeffs", "0,0.1", "--rho", "1"], None, "0.01"),
+    # one leaky-ReLU layer on the 1-cube: the degree-0 NNGP eigenvalue is (K(1) + K(-1)) / 2
+    # with K(1) = (1 + a^2)/2 and K(-1) = E[phi(U) phi(-U)] = -a: 0.2025 at a = 1/10
+    (["spectrum", "--n", "1", "--act", "leaky_relu", "--slope", "0.1", "--depth", "1",
+      "--sw2", "1"], "nngp", "0.2025"),
+])
+def test_decimal_parameters_are_read_exactly(capsys, argv, key, exact):
+    # "0.1" was read as the binary double nearest 0.1: at 30 digits the value printed
+    # 0.5050000000000000005551 and the certified enclosure excluded the exact 0.505
+    import mpmath
+
+    assert main([*argv, "--dps", "30", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    lo, hi = out["degrees"][0][f"{key}_enclosure"] if key else out["enclosure"]
+    with mpmath.workdps(50):
+        assert mpmath.mpf(lo) <= mpmath.mpf(exact) <= mpmath.mpf(hi)
+        assert mpmath.mpf(hi) - mpmath.mpf(lo) < mpmath.mpf("1e-29")
