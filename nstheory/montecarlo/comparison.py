@@ -412,7 +412,12 @@ def run_study(tasks, archs, seeds, executor=None, overrides: dict | None = None,
 
     specs = study_specs(tasks, archs, seeds, overrides)
     log = JsonlLog(log_path, key="key") if log_path else None
-    done = {r["key"]: r for r in log.records()} if log else {}
+    done = {}
+    for r in (log.records() if log else []):
+        if not isinstance(r, dict) or "key" not in r:
+            raise NSTheoryError(f"--log {log_path}: a line is not a run record of this study "
+                                f"(no 'key' field: {str(r)[:80]}); use a new log file")
+        done[r["key"]] = r
 
     def key(s):
         return f"{s['task']}/{s['arch']}/{s['seed']}"

@@ -139,7 +139,13 @@ def evaluate(arch: str = "mlp", act: str = "relu", depth=1, n=20, sw2="2", sb2="
     else:
         kernel = MLPKernel(act, depth, sw2, sb2, **params)
         act_name = kernel.act.name
-        nngp, ntk = spectra_arb(kernel.arb, n, bits)
+        try:
+            nngp, ntk = spectra_arb(kernel.arb, n, bits)
+        except NSTheoryError as exc:
+            raise NSTheoryError(
+                f"the kernel recursion lost its precision by depth {depth} (sw2 = {sw2}, sb2 = "
+                f"{sb2}: the variance shrinks or grows geometrically with depth); raise --dps "
+                f"or lower --depth ({exc})") from None
     mult = multiplicities(n)
     rows = []
     for k in range(n + 1):
@@ -155,6 +161,11 @@ def evaluate(arch: str = "mlp", act: str = "relu", depth=1, n=20, sw2="2", sb2="
             num = sum((k * mult[k] * mus[k] for k in range(n + 1)), arb(0))
             den = sum((mult[k] * mus[k] for k in range(n + 1)), arb(0))
             ratio = num / den
+            if not ratio.is_finite():
+                raise NSTheoryError(
+                    f"the {name} kernel vanishes at depth {depth} (sw2 = {sw2}, sb2 = {sb2}): "
+                    "its eigenvalues are 0 or lost their precision, so the influence ratio is "
+                    "undefined; use a larger sw2, a smaller depth or a higher --dps")
             influence[name] = {"value": exact_decimal_str(ratio.mid(), dps),
                                "enclosure": list(ball_bounds(ratio, dps + 2))}
     return {

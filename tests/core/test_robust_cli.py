@@ -224,3 +224,19 @@ def test_decimal_parameters_are_read_exactly(capsys, argv, key, exact):
     with mpmath.workdps(50):
         assert mpmath.mpf(lo) <= mpmath.mpf(exact) <= mpmath.mpf(hi)
         assert mpmath.mpf(hi) - mpmath.mpf(lo) < mpmath.mpf("1e-29")
+
+
+def test_spectrum_and_comparison_log_edge_cases(tmp_path, capsys):
+    # tracebacks before: a kernel that vanishes with depth (man_exp of a NaN midpoint), a
+    # recursion that loses its precision ("rho must be a finite ball"), and a resume log whose
+    # lines are JSON but not run records (KeyError 'key')
+    assert main(["spectrum", "--n", "10", "--depth", "1000", "--sw2", "1e-300"]) == 2
+    assert "vanishes" in capsys.readouterr().err
+    assert main(["spectrum", "--n", "10", "--depth", "200", "--sw2", "0.5"]) == 2
+    assert "raise --dps" in capsys.readouterr().err
+    log = tmp_path / "log.jsonl"
+    log.write_text('{"a": 1}\n')
+    argv = ["sensitivity", "compare", "--tasks", "boolean", "--archs", "mlp", "--seeds", "0",
+            "--epochs", "1", "--log", str(log)]
+    assert main(argv) == 2
+    assert "not a run record" in capsys.readouterr().err
