@@ -217,7 +217,8 @@ def run_stab(args) -> int:
     d = check_int(args.d, "--d", lo=1)
     if args.mode not in MODES:
         raise NSTheoryError(f"--mode must be one of {', '.join(MODES)}")
-    check_int(args.samples, "--samples", lo=2)  # the sampler's own checks, before any work
+    # the sampler's own checks, before any work (10^9 samples: hours even for tiny layers)
+    check_int(args.samples, "--samples", lo=2, hi=10**9)
     resolve_device(args.device)
     deterministic = None
     why_not = ("a deterministic finite-d route exists for identity W with softmax and for random "

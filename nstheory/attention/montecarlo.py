@@ -149,7 +149,7 @@ def _check_sample_size(mode, n, d, rank, dense_w):
         raise NSTheoryError(
             f"one sample of this layer holds {per:.3g} values (n d = {n * d:.3g}"
             + (f" plus the d x d matrix W, {d * d:.3g}" if mode == "random" and dense_w
-               else "")
+               else f" plus U, d x rank = {d * rank:.3g}" if mode == "lowrank" else "")
             + f"), more than {MAX_SAMPLE_VALUES:.3g} (~{MAX_SAMPLE_VALUES * 8 >> 20} MiB in "
             "float64): too large to simulate; lower n or d (--n, --d)")
 

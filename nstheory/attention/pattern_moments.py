@@ -102,11 +102,13 @@ def _check(n, sigma, r):
 
 
 def _gumbel_pdf(e):
-    return np.exp(-e - np.exp(-e))
+    with np.errstate(over="ignore"):  # far left tail: exp(-e) = inf gives the limit 0 exactly
+        return np.exp(-e - np.exp(-e))
 
 
 def _gumbel_cdf(e):
-    return np.exp(-np.exp(-e))
+    with np.errstate(over="ignore"):
+        return np.exp(-np.exp(-e))
 
 
 def _v_law(y, tau: float, sigma: float):
