@@ -8,7 +8,8 @@ sqrt(E phi(U)^2 E phi(V)^2), the C-map), from three routes:
   tanh/gelu/silu/softplus the Hermite series with all coefficients from one rigorous trapezoidal
   rule, or near rho = +-1 the Taylor expansion at the end point;
 * ``value``: the closed form (mpmath) at ``dps`` digits, or for tanh/gelu/silu/softplus the
-  certified ball's midpoint (``value_route`` says which);
+  certified ball's midpoint (``value_route`` says which), printed to ``value_digits``: ``dps``,
+  or fewer where the ball's radius fixes fewer (e.g. tanh near rho = 1 at 200 digits);
 * ``routes.precise_reduction``: the 1-D reduction, an independent way (it uses neither the closed
   form nor Hermite coefficients). For activations without closed form it runs (nested
   trapezoidal sums) at the full ``dps`` unless that needs more than 60000 activation evaluations
@@ -22,9 +23,9 @@ sqrt(E phi(U)^2 E phi(V)^2), the C-map), from three routes:
 
 NAME: relu, leaky_relu (``--slope``, default 0.01), abs, sign, erf, gelu, tanh, silu, softplus,
 identity, polynomial (``--coeffs a0,a1,...``, ascending powers). With ``--json`` one object with
-keys ``activation``, ``view``, ``rho``, ``q1``, ``q2``, ``dps``, ``value``, ``enclosure``,
-``agreement_digits``, ``agreement_between``, ``value_route``, ``reduction``, ``routes``,
-``seconds``.
+keys ``activation``, ``view``, ``rho``, ``q1``, ``q2``, ``dps``, ``value``, ``value_digits``,
+``enclosure``, ``agreement_digits``, ``agreement_between``, ``value_route``, ``reduction``,
+``routes``, ``seconds``.
 """
 
 from __future__ import annotations
@@ -153,6 +154,12 @@ def evaluate(name: str, rho: str, q1: str = "1", q2: str = "1", view: str = "raw
         with mpmath.workdps(dps + 10):
             value = mpmath.mpf(mid)
         value_route = "midpoint of the certified ball (Hermite series or end-point expansion)"
+    value_digits = dps
+    if not act.closed_form and ball.rad() > 0:  # the midpoint is good to the ball's radius
+        with mpmath.workdps(30):
+            sure = -mpmath.log10(mpmath.mpf(float(ball.rad()))
+                                 / max(abs(mpmath.mpf(mid)), mpmath.mpf(10) ** -300))
+        value_digits = max(1, min(dps, int(mpmath.floor(sure))))
     routes = {"precise": mp_str(value, dps), "certified_mid": mid}
     if act.closed_form:
         red_dps = dps if reduction else min(dps, REDUCTION_DPS_CAP)
@@ -202,7 +209,8 @@ def evaluate(name: str, rho: str, q1: str = "1", q2: str = "1", view: str = "raw
         "q1": str(q1),
         "q2": str(q2),
         "dps": dps,
-        "value": mp_str(value, dps),
+        "value": mp_str(value, value_digits),
+        "value_digits": value_digits,
         "enclosure": [lo, hi],
         "agreement_digits": round(float(min(agree, dps)), 2),
         "agreement_between": agree_between,
@@ -261,7 +269,9 @@ def run(args) -> int:
         return 0
     print(f"{out['activation']}  view={out['view']}  rho={out['rho']}  q1={out['q1']}  "
           f"q2={out['q2']}")
-    print(f"  value (precise, {out['dps']} digits): {out['value']}")
+    short = (f"; the certified ball fixes only these of the {out['dps']} asked"
+             if out["value_digits"] < out["dps"] else "")
+    print(f"  value (precise, {out['value_digits']} digits{short}): {out['value']}")
     print(f"  certified enclosure: [{out['enclosure'][0]}, {out['enclosure'][1]}]")
     print(f"  value route: {out['value_route']}")
     print(f"  1-D reduction ({out['reduction']['note']}): {out['routes']['precise_reduction']}")

@@ -182,7 +182,7 @@ def _block_states(model: Model, rho: float, samples: int, seed: int, width: int,
     rng = np.random.default_rng(seed)
     chunks = -(-samples // chunk)
     with progress(total=chunks * len(model.blocks), desc="pattern-resolved samples",
-                  unit="block") as bar:
+                  unit="block", delay=2.0) as bar:
         for start in range(0, samples, chunk):
             size = min(chunk, samples - start)
             k, m = _initial(n, rho, size)

@@ -65,7 +65,9 @@ BAD = [
 
 
 @pytest.mark.parametrize(("argv", "names"), BAD, ids=[" ".join(a) for a, _ in BAD])
-def test_bad_input_one_line_exit_2(files, capsys, argv, names):
+def test_bad_input_one_line_exit_2(files, capsys, monkeypatch, argv, names):
+    # progress bars (stderr, shown after 2 s of a long run) are not part of the message
+    monkeypatch.setenv("NSTHEORY_PROGRESS", "0")
     before = {p.name: p.read_bytes() for p in files.iterdir() if p.is_file()}
     assert main(argv) == 2
     cap = capsys.readouterr()
@@ -240,3 +242,18 @@ def test_spectrum_and_comparison_log_edge_cases(tmp_path, capsys):
             "--epochs", "1", "--log", str(log)]
     assert main(argv) == 2
     assert "not a run record" in capsys.readouterr().err
+
+
+def test_activation_value_printed_to_the_digits_its_ball_fixes(capsys):
+    # tanh near rho = 1 at 200 digits: the value is the certified ball's midpoint, whose
+    # radius (~1e-61) fixes ~60 digits; it was printed and labelled as 200
+    import mpmath
+
+    assert main(["activation", "tanh", "--rho", "0.999999", "--dps", "200", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    lo, hi = (mpmath.mpf(x) for x in out["enclosure"])
+    assert 40 <= out["value_digits"] < 200
+    assert len(out["value"].split(".")[1]) <= out["value_digits"] + 1
+    with mpmath.workdps(250):
+        width = -mpmath.log10((hi - lo) / mpmath.mpf(out["value"]))
+    assert out["value_digits"] <= width + 1
