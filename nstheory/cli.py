@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
 
 from nstheory.errors import NSTheoryError
@@ -40,8 +41,18 @@ CLI_MODULES = (
 )
 
 
+#: What a value starting with ``-`` must look like to be taken as a negative number, not an
+#: option: every form the number arguments accept (``-0.5``, ``-5e-1``, ``-1/2``, ``-.5``)
+#: and ``-inf`` / ``-nan`` (refused by the validators, with their message). argparse's own
+#: pattern knows only ``-1`` and ``-0.5``: ``--rho -5e-1`` was "expected one argument".
+NEGATIVE_NUMBER = re.compile(r"^-((\d+\.?\d*|\.\d+)([eE][-+]?\d+)?(/\d+)?|inf|nan)$",
+                             re.IGNORECASE)
+
+
 class Parser(argparse.ArgumentParser):
-    """An ``ArgumentParser`` whose errors are one line (no usage block), exit code 2.
+    """An ``ArgumentParser`` whose errors are one line (no usage block), exit code 2, and that
+    reads every accepted number form after ``-`` as a negative number
+    (:data:`NEGATIVE_NUMBER`).
 
     Sub-command parsers inherit the class, so every sub-command reports alike.
 
@@ -59,7 +70,14 @@ class Parser(argparse.ArgumentParser):
     2
     >>> print(err.getvalue().strip())
     demo: error: argument --n: invalid int value: 'x' (see demo --help)
+    >>> _ = p.add_argument("--rho")
+    >>> p.parse_args(["--rho", "-5e-1"]).rho, p.parse_args(["--rho", "-1/2"]).rho
+    ('-5e-1', '-1/2')
     """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = NEGATIVE_NUMBER
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")

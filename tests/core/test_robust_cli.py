@@ -257,3 +257,15 @@ def test_activation_value_printed_to_the_digits_its_ball_fixes(capsys):
     with mpmath.workdps(250):
         width = -mpmath.log10((hi - lo) / mpmath.mpf(out["value"]))
     assert out["value_digits"] <= width + 1
+
+
+def test_negative_numbers_in_every_accepted_form(capsys):
+    # argparse took "-5e-1" and "-1/2" for options ("expected one argument"), though the
+    # number arguments document exponent and fraction forms
+    values = []
+    for rho in ("-0.5", "-5e-1", "-1/2", "-.5"):
+        assert main(["activation", "relu", "--rho", rho, "--json"]) == 0
+        values.append(json.loads(capsys.readouterr().out)["value"])
+    assert len(set(values)) == 1
+    assert main(["activation", "relu", "--rho", "-inf"]) == 2
+    assert "finite" in capsys.readouterr().err
