@@ -346,8 +346,8 @@ def _rotated_rule(n: int, R, g: dict):
     # ---- inner: F(a, b) = Phi(u / sqrt 2) + (sig / sqr) int phi((u/sqrt2 + sig t) / sqr) R dt,
     # R(t) = Phi(v/sqrt2 - t) Phi(-v/sqrt2 - t) - Phi(-t); all (u, v) at once, one product
     weight = arb_mat([[phi((u / sqrt2 + sig * t) / sqr) for t in ts] for u in us])
-    rest = arb_mat([[_Phi(v / sqrt2 - t) * _Phi(-v / sqrt2 - t) - _Phi(-t) for v in vs]
-                    for t in ts])
+    rest = arb_mat([[_Phi(v / sqrt2 - t) * _Phi(-v / sqrt2 - t) - ref for v in vs]
+                    for t, ref in ((t, _Phi(-t)) for t in ts)])
     corr = weight * rest
     coef = h_t * sig / sqr
     # |R(x + iy)| <= e^{y^2} (H(x) + Phi(-x)) and |phi(. + i sig y / sqr)| <= phi e^{sig^2 y^2 /
@@ -363,14 +363,14 @@ def _rotated_rule(n: int, R, g: dict):
                                         + 2 * (h_t * _Phi(y_lo) + phi(y_lo)))
     unit = arb(0).union(arb(1))
     radius = arb(0, delta_f.abs_upper())
+    # the v rule is symmetric (F(a, b) = F(b, a)): nodes k > 0 count twice
+    v_weights = [phi(v) if k == 0 else 2 * phi(v) for k, v in enumerate(vs)]
     total = arb(0)
     for i, u in enumerate(us):
         base = _Phi(u / sqrt2)
         row = arb(0)
-        for k, v in enumerate(vs):
-            f = (base + coef * corr[i, k] + radius).intersection(unit)
-            term = phi(v) * f ** (n - 1)
-            row += term if k == 0 else 2 * term
+        for k, wv in enumerate(v_weights):
+            row += wv * (base + coef * corr[i, k] + radius).intersection(unit) ** (n - 1)
         total += phi(u / s1) * row
     value = total * n * h_u * h_v / s1
     # ---- outer errors: trapezoid in u (of int G dv) and in v (at each u), truncations

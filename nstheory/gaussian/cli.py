@@ -154,12 +154,13 @@ def evaluate(name: str, rho: str, q1: str = "1", q2: str = "1", view: str = "raw
         with mpmath.workdps(dps + 10):
             value = mpmath.mpf(mid)
         value_route = "midpoint of the certified ball (Hermite series or end-point expansion)"
-    value_digits = dps
-    if not act.closed_form and ball.rad() > 0:  # the midpoint is good to the ball's radius
-        with mpmath.workdps(30):
-            sure = -mpmath.log10(mpmath.mpf(float(ball.rad()))
-                                 / max(abs(mpmath.mpf(mid)), mpmath.mpf(10) ** -300))
-        value_digits = max(1, min(dps, int(mpmath.floor(sure))))
+    # digits the certified ball fixes: without a closed form its midpoint is the value, good to
+    # the radius only (it caps the printed digits and the agreement below)
+    certified = None
+    if not act.closed_form and ball.rad() > 0:
+        rad = float(ball.rad())
+        certified = float(-mpmath.log10(rad / max(abs(float(ball.mid())), 1e-300)))
+    value_digits = dps if certified is None else max(1, min(dps, int(certified)))
     routes = {"precise": mp_str(value, dps), "certified_mid": mid}
     if act.closed_form:
         red_dps = dps if reduction else min(dps, REDUCTION_DPS_CAP)
@@ -193,10 +194,8 @@ def evaluate(name: str, rho: str, q1: str = "1", q2: str = "1", view: str = "raw
     agree = min(agree, red_dps)  # the reduction is accurate to red_dps digits, no more
     cap_rule = (f"mp.quad at most {REDUCTION_DPS_CAP} digits" if act.closed_form else
                 f"at most {REDUCTION_COST_MAX} activation evaluations")
-    rad = float(ball.rad())
-    if not act.closed_form and rad > 0:
-        certified = -mpmath.log10(rad / max(abs(float(ball.mid())), 1e-300))
-        agree = min(agree, float(certified))
+    if certified is not None:
+        agree = min(agree, certified)
     reduction_info = {"route": red_route, "dps": red_dps,
                       "capped": red_dps < dps,
                       "note": (f"cross-check run at {red_dps} digits (capped for cost: "
