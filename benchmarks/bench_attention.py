@@ -132,6 +132,8 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="fewer cases")
     ap.add_argument("--conditional-only", action="store_true",
                     help="only the conditional quasi-Monte Carlo rows")
+    ap.add_argument("--throughput-only", action="store_true",
+                    help="only the Monte Carlo throughput rows (CPU and, when present, CUDA)")
     ap.add_argument("--certified-only", action="store_true",
                     help="only the certified s_n rows near r = 1")
     args = ap.parse_args()
@@ -148,6 +150,9 @@ def main() -> None:
         return
     if args.certified_only:
         _certified_near_one_section(args.quick)
+        return
+    if args.throughput_only:
+        _throughput_section()
         return
 
     print("\n## s_n(r) at 15 digits (matrix-product quadrature; n = 2, 3: closed forms)")
@@ -208,6 +213,13 @@ def main() -> None:
               f"~{need:.0e} MC samples (~{need / rate:.0e} s): x{need / rate / t_q:.0e}")
 
     _conditional_section()
+    _throughput_section()
+
+
+def _throughput_section() -> None:
+    import torch
+
+    from nstheory.attention.montecarlo import attention_stability_mc
 
     print("\n## attention Monte Carlo throughput (samples/s), n = 4, d = 64")
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])

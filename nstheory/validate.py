@@ -359,6 +359,31 @@ def arg_real(lo=None, hi=None, *, lo_open: bool = False, hi_open: bool = False):
                     "real")
 
 
+def exact_real(value, name: str) -> Fraction:
+    """``value`` as an exact rational: a string by its decimal or ``p/q`` value (``0.1`` is
+    ``1/10``, not the double nearest it), a number by its exact (binary) value. NaN and
+    infinities are refused.
+
+    >>> exact_real("0.1", "w"), exact_real(0.5, "w"), exact_real("-3/4", "w")
+    (Fraction(1, 10), Fraction(1, 2), Fraction(-3, 4))
+    >>> exact_real("inf", "--theta")
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: --theta must be a finite real number, got 'inf'
+    """
+    x = parse_real(value, name)
+    return Fraction(value.strip()) if isinstance(value, str) else Fraction(x)
+
+
+def arg_exact_real():
+    """An ``argparse`` type: a finite real number, kept exactly as a ``Fraction``.
+
+    >>> arg_exact_real()("0.3")
+    Fraction(3, 10)
+    """
+    return _argtype(lambda t: exact_real(t, "value"), "real")
+
+
 def arg_int(lo: int | None = None, hi: int | None = None):
     """An ``argparse`` type: an integer within ``[lo, hi]``.
 
@@ -446,8 +471,8 @@ def arg_nonempty(label: str = "text"):
 
 
 __all__ = [
-    "MAX_SEED", "arg_input_file", "arg_int", "arg_nonempty", "arg_output_dir",
+    "MAX_SEED", "arg_exact_real", "arg_input_file", "arg_int", "arg_nonempty", "arg_output_dir",
     "arg_output_file", "arg_real", "arg_rho", "arg_seed", "arg_seeds", "check_input_file",
     "check_integer", "check_output_dir", "check_output_file", "check_real", "check_seed",
-    "load_torch_file", "parse_int_list", "parse_real",
+    "exact_real", "load_torch_file", "parse_int_list", "parse_real",
 ]

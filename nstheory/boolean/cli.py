@@ -25,7 +25,7 @@ import json
 from fractions import Fraction
 
 from nstheory.errors import NSTheoryError, check_rho
-from nstheory.validate import arg_int, arg_real, arg_seed, parse_int_list, parse_real
+from nstheory.validate import arg_exact_real, arg_int, arg_seed, exact_real, parse_int_list
 
 VIEW = "raw Boolean Stab_rho[f] = E[f(x) f(y)] (a correlation, not an agreement probability)"
 
@@ -49,7 +49,7 @@ def _fraction(text: str, what: str) -> Fraction:
         raise NSTheoryError(f"{what} must be a number such as 0.5 or 1/2, got {text!r}") from None
 
 
-def build_function(func: str, args: str, eta: str = "1/10", theta: float = 0.0, seed: int = 0,
+def build_function(func: str, args: str, eta: str = "1/10", theta=0, seed: int = 0,
                    sampling: bool = False):
     """The zoo function named by the CLI arguments.
 
@@ -77,10 +77,11 @@ def build_function(func: str, args: str, eta: str = "1/10", theta: float = 0.0, 
         n = _ints(args, f"{func} N", 1)[0]
         return (zoo.and_ if func == "and" else zoo.or_)(n, sampling=sampling)
     if func in ("threshold", "ltf"):
-        ws = [parse_real(t, "threshold W1,W2,...") for t in args.split(",")]
+        # taken exactly (0.1 is 1/10, as for --rho): the signs of w.x - theta are exact
+        ws = [exact_real(t, "threshold W1,W2,...") for t in args.split(",")]
         if not 1 <= len(ws) <= MAX_BITS:
             raise NSTheoryError(f"threshold needs 1 to {MAX_BITS} weights, got {args!r}")
-        return zoo.threshold(ws, parse_real(theta, "--theta"), sampling=sampling)
+        return zoo.threshold(ws, exact_real(theta, "--theta"), sampling=sampling)
     if func == "noisy-parity":
         head, _, tail = args.partition(":")
         return zoo.noisy_sparse_parity(_ints(head, "noisy-parity N", 1)[0],
@@ -274,8 +275,9 @@ def register_cli(subparsers) -> None:
     p.add_argument("--rho", default="1/2", help="noise correlation (exact rational; default 1/2)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--eta", default="1/10", help="label-noise rate for noisy-parity")
-    p.add_argument("--theta", type=arg_real(), default=0.0,
-                   help="threshold for threshold/ltf (a finite real number)")
+    p.add_argument("--theta", type=arg_exact_real(), default=Fraction(0),
+                   help="threshold for threshold/ltf (a finite real number, taken exactly like "
+                   "the weights: 0.1 is 1/10)")
     p.add_argument("--seed", type=arg_seed(), default=0,
                    help="seed for random / sampling (0 to 2^32-1)")
     p.add_argument("--sampling", action="store_true",

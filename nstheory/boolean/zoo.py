@@ -24,9 +24,11 @@ Fraction(4, 5)
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from fractions import Fraction
 from functools import partial
+from numbers import Real
 
 import numpy as np
 
@@ -322,16 +324,23 @@ def tribes(w: int, s: int, sampling: bool = False):
     return _build(partial(tribes_fn, w=w, s=s), w * s, f"tribes_{w},{s}", sampling)
 
 
-def threshold_fn(X: np.ndarray, w: np.ndarray, theta: float) -> np.ndarray:
-    """``sgn(w . x - theta)`` row-wise; raises on a tie (a point with ``w . x = theta``).
+def threshold_fn(X: np.ndarray, w, theta) -> np.ndarray:
+    """``sgn(w . x - theta)`` row-wise, the sign exact; raises on a tie (``w . x = theta``).
+
+    The weights and the threshold are taken exactly (a float by its binary value, a
+    :class:`~fractions.Fraction` as it is). The margins are computed in floating point after
+    an exact power-of-two rescaling (so no weight overflows), with a rigorous bound on the
+    rounding error; the rows whose float margin lies within that bound are recomputed in
+    exact integer arithmetic. So a sign is never decided by rounding, and an exact tie is
+    always reported.
 
     Parameters
     ----------
     X : numpy.ndarray
         int8 array of shape ``(m, n)`` with ±1 entries.
-    w : numpy.ndarray
-        Weight vector of length ``n``.
-    theta : float
+    w : sequence of real numbers
+        Weight vector of length ``n`` (floats, ints or Fractions).
+    theta : real number
         Threshold.
 
     Returns
@@ -357,14 +366,45 @@ def threshold_fn(X: np.ndarray, w: np.ndarray, theta: float) -> np.ndarray:
     Traceback (most recent call last):
     ...
     nstheory.errors.NSTheoryError: linear threshold function ties ... at x = [1, 1, 1]; ...
+
+    Exact weights: ``1/10 + 2/10 = 3/10`` is a tie (floats would give ``+1``), and a sum
+    beyond the float range keeps its sign:
+
+    >>> threshold_fn(X[:1], [Fraction(1, 10), Fraction(2, 10), 0], Fraction(3, 10))
+    ... # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: linear threshold function ties ...
+    >>> threshold_fn(X[:2], [1e308, 1e308, -1e308], 0.0).tolist()
+    [1, -1]
     """
-    m = X.astype(np.float64) @ w - theta
-    if np.any(m == 0):
-        bad = int(np.flatnonzero(m == 0)[0])
-        raise NSTheoryError(
-            f"linear threshold function ties (w.x = theta) at x = {X[bad].tolist()}; "
-            "shift theta or perturb the weights"
-        )
+    wq = [Fraction(x) for x in np.asarray(w, dtype=object).ravel()]
+    tq = Fraction(theta)
+    big = max(abs(x) for x in [*wq, tq])
+    scale = Fraction(1)
+    if big:
+        # a power of two with |w_i|, |theta| <= 1 after scaling: exact, and nothing overflows
+        e = big.numerator.bit_length() - big.denominator.bit_length() + 1
+        scale = Fraction(1, 2**e) if e > 0 else Fraction(2 ** (-e))
+    wf = np.array([float(x * scale) for x in wq])
+    tf = float(tq * scale)
+    n = len(wq)
+    # each weight rounds with relative error <= 2^-53 (absolute 2^-1075 if subnormal); a sum
+    # of n + 1 terms adds at most (n + 1) roundings of relative size 2^-53: a generous bound
+    bound = (2 * n + 4) * 2.0**-53 * (float(np.abs(wf).sum()) + abs(tf)) + (n + 2) * 2.0**-1074
+    m = X.astype(np.float64) @ wf - tf
+    near = np.flatnonzero(np.abs(m) <= bound)
+    if near.size:
+        den = math.lcm(*(x.denominator for x in [*wq, tq]))
+        wi = np.array([int(x * den) for x in wq], dtype=object)
+        exact = X[near].astype(np.int64).astype(object) @ wi - int(tq * den)
+        m[near] = [(v > 0) - (v < 0) for v in exact]
+        ties = near[[v == 0 for v in exact]]
+        if ties.size:
+            raise NSTheoryError(
+                f"linear threshold function ties (w.x = theta) at x = {X[ties[0]].tolist()}; "
+                "shift theta or perturb the weights"
+            )
     return np.where(m > 0, 1, -1).astype(np.int8)
 
 
@@ -391,10 +431,14 @@ def threshold(weights: Iterable[float], theta: float = 0.0, sampling: bool = Fal
     >>> W(threshold([1, 1, 1])) == W(majority(3))
     True
     """
-    w = np.asarray(list(weights), dtype=np.float64)
-    if w.ndim != 1 or w.size < 1 or not np.all(np.isfinite(w)):
-        raise NSTheoryError(f"threshold weights must be a non-empty finite vector, got {w}")
-    return _build(partial(threshold_fn, w=w, theta=float(theta)), w.size, "ltf", sampling)
+    w = list(weights)
+    for x in (*w, theta):
+        if isinstance(x, bool) or not isinstance(x, Real | Fraction) or not math.isfinite(x):
+            raise NSTheoryError(f"threshold weights and theta must be finite real numbers, "
+                                f"got {w} and {theta!r}")
+    if not w:
+        raise NSTheoryError("threshold weights must be a non-empty vector")
+    return _build(partial(threshold_fn, w=tuple(w), theta=theta), len(w), "ltf", sampling)
 
 
 def noisy_sparse_parity(n: int, S: Iterable[int], eta) -> BooleanFunction:

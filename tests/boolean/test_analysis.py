@@ -116,6 +116,53 @@ def test_ltf_majority_and_ties():
         zoo.threshold([1, 1])
 
 
+def _ltf_by_fractions(w, theta, X):
+    """The LTF's values by exact rational sums, one point at a time (no floats)."""
+    out = []
+    for x in X.tolist():
+        m = sum((wi if xi > 0 else -wi) for wi, xi in zip(w, x, strict=True)) - theta
+        assert m != 0
+        out.append(1 if m > 0 else -1)
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(-3, 3), st.integers(-320, 300)), min_size=2, max_size=7),
+       st.integers(0, 10**6))
+def test_ltf_signs_are_exact_at_any_scale(terms, salt):
+    """Weights spanning 600 decades, with near-cancelling pairs: the float margins round
+    (or overflow) but the signs must equal the exact rational ones; ties must be reported."""
+    from nstheory.boolean.function import cube_points
+
+    w = [Fraction(c) * Fraction(10) ** e + Fraction(salt, 10**7) for c, e in terms]
+    w.append(-w[0] + Fraction(1, 10**9))          # cancels w[0] up to 1e-9
+    theta = Fraction(1, 3)
+    X = cube_points(len(w))
+    exact = [sum((wi if xi > 0 else -wi) for wi, xi in zip(w, x, strict=True)) - theta
+             for x in X.tolist()]
+    if any(m == 0 for m in exact):
+        with pytest.raises(NSTheoryError, match="ties"):
+            zoo.threshold_fn(X, w, theta)
+        return
+    assert zoo.threshold_fn(X, w, theta).tolist() == _ltf_by_fractions(w, theta, X)
+
+
+def test_ltf_decimal_ties_and_overflow():
+    from nstheory.boolean.cli import build_function
+
+    # 1/10 + 2/10 = 3/10 exactly: a tie the binary doubles would hide (0.1 + 0.2 > 0.3)
+    with pytest.raises(NSTheoryError, match="ties"):
+        build_function("threshold", "0.1,0.2", theta="0.3")
+    # w.x overflows the doubles; x = (1, 1, 1, 1) is an exact tie
+    with pytest.raises(NSTheoryError, match="ties"):
+        build_function("threshold", "1e308,1e308,-1e308,-1e308")
+    # large equal weights stay Majority
+    assert weights(build_function("threshold", "1e308,1e308,1e308")) == weights(zoo.majority(3))
+    assert weights(zoo.threshold([Fraction(1, 10)] * 3, Fraction(0))) == weights(zoo.majority(3))
+    with pytest.raises(NSTheoryError, match="finite real"):
+        zoo.threshold([1.0, float("inf")])
+
+
 def test_noisy_parity_expectation_and_samples():
     eta = Fraction(1, 10)
     f = zoo.noisy_sparse_parity(6, {2, 4}, eta)
