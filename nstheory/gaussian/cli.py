@@ -32,8 +32,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from nstheory.errors import NSTheoryError
+from nstheory.progress import progress_enabled
 from nstheory.validate import check_real
 
 #: largest --dps accepted for closed-form activations and for those without a closed form
@@ -162,6 +164,11 @@ def evaluate(name: str, rho: str, q1: str = "1", q2: str = "1", view: str = "raw
         certified = float(-mpmath.log10(rad / max(abs(float(ball.mid())), 1e-300)))
     value_digits = dps if certified is None else max(1, min(dps, int(certified)))
     routes = {"precise": mp_str(value, dps), "certified_mid": mid}
+    if reduction and dps > REDUCTION_DPS_CAP and progress_enabled():
+        # the uncapped cross-check is one long mpmath call: say so rather than sit silent
+        print(f"activation: the 1-D reduction cross-check at {dps} digits runs uncapped "
+              "(--reduction); at thousands of digits it takes minutes", file=sys.stderr,
+              flush=True)
     if act.closed_form:
         red_dps = dps if reduction else min(dps, REDUCTION_DPS_CAP)
         with mpmath.workdps(red_dps + 10):

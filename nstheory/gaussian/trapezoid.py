@@ -134,9 +134,12 @@ def hermite_coefficients_trapezoid(act, a, K: int, prec: int):
     a_up = float(a.abs_upper()) * (1 + 2.0**-40)  # float() may round the bound down
     d, h, t, L = trapezoid_plan(a_up, K, prec, strip)
     if L / h > MAX_NODES:  # the step shrinks like 1 / sqrt(q): refuse instead of hanging
+        # nodes grow like sqrt(q) (and with the precision): the largest q at this precision
+        q_max = a_up**2 * (MAX_NODES / (L / h)) ** 2
         raise NSTheoryError(f"the certified Hermite route for {act.name} at variance q = "
                             f"{a_up ** 2:.3g} needs {L / h:.3g} trapezoid nodes (> "
-                            f"{MAX_NODES:.2g}, minutes); it supports q up to about 1e8")
+                            f"{MAX_NODES:.2g}, minutes); at {prec} bits it supports q up to "
+                            f"about {q_max:.2g} (more at lower precision)")
     J = int(L / h) + 1
     # guard bits: the node sums cancel down to |c_k| ~ e^{-c sqrt k}, and He_k(x)/k! runs
     # through the oscillatory region; measured radii stay far below 2^-prec with this

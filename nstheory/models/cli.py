@@ -268,6 +268,17 @@ def run_cli(args) -> int:
         label = Path(res["config"]["model"]).name + ("" if res["config"]["arm"] == "pretrained"
                                                      else " (random init)")
         rows = rows_for(res, label)
+        if not rows:
+            frs = list(res["functionals"].values())
+            have = sorted({f"{m} influence" for fr in frs
+                           for m in ("token", "gaussian", "hermite") if m in fr}
+                          | {f"{nz}-noise stability" for fr in frs
+                             for nz in fr.get("stability", {})})
+            raise NSTheoryError(
+                f"{args.source or res.get('run_dir')!r} has no Table 1 rows: Table 1 needs the "
+                "token influence with the token-noise stability, or the gradient influence "
+                "with the Gaussian-noise stability (--measures including gradient,token,"
+                f"gaussian,stability); this run has {', '.join(have) or 'none of them'}")
         if args.json:
             print(dumps({"paper": {"ref": PAPER_REF, "rows": [dict(zip(
                 ("model", "sensitivity_bound", "stability_bound"), r, strict=True))

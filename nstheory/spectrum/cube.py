@@ -66,6 +66,7 @@ from functools import lru_cache
 import mpmath
 
 from nstheory.errors import NSTheoryError, check_int
+from nstheory.progress import progress
 
 #: Largest n accepted by the certified and exact routes.
 MAX_N = 10_000
@@ -243,9 +244,11 @@ def spectra_arb(
         work = bits + extra
         with arb_precision(bits=work):
             pts = [arb(n - 2 * j) / n for j in range(n + 1)]
-            rows = [tuple(phis(t)) for t in pts]
+            rows = [tuple(phis(t)) for t in progress(
+                pts, desc=f"spectrum: kernels at {work} bits", unit="pt", delay=2)]
             outs, ok = [], True
-            for col in range(len(rows[0])):
+            for col in progress(range(len(rows[0])), desc=f"spectrum: exact transforms at "
+                                f"{work} bits", unit="kernel", delay=2):
                 out, good = _certified_transform([r[col] for r in rows], n, bits, work, binom)
                 outs.append(out)
                 ok = ok and good

@@ -13,6 +13,21 @@ def test_smooth_activation_at_a_huge_variance_is_refused_not_a_hang(capsys):
     assert "trapezoid nodes" in capsys.readouterr().err
 
 
+def test_huge_variance_refusal_states_the_limit_at_its_precision(capsys):
+    """The refusal's 'supports q up to about Q' is the limit at the precision asked (at 200
+    digits ~4e5, not the ~1e8 of the default precision): asking for 1.2 Q is refused again."""
+    import re
+
+    pattern = r"at (\d+) bits it supports q up to about ([0-9.e+]+)"
+    for dps, q, lo, hi in (("200", "1e6", 1e5, 1e6), ("20", "1e9", 3e7, 3e8)):
+        assert main(["activation", "softplus", "--rho", "0.5", "--q1", q, "--dps", dps]) == 2
+        q_max = float(re.search(pattern, capsys.readouterr().err).group(2))
+        assert lo < q_max < hi
+        assert main(["activation", "softplus", "--rho", "0.5", "--q1", f"{1.2 * q_max:.6g}",
+                     "--dps", dps]) == 2
+        assert "trapezoid nodes" in capsys.readouterr().err
+
+
 def test_thousands_of_digits_print(capsys):
     # 5000 digits of a closed form (was: Python's 4300-digit int-to-str limit, a traceback)
     assert main(["activation", "polynomial", "--coeffs", "1,2,3", "--rho", "0.5", "--dps",

@@ -252,3 +252,20 @@ def test_live_claim_skips_without_models_extra(monkeypatch):
     finally:
         mod._fd_pairs.cache_clear()
     assert r.status == Status.SKIPPED and 'pip install -e ".[models]"' in r.note
+
+
+def test_table1_from_a_run_without_its_measures_is_refused(tmp_path, monkeypatch):
+    """A stored run measured without the influence/stability pairs Table 1 needs: a refusal
+    naming what the run has, not a table with the paper's rows alone."""
+    from argparse import Namespace
+
+    import nstheory.models.summary as summary
+    from nstheory.errors import NSTheoryError
+    from nstheory.models.cli import run_cli
+
+    res = {"config": {"model": "tiny-bert", "arm": "pretrained"}, "provenance": {},
+           "functionals": {"cls": {"token": {}, "stability": {"gaussian": {}}, "table1": {}}}}
+    monkeypatch.setattr(summary, "summarise", lambda source: res)
+    with pytest.raises(NSTheoryError, match="no Table 1 rows.*gaussian-noise stability, "
+                                            "token influence"):
+        run_cli(Namespace(source=str(tmp_path), model_command="table1", json=False))
