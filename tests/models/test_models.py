@@ -266,6 +266,6 @@ def test_table1_from_a_run_without_its_measures_is_refused(tmp_path, monkeypatch
     res = {"config": {"model": "tiny-bert", "arm": "pretrained"}, "provenance": {},
            "functionals": {"cls": {"token": {}, "stability": {"gaussian": {}}, "table1": {}}}}
     monkeypatch.setattr(summary, "summarise", lambda source: res)
-    with pytest.raises(NSTheoryError, match="no Table 1 rows.*gaussian-noise stability, "
-                                            "token influence"):
+    with pytest.raises(NSTheoryError, match=r"no Table 1 rows.*gaussian-noise stability, "
+                                            r"token influence"):
         run_cli(Namespace(source=str(tmp_path), model_command="table1", json=False))
