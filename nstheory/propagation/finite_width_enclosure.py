@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from nstheory.errors import NSTheoryError, check_int, check_rho
-from nstheory.propagation.model import Act, Dense, Model
+from nstheory.propagation.model import Act, Dense, Model, require_zero_eps
 
 #: activations covered by the enclosure
 ENCLOSED = ("relu", "identity")
@@ -457,6 +457,7 @@ def finite_width_enclosure(model: Model, rho: float, prec: int = 53) -> list[Enc
     >>> r.coef_raw.contains(0), r.coef_normalised.contains(arb(-0.375))
     (True, True)
     """
+    require_zero_eps(model, "the finite-width enclosure")
     from flint import arb
 
     from nstheory.numerics import arb_precision

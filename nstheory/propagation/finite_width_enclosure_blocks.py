@@ -90,7 +90,7 @@ from nstheory.propagation.finite_width_enclosure import (
     relu_map_arb,
     relu_pair_moment_arb,
 )
-from nstheory.propagation.model import Model
+from nstheory.propagation.model import Model, require_zero_eps
 from nstheory.propagation.smooth_enclosure import SMOOTH_ENCLOSED
 
 #: the tracked statistics of one input pair: kernel entries, then channel means
@@ -584,6 +584,7 @@ def finite_width_enclosure_blocks(model: Model, rho: float, prec: int = 53,
     >>> row.coef_raw.contains(arb(-3) / 8)
     True
     """
+    require_zero_eps(model, "the finite-width enclosure")
     from flint import arb
 
     from nstheory.numerics import arb_precision

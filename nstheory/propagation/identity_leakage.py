@@ -50,7 +50,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from nstheory.errors import NSTheoryError, check_int, check_rho
-from nstheory.propagation.model import Attention, LayerNorm, Model, Residual
+from nstheory.propagation.model import Attention, LayerNorm, Model, Residual, require_zero_eps
 from nstheory.stats import Moments
 
 
@@ -262,6 +262,7 @@ def identity_leakage(model: Model, rho: float, width: int, samples: int = 20_000
     ...
     nstheory.errors.NSTheoryError: leakage correction: identity pattern needed, got mode 'random'
     """
+    require_zero_eps(model, "the identity-pattern leakage correction")
     from nstheory.propagation.pattern_resolved import _apply, _initial
 
     check_rho(rho)

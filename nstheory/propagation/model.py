@@ -44,6 +44,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from nstheory.errors import NSTheoryError, check_choice, check_int, check_positive
+from nstheory.validate import check_real
 
 ATTENTION_MODES = ("identity", "lowrank", "random")
 
@@ -103,6 +104,11 @@ class Act:
 
     name: str = "relu"
 
+    def __post_init__(self):
+        from nstheory.gaussian.activations import get_activation
+
+        get_activation(self.name)  # an unknown name fails here, not layers later
+
 
 @dataclass(frozen=True)
 class LayerNorm:
@@ -111,7 +117,10 @@ class LayerNorm:
     Parameters
     ----------
     eps : float, optional
-        Added to the variance before the square root.
+        Added to the variance before the square root (finite, ``>= 0``). The scalar and
+        interval rules take it exactly (``Q' = v / (v + eps)`` for the channel variance
+        ``v``); the finite-width, pattern-resolved and leakage routes cover ``eps = 0`` only
+        and refuse other values.
 
     Examples
     --------
@@ -121,9 +130,18 @@ class LayerNorm:
     >>> s = point_recurrence(Model(((Dense(5.0), LayerNorm()),)), 0.5)[-1]
     >>> s.Q, s.C
     (1.0, 0.5)
+
+    With ``eps`` the normalised variance is ``v / (v + eps)`` (here ``v = 5``):
+
+    >>> s = point_recurrence(Model(((Dense(5.0), LayerNorm(eps=5.0)),)), 0.5)[-1]
+    >>> s.Q, s.C
+    (0.5, 0.25)
     """
 
     eps: float = 0.0
+
+    def __post_init__(self):
+        check_real(self.eps, "LayerNorm.eps", lo=0)
 
 
 @dataclass(frozen=True)
@@ -294,6 +312,32 @@ class Model:
         for b in seen:
             lines.append("  block: " + " -> ".join(_layer_str(x) for x in b))
         return "\n".join(lines)
+
+
+def require_zero_eps(model: Model, route: str) -> None:
+    """Refuse a model with a LayerNorm ``eps != 0`` for a route whose rules assume ``eps = 0``.
+
+    Examples
+    --------
+    >>> require_zero_eps(Model(((Dense(2.0), LayerNorm()),)), "this route")
+    >>> require_zero_eps(Model(((Residual((LayerNorm(1e-5), Dense()),),),)), "this route")
+    ... # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: this route covers LayerNorm with eps = 0 only, got eps = ...
+    """
+
+    def walk(layers):
+        for layer in layers:
+            if isinstance(layer, Residual):
+                walk(layer.branch)
+            elif isinstance(layer, LayerNorm) and layer.eps:
+                raise NSTheoryError(f"{route} covers LayerNorm with eps = 0 only, got eps = "
+                                    f"{layer.eps:g} (the scalar and interval rules take eps "
+                                    "exactly)")
+
+    for block in model.blocks:
+        walk(block)
 
 
 def _has_attention(layer) -> bool:

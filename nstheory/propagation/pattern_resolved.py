@@ -41,7 +41,15 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from nstheory.errors import NSTheoryError, check_int, check_rho
-from nstheory.propagation.model import Act, Attention, Dense, LayerNorm, Model, Residual
+from nstheory.propagation.model import (
+    Act,
+    Attention,
+    Dense,
+    LayerNorm,
+    Model,
+    Residual,
+    require_zero_eps,
+)
 from nstheory.stats import Moments
 
 #: Entries of the ``(2n)^2`` Gram matrices of one chunk of samples (about 16 MB per array; a few
@@ -246,6 +254,7 @@ def pattern_resolved_mc(model: Model, rho: float, samples: int = 100_000, seed: 
     >>> r.n, abs(r.mean - exact) < 1e-14
     (2, True)
     """
+    require_zero_eps(model, "the pattern-resolved route")
     check_rho(rho)
     samples = check_int(samples, "samples", lo=2)
     chunk = check_int(chunk, "chunk", lo=1)
@@ -426,6 +435,7 @@ def pattern_resolved_enclosure(model: Model, rho: float, samples: int = 200_000,
     >>> e.lo <= exact <= e.hi, round(e.hi - e.lo, 4)
     (True, 0.142)
     """
+    require_zero_eps(model, "the pattern-resolved enclosure")
     check_rho(rho)
     samples = check_int(samples, "samples", lo=2)
     chunk = check_int(chunk, "chunk", lo=1)

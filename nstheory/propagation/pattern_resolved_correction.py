@@ -99,7 +99,15 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from nstheory.errors import NSTheoryError, check_int, check_rho
-from nstheory.propagation.model import Act, Attention, Dense, LayerNorm, Model, Residual
+from nstheory.propagation.model import (
+    Act,
+    Attention,
+    Dense,
+    LayerNorm,
+    Model,
+    Residual,
+    require_zero_eps,
+)
 from nstheory.propagation.pattern_resolved import (
     CHUNK_ENTRIES,
     MAX_STATE_ENTRIES,
@@ -475,6 +483,7 @@ def pattern_resolved_correction(model: Model, rho: float, width: int, samples: i
     ...
     nstheory.errors.NSTheoryError: the 1/width correction needs |rho| < 1, got 1.0
     """
+    require_zero_eps(model, "the pattern-resolved finite-width correction")
     from nstheory.progress import progress
     from nstheory.validate import parse_real
 

@@ -19,7 +19,8 @@ D = P = 0``. Rules (each holds in the mean-field limit under the stated assumpti
 * ``Act(phi)``: needs a Gaussian stream (pre-activations). ``Q' = E phi(sqrt(Q) U)^2``,
   ``M' = E phi(sqrt(Q) U)``, and each pair moment ``c -> E[phi(sqrt(Q) U) phi(sqrt(Q) V)]``
   with ``corr(U, V) = c / Q`` (the activations area's raw map).
-* ``LayerNorm``: ``Q' = 1, M' = 0``, pair moments ``(c - M^2) / (Q - M^2)`` (channel mean and
+* ``LayerNorm``: ``Q' = 1, M' = 0``, pair moments ``(c - M^2) / (Q - M^2)`` (with ``eps``:
+  ``Q' = v / (v + eps)`` and pair moments over ``v + eps``, ``v = Q - M^2``) (channel mean and
   variance concentrate on ``M`` and ``Q - M^2``).
 * ``Attention(gamma2)`` with pattern moments ``s = E sum_k A_ik(X) A_ik(Y)``,
   ``w = E sum_k A_ik(X)^2``, ``t = E sum_k A_ik(X) A_i'k(Y)``, ``t2 = E sum_k A_ik(X) A_i'k(X)``
@@ -185,6 +186,10 @@ def apply_layer(backend: Backend, layer, st: State, n_tokens: int) -> State:
         m2 = st.M * st.M
         v = st.Q - m2
         z = backend.num(0)
+        if layer.eps:  # the empirical variance concentrates at v: divide by v + eps
+            den = v + backend.num(layer.eps)
+            return State(v / den, z, (st.C - m2) / den, (st.D - m2) / den, (st.P - m2) / den,
+                         st.gaussian)
         return State(backend.num(1), z, (st.C - m2) / v, (st.D - m2) / v, (st.P - m2) / v,
                      st.gaussian)
     if isinstance(layer, Attention):

@@ -97,3 +97,37 @@ def test_extreme_inputs_no_nan():
         for st in point_recurrence(mlp(50), rho):
             assert math.isfinite(st.C) and math.isfinite(st.Q)
     assert point_recurrence(mlp(50), 1.0)[-1].C == pytest.approx(1.0)
+
+
+def test_layernorm_eps_is_taken_exactly_and_refused_where_not_covered():
+    """LayerNorm(eps): the scalar and interval rules divide by v + eps (was: eps ignored, a
+    certified Q = [1, 1] for any eps). Expected values from the closed-form ReLU moments of
+    N(0, 2) (E relu^2 = 1, E relu = 1/sqrt(pi)), and the torch Monte Carlo at width 512."""
+    from nstheory.propagation.intervals import interval_propagation
+    from nstheory.propagation.model import Act, Dense, LayerNorm, Model, require_zero_eps
+    from nstheory.propagation.pattern_resolved import pattern_resolved_mc
+    from nstheory.propagation.torch_model import monte_carlo
+
+    eps = 10.0
+    model = Model(((Dense(2.0), Act("relu"), LayerNorm(eps=eps)),))
+    v = 1 - 1 / math.pi                      # channel variance after the ReLU
+    q_exact = v / (v + eps)
+    st = point_recurrence(model, 1.0)[-1]    # rho = 1: C = Q
+    assert math.isclose(st.Q, q_exact, rel_tol=1e-14) and math.isclose(st.C, q_exact,
+                                                                       rel_tol=1e-14)
+    ball = interval_propagation(model, 1.0)[-1].Q
+    lo, hi = float(ball.lower()), float(ball.upper())
+    assert lo <= q_exact <= hi and hi - lo < 1e-12
+    # the simulated network (its LayerNorm adds eps to the empirical variance): the value
+    # ignoring eps would be 1, 11x the prediction
+    mc = monte_carlo(model, 1.0, width=512, n_nets=4, per_net=50)[-1]
+    assert abs(mc.mean - q_exact) < 0.1 * q_exact
+    for bad in (float("nan"), -1.0, float("inf")):
+        with pytest.raises(NSTheoryError, match=r"LayerNorm\.eps"):
+            LayerNorm(eps=bad)
+    with pytest.raises(NSTheoryError, match="eps = 0 only"):
+        pattern_resolved_mc(model, 0.5, samples=100)
+    with pytest.raises(NSTheoryError, match="eps = 0 only"):
+        require_zero_eps(model, "a route")
+    with pytest.raises(NSTheoryError, match="unknown activation"):
+        Act("nope")
