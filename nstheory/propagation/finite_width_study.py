@@ -306,6 +306,11 @@ def run_model(run: dict):
                residual=run.get("residual", False), layernorm=run.get("layernorm", False))
 
 
+#: Most samples ``--predict`` takes per run (the stored studies used up to 14 000 000; 1e9
+#: would take days).
+MAX_PREDICT_SAMPLES = 10**9
+
+
 def predict(run: dict, samples: int) -> dict:
     """The pattern-resolved mean field and its 1/width correction for a random-``W`` study
     entry (:func:`~nstheory.propagation.pattern_resolved_correction.pattern_resolved_correction`
@@ -323,6 +328,7 @@ def predict(run: dict, samples: int) -> dict:
     True
     """
     from nstheory.errors import NSTheoryError
+    from nstheory.progress import progress
     from nstheory.propagation.pattern_resolved_correction import (
         MAX_CORRECTION_WORK,
         correction_work,
@@ -339,7 +345,8 @@ def predict(run: dict, samples: int) -> dict:
         results = [pattern_resolved_correction(model, run["rho"], run["width"], samples=size,
                                                seed=seed + PREDICTION_PART_SEED_STEP * i,
                                                estimator=estimator, per_net=run["per_net"])
-                   for i, size in enumerate(sizes)]
+                   for i, size in progress(list(enumerate(sizes)), desc=f"{run['key']} "
+                                           "prediction parts", unit="part", delay=2)]
     except NSTheoryError as exc:  # e.g. collapsed tokens: recorded, not fatal
         return {"samples": samples, "seed": seed, "seconds": time.perf_counter() - t0,
                 "refused": str(exc)}
@@ -486,8 +493,18 @@ def main(argv=None, command: str | None = None) -> int:
         data = json.loads(out.read_text()) if out.exists() else {"runs": {}}
         if not isinstance(data.get("runs"), dict):
             raise ValueError("no 'runs' object")
+        for key in ("provenance", "predictions", "predictions_provenance"):
+            if not isinstance(data.get(key, {}), dict):
+                raise ValueError(f"'{key}' is not an object")
     except (ValueError, AttributeError) as exc:
         raise NSTheoryError(f"OUT: {out} is not a finite-width study file ({exc})") from None
+    stored = data.get("provenance", {}).get("config", {})
+    if isinstance(stored, dict) and "quick" in stored and bool(stored["quick"]) != quick:
+        # resuming would mix a smoke run (1/50 of the networks) with full runs, silently
+        kind = "a --quick (smoke) study" if stored.get("quick") else "a full study"
+        raise NSTheoryError(f"OUT: {out} holds {kind}; resume it "
+                            f"{'with' if stored.get('quick') else 'without'} --quick, or write "
+                            "to another file")
     config = {"runs": runs, "quick": quick} if name == "mlp" else \
         {"set": name, "runs": runs, "quick": quick}
     if command is None:
@@ -502,7 +519,7 @@ def main(argv=None, command: str | None = None) -> int:
             raise NSTheoryError("--predict stores the 1/width-corrected pattern-resolved "
                                 "predictions of the random-W sets random-c to random-h only")
         predict_samples = check_int(argv[i + 1] if i + 1 < len(argv) else "", "--predict",
-                                    lo=2)
+                                    lo=2, hi=MAX_PREDICT_SAMPLES)
     for run in runs:
         if run["key"] in data["runs"]:
             continue
