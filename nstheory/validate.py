@@ -194,7 +194,8 @@ def check_output_file(path, name: str, kind: str = "json") -> Path:
     created silently above it) and an existing file there must be of the same ``kind``.
 
     ``kind`` ``"json"``: an existing file is overwritten only if it holds JSON; ``"jsonl"``: an
-    existing file (a log to resume) must hold one JSON value per line.
+    existing file (a log to resume) must hold one JSON value per line; ``"markdown"``: an
+    existing file is overwritten only if its name ends in ``.md`` or ``.markdown``.
 
     >>> check_output_file("/no-dir/out.json", "--out")
     Traceback (most recent call last):
@@ -217,6 +218,9 @@ def check_output_file(path, name: str, kind: str = "json") -> Path:
             raise NSTheoryError(f"{name}: {text!r} exists and is not a {kind.upper()} file; "
                                 "refusing to read or overwrite it (remove it or choose another "
                                 "name)")
+        if kind == "markdown" and p.suffix.lower() not in (".md", ".markdown"):
+            raise NSTheoryError(f"{name}: {text!r} exists and is not a Markdown (.md) file; "
+                                "refusing to overwrite it (remove it or choose another name)")
     if not os.access(parent, os.W_OK):
         raise NSTheoryError(f"{name}: directory '{parent}' is not writable")
     return p

@@ -464,7 +464,8 @@ def register_cli(sub) -> None:
     from nstheory.validate import arg_output_file
 
     p = sub.add_parser("verify", help="run every registered claim check; print the claim matrix")
-    p.add_argument("--claims", nargs="*", metavar="GLOB", help="only claims whose id matches")
+    p.add_argument("--claims", nargs="+", metavar="GLOB",
+                   help="only claims whose id matches one of the GLOBs (at least one)")
     p.add_argument("--fast", action="store_true", help="the quick subset (under a minute)")
     p.add_argument("--json", metavar="PATH", type=arg_output_file("json"),
                    help="write the full report as JSON (its directory must exist)")
@@ -497,6 +498,8 @@ def run_cli(args) -> int:
     boolean.majority.maj3 ... expect holds routes: exact-enumeration, symbolic
     0
     """
+    if args.json and args.markdown and Path(args.json).resolve() == Path(args.markdown).resolve():
+        raise NSTheoryError("--json and --markdown name the same file; give two names")
     if args.list:
         for c in load_claims().select(args.claims, fast=args.fast):
             kind = f" ({c.refutation_kind})" if c.refutation_kind else ""

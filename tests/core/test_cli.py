@@ -33,3 +33,24 @@ def test_verify_list(capsys):
 
 def test_no_command_prints_help(capsys):
     assert main([]) == 2
+
+
+def test_verify_report_files_are_not_clobbered(tmp_path, capsys):
+    """--markdown replaces only a Markdown file (it replaced a .py file and a study JSON);
+    --json and --markdown on one path are refused; --claims needs a GLOB (it ran every claim)."""
+    from nstheory.cli import main
+
+    code_file = tmp_path / "important.py"
+    code_file.write_text("x = 1\n")
+    args = ["verify", "--claims", "boolean.majority.maj3", "--fast", "--jobs", "1"]
+    assert main([*args, "--markdown", str(code_file)]) == 2
+    assert "not a Markdown" in capsys.readouterr().err and code_file.read_text() == "x = 1\n"
+    same = tmp_path / "r.md"
+    assert main([*args, "--json", str(same), "--markdown", str(same)]) == 2
+    assert "same file" in capsys.readouterr().err
+    report = tmp_path / "report.md"
+    report.write_text("old report")
+    assert main([*args, "--markdown", str(report)]) == 0
+    assert report.read_text() != "old report"
+    assert main(["verify", "--claims", "--fast"]) == 2
+    assert "--claims" in capsys.readouterr().err
