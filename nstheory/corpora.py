@@ -168,13 +168,22 @@ def wikitext2(path, split: str = "train") -> str:
     Traceback (most recent call last):
     ...
     nstheory.errors.NSTheoryError: split must be train, valid or test, got 'dev'
+    >>> _ = (d / "wiki.test.tokens").write_bytes(bytes([0x97, 0xff]))
+    >>> wikitext2(d, "test")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: ...wiki.test.tokens is not UTF-8 text (byte 0: ...
     """
     if split not in ("train", "valid", "test"):
         raise NSTheoryError(f"split must be train, valid or test, got {split!r}")
     base = Path(path)
     for name in (f"wiki.{split}.tokens", f"wiki.{split}.raw"):
         if (base / name).is_file():
-            return (base / name).read_text(encoding="utf-8")
+            try:
+                return (base / name).read_text(encoding="utf-8")
+            except UnicodeDecodeError as exc:
+                raise NSTheoryError(f"{base / name} is not UTF-8 text (byte {exc.start}: "
+                                    f"{exc.reason}); WikiText-2 files are UTF-8") from None
     raise NSTheoryError(
         f"WikiText-2 not found in {base}: expected wiki.{split}.tokens or wiki.{split}.raw "
         "(nstheory does not download data; place the files there or use the fortunes corpus)"
