@@ -65,10 +65,19 @@ def cube_points(n: int, start: int = 0, stop: int | None = None) -> np.ndarray:
     --------
     >>> cube_points(3, 5, 7).tolist()
     [[-1, 1, -1], [1, -1, -1]]
+    >>> cube_points(3, stop=100)
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: stop must be <= 8, got 100
     """
     n = check_int(n, "n", lo=0)
-    stop = (1 << n) if stop is None else stop
+    size = 1 << n
+    stop = size if stop is None else check_int(stop, "stop", lo=0, hi=size)
+    start = check_int(start, "start", lo=0, hi=stop)
     m = stop - start
+    if m > 1 << EXACT_LIMIT:
+        raise NSTheoryError(f"cube_points: {m} rows of {n} bytes requested; at most "
+                            f"2^{EXACT_LIMIT} rows per call (ask for row ranges)")
     if m > 0 and m & (m - 1) == 0 and start % m == 0 and m <= (1 << n):
         # aligned block of 2^L rows: the low L columns repeat, the high ones are constant
         L = m.bit_length() - 1

@@ -32,15 +32,22 @@ from numbers import Real
 
 import numpy as np
 
-from nstheory.boolean.function import BooleanFunction, cube_points, subset_mask
-from nstheory.errors import NSTheoryError, check_int, check_probability
+from nstheory.boolean.function import EXACT_LIMIT, BooleanFunction, cube_points, subset_mask
+from nstheory.errors import NSTheoryError, check_int, check_probability, check_seed
+
+#: Most coordinates of a sampled zoo function (each sampled point is a row of ``n`` bytes; the
+#: command line allows 10 000).
+MAX_SAMPLED_BITS = 100_000
 
 
 def _build(fn, n: int, name: str, sampling: bool, boolean: bool = True):
+    if sampling:
+        check_int(n, "n", hi=MAX_SAMPLED_BITS)
     return BooleanFunction.from_callable(fn, n, name=name, boolean=boolean, sampling=sampling)
 
 
 def _coords(S: Iterable[int] | None, n: int) -> list[int]:
+    check_int(n, "n", hi=MAX_SAMPLED_BITS)  # before any list of n coordinates is built
     if S is None:
         return list(range(n))
     m = subset_mask(S, n)
@@ -463,7 +470,7 @@ def noisy_sparse_parity(n: int, S: Iterable[int], eta) -> BooleanFunction:
     >>> noisy_sparse_parity(3, {2}, Fraction(1, 4)).values_exact()[:3]
     [Fraction(1, 2), Fraction(1, 2), Fraction(-1, 2)]
     """
-    n = check_int(n, "n", lo=1)
+    n = check_int(n, "n", lo=1, hi=EXACT_LIMIT)  # a full truth table
     check_probability(eta, "eta")
     cs = _coords(S, n)
     a = 1 - 2 * Fraction(eta)
@@ -532,8 +539,8 @@ def random_function(n: int, seed: int = 0, boolean: bool = True) -> BooleanFunct
     >>> random_function(3, seed=1).is_boolean
     True
     """
-    n = check_int(n, "n", lo=0)
-    rng = np.random.default_rng(seed)
+    n = check_int(n, "n", lo=0, hi=EXACT_LIMIT)  # a full truth table
+    rng = np.random.default_rng(check_seed(seed))
     if boolean:
         t = np.where(rng.random(1 << n) < 0.5, 1, -1).astype(np.int8)
     else:

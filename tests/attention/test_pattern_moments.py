@@ -159,3 +159,19 @@ def test_mehler_bracket_stays_in_the_a_priori_range():
         w, w_err = softmax_self_weight(4, 1e6)
         lo = 0.25 if r > 0 else max(0.0, 0.5 - w - w_err)
         assert lo - 1e-10 <= v - err and v + err <= w + w_err + 1e-10
+
+
+def test_self_weight_at_huge_n_matches_the_law_of_large_numbers_or_is_refused():
+    """For n -> infinity, w = E e^{2 sigma G} / (n (E e^{sigma G})^2) = e^{sigma^2} / n (the
+    softmax denominator concentrates); at n = 1e18 the grid returned 4e82 for a weight in
+    [0, 1]: such n are refused."""
+    import math
+
+    from nstheory.attention.pattern_moments import MAX_FLOAT_TOKENS, softmax_self_weight
+    from nstheory.errors import NSTheoryError
+
+    n = MAX_FLOAT_TOKENS
+    v, err = softmax_self_weight(n, 1.0)
+    assert abs(v - math.e / n) < 1e-6 * math.e / n and err < 1e-10
+    with pytest.raises(NSTheoryError, match="n must be <="):
+        softmax_self_weight(10**18, 1.0)

@@ -311,3 +311,26 @@ def test_non_boolean_callable():
 def test_nan_values_rejected():
     with pytest.raises(NSTheoryError):
         BooleanFunction.from_table([1.0, float("nan")])
+
+
+def test_sizes_and_row_ranges_are_validated_before_allocation():
+    """Full truth tables beyond n = 24 and sampled functions beyond MAX_SAMPLED_BITS are
+    refused up front (were: MemoryError for 40 TiB, an empty MemoryError, a hang building a
+    list of 1e59 coordinates); cube_points' row range must lie in the cube (stop = 100 gave
+    100 rows of an 8-point cube, a negative start duplicated rows)."""
+    from nstheory.boolean.function import EXACT_LIMIT, cube_points
+
+    for call in (lambda: zoo.noisy_sparse_parity(40, [1], Fraction(1, 10)),
+                 lambda: zoo.noisy_sparse_parity(10**59, [1], Fraction(1, 10)),
+                 lambda: zoo.random_function(EXACT_LIMIT + 1),
+                 lambda: zoo.random_function(3, seed=-3),
+                 lambda: zoo.parity(10**9, sampling=True),
+                 lambda: zoo.and_(10**9, sampling=True),
+                 lambda: cube_points(3, stop=100),
+                 lambda: cube_points(3, start=-2),
+                 lambda: cube_points(3, start=5, stop=2),
+                 lambda: cube_points(EXACT_LIMIT + 6)):
+        with pytest.raises(NSTheoryError):
+            call()
+    assert cube_points(3, 0, 8).tolist() == cube_points(3).tolist()
+    assert zoo.parity(1000, [1, 2], sampling=True).n == 1000
