@@ -33,7 +33,7 @@ _MODULES = {
     "activations": (
         "ABReLU", "Activation", "Erf", "Identity", "Polynomial", "Sign", "check_dps",
         "check_view", "correlation_from_covariance", "get_activation", "kappa_arb", "kappa_mp",
-        "kappa_np",
+        "kappa_np", "map_arguments",
     ),
     "endpoint": (
         "N_MAX", "choose_terms", "derivative_product", "endpoint_expansion",

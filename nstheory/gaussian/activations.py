@@ -95,6 +95,44 @@ def check_dps(dps) -> int:
     return check_int(dps, "dps", lo=1)
 
 
+def map_arguments(rho, q1=1, q2=1, dps: int = 30):
+    """Validated ``(rho, q1, q2, dps)`` of a Gaussian map evaluator, the numbers as ``mpf`` at
+    the current precision (strings and Fractions exactly, numpy scalars by their value).
+
+    ``rho`` must lie in ``[-1, 1]``, the variances be finite and ``> 0``, ``dps`` an integer
+    ``>= 1``; a clear error otherwise (NaN and infinities included).
+
+    >>> map_arguments("0.5", 2, 1, 20)
+    (mpf('0.5'), mpf('2.0'), mpf('1.0'), 20)
+    >>> map_arguments(0.5, q1=float("nan"))
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: q1 must be a finite number > 0, got nan
+    """
+
+    def mp(x, name):
+        if isinstance(x, np.generic):
+            x = x.item()
+        if isinstance(x, Fraction):
+            return mpmath.mpf(x.numerator) / x.denominator
+        try:
+            return mpmath.mpf(x.strip() if isinstance(x, str) else x)
+        except (TypeError, ValueError):
+            raise NSTheoryError(f"{name} must be a real number, got {x!r}") from None
+
+    dps = check_dps(dps)
+    r = mp(rho, "rho")
+    if not (mpmath.isfinite(r) and -1 <= r <= 1):
+        raise NSTheoryError(f"rho must lie in [-1, 1], got {rho!r}")
+    qs = []
+    for q, name in ((q1, "q1"), (q2, "q2")):
+        v = mp(q, name)
+        if not (mpmath.isfinite(v) and v > 0):
+            raise NSTheoryError(f"{name} must be a finite number > 0, got {q!r}")
+        qs.append(v)
+    return r, qs[0], qs[1], dps
+
+
 def correlation_from_covariance(q1, q2, c):
     """``rho = c / sqrt(q1 q2)``, checking ``q1, q2 > 0`` and ``c^2 <= q1 q2``.
 
@@ -164,7 +202,11 @@ def kappa_np(rho):
     >>> kappa_np(np.array([-1.0, 0.0, 1.0]))
     array([0.        , 0.15915494, 0.5       ])
     """
-    r = np.clip(np.asarray(rho, dtype=np.float64), -1.0, 1.0)
+    r = np.asarray(rho, dtype=np.float64)
+    if not np.all(np.abs(r) <= 1 + 1e-12):  # rounding only; also catches NaN
+        raise NSTheoryError(f"kappa_np: rho must lie in [-1, 1] (up to rounding), got "
+                            f"{r[~(np.abs(r) <= 1 + 1e-12)].ravel()[:3].tolist() if r.ndim else r}")
+    r = np.clip(r, -1.0, 1.0)
     return (np.sqrt((1 - r) * (1 + r)) + r * (np.pi - np.arccos(r))) / (2 * np.pi)
 
 

@@ -30,6 +30,7 @@ import math
 
 import mpmath
 
+from nstheory.gaussian.activations import check_dps, map_arguments
 from nstheory.gaussian.hermite import panel_nodes
 
 #: largest aligned grid (points) of :func:`reduction_trapezoid`; finer grids (small |rho|)
@@ -109,8 +110,8 @@ def reduction_mp(act, rho, q1=1, q2=1, dps: int = 30):
     >>> abs(reduction_mp(get_activation("erf"), 0.5, dps=15) - williams) < 1e-13
     True
     """
-    with mpmath.workdps(dps + 10):
-        rho, q1, q2 = mpmath.mpf(rho), mpmath.mpf(q1), mpmath.mpf(q2)
+    with mpmath.workdps(check_dps(dps) + 10):
+        rho, q1, q2, dps = map_arguments(rho, q1, q2, dps)
         a, b = mpmath.sqrt(q1), mpmath.sqrt(q2)
         s = mpmath.sqrt(max(mpmath.mpf(0), (1 - rho) * (1 + rho)))
         L = math.sqrt(2 * (dps + 12) * math.log(10)) + 1
@@ -174,8 +175,8 @@ def reduction_trapezoid(act, rho, q1=1, q2=1, dps: int = 30):
 
     from nstheory.numerics import arb_precision, bits_for_digits
 
-    with mpmath.workdps(dps + 10):
-        rho, q1, q2 = mpmath.mpf(rho), mpmath.mpf(q1), mpmath.mpf(q2)
+    with mpmath.workdps(check_dps(dps) + 10):
+        rho, q1, q2, dps = map_arguments(rho, q1, q2, dps)
     if rho != 0 and abs(rho) < mpmath.mpf("1e-3"):
         # the rho-dependent part is O(|rho|) against O(1) summands: carry the digits it cancels
         # (capped at 60 extra digits: below |rho| ~ 1e-60 the relative accuracy degrades)

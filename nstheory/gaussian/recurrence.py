@@ -25,10 +25,11 @@ import math
 import mpmath
 import numpy as np
 
-from nstheory.errors import NSTheoryError, check_int
+from nstheory.errors import NSTheoryError, check_int, check_positive
 from nstheory.gaussian._backend import to_arb
-from nstheory.gaussian.activations import _kappa_point, kappa_mp, kappa_np
+from nstheory.gaussian.activations import _kappa_point, check_dps, kappa_mp, kappa_np
 from nstheory.numerics import arb_precision
+from nstheory.validate import check_real
 
 
 def kappa_prime_arb(r):
@@ -267,21 +268,40 @@ def q_fixed_point(act, sigma_w2, sigma_b2=0.0, dps: int = 30, q0=1.0):
     >>> from nstheory.gaussian.activations import get_activation
     >>> abs(q_fixed_point(get_activation("relu"), 1, 0.5, dps=15) - 1) < 1e-12
     True
+    >>> q_fixed_point(get_activation("relu"), 3.0)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: the length map of relu at ... no positive fixed point ...
     """
+    dps = check_dps(dps)
+    check_positive(sigma_w2, "sigma_w2")
+    check_real(sigma_b2, "sigma_b2", lo=0)
+    check_positive(q0, "q0")
     with mpmath.workdps(dps + 10):
         q = mpmath.mpf(q0)
         for _ in range(200):
             if q < mpmath.mpf(10) ** (-dps):
                 return mpmath.mpf(0)
             q = sigma_w2 * act.second_moment(q, dps) + sigma_b2
+            if q > mpmath.mpf(10) ** 100:
+                break
+        none = NSTheoryError(
+            f"the length map of {act.name} at sigma_w2 = {sigma_w2}, sigma_b2 = {sigma_b2} "
+            f"has no positive fixed point reachable from q0 = {q0} (iterating gave q = "
+            f"{mpmath.nstr(q, 3)}: it diverges)")
+        if q > mpmath.mpf(10) ** 100:
+            raise none
         g = lambda t: sigma_w2 * act.second_moment(t, dps) + sigma_b2 - t  # noqa: E731
         try:
-            return mpmath.findroot(g, q)
-        except ValueError:
+            root = mpmath.findroot(g, q)
+        except (ValueError, NSTheoryError):
             # slow (marginal) collapse towards 0, e.g. tanh at sigma_w = 1, sigma_b = 0
             if sigma_b2 == 0 and g(q) < 0:
                 return mpmath.mpf(0)
-            raise
+            raise none from None
+        if not root > 0:
+            raise none
+        return root
 
 
 def chi1(act, sigma_w2, q, dps: int = 30):
@@ -297,6 +317,9 @@ def chi1(act, sigma_w2, q, dps: int = 30):
     >>> abs(chi1(get_activation("tanh"), 1, 0, dps=15) - 1) < 1e-12
     True
     """
+    dps = check_dps(dps)
+    check_positive(sigma_w2, "sigma_w2")
+    check_real(q, "q", lo=0)
     with mpmath.workdps(dps + 10):
         if q == 0:
             return sigma_w2 * act.derivative_mp(mpmath.mpf(0)) ** 2

@@ -187,3 +187,44 @@ def test_monte_carlo_z(name):
     s = act.phi_np(u) * act.phi_np(v)
     zscore = (s.mean() - float(act.raw(rho, q1, q2, dps=12))) / (s.std() / math.sqrt(n))
     assert abs(zscore) < 4.5
+
+
+def test_map_evaluators_validate_careless_arguments():
+    """reduction_mp took dps = -3 (a value wrong from the 9th digit), NaN/inf variances (NaN
+    out), numpy scalars and Fractions failed inside mpmath; kappa_np clipped rho = 2 to 1;
+    q_fixed_point of a diverging length map blamed 'q = 0'."""
+    from fractions import Fraction
+
+    import mpmath
+    import numpy as np
+
+    from nstheory.errors import NSTheoryError
+    from nstheory.gaussian import get_activation, kappa_np
+    from nstheory.gaussian.precise import reduction_mp, reduction_trapezoid
+    from nstheory.gaussian.recurrence import chi1, q_fixed_point
+
+    relu, tanh = get_activation("relu"), get_activation("tanh")
+    kappa_half = (mpmath.sqrt(3) / 2 + mpmath.pi / 3) / (2 * mpmath.pi)
+    for rho in (0.5, np.float32(0.5), Fraction(1, 2), "0.5"):
+        assert abs(reduction_mp(relu, rho, dps=20) - kappa_half) < 1e-15
+    assert abs(reduction_trapezoid(tanh, np.float64(0.5), dps=15)
+               - reduction_trapezoid(tanh, 0.5, dps=15)) == 0
+    bad = [dict(dps=-3), dict(dps=0), dict(dps=2.5), dict(q1=float("nan")),
+           dict(q1=float("inf")), dict(q2=0), dict(q1=-1)]
+    for kw in bad:
+        with pytest.raises(NSTheoryError):
+            reduction_mp(relu, 0.5, **kw)
+    for rho in (None, float("nan"), 1.5):
+        with pytest.raises(NSTheoryError):
+            reduction_mp(relu, rho)
+    with pytest.raises(NSTheoryError, match="rho must lie"):
+        kappa_np(2.0)
+    with pytest.raises(NSTheoryError, match="rho must lie"):
+        kappa_np(np.array([0.5, np.nan]))
+    assert kappa_np(1 + 1e-15) == 0.5            # rounding past 1 is still clipped
+    with pytest.raises(NSTheoryError, match="no positive fixed point"):
+        q_fixed_point(relu, 3.0)
+    with pytest.raises(NSTheoryError, match="sigma_w2"):
+        q_fixed_point(tanh, -1.0)
+    with pytest.raises(NSTheoryError, match="q must be"):
+        chi1(tanh, 1.5, -1.0)
