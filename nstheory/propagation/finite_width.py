@@ -67,6 +67,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from functools import cache
 
@@ -616,8 +617,16 @@ def mean_field_only(model: Model, rho: float) -> list[float]:
 
     q, c, m = 1.0, float(rho), 0.0
     out = []
-    for steps in _steps(model):
+
+    def in_range(block):
+        if not (1e-300 < q < 1e300 and math.isfinite(c)):
+            raise NSTheoryError(f"the second moment leaves the float range by block {block} "
+                                f"(q = {q:.3g}): the stack's scale grows or decays without "
+                                "bound (change sigma2, reduce the depth or add LayerNorm)")
+
+    for block, steps in enumerate(_steps(model), 1):
         for name, sigma2 in steps:
+            in_range(block)
             if name == "layernorm":
                 q, c, m = 1.0, (c - m * m) / (q - m * m), 0.0
                 continue
@@ -636,6 +645,7 @@ def mean_field_only(model: Model, rho: float) -> list[float]:
             Q, C = sigma2 * q, sigma2 * c
             q, c = float(act.raw_float(1.0, Q, Q)), float(act.raw_float(C / Q, Q, Q))
             m = 0.0 if name == "identity" else float(act.mean(Q, 17))
+        in_range(block)
         out.append(c / q)
     return out
 

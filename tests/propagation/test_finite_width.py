@@ -231,3 +231,20 @@ def test_residual_rule_mean_field_matches_point_recurrence(layernorm):
     st = kernel_states(model, 0.8)[-1]
     np.testing.assert_allclose(st.V, st.V.T, atol=1e-12)
     assert np.linalg.eigvalsh(st.V).min() > -1e-9  # a covariance (times N)
+
+
+def test_mean_field_only_says_when_the_scale_leaves_the_float_range():
+    """A stack whose second moment overflows or underflows (sigma2 = 4 ReLU over 2000 blocks,
+    sigma2 = 1e308, sigma2 = 1 over 5000 blocks) is refused naming the block; it said 'rho
+    must lie in [-1, 1]' (or divided by zero) though rho was 0.5."""
+    import warnings
+
+    from nstheory.errors import NSTheoryError
+    from nstheory.propagation.finite_width import mean_field_only
+    from nstheory.propagation.model import mlp
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for model in (mlp(2000, sigma2=4.0), mlp(3, sigma2=1e308), mlp(5000, sigma2=1.0)):
+            with pytest.raises(NSTheoryError, match="leaves the float range by block"):
+                mean_field_only(model, 0.5)
