@@ -40,6 +40,7 @@ from nstheory.errors import NSTheoryError, check_choice, check_int, check_rho
 from nstheory.noise import GaussianStream, correlated_gaussian
 from nstheory.progress import progress
 from nstheory.stats import Moments
+from nstheory.validate import check_real
 
 __all__ = ["MODES", "StabEstimate", "argmax_agreement_mc", "attention_stability_mc",
            "theory_value"]
@@ -109,6 +110,7 @@ def theory_value(mode: str, n: int, rho: float, v_norm2: float = 1.0, dps: int =
     from nstheory.attention.consistency import s_n
 
     check_rho(rho)
+    v_norm2 = check_real(v_norm2, "v_norm2", lo=0)
     if mode in ("identity", "lowrank"):
         return rho * v_norm2
     if mode == "random":

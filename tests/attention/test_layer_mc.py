@@ -179,3 +179,13 @@ def test_huge_layers_are_chunked_or_refused_not_sent_to_the_allocator():
         attention_stability_mc(4, 20000, 0.5, "random", w_sampling="dense", samples=10,
                                device="cpu")
     assert 4 * 20000 + 20000**2 > MAX_SAMPLE_VALUES
+
+
+def test_theory_value_refuses_a_negative_or_nan_value_norm():
+    from nstheory.attention.montecarlo import theory_value
+    from nstheory.errors import NSTheoryError
+
+    assert theory_value("identity", 3, 0.5, v_norm2=2.0) == 1.0
+    for bad in (float("nan"), -1.0):  # were -0.5 and nan, returned as theory values
+        with pytest.raises(NSTheoryError, match="v_norm2"):
+            theory_value("identity", 3, 0.5, v_norm2=bad)
