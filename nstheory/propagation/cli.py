@@ -40,6 +40,21 @@ LEGEND = ("columns: interval = certified mean-field enclosure [lo, hi] (arb, out
           "width (<< 1: the interval is sharper than the Monte Carlo can resolve)")
 
 
+def mc_device(args) -> str | None:
+    """The device the Monte Carlo runs on, as reports name it (``None`` without Monte Carlo):
+    the CPU and CUDA random streams differ, so a seeded result depends on it.
+
+    >>> from argparse import Namespace
+    >>> mc_device(Namespace(mc_samples=10, device="cpu")).startswith("cpu")
+    True
+    """
+    if not args.mc_samples:
+        return None
+    from nstheory.device import describe_device, resolve_device
+
+    return describe_device(resolve_device(args.device))
+
+
 def register_cli(sub) -> None:
     """Add the ``propagate`` sub-command to ``sub`` (an ``add_subparsers`` object).
 
@@ -124,7 +139,9 @@ def register_cli(sub) -> None:
                    "when 2 x per-net x tokens < width)")
     p.add_argument("--bits", type=arg_int(16, MAX_BITS), default=53,
                    help=f"arb precision in bits, 16 to {MAX_BITS} (default 53)")
-    p.add_argument("--device", default="auto", help="auto|cpu|cuda (default auto)")
+    p.add_argument("--device", default="auto",
+                   help="auto|cpu|cuda (default auto); the Monte Carlo's seeded streams differ "
+                   "between CPU and CUDA, and the report names the device")
     p.add_argument("--seed", type=arg_seed(), default=0, help="seed, 0 to 2^32-1 (default 0)")
     p.add_argument("--finite-width", action="store_true",
                    help="also the 1/width-corrected stability at --width (Dense + activation "
@@ -230,7 +247,7 @@ def run(args) -> int:
             "pattern_moments": _pattern_json(model, args.rho),
             "rho": args.rho, "bits": args.bits, "width": args.width, "seed": args.seed,
             "mc_samples": args.mc_samples, "mc_sampler": args.sampler if sampled else None,
-            "pattern_slack": slack,
+            "mc_device": mc_device(args), "pattern_slack": slack,
             "containment": "interval meets the Monte Carlo 99.9% CI",
             "all_contained": all_in,
             "pattern_resolved": PR_LEGEND if extras else None,
@@ -246,7 +263,7 @@ def run(args) -> int:
             f"mean-field enclosure (arb, {args.bits} bits)")
     if sampled:
         head += (f"; Monte Carlo: width {args.width}, {args.mc_samples} pairs, seed {args.seed}, "
-                 f"{args.sampler} sampler")
+                 f"{args.sampler} sampler, {mc_device(args)}")
     print(head)
     cols = f"{'layer':>5}  {'interval [lo, hi] (certified)':>47}  {'point (float)':>22}"
     if extras:

@@ -64,7 +64,7 @@ def run_finite_width(args, model, raw_rows) -> int:
     check_int(args.per_net, "--per-net", lo=1)
     if not 0 <= args.rho < 1:
         raise NSTheoryError(f"--rho must lie in [0, 1) with --finite-width, got {args.rho}")
-    from nstheory.propagation.cli import _attention_layers
+    from nstheory.propagation.cli import _attention_layers, mc_device
 
     if any(layer.mode == "random" for layer in _attention_layers(model)):
         return _run_random_attention(args, model, raw_rows)
@@ -108,6 +108,7 @@ def run_finite_width(args, model, raw_rows) -> int:
         "model": model.describe(), "rho": args.rho, "width": args.width,
         "per_net": args.per_net, "mc_samples": args.mc_samples, "mc_networks": n_nets,
         "mc_sampler": getattr(args, "sampler", "weights") if args.mc_samples else None,
+        "mc_device": mc_device(args),
         "seed": args.seed, "arb": enc_note, "leak_samples": leak_samples,
         "views": {"raw": VIEW_RAW, "normalised": VIEW_NORMALISED},
         "routes": "mean_field: infinite-width recursion (float64); corrected: mean field + "
@@ -138,7 +139,7 @@ def run_finite_width(args, model, raw_rows) -> int:
     print(f"views: {VIEW_RAW}; {VIEW_NORMALISED}")
     if sampled:
         print(f"Monte Carlo: {n_nets} networks x {args.per_net} pairs, seed {args.seed}, "
-              f"{meta['mc_sampler']} sampler")
+              f"{meta['mc_sampler']} sampler, {meta['mc_device']}")
     print(enc_note)
     head = (f"{'layer':>5}  {'raw MF':>12}  {'raw 1/N':>12}  {'norm MF':>12}  {'norm 1/N':>12}  "
             f"{'coef (norm)':>12}  {'O(1/N^2)~':>10}")
@@ -224,7 +225,7 @@ def _run_random_attention(args, model, raw_rows) -> int:
     field with its sampled ``1/width`` correction (raw and normalised views, the latter for
     ``--per-net`` input pairs per network), beside the Monte Carlo."""
     from nstheory.errors import NSTheoryError, check_int
-    from nstheory.propagation.cli import AUTO_PATTERN_SAMPLES, MAX_PATTERN_SAMPLES
+    from nstheory.propagation.cli import AUTO_PATTERN_SAMPLES, MAX_PATTERN_SAMPLES, mc_device
     from nstheory.propagation.finite_width import remainder_scale
     from nstheory.propagation.pattern_resolved import MAX_WORK
     from nstheory.propagation.pattern_resolved_correction import (
@@ -290,6 +291,7 @@ def _run_random_attention(args, model, raw_rows) -> int:
     meta = {"model": model.describe(), "rho": args.rho, "width": args.width,
             "per_net": args.per_net, "mc_samples": args.mc_samples, "mc_networks": n_nets,
             "mc_sampler": getattr(args, "sampler", "weights") if args.mc_samples else None,
+            "mc_device": mc_device(args),
             "seed": args.seed, "pattern_samples": samples, "estimator": rows[0].estimator,
             "routes": ROUTES_RANDOM,
             "views": {"raw": VIEW_RAW, "normalised": VIEW_NORMALISED},
@@ -306,7 +308,7 @@ def _run_random_attention(args, model, raw_rows) -> int:
         print(normalised_note)
     if mc_norm is not None:
         print(f"Monte Carlo: {n_nets} networks x {args.per_net} pairs, seed {args.seed}, "
-              f"{meta['mc_sampler']} sampler")
+              f"{meta['mc_sampler']} sampler, {meta['mc_device']}")
 
     def pm(v, se, w=10):
         return f"{v:>{w}.6f} ± {se:<8.2g}"

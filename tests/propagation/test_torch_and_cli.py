@@ -83,6 +83,7 @@ def test_cli_projected_sampler(capsys):
                "--sampler", "projected"])
     out = json.loads(capsys.readouterr().out)
     assert rc == 0 and out["mc_sampler"] == "projected" and out["all_contained"]
+    assert out["mc_device"].startswith("cpu")  # seeded streams differ by device: reported
     rc = main(["propagate", "--arch", "mlp", "--depth", "3", "--rho", "0.9", "--mc-samples",
                "2000", "--per-net", "20", "--width", "128", "--device", "cpu", "--sampler",
                "projected", "--finite-width"])
