@@ -268,6 +268,11 @@ def train(cfg: TrainConfig, out, fail_after: int | None = None, progress_bar: bo
     step, wall_before = 0, 0.0
     if ckpt.exists():
         st = torch.load(ckpt, map_location=device, weights_only=False)
+        saved = st.get("device_type", "cpu")
+        if saved != device.type:  # a CPU and a CUDA generator state are not interchangeable
+            raise NSTheoryError(f"{out}: the checkpoint was written on {saved} and this run "
+                                f"resolves --device {cfg.device} to {device.type}; resume it on "
+                                f"{saved} (pass --device {saved}) or use another --out")
         model.load_state_dict(st["model"])
         opt.load_state_dict(st["opt"])
         gen.set_state(st["gen"].cpu())  # generator states are CPU byte tensors on every device
@@ -295,6 +300,7 @@ def train(cfg: TrainConfig, out, fail_after: int | None = None, progress_bar: bo
             if step % cfg.ckpt_every == 0 or step == cfg.steps or stop_reason != "steps":
                 _save_checkpoint(ckpt, {"step": step, "model": model.state_dict(),
                                         "opt": opt.state_dict(), "gen": gen.get_state(),
+                                        "device_type": device.type,
                                         "wall": wall})
         if stop_reason != "steps" or step >= cfg.steps:
             break
@@ -310,6 +316,7 @@ def train(cfg: TrainConfig, out, fail_after: int | None = None, progress_bar: bo
             wall = wall_before + time.perf_counter() - t0
             _save_checkpoint(ckpt, {"step": step, "model": model.state_dict(),
                                     "opt": opt.state_dict(), "gen": gen.get_state(),
+                                    "device_type": device.type,
                                     "wall": wall})
             if bar is not None:
                 bar.close()

@@ -90,3 +90,21 @@ def test_larger_budget_continues_a_finished_run(tmp_path):
     assert json.loads((tmp_path / "ext" / "config.json").read_text())["steps"] == 40
     with pytest.raises(NSTheoryError, match="larger step budget"):
         train(preset("tiny", steps=30), tmp_path / "ext", progress_bar=False)
+
+
+def test_checkpoint_from_another_device_type_is_refused(tmp_path):
+    """A run started with --device auto on a GPU machine and resumed on a CPU one (or the
+    reverse) would load a CUDA generator state into a CPU generator (a size-mismatch
+    RuntimeError): the checkpoint records its device type and a mismatch is refused."""
+    import torch
+
+    cfg = preset("tiny", steps=20)
+    with pytest.raises(InjectedFailure):
+        train(cfg, tmp_path / "cut", fail_after=13, progress_bar=False)
+    ckpt = tmp_path / "cut" / "checkpoint.pt"
+    st = torch.load(ckpt, weights_only=False)
+    assert st["device_type"] == "cpu"
+    st["device_type"] = "cuda"  # as if written on a GPU machine
+    torch.save(st, ckpt)
+    with pytest.raises(NSTheoryError, match="written on cuda"):
+        train(cfg, tmp_path / "cut", progress_bar=False)
