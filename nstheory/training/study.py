@@ -116,6 +116,19 @@ def study_configs(base, seeds, arms=("base", "reg"), reg=None):
     return out
 
 
+def _ray_gpu_options(executor: str, device: str, workers: int | None) -> dict:
+    """Ray hides the GPUs from a task that requests none (``CUDA_VISIBLE_DEVICES=""``), so a
+    CUDA study under Ray asks for a share of one: ``1 / workers`` each, the runs sharing the
+    GPU. Nothing is requested without CUDA here (Ray would wait for a GPU that never comes)."""
+    if executor != "ray" or device == "cpu":
+        return {}
+    import torch
+
+    if not torch.cuda.is_available():
+        return {}
+    return {"num_gpus_per_task": 1.0 / max(1, workers or 1)}
+
+
 def run_study(base, seeds, out, arms=("base", "reg"), reg=None, executor: str = "serial",
               workers: int | None = None, threads: int | None = None,
               command: str | None = None) -> dict:
@@ -161,7 +174,8 @@ def run_study(base, seeds, out, arms=("base", "reg"), reg=None, executor: str = 
     out = Path(out)
     items = [(arm, cfg.to_dict(), str(out / f"{arm}_seed{cfg.seed}"), threads)
              for arm, cfg in study_configs(base, seeds, arms, reg)]
-    runs = get_executor(executor, workers).map(_run_one, items, desc=f"{base.preset} runs")
+    runs = get_executor(executor, workers, **_ray_gpu_options(executor, base.device, workers)
+                        ).map(_run_one, items, desc=f"{base.preset} runs")
     result = {"preset": base.preset, "seeds": list(seeds), "arms": list(arms),
               "analysis": analyze_study(runs), "runs": runs}
     from nstheory.store import provenance_block

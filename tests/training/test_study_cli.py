@@ -104,3 +104,20 @@ def test_parity_grokking_preset_measures_both_arms_under_one_noise():
     assert (b.reg_gamma, r.reg_gamma) == (0.0, 0.05)
     assert b.reg_rho == r.reg_rho == 0.05 and b.reg_noise == r.reg_noise == "token"
     assert b.seed == r.seed == 3 and b.n_bits == 40
+
+
+def test_ray_studies_on_cuda_request_a_gpu_share(monkeypatch):
+    """Ray sets CUDA_VISIBLE_DEVICES="" for tasks that request no GPU: a CUDA study under Ray
+    must request a share (it requested none, so every worker failed or fell back to the CPU);
+    CPU studies and machines without CUDA request nothing."""
+    import torch
+
+    from nstheory.training.study import _ray_gpu_options
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert _ray_gpu_options("ray", "cuda", 4) == {"num_gpus_per_task": 0.25}
+    assert _ray_gpu_options("ray", "auto", None) == {"num_gpus_per_task": 1.0}
+    assert _ray_gpu_options("ray", "cpu", 4) == {}
+    assert _ray_gpu_options("process", "cuda", 4) == {}
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert _ray_gpu_options("ray", "auto", 4) == {}
