@@ -165,9 +165,9 @@ class QueryKey:
         if self.kind == "identity":
             return X, X
         if self.kind == "lowrank":
-            Z = X @ self.matrix.to(X.dtype)
+            Z = X @ self.matrix.to(X)
             return Z, Z
-        return X @ self.matrix.to(X.dtype), X
+        return X @ self.matrix.to(X), X
 
 
 def logits(X, qk: QueryKey, scale="sqrt"):
@@ -208,7 +208,7 @@ def logits_row(X, qk: QueryKey, i: int, scale="sqrt"):
         Q, K = qk.query_side(X)
         q = Q[..., i, :]
     else:
-        W = qk.matrix.to(X.dtype)
+        W = qk.matrix.to(X)
         q = (X[..., i : i + 1, :] @ W)[..., 0, :]
         K = X
     return scale_factor(scale, qk.d) * (K @ q.unsqueeze(-1))[..., 0]
@@ -277,7 +277,7 @@ def attention_layer(X, qk: QueryKey, W_V, scale="sqrt", causal: bool = False,
     (torch.Size([2, 4, 3]), True)
     """
     A = attention_weights(logits(X, qk, scale), causal, hard)
-    return A @ (X @ W_V.to(X.dtype))
+    return A @ (X @ W_V.to(X))
 
 
 class SoftmaxAttention(torch.nn.Module):

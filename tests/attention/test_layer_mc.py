@@ -189,3 +189,17 @@ def test_theory_value_refuses_a_negative_or_nan_value_norm():
     for bad in (float("nan"), -1.0):  # were -0.5 and nan, returned as theory values
         with pytest.raises(NSTheoryError, match="v_norm2"):
             theory_value("identity", 3, 0.5, v_norm2=bad)
+
+
+def test_attention_layer_follows_the_input_device():
+    """W and W_V are moved to the input's device and dtype (they only changed dtype: a CPU W
+    with CUDA inputs raised a device mismatch). The 'meta' device stands in for a GPU."""
+    from nstheory.attention.layer import QueryKey, SoftmaxAttention, logits_row
+
+    for kind in ("random", "lowrank"):
+        qk = QueryKey.make(kind, 4, rank=2, generator=torch.Generator().manual_seed(0))
+        layer = SoftmaxAttention(qk, torch.eye(4, dtype=torch.float64))
+        X = torch.empty(2, 3, 4, dtype=torch.float32, device="meta")
+        out = layer(X)
+        assert out.device.type == "meta" and out.dtype == torch.float32
+        assert logits_row(X, qk, 1).device.type == "meta"
