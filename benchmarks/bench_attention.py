@@ -225,6 +225,9 @@ def _throughput_section() -> None:
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     for dev in devices:
         S = 20000 if dev == "cpu" else 200000
+        # warm-up (CUDA context, cuBLAS, kernels), not timed
+        attention_stability_mc(4, 64, 0.5, "identity", samples=1000, device=dev,
+                               show_progress=False)
         rows = {}
         for label, kw in (
             ("identity float64", dict(mode="identity")),
