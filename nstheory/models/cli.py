@@ -298,6 +298,15 @@ def _ci(d):
             f"[{d['ci95'][0]:.6g}, {d['ci95'][1]:.6g}])")
 
 
+def _value(v, note) -> str:
+    """A number in ``.6g``, or the note saying why it does not exist."""
+    return f"{v:.6g}" if v is not None else (note or "undefined")
+
+
+def _interval(ci, fmt: str = ".6g") -> str:
+    return f"[{ci[0]:{fmt}}, {ci[1]:{fmt}}]"
+
+
 def format_influence(res: dict) -> str:
     """Text report of :func:`nstheory.models.summary.summarise` (the same numbers as JSON).
 
@@ -314,6 +323,15 @@ def format_influence(res: dict) -> str:
     'functional f = cls'
     >>> "D_rho = E||f(x)-f(y)||^2/2 = 0.25 ± 0.01" in lines[3]
     True
+
+    Identical inputs (``Var f = 0``) leave the centred values undefined, not NaN:
+
+    >>> from nstheory.models.summary import influence_summary
+    >>> r = influence_summary([[2, 1, 1], [2, 1, 1]], [[1, 1], [1, 1]])
+    >>> res["functionals"]["cls"]["token"] = r
+    >>> text = format_influence(res)
+    >>> "(centred): undefined (Var f = 0 over the inputs);" in text, "nan" in text
+    (True, False)
     """
     cfg = res["config"]
     lines = [f"model {cfg['model']} ({res['kind']}, {cfg['arm']}); inputs: {res['text']}",
@@ -333,14 +351,21 @@ def format_influence(res: dict) -> str:
                      if m == "gaussian" else "")
             lines.append(f"  {title}{extra}: inputs = {r['inputs']}")
             lines.append(f"    total influence, raw: {_ci(r['total_raw'])}")
-            lines.append(f"    total influence / Var f (centred): {r['total_centred']:.6g} "
-                         f"(95% bootstrap [{r['total_centred_ci95'][0]:.6g}, "
-                         f"{r['total_centred_ci95'][1]:.6g}]); / ||f||^2 (uncentred): "
-                         f"{r['total_uncentred']:.6g}")
+            centred = (_value(r["total_centred"], r.get("total_centred_note")) +
+                       (f" (95% bootstrap {_interval(r['total_centred_ci95'])})"
+                        if r["total_centred_ci95"] is not None else
+                        f" ({r['total_centred_ci95_note']})" if r["total_centred"] is not None
+                        else ""))
+            lines.append(f"    total influence / Var f (centred): {centred}; / ||f||^2 "
+                         f"(uncentred): "
+                         f"{_value(r['total_uncentred'], r.get('total_uncentred_note'))}")
             if "junta" in r:
-                js = ", ".join(f"{k}: {v['size']} [{v['ci95'][0]}, {v['ci95'][1]}]"
+                js = ", ".join(f"{k}: {v['size']}" + (f" {_interval(v['ci95'], 'd')}"
+                                                      if v["ci95"] is not None else "")
                                for k, v in r["junta"].items())
-                lines.append(f"    junta sizes (positions holding the share; 95% bootstrap): {js}")
+                lines.append("    junta sizes (positions holding the share; " +
+                             (f"{r['junta_ci95_note']}" if "junta_ci95_note" in r
+                              else "95% bootstrap") + f"): {js}")
                 p = r["profile"]
                 lines.append(
                     f"    profile: first {p['first']:.6g} (rank {p['rank_first']}), last "
@@ -348,7 +373,8 @@ def format_influence(res: dict) -> str:
                     f"{p['middle_mean']:.6g}; top-10 positions {p['top10_positions']} hold "
                     f"{p['top10_share']:.6g}; every per-input estimate > 0: "
                     f"{p['all_estimates_positive']}")
-                fg = ", ".join(f"{k}: {v:.6g}" for k, v in r["friedgut_size_bound"].items())
+                fg = (r["friedgut_note"] if r["friedgut_size_bound"] is None else
+                      ", ".join(f"{k}: {v:.6g}" for k, v in r["friedgut_size_bound"].items()))
                 lines.append(f"    Friedgut junta-size bound I/tau (explicit constants, Boolean "
                              f"theorem, I = centred total): {fg}")
                 lines.append(f"    largest relative 95% CI half-width over positions: "

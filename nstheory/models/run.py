@@ -200,6 +200,9 @@ def open_run(out, cfg: RunConfig, device=None, command: str | None = None) -> Pa
             old = load_json(path)
         except (OSError, ValueError) as exc:
             raise NSTheoryError(f"--out {out}: corrupt config.json ({exc})") from None
+        if not isinstance(old, dict):
+            raise NSTheoryError(f"--out {out}: config.json is not a run configuration (a JSON "
+                                f"{type(old).__name__}): use another --out directory")
         if old.get("hash") != cfg.hash():
             raise NSTheoryError(
                 f"--out {out} holds a run with another configuration (hash {old.get('hash')}, "

@@ -11,7 +11,14 @@ Views (every number says which):
 
 Uncertainty: per-position and total influences carry a normal 95% interval from the spread
 over inputs (n inputs stated); junta sizes and the Table 1 bounds a 95% percentile bootstrap
-over inputs (paired: the same resampled inputs for numerator and normaliser).
+over inputs (paired: the same resampled inputs for numerator and normaliser). A bootstrap
+interval needs at least :data:`MIN_BOOT_INPUTS` inputs: with fewer it is ``None`` with the
+reason :data:`NO_BOOT` (with 2 inputs the only resample holding two distinct inputs is the
+sample itself, so the interval would have zero width).
+
+Undefined values: where ``Var f = 0`` over the inputs (e.g. identical windows of a repetitive
+text) the centred quantities (the centred total, Friedgut's bound, the centred Table 1 bounds)
+are ``None`` with the reason :data:`VAR0`, never NaN.
 
 >>> shares_to_junta(np.array([5.0, 3.0, 1.0, 1.0]), (0.5, 0.9, 0.99))
 [1, 3, 4]
@@ -30,6 +37,15 @@ LEVELS = (0.5, 0.9, 0.99)
 T_DEGREE = 15
 Z95 = 1.959963984540054
 N_BOOT = 2000
+#: Fewest inputs with a bootstrap interval (with 2 the interval has zero width).
+MIN_BOOT_INPUTS = 3
+#: Why a bootstrap interval is absent.
+NO_BOOT = (f"no bootstrap interval: it needs >= {MIN_BOOT_INPUTS} inputs (with 2, the only "
+           "resample holding two distinct inputs is the sample itself)")
+#: Why a centred (Var f-normalised) quantity is absent.
+VAR0 = "undefined (Var f = 0 over the inputs)"
+#: Why a ratio over the whole-sequence noise distance is absent.
+D0 = "undefined (D_rho = 0 over the inputs)"
 
 
 def shares_to_junta(infl, levels=LEVELS):
@@ -101,9 +117,23 @@ def load_run(path):
             recs = JsonlLog(p / "log.jsonl", key="key").records()
         else:
             meta = load_json(p)
-            recs = meta["records"]
-    except (OSError, ValueError, KeyError) as exc:
+            recs = meta.get("records") if isinstance(meta, dict) else None
+    except (OSError, ValueError) as exc:
         raise NSTheoryError(f"cannot read run {p}: {exc}") from None
+    what = (f"{p / 'config.json'}" if p.is_dir() else f"{p}")
+    hint = ("give a run directory of nstheory model influence (--out) or a models_*.json "
+            "written by nstheory.models.run.export_run")
+    if not isinstance(meta, dict) or not isinstance(meta.get("config"), dict):
+        raise NSTheoryError(f"cannot read run {p}: {what} is not a model run's configuration "
+                            f"(no 'config' object); {hint}")
+    missing = [k for k in ("model", "arm", "n", "inputs", "rhos", "noises")
+               if k not in meta["config"]]
+    if missing:
+        raise NSTheoryError(f"cannot read run {p}: its configuration lacks "
+                            f"{', '.join(missing)}; {hint}")
+    if not isinstance(recs, list) or not all(isinstance(r, dict) and "key" in r for r in recs):
+        raise NSTheoryError(f"cannot read run {p}: {'its log' if p.is_dir() else what} does not "
+                            f"hold a list of keyed records; {hint}")
     return meta, {r["key"]: r for r in recs}
 
 
@@ -155,7 +185,13 @@ def _ci(a):
 
 def _boot_idx(k, seed=0):
     """Bootstrap resamples of the inputs, keeping those with >= 2 distinct inputs (a
-    variance across inputs needs two)."""
+    variance across inputs needs two); ``None`` below :data:`MIN_BOOT_INPUTS` inputs.
+
+    >>> _boot_idx(2) is None, _boot_idx(3).shape[1]
+    (True, 3)
+    """
+    if k < MIN_BOOT_INPUTS:
+        return None
     rng = np.random.default_rng(seed)
     b = rng.integers(0, k, size=(N_BOOT, k))
     return b[(b != b[:, :1]).any(axis=1)]
@@ -179,7 +215,9 @@ def influence_summary(mat, gram, scale2: float = 1.0, complete: bool = True) -> 
     -------
     dict
         Totals (raw, centred over ``Var f``, uncentred over ``||f||^2``) with CIs and,
-        when complete, per-position means, junta sizes and Friedgut's bound.
+        when complete, per-position means, junta sizes and Friedgut's bound. A value or
+        interval that does not exist is ``None``, with its reason under a ``*_note`` key
+        (:data:`VAR0`, :data:`NO_BOOT`).
 
     Examples
     --------
@@ -191,6 +229,14 @@ def influence_summary(mat, gram, scale2: float = 1.0, complete: bool = True) -> 
     (4.0, 2.0, 2.0, 4.0)
     >>> r["junta"]["50%"]["size"], r["junta"]["90%"]["size"]
     (1, 3)
+    >>> r["total_centred_ci95"], r["total_centred_ci95_note"] == NO_BOOT      # 2 inputs
+    (None, True)
+
+    Identical inputs (``Var f = 0``): the centred total is undefined, not NaN:
+
+    >>> r = influence_summary([[2, 1, 1], [2, 1, 1]], [[1, 1], [1, 1]])
+    >>> r["total_centred"], r["total_centred_note"], r["friedgut_size_bound"]
+    (None, 'undefined (Var f = 0 over the inputs)', None)
     """
     mat = np.asarray(mat, float) * scale2
     k, n = mat.shape
@@ -205,14 +251,23 @@ def influence_summary(mat, gram, scale2: float = 1.0, complete: bool = True) -> 
         "positions_per_input": int(measured.sum(axis=1).min()),
         "total_raw": {"mean": t_mean, "stderr": t_se, "ci95": [t_lo, t_hi]},
         "var_f": var, "norm2_f": norm2,
-        "total_centred": t_mean / var if var > 0 else math.nan,
-        "total_uncentred": t_mean / norm2 if norm2 > 0 else math.nan,
+        "total_centred": t_mean / var if var > 0 else None,
+        "total_uncentred": t_mean / norm2 if norm2 > 0 else None,
     }
+    if not var > 0:
+        out["total_centred_note"] = VAR0
+    if not norm2 > 0:
+        out["total_uncentred_note"] = "undefined (||f||^2 = 0 over the inputs)"
     boots = _boot_idx(k)
-    bt = totals[boots].mean(axis=1) / _boot_var_from_gram(gram, boots)
-    bt = bt[np.isfinite(bt)]
-    out["total_centred_ci95"] = [float(np.quantile(bt, 0.025)), float(np.quantile(bt, 0.975))] \
-        if bt.size else [math.nan, math.nan]
+    if boots is None or not var > 0:
+        out["total_centred_ci95"] = None
+        out["total_centred_ci95_note"] = NO_BOOT if boots is None else VAR0
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            bt = totals[boots].mean(axis=1) / _boot_var_from_gram(gram, boots)
+        out["total_centred_ci95"] = _q(bt)
+        if out["total_centred_ci95"] is None:
+            out["total_centred_ci95_note"] = "no finite bootstrap value"
     if not complete or not measured.all():
         return out
     stats = [_ci(mat[:, i]) for i in range(n)]
@@ -223,12 +278,9 @@ def influence_summary(mat, gram, scale2: float = 1.0, complete: bool = True) -> 
                            "ci95_hi": (mean + Z95 * se).tolist()}
     rel = np.where(mean > 0, Z95 * se / np.where(mean > 0, mean, 1), np.inf)
     out["max_rel_ci_halfwidth"] = float(rel.max())
-    j = shares_to_junta(mean)
-    bj = shares_to_junta(mat[boots].mean(axis=1))
-    out["junta"] = {f"{int(lv * 100)}%": {"size": j[a],
-                                           "ci95": [int(np.quantile(bj[:, a], 0.025)),
-                                                    int(np.quantile(bj[:, a], 0.975))]}
-                    for a, lv in enumerate(LEVELS)}
+    out["junta"] = _junta(mean, mat, boots)
+    if boots is None:
+        out["junta_ci95_note"] = NO_BOOT
     order = np.argsort(-mean)
     rank = np.empty(n, int)
     rank[order] = np.arange(1, n + 1)
@@ -242,9 +294,22 @@ def influence_summary(mat, gram, scale2: float = 1.0, complete: bool = True) -> 
         "min_estimate": float(mat.min()),
     }
     tn = out["total_centred"]
-    out["friedgut_size_bound"] = {f"eps={1 - lv:.2g}": friedgut_size(tn, round(1 - lv, 6))
-                                  for lv in LEVELS}
+    out["friedgut_size_bound"] = None if tn is None else {
+        f"eps={1 - lv:.2g}": friedgut_size(tn, round(1 - lv, 6)) for lv in LEVELS}
+    if tn is None:
+        out["friedgut_note"] = VAR0
     return out
+
+
+def _junta(mean, mat, boots) -> dict:
+    """Junta sizes of the mean profile, with 95% bootstrap intervals over the rows of ``mat``
+    (``None`` without resamples)."""
+    j = shares_to_junta(mean)
+    bj = None if boots is None else shares_to_junta(mat[boots].mean(axis=1))
+    return {f"{int(lv * 100)}%": {"size": j[a], "ci95": None if bj is None else
+                                   [int(np.quantile(bj[:, a], 0.025)),
+                                    int(np.quantile(bj[:, a], 0.975))]}
+            for a, lv in enumerate(LEVELS)}
 
 
 def geometric_summary(mat) -> dict:
@@ -264,17 +329,14 @@ def geometric_summary(mat) -> dict:
     stats = [_ci(g[:, i]) for i in range(n)]
     mean = np.array([s[0] for s in stats])
     se = np.array([s[1] for s in stats])
-    j = shares_to_junta(mean)
-    bj = shares_to_junta(g[_boot_idx(g.shape[0])].mean(axis=1))
+    boots = _boot_idx(g.shape[0])
     order = np.argsort(-mean)
     rank = np.empty(n, int)
     rank[order] = np.arange(1, n + 1)
     return {"inputs": int(g.shape[0]), "mean": mean.tolist(), "stderr": se.tolist(),
             "ci95_lo": (mean - Z95 * se).tolist(), "ci95_hi": (mean + Z95 * se).tolist(),
-            "junta": {f"{int(lv * 100)}%": {"size": j[a],
-                                             "ci95": [int(np.quantile(bj[:, a], 0.025)),
-                                                      int(np.quantile(bj[:, a], 0.975))]}
-                      for a, lv in enumerate(LEVELS)},
+            "junta": _junta(mean, g, boots),
+            **({"junta_ci95_note": NO_BOOT} if boots is None else {}),
             "profile": {"first": float(mean[0]), "last": float(mean[-1]),
                         "rank_first": int(rank[0]), "rank_last": int(rank[-1]),
                         "top10_positions": order[:10].tolist(),
@@ -329,40 +391,70 @@ def table1_rows(total_per_input, d_per_input: dict, gram, T: int = T_DEGREE) -> 
     1.0
     >>> round(t["rho"]["0.5"]["stability_bound_centred"]["value"], 12)
     0.666666666667
+
+    Two inputs give no bootstrap interval (it would have zero width), and ``Var f = 0`` no
+    centred bound:
+
+    >>> t["sensitivity_bound_centred"]["ci95"], t["sensitivity_bound_centred"]["note"][:21]
+    (None, 'no bootstrap interval')
+    >>> t = table1_rows([4.0, 4.0], {0.5: [1.0, 1.0]}, [[1, 1], [1, 1]], T=2)
+    >>> t["sensitivity_bound_centred"]
+    {'value': None, 'ci95': None, 'note': 'undefined (Var f = 0 over the inputs)'}
+    >>> t["rho"]["0.5"]["ratio_sensitivity_over_stability"]["value"]      # (4/2) / (1/(3/4))
+    1.5
     """
     tot = np.asarray(total_per_input, float)
     k = tot.size
     idx = np.arange(k)
     boots = _boot_idx(k, seed=1)
     var, norm2 = _var_from_gram(gram, idx), _norm2_from_gram(gram, idx)
-    bvar = _boot_var_from_gram(gram, boots)
-    a = tot.mean() / (T * var)
-    btot = tot[boots].mean(axis=1)
-    ba = btot / (T * bvar)
-    rows = {"T": T, "inputs": k, "var_f": var, "norm2_f": norm2,
-            "sensitivity_bound_centred": {"value": float(a), "ci95": _q(ba)},
-            "sensitivity_bound_uncentred": float(tot.mean() / (T * norm2)), "rho": {}}
-    for rho, d in d_per_input.items():
-        d = np.asarray(d, float)
-        den = 1 - float(rho) ** T
-        b = d.mean() / (den * var)
-        bd = d[boots].mean(axis=1)
-        bb = bd / (den * bvar)
-        ratio = btot / T / (bd / den)
-        rows["rho"][str(rho)] = {
-            "stability_bound_centred": {"value": float(b), "ci95": _q(bb)},
-            "stability_bound_uncentred": float(d.mean() / (den * norm2)),
-            "delta_uncentred": float(d.mean() / norm2),
-            "ratio_sensitivity_over_stability": {"value": float(a / b), "ci95": _q(ratio)},
-        }
+    with np.errstate(divide="ignore", invalid="ignore"):
+        bvar = None if boots is None else _boot_var_from_gram(gram, boots)
+        btot = None if boots is None else tot[boots].mean(axis=1)
+        a = tot.mean() / (T * var) if var > 0 else None
+        rows = {"T": T, "inputs": k, "var_f": var, "norm2_f": norm2,
+                "sensitivity_bound_centred": _bounded(a, btot, lambda bt: bt / (T * bvar)),
+                "sensitivity_bound_uncentred": _ratio(tot.mean(), T * norm2), "rho": {}}
+        for rho, d in d_per_input.items():
+            d = np.asarray(d, float)
+            den = 1 - float(rho) ** T
+            b = d.mean() / (den * var) if var > 0 else None
+            bd = None if boots is None else d[boots].mean(axis=1)
+            r = a / b if var > 0 and b > 0 else _ratio(tot.mean() / T, d.mean() / den)
+            rows["rho"][str(rho)] = {
+                "stability_bound_centred": _bounded(b, bd, lambda x, den=den: x / (den * bvar)),
+                "stability_bound_uncentred": _ratio(d.mean(), den * norm2),
+                "delta_uncentred": _ratio(d.mean(), norm2),
+                "ratio_sensitivity_over_stability": _bounded(
+                    r, bd, lambda x, den=den: btot / T / (x / den), undefined=D0),
+            }
     return rows
 
 
+def _ratio(num, den):
+    """``num / den`` as a float, or ``None`` where ``den`` is 0 (no NaN or inf)."""
+    return float(num / den) if den > 0 else None
+
+
+def _bounded(value, boot, ci, undefined: str = VAR0) -> dict:
+    """``{"value", "ci95"}`` of a Table 1 quantity; ``ci(boot)`` gives its bootstrap values.
+    What is missing is ``None`` with a ``note`` (``undefined`` when ``value`` is None, else
+    :data:`NO_BOOT` when there are no resamples)."""
+    if value is None:
+        return {"value": None, "ci95": None, "note": undefined}
+    q = None if boot is None else _q(ci(boot))
+    if q is None:
+        return {"value": float(value), "ci95": None,
+                "note": NO_BOOT if boot is None else "no finite bootstrap value"}
+    return {"value": float(value), "ci95": q}
+
+
 def _q(a):
+    """95% percentile interval of the finite values of ``a`` (``None`` if there are none)."""
     a = np.asarray(a, float)
     a = a[np.isfinite(a)]
     if not a.size:
-        return [math.nan, math.nan]
+        return None
     return [float(np.quantile(a, 0.025)), float(np.quantile(a, 0.975))]
 
 

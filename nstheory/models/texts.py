@@ -53,6 +53,22 @@ def corpus_text(source: str | None = None) -> tuple[str, str]:
     return text, f"text file {p}"
 
 
+def _tokenise_corpus(tok, text: str) -> list[int]:
+    """Token ids of the whole corpus, without the tokenizer's "sequence length is longer than
+    the specified maximum" warning: the corpus is cut into windows of ``n`` tokens afterwards
+    (``--n`` is checked against the model's positions), so its full length is never fed to the
+    model. Other warnings are left alone.
+    """
+    limit = getattr(tok, "model_max_length", None)
+    try:
+        if limit is not None:
+            tok.model_max_length = int(1e30)  # transformers' "no limit" value
+        return tok(text, add_special_tokens=False)["input_ids"]
+    finally:
+        if limit is not None:
+            tok.model_max_length = limit
+
+
 def text_windows(lm, n: int = 256, count: int = 8, seed: int = 0, source: str | None = None):
     """``(ids, description)``: a (count, n) LongTensor of token ids and where they came from.
 
@@ -93,7 +109,7 @@ def text_windows(lm, n: int = 256, count: int = 8, seed: int = 0, source: str | 
         return lm.resample_ids[pick], "random non-special ids (model has no tokenizer)"
     text, desc = corpus_text(source)
     tok = lm.tokenizer
-    body = tok(text, add_special_tokens=False)["input_ids"]
+    body = _tokenise_corpus(tok, text)
     specials = (lm.kind == "encoder" and tok.cls_token_id is not None
                 and tok.sep_token_id is not None)
     k = n - 2 if specials else n

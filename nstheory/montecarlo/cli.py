@@ -34,6 +34,14 @@ from nstheory.validate import (
 MAX_SAMPLES = 100_000_000
 #: Highest Hermite control-variate degree (coverage of the 95% intervals is tested up to it).
 MAX_CV_DEGREE = 8
+#: The built-in models of ``mc stab --model``: the scalar ReLU map, a random ReLU layer, and the
+#: comparison's architectures (:data:`nstheory.montecarlo.models.ARCHS`).
+STAB_MODELS = ("relu", "relu-mlp", "mlp", "cnn", "lstm", "transformer")
+#: Batch of ``mc stab`` on a built-in architecture or a saved model (fewer samples per batch
+#: when one sample is large: see :func:`_stab_batch`).
+STAB_BATCH = 4096
+#: Most input values per ``mc stab`` batch (2^26 values: 256 MiB per tensor in float32).
+MAX_BATCH_VALUES = 1 << 26
 
 
 def _common(p) -> None:
@@ -68,13 +76,14 @@ def register_cli(sub) -> None:
     mc = sub.add_parser("mc", help="Monte Carlo noise-stability estimates of torch models")
     mcs = mc.add_subparsers(dest="mc_command", metavar="SUBCOMMAND")
     st = mcs.add_parser("stab", help="Gaussian Stab_rho = E[<f(X), f(Y)>] (raw/centred/normalised)")
-    st.add_argument("--model", default="relu",
-                    help="relu | relu-mlp | mlp | cnn | lstm | transformer (built-in)")
+    st.add_argument("--model", default="relu", choices=STAB_MODELS,
+                    help=" | ".join(STAB_MODELS) + " (built-in; default relu)")
     st.add_argument("--model-file", type=arg_input_file("file"), default=None,
                     help="a torch.save-d nn.Module or TorchScript file (overrides --model)")
     st.add_argument("--input-shape", default=None, help="per-sample input shape, e.g. 1,8,8")
-    st.add_argument("--task", default="digits", help="task giving the built-in arch's shapes")
-    st.add_argument("--width", type=arg_int(1, 4096), default=64,
+    st.add_argument("--task", default=None,
+                    help="mlp/cnn/lstm/transformer: task giving the arch's shapes (default digits)")
+    st.add_argument("--width", type=arg_int(1, 4096), default=None,
                     help="relu-mlp hidden width, 1 to 4096 (default 64)")
     st.add_argument("--rho", type=arg_rho(), default=0.5,
                     help="input correlation in [-1, 1] (default 0.5)")
@@ -112,8 +121,8 @@ def register_cli(sub) -> None:
     md.add_argument("--variant", choices=("exact", "scattered"), default="exact",
                     help="exact | scattered (images only)")
     md.add_argument("--reps", type=arg_int(1, 1000), default=2, help="1 to 1000 (default 2)")
-    md.add_argument("--max-points", type=arg_int(1, 1_000_000), default=2000,
-                    help="1 to 1e6 (default 2000)")
+    md.add_argument("--max-points", type=arg_int(2, 1_000_000), default=2000,
+                    help="training points measured, 2 to 1e6 (default 2000)")
     _common(md)
     md.set_defaults(func=run_model)
     se.set_defaults(func=lambda a: (se.print_help(), 0)[1])
@@ -129,15 +138,46 @@ def _emit(args, result: dict, text: str) -> int:
 
 
 def _shape(s: str) -> tuple[int, ...]:
+    """The per-sample ``--input-shape`` (an empty entry, as in ``1,,2``, is refused)."""
+    if any(not p.strip() for p in str(s).split(",")) and str(s).strip():
+        raise NSTheoryError(f"--input-shape has an empty entry in {s!r}: give every dimension, "
+                            "e.g. 1,8,8")
     shape = tuple(parse_int_list(s, "--input-shape", lo=1, hi=1_000_000, max_len=8))
     if math.prod(shape) > 10_000_000:
         raise NSTheoryError(f"--input-shape must have at most 1e7 entries per sample, got {s!r}")
     return shape
 
 
+def _stab_batch(shape) -> int:
+    """Samples per ``mc stab`` batch: :data:`STAB_BATCH`, fewer when a sample is so large that
+    the batch would hold more than :data:`MAX_BATCH_VALUES` input values (at least one).
+
+    >>> _stab_batch((1, 8, 8)), _stab_batch((100_000,)), _stab_batch((10_000_000,))
+    (4096, 671, 6)
+    """
+    return max(1, min(STAB_BATCH, MAX_BATCH_VALUES // math.prod(shape)))
+
+
+def _stab_options(args) -> None:
+    """Refuse ``mc stab`` options that do not apply to the chosen model (instead of ignoring
+    them)."""
+    model = "--model-file" if args.model_file else args.model
+    scalar = model in ("relu", "relu-mlp")
+    for given, option, applies, to in (
+            (args.antithetic, "--antithetic", scalar, "--model relu or relu-mlp"),
+            (args.cv_degree is not None, "--cv-degree", scalar, "--model relu or relu-mlp"),
+            (args.width is not None, "--width", model == "relu-mlp", "--model relu-mlp"),
+            (args.task is not None, "--task", not scalar and not args.model_file,
+             "--model mlp, cnn, lstm or transformer"),
+            (bool(args.input_shape), "--input-shape", bool(args.model_file), "--model-file")):
+        if given and not applies:
+            chosen = "--model-file" if args.model_file else f"--model {args.model}"
+            raise NSTheoryError(f"{option} applies to {to} only, not to {chosen}: drop it")
+
+
 def _forward_check(fwd, shape, device, dtype, name: str, x=None, what: str = "") -> None:
-    """Run the model on two inputs of ``shape`` (or on ``x``); a mismatch becomes a one-line
-    error."""
+    """Run the model on two inputs of ``shape`` (or on ``x``); a mismatch (an output that is
+    not a floating-point tensor (B, ...) with B = 2) becomes a one-line error."""
     import torch
 
     try:
@@ -150,6 +190,9 @@ def _forward_check(fwd, shape, device, dtype, name: str, x=None, what: str = "")
     if not torch.is_tensor(out) or out.ndim < 2 or out.shape[0] != 2:
         raise NSTheoryError(f"{name} must map a batch (B, {','.join(map(str, shape))}) to "
                             "outputs (B, ...)")
+    if not out.dtype.is_floating_point:
+        raise NSTheoryError(f"{name} returns {str(out.dtype).removeprefix('torch.')} outputs; "
+                            "it must return floating-point scores or logits (B, ...)")
 
 
 def run_stab(args) -> int:
@@ -180,9 +223,7 @@ def run_stab(args) -> int:
     check_rho(args.rho)
     if args.n < 2:
         raise NSTheoryError(f"--n must be >= 2, got {args.n}")
-    if args.input_shape and not args.model_file:
-        raise NSTheoryError("--input-shape applies to --model-file only (the built-in models "
-                            "take their task's shapes, --task)")
+    _stab_options(args)
     device, dtype = resolve_device(args.device), resolve_dtype(args.dtype)
     g = torch.Generator(device=device).manual_seed(args.seed)
     base = {"rho": args.rho, "n": args.n, "seed": args.seed, "device": describe_device(device),
@@ -194,9 +235,13 @@ def run_stab(args) -> int:
             r = variance.relu_map_mc(args.rho, args.n, generator=g, antithetic=args.antithetic,
                                      cv_degree=args.cv_degree, device=device, dtype=dtype)
         else:
+            # the random layer is drawn and evaluated on the CPU in float64 whatever --device
+            # and --dtype say: report what ran
+            base = {**base, "device": describe_device(torch.device("cpu")), "dtype": "float64"}
             gw = torch.Generator().manual_seed(args.seed + 1)
-            W = torch.randn(args.width, 16, generator=gw, dtype=torch.float64)
-            v = torch.randn(args.width, generator=gw, dtype=torch.float64) / args.width**0.5
+            width = args.width or 64
+            W = torch.randn(width, 16, generator=gw, dtype=torch.float64)
+            v = torch.randn(width, generator=gw, dtype=torch.float64) / width**0.5
             r = variance.relu_mlp_stability(W, v, args.rho, args.n, generator=torch.Generator()
                                             .manual_seed(args.seed), antithetic=args.antithetic,
                                             cv_degree=args.cv_degree)
@@ -228,10 +273,11 @@ def run_stab(args) -> int:
         from nstheory.montecarlo.datasets import get_task
         from nstheory.montecarlo.models import build_model
 
-        task = get_task(args.task)
+        task_name = args.task or "digits"
+        task = get_task(task_name)
         model = build_model(args.model, task.kind, task.n_classes, seed=args.seed,
                             **task.model_kwargs()).to(device=device, dtype=dtype).eval()
-        name = f"{args.model} (untrained, {args.task} shapes)"
+        name = f"{args.model} (untrained, {task_name} shapes)"
         if task.kind == "image":
             shape, space, fwd = tuple(task.x_train.shape[1:]), "input (pixels)", model
         else:
@@ -246,7 +292,7 @@ def run_stab(args) -> int:
         return torch.softmax(fwd(x), -1)
 
     r = gaussian_stability(f, shape, args.rho, args.n, generator=g, device=device, dtype=dtype,
-                           batch_size=4096)
+                           batch_size=_stab_batch(shape))
     res = {**base, "model": name, "space": space, "output": "softmax probabilities",
            **r.to_dict()}
     norm = (f"{r.normalised.mean:.6g} ± {r.normalised.stderr:.2g}"
@@ -264,8 +310,12 @@ def run_stab(args) -> int:
     return _emit(args, res, text)
 
 
-def _csv(s: str) -> list[str]:
-    return [v.strip() for v in s.split(",") if v.strip()]
+def _csv(s: str, option: str) -> list[str]:
+    """The names of a comma-separated option; an empty list is refused."""
+    names = [v.strip() for v in s.split(",") if v.strip()]
+    if not names:
+        raise NSTheoryError(f"{option} names nothing (got {s!r}): give at least one name")
+    return names
 
 
 def run_compare(args) -> int:
@@ -288,7 +338,7 @@ def run_compare(args) -> int:
     from nstheory.montecarlo.comparison import DEFAULTS, run_study
     from nstheory.montecarlo.models import ARCHS
 
-    tasks, archs = _csv(args.tasks), _csv(args.archs)
+    tasks, archs = _csv(args.tasks, "--tasks"), _csv(args.archs, "--archs")
     for t in tasks:
         if t not in DEFAULTS:
             raise NSTheoryError(f"unknown task {t!r}; choose from {', '.join(DEFAULTS)}")

@@ -207,6 +207,24 @@ def measure(model, task, sigma: float, seed: int, reps: int = 2) -> dict:
 _TASK_CACHE: dict = {}
 
 
+def _run_config(spec: dict) -> dict:
+    """The settings that determine a run's numbers besides (task, arch, seed): the task's
+    ``DEFAULTS`` with the spec's overrides, the data seed and the thread count.
+
+    :func:`run_study` stores it in every log record and refuses to resume from records made
+    with another one.
+
+    Examples
+    --------
+    >>> cfg = _run_config({"task": "boolean", "arch": "mlp", "seed": 0, "epochs": 1})
+    >>> cfg["epochs"], cfg["budget"], cfg["data_seed"], cfg["threads"]
+    (1, 6000, 0, 1)
+    """
+    name = spec["task"]
+    return {**DEFAULTS[name], **{k: v for k, v in spec.items() if k in DEFAULTS[name]},
+            "data_seed": int(spec.get("data_seed", 0)), "threads": THREADS}
+
+
 def run_one(spec: dict) -> dict:
     """Train and measure one (task, arch, seed); ``spec`` may override ``DEFAULTS[task]``.
 
@@ -228,8 +246,8 @@ def run_one(spec: dict) -> dict:
     from nstheory.reproducible import deterministic
 
     name, arch, seed = spec["task"], spec["arch"], int(spec["seed"])
-    cfg = {**DEFAULTS[name], **{k: v for k, v in spec.items() if k in DEFAULTS[name]}}
-    data_seed = int(spec.get("data_seed", 0))
+    cfg = _run_config(spec)
+    data_seed = cfg["data_seed"]
     key = (name, data_seed)
     if key not in _TASK_CACHE:
         _TASK_CACHE[key] = get_task(name, seed=data_seed)
@@ -375,6 +393,65 @@ def load_stored_runs(data_dir=None) -> list[dict]:
     return list(runs.values())
 
 
+def _numbered_records(log) -> list[tuple[int, dict]]:
+    """The records of a :class:`nstheory.store.JsonlLog` with their line numbers (blank lines
+    are skipped, as the log reader does)."""
+    recs = log.records()
+    lines = ([i for i, ln in enumerate(log.path.read_bytes().split(b"\n"), 1) if ln.strip()]
+             if recs else [])
+    return list(zip(lines, recs, strict=True))
+
+
+def _check_log_record(r: dict, where: str, overrides: dict | None) -> None:
+    """Refuse a log record that is not a complete run of a comparison study, or one made with
+    another run configuration (:func:`_run_config`) than ``overrides`` give now."""
+    from nstheory.montecarlo.models import ARCHS
+
+    def bad(what):
+        return NSTheoryError(f"{where} is not a run record of a comparison study ({what}): "
+                             "use a new --log file")
+
+    def real(v, lo=-math.inf, hi=math.inf):
+        return (isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+                and lo <= v <= hi)
+
+    if "key" not in r:
+        raise bad(f"no 'key' field: {str(r)[:80]}")
+    if r.get("task") not in DEFAULTS:
+        raise bad(f"task {r.get('task')!r} is not one of {', '.join(DEFAULTS)}")
+    if r.get("arch") not in ARCHS:
+        raise bad(f"arch {r.get('arch')!r} is not one of {', '.join(ARCHS)}")
+    if not isinstance(r.get("seed"), int) or isinstance(r.get("seed"), bool):
+        raise bad(f"seed {r.get('seed')!r} is not an integer")
+    if r["key"] != f"{r['task']}/{r['arch']}/{r['seed']}":
+        raise bad(f"key {r['key']!r} does not match its task/arch/seed")
+    if not isinstance(r.get("metric"), str):
+        raise bad("no 'metric' text")
+    if not isinstance(r.get("params"), int) or isinstance(r.get("params"), bool):
+        raise bad("no integer 'params'")
+    if not isinstance(r.get("sensitivity"), dict) or not real(r["sensitivity"].get("rate"), 0, 1):
+        raise bad("no 'sensitivity' with a 'rate' in [0, 1]")
+    for f in ("train_acc", "test_acc"):
+        if not real(r.get(f), 0, 1):
+            raise bad(f"no {f!r} in [0, 1]")
+    prof = r.get("embedding_profile")
+    if prof is not None and (not isinstance(prof, list) or len(prof) < 2
+                             or not all(real(v, 0, 1) for v in prof)):
+        raise bad("'embedding_profile' is not a list of >= 2 rates in [0, 1]")
+    cfg = r.get("config")
+    if not isinstance(cfg, dict):
+        raise NSTheoryError(f"{where} ({r['key']}) does not record its run configuration (a log "
+                            "written before nstheory stored it), so it cannot be checked "
+                            "against this run's options: use a new --log file")
+    want = _run_config({"task": r["task"], **(overrides or {})})
+    diff = [f"{k}={cfg.get(k, 'not recorded')!r} there, {v!r} now" for k, v in want.items()
+            if cfg.get(k) != v]
+    if diff:
+        raise NSTheoryError(f"{where} ({r['key']}) was made with another configuration "
+                            f"({'; '.join(diff)}): use another --log file, or the options that "
+                            "made that log")
+
+
 def run_study(tasks, archs, seeds, executor=None, overrides: dict | None = None,
               log_path=None) -> dict:
     """Run (or resume from ``log_path``, a JSONL log) a study and summarize it.
@@ -388,7 +465,9 @@ def run_study(tasks, archs, seeds, executor=None, overrides: dict | None = None,
     overrides : dict, optional
         Settings overriding ``DEFAULTS`` for every run.
     log_path : str or pathlib.Path, optional
-        JSONL log; runs already logged are not repeated.
+        JSONL log; runs already logged are not repeated. Every record stores its run
+        configuration (:func:`_run_config`); a log whose records were made with another
+        configuration (e.g. other ``epochs``), or that does not record it, is refused.
 
     Returns
     -------
@@ -406,6 +485,14 @@ def run_study(tasks, archs, seeds, executor=None, overrides: dict | None = None,
     >>> again = run_study(["boolean"], ["mlp"], [0], overrides=tiny, log_path=log)
     >>> again["runs"][0]["seconds"] == first["runs"][0]["seconds"], list(again["summary"])
     (True, ['boolean'])
+
+    The same log with other options is refused, naming what differs:
+
+    >>> try:
+    ...     run_study(["boolean"], ["mlp"], [0], overrides={**tiny, "epochs": 2}, log_path=log)
+    ... except NSTheoryError as exc:
+    ...     print(str(exc).split("(", 2)[2].split(")")[0])
+    epochs=1 there, 2 now
     """
     from nstheory.executor import get_executor
     from nstheory.store import JsonlLog
@@ -413,10 +500,8 @@ def run_study(tasks, archs, seeds, executor=None, overrides: dict | None = None,
     specs = study_specs(tasks, archs, seeds, overrides)
     log = JsonlLog(log_path, key="key") if log_path else None
     done = {}
-    for r in (log.records() if log else []):
-        if not isinstance(r, dict) or "key" not in r:
-            raise NSTheoryError(f"--log {log_path}: a line is not a run record of this study "
-                                f"(no 'key' field: {str(r)[:80]}); use a new log file")
+    for line, r in (_numbered_records(log) if log else []):
+        _check_log_record(r, f"--log {log_path}: line {line}", overrides)
         done[r["key"]] = r
 
     def key(s):
@@ -430,7 +515,7 @@ def run_study(tasks, archs, seeds, executor=None, overrides: dict | None = None,
         part = todo[w:w + wave]
         for s, r in zip(part, ex.map(run_one, part, desc=f"comparison {w + 1}/{len(todo)}"),
                         strict=True):
-            r["key"] = key(s)
+            r["key"], r["config"] = key(s), _run_config(s)
             done[r["key"]] = r
             if log:
                 log.append(r)

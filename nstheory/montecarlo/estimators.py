@@ -198,8 +198,50 @@ def _batches(n: int, batch_size: int | None):
         yield s, min(n, s + bs)
 
 
-def _labels(out):
-    """Predicted labels from a predict() output: integer labels or (B, C) scores -> argmax."""
+def _check_batch(out, rows: int):
+    """``out`` (a model's output on a batch of ``rows`` inputs) if it is a tensor with one row
+    per input; else a one-line error (a model that drops or repeats rows would otherwise give a
+    wrong count of samples).
+
+    >>> import torch
+    >>> _check_batch(torch.zeros(3, 2), 3).shape
+    torch.Size([3, 2])
+    >>> _check_batch(torch.zeros(1, 2), 3)                  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: the model returned 1 output rows for a batch of 3 inputs; ...
+    """
+    import torch
+
+    if not torch.is_tensor(out) or out.dim() < 1 or out.shape[0] != rows:
+        got = (f"{out.shape[0]} output rows" if torch.is_tensor(out) and out.dim() >= 1
+               else f"a {type(out).__name__}" if not torch.is_tensor(out) else "a 0-d tensor")
+        raise NSTheoryError(f"the model returned {got} for a batch of {rows} inputs; it must "
+                            "return one row per input (B, ...)")
+    return out
+
+
+def _labels(out, rows: int | None = None):
+    """Predicted labels from a predict() output: integer labels or (B, C) scores -> argmax.
+
+    Non-finite scores (NaN or inf: no defined argmax) are refused, and so is an output without
+    one row per input when ``rows`` (the batch size) is given.
+
+    >>> import torch
+    >>> _labels(torch.tensor([[0.0, 1.0], [2.0, 1.0]]), rows=2).tolist()
+    [1, 0]
+    >>> _labels(torch.tensor([[float("nan"), 1.0]]))        # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: the model returned non-finite scores (NaN or inf): ...
+    """
+    import torch
+
+    if rows is not None:
+        _check_batch(out, rows)
+    if out.dtype.is_floating_point and not bool(torch.isfinite(out).all()):
+        raise NSTheoryError("the model returned non-finite scores (NaN or inf): its predicted "
+                            "labels, and so its flip rate, are undefined")
     if out.dtype.is_floating_point and out.dim() >= 2:
         return out.argmax(-1)
     return out
@@ -253,9 +295,9 @@ def flip_rate(
     with torch.no_grad():
         for s, e in _batches(x.shape[0], batch_size):
             xb = x[s:e]
-            clean = _labels(predict(xb))
+            clean = _labels(predict(xb), xb.shape[0])
             for _ in range(reps):
-                noisy = _labels(predict(perturb(xb, generator)))
+                noisy = _labels(predict(perturb(xb, generator)), xb.shape[0])
                 k += int((noisy != clean).sum())
                 n += int(clean.numel())
     return FlipRate(k, n, what, {"reps": reps})
@@ -368,11 +410,13 @@ def _views_from_pairs(fx, fy, groups: int, what: str, meta: dict) -> StabilityRe
     """Raw / centred / normalised views from paired outputs (N, C) in float64.
 
     Centred and normalised are plug-in ratios; their standard errors come from a
-    delete-a-group jackknife over ``groups`` contiguous groups.
+    delete-a-group jackknife over ``groups`` contiguous groups. The reduction runs on the CPU
+    whatever device the outputs come from (its accumulators live there, and CUDA's float64
+    ``index_add_`` is not bit-reproducible).
     """
     import torch
 
-    fx, fy = _as_2d(fx).double(), _as_2d(fy).double()
+    fx, fy = _as_2d(fx).double().cpu(), _as_2d(fy).double().cpu()
     N = fx.shape[0]
     prod = (fx * fy).sum(-1)
     raw = PairedMoment(Moments.from_values(prod), "raw", what, meta)
@@ -455,8 +499,8 @@ def gaussian_stability(
         for s, e in _batches(n, batch_size):
             x = torch.randn((e - s, *input_shape), generator=generator, device=device, dtype=dtype)
             y = correlated_gaussian(x, rho, generator)
-            fxs.append(_as_2d(f(x)).double().cpu())
-            fys.append(_as_2d(f(y)).double().cpu())
+            fxs.append(_as_2d(_check_batch(f(x), e - s)).double().cpu())
+            fys.append(_as_2d(_check_batch(f(y), e - s)).double().cpu())
             if not (bool(torch.isfinite(fxs[-1]).all()) and bool(torch.isfinite(fys[-1]).all())):
                 raise NSTheoryError("the model returned non-finite outputs (NaN or inf) on "
                                     "Gaussian inputs: its stability is undefined")
@@ -594,7 +638,7 @@ def tokenwise_sensitivity(
     with torch.no_grad():
         for s, e in _batches(B, batch_size):
             xb, Lb = x[s:e], L[s:e]
-            clean = _labels(predict(xb))
+            clean = _labels(predict(xb), xb.shape[0])
             for pos in range(int(Lb.max())):
                 active = Lb > pos
                 rows = xb[active]
@@ -607,7 +651,7 @@ def tokenwise_sensitivity(
                                         device=rows.device, dtype=rows.dtype)
                     xn = rows.clone()
                     xn[:, pos, :] += sigma * noise
-                    flips = (_labels(predict(xn)) != ref).long().cpu()
+                    flips = (_labels(predict(xn), xn.shape[0]) != ref).long().cpu()
                     cnt = torch.bincount(slot.cpu(), weights=flips.double(), minlength=Lmax)
                     tot = torch.bincount(slot.cpu(), minlength=Lmax)
                     for j in torch.nonzero(tot).flatten().tolist():
@@ -672,7 +716,7 @@ def patch_sensitivity(
     with torch.no_grad():
         for s, e in _batches(B, batch_size):
             xb = images[s:e]
-            clean = _labels(predict(xb))
+            clean = _labels(predict(xb), xb.shape[0])
             for bi, blk in enumerate(blocks):
                 for _ in range(reps):
                     mask = torch.zeros(1, 1, H, W, device=xb.device, dtype=xb.dtype)
@@ -686,7 +730,8 @@ def patch_sensitivity(
                         mask[:, :, blk[0]:blk[0] + patch, blk[1]:blk[1] + patch] = 1
                     eps = torch.randn(xb.shape, generator=generator, device=xb.device,
                                       dtype=xb.dtype)
-                    flips = int((_labels(predict(xb + sigma * eps * mask)) != clean).sum())
+                    flips = int((_labels(predict(xb + sigma * eps * mask), xb.shape[0])
+                                 != clean).sum())
                     k_pos[bi] += flips
                     n_pos[bi] += xb.shape[0]
     desc = ("exact average over all contiguous patches" if variant == "exact" else
@@ -727,7 +772,7 @@ def token_replacement_sensitivity(
     B, n = tokens.shape
     k_pos, n_pos = [0] * n, [0] * n
     with torch.no_grad():
-        clean = _labels(predict(tokens))
+        clean = _labels(predict(tokens), B)
         for pos in range(n):
             for _ in range(reps):
                 t = tokens.clone()
@@ -736,7 +781,7 @@ def token_replacement_sensitivity(
                     t[:, pos] = (t[:, pos] + shift) % vocab
                 else:
                     t[:, pos] = torch.randint(0, vocab, (B,), generator=generator, device=t.device)
-                k_pos[pos] += int((_labels(predict(t)) != clean).sum())
+                k_pos[pos] += int((_labels(predict(t), B) != clean).sum())
                 n_pos[pos] += B
     what = f"uniform token replacement (exclude_current={exclude_current}), exact positions"
     per = [FlipRate(k, m, f"position {j}") for j, (k, m) in enumerate(zip(k_pos, n_pos,
@@ -766,12 +811,12 @@ def boolean_sensitivity(predict: Callable, x) -> SensitivityResult:
         raise NSTheoryError(f"boolean_sensitivity needs x of shape (B, n), got {tuple(x.shape)}")
     B, n = x.shape
     with torch.no_grad():
-        clean = _labels(predict(x))
+        clean = _labels(predict(x), B)
         per = []
         for i in range(n):
             y = x.clone()
             y[:, i] = -y[:, i]
-            per.append(FlipRate(int((_labels(predict(y)) != clean).sum()), B, f"bit {i}"))
+            per.append(FlipRate(int((_labels(predict(y), B) != clean).sum()), B, f"bit {i}"))
     overall = FlipRate(sum(p.k for p in per), n * B, "bit flips, exact over positions")
     as_f = sum(p.rate for p in per)
     return SensitivityResult(overall, per, "bit-flip", {"as": as_f, "as_over_n": as_f / n})

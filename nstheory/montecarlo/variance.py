@@ -534,8 +534,10 @@ def relu_mlp_stability(
         return _horner(poly, (x @ W.T) / norms) @ a
 
     def draw(b):
-        x = torch.randn(b, W.shape[1], generator=generator, dtype=torch.float64)
-        z = torch.randn(b, W.shape[1], generator=generator, dtype=torch.float64)
+        x = torch.randn(b, W.shape[1], generator=generator, device=W.device,
+                        dtype=torch.float64)
+        z = torch.randn(b, W.shape[1], generator=generator, device=W.device,
+                        dtype=torch.float64)
         y = rho * x + s * z
         p = f(x) * f(y)
         t = 0.5 * (p + f(-x) * f(-y)) if antithetic else p

@@ -25,7 +25,7 @@ DATA = Path(__file__).resolve().parents[2] / "proofs_check" / "data"
 STUDY = DATA / "montecarlo_comparison_digits.json"
 #: the same command's seed-2 output made on other machine classes
 REFERENCES = sorted((DATA / "reproduction").glob("montecarlo_comparison_digits_seed2_*.json"))
-VOLATILE = ("seconds", "key")
+VOLATILE = ("seconds", "key", "config")  # config: the log bookkeeping of run_study
 
 
 def _stored(arch: str, seed: int, task: str = "digits", study=STUDY) -> dict:

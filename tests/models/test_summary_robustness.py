@@ -1,0 +1,147 @@
+"""Summaries of degenerate runs (probe2 findings): Var f = 0, two inputs, a run of n < 15
+positions in Table 1, malformed --from files, and the tokenizer's spurious length warning."""
+
+from __future__ import annotations
+
+import json
+import logging
+import warnings
+
+import numpy as np
+import pytest
+
+from nstheory.errors import NSTheoryError
+from nstheory.models.cli import format_influence
+from nstheory.models.summary import (
+    NO_BOOT,
+    VAR0,
+    influence_summary,
+    load_run,
+    table1_rows,
+)
+from nstheory.models.table1 import format_table, rows_for
+from nstheory.store import dumps
+
+#: per-input, per-position estimates of 3 positions
+MAT2 = [[2.0, 1.0, 1.0], [3.0, 1.0, 0.5]]
+MAT3 = [[2.0, 1.0, 1.0], [3.0, 1.0, 0.5], [1.0, 2.0, 0.5]]
+
+
+def _res(fr):
+    return {"config": {"model": "tiny-bert", "arm": "pretrained", "n": 3, "inputs": 2,
+                       "resamples": 2},
+            "kind": "encoder", "text": "t", "resample_vocab": 4, "embedding_scale": 1.0,
+            "functionals": {"cls": {"token": fr, "stability": {}}}}
+
+
+def test_zero_variance_gives_undefined_not_nan_without_warnings():
+    gram = np.ones((2, 2))  # identical windows: f(x_0) = f(x_1), Var f = 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = influence_summary(MAT2, gram)
+        t1 = table1_rows([4.0, 5.0], {0.5: [1.0, 2.0]}, gram)
+    assert r["var_f"] == 0 and r["total_centred"] is None and r["total_centred_note"] == VAR0
+    assert r["friedgut_size_bound"] is None and r["friedgut_note"] == VAR0
+    text = format_influence(_res(r))
+    assert f"(centred): {VAR0};" in text and "nan" not in text.lower()
+    assert f"I = centred total): {VAR0}" in text
+    js = json.loads(dumps(r))
+    assert js["total_centred"] is None and js["total_centred_ci95"] is None
+    s = t1["sensitivity_bound_centred"]
+    assert s == {"value": None, "ci95": None, "note": VAR0}
+    assert t1["rho"]["0.5"]["stability_bound_centred"]["value"] is None
+    assert t1["rho"]["0.5"]["ratio_sensitivity_over_stability"]["value"] == pytest.approx(
+        (4.5 / 15) / (1.5 / (1 - 0.5**15)))
+    table = format_table(rows_for({"functionals": {"cls": {"table1": {"token": t1}}}}, "m"))
+    assert "sensitivity undefined" in table and "nan" not in table.lower()
+
+
+def test_two_inputs_have_no_bootstrap_interval_three_do():
+    gram2 = [[1.0, -1.0], [-1.0, 1.0]]
+    r = influence_summary(MAT2, gram2)
+    assert r["total_centred"] == pytest.approx(r["total_raw"]["mean"] / 2)
+    assert r["total_centred_ci95"] is None and r["total_centred_ci95_note"] == NO_BOOT
+    assert all(v["ci95"] is None for v in r["junta"].values()) and r["junta_ci95_note"] == NO_BOOT
+    text = format_influence(_res(r))
+    assert f"({NO_BOOT})" in text and "nan" not in text.lower()
+    assert json.loads(dumps(r))["total_centred_ci95"] is None
+    t1 = table1_rows([4.0, 5.0], {0.5: [1.0, 2.0]}, gram2)
+    assert t1["sensitivity_bound_centred"]["ci95"] is None
+    assert t1["sensitivity_bound_centred"]["note"] == NO_BOOT
+    # three distinct inputs: a real interval of positive width
+    gram3 = np.array([[1.0, 0.2, -0.5], [0.2, 2.0, 0.1], [-0.5, 0.1, 1.5]])
+    r3 = influence_summary(MAT3, gram3)
+    lo, hi = r3["total_centred_ci95"]
+    assert lo < hi and "total_centred_ci95_note" not in r3
+    t3 = table1_rows([4.0, 5.0, 3.0], {0.5: [1.0, 2.0, 1.5]}, gram3)
+    lo, hi = t3["sensitivity_bound_centred"]["ci95"]
+    assert lo < hi
+
+
+def test_table1_header_takes_n_and_degree_from_the_run(tmp_path, monkeypatch, capsys):
+    from argparse import Namespace
+
+    import nstheory.models.summary as summary
+    from nstheory.models.cli import run_cli
+
+    t1 = table1_rows([4.0, 5.0, 3.0], {0.5: [1.0, 2.0, 1.5]},
+                     [[1.0, 0.2, -0.5], [0.2, 2.0, 0.1], [-0.5, 0.1, 1.5]])
+    res = {"config": {"model": "tiny-bert", "arm": "pretrained", "n": 8}, "provenance": {},
+           "functionals": {"cls": {"table1": {"token": t1}}}}
+    monkeypatch.setattr(summary, "summarise", lambda source: res)
+    assert run_cli(Namespace(source=str(tmp_path), model_command="table1", json=False)) == 0
+    text = capsys.readouterr().out
+    ours = text.split("this toolkit", 1)[1]
+    assert "n = 8 positions, weight at degree >= 15" in ours and "n = 256" not in ours
+    assert "n = 8 < 15 positions the Efron-Stein weight at degree >= 15 is exactly 0" in ours
+    assert run_cli(Namespace(source=str(tmp_path), model_command="table1", json=True)) == 0
+    row = json.loads(capsys.readouterr().out)["rows"][0]
+    assert (row["n"], row["T"]) == (8, 15)
+
+
+@pytest.mark.parametrize("content", ["[1]", "{}", '{"config": [1], "records": []}',
+                                     '{"config": {"n": 8}, "records": []}',
+                                     '{"config": {"model": "m", "arm": "pretrained", "n": 8, '
+                                     '"inputs": 2, "rhos": [0.5], "noises": ["token"]}, '
+                                     '"records": [1]}'])
+def test_from_a_file_that_is_not_a_run_is_a_clear_error(tmp_path, content):
+    p = tmp_path / "x.json"
+    p.write_text(content)
+    with pytest.raises(NSTheoryError, match=r"cannot read run .*x\.json: .*give a run "
+                                            r"directory"):
+        load_run(p)
+    d = tmp_path / "run"
+    d.mkdir()
+    (d / "config.json").write_text("[1]")
+    with pytest.raises(NSTheoryError, match=r"config\.json is not a model run's configuration"):
+        load_run(d)
+
+
+def test_corpus_tokenised_without_the_length_warning():
+    """The whole corpus is tokenised once, then cut into windows: the tokenizer's "longer than
+    the specified maximum sequence length" warning is spurious and silenced; the limit is
+    restored afterwards."""
+    pytest.importorskip("tokenizers")
+    from tokenizers import Tokenizer
+    from tokenizers.models import WordLevel
+    from tokenizers.pre_tokenizers import Whitespace
+    from transformers import PreTrainedTokenizerFast
+    from transformers.utils import logging as hf_logging
+
+    from nstheory.models.texts import _tokenise_corpus
+
+    words = ["a", "b", "c", "d"]
+    core = Tokenizer(WordLevel({w: i for i, w in enumerate(["[UNK]", *words])}, "[UNK]"))
+    core.pre_tokenizer = Whitespace()
+    tok = PreTrainedTokenizerFast(tokenizer_object=core, model_max_length=4, unk_token="[UNK]")
+    seen = []
+    handler = logging.Handler()
+    handler.emit = lambda record: seen.append(record.getMessage())
+    logger = hf_logging.get_logger("transformers")
+    logger.addHandler(handler)
+    try:
+        ids = _tokenise_corpus(tok, " ".join(words * 5))
+    finally:
+        logger.removeHandler(handler)
+    assert ids == [1, 2, 3, 4] * 5 and tok.model_max_length == 4
+    assert not [m for m in seen if "sequence length is longer" in m], seen
