@@ -92,6 +92,9 @@ _Z_MAX = 9.5
 #: self-weight ``~ e^{sigma^2} / n`` (at n = 1e9 and sigma = 1 they agree with ``e / n`` to
 #: 2.5e-7 relative; at n = 1e18 the grid returned 4e82).
 MAX_FLOAT_TOKENS = 10**9
+#: About the largest logit standard deviation of :func:`softmax_consistency_two_tokens` at
+#: ``r = 0`` (its (u, v) trapezoid grid grows like sigma^2).
+MAX_TWO_SIGMA = 200.0
 
 
 def _check(n, sigma, r):
@@ -610,6 +613,15 @@ def softmax_consistency_two_tokens(sigma: float, r: float) -> float:
         x = np.arange(-_Z_MAX, _Z_MAX + 1e-12, h)
         return x, h * np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
 
+    def count(scale):  # nodes of the rule below: 2 Z_MAX / min(0.1, pi / (4 scale))
+        return max(20 * _Z_MAX, 8 * _Z_MAX * scale / math.pi)
+
+    points = count(k) * (count(k * tau) if tau > 0 else 1)
+    if points > 5e7:  # the (u, v) grid would not fit in memory
+        raise NSTheoryError(f"sigma = {sigma:g} is too large for the two-token trapezoid route "
+                            f"({points:.2g} grid points; it covers sigma up to ~{MAX_TWO_SIGMA:g} "
+                            "at r = 0): near the hard-argmax limit use s_2 = 1/2 + arcsin(r)/pi "
+                            "with its O(1/sigma) gap, or softmax_consistency")
     u, wu = nodes(k)
     pu = expit(k * u)
     if tau == 0.0:

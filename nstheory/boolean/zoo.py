@@ -438,7 +438,8 @@ def threshold(weights: Iterable[float], theta: float = 0.0, sampling: bool = Fal
     >>> W(threshold([1, 1, 1])) == W(majority(3))
     True
     """
-    w = list(weights)
+    w = [x.item() if isinstance(x, np.generic) else x for x in weights]
+    theta = theta.item() if isinstance(theta, np.generic) else theta
     for x in (*w, theta):
         if isinstance(x, bool) or not isinstance(x, Real | Fraction) or not math.isfinite(x):
             raise NSTheoryError(f"threshold weights and theta must be finite real numbers, "
@@ -473,7 +474,10 @@ def noisy_sparse_parity(n: int, S: Iterable[int], eta) -> BooleanFunction:
     n = check_int(n, "n", lo=1, hi=EXACT_LIMIT)  # a full truth table
     check_probability(eta, "eta")
     cs = _coords(S, n)
-    a = 1 - 2 * Fraction(eta)
+    a = 1 - 2 * Fraction(eta.item() if isinstance(eta, np.generic) else eta)
+    if max(abs(a.numerator), a.denominator) >= 2**62:  # the table is int64 numerators
+        raise NSTheoryError(f"eta = {eta!r}: the exact rational 1 - 2 eta needs more than 62 "
+                            "bits; pass a Fraction with a smaller denominator")
     chi = chi_fn(cube_points(n), cs).astype(np.int64)
     return BooleanFunction(chi * a.numerator, a.denominator,
                            name=f"noisy_parity(k={len(cs)}, eta={eta})")

@@ -657,6 +657,7 @@ def breakdown_ratio(coef: float, mean_field: float, width: int) -> float:
     >>> breakdown_ratio(-2.0, 1.0, 100)
     0.02
     """
+    check_int(width, "width", lo=1)
     return abs(coef) / (width * max(abs(mean_field), 1e-300))
 
 

@@ -175,3 +175,20 @@ def test_self_weight_at_huge_n_matches_the_law_of_large_numbers_or_is_refused():
     assert abs(v - math.e / n) < 1e-6 * math.e / n and err < 1e-10
     with pytest.raises(NSTheoryError, match="n must be <="):
         softmax_self_weight(10**18, 1.0)
+
+
+def test_two_token_route_and_s_n_refuse_sizes_they_cannot_handle():
+    """softmax_consistency_two_tokens(1e308) divided by zero (its grid step), and its (u, v)
+    grid grows like sigma^2 (sigma = 1000: ~6e8 points); s_n(1e308) failed in a statistics
+    routine. Both are refused with the reason; in range they still work (s_2 at r = 0 is 1/2
+    for any sigma by symmetry)."""
+    from nstheory.attention.consistency import MAX_N, s_n
+    from nstheory.attention.pattern_moments import softmax_consistency_two_tokens
+    from nstheory.errors import NSTheoryError
+
+    assert abs(softmax_consistency_two_tokens(150.0, 0.0) - 0.5) < 1e-9
+    for sigma in (1000.0, 1e308):
+        with pytest.raises(NSTheoryError, match="too large for the two-token"):
+            softmax_consistency_two_tokens(sigma, 0.0)
+    with pytest.raises(NSTheoryError, match="n must be <="):
+        s_n(10 * MAX_N, 0.5)

@@ -334,3 +334,16 @@ def test_sizes_and_row_ranges_are_validated_before_allocation():
             call()
     assert cube_points(3, 0, 8).tolist() == cube_points(3).tolist()
     assert zoo.parity(1000, [1, 2], sampling=True).n == 1000
+
+
+def test_numpy_scalars_and_tiny_rates_are_taken_or_refused_clearly():
+    """numpy scalars as LTF weights/threshold or as eta failed inside Fraction (TypeError,
+    AttributeError); eta = 5e-324 overflowed int64 with a bare OverflowError."""
+    assert weights(zoo.threshold([1, 1, 1], theta=np.float32(0.5))) == \
+        weights(zoo.threshold([1, 1, 1], theta=0.5))
+    assert weights(zoo.threshold([np.float32(1), 1, 1], theta=np.int64(0))) == \
+        weights(zoo.majority(3))
+    assert zoo.noisy_sparse_parity(3, [1], np.float32(0.125)).values_exact()[:2] == \
+        [Fraction(3, 4), Fraction(-3, 4)]
+    with pytest.raises(NSTheoryError, match="62 bits"):
+        zoo.noisy_sparse_parity(3, [1], 5e-324)

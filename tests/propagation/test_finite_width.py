@@ -248,3 +248,11 @@ def test_mean_field_only_says_when_the_scale_leaves_the_float_range():
         for model in (mlp(2000, sigma2=4.0), mlp(3, sigma2=1e308), mlp(5000, sigma2=1.0)):
             with pytest.raises(NSTheoryError, match="leaves the float range by block"):
                 mean_field_only(model, 0.5)
+
+
+def test_breakdown_ratio_needs_a_positive_width():
+    from nstheory.errors import NSTheoryError
+    from nstheory.propagation.finite_width import breakdown_ratio
+
+    with pytest.raises(NSTheoryError, match="width"):
+        breakdown_ratio(0.1, 0.5, 0)  # was a ZeroDivisionError
