@@ -26,6 +26,8 @@ from functools import cache
 
 import sympy as sp
 
+from nstheory.errors import check_int
+
 rho = sp.Symbol("rho", real=True)
 theta = sp.Symbol("theta", real=True, positive=True)
 r_, t_ = sp.symbols("r t", real=True, positive=True)
@@ -364,6 +366,7 @@ def kappa_series(order: int = 10):
     >>> sp.expand(kappa_series(3) - (1 / (2 * sp.pi) + rho / 4 + rho**2 / (4 * sp.pi)))
     0
     """
+    order = check_int(order, "order", lo=1, hi=200)  # SymPy series: minutes beyond
     return sp.series(derive_relu().result, rho, 0, order).removeO()
 
 
@@ -373,6 +376,7 @@ def mehler_eigen(k: int):
     >>> mehler_eigen(4)
     0
     """
+    k = check_int(k, "k", lo=0, hi=60)  # symbolic expansion of a degree-k polynomial
     s = sp.sqrt(1 - rho**2)
     expr = sp.expand(hermite_poly(k).subs(x, rho * x + s * z))
     poly = sp.Poly(expr, z)

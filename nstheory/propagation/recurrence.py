@@ -247,7 +247,7 @@ def paper_relu_recurrence(rho, depth: int, backend: str = "float", dps: int = 30
     from nstheory.propagation.maps import activation
 
     check_rho(rho)
-    depth = check_int(depth, "depth", lo=0)
+    depth = check_int(depth, "depth", lo=0, hi=10**6)  # one value per layer is kept
     act = activation("relu")
     if backend == "float":
         out = [float(rho)]

@@ -404,7 +404,7 @@ def word_counts(n: int, k: int, m: int) -> int:
     """
     n = check_n(n)
     k = check_int(k, "k", lo=0, hi=n)
-    m = check_int(m, "m", lo=0)
+    m = check_int(m, "m", lo=0, hi=2000)  # exact series of m + 1 rational terms
     sh = [Fraction(1, math.factorial(i)) if i % 2 else Fraction(0) for i in range(m + 1)]
     ch = [Fraction(0) if i % 2 else Fraction(1, math.factorial(i)) for i in range(m + 1)]
     s = _series_mul(_series_pow(sh, k, m), _series_pow(ch, n - k, m), m)

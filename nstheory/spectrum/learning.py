@@ -41,7 +41,7 @@ def predicted_curves(mus, eta: float, steps: int) -> list[list[float]]:
     ...
     nstheory.errors.NSTheoryError: eta must be a finite number > 0, got 0.0
     """
-    steps = check_int(steps, "steps", lo=0)
+    steps = check_int(steps, "steps", lo=0, hi=10**7)  # every step is returned
     if not (math.isfinite(eta) and eta > 0):
         raise NSTheoryError(f"eta must be a finite number > 0, got {eta}")
     return [[(1 - eta * float(m)) ** s for s in range(steps + 1)] for m in mus]

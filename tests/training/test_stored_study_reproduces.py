@@ -52,8 +52,14 @@ def _runs(path: Path):
 
 
 def _rerun(run: dict, tmp_path: Path, **change) -> list[dict]:
+    import torch
+
     cfg = dict(run["config"])
-    cfg.update(steps=cfg["eval_every"] * (K - 1), **change)
+    # a study recorded on a GPU replays on one (the CPU's and CUDA's random streams differ)
+    ran_on = str(run.get("summary", {}).get("device", "cpu")).split(":")[0]
+    if ran_on == "cuda" and not torch.cuda.is_available():
+        pytest.skip("recorded on CUDA, whose random streams differ from the CPU's; no GPU here")
+    cfg.update(steps=cfg["eval_every"] * (K - 1), device=ran_on, **change)
     out = tmp_path / f"{run['arm']}_{cfg['seed']}"
     train(TrainConfig.from_dict(cfg).validate(), out, progress_bar=False, threads=1)
     return JsonlLog(out / "log.jsonl").records()
