@@ -79,7 +79,7 @@ def truncation_radius(dps: int) -> float:
     >>> round(truncation_radius(15), 3)
     14.555
     """
-    return 2 * math.sqrt((dps + 8) * math.log(10))
+    return 2 * math.sqrt((check_int(dps, "dps", lo=1) + 8) * math.log(10))
 
 
 def panel_nodes(breaks, dps: int, width: float = 1.0):

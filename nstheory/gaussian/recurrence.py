@@ -27,7 +27,7 @@ import numpy as np
 
 from nstheory.errors import NSTheoryError, check_int, check_positive
 from nstheory.gaussian._backend import to_arb
-from nstheory.gaussian.activations import _kappa_point, check_dps, kappa_mp, kappa_np
+from nstheory.gaussian.activations import _kappa_point, check_dps, kappa_mp, kappa_np, map_arguments
 from nstheory.numerics import arb_precision
 from nstheory.validate import check_real
 
@@ -205,6 +205,7 @@ def iterate_kappa_mp(rho0, L: int, dps: int = 30):
     >>> [abs(float(a) - b) < 1e-15 for a, b in zip(mp_vals, iterate_kappa(1.0, 3))]
     [True, True, True, True]
     """
+    rho0 = map_arguments(rho0, dps=dps)[0]  # a correlation in [-1, 1]
     with mpmath.workdps(dps + 10):
         out = [mpmath.mpf(rho0)]
         for _ in range(check_int(L, "L", lo=0)):
@@ -224,6 +225,7 @@ def cmap_gap_step(eps: float) -> float:
     >>> round(cmap_gap_step(1.0), 12)   # 1 - c(0) = 1 - 1/pi
     0.681690113816
     """
+    eps = check_real(eps, "eps", lo=0, hi=2)  # c = 1 - eps in [-1, 1]
     th = 2 * math.asin(math.sqrt(eps / 2))
     return eps - (math.sqrt(eps * (2 - eps)) - (1 - eps) * th) / math.pi
 

@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from nstheory.errors import NSTheoryError
+from nstheory.validate import check_real
 
 LEVELS = (0.5, 0.9, 0.99)
 T_DEGREE = 15
@@ -79,6 +80,9 @@ def friedgut_size(total_norm: float, eps: float) -> float:
     """
     from nstheory.boolean.juntas import friedgut_bound
 
+    check_real(eps, "eps", lo=0, lo_open=True)
+    if math.isnan(total_norm):
+        raise NSTheoryError("friedgut_size: the normalised total influence is NaN")
     if not total_norm > 0:
         return math.nan
     if math.ceil(total_norm / eps) > 300:

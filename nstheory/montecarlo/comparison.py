@@ -28,6 +28,7 @@ import math
 import time
 
 from nstheory.errors import NSTheoryError
+from nstheory.validate import check_real
 
 #: Default study: budgets, epochs and noise per task (small: minutes on 2 CPU cores).
 DEFAULTS = {
@@ -280,7 +281,10 @@ def t_interval(values, level: float = 0.95) -> dict:
     """
     from scipy.special import stdtrit
 
+    check_real(level, "level", lo=0, hi=1, lo_open=True, hi_open=True)
     v = [float(a) for a in values]
+    if not v or not all(math.isfinite(a) for a in v):
+        raise NSTheoryError(f"t_interval needs at least one value, all finite; got {values!r}")
     n = len(v)
     m = sum(v) / n
     if n < 2:

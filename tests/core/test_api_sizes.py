@@ -18,3 +18,22 @@ def test_absurd_sizes_are_refused_at_once():
         with pytest.raises(NSTheoryError, match="must be <="):
             call()
     assert word_counts(3, 1, 3) == 7 and mehler_eigen(3) == 0
+
+
+def test_nan_in_is_refused_not_returned():
+    """NaN (or an impossible level) in gave NaN out: a t-interval [nan, nan] at level NaN or
+    2.5, a kappa iteration of NaNs, a NaN truncation radius, a NaN C-map gap."""
+    from nstheory.gaussian.hermite import truncation_radius
+    from nstheory.gaussian.recurrence import cmap_gap_step, iterate_kappa_mp
+    from nstheory.models.summary import friedgut_size
+    from nstheory.montecarlo.comparison import t_interval
+
+    nan = float("nan")
+    for call in (lambda: t_interval([1.0, 2.0], level=nan), lambda: t_interval([1.0, 2.0], 2.5),
+                 lambda: t_interval([1.0, nan]), lambda: t_interval([]),
+                 lambda: iterate_kappa_mp(nan, 5), lambda: truncation_radius(nan),
+                 lambda: cmap_gap_step(nan), lambda: cmap_gap_step(3.0),
+                 lambda: friedgut_size(nan, 0.1), lambda: friedgut_size(1.0, 0)):
+        with pytest.raises(NSTheoryError):
+            call()
+    assert t_interval([1.0, 2.0, 3.0])["mean"] == 2.0
