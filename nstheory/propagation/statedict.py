@@ -99,7 +99,12 @@ def attention_stats(W_Q, W_K, W_V, lowrank_fraction: float = 0.25,
         raise NSTheoryError("W_Q W_K^T is zero")
     a = float(torch.trace(W)) / d
     dist = float(((W - a * torch.eye(d, dtype=W.dtype)) ** 2).sum()) ** 0.5 / fro2**0.5
-    spec = float(torch.linalg.matrix_norm(W, ord=2))
+    from nstheory.reproducible import deterministic
+
+    # one thread: an SVD this small gains nothing from a second, and beside a busy process
+    # each parallel region waits for a time slice (0.5-3 s per call measured, 0.01 s alone)
+    with deterministic(threads=1):
+        spec = float(torch.linalg.matrix_norm(W, ord=2))
     stable_rank = fro2 / spec**2
     sym = float((((W + W.T) / 2) ** 2).sum()) / fro2
     cols = (wv**2).sum(dim=0)
