@@ -312,7 +312,10 @@ def relu_map_mc(
     import torch
 
     rho = parse_real(check_rho(rho), "rho")  # '1/2' -> 0.5 for torch
-    n = check_int(n, "n", lo=2)
+    n = check_int(n, "n", lo=2, hi=10**12)
+    chunk = check_int(chunk, "chunk", lo=1)
+    if cv_degree is not None:
+        cv_degree = check_int(cv_degree, "cv_degree", lo=1, hi=8)
     cv_beta = _check_beta(cv_beta)
     device = device or torch.device("cpu")
     dtype = dtype or torch.float32

@@ -37,3 +37,15 @@ def test_nan_in_is_refused_not_returned():
         with pytest.raises(NSTheoryError):
             call()
     assert t_interval([1.0, 2.0, 3.0])["mean"] == 2.0
+
+
+def test_relu_map_mc_validates_chunk_degree_and_size():
+    """chunk = 0 divided by zero, chunk = -3 failed in torch, cv_degree = 0 indexed past a
+    list; n = 1e400 ran without end."""
+    from nstheory.montecarlo.variance import relu_map_mc
+
+    for kw in (dict(cv_degree=0), dict(cv_degree=9), dict(chunk=0), dict(chunk=-3)):
+        with pytest.raises(NSTheoryError):
+            relu_map_mc(0.5, 1000, **kw)
+    with pytest.raises(NSTheoryError, match="must be <="):
+        relu_map_mc(0.5, 10**400)
