@@ -82,6 +82,11 @@ def truncation_radius(dps: int) -> float:
     return 2 * math.sqrt((check_int(dps, "dps", lo=1) + 8) * math.log(10))
 
 
+#: Most panels of :func:`panel_nodes` (each holds 4-6 Gauss-Legendre nodes in mpmath; the
+#: rules scale their panels like 1/sqrt(q), so q = 1e308 asked for ~1e154 of them).
+MAX_PANELS = 20_000
+
+
 def panel_nodes(breaks, dps: int, width: float = 1.0):
     """Composite Gauss-Legendre nodes and weights on ``[breaks[0], breaks[-1]]`` with panel
     edges at every break (put kinks there) and panels no wider than ``width``.
@@ -95,6 +100,11 @@ def panel_nodes(breaks, dps: int, width: float = 1.0):
     >>> abs(mpmath.fsum(ws) - 2) < 1e-14, abs(second - mpmath.mpf(2) / 3) < 1e-14
     (True, True)
     """
+    panels = sum(max(1, math.ceil((b - a) / width)) for a, b in itertools.pairwise(breaks))
+    if not panels <= MAX_PANELS:  # the width shrinks like 1/sqrt(q): refuse, do not hang
+        raise NSTheoryError(f"the composite rule would need {panels:.3g} panels (at most "
+                            f"{MAX_PANELS}): the variance is too large for this precise route "
+                            "(the certified routes state their own limits)")
     prec = int((dps + 10) * 3.33) + 10
     degree = 4 if dps <= 20 else (5 if dps <= 45 else 6)
     rule = _gl_rule(degree, prec)

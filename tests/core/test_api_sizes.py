@@ -49,3 +49,17 @@ def test_relu_map_mc_validates_chunk_degree_and_size():
             relu_map_mc(0.5, 1000, **kw)
     with pytest.raises(NSTheoryError, match="must be <="):
         relu_map_mc(0.5, 10**400)
+
+
+def test_precise_routes_refuse_a_variance_they_would_take_forever_on():
+    """reduction_mp (smooth branch) and hermite_coefficients size their panels like
+    1/sqrt(q): q = 1e308 asked for ~1e154 panels and never returned."""
+    from nstheory.gaussian import get_activation
+    from nstheory.gaussian.hermite import hermite_coefficients
+    from nstheory.gaussian.precise import reduction_mp
+
+    tanh = get_activation("tanh")
+    with pytest.raises(NSTheoryError, match="panels"):
+        reduction_mp(tanh, 0.5, q2=1e308, dps=15)
+    with pytest.raises(NSTheoryError, match="panels"):
+        hermite_coefficients(tanh.phi_mp, 4, q=1e308)
