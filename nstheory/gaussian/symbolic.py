@@ -351,7 +351,8 @@ def relu_coefficient_formula(k: int):
     >>> relu_coefficient_formula(5)
     0
     """
-    if k % 2 == 1 and k >= 3:
+    k = check_int(k, "k", lo=2, hi=10_000)  # the formula's range; sympy recursed beyond
+    if k % 2 == 1:
         return sp.S(0)
     return sp.factorial2(k - 3) ** 2 / (2 * sp.pi * sp.factorial(k))
 

@@ -43,6 +43,7 @@ from functools import cache
 
 from nstheory.errors import NSTheoryError, check_int, check_rho
 from nstheory.propagation.model import Act, Dense, Model, require_zero_eps
+from nstheory.validate import check_real
 
 #: activations covered by the enclosure
 ENCLOSED = ("relu", "identity")
@@ -179,6 +180,8 @@ def relu_map_arb(q, c):
     from flint import arb
 
     fn = _relu_map_fn()
+    q, c = (x if isinstance(x, arb) else arb(check_real(x, "q" if x is q else "c"))
+            for x in (q, c))
     qm, cm = arb(q.mid()), arb(c.mid())
     val, grad, _ = fn(qm, qm, cm)
     _, gb, hess = fn(q, q, c)

@@ -63,3 +63,18 @@ def test_precise_routes_refuse_a_variance_they_would_take_forever_on():
         reduction_mp(tanh, 0.5, q2=1e308, dps=15)
     with pytest.raises(NSTheoryError, match="panels"):
         hermite_coefficients(tanh.phi_mp, 4, q=1e308)
+
+
+def test_plain_numbers_and_non_integers_where_the_api_expects_them():
+    """relu_map_arb took only arb balls ('float' object has no attribute 'mid'); a float
+    degree sent relu_coefficient_formula into sympy's errors (10**400: RecursionError)."""
+    from flint import arb
+
+    from nstheory.gaussian.symbolic import relu_coefficient_formula
+    from nstheory.propagation.finite_width_enclosure import relu_map_arb
+
+    plain, balls = relu_map_arb(1.0, 0.5), relu_map_arb(arb(1), arb(1) / 2)
+    assert plain[1][2].overlaps(balls[1][2]) and plain[1][2].contains(arb(1) / 3)
+    for k in (2.5, 10**400, 1):
+        with pytest.raises(NSTheoryError):
+            relu_coefficient_formula(k)
