@@ -248,6 +248,9 @@ def run_cli(args) -> int:
     from nstheory.store import dumps
 
     if args.source:
+        if getattr(args, "out", None):
+            raise NSTheoryError("--out does not apply with --from: a stored run is only read "
+                                "(drop --out, or drop --from to measure into --out)")
         if not Path(args.source).exists():
             raise NSTheoryError(f"--from {args.source!r}: no such run directory or file")
         res = summarise(args.source)

@@ -269,3 +269,15 @@ def test_table1_from_a_run_without_its_measures_is_refused(tmp_path, monkeypatch
     with pytest.raises(NSTheoryError, match=r"no Table 1 rows.*gaussian-noise stability, "
                                             r"token influence"):
         run_cli(Namespace(source=str(tmp_path), model_command="table1", json=False))
+
+
+def test_from_with_out_is_refused(tmp_path):
+    """--out was silently ignored with --from (nothing is written for a stored run)."""
+    from argparse import Namespace
+
+    from nstheory.errors import NSTheoryError
+    from nstheory.models.cli import run_cli
+
+    with pytest.raises(NSTheoryError, match="--out does not apply with --from"):
+        run_cli(Namespace(source=str(tmp_path), out=str(tmp_path / "y"),
+                          model_command="influence", json=False))
