@@ -124,14 +124,17 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    # the full command in error messages, as argparse names it ('nstheory mc stab: error: ...')
+    name = " ".join([args.command, *(str(v) for k, v in vars(args).items()
+                                     if k.endswith("_command") and v)])
     try:
         return int(args.func(args) or 0)
     except NSTheoryError as exc:
-        print(f"nstheory {args.command}: error: {exc}", file=sys.stderr)
+        print(f"nstheory {name}: error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # a file the user named cannot be read or written
         where = f": {exc.filename}" if exc.filename else ""
-        print(f"nstheory {args.command}: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        print(f"nstheory {name}: error: {exc.strerror or exc}{where}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

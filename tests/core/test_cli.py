@@ -54,3 +54,14 @@ def test_verify_report_files_are_not_clobbered(tmp_path, capsys):
     assert report.read_text() != "old report"
     assert main(["verify", "--claims", "--fast"]) == 2
     assert "--claims" in capsys.readouterr().err
+
+
+def test_error_messages_name_the_full_command(capsys):
+    """Errors raised inside a sub-command named only its first word ('nstheory mc: error:')
+    while argparse's name the whole command: both now say 'nstheory mc stab: error:'."""
+    from nstheory.cli import main
+
+    assert main(["mc", "stab", "--model", "relu", "--width", "3"]) == 2
+    assert capsys.readouterr().err.startswith("nstheory mc stab: error: --width")
+    assert main(["boolean", "majority", "3", "--rho", "2"]) == 2
+    assert capsys.readouterr().err.startswith("nstheory boolean: error:")
