@@ -746,6 +746,8 @@ def compare_enclosure(
     'verified'
     >>> str(compare_enclosure("arb pi", arb.pi(), "22/7", Fraction(22, 7)).status)
     'refuted'
+    >>> str(compare_enclosure("arb pi", arb.pi(), "NaN", float("nan")).status)
+    'error'
     """
     from flint import arb
 
@@ -759,6 +761,12 @@ def compare_enclosure(
         else:
             v = arb(str(value))
         inside = ball.contains(v) if v.rad() == 0 else ball.overlaps(v)
+    if not (ball.is_finite() and v.is_finite()):
+        # an infinite or NaN ball "contains" everything and a NaN value overlaps every ball:
+        # neither is evidence, and a route that produced one is broken
+        return CheckResult(
+            Status.ERROR, [(label_ball, str(ball)), (label_value, _s(value))],
+            tolerance="containment needs a finite ball and a finite value", note=note)
     lo, hi = ball_bounds(ball, 25)
     rad = float(ball.rad())
     return CheckResult(

@@ -164,10 +164,17 @@ def agreement_digits(a, b, cap: float = 1e6) -> float:
     7.07
     >>> agreement_digits("0.5", "0.50"), agreement_digits(0, "1e-12")
     (1000000.0, 12.0)
+
+    A non-finite value agrees with nothing, itself included:
+
+    >>> agreement_digits(float("nan"), mpmath.pi), agreement_digits(float("inf"), "inf")
+    (0.0, 0.0)
     """
     longest = max(60, len(str(a)) + 5, len(str(b)) + 5)
     with mpmath.workdps(longest), long_int_strings(longest):
         x, y = mpmath.mpf(a), mpmath.mpf(b)
+        if not (mpmath.isfinite(x) and mpmath.isfinite(y)):
+            return 0.0  # NaN or inf agrees with nothing (min(cap, nan) was the cap)
         diff = abs(x - y)
         if diff == 0:
             return cap

@@ -261,3 +261,21 @@ def test_every_expected_refuted_claim_has_a_kind():
     reg = load_claims()
     for c in reg.claims.values():
         assert (c.expect == "refuted") == (c.refutation_kind is not None), c.id
+
+
+def test_non_finite_values_never_verify_a_claim():
+    """compare_digits('x', nan, 'pi', pi, 10) was VERIFIED (agreement_digits returned its
+    cap for NaN: min(cap, nan) is the cap), and so were inf against pi and inf against inf; a
+    NaN value 'overlapped' every ball and an infinite ball 'contained' every value."""
+    import math
+
+    from flint import arb
+
+    from nstheory.claims import Status, compare_digits, compare_enclosure
+
+    for a, b in ((float("nan"), math.pi), (float("inf"), math.pi), (float("inf"), float("inf"))):
+        assert compare_digits("x", a, "pi", b, 10).status == Status.REFUTED
+    assert compare_digits("x", math.pi, "pi", math.pi, 10).status == Status.VERIFIED
+    assert compare_enclosure("b", arb(0.5, 0.1), "v", float("nan")).status == Status.ERROR
+    assert compare_enclosure("b", arb(0, float("inf")), "v", 0.5).status == Status.ERROR
+    assert compare_enclosure("b", arb(0.5, 0.1), "v", 0.5).status == Status.VERIFIED
