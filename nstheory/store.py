@@ -176,6 +176,19 @@ class JsonlLog:
         if data and not data.endswith(b"\n"):
             cut = data.rfind(b"\n") + 1
             self._parse(data[:cut])  # refuse (never truncate) a file that is not a JSONL log
+            tail = data[cut:].strip()
+            try:
+                whole = isinstance(json.loads(tail.decode("utf-8")), dict)
+            except (UnicodeDecodeError, ValueError):
+                whole = False
+            if whole:  # a complete record without its newline: keep it
+                with open(self.path, "ab") as fh:
+                    fh.write(b"\n")
+                return
+            if not tail.startswith(b"{"):  # not a torn record: never cut someone's file
+                raise NSTheoryError(f"{self.path}: its last line is not a JSON record; not a "
+                                    "log written by nstheory (corrupt, or another kind of "
+                                    "file)")
             with open(self.path, "r+b") as fh:
                 fh.truncate(cut)
 

@@ -123,3 +123,24 @@ def test_resample_tokens_agreement_rate():
     assert effective_token_correlation(0.6, 7, True) == pytest.approx((0.6 * 7 - 1) / 6)
     with pytest.raises(NSTheoryError):
         resample_tokens(torch.tensor([7]), 0.5, 7, True)
+
+
+def test_jsonl_log_never_cuts_a_file_that_is_not_a_torn_log(tmp_path):
+    """A file without any newline (plain text, 'not json') was truncated to nothing when
+    opened as a log: its 'torn last line' was the whole file. Only a torn JSON record is
+    dropped now; a complete record missing its newline is kept."""
+    import pytest
+
+    from nstheory.errors import NSTheoryError
+    from nstheory.store import JsonlLog
+
+    p = tmp_path / "notes.txt"
+    for content in (b"plain text, no newline", b"not json", b"line1\nline2"):
+        p.write_bytes(content)
+        with pytest.raises(NSTheoryError, match="not a JSON record"):
+            JsonlLog(p)
+        assert p.read_bytes() == content
+    p.write_bytes(b'{"step": 0}')
+    assert JsonlLog(p, key="step").records() == [{"step": 0}]
+    p.write_bytes(b'{"step": 0}\n{"step": 1, "lo')
+    assert JsonlLog(p, key="step").records() == [{"step": 0}]
