@@ -5,6 +5,8 @@ on first use of one of its names)."""
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 
 
 def lazy_exports(package: str, modules: dict[str, tuple[str, ...]]):
@@ -16,6 +18,20 @@ def lazy_exports(package: str, modules: dict[str, tuple[str, ...]]):
     (['majority'], 3)
     """
     owner = {name: mod for mod, names in modules.items() for name in names}
+    # a function exported under its own submodule's name: importing the submodule would set
+    # the package attribute to the module (so the second call of the function failed with
+    # "'module' object is not callable"); the package keeps the function instead
+    clash = frozenset(name for name, mod in owner.items() if name == mod)
+    pkg = sys.modules.get(package)
+    if clash and pkg is not None and type(pkg) is types.ModuleType:
+
+        class _Package(types.ModuleType):
+            def __setattr__(self, name, value):
+                if name in clash and isinstance(value, types.ModuleType):
+                    value = getattr(value, name)
+                super().__setattr__(name, value)
+
+        pkg.__class__ = _Package
 
     def __getattr__(name: str):
         if name not in owner:

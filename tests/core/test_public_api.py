@@ -48,3 +48,20 @@ def _public_objects():
 def test_every_public_function_has_an_example():
     missing = [name for name, obj in _public_objects() if ">>>" not in (obj.__doc__ or "")]
     assert missing == [], f"{len(missing)} public objects without a runnable example: {missing}"
+
+
+def test_functions_named_like_their_submodule_stay_callable():
+    """finite_width_table, identity_leakage, ... share their submodule's name: importing the
+    submodule set the package attribute to the module, so the second call of the exported
+    function raised "'module' object is not callable" (and the first too, once any code had
+    imported the submodule)."""
+    import importlib
+
+    import nstheory.propagation as P
+
+    for name in ("finite_width_table", "finite_width_enclosure", "finite_width_enclosure_blocks",
+                 "identity_leakage", "pattern_resolved_correction"):
+        importlib.import_module(f"nstheory.propagation.{name}")
+        assert callable(getattr(P, name)) and callable(getattr(P, name)), name
+        assert getattr(P, name) is getattr(importlib.import_module(f"nstheory.propagation.{name}"),
+                                           name)
