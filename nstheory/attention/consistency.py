@@ -64,6 +64,7 @@ import mpmath
 
 from nstheory.errors import NSTheoryError, check_int, check_rho
 from nstheory.numerics import arb_precision, bits_for_digits
+from nstheory.validate import check_real
 
 __all__ = [
     "MAX_SECONDS",
@@ -186,6 +187,7 @@ def s2_closed_form(r, dps: int = 20) -> mpmath.mpf:
     0.580430623255166
     """
     check_rho(float(r), "r")
+    dps = check_int(dps, "dps", lo=1)
     with mpmath.workdps(dps + 5):
         v = mpmath.mpf(1) / 2 + mpmath.asin(_to_mpf(r)) / mpmath.pi
     with mpmath.workdps(dps):
@@ -201,6 +203,7 @@ def s3_closed_form(r, dps: int = 20) -> mpmath.mpf:
     0.427234336565525
     """
     check_rho(float(r), "r")
+    dps = check_int(dps, "dps", lo=1)
     with mpmath.workdps(dps + 5):
         x = _to_mpf(r)
         a, b = mpmath.asin(x), mpmath.asin(x / 2)
@@ -264,6 +267,10 @@ def quadrature_grid(n: int, r: float, digits: int, refine: float = 1.0) -> dict:
     >>> g["lower"] < 0 < g["upper"], g["nx"] > 50
     (True, True)
     """
+    digits = check_int(digits, "digits", lo=1)
+    # refine <= 1 refines; up to 2 the designed steps still hold (s_2 exact to 2/3 at 2), far
+    # beyond they silently lose the value (refine = 100 gave 0.51 for 2/3)
+    refine = check_real(refine, "refine", lo=0, hi=2, lo_open=True)
     eps = 10.0 ** (-digits)
     c = abs(r)
     # a < L contributes at most Phi(L)^n (F^(n-1) <= Phi(a)^(n-1)); a > U at most n P(A > U).

@@ -35,6 +35,7 @@ import functools
 import mpmath
 
 from nstheory.errors import NSTheoryError, check_int, check_positive
+from nstheory.validate import check_real
 
 __all__ = [
     "orthant2",
@@ -206,6 +207,8 @@ def thm52_deviation_bound(n: int, d: int, scale_value, v_norm2=1, dps: int = 20)
     n = check_int(n, "n", lo=1)
     d = check_int(d, "d", lo=1)
     check_positive(scale_value, "scale_value")
+    check_real(v_norm2, "v_norm2", lo=0)
+    dps = check_int(dps, "dps", lo=1)
     with mpmath.workdps(dps):
         t = mpmath.mpf(scale_value)
         base = 1 + 2 * t - t * t

@@ -48,6 +48,7 @@ from nstheory.gaussian.activations import (
     _kappa_point,
     get_activation,
 )
+from nstheory.validate import check_real
 
 #: Activations whose derivative map is available (the NTK needs it).
 NTK_ACTIVATIONS = ("abs", "erf", "identity", "leaky_relu", "polynomial", "relu")
@@ -143,6 +144,8 @@ class MLPKernel:
     # ---- the recursion in three number systems -------------------------------------------
     def mp(self, t, dps: int = 30):
         """``(NNGP(t), NTK(t))`` in mpmath at ``dps`` digits (+ guard digits)."""
+        dps = check_int(dps, "dps", lo=1)
+        check_real(t, "t", lo=-1, hi=1)  # an inner product / n of cube points
         with mpmath.workdps(dps + 10):
             sw2, sb2 = mpmath.mpf(str(self.sw2)), mpmath.mpf(str(self.sb2))
             t = mpmath.mpf(t)
@@ -211,6 +214,8 @@ class MLPKernel:
     def float(self, t):
         """``(NNGP(t), NTK(t))`` in float64, vectorised over arrays ``t``."""
         t = np.asarray(t, dtype=np.float64)
+        if not np.all(np.abs(t) <= 1 + 1e-12):  # rounding only; also catches NaN
+            raise NSTheoryError("MLPKernel.float: t (an inner product / n) must lie in [-1, 1]")
         sw2, sb2 = float(self.sw2), float(self.sb2)
         sig, q = sw2 * t + sb2, sw2 + sb2
         theta = sig

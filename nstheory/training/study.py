@@ -22,6 +22,7 @@ how many, and gives no ratio for a metric unless every run of both arms reached 
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from pathlib import Path
 
@@ -233,6 +234,8 @@ def permutation_pvalue(a, b) -> tuple[float, float]:
     from itertools import combinations
 
     a, b = [float(v) for v in a], [float(v) for v in b]
+    if not all(math.isfinite(v) for v in a + b):  # NaN compares false: both p-values were 0
+        raise NSTheoryError(f"permutation_pvalue needs finite values, got {a} and {b}")
     pool, na = a + b, len(a)
     if na == 0 or not b:
         raise NSTheoryError("permutation_pvalue needs two non-empty samples")

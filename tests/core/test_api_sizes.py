@@ -78,3 +78,26 @@ def test_plain_numbers_and_non_integers_where_the_api_expects_them():
     for k in (2.5, 10**400, 1):
         with pytest.raises(NSTheoryError):
             relu_coefficient_formula(k)
+
+
+def test_precision_step_and_range_arguments_are_validated():
+    """s_n(2, 0.5, dps=0) gave 0.625 and s_n_quadrature(refine=100) 0.51 for 2/3;
+    MLPKernel.mp(dps=-3) gave (1, 2) for (1.37, 2.70); MLPKernel took t = 1.5 (cube inner
+    products lie in [-1, 1]); a negative squared value norm gave a complex 'bound';
+    permutation_pvalue with a NaN gave both one-sided p-values 0."""
+    from nstheory.attention.consistency import s_n, s_n_quadrature
+    from nstheory.attention.theory import thm52_deviation_bound
+    from nstheory.spectrum.kernels import MLPKernel
+    from nstheory.training.study import permutation_pvalue
+
+    assert abs(float(s_n_quadrature(2, 0.5, dps=15, refine=2)) - 2 / 3) < 1e-12
+    k = MLPKernel(depth=2)
+    for call in (lambda: s_n(2, 0.5, dps=0), lambda: s_n_quadrature(2, 0.5, refine=100),
+                 lambda: s_n_quadrature(2, 0.5, refine=0), lambda: k.mp(0.5, dps=-3),
+                 lambda: k.mp(1.5), lambda: k.mp(float("nan")), lambda: k.float(1.5),
+                 lambda: thm52_deviation_bound(3, 4, 0.5, v_norm2=-1),
+                 lambda: thm52_deviation_bound(3, 4, 0.5, dps=-3),
+                 lambda: permutation_pvalue([float("nan"), 1.0], [2.0, 3.0])):
+        with pytest.raises(NSTheoryError):
+            call()
+    assert abs(float(k.mp(0.5, dps=20)[0]) - float(k.float(0.5)[0])) < 1e-12
