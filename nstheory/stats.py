@@ -26,7 +26,7 @@ from statistics import NormalDist
 
 import numpy as np
 
-from nstheory.errors import NSTheoryError
+from nstheory.errors import NSTheoryError, check_int
 
 
 @dataclass(frozen=True)
@@ -187,6 +187,11 @@ def mean_ci(mean: float, stderr: float, level: float = 0.95) -> tuple[float, flo
     >>> mean_ci(1.0, 0.5, 0.95)[1] > 1.97
     True
     """
+    if math.isnan(mean) or math.isnan(stderr):  # undefined (e.g. n < 2): undefined bounds
+        return math.nan, math.nan
+    if not (math.isfinite(mean) and math.isfinite(stderr) and stderr >= 0):
+        raise NSTheoryError(f"mean_ci needs a finite mean and a finite stderr >= 0, got "
+                            f"{mean}, {stderr}")
     h = normal_quantile(level) * stderr
     return mean - h, mean + h
 
@@ -262,8 +267,10 @@ def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
     ...
     nstheory.errors.NSTheoryError: need 0 <= k <= n and n > 0, got k=11, n=10
     """
-    if n <= 0 or not 0 <= k <= n:
+    k, n = check_int(k, "k", lo=0), check_int(n, "n", lo=1, hi=2**62)
+    if not 0 <= k <= n:
         raise NSTheoryError(f"need 0 <= k <= n and n > 0, got k={k}, n={n}")
+    normal_quantile(level)  # the level must lie in (0, 1)
     from scipy import stats as _st
 
     a = 1 - level
@@ -283,7 +290,7 @@ def ratio_ci(
     Parameters
     ----------
     num, den : numpy.ndarray
-        Non-empty samples.
+        Non-empty samples of finite values; the denominators positive (e.g. steps).
     level : float, optional
         Confidence level.
     n_boot : int, optional
@@ -305,6 +312,11 @@ def ratio_ci(
     num, den = np.asarray(num, float), np.asarray(den, float)
     if num.size == 0 or den.size == 0:
         raise NSTheoryError("ratio_ci needs non-empty samples")
+    if not (np.all(np.isfinite(num)) and np.all(np.isfinite(den)) and np.all(den > 0)):
+        raise NSTheoryError("ratio_ci needs finite values and positive denominators (a mean "
+                            "near 0 makes the ratio and its bootstrap meaningless)")
+    n_boot = check_int(n_boot, "n_boot", lo=2, hi=10**7)
+    normal_quantile(level)  # the level must lie in (0, 1)
     rng = np.random.default_rng(seed)
     bn = rng.choice(num, size=(n_boot, num.size)).mean(axis=1)
     bd = rng.choice(den, size=(n_boot, den.size)).mean(axis=1)

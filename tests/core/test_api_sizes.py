@@ -101,3 +101,23 @@ def test_precision_step_and_range_arguments_are_validated():
         with pytest.raises(NSTheoryError):
             call()
     assert abs(float(k.mp(0.5, dps=20)[0]) - float(k.float(0.5)[0])) < 1e-12
+
+
+def test_interval_helpers_refuse_what_has_no_interval():
+    """clopper_pearson at level NaN or 1.5 gave (nan, nan); mean_ci with a negative standard
+    error gave lo > hi; ratio_ci with zero denominators gave (inf, nan, nan) and n_boot =
+    1e9 ran for ever."""
+    import numpy as np
+
+    from nstheory.stats import clopper_pearson, mean_ci, ratio_ci
+
+    for call in (lambda: clopper_pearson(5, 10, level=float("nan")),
+                 lambda: clopper_pearson(5, 10, level=1.5), lambda: clopper_pearson(2.5, 10),
+                 lambda: mean_ci(1.0, -1.0), lambda: mean_ci(float("inf"), 0.1),
+                 lambda: ratio_ci([1, 2, 3], [0, 0, 0]), lambda: ratio_ci([1, 2], [1, -1, 0.5]),
+                 lambda: ratio_ci([1, 2], [1, 2], n_boot=10**9)):
+        with pytest.raises(NSTheoryError):
+            call()
+    lo, hi = clopper_pearson(5, 10)
+    assert 0 < lo < 0.5 < hi < 1
+    assert all(np.isnan(mean_ci(1.0, float("nan"))))  # undefined (n < 2) stays undefined
