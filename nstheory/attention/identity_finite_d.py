@@ -137,8 +137,9 @@ def _check(n, d, rho, scale, v_norm):
         v_norm = float(v_norm)
     except (TypeError, ValueError):
         v_norm = math.nan
-    if not math.isfinite(v_norm):
-        raise NSTheoryError(f"v_norm must be finite; got {v_norm!r}")
+    if not (math.isfinite(v_norm) and abs(v_norm) <= 1e150):  # the result scales as v_norm^2
+        raise NSTheoryError(f"v_norm must be finite (|v_norm| <= 1e150: the result scales as "
+                            f"its square); got {v_norm!r}")
     return n, d, rho, t, v_norm
 
 

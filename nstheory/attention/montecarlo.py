@@ -223,6 +223,13 @@ def attention_stability_mc(
         raise NSTheoryError(f"w_sampling must be 'projected' or 'dense'; got {w_sampling!r}")
     projected = mode == "random" and fresh_weights and w_sampling == "projected"
     scale_factor(scale, d)
+    if not isinstance(scale, str) and not check_real(scale, "scale", lo=0) <= 1e6:
+        raise NSTheoryError(f"a numeric logit scale must be at most 1e6 (beyond, the logits "
+                            f"overflow to NaN in floating point); got {scale!r}")
+    check_real(v_norm, "v_norm")
+    if abs(float(v_norm)) > 1e150:
+        raise NSTheoryError(f"|v_norm| must be <= 1e150 (the result scales as its square); "
+                            f"got {v_norm!r}")
     i = n - 1 if i is None else check_int(i, "i", lo=0, hi=n - 1)
     dev = resolve_device(device)
     dense_w = mode == "random" and not projected

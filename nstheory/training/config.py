@@ -134,6 +134,28 @@ class TrainConfig:
         from nstheory.validate import check_real
 
         check_real(self.reg_gamma, "reg_gamma", lo=0)
+        # the architecture and optimiser fields (a bad one failed deep in torch or trained
+        # silently: sens_sigma = nan logged sensitivity 1 at every step, warmup = -5 ran)
+        check_int(self.steps, "steps", hi=10**7)
+        for name in ("d_model", "n_heads", "d_mlp", "n_layers", "metric_samples"):
+            check_int(getattr(self, name), name, lo=1)
+        if self.d_model % self.n_heads:
+            raise NSTheoryError(f"d_model={self.d_model} is not divisible by "
+                                f"n_heads={self.n_heads}")
+        check_int(self.warmup, "warmup", lo=0)
+        check_int(self.n_bits, "n_bits", lo=1, hi=10_000)
+        if self.batch_size is not None:
+            check_int(self.batch_size, "batch_size", lo=1)
+        check_real(self.weight_decay, "weight_decay", lo=0)
+        for name in ("beta1", "beta2"):
+            check_real(getattr(self, name), name, lo=0, hi=1, hi_open=True)
+        check_positive(self.sens_sigma, "sens_sigma")
+        if self.stop_val_acc is not None:
+            check_real(self.stop_val_acc, "stop_val_acc", lo=0, hi=1)
+        if self.stop_val_loss is not None:
+            check_real(self.stop_val_loss, "stop_val_loss", lo=0)
+        if not isinstance(self.residual, bool):
+            raise NSTheoryError(f"residual must be True or False, got {self.residual!r}")
         if self.metrics_every % self.eval_every or self.ckpt_every % self.eval_every:
             raise NSTheoryError("metrics_every and ckpt_every must be multiples of eval_every")
         return self

@@ -41,3 +41,22 @@ def test_nan_loss_stops_naming_the_step_and_keeps_log_and_checkpoint(tmp_path):
     assert ck["step"] == 1
     assert all(torch.isfinite(v).all() for v in ck["model"].values())
     assert not (tmp_path / "summary.json").exists()
+
+
+def test_config_fields_are_validated_before_training():
+    """sens_sigma = nan logged sensitivity 1 at every step, warmup = -5 and residual = 'no'
+    trained silently, d_model = 0 and n_heads = 0 divided by zero, steps = 1e400 ran on."""
+    import pytest
+
+    from nstheory.errors import NSTheoryError
+    from nstheory.training.config import PRESETS, preset
+
+    for name in PRESETS:
+        preset(name)  # every shipped preset passes
+    for kw in (dict(sens_sigma=float("nan")), dict(sens_sigma=-1.0), dict(warmup=-5),
+               dict(stop_val_acc=1.5), dict(residual="no"), dict(n_heads=0), dict(d_model=0),
+               dict(d_model=10, n_heads=4), dict(steps=10**400), dict(beta1=1.5),
+               dict(weight_decay=float("nan")), dict(metric_samples=0), dict(batch_size=-3),
+               dict(n_bits=10**6)):
+        with pytest.raises(NSTheoryError):
+            preset("tiny", **kw)
