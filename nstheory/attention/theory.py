@@ -63,6 +63,9 @@ def orthant2(r):
     1/3
     """
     sp = _sp()
+    r = sp.sympify(r)
+    if r.is_number and not (r.is_real and abs(r) <= 1):  # a correlation (also refuses NaN)
+        raise NSTheoryError(f"orthant2: r must be a correlation in [-1, 1], got {r}")
     t = sp.Symbol("t", real=True)
     density_at_0 = 1 / (2 * sp.pi * sp.sqrt(1 - t**2))  # phi_2(0, 0; t)
     P = sp.Rational(1, 4) + sp.integrate(density_at_0, (t, 0, r))
@@ -144,7 +147,7 @@ def thm52_limit(d: int = 3):
     """
     sp = _sp()
     rho = sp.Symbol("rho")
-    d = check_int(d, "d", lo=1)
+    d = check_int(d, "d", lo=1, hi=200)  # a symbolic double sum of d^2 terms
     v = sp.symbols(f"v_1:{d + 1}", real=True)
     total = sum(v[a] * v[b] * rho * sp.KroneckerDelta(a, b) for a in range(d) for b in range(d))
     return sp.factor(total)

@@ -49,6 +49,10 @@ from nstheory.validate import check_real
 ATTENTION_MODES = ("identity", "lowrank", "random")
 
 
+#: Most blocks of a built model (the propagation CLI takes depth up to 1e5 as well).
+MAX_DEPTH = 100_000
+
+
 @dataclass(frozen=True)
 class Dense:
     """Linear layer with i.i.d. zero-mean weights of variance ``sigma2 / width``.
@@ -393,7 +397,7 @@ def mlp(depth: int, sigma2: float = 2.0, act: str = "relu", residual: bool = Fal
     >>> mlp(2, residual=True, layernorm=True).name
     'mlp (residual, LN)'
     """
-    depth = check_int(depth, "depth", lo=1)
+    depth = check_int(depth, "depth", lo=1, hi=MAX_DEPTH)
     if residual:
         branch = ((LayerNorm(),) if layernorm else ()) + (Dense(sigma2), Act(act), Dense(1.0))
         block = (Residual(branch),)
@@ -435,7 +439,7 @@ def attention_stack(depth: int, mode: str = "identity", gamma2: float = 1.0, n_t
     >>> [s.C for s in point_recurrence(attention_stack(3), 0.5)]
     [0.5, 0.5, 0.5, 0.5]
     """
-    depth = check_int(depth, "depth", lo=1)
+    depth = check_int(depth, "depth", lo=1, hi=MAX_DEPTH)
     att = Attention(mode, gamma2, pattern_slack=pattern_slack, d=d)
     if residual:
         block = (Residual(((LayerNorm(),) if layernorm else ()) + (att,)),)
@@ -479,7 +483,7 @@ def transformer(depth: int, mode: str = "identity", gamma2: float = 1.0, n_token
     >>> transformer(1, post_ln=True).name
     'transformer (post-LN, residual)'
     """
-    depth = check_int(depth, "depth", lo=1)
+    depth = check_int(depth, "depth", lo=1, hi=MAX_DEPTH)
     att = Attention(mode, gamma2, pattern_slack=pattern_slack, d=d)
     ffn = (Dense(sigma2), Act(act), Dense(1.0))
     ln = (LayerNorm(),) if layernorm else ()

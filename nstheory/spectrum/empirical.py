@@ -146,6 +146,11 @@ def monomial_operator(theta: np.ndarray, n: int) -> np.ndarray:
     True
     """
     C = character_matrix(n)
+    theta = np.asarray(theta, dtype=np.float64)
+    if theta.shape != (2**n, 2**n) or not np.all(np.isfinite(theta)):
+        raise NSTheoryError(f"theta must be a finite {2**n} x {2**n} kernel matrix on the cube "
+                            f"(n = {n}), got shape {theta.shape}"
+                            + ("" if np.all(np.isfinite(theta)) else " with non-finite entries"))
     return C.T @ theta @ C / 4**n
 
 
@@ -169,7 +174,10 @@ def monomial_leakage(theta: np.ndarray, n: int) -> float:
     """
     H = monomial_operator(np.asarray(theta, dtype=np.float64), n)
     off = H - np.diag(np.diag(H))
-    return float(np.linalg.norm(off) / np.linalg.norm(H))
+    norm = np.linalg.norm(H)
+    if norm == 0:
+        raise NSTheoryError("monomial_leakage: the zero kernel has no eigenvector structure")
+    return float(np.linalg.norm(off) / norm)
 
 
 __all__ = [

@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 
 from nstheory.errors import NSTheoryError, check_int
+from nstheory.validate import check_real
 
 
 def predicted_curves(mus, eta: float, steps: int) -> list[list[float]]:
@@ -67,9 +68,12 @@ def train_mlp_on_cube(target_sets, n: int = 7, depth: int = 1, width: int = 2048
     n = check_int(n, "n", lo=1, hi=12)
     depth = check_int(depth, "depth", lo=1, hi=16)
     width = check_int(width, "width", lo=1, hi=1 << 16)
-    steps = check_int(steps, "steps", lo=0)
+    steps = check_int(steps, "steps", lo=0, hi=10**7)
     record_every = check_int(record_every, "record_every", lo=1)
-    sets = [check_int(S, "subset mask", lo=0, hi=2**n - 1) for S in target_sets]
+    eta = check_real(eta, "eta", lo=0, hi=1e6)
+    sw2, sb2 = check_real(sw2, "sw2", lo=0, lo_open=True), check_real(sb2, "sb2", lo=0)
+    sets = list(dict.fromkeys(check_int(S, "subset mask", lo=0, hi=2**n - 1)
+                              for S in target_sets))  # each subset once
     if not sets:
         raise NSTheoryError("target_sets must name at least one subset")
     g = torch.Generator().manual_seed(int(seed))
@@ -126,6 +130,9 @@ def _gd_loop(net, params, chis, fstar, sets, eta, steps, record_every):
                 rec_steps.append(s)
                 for S in sets:
                     res[S].append(float((r * chis[S]).mean()))
+                if not all(math.isfinite(v[-1]) for v in res.values()):
+                    raise NSTheoryError(f"gradient descent diverged by step {s} (a non-finite "
+                                        f"residual at eta = {eta}): use a smaller eta")
         if s == steps:
             break
         loss = 0.5 * ((f - fstar) ** 2).mean()

@@ -139,7 +139,7 @@ def sparse_parity(n: int, k: int, n_train: int, n_val: int, label_noise: float,
     >>> d.train_x.shape, d.n_out, len(d.info["support"])
     (torch.Size([64, 11]), 2, 3)
     """
-    n, k = check_int(n, "n", lo=1), check_int(k, "k", lo=1, hi=n)
+    n, k = check_int(n, "n", lo=1, hi=10_000), check_int(k, "k", lo=1, hi=n)
     check_probability(label_noise, "label_noise")
     g = torch.Generator().manual_seed(seed)
     support = torch.randperm(n, generator=g)[:k].sort().values

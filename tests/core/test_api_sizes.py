@@ -121,3 +121,40 @@ def test_interval_helpers_refuse_what_has_no_interval():
     lo, hi = clopper_pearson(5, 10)
     assert 0 < lo < 0.5 < hi < 1
     assert all(np.isnan(mean_ci(1.0, float("nan"))))  # undefined (n < 2) stays undefined
+
+
+def test_second_sweep_refusals():
+    """Each was a NaN/inf/complex result or a hang: attention MC with v_norm NaN or scale
+    1e308 (NaN), the identity route at v_norm 1e200 (inf), train_mlp_on_cube with eta/sw2 NaN
+    (NaN residuals) or 1e400 steps, thm52_limit(1e400), sparse_parity(1e7 bits), a 1e9-block
+    transformer, degree_rayleigh of a NaN kernel, monomial_leakage of the zero kernel,
+    orthant2(1.5) (a complex 'probability'), a teach answer 1e999999999 (a billion-digit
+    integer)."""
+    import numpy as np
+
+    from nstheory.attention.identity_finite_d import stab_identity_finite_d
+    from nstheory.attention.montecarlo import attention_stability_mc
+    from nstheory.attention.theory import orthant2, thm52_limit
+    from nstheory.propagation.model import transformer
+    from nstheory.spectrum.empirical import degree_rayleigh, monomial_leakage
+    from nstheory.spectrum.learning import train_mlp_on_cube
+    from nstheory.teach import check
+    from nstheory.training.tasks import sparse_parity
+
+    def mc(**kw):
+        return attention_stability_mc(3, 4, 0.5, "identity", samples=100, show_progress=False,
+                                      **kw)
+
+    for call in (lambda: mc(v_norm=float("nan")), lambda: mc(scale=1e308),
+                 lambda: stab_identity_finite_d(2, 4, 0.5, v_norm=1e200),
+                 lambda: train_mlp_on_cube([1], n=2, width=4, steps=2, eta=float("nan")),
+                 lambda: train_mlp_on_cube([1], n=2, width=4, steps=2, sw2=float("nan")),
+                 lambda: train_mlp_on_cube([1], n=2, width=4, steps=10**400),
+                 lambda: thm52_limit(10**400), lambda: sparse_parity(10**7, 2, 10, 10, 0.0, 0),
+                 lambda: transformer(10**9),
+                 lambda: degree_rayleigh(np.array([[np.nan, 1.0], [1.0, 1.0]]), 1),
+                 lambda: monomial_leakage(np.zeros((4, 4)), 2), lambda: orthant2(1.5)):
+        with pytest.raises(NSTheoryError):
+            call()
+    assert not check("noise.stab_maj3", "1e999999999").correct
+    assert len(train_mlp_on_cube([1, 1], n=2, width=4, steps=2)["residual"]) == 1
