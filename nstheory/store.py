@@ -48,13 +48,13 @@ def _default(o):
         if isinstance(o, np.integer):
             return int(o)
         if isinstance(o, np.floating):
-            return float(o)
-        if isinstance(o, np.ndarray):
-            return o.tolist()
+            return _clean(float(o))
+        if isinstance(o, np.ndarray):  # non-finite entries as for plain floats
+            return _clean(o.tolist())
     except ImportError:  # pragma: no cover
         pass
     if hasattr(o, "to_dict"):
-        return o.to_dict()
+        return _clean(o.to_dict())
     if isinstance(o, Path):
         return str(o)
     return str(o)
@@ -99,13 +99,20 @@ def save_json(obj, path) -> Path:
     ('r.json', True)
     """
     path = Path(path)
+    text = dumps(obj)  # before any file exists: an unserialisable object leaves nothing behind
+    if path.is_dir():
+        raise NSTheoryError(f"{path} is a directory; give a file name")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
-        fh.write(dumps(obj))
-        fh.write("\n")
-    os.chmod(tmp, 0o644)  # mkstemp creates 0600; results are for sharing
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+            fh.write("\n")
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; results are for sharing
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return path
 
 

@@ -144,3 +144,20 @@ def test_jsonl_log_never_cuts_a_file_that_is_not_a_torn_log(tmp_path):
     assert JsonlLog(p, key="step").records() == [{"step": 0}]
     p.write_bytes(b'{"step": 0}\n{"step": 1, "lo')
     assert JsonlLog(p, key="step").records() == [{"step": 0}]
+
+
+def test_save_json_handles_numpy_non_finite_values_and_leaves_no_temporary(tmp_path):
+    """A numpy array holding NaN raised a raw 'Out of range float values' and left a .tmp
+    file behind; saving onto a directory failed raw and left one too."""
+    import numpy as np
+    import pytest
+
+    from nstheory.errors import NSTheoryError
+    from nstheory.store import load_json, save_json
+
+    p = save_json({"a": np.array([1.0, np.nan, np.inf]), "b": np.float64("nan")},
+                  tmp_path / "r.json")
+    assert load_json(p) == {"a": [1.0, None, "inf"], "b": None}
+    with pytest.raises(NSTheoryError, match="is a directory"):
+        save_json({"x": 1}, tmp_path)
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["r.json"]
