@@ -138,9 +138,11 @@ def load_json(path):
     path = Path(path)
     if not path.exists():
         raise NSTheoryError(f"no such results file: {path}")
+    if not path.is_file():
+        raise NSTheoryError(f"results file {path} is not a regular file")
     try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise NSTheoryError(f"results file {path} is not valid JSON ({exc})") from None
 
 
@@ -168,6 +170,8 @@ class JsonlLog:
 
     def __init__(self, path, key: str | None = None) -> None:
         self.path = Path(path)
+        if self.path.is_dir():
+            raise NSTheoryError(f"{self.path} is a directory; a log needs a file name")
         self.key = key
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._seen: set = set()

@@ -125,7 +125,8 @@ def krawtchouk_transform_int(values: Sequence[int]) -> list[int]:
     if n < 1:
         raise NSTheoryError(f"need at least 2 values (n >= 1), got {len(values)}")
     binom = _binomials(n)
-    P = fmpz_poly([int(v) * b for v, b in zip(values, binom, strict=True)])
+    values = [check_int(v, "values[j]") for v in values]  # integers: 1.5 was truncated to 1
+    P = fmpz_poly([v * b for v, b in zip(values, binom, strict=True)])
     qc = [int(c) for c in P(fmpz_poly([-1, 2])).coeffs()]
     qc += [0] * (n + 1 - len(qc))
     gc = [int(c) for c in fmpz_poly(qc[::-1])(fmpz_poly([1, 1])).coeffs()]

@@ -161,3 +161,18 @@ def test_save_json_handles_numpy_non_finite_values_and_leaves_no_temporary(tmp_p
     with pytest.raises(NSTheoryError, match="is a directory"):
         save_json({"x": 1}, tmp_path)
     assert sorted(f.name for f in tmp_path.iterdir()) == ["r.json"]
+
+
+def test_load_json_and_logs_refuse_binary_files_and_directories(tmp_path):
+    import pytest
+
+    from nstheory.errors import NSTheoryError
+    from nstheory.spectrum.cube import krawtchouk_transform_int
+    from nstheory.store import JsonlLog, load_json
+
+    (tmp_path / "b.json").write_bytes(bytes([0x97, 0xff, 0x00]))
+    for call in (lambda: load_json(tmp_path / "b.json"), lambda: load_json(tmp_path),
+                 lambda: JsonlLog(tmp_path),
+                 lambda: krawtchouk_transform_int([1.5, 2])):  # was truncated to [1, 2]
+        with pytest.raises(NSTheoryError):
+            call()
