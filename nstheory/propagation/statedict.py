@@ -88,6 +88,10 @@ def attention_stats(W_Q, W_K, W_V, lowrank_fraction: float = 0.25,
     """
     import torch
 
+    from nstheory.validate import check_real
+
+    check_real(lowrank_fraction, "lowrank_fraction", lo=0, hi=1, lo_open=True)
+    check_real(identity_tol, "identity_tol", lo=0, lo_open=True)
     wq, wk, wv = (_as_2d(x, n) for x, n in ((W_Q, "W_Q"), (W_K, "W_K"), (W_V, "W_V")))
     if wq.shape != wk.shape or wq.shape[0] != wv.shape[0]:
         raise NSTheoryError(f"incompatible shapes W_Q {tuple(wq.shape)}, W_K {tuple(wk.shape)}, "
@@ -189,6 +193,8 @@ def _as_2d(x, name):
     import torch
 
     t = torch.as_tensor(x).detach().to(torch.float64).cpu()
-    if t.ndim != 2:
-        raise NSTheoryError(f"{name} must be a matrix, got shape {tuple(t.shape)}")
+    if t.ndim != 2 or 0 in t.shape:
+        raise NSTheoryError(f"{name} must be a non-empty matrix, got shape {tuple(t.shape)}")
+    if not bool(torch.isfinite(t).all()):
+        raise NSTheoryError(f"{name} has non-finite entries (NaN or inf)")
     return t

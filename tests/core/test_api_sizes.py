@@ -158,3 +158,21 @@ def test_second_sweep_refusals():
             call()
     assert not check("noise.stab_maj3", "1e999999999").correct
     assert len(train_mlp_on_cube([1, 1], n=2, width=4, steps=2)["residual"]) == 1
+
+
+def test_state_dict_statistics_refuse_non_finite_or_empty_weights():
+    """NaN weights reached torch's SVD ('linalg.svd: non-finite values'), an empty matrix a
+    torch reduction error; the mode thresholds were not checked (lowrank_fraction = 2 turned
+    every W into 'lowrank')."""
+    import torch
+
+    from nstheory.propagation.statedict import attention_stats, dense_sigma2
+
+    W = torch.eye(4, dtype=torch.float64)
+    for call in (lambda: attention_stats(W * float("nan"), W, W),
+                 lambda: attention_stats(W, W, W, lowrank_fraction=2.0),
+                 lambda: attention_stats(W, W, W, identity_tol=-1.0),
+                 lambda: dense_sigma2(torch.randn(0, 4))):
+        with pytest.raises(NSTheoryError):
+            call()
+    assert attention_stats(W, W, W)["mode"] == "identity"
