@@ -257,6 +257,7 @@ def pattern_resolved_mc(model: Model, rho: float, samples: int = 100_000, seed: 
     require_zero_eps(model, "the pattern-resolved route")
     check_rho(rho)
     samples = check_int(samples, "samples", lo=2)
+    width = check_int(width, "width", lo=1, hi=1 << 20)  # head dimension of layers without d
     chunk = check_int(chunk, "chunk", lo=1)
     if normalised_per is not None:
         per = check_int(normalised_per, "normalised_per", lo=1)

@@ -176,3 +176,14 @@ def test_state_dict_statistics_refuse_non_finite_or_empty_weights():
         with pytest.raises(NSTheoryError):
             call()
     assert attention_stats(W, W, W)["mode"] == "identity"
+
+
+def test_pattern_resolved_width_is_validated():
+    """width = 0 or -1 (the head dimension of attention layers without their own d) ran."""
+    from nstheory.propagation.model import attention_stack
+    from nstheory.propagation.pattern_resolved import pattern_resolved_mc
+
+    model = attention_stack(1, "random", n_tokens=3)
+    for width in (0, -1, 10**400):
+        with pytest.raises(NSTheoryError, match="width"):
+            pattern_resolved_mc(model, 0.5, samples=10, width=width)
