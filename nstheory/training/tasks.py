@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import torch
 
 from nstheory.errors import NSTheoryError, check_int, check_probability
+from nstheory.validate import check_real
 
 
 @dataclass
@@ -263,6 +264,10 @@ def next_token(text: str, vocab: int, seq_len: int, max_tokens: int, val_frac: f
     >>> d.train_x.shape[1], d.n_out, d.info["unk_rate"] > 0
     (4, 6, True)
     """
+    vocab = check_int(vocab, "vocab", lo=2, hi=1_000_000)
+    seq_len = check_int(seq_len, "seq_len", lo=1)
+    max_tokens = check_int(max_tokens, "max_tokens", lo=1)
+    check_real(val_frac, "val_frac", lo=0, hi=1, lo_open=True, hi_open=True)
     tok = WordTokenizer.train(text, vocab)
     ids = torch.tensor(tok.encode(text)[:max_tokens])
     w = seq_len + 1
@@ -270,7 +275,7 @@ def next_token(text: str, vocab: int, seq_len: int, max_tokens: int, val_frac: f
     if n < 4:
         raise NSTheoryError(f"corpus too small: {ids.numel()} tokens for windows of {w}")
     win = ids[: n * w].view(n, w)
-    n_val = max(1, int(val_frac * n))
+    n_val = min(n - 1, max(1, int(val_frac * n)))  # both splits non-empty
     tr, va = win[: n - n_val], win[n - n_val:]
     return TaskData(tr[:, :-1], tr[:, 1:], va[:, :-1], va[:, 1:], vocab=vocab, n_out=vocab,
                     noise_positions=None, noise_vocab=vocab,

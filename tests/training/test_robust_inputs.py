@@ -60,3 +60,19 @@ def test_config_fields_are_validated_before_training():
                dict(n_bits=10**6)):
         with pytest.raises(NSTheoryError):
             preset("tiny", **kw)
+
+
+def test_next_token_splits_are_never_empty():
+    """val_frac = 0 or 1 (or seq_len = 0) returned an empty train or validation set."""
+    import pytest
+
+    from nstheory.errors import NSTheoryError
+    from nstheory.training.tasks import next_token
+
+    text = "a b c d e f g h i j " * 20
+    for kw in (dict(val_frac=0), dict(val_frac=1.0), dict(seq_len=0), dict(vocab=10**400)):
+        args = {"vocab": 10, "seq_len": 4, "max_tokens": 1000, **kw}
+        with pytest.raises(NSTheoryError):
+            next_token(text, **args)
+    d = next_token(text, vocab=10, seq_len=4, max_tokens=1000, val_frac=0.99)
+    assert d.train_x.shape[0] >= 1 and d.val_x.shape[0] >= 1
