@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 import torch
 
-from nstheory.errors import NSTheoryError, check_int
+from nstheory.errors import NSTheoryError, check_choice, check_int
 
 __all__ = [
     "QK_KINDS",
@@ -102,6 +102,12 @@ class QueryKey:
     kind: str
     d: int
     matrix: object = None
+
+    def __post_init__(self):
+        check_choice(self.kind, QK_KINDS, "query-key kind")
+        check_int(self.d, "d", lo=1)
+        if self.kind != "identity" and self.matrix is None:
+            raise NSTheoryError(f"a {self.kind} query-key matrix needs its matrix")
 
     @classmethod
     def identity(cls, d: int) -> QueryKey:

@@ -210,7 +210,7 @@ class Attention:
             raise NSTheoryError(f"attention scale must be sqrt, linear or none, got {self.scale!r}")
         if not 0 <= self.pattern_slack <= 1:
             raise NSTheoryError(f"pattern_slack must lie in [0, 1], got {self.pattern_slack}")
-        if self.mode == "lowrank" and self.rank is not None:
+        if self.rank is not None:  # validated whatever the mode (rank = 0 was constructed)
             check_int(self.rank, "Attention.rank", lo=1)
         if self.d is not None:
             check_int(self.d, "Attention.d", lo=1)

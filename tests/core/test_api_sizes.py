@@ -187,3 +187,17 @@ def test_pattern_resolved_width_is_validated():
     for width in (0, -1, 10**400):
         with pytest.raises(NSTheoryError, match="width"):
             pattern_resolved_mc(model, 0.5, samples=10, width=width)
+
+
+def test_query_key_and_attention_rank_are_validated_at_construction():
+    """QueryKey('nope', 4), QueryKey('identity', -1) and Attention(rank=0) (outside the
+    low-rank mode) were constructed; the failure came later or never."""
+    from nstheory.attention.layer import QueryKey
+    from nstheory.propagation.model import Attention
+
+    for call in (lambda: QueryKey("nope", 4), lambda: QueryKey("identity", -1),
+                 lambda: QueryKey("random", 4), lambda: Attention(rank=0),
+                 lambda: Attention(rank=-1)):
+        with pytest.raises(NSTheoryError):
+            call()
+    assert QueryKey.identity(3).d == 3
