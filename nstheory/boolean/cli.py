@@ -42,13 +42,6 @@ def _ints(text: str, what: str, count: int | None = None) -> list[int]:
 MAX_SAMPLES = 10_000_000
 
 
-def _fraction(text: str, what: str) -> Fraction:
-    try:
-        return Fraction(text.strip())
-    except (ValueError, ZeroDivisionError):
-        raise NSTheoryError(f"{what} must be a number such as 0.5 or 1/2, got {text!r}") from None
-
-
 def build_function(func: str, args: str, eta: str = "1/10", theta=0, seed: int = 0,
                    sampling: bool = False):
     """The zoo function named by the CLI arguments.
@@ -86,7 +79,7 @@ def build_function(func: str, args: str, eta: str = "1/10", theta=0, seed: int =
         head, _, tail = args.partition(":")
         return zoo.noisy_sparse_parity(_ints(head, "noisy-parity N", 1)[0],
                                        _ints(tail, "noisy-parity S") if tail else [1],
-                                       _fraction(eta, "--eta"))
+                                       exact_real(eta, "--eta"))
     if func == "random":
         from nstheory.boolean.function import EXACT_LIMIT
 
@@ -215,7 +208,7 @@ def run(args: argparse.Namespace) -> int:
     ...     main(["boolean", "majority", "3", "--rho", "2"])
     2
     """
-    rho = _fraction(args.rho, "--rho")
+    rho = exact_real(args.rho, "--rho")
     check_rho(rho)
     f = build_function(args.function, args.fargs, args.eta, args.theta, args.seed, args.sampling)
     refs = theory(args.function, args.fargs, rho)

@@ -36,7 +36,7 @@ import sys
 
 from nstheory.errors import NSTheoryError
 from nstheory.progress import progress_enabled
-from nstheory.validate import check_real
+from nstheory.validate import arg_exact_real
 
 #: largest --dps accepted for closed-form activations and for those without a closed form
 DPS_MAX = 5000
@@ -47,15 +47,6 @@ REDUCTION_DPS_CAP = 60
 #: without --reduction, the series activations' reduction runs at the highest precision <= dps
 #: whose nested trapezoidal sums need at most this many activation evaluations
 REDUCTION_COST_MAX = 60_000
-
-
-def _exact_real_arg(text: str) -> str:
-    """argparse type: a finite real number, kept as its text (read exactly downstream)."""
-    try:
-        check_real(text, "value")
-    except NSTheoryError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    return text.strip()
 
 
 def register_cli(subparsers) -> None:
@@ -82,7 +73,7 @@ def register_cli(subparsers) -> None:
     p.add_argument("--q2", default="1", help="variance of V (> 0), default 1")
     p.add_argument("--view", default="raw", choices=("raw", "cov", "corr"))
     p.add_argument("--dps", type=int, default=20, help="decimal digits (default 20)")
-    p.add_argument("--slope", type=_exact_real_arg, default=None,
+    p.add_argument("--slope", type=arg_exact_real(), default=None,
                    help="leaky_relu negative slope (a finite real number, taken exactly: 0.1 is "
                    "1/10, not the binary double nearest it)")
     p.add_argument("--coeffs", default=None,
