@@ -119,6 +119,8 @@ def correlated_gaussian(x, rho: float, generator=None):
     import torch
 
     check_rho(rho)
+    if not isinstance(x, torch.Tensor):
+        raise NSTheoryError(f"x must be a torch tensor, got {type(x).__name__}")
     if rho == 1:
         return x.clone()
     if isinstance(generator, GaussianStream):

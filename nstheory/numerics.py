@@ -25,11 +25,13 @@ from __future__ import annotations
 import contextlib
 import decimal
 import math
+import numbers
 from collections.abc import Iterator
+from fractions import Fraction
 
 import mpmath
 
-from nstheory.errors import NSTheoryError
+from nstheory.errors import NSTheoryError, check_int
 
 #: Decimal digits per bit of binary precision.
 DIGITS_PER_BIT = math.log10(2)
@@ -41,9 +43,8 @@ def bits_for_digits(dps: int, guard: int = 10) -> int:
     >>> bits_for_digits(15)
     60
     """
-    if dps < 1:
-        raise NSTheoryError(f"dps must be >= 1, got {dps}")
-    return math.ceil(dps / DIGITS_PER_BIT) + guard
+    dps = check_int(dps, "dps", lo=1)
+    return math.ceil(dps / DIGITS_PER_BIT) + check_int(guard, "guard", lo=0)
 
 
 @contextlib.contextmanager
@@ -139,6 +140,12 @@ def rational_json(x) -> dict:
     >>> rational_json(Fraction(1, 10 ** 20000))["exact_omitted"]
     'exact rational with about 20001-digit terms (over 10000), not printed'
     """
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        raise NSTheoryError(f"rational_json takes a rational or a float, got {x!r}")
+    if not isinstance(x, numbers.Rational):  # a float: its exact binary value
+        if not math.isfinite(x):
+            raise NSTheoryError(f"rational_json takes a finite number, got {x!r}")
+        x = Fraction(x)
     digits = rational_digits(x)
     if digits > MAX_EXACT_DIGITS:
         return {"exact": None, "exact_omitted": f"exact rational with about {digits}-digit "
@@ -223,8 +230,16 @@ def exact_decimal_str(point, digits: int, rounding=decimal.ROUND_HALF_EVEN) -> s
     >>> exact_decimal_str(0.1, 5, decimal.ROUND_CEILING)
     '0.10001'
     """
+    if isinstance(point, numbers.Rational):  # an int or Fraction: rounded exactly
+        with decimal.localcontext() as c:
+            c.prec, c.rounding = check_int(digits, "digits", lo=1), rounding
+            d = decimal.Decimal(point.numerator) / decimal.Decimal(point.denominator)
+        return "0" if d == 0 else _format_decimal(d)
     if isinstance(point, float):
         d = decimal.Decimal(point)
+    elif not (isinstance(point, mpmath.mpf) or hasattr(point, "mid")):
+        raise NSTheoryError(f"exact_decimal_str takes a float, an mpf, an arb point or a "
+                            f"rational, got {type(point).__name__}")
     else:
         if isinstance(point, mpmath.mpf):
             sign, man, exp, _ = point._mpf_  # mpf.man_exp drops the sign of negatives

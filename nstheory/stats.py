@@ -119,7 +119,16 @@ class Moments:
 
     @classmethod
     def from_dict(cls, d: dict) -> Moments:
-        return cls(int(d["n"]), float(d["mean"]), float(d["m2"]))
+        """The moments :meth:`to_dict` wrote (``n``, ``mean``, ``m2``).
+
+        >>> Moments.from_dict({"n": 2, "mean": 1.0, "m2": 0.5}).stderr
+        0.5
+        """
+        try:
+            return cls(check_int(d["n"], "n", lo=0), float(d["mean"]), float(d["m2"]))
+        except (TypeError, KeyError, ValueError) as err:
+            raise NSTheoryError(f"not a moments record (needs numbers n, mean, m2): {d!r:.200}"
+                                ) from err
 
 
 def normal_cdf(x: float) -> float:

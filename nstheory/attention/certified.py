@@ -392,10 +392,11 @@ def _rotated_rule(n: int, R, g: dict):
 
 
 def s_n_certified_range(n: int, r_ball, digits: int = 15, *, max_seconds=MAX_SECONDS):
-    """A ball containing ``s_n(r)`` for every ``r`` in the arb ball ``r_ball`` (clipped to
-    ``[-1, 1]``): the hull of the enclosures at its two endpoints (``s_n`` is increasing).
-    Endpoints above ``1 - 2^-20`` or below ``-(1 - 2^-7)`` are moved outwards (to those points
-    or to ``+-1``), which keeps the cost bounded; ``max_seconds`` as for :func:`s_n_certified`.
+    """A ball containing ``s_n(r)`` for every ``r`` in the arb ball ``r_ball`` (a number: that
+    point; clipped to ``[-1, 1]``): the hull of the enclosures at its two endpoints (``s_n``
+    is increasing). Endpoints above ``1 - 2^-20`` or below ``-(1 - 2^-7)`` are moved outwards
+    (to those points or to ``+-1``), which keeps the cost bounded; ``max_seconds`` as for
+    :func:`s_n_certified`.
 
     >>> from flint import arb
     >>> b = s_n_certified_range(4, arb("0.25", "0.01"))
@@ -404,6 +405,10 @@ def s_n_certified_range(n: int, r_ball, digits: int = 15, *, max_seconds=MAX_SEC
     """
     from flint import arb
 
+    if not isinstance(r_ball, arb):  # a number: the degenerate ball at it
+        r_ball = _exact_arb(r_ball)[0]
+    if not r_ball.is_finite():
+        raise NSTheoryError(f"r ball must be finite, got {r_ball}")
     lo = max(r_ball.lower(), arb(-1))
     hi = min(r_ball.upper(), arb(1))
     if lo > hi:

@@ -34,6 +34,7 @@ Examples
 from __future__ import annotations
 
 import math
+import numbers
 
 import mpmath
 import numpy as np
@@ -55,13 +56,20 @@ NTK_ACTIVATIONS = ("abs", "erf", "identity", "leaky_relu", "polynomial", "relu")
 
 
 def _check_var(x, name: str):
+    """``x`` (a decimal string or a real number) as the decimal string the three routes parse:
+    a string keeps its digits, a number is written by its shortest round-trip decimal."""
+    text = x.strip() if isinstance(x, str) else None
     try:
-        v = float(x)
-    except (TypeError, ValueError):
+        if isinstance(x, bool) or not (text is not None or isinstance(x, numbers.Real)):
+            raise TypeError
+        if isinstance(x, numbers.Rational) and x.denominator != 1:  # keep it exact: a string
+            raise TypeError
+        v = float(text if text is not None else x)
+    except (TypeError, ValueError, OverflowError):
         raise NSTheoryError(f"{name} must be a number >= 0, got {x!r}") from None
     if not math.isfinite(v) or v < 0:
         raise NSTheoryError(f"{name} must be a finite number >= 0, got {x!r}")
-    return x
+    return text if text is not None else repr(v)
 
 
 class MLPKernel:
@@ -86,7 +94,7 @@ class MLPKernel:
         self.depth = check_int(depth, "depth", lo=0, hi=10_000)
         self.sw2 = _check_var(sw2, "sw2")
         self.sb2 = _check_var(sb2, "sb2")
-        if float(sw2) == 0:
+        if mpmath.mpf(self.sw2) == 0:
             raise NSTheoryError("sw2 must be > 0 (got 0: every kernel would be constant)")
 
     def __repr__(self) -> str:
