@@ -86,6 +86,65 @@ def _clean(o):
     return o
 
 
+@contextlib.contextmanager
+def atomic_output(path):
+    """Yield a temporary path beside ``path`` to write into; on success it replaces ``path``
+    (``os.replace``: the file is complete or as it was, never half-written), on failure it is
+    removed and an OS error names ``path``. The temporary name keeps ``path``'s extension
+    (writers such as matplotlib's ``savefig`` pick their format from it).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> out = Path(tempfile.mkdtemp()) / "fig.txt"
+    >>> with atomic_output(out) as tmp:
+    ...     _ = tmp.write_text("done")
+    >>> out.read_text(), sorted(p.name for p in out.parent.iterdir())
+    ('done', ['fig.txt'])
+    >>> with atomic_output(out) as tmp:  # a failed write leaves the old file intact
+    ...     raise OSError(27, "File too large")
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: cannot write .../fig.txt: File too large
+    >>> out.read_text()
+    'done'
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise NSTheoryError(f"{path} is a directory; give a file name")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
+                                   suffix=f".tmp{path.suffix}")
+        os.close(fd)
+    except OSError as exc:
+        raise NSTheoryError(f"cannot write {path}: {exc.strerror or exc}") from None
+    try:
+        yield Path(tmp)
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; results are for sharing
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise NSTheoryError(f"cannot write {path}: {exc.strerror or exc}") from None
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_text(text: str, path) -> Path:
+    """Write ``text`` to ``path`` atomically (see :func:`atomic_output`); returns the path.
+
+    >>> import tempfile
+    >>> p = save_text("# report", Path(tempfile.mkdtemp()) / "r.md")
+    >>> p.read_text()
+    '# report'
+    """
+    path = Path(path)
+    with atomic_output(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return path
+
+
 def save_json(obj, path) -> Path:
     """Write ``obj`` as JSON atomically (temporary file + rename); returns the path.
 
@@ -98,22 +157,49 @@ def save_json(obj, path) -> Path:
     >>> path.name, load_json(path) == {"rho": 0.5, "n": [1, 2]}
     ('r.json', True)
     """
-    path = Path(path)
     text = dumps(obj)  # before any file exists: an unserialisable object leaves nothing behind
-    if path.is_dir():
-        raise NSTheoryError(f"{path} is a directory; give a file name")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    return save_text(text + "\n", path)
+
+
+@contextlib.contextmanager
+def exclusive_lock(path, what: str = "file"):
+    """Hold an exclusive lock on ``path`` for the block (a hidden ``.NAME.lock`` file beside
+    it; POSIX ``flock``, released when the process ends however it ends). A second process
+    asking for the same lock is refused at once with an error naming ``path``, instead of two
+    runs interleaving or overwriting each other's records.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> study = Path(tempfile.mkdtemp()) / "study.json"
+    >>> with exclusive_lock(study, "study file"):  # doctest: +ELLIPSIS
+    ...     with exclusive_lock(study, "study file"):  # as a second process would
+    ...         pass
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: another process is writing the study file .../study.json; ...
+    """
     try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-            fh.write("\n")
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; results are for sharing
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+        import fcntl
+    except ImportError:  # no flock (Windows): no protection, as before
+        yield
+        return
+    path = Path(path)
+    lock = path.with_name(f".{path.name}.lock")
+    try:
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(lock, "a")  # held across the yield
+    except OSError as exc:
+        raise NSTheoryError(f"cannot lock {path}: {exc.strerror or exc}") from None
+    try:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise NSTheoryError(f"another process is writing the {what} {path}; wait for it "
+                                "to finish or use another path") from None
+        yield
+    finally:
+        fh.close()
 
 
 def load_json(path):
