@@ -99,10 +99,11 @@ def save_figure(fig, path, **savefig_kwargs) -> None:
     """
     from pathlib import Path
 
+    from nstheory.plots import save_png
     from nstheory.store import save_json
 
     path = Path(path)
-    fig.savefig(path, **savefig_kwargs)
+    save_png(fig, path, **savefig_kwargs)
     save_json(figure_data(fig), path.with_suffix(".json"))
 
 

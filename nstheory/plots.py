@@ -101,6 +101,11 @@ def setup_matplotlib():
     >>> plt.get_backend().lower(), plt.rcParams["mathtext.fontset"]
     ('agg', 'cm')
     """
+    import os
+
+    # the backend is forced to Agg below, so MPLBACKEND does not matter; an invalid value
+    # would otherwise make ``import matplotlib`` itself fail
+    os.environ.pop("MPLBACKEND", None)
     import matplotlib
 
     matplotlib.use("Agg")
@@ -108,6 +113,27 @@ def setup_matplotlib():
 
     plt.rcParams.update(STYLE)
     return plt
+
+
+def save_png(fig, path, **savefig_kwargs) -> None:
+    """``fig.savefig(path, **savefig_kwargs)`` atomically: a failed write (a full disk, an
+    interrupt) leaves the previous file intact instead of a truncated image.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> plt = setup_matplotlib()
+    >>> fig, ax = plt.subplots()
+    >>> png = Path(tempfile.mkdtemp()) / "demo.png"
+    >>> save_png(fig, png, dpi=20); plt.close(fig)
+    >>> png.read_bytes()[:4], [p.name for p in png.parent.iterdir()]
+    (b'\\x89PNG', ['demo.png'])
+    """
+    from nstheory.store import atomic_output
+
+    with atomic_output(path) as tmp:
+        fig.savefig(tmp, **savefig_kwargs)
 
 
 #: The one plot style of the toolkit: mathtext in Computer Modern for every formula, a

@@ -34,6 +34,7 @@ from nstheory.claims import (
 )
 from nstheory.errors import NSTheoryError
 from nstheory.progress import progress
+from nstheory.store import save_text
 
 
 def load_claims():
@@ -533,13 +534,11 @@ def run_cli(args) -> int:
                 if r.note:
                     print("      " + r.note.strip().replace("\n", "\n      "))
     if args.json:
-        Path(args.json).write_text(
-            json.dumps({"summary": s, "claims": [o.to_dict() for o in outcomes]}, indent=2,
-                       default=str)
-        )
+        save_text(json.dumps({"summary": s, "claims": [o.to_dict() for o in outcomes]},
+                             indent=2, default=str), args.json)
         print(f"wrote {args.json}", file=sys.stderr)
     if args.markdown:
-        Path(args.markdown).write_text(to_markdown(outcomes))
+        save_text(to_markdown(outcomes), args.markdown)
         print(f"wrote {args.markdown}", file=sys.stderr)
     failed = bool(bad) or (args.strict and s["inconclusive"] > 0)
     return 1 if failed else 0

@@ -11,11 +11,12 @@ import json
 import math
 from pathlib import Path
 
-from nstheory.plots import figure, setup_matplotlib
+from nstheory.plots import figure, save_png, setup_matplotlib
+from nstheory.store import save_text
 
 
 def _save(path: Path, data: dict) -> None:
-    path.with_suffix(".json").write_text(json.dumps(data, indent=1))
+    save_text(json.dumps(data, indent=1), path.with_suffix(".json"))
 
 
 def _mc(*a, **k):
@@ -74,7 +75,7 @@ def stab_vs_rho(path: Path) -> None:
                  fontsize=9)
     ax.legend(loc="upper left", fontsize=7)
     fig.tight_layout()
-    fig.savefig(path)
+    save_png(fig, path)
     plt.close(fig)
     _save(path, data)
 
@@ -124,7 +125,7 @@ def sn_curves(path: Path) -> None:
     ax2.set_title(r"$s_n(r)$ for $n = 2, \dots, 64$ (precise route)", fontsize=9)
     ax2.legend()
     fig.tight_layout()
-    fig.savefig(path)
+    save_png(fig, path)
     plt.close(fig)
     _save(path, data)
 
@@ -272,7 +273,7 @@ def thm52_convergence(path: Path) -> None:
     ax.set_ylim(floor, 2)
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=1)
     fig.tight_layout()
-    fig.savefig(path)
+    save_png(fig, path)
     plt.close(fig)
     _save(path, data)
 
@@ -350,6 +351,6 @@ def many_tokens(path: Path) -> None:
                  f"({sizes} samples per $d$; markers shifted right by 8%)", fontsize=8)
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=1)
     fig.tight_layout()
-    fig.savefig(path)
+    save_png(fig, path)
     plt.close(fig)
     _save(path, data)

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from nstheory.plots import figure, setup_matplotlib
+from nstheory.plots import figure, save_png, setup_matplotlib
+from nstheory.store import save_text
 
 
 def _zoo():
@@ -30,7 +31,7 @@ def _zoo():
 
 
 def _save_data(path: Path, data: dict) -> None:
-    path.with_suffix(".json").write_text(json.dumps(data, indent=1))
+    save_text(json.dumps(data, indent=1), path.with_suffix(".json"))
 
 
 @figure("boolean_stability_zoo",
@@ -70,7 +71,7 @@ def stability_zoo(path: Path) -> None:
                  "\n(error ~ $\\rho/(\\pi\\sqrt{1-\\rho^2})\\,/\\,n$)", fontsize=10)
     ax.legend(loc="lower right", ncol=1)
     fig.tight_layout()
-    fig.savefig(path)
+    save_png(fig, path)
     plt.close(fig)
     data["weights_by_degree_exact"] = data.pop("curves")
     _save_data(path, data)
@@ -118,7 +119,7 @@ def fourier_weights(path: Path) -> None:
     fig.suptitle(r"Fourier weight by degree (exact, FWHT; the weights sum to $\mathbb{E}[f^2]$)",
                  fontsize=10)
     fig.tight_layout()
-    fig.savefig(path)
+    save_png(fig, path)
     plt.close(fig)
     _save_data(path, data)
 
@@ -169,6 +170,6 @@ def influence_profiles(path: Path) -> None:
     fig.suptitle(r"Influence profiles (exact, FWHT; $I[f]$ = total influence = "
                  r"average sensitivity $\mathrm{as}(f)$)", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path)
+    save_png(fig, path)
     plt.close(fig)
     _save_data(path, data)

@@ -10,7 +10,7 @@ import itertools
 
 import numpy as np
 
-from nstheory.plots import figure, setup_matplotlib
+from nstheory.plots import figure, save_png, setup_matplotlib
 from nstheory.store import save_json
 
 ACTS = ("relu", "leaky_relu", "abs", "sign", "erf", "gelu", "tanh", "silu", "softplus",
@@ -61,7 +61,7 @@ def maps(path):
     fig.suptitle("Gaussian noise-stability maps of activations, three views "
                  "(float64 evaluators; verified against mpmath/arb routes)")
     fig.tight_layout()
-    fig.savefig(path)
+    save_png(fig, path)
     plt.close(fig)
     save_json(data, path.with_suffix(".json"))
 
@@ -122,7 +122,7 @@ def cobweb(path):
     ax2.set_ylabel(r"$\kappa(\rho)$ (raw view)")
     ax2.legend()
     fig.tight_layout()
-    fig.savefig(path)
+    save_png(fig, path)
     plt.close(fig)
     save_json(data, path.with_suffix(".json"))
 
@@ -169,6 +169,6 @@ def cmap_depth(path):
                   "(float64, stable gap form)")
     ax2.legend()
     fig.tight_layout()
-    fig.savefig(path)
+    save_png(fig, path)
     plt.close(fig)
     save_json(data, path.with_suffix(".json"))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nstheory.plots import figure, setup_matplotlib
+from nstheory.plots import figure, save_png, setup_matplotlib
 
 DATA = Path(__file__).resolve().parents[2] / "proofs_check" / "data"
 
@@ -77,7 +77,7 @@ def influence_by_position(path):
                  "line: mean over inputs; band: 95% CI (a lower limit at or below 0 is drawn at "
                  "mean/10 on the log axis)", fontsize=9)
     fig.tight_layout()
-    fig.savefig(path)
+    save_png(fig, path)
     plt.close(fig)
     _save_data(path, res, {spec: {m: fr[m].get("per_position", fr[m])
                                   for m in ("token", "geometric")}
@@ -121,7 +121,7 @@ def junta_curve(path):
                  f"(mean influence over {res['config']['inputs']} inputs)", fontsize=9)
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
     fig.tight_layout()
-    fig.savefig(path)
+    save_png(fig, path)
     plt.close(fig)
     _save_data(path, res, {spec: {m: fr[m]["junta"] for m in ("token", "geometric")}
                            for spec, fr in res["functionals"].items()},
@@ -166,7 +166,7 @@ def layers_vs_theory(path):
                  "measured vs the mean-field propagation (prediction starts at the measured "
                  "layer 0)", fontsize=9)
     fig.tight_layout(rect=(0, 0.14, 1, 1))
-    fig.savefig(path)
+    save_png(fig, path)
     plt.close(fig)
     from nstheory.store import save_json
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nstheory.plots import figure
+from nstheory.plots import figure, save_png
 
 
 @figure("montecarlo_relu_vrf",
@@ -69,7 +69,7 @@ def relu_vrf(path: Path) -> None:
     a2.set_title(r"Variance reduction (same draws; $n = 10^5$ per point, seed 2026)")
     a2.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    save_png(fig, path, dpi=120)
     plt.close(fig)
     save_json({"rows": rows, "seed": 2026}, path.with_suffix(".json"))
 

@@ -20,7 +20,7 @@ same).
 
 from __future__ import annotations
 
-from nstheory.plots import figure
+from nstheory.plots import figure, save_png
 
 RHO = 0.9
 DEPTH = 16
@@ -197,7 +197,7 @@ def envelopes(path):
     fig.suptitle("Noise stability through depth: MC (random weights, width 256) vs certified "
                  "mean-field intervals (arb, 53 bits)", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path)
+    save_png(fig, path)
     plt.close(fig)
     save_json({"rho": RHO, "depth": DEPTH, "width": WIDTH, "view": "raw", "data": data},
               path.with_suffix(".json"))

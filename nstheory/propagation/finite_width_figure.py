@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from nstheory.errors import NSTheoryError
-from nstheory.plots import figure
+from nstheory.plots import figure, save_png
 
 #: Lower edge of the residual panel's log axis: an interval reaching 0 is drawn down to it.
 RESIDUAL_FLOOR = 1e-6
@@ -95,7 +95,7 @@ def finite_width_figure(path):
     fig.suptitle("Finite-width noise stability: mean field + four-point-vertex 1/width "
                  "correction vs Monte Carlo", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path)
+    save_png(fig, path)
     plt.close(fig)
     out.update(view="normalised", rho=0.9, per_net=20, layers=layers.tolist(),
                residual_fit={"exponent": fit.exponent, "ci95": [fit.lo, fit.hi],
@@ -269,7 +269,7 @@ def finite_width_smooth_figure(path):
     fig.suptitle("Finite-width noise stability of smooth activations: the 1/width term and "
                  "where it stops sufficing (projected-sampler Monte Carlo)", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path)
+    save_png(fig, path)
     plt.close(fig)
     save_json(out, Path(path).with_suffix(".json"))
 
@@ -383,7 +383,7 @@ def finite_width_leakage_figure(path):
     fig.suptitle(r"Beyond the 1/width rule: 4 tokens, $\rho = 0.9$, 20 input pairs per network,"
                  " normalised view", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path)
+    save_png(fig, path)
     plt.close(fig)
     save_json(out, Path(path).with_suffix(".json"))
 
@@ -495,6 +495,6 @@ def finite_width_random_corrected_figure(path):
     fig.suptitle(r"The pattern-resolved mean field's 1/width correction: 4 tokens, "
                  r"$\rho = 0.9$, one input pair per network, normalised view", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path)
+    save_png(fig, path)
     plt.close(fig)
     save_json(out, Path(path).with_suffix(".json"))

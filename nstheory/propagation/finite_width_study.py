@@ -472,7 +472,8 @@ def main(argv=None, command: str | None = None) -> int:
     (0, True)
     """
     from nstheory.errors import NSTheoryError, check_choice
-    from nstheory.store import provenance_block
+    from nstheory.store import exclusive_lock
+
 
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0].startswith("-"):
@@ -480,15 +481,24 @@ def main(argv=None, command: str | None = None) -> int:
                             "[--quick] [--set mlp|blocks|random|one-pair|smooth|pairs|leakage|"
                             "leakage-b|random-b|random-c|...|random-h] "
                             "[--predict SAMPLES]")
-    out = Path(argv[0])
-    quick = "--quick" in argv
+    from nstheory.validate import check_output_file
+
+    out = check_output_file(argv[0], "OUT")
     name = "mlp"
     if "--set" in argv:
         i = argv.index("--set")
         name = check_choice(argv[i + 1] if i + 1 < len(argv) else "", tuple(SETS), "--set")
+    with exclusive_lock(out, "study file"):  # read, measure and rewrite as one writer
+        return _run_set(out, name, argv, command)
+
+
+def _run_set(out: Path, name: str, argv: list, command: str | None) -> int:
+    """The body of :func:`main` for one validated, locked study file."""
+    from nstheory.errors import NSTheoryError
+    from nstheory.store import provenance_block, save_text
+
+    quick = "--quick" in argv
     runs = SETS[name]
-    if not out.parent.is_dir():
-        raise NSTheoryError(f"OUT: directory {out.parent} does not exist")
     try:
         data = json.loads(out.read_text()) if out.exists() else {"runs": {}}
         if not isinstance(data.get("runs"), dict):
@@ -529,7 +539,7 @@ def main(argv=None, command: str | None = None) -> int:
             prov = None
         r = measure(run, n_nets=max(2, run["n_nets"] // 50) if quick else None)
         data["runs"][run["key"]] = r
-        out.write_text(json.dumps(data, indent=1))
+        save_text(json.dumps(data, indent=1), out)
         print(run["key"], f"{r['seconds']:.1f} s", flush=True)
     if predict_samples is not None:
         preds = data.setdefault("predictions", {})
@@ -542,7 +552,7 @@ def main(argv=None, command: str | None = None) -> int:
                     PREDICTION_PRODUCERS, command=command), list(preds))
         for run in todo:
             preds[run["key"]] = predict(run, predict_samples)
-            out.write_text(json.dumps(data, indent=1))
+            save_text(json.dumps(data, indent=1), out)
             print(run["key"], "prediction", "refused" if "refused" in preds[run["key"]] else
                   f"{preds[run['key']]['seconds']:.1f} s", flush=True)
     return 0

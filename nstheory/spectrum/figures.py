@@ -8,11 +8,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from nstheory.plots import figure, setup_matplotlib
+from nstheory.plots import figure, save_png, setup_matplotlib
+from nstheory.store import save_text
 
 
 def _save(path: Path, data: dict) -> None:
-    path.with_suffix(".json").write_text(json.dumps(data, indent=1) + "\n")
+    save_text(json.dumps(data, indent=1) + "\n", path.with_suffix(".json"))
 
 
 def _transformer_kernels(t):
@@ -80,7 +81,7 @@ def mu_by_degree(path: Path) -> None:
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=8)
     fig.tight_layout(rect=(0, 0.13, 1, 1))
-    fig.savefig(path)
+    save_png(fig, path)
     plt.close(fig)
     _save(path, data)
 
@@ -137,7 +138,7 @@ def learning_curves(path: Path) -> None:
     ax.set_title(f"learning by degree: kernel regime vs training\n{data['setting']}", fontsize=8)
     ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path)
+    save_png(fig, path)
     plt.close(fig)
     _save(path, data)
 
@@ -227,6 +228,6 @@ def empirical_convergence(path: Path) -> None:
                  "infinite-width kernel: certified (MLP) and exact (transformer)", fontsize=9)
     axes[1].legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path)
+    save_png(fig, path)
     plt.close(fig)
     _save(path, data)
