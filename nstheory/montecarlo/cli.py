@@ -14,8 +14,10 @@ Examples (shell)::
 
 from __future__ import annotations
 
+import contextlib
 import math
 import sys
+from pathlib import Path
 
 from nstheory.errors import NSTheoryError
 from nstheory.validate import (
@@ -44,14 +46,18 @@ STAB_BATCH = 4096
 MAX_BATCH_VALUES = 1 << 26
 
 
-def _common(p) -> None:
+def _common(p, seed: bool = True, dtype: bool = True) -> None:
+    """The options the sub-commands share (``--seed`` and ``--dtype`` only where they are
+    used: an option that is accepted must change something)."""
     p.add_argument("--device", type=arg_nonempty("device"), default="auto",
                    help="auto | cpu | cuda[:N]")
-    p.add_argument("--dtype", choices=("float32", "float64"), default="float32",
-                   help="dtype of the Gaussian draws (default float32; sums, control-variate "
-                   "fits and variances are always accumulated in float64)")
-    p.add_argument("--seed", type=arg_seed(), default=0,
-                   help="root seed, 0 to 2^32-1 (recorded in the result)")
+    if dtype:
+        p.add_argument("--dtype", choices=("float32", "float64"), default="float32",
+                       help="dtype of the Gaussian draws (default float32; sums, control-"
+                       "variate fits and variances are always accumulated in float64)")
+    if seed:
+        p.add_argument("--seed", type=arg_seed(), default=0,
+                       help="root seed, 0 to 2^32-1 (recorded in the result)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--out", type=arg_output_file("json"), default=None,
                    help="also save the result as JSON to this path (its directory must exist; "
@@ -111,7 +117,7 @@ def register_cli(sub) -> None:
                     help="override the per-task epochs, 1 to 10000")
     cp.add_argument("--log", type=arg_output_file("jsonl"), default=None,
                     help="JSONL log to resume from (created if absent; must hold JSON lines)")
-    _common(cp)
+    _common(cp, seed=False, dtype=False)  # each run is seeded by --seeds; training dtypes fixed
     cp.set_defaults(func=run_compare)
     md = ses.add_parser("model", help="sensitivity of a saved model on a built-in task's data")
     md.add_argument("--model-file", type=arg_input_file("file"), required=True)
@@ -123,7 +129,7 @@ def register_cli(sub) -> None:
     md.add_argument("--reps", type=arg_int(1, 1000), default=2, help="1 to 1000 (default 2)")
     md.add_argument("--max-points", type=arg_int(2, 1_000_000), default=2000,
                     help="training points measured, 2 to 1e6 (default 2000)")
-    _common(md)
+    _common(md, dtype=False)  # the model's own dtype
     md.set_defaults(func=run_model)
     se.set_defaults(func=lambda a: (se.print_help(), 0)[1])
 
@@ -337,6 +343,7 @@ def run_compare(args) -> int:
     from nstheory.executor import get_executor
     from nstheory.montecarlo.comparison import DEFAULTS, run_study
     from nstheory.montecarlo.models import ARCHS
+    from nstheory.store import exclusive_lock
 
     tasks, archs = _csv(args.tasks, "--tasks"), _csv(args.archs, "--archs")
     for t in tasks:
@@ -346,10 +353,16 @@ def run_compare(args) -> int:
         if a not in ARCHS:
             raise NSTheoryError(f"unknown arch {a!r}; choose from {', '.join(ARCHS)}")
     seeds = args.seeds
+    if args.log and args.out and Path(args.log).resolve() == Path(args.out).resolve():
+        raise NSTheoryError("--log and --out name the same file (the result would replace the "
+                            "resume log); give two names")
     if args.device not in ("auto", "cpu"):
         print("note: the comparison trains on CPU (small models)", file=sys.stderr)
     over = {"epochs": args.epochs} if args.epochs is not None else None
-    res = run_study(tasks, archs, seeds, get_executor(args.executor, args.workers), over, args.log)
+    executor = get_executor(args.executor, args.workers)
+    # one writer per log: two runs interleaved records of different configurations
+    with exclusive_lock(args.log, "comparison log") if args.log else contextlib.nullcontext():
+        res = run_study(tasks, archs, seeds, executor, over, args.log)
     if args.out:
         from nstheory.montecarlo.comparison import THREADS, producers, study_config
         from nstheory.store import cli_command, provenance_block, thread_info

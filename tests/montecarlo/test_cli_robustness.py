@@ -198,3 +198,39 @@ def test_relu_mlp_reports_the_device_and_dtype_it_ran_on(capsys):
                  "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["dtype"] == "float64" and out["device"].startswith("cpu")
+
+
+def test_compare_log_and_out_must_differ(tmp_path, capsys):
+    """A one-line log is also valid JSON, so --out could name the log: the result replaced
+    the resume log."""
+    log = tmp_path / "one.jsonl"
+    log.write_text('{"key": "boolean/mlp/0"}\n')
+    assert main(["sensitivity", "compare", "--tasks", "boolean", "--archs", "mlp", "--seeds",
+                 "0", "--epochs", "1", "--log", str(log), "--out", str(log)]) == 2
+    assert "--log and --out name the same file" in capsys.readouterr().err
+    assert log.read_text() == '{"key": "boolean/mlp/0"}\n'
+
+
+def test_compare_log_has_one_writer(tmp_path, capsys):
+    """Two comparisons on one --log interleaved records of different configurations and
+    neither could be resumed afterwards."""
+    from nstheory.store import exclusive_lock
+
+    log = tmp_path / "c.jsonl"
+    with exclusive_lock(log, "comparison log"):  # as another process would
+        assert main(["sensitivity", "compare", "--tasks", "boolean", "--archs", "mlp",
+                     "--seeds", "0", "--epochs", "1", "--log", str(log)]) == 2
+    assert "another process is writing the comparison log" in capsys.readouterr().err
+    assert not log.exists()
+
+
+@pytest.mark.parametrize("args", [["compare", "--dtype", "float64"],
+                                  ["model", "--model-file", "M", "--dtype", "float64"]])
+def test_options_that_change_nothing_are_not_accepted(args, capsys, tmp_path):
+    """compare ignored --seed and --dtype (results bit-identical, the seed not recorded) while
+    --help said they applied; sensitivity model ignored --dtype. (``compare --seed 5`` is now
+    argparse's abbreviation of ``--seeds 5``: it trains seed 5.)"""
+    (tmp_path / "M").write_bytes(b"x")
+    args = [str(tmp_path / "M") if a == "M" else a for a in args]
+    assert main(["sensitivity", *args]) == 2
+    assert "unrecognized arguments: --dtype" in capsys.readouterr().err
