@@ -1,6 +1,7 @@
 """Progress bars for long runs (tqdm on stderr).
 
-Disabled when ``NSTHEORY_PROGRESS=0`` is set or when the caller passes ``enabled=False``.
+Shown when stderr is a terminal; ``NSTHEORY_PROGRESS=1`` shows them anywhere (a log file, a
+pipe), ``NSTHEORY_PROGRESS=0`` nowhere; a caller's ``enabled`` overrides both.
 
 >>> list(progress(range(3), desc="demo", enabled=False))
 [0, 1, 2]
@@ -13,8 +14,9 @@ import sys
 
 
 def progress_enabled(enabled: bool | None = None) -> bool:
-    """Whether progress bars are shown: ``enabled`` if given, else unless
-    ``NSTHEORY_PROGRESS=0`` is set in the environment.
+    """Whether progress bars are shown: ``enabled`` if given, else as ``NSTHEORY_PROGRESS``
+    says (``0`` no, ``1`` yes), else when stderr is a terminal (bar redraws would otherwise
+    fill a log file or pipe).
 
     Parameters
     ----------
@@ -36,7 +38,13 @@ def progress_enabled(enabled: bool | None = None) -> bool:
     """
     if enabled is not None:
         return enabled
-    return os.environ.get("NSTHEORY_PROGRESS", "1") != "0"
+    setting = os.environ.get("NSTHEORY_PROGRESS", "").strip()
+    if setting in ("0", "1"):
+        return setting == "1"
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):  # replaced or closed stderr
+        return False
 
 
 def progress(iterable=None, total: int | None = None, desc: str = "", enabled: bool | None = None,

@@ -58,3 +58,21 @@ def test_an_interrupt_while_loading_is_one_line(monkeypatch, capsys):
     monkeypatch.setattr(cli, "build_parser", interrupted)
     assert main(["boolean", "majority", "3"]) == 130
     assert capsys.readouterr().err == "interrupted\n"
+
+
+def test_progress_bars_only_on_a_terminal(monkeypatch):
+    """Bars (carriage returns and block characters) filled log files and pipes."""
+    import io
+
+    from nstheory.progress import progress_enabled
+
+    monkeypatch.delenv("NSTHEORY_PROGRESS", raising=False)
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    assert progress_enabled() is False
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert progress_enabled() is True
+    monkeypatch.setenv("NSTHEORY_PROGRESS", "0")
+    assert progress_enabled() is False
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    monkeypatch.setenv("NSTHEORY_PROGRESS", "1")
+    assert progress_enabled() is True
