@@ -13,6 +13,7 @@ its item (not by the worker).
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterable
 from typing import Protocol
@@ -68,7 +69,10 @@ class ProcessExecutor:
     """Run tasks in a pool of worker processes (``fn`` and items must be picklable).
 
     Workers are started with the ``spawn`` method, so ``fn`` must be importable (a module-level
-    function, not a lambda).
+    function, not a lambda). Ctrl-C, or SIGTERM sent to this process, stops the whole pool at
+    once: the queued tasks are cancelled, the workers terminated, and ``KeyboardInterrupt``
+    propagates (resumable work, such as a training run, continues from its checkpoint when
+    started again).
 
     Parameters
     ----------
@@ -90,17 +94,90 @@ class ProcessExecutor:
         self.workers = workers or max(1, (os.cpu_count() or 1))
 
     def map(self, fn: Callable, items: Iterable, desc: str = "") -> list:
+        """``[fn(x) for x in items]`` computed in the pool, in the order of ``items``.
+
+        A task's exception cancels the tasks not started yet, waits for the running ones and
+        is re-raised. An interrupt (Ctrl-C, or SIGTERM, which raises ``KeyboardInterrupt``
+        here while the pool runs) cancels the queue, terminates the workers and is re-raised:
+        nothing keeps running after the call returns.
+        """
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor
 
         items = list(items)
         ctx = mp.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx) as pool:
-            futures = [pool.submit(fn, x) for x in items]
-            out = []
-            for f in progress(futures, total=len(futures), desc=desc or "tasks"):
-                out.append(f.result())
+        pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
+        with sigterm_as_interrupt():
+            try:
+                try:
+                    futures = [pool.submit(fn, x) for x in items]
+                    out = [f.result() for f in progress(futures, total=len(futures),
+                                                        desc=desc or "tasks")]
+                except Exception:
+                    pool.shutdown(wait=True, cancel_futures=True)  # running tasks finish
+                    raise
+                pool.shutdown(wait=True)
+            except BaseException:  # an interrupt (also while waiting above): stop them now
+                _terminate_pool(pool)  # nothing left to stop after a completed shutdown
+                raise
         return out
+
+
+def _terminate_pool(pool, grace: float = 5.0) -> None:
+    """Cancel ``pool``'s queued tasks and terminate its worker processes (SIGTERM, then
+    SIGKILL for one still alive after ``grace`` seconds); returns once they are gone."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    manager = getattr(pool, "_executor_manager_thread", None)
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        if p.is_alive():
+            p.terminate()
+    for p in procs:
+        p.join(grace)
+        if p.is_alive():
+            p.kill()
+            p.join(grace)
+    if manager is not None:  # it sees the dead workers and ends
+        manager.join(grace)
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt():
+    """Within the block, SIGTERM raises ``KeyboardInterrupt`` in the main thread, so a
+    terminated parent cleans up (e.g. stops its worker processes) as on Ctrl-C instead of
+    dying at once and leaving them orphaned. The previous handler is restored afterwards.
+
+    Nothing changes outside the main thread or when SIGTERM already has a handler other
+    than the default (an ignored SIGTERM stays ignored).
+
+    Examples
+    --------
+    >>> import signal
+    >>> before = signal.getsignal(signal.SIGTERM)
+    >>> with sigterm_as_interrupt():
+    ...     inside = signal.getsignal(signal.SIGTERM)
+    >>> inside is not signal.SIG_DFL or before is not signal.SIG_DFL
+    True
+    >>> signal.getsignal(signal.SIGTERM) is before
+    True
+    """
+    import signal
+    import threading
+
+    sig = getattr(signal, "SIGTERM", None)
+    if (sig is None or threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(sig) is not signal.SIG_DFL):
+        yield
+        return
+
+    def _raise(signum, frame):
+        raise KeyboardInterrupt(f"terminated (signal {signum})")
+
+    signal.signal(sig, _raise)
+    try:
+        yield
+    finally:
+        signal.signal(sig, signal.SIG_DFL)
 
 
 def get_executor(name: str = "serial", workers: int | None = None, **options) -> Executor:

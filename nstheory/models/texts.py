@@ -14,13 +14,25 @@ non-special ids, which is stated in the returned description.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from nstheory.errors import NSTheoryError, check_int
 
+#: The most bytes of a ``--text`` file that are read (4 MiB, about a million tokens): the whole
+#: corpus is tokenised in one call, and a file of hundreds of MB would need many GB inside the
+#: tokenizer (it aborted the process). Only a longer file's first 4 MiB are read, cut back to
+#: the last whole line or word; the description and a note on stderr say so.
+MAX_TEXT_BYTES = 4 * 2**20
+
 
 def corpus_text(source: str | None = None) -> tuple[str, str]:
     """``(text, description)`` of the corpus: ``None``/``"fortunes"`` or a text-file path.
+
+    A text file is read as UTF-8 (undecodable bytes replaced, newlines normalised to ``\\n``).
+    At most :data:`MAX_TEXT_BYTES` (4 MiB) of it are read: of a longer file only the first
+    4 MiB, up to the last whole line or word, which the description states (and a note on
+    stderr).
 
     Raises
     ------
@@ -47,10 +59,25 @@ def corpus_text(source: str | None = None) -> tuple[str, str]:
     p = Path(source).expanduser()
     if not p.is_file():
         raise NSTheoryError(f"--text {source!r} is not a readable text file")
-    text = p.read_text(encoding="utf-8", errors="replace")
+    limit = MAX_TEXT_BYTES
+    with open(p, "rb") as fh:
+        data = fh.read(limit + 1)
+    desc = f"text file {p}"
+    if len(data) > limit:
+        size = p.stat().st_size
+        size = f"{size} bytes" if size > limit else f"more than {limit} bytes"
+        data = data[:limit]
+        end = max(data.rfind(b"\n"), data.rfind(b" "))  # no word or character cut in two
+        if end > 0:
+            data = data[:end]
+        desc += f" (its first {len(data)} of {size}: at most {limit} are read)"
+        print(f"note: --text {source} has {size}; only its first {len(data)} are read "
+              f"(the limit is {limit} bytes)", file=sys.stderr)
+    # as Path.read_text(errors="replace") reads it: universal newlines
+    text = data.decode("utf-8", errors="replace").replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
         raise NSTheoryError(f"--text {source!r} is empty")
-    return text, f"text file {p}"
+    return text, desc
 
 
 def _tokenise_corpus(tok, text: str) -> list[int]:
@@ -83,7 +110,15 @@ def text_windows(lm, n: int = 256, count: int = 8, seed: int = 0, source: str | 
     seed : int, optional
         Seed of the offsets.
     source : str, optional
-        ``None``/``"fortunes"`` or a text-file path (see :func:`corpus_text`).
+        ``None``/``"fortunes"`` or a text-file path (see :func:`corpus_text`: only the first
+        :data:`MAX_TEXT_BYTES`, 4 MiB, of a file are read and tokenised).
+
+    Raises
+    ------
+    NSTheoryError
+        If the corpus is too short: windows of ``k`` text tokens (``n``, or ``n - 2`` for an
+        encoder's ``[CLS]``/``[SEP]``) need at least ``k + 1`` corpus tokens; or ``n``
+        exceeds the model's positions.
 
     Examples
     --------
@@ -114,7 +149,8 @@ def text_windows(lm, n: int = 256, count: int = 8, seed: int = 0, source: str | 
                 and tok.sep_token_id is not None)
     k = n - 2 if specials else n
     if len(body) < k + 1:
-        raise NSTheoryError(f"the corpus has {len(body)} tokens, fewer than one window of {k}")
+        raise NSTheoryError(f"the corpus has {len(body)} tokens; windows of {k} text tokens "
+                            f"need at least {k + 1} (use a longer --text or a smaller --n)")
     body = torch.tensor(body, dtype=torch.long)
     starts = torch.randint(len(body) - k, (count,), generator=g)
     rows = [body[s:s + k] for s in starts.tolist()]

@@ -3,11 +3,14 @@
 Layout of a run directory::
 
     config.json      every hyperparameter and the seed (a resumed run must match it; only a
-                     larger step budget is accepted, and the run continues to it)
+                     larger step budget is accepted, and the run continues to it); written
+                     once the data are built, so a run whose data fail leaves none behind
     log.jsonl        one record per evaluated step (keyed by "step"; deterministic values)
     timing.jsonl     wall-clock per evaluated step (kept apart: it differs between runs)
     checkpoint.pt    model, optimiser, noise-generator state and step (written atomically)
     summary.json     written at the end: steps to thresholds, wall-clock, stop reason
+    .log.jsonl.lock  held (``flock``) while a process trains the run: a second process
+                     training into the same directory is refused at once
 
 A record at step ``s`` describes the model after ``s`` optimiser updates. The log is appended
 *before* the checkpoint of the same step is written, so a kill at any point resumes from the
@@ -24,7 +27,7 @@ drops the already-logged ones: nothing lost, nothing duplicated.
 
 from __future__ import annotations
 
-import os
+import json
 import time
 from pathlib import Path
 
@@ -32,7 +35,7 @@ import torch
 import torch.nn.functional as F
 
 from nstheory.errors import NSTheoryError
-from nstheory.store import JsonlLog, load_json, save_json
+from nstheory.store import JsonlLog, atomic_output, dumps, exclusive_lock, load_json, save_json
 from nstheory.training.config import TrainConfig
 
 
@@ -194,9 +197,15 @@ def evaluate(model, data, cfg: TrainConfig, cap: int | None = None) -> dict:
 
 
 def _save_checkpoint(path: Path, state: dict) -> None:
-    tmp = path.with_suffix(".pt.tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    """Write ``state`` to ``path`` atomically (a uniquely named temporary beside it, then
+    ``os.replace``): a kill or a full disk leaves the previous checkpoint intact, and a failed
+    write is an error naming ``path``."""
+    with atomic_output(path) as tmp:
+        try:
+            torch.save(state, tmp)
+        except RuntimeError as exc:  # torch's own writer: no errno (e.g. the disk is full)
+            why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise OSError(f"torch.save failed (is the disk full?): {why}") from None
 
 
 def _extend_budget(old: dict, new: dict, out: Path) -> None:
@@ -234,31 +243,42 @@ def train(cfg: TrainConfig, out, fail_after: int | None = None, progress_bar: bo
     >>> s["final_step"], s["stop_reason"], s["budget_steps"], s["task_info"]["n_train"]
     (2, 'steps', 2, 60)
     """
-    from nstheory.device import resolve_device
-    from nstheory.progress import progress
-    from nstheory.training.metrics import trajectory_metrics
-
     cfg = cfg.validate()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     if threads:
         torch.set_num_threads(threads)
+    # one process per run directory: a second one is refused at once, naming the run
+    with exclusive_lock(out / "log.jsonl", "training run"):
+        return _train_locked(cfg, out, fail_after, progress_bar)
+
+
+def _train_locked(cfg: TrainConfig, out: Path, fail_after: int | None,
+                  progress_bar: bool) -> dict:
+    """:func:`train`'s body, run while holding the run directory's lock."""
+    from nstheory.device import resolve_device
+    from nstheory.progress import progress
+    from nstheory.training.metrics import trajectory_metrics
+
     cfg_path = out / "config.json"
     summary_path = out / "summary.json"
-    if cfg_path.exists():
+    # a config without a log or a checkpoint is a run that never started (older versions
+    # saved the config before building the data): it is replaced, not compared
+    started = (out / "log.jsonl").exists() or (out / "checkpoint.pt").exists()
+    new_run = not cfg_path.exists() or not started
+    if not new_run:
         old = load_json(cfg_path)
-        new = load_json(save_json(cfg.to_dict(), out / ".config.check.json"))
-        (out / ".config.check.json").unlink()
+        new = json.loads(dumps(cfg.to_dict()))  # as stored: a JSON round trip
         if old != new:
             _extend_budget(old, new, out)
-    else:
-        save_json(cfg.to_dict(), cfg_path)
-    if summary_path.exists():
-        return load_json(summary_path)
+        if summary_path.exists():
+            return load_json(summary_path)
 
     device = resolve_device(cfg.device)
     data = build_data(cfg).to(device)
     model = build_model(cfg, data).to(device)
+    if new_run:  # only once the data are built: a run that cannot start leaves no config
+        save_json(cfg.to_dict(), cfg_path)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay,
                             betas=(cfg.beta1, cfg.beta2))
     gen = torch.Generator(device=device).manual_seed(cfg.seed)
