@@ -101,7 +101,7 @@ def run(args) -> int:
     ... # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    nstheory.errors.NSTheoryError: OUT: ... is not a finite-width study file (...)
+    nstheory.errors.NSTheoryError: OUT: ... exists and is not a JSON file; refusing to read ...
     """
     from nstheory.propagation.finite_width_study import main
     from nstheory.store import cli_command
