@@ -178,15 +178,23 @@ def hermite_coefficients(phi, K: int, q=1, dps: int = 30, kinks=(), width: float
     return c
 
 
-def gaussian_expectation(fn, dps: int = 30, kinks=()):
+def gaussian_expectation(fn, dps: int = 30, kinks=(), width: float = 1.0):
     """``E fn(X)``, ``X ~ N(0, 1)``, by the same composite rule (precise, not certified).
+
+    ``width`` caps the panels' width: it must resolve ``fn``'s scale (``2 / sqrt(q)`` for
+    ``phi(sqrt(q) X)``, as :func:`hermite_coefficients` takes it); a large ``q`` then needs many
+    panels and is refused beyond :data:`MAX_PANELS`, never integrated on too coarse a rule.
 
     >>> print(mpmath.nstr(gaussian_expectation(lambda x: x**4), 15))
     3.0
+    >>> q = 10**4  # E tanh(sqrt(q) X)^2, a kink of width 1/sqrt(q) at 0
+    >>> print(mpmath.nstr(gaussian_expectation(lambda x: mpmath.tanh(100 * x) ** 2, 30,
+    ...                                        width=2 / 100), 20))
+    0.9920214824805130433
     """
     with mpmath.workdps(dps + 10):
         L = truncation_radius(dps) + 2
-        xs, ws = panel_nodes(_breaks(kinks, L), dps)
+        xs, ws = panel_nodes(_breaks(kinks, L), dps, width)
         norm = 1 / mpmath.sqrt(2 * mpmath.pi)
         terms = (fn(x) * w * mpmath.exp(-x * x / 2) for x, w in zip(xs, ws, strict=True))
         return mpmath.fsum(terms) * norm

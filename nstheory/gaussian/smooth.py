@@ -93,7 +93,8 @@ class SmoothActivation(Activation):
         dps = mpmath.mp.dps - 10
         if abs(rho) == 1:
             a, b = mpmath.sqrt(q1), mpmath.sqrt(q2) * rho
-            return gaussian_expectation(lambda x: self.phi_mp(a * x) * self.phi_mp(b * x), dps)
+            return gaussian_expectation(lambda x: self.phi_mp(a * x) * self.phi_mp(b * x), dps,
+                                        width=panel_width(q1, q2))
         val, tail = self.series_mp(rho, q1, q2, dps)
         if tail <= mpmath.mpf(10) ** (-dps - 2) * max(abs(val), mpmath.mpf(10) ** -dps):
             return val
@@ -122,7 +123,8 @@ class SmoothActivation(Activation):
         if self.parity == "odd":
             return mpmath.mpf(0)
         dps = mpmath.mp.dps - 10
-        return gaussian_expectation(lambda x: self.phi_mp(mpmath.sqrt(q) * x), dps)
+        return gaussian_expectation(lambda x: self.phi_mp(mpmath.sqrt(q) * x), dps,
+                                    width=panel_width(q))
 
     def _m2_mp(self, q):
         dps = mpmath.mp.dps - 10
@@ -229,7 +231,17 @@ def _m2_mp_cached(name: str, q: str, dps: int):
     act = get_smooth(name)
     with mpmath.workdps(dps + 10):
         a = mpmath.sqrt(mpmath.mpf(q))
-        return gaussian_expectation(lambda x: act.phi_mp(a * x) ** 2, dps)
+        return gaussian_expectation(lambda x: act.phi_mp(a * x) ** 2, dps, width=panel_width(q))
+
+
+def panel_width(*qs) -> float:
+    """Panel width of the composite rules for ``phi(sqrt(q) X)`` at the largest of ``qs``:
+    ``2 / sqrt(q)`` (the scale of ``phi``'s features in ``X``), at most 1.
+
+    >>> panel_width(1), panel_width("1e4", 4)
+    (1.0, 0.02)
+    """
+    return min(1.0, 2.0 / math.sqrt(max(float(q) for q in qs)))
 
 
 def series_degree(rmax: float, prec: int) -> int:
@@ -267,14 +279,19 @@ def _trapezoid_coefficients(act, q, prec: int, K: int):
 
 
 def float_hermite_coefficients(phi_np, q: float, K: int, L: float | None = None, panels: int = 200):
-    """Float64 Hermite coefficients ``c_0..c_K`` at variance ``q`` by composite Gauss-Legendre,
-    with the stable Hermite-function recurrence ``psi_k = h_k e^{-x^2/4}`` (``|psi_k| <= 1.09``).
+    """Float64 Hermite coefficients ``c_0..c_K`` at variance ``q`` by composite Gauss-Legendre
+    (at least ``panels`` panels, and enough to resolve ``phi``'s scale ``1/sqrt(q)``), with the
+    stable Hermite-function recurrence ``psi_k = h_k e^{-x^2/4}`` (``|psi_k| <= 1.09``).
 
     >>> c = float_hermite_coefficients(np.tanh, 1.0, 5)
     >>> round(float(c[1]), 12)
     0.605705509602
     """
     L = L if L is not None else 2 * math.sqrt(K) + 12
+    panels = max(panels, math.ceil(2 * L * math.sqrt(q)))  # resolve phi's scale 1/sqrt(q)
+    if panels > 1e6:
+        raise NSTheoryError(f"float Hermite coefficients at q = {q} would need {panels:.2g} "
+                            "panels; use the precise or certified route")
     t, w = np.polynomial.legendre.leggauss(16)
     edges = np.linspace(-L, L, panels + 1)
     half = (edges[1:] - edges[:-1]) / 2
@@ -291,30 +308,85 @@ def float_hermite_coefficients(phi_np, q: float, K: int, L: float | None = None,
     return out
 
 
+#: Largest bound on the float series' omitted tail accepted; beyond it (``|rho|`` near 1 at a
+#: large variance, where the coefficients decay slowly) the float route integrates directly.
+FLOAT_TAIL_TOL = 1e-11
+#: Most integrand evaluations of that direct rule (about 10 s of numpy).
+MAX_FLOAT_NODES = 1e9
+
+
+def float_pair_expectation(phi_np, rho: float, q1: float, q2: float) -> float:
+    """``E phi(sqrt(q1) U) phi(sqrt(q2) V)`` for standard normals of correlation ``rho``, in
+    float64 by a tensor Gauss-Legendre rule (``V = rho U + sqrt(1 - rho^2) Z``) whose panels
+    resolve both factors (width ``1 / (2 scale)``): accurate where the Hermite series converges
+    slowly, at the cost of ``~(scale L)^2`` evaluations (refused beyond
+    :data:`MAX_FLOAT_NODES`).
+
+    >>> v = float_pair_expectation(np.tanh, 0.99, 400.0, 400.0)
+    >>> round(v, 9)  # a 60-digit mpmath quadrature gives 0.901218964712
+    0.901218965
+    """
+    a, b = math.sqrt(q1), math.sqrt(q2)
+    s = math.sqrt(max(0.0, 1.0 - rho * rho))
+    t, w = np.polynomial.legendre.leggauss(8)
+
+    def rule(scale, L=9.0):
+        n = max(18, math.ceil(2 * L * max(1.0, 2 * scale)))
+        edges = np.linspace(-L, L, n + 1)
+        half = (edges[1:] - edges[:-1]) / 2
+        x = (((edges[:-1] + edges[1:]) / 2)[:, None] + half[:, None] * t[None, :]).ravel()
+        wt = (half[:, None] * w[None, :]).ravel() * np.exp(-x * x / 2) / math.sqrt(2 * math.pi)
+        return x, wt
+
+    u, wu = rule(max(a, b * abs(rho)))
+    z, wz = rule(b * s)
+    if u.size * z.size > MAX_FLOAT_NODES:
+        raise NSTheoryError(f"the float route would need {u.size * z.size:.2g} evaluations at "
+                            f"rho = {rho}, q = ({q1}, {q2}); use the precise or certified route")
+    total = 0.0
+    chunk = max(1, int(2e7 // z.size))
+    for i in range(0, u.size, chunk):
+        uu = u[i:i + chunk]
+        inner = phi_np(b * (rho * uu[:, None] + s * z[None, :])) @ wz
+        total += float((wu[i:i + chunk] * phi_np(a * uu)) @ inner)
+    return total
+
+
 @lru_cache(maxsize=64)
 def _float_series(name: str, q1: float, q2: float, K: int = 150):
-    """A float64 evaluator of the Hermite series for plots: partial sum to degree K plus the
-    remainder ``T rho^{K+1}`` with ``T`` matching the exact values at rho = +-1 (approximate
-    near |rho| = 1, exact at the endpoints)."""
+    """A float64 evaluator of the Hermite series: partial sum to degree K plus the remainder
+    ``T rho^{K+1}`` with ``T`` matching the exact values at rho = +-1; where the omitted tail
+    is not bounded below :data:`FLOAT_TAIL_TOL` (Parseval: ``|rho|^{K+1} sqrt(R_1 R_2)``,
+    ``R = E phi^2 - sum c_k^2``), the value comes from :func:`float_pair_expectation`."""
     act = get_smooth(name)
     c1 = float_hermite_coefficients(act.phi_np, q1, K)
     c2 = c1 if q1 == q2 else float_hermite_coefficients(act.phi_np, q2, K)
     coef = c1 * c2
-    t, w = np.polynomial.legendre.leggauss(16)
-    edges = np.linspace(-14, 14, 201)
-    half = (edges[1:] - edges[:-1]) / 2
-    x = (((edges[:-1] + edges[1:]) / 2)[:, None] + half[:, None] * t[None, :]).ravel()
-    wt = (half[:, None] * w[None, :]).ravel() * np.exp(-(x**2) / 2) / math.sqrt(2 * math.pi)
-    a, b = math.sqrt(q1), math.sqrt(q2)
-    at_one = float(wt @ (act.phi_np(a * x) * act.phi_np(b * x)))
-    at_minus = float(wt @ (act.phi_np(a * x) * act.phi_np(-b * x)))
+    rest = []
+    for q, c in ((q1, c1), (q2, c2)):
+        try:
+            m2 = float(act.second_moment(q, 17))
+        except NSTheoryError:  # too large a variance for the precise moment
+            m2 = math.inf
+        rest.append(max(0.0, m2 - float(c @ c)))
+    tail_scale = math.sqrt(rest[0] * rest[1])
+    # the exact values at rho = +-1 by a rule whose panels resolve phi at these variances
+    at_one = float_pair_expectation(act.phi_np, 1.0, q1, q2)
+    at_minus = float_pair_expectation(act.phi_np, -1.0, q1, q2)
     t_plus = at_one - coef.sum()
     t_minus = at_minus - (coef * (-1.0) ** np.arange(K + 1)).sum()
 
     def f(rho):
         rho = np.asarray(rho, dtype=np.float64)
         val = np.polynomial.polynomial.polyval(rho, coef)
-        return val + np.abs(rho) ** (K + 1) * np.where(rho >= 0, t_plus, t_minus)
+        out = val + np.abs(rho) ** (K + 1) * np.where(rho >= 0, t_plus, t_minus)
+        loose = np.abs(rho) ** (K + 1) * tail_scale > FLOAT_TAIL_TOL
+        loose &= np.abs(rho) < 1  # the endpoints are exact
+        if np.any(loose):
+            out = np.array(out, dtype=np.float64)
+            out[loose] = [float_pair_expectation(act.phi_np, float(r), q1, q2)
+                          for r in np.atleast_1d(rho)[np.atleast_1d(loose)]]
+        return out
 
     return f
 

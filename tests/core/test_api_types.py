@@ -87,3 +87,12 @@ def test_mlp_spectrum_variances():
     b = mlp_spectrum(n=2, sw2="2")["ntk"][0]
     assert a.overlaps(b) and a.rad() < 1e-14
     assert MLPKernel(sw2=" 0.1 ").sw2 == "0.1"
+
+
+def test_s_n_takes_a_decimal_string_zero():
+    """s_n(4, '0') divided by zero: the exact cases compared the string with 0."""
+    from nstheory.attention import s_n
+    from nstheory.attention.consistency import s_n_quadrature
+
+    assert s_n(4, "0") == s_n(4, 0) == s_n_quadrature(4, "0")
+    assert s_n(4, "1") == 1 and s_n(4, "-1") == 0
