@@ -168,11 +168,12 @@ def _to_arb(r):
 
 
 def _trivial(n: int, r) -> mpmath.mpf | None:
-    """Exact values: n = 1, r = 0 (1/n), r = 1 (1), r = -1 (0 for n >= 2); ``r`` by its
-    value, whatever its type (a string ``"0"`` is 0)."""
+    """Exact values: n = 1, r = 0 (1/n), r = 1 (1), r = -1 (0 for n >= 2); a decimal string
+    by its exact value (``"0"`` is 0; ``"0.999999999999999999"`` is not 1)."""
     if n == 1:
         return mpmath.mpf(1)
-    r = _to_mpf(r)
+    if isinstance(r, str):
+        r = Fraction(r.strip())
     if r == 0:
         return mpmath.mpf(1) / n
     if r == 1:
