@@ -15,7 +15,9 @@ Two routes, sharing no code for the compared quantity:
     activations without one (tanh, GELU, SiLU, softplus) SymPy differentiates ``phi`` and the
     derivatives of the map are Gaussian expectations of derivatives of ``phi`` (Price's
     theorem: ``dF/dc = E[phi' phi']``, ``dF/dq1 = E[phi'' phi] / 2``, ...), evaluated by
-    160 x 160-node Gauss-Hermite quadrature (spectrally accurate for these analytic functions).
+    160 x 160-node Gauss-Hermite quadrature for variances ``q <= 2`` and composite
+    Gauss-Legendre panels resolving ``phi``'s scale ``1/sqrt(q)`` above (there the Gauss-Hermite
+    nodes are too sparse near 0: a tanh MLP's 1/width coefficient came out -42, not +0.20).
 :func:`numerical_map_derivatives` (the independent route, *precise*)
     central finite differences (Richardson-extrapolated) of the activations area's mpmath map
     ``Activation.raw`` at high working precision.
@@ -143,14 +145,39 @@ def _gauss_hermite(n: int):
     return t, w / w.sum()
 
 
+#: Largest variance at which the Price route keeps its Gauss-Hermite rule; above it ``phi``'s
+#: features (width ``~1/sqrt(q)`` in the standardised variable) are finer than the rule's node
+#: spacing, and a composite rule that resolves them is used (at q = 16 the 160-node rule gave
+#: a tanh MLP's 1/width coefficient as -42 instead of +0.20).
+PRICE_GH_MAX_Q = 2.0
+
+
+def _composite_normal_rule(scale: float, L: float = 9.0):
+    """Nodes and weights (summing to ~1) of ``E g(Z)``, ``Z ~ N(0, 1)``, by 8-node
+    Gauss-Legendre panels on ``[-L, L]`` no wider than ``1 / (2 scale)`` (and 0.5)."""
+    t, w = np.polynomial.legendre.leggauss(8)
+    n = max(36, math.ceil(2 * L * 2 * max(1.0, scale)))
+    edges = np.linspace(-L, L, n + 1)
+    half = (edges[1:] - edges[:-1]) / 2
+    x = (((edges[:-1] + edges[1:]) / 2)[:, None] + half[:, None] * t[None, :]).ravel()
+    wt = (half[:, None] * w[None, :]).ravel() * np.exp(-x * x / 2) / math.sqrt(2 * math.pi)
+    return x, wt
+
+
 def _price(name: str, q: float, c: float) -> MapDerivatives:
     d = _sympy_phi_derivatives(name)
-    t, w = _gauss_hermite(PRICE_NODES)
     sq = math.sqrt(q)
-    u = sq * t[:, None] * np.ones((1, t.size))
     r = c / q
-    v = sq * (r * t[:, None] + math.sqrt(max(0.0, 1 - r * r)) * t[None, :])
-    ww = w[:, None] * w[None, :]
+    s = math.sqrt(max(0.0, 1 - r * r))
+    if q <= PRICE_GH_MAX_Q:
+        t, w = _gauss_hermite(PRICE_NODES)
+        t2, w2 = t, w
+    else:  # resolve phi(sqrt(q) t) in the first variable and its slice in the second
+        t, w = _composite_normal_rule(sq)
+        t2, w2 = _composite_normal_rule(sq * max(s, 1.0 / sq))
+    u = sq * t[:, None] * np.ones((1, t2.size))
+    v = sq * (r * t[:, None] + s * t2[None, :])
+    ww = w[:, None] * w2[None, :]
     du = [f(u) * np.ones_like(u) for f in d]
     dv = [f(v) * np.ones_like(v) for f in d]
 
