@@ -152,18 +152,6 @@ def _gauss_hermite(n: int):
 PRICE_GH_MAX_Q = 2.0
 
 
-def _composite_normal_rule(scale: float, L: float = 9.0):
-    """Nodes and weights (summing to ~1) of ``E g(Z)``, ``Z ~ N(0, 1)``, by 8-node
-    Gauss-Legendre panels on ``[-L, L]`` no wider than ``1 / (2 scale)`` (and 0.5)."""
-    t, w = np.polynomial.legendre.leggauss(8)
-    n = max(36, math.ceil(2 * L * 2 * max(1.0, scale)))
-    edges = np.linspace(-L, L, n + 1)
-    half = (edges[1:] - edges[:-1]) / 2
-    x = (((edges[:-1] + edges[1:]) / 2)[:, None] + half[:, None] * t[None, :]).ravel()
-    wt = (half[:, None] * w[None, :]).ravel() * np.exp(-x * x / 2) / math.sqrt(2 * math.pi)
-    return x, wt
-
-
 def _price(name: str, q: float, c: float) -> MapDerivatives:
     d = _sympy_phi_derivatives(name)
     sq = math.sqrt(q)
@@ -173,8 +161,10 @@ def _price(name: str, q: float, c: float) -> MapDerivatives:
         t, w = _gauss_hermite(PRICE_NODES)
         t2, w2 = t, w
     else:  # resolve phi(sqrt(q) t) in the first variable and its slice in the second
-        t, w = _composite_normal_rule(sq)
-        t2, w2 = _composite_normal_rule(sq * max(s, 1.0 / sq))
+        from nstheory.gaussian.smooth import normal_panel_rule
+
+        t, w = normal_panel_rule(sq)
+        t2, w2 = normal_panel_rule(sq * max(s, 1.0 / sq))
     u = sq * t[:, None] * np.ones((1, t2.size))
     v = sq * (r * t[:, None] + s * t2[None, :])
     ww = w[:, None] * w2[None, :]
