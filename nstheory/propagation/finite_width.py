@@ -276,8 +276,12 @@ def _activation_step(name, sigma2, st, derivatives):
     statistics in the pre-activation kernel ``G = sigma2 K``."""
     G = sigma2 * st.g
     q, c, e = _structure(G)
-    if abs(e) <= 1e-12 * q:  # odd activations keep independent pairs uncorrelated
+    # odd activations keep independent pairs uncorrelated, LayerNorm centres them: a rounding
+    # residue of a vanishing covariance is zero
+    if abs(e) <= 1e-12 * q:
         e = 0.0
+    if abs(c) <= 1e-12 * q:
+        c = 0.0
     if not (0 <= e <= c < q):
         raise NSTheoryError(f"finite-width rules need 0 <= cross-pair <= pair covariance < q "
                             f"(rho in [0, 1)); got q={q:.6g}, c={c:.6g}, e={e:.6g}")
