@@ -24,7 +24,7 @@ True
 
 from __future__ import annotations
 
-from nstheory.errors import check_choice, check_int, check_rho
+from nstheory.errors import NSTheoryError, check_choice, check_int, check_rho
 from nstheory.models.functionals import evaluate
 
 NOISES = ("token", "gaussian")
@@ -43,7 +43,8 @@ def noise_distance(lm, ids, functionals, rho: float, noise: str, draws: int = 8,
     functionals : list of Functional
         The output functionals.
     rho : float
-        Keep probability (token noise) or correlation (Gaussian noise), in ``[-1, 1]``.
+        Keep probability (token noise, in ``[0, 1]``) or correlation (Gaussian noise, in
+        ``[-1, 1]``).
     noise : str
         ``token`` or ``gaussian``.
     draws : int, optional
@@ -69,6 +70,10 @@ def noise_distance(lm, ids, functionals, rho: float, noise: str, draws: int = 8,
     Traceback (most recent call last):
     ...
     nstheory.errors.NSTheoryError: ...noise...
+    >>> noise_distance(lm, ids, fs, -0.5, "token")           # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: token noise keeps each token with probability rho...
     """
     import torch
 
@@ -76,6 +81,9 @@ def noise_distance(lm, ids, functionals, rho: float, noise: str, draws: int = 8,
     check_choice(noise, NOISES, "noise")
     draws = check_int(draws, "draws", lo=1)
     rho = float(rho)
+    if noise == "token" and rho < 0:
+        raise NSTheoryError(f"token noise keeps each token with probability rho, which must be "
+                            f"in [0, 1]; got {rho}")
     gen = torch.Generator(device="cpu").manual_seed(int(seed))
     ids = ids.to(lm.device)
     base = lm.embed(ids[None]).detach()

@@ -145,3 +145,23 @@ def test_corpus_tokenised_without_the_length_warning():
         logger.removeHandler(handler)
     assert ids == [1, 2, 3, 4] * 5 and tok.model_max_length == 4
     assert not [m for m in seen if "sequence length is longer" in m], seen
+
+
+def test_intervals_over_few_inputs_cover_at_their_level():
+    # Four inputs (as in a typical run): the interval mean +- q * stderr over inputs must cover
+    # the true mean 95% of the time. A normal quantile (1.96) covers ~0.88 here; 2000 replicates
+    # put the coverage's standard error at 0.005, so that alternative lies ~10 standard errors
+    # below the band checked.
+    from nstheory.models.summary import influence_summary
+
+    rng = np.random.default_rng(7)
+    reps, k, n, truth = 2000, 4, 3, 2.0
+    cover_total = cover_pos = 0
+    for _ in range(reps):
+        r = influence_summary(truth / n + rng.standard_normal((k, n)), np.eye(k))
+        lo, hi = r["total_raw"]["ci95"]
+        cover_total += lo <= truth <= hi
+        pos = r["per_position"]
+        cover_pos += pos["ci95_lo"][0] <= truth / n <= pos["ci95_hi"][0]
+    for c in (cover_total, cover_pos):
+        assert 0.93 <= c / reps <= 0.97, c / reps
