@@ -401,17 +401,20 @@ def logit_correlations(Q, P, C, D) -> tuple[float, float, float]:
 
     ``r_s = C (C - D) / (Q (Q - P))``, ``r_t = D (C - D) / (Q (Q - P))``, ``r_t2 = P / Q``,
     each clipped to ``[-1, 1]``; ``Q = P`` (identical tokens) gives 0 (the pattern is uniform).
+    mpmath numbers are kept at their precision, anything else is read as a float.
 
     Examples
     --------
     >>> logit_correlations(1.0, 0.0, 0.9, 0.0)
     (0.81, 0.0, 0.0)
     """
-    Q, P, C, D = (float(v) for v in (Q, P, C, D))
+    import mpmath
+
+    Q, P, C, D = (v if isinstance(v, mpmath.mpf) else float(v) for v in (Q, P, C, D))
     den = Q * (Q - P)
 
     def clip(x):
-        return min(1.0, max(-1.0, x))
+        return min(1, max(-1, x))
 
     if den <= 0:
         return 0.0, 0.0, 0.0

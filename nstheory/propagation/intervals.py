@@ -185,8 +185,10 @@ class ArbBackend(Backend):
         eps = arb(layer.pattern_slack)
         one, zero = arb(1), arb(0)
         near_one = hull(one - eps, one)
+        # any softmax row has w = sum_k A_ik^2 >= 1/n (Cauchy-Schwarz), whatever the slack
+        w = hull(one / n, one) if one - eps < one / n else near_one
         if layer.mode in ("identity", "lowrank"):
-            return near_one, near_one, hull(zero, eps), hull(zero, eps)
+            return near_one, w, hull(zero, eps), hull(zero, eps)
         if st.M.is_zero() and st.D.is_zero() and st.P.is_zero():
             from nstheory.propagation.maps import consistency_arb
 
@@ -198,7 +200,7 @@ class ArbBackend(Backend):
             s = hull(*endpoints(hull(sb - eps, sb + eps), 0, 1))
         else:
             s = _unit()
-        return s, near_one, _unit(), _unit()
+        return s, w, _unit(), _unit()
 
 
 def round_outward(ball, bits: int):

@@ -33,18 +33,23 @@ from nstheory.propagation.model import Model
 from nstheory.propagation.rules import Backend, State, propagate
 
 
-def _limit_pattern(layer, st: State, n: int, corr_fn, sn_fn, one, zero):
+def _limit_pattern(layer, st: State, n: int, sn_fn, one, zero):
+    """``(s, w, t, t2)``: identity/low-rank patterns in their limit; random-``W`` softmax at the
+    layer's ``d``, or in the hard-argmax limit (``d = None``): ``w = 1`` and ``s, t, t2`` the
+    argmax consistency ``s_n`` at the logit correlations of
+    :func:`~nstheory.attention.pattern_moments.logit_correlations` (tokens' Gram matrices at
+    their averages; exact for the first random-``W`` layer, a moment closure after a
+    non-linear layer has acted on its output)."""
     if layer.mode in ("identity", "lowrank"):
         return one, one, zero, zero
-    if layer.d is not None:  # softmax of Gaussian logits at the layer's d
-        from nstheory.attention.pattern_moments import finite_d_pattern
+    from nstheory.attention.pattern_moments import finite_d_pattern, logit_correlations
 
+    if layer.d is not None:  # softmax of Gaussian logits at the layer's d
         pm = finite_d_pattern(n, layer.d, layer.scale, st.Q, st.P, st.C, st.D)
         num = type(one)
         return num(pm.s), num(pm.w), num(pm.t), num(pm.t2)
-    r = corr_fn(st)
-    inv_n = one / n
-    return sn_fn(n, r * r), one, inv_n, inv_n
+    r_s, r_t, r_t2 = logit_correlations(st.Q, st.P, st.C, st.D)
+    return sn_fn(n, r_s), one, sn_fn(n, r_t), sn_fn(n, r_t2)
 
 
 class FloatBackend(Backend):
@@ -79,10 +84,7 @@ class FloatBackend(Backend):
     def pattern(self, layer, st, n):
         from nstheory.propagation.maps import consistency_float
 
-        def corr(s):
-            return min(1.0, max(-1.0, (s.C - s.D) / (s.Q - s.P)))
-
-        return _limit_pattern(layer, st, n, corr, consistency_float, 1.0, 0.0)
+        return _limit_pattern(layer, st, n, consistency_float, 1.0, 0.0)
 
 
 class MpBackend(Backend):
@@ -133,13 +135,10 @@ class MpBackend(Backend):
 
         from nstheory.propagation.maps import consistency_mp
 
-        def corr(s):
-            return min(mpmath.mpf(1), max(mpmath.mpf(-1), (s.C - s.D) / (s.Q - s.P)))
-
         def sn(nn, r):
             return consistency_mp(nn, r, self.dps + 10)
 
-        return _limit_pattern(layer, st, n, corr, sn, mpmath.mpf(1), mpmath.mpf(0))
+        return _limit_pattern(layer, st, n, sn, mpmath.mpf(1), mpmath.mpf(0))
 
 
 def _mean_sign(act, q) -> int:
@@ -163,6 +162,12 @@ def point_recurrence(model: Model, rho, backend: str = "float", dps: int = 30) -
     ``backend``: ``"float"`` or ``"mpmath"`` (at ``dps`` digits). ``rho`` and the model's
     float parameters are taken at their exact binary values; pass ``rho`` as a string for a
     decimal value at ``dps`` digits in mpmath.
+
+    Random-``W`` attention: the rules take the tokens' Gram matrices at their averages, which is
+    the mean field up to the first layer acting non-linearly on a random attention layer's
+    output; after it they are a moment closure (the random softmax pattern does not
+    concentrate), and the mean field is the pattern-resolved route
+    (:mod:`~nstheory.propagation.pattern_resolved`).
 
     Parameters
     ----------

@@ -77,3 +77,39 @@ def test_slack_widens_but_still_contains_the_limit():
                              0.7)[1].C
     assert b.contains(a) and float(b.rad()) > float(a.rad())
     assert not math.isnan(float(b.mid()))
+
+
+def test_hard_argmax_limit_is_the_large_d_limit_of_the_finite_d_rule():
+    # After the first random-W layer the tokens' cross moments D, P are nonzero and the logit
+    # correlations are r_s = C (C - D) / (Q (Q - P)), r_t = D (C - D) / (...), r_t2 = P / Q.
+    # The d = None rule must be the d -> infinity limit of the finite-d softmax route (a
+    # different computation: quadrature of the softmax pattern at the layer's d); it used
+    # s_n(((C - D) / (Q - P))^2) and t = t2 = 1/n (0.3512 instead of 0.3590 at layer 2).
+    from nstheory.propagation.model import Attention, Model
+    from nstheory.propagation.recurrence import point_recurrence
+
+    limit = point_recurrence(attention_stack(3, "random", 1.0, 4), 0.9)
+    large = Model(tuple((Attention("random", 1.0, d=10**6, scale="none"),) for _ in range(3)),
+                  n_tokens=4)
+    finite = point_recurrence(large, 0.9)
+    for a, b in zip(limit[1:], finite[1:], strict=True):
+        assert abs(a.C - b.C) < 1e-5 and abs(a.D - b.D) < 1e-5, (a, b)
+    mp = point_recurrence(attention_stack(3, "random", 1.0, 4), 0.9, backend="mpmath")
+    assert abs(float(mp[3].C) - limit[3].C) < 1e-13
+
+
+@pytest.mark.parametrize("kw", [{"arch": "transformer"}, {"arch": "attention",
+                                                          "layernorm": True}])
+def test_full_pattern_slack_keeps_the_self_weight_at_least_one_over_n(kw):
+    # slack 1 ("any pattern") let w reach 0, Q reach 0 and the activation / LayerNorm divide
+    # by it (NaN balls, an error); every softmax row has w >= 1/n
+    from nstheory.propagation.model import transformer as tf
+
+    if kw["arch"] == "transformer":
+        model = tf(2, residual=False, layernorm=False, pattern_slack=1.0)
+    else:
+        model = attention_stack(2, layernorm=True, pattern_slack=1.0)
+    states = interval_propagation(model, 0.9)
+    for st in states[1:]:
+        lo, hi = bounds(st.C, 17)
+        assert math.isfinite(float(lo)) and math.isfinite(float(hi)) and float(lo) < float(hi)
