@@ -620,9 +620,20 @@ class Erf(Activation):
     def phi_acb(self, z, analytic):
         return z.erf()
 
+    # Near |t| = 1 (|rho| = 1 at large variance) asin is ill-conditioned and 1 - |t| is lost in
+    # rounding t; there (|t| >= 1/2) the maps use asin(x) = pi/2 - 2 asin(sqrt((1 - x) / 2))
+    # with 1 - |t| = (1 + 2 q1 + 2 q2 + 4 q1 q2 (1 - |rho|)(1 + |rho|)) / (den (den + 2 |rho| g)),
+    # den = sqrt((1 + 2 q1)(1 + 2 q2)), g = sqrt(q1 q2): sums of nonnegative terms only.
     def _raw_mp(self, rho, q1, q2):
-        t = 2 * rho * mpmath.sqrt(q1 * q2) / mpmath.sqrt((1 + 2 * q1) * (1 + 2 * q2))
-        return 2 * mpmath.asin(max(-1, min(1, t))) / mpmath.pi
+        r = max(-1, min(1, rho))
+        g, den = mpmath.sqrt(q1 * q2), mpmath.sqrt((1 + 2 * q1) * (1 + 2 * q2))
+        t = 2 * r * g / den
+        if abs(t) < 0.5:
+            return 2 * mpmath.asin(t) / mpmath.pi
+        a = abs(r)
+        gap = (1 + 2 * q1 + 2 * q2 + 4 * q1 * q2 * (1 - a) * (1 + a)) / (den * (den + 2 * a * g))
+        v = 1 - 4 * mpmath.asin(mpmath.sqrt(gap / 2)) / mpmath.pi
+        return v if r > 0 else -v
 
     def _raw_arb(self, rho, q1, q2):
         from flint import arb
@@ -634,8 +645,13 @@ class Erf(Activation):
         return monotone_image(lambda u: 2 * u.asin() / arb.pi(), tlo, thi)
 
     def _raw_np(self, rho, q1, q2):
-        t = 2 * rho * np.sqrt(q1 * q2) / np.sqrt((1 + 2 * q1) * (1 + 2 * q2))
-        return 2 * np.arcsin(np.clip(t, -1, 1)) / np.pi
+        r = np.clip(np.asarray(rho, dtype=np.float64), -1.0, 1.0)
+        g, den = np.sqrt(q1 * q2), np.sqrt((1 + 2 * q1) * (1 + 2 * q2))
+        t = 2 * r * g / den
+        a = np.abs(r)
+        gap = (1 + 2 * q1 + 2 * q2 + 4 * q1 * q2 * (1 - a) * (1 + a)) / (den * (den + 2 * a * g))
+        far = np.sign(r) * (1 - 4 * np.arcsin(np.sqrt(np.clip(gap, 0, 1) / 2)) / np.pi)
+        return np.where(np.abs(t) < 0.5, 2 * np.arcsin(np.clip(t, -1, 1)) / np.pi, far)
 
     def _mean_mp(self, q):
         return mpmath.mpf(0)
@@ -645,7 +661,7 @@ class Erf(Activation):
         return 1.0  # |erf| < 1
 
     def _m2_mp(self, q):
-        return 2 * mpmath.asin(2 * q / (1 + 2 * q)) / mpmath.pi
+        return self._raw_mp(mpmath.mpf(1), q, q)
 
     def _mean_arb(self, q):
         from flint import arb
@@ -662,7 +678,7 @@ class Erf(Activation):
         return np.zeros_like(q, dtype=np.float64)
 
     def _m2_np(self, q):
-        return 2 * np.arcsin(2 * q / (1 + 2 * q)) / np.pi
+        return self._raw_np(1.0, q, q)
 
 
 class Identity(Activation):

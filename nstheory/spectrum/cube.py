@@ -31,8 +31,10 @@ integer polynomial (FLINT ``fmpz_poly`` compositions), so that no rounding happe
   ``2^{-n} sum_j C(n, j) R_j`` with ``R_j`` the ball radius plus the rounding (``|K_j(k)| <=
   C(n, j)``). The working precision is raised until every ball that excludes zero has relative
   radius ``<= 2^{-bits}`` (balls containing zero are resolved to ``2^{-(bits + n)} max|Phi|``).
-* precise route (:func:`spectrum_mp`): an independent code path, the direct Krawtchouk sum in
-  mpmath at ``dps + 0.302 n + 10`` digits with the integer three-term Krawtchouk recurrence.
+* precise route (:func:`spectrum_mp`): an independent code path, the direct Krawtchouk sum
+  with the integer three-term Krawtchouk recurrence, the values from mpmath put on one integer
+  grid and summed exactly; the working precision is raised per degree from an error bound until
+  each ``mu_k`` has ``dps`` digits (confirmed by two passes), or is 0 to ``10^{5 - max_dps}``.
 * word counting (:func:`spectrum_polynomial_by_words`): for polynomial ``Phi = sum_m a_m t^m``,
   ``E[(sum_i x_i)^m chi_S] = m! [z^m] sinh(z)^k cosh(z)^{n-k}`` counts words of length ``m``
   using each coordinate of ``S`` an odd and every other an even number of times -- a
@@ -228,6 +230,11 @@ def spectra_arb(
     are then still valid enclosures, only wider). :func:`resolved` says which degrees met the
     relative target.
 
+    A ball that is not finite at some cube point (an evaluation of ``Phi`` that lost all of its
+    precision there) is treated like an unresolved one: the precision is raised; if it is still
+    not finite at ``max_bits``, :class:`~nstheory.errors.NSTheoryError` says to raise
+    ``max_bits``.
+
     >>> nngp, ntk = spectra_arb(lambda t: (t, 2 * t), 3)
     >>> ntk[1]
     [0.666666666666667 +/- ...]
@@ -254,6 +261,11 @@ def spectra_arb(
                 outs.append(out)
                 ok = ok and good
         if ok or work >= max_bits:
+            if any(out is None for out in outs):
+                raise NSTheoryError(
+                    f"Phi is not finite at some cube point even at {work} working bits "
+                    f"(max_bits = {max_bits}): its evaluation loses all of its precision there; "
+                    "pass a larger max_bits (or bits)")
             with arb_precision(bits=bits + 10):
                 return [[+m for m in out] for out in outs]
         extra *= 2
@@ -262,8 +274,8 @@ def spectra_arb(
 def _certified_transform(vals, n, bits, work, binom):
     from flint import arb
 
-    if not all(v.is_finite() for v in vals):
-        raise NSTheoryError("Phi returned a non-finite ball on the cube points")
+    if not all(v.is_finite() for v in vals):  # precision lost in Phi: raise it
+        return None, False
     # the largest |value| as an exact arb point (floats overflow beyond 1e308, e.g. sw2 = 1e300)
     vmax = arb(0)
     for v in vals:
@@ -331,40 +343,143 @@ def krawtchouk_rows(n: int):
         prev, cur = cur, nxt
 
 
-def spectrum_mp(phi: Callable, n: int, dps: int = 30) -> list:
+def _scaled_values(phi: Callable, n: int, bits: int, binom: Sequence[int]):
+    """``Phi(t_j) C(n, j)`` for ``j = 0..n`` at ``bits`` bits as integers on one grid ``2^e``.
+
+    ``phi`` is evaluated at ``bits`` bits, and again at ``bits + 32`` bits at up to 65 of the
+    points (``t = 1, -1`` and a spread in between): the two values must agree to ``2^{12 -
+    bits}`` relative (a check that ``phi`` is accurate at the working precision). Returns ``(W,
+    e, ntrunc)``: ``|W_j 2^e - v_j C(n, j)| <= 2^e / 2`` for the ``ntrunc`` values lying more
+    than ``2^{bits + n + 64}`` grid steps below the largest one, and ``0`` (exact) for every
+    other value ``v_j``.
+    """
+    with mpmath.workprec(bits):
+        vals = [mpmath.mpf(phi(mpmath.mpf(n - 2 * j) / n)) for j in range(n + 1)]
+    for j in sorted({0, n, *range(0, n + 1, max(1, n // 64))}):
+        with mpmath.workprec(bits + 32):
+            v, lo = mpmath.mpf(phi(mpmath.mpf(n - 2 * j) / n)), vals[j]
+            if not (mpmath.isfinite(v) and mpmath.isfinite(lo)):
+                raise NSTheoryError(f"phi returned a non-finite value {lo} at t = {1 - 2 * j / n}")
+            if abs(v - lo) > mpmath.ldexp(abs(v), 12 - bits):
+                raise NSTheoryError(
+                    f"spectrum_mp: phi at t = {1 - 2 * j / n} differs by "
+                    f"{mpmath.nstr(abs(v - lo) / abs(v), 3)} (relative) between {bits} and "
+                    f"{bits + 32} bits: it is not accurate to the working precision")
+    parts = []
+    for j, v in enumerate(vals):
+        if not mpmath.isfinite(v):
+            raise NSTheoryError(f"phi returned a non-finite value {v} at t = {1 - 2 * j / n}")
+        man, exp = v.man_exp  # man is |mantissa|
+        parts.append(((-1 if v < 0 else 1) * int(man) * binom[j], int(exp)))
+    tops = [exp + m.bit_length() for m, exp in parts if m]
+    if not tops:
+        return [0] * (n + 1), 0, 0
+    e = max(tops) - (bits + n + 64)
+    W, ntrunc = [], 0
+    for m, exp in parts:
+        if exp >= e:
+            W.append(m << (exp - e))
+        else:
+            sh = e - exp
+            W.append((m + (1 << (sh - 1))) >> sh)  # nearest integer
+            ntrunc += 1
+    return W, e, ntrunc
+
+
+def spectrum_mp(phi: Callable, n: int, dps: int = 30, max_dps: int | None = None) -> list:
     """``mu_0..mu_n`` in mpmath by the direct Krawtchouk sum, to about ``dps`` digits each.
 
-    ``phi`` takes and returns mpmath numbers and must be accurate at the current ``mp.dps``
-    (it is called at the raised working precision). Uses ``mu_k = 2^{-n} sum_j Phi_j C(n, j)
-    Kraw_k(j) / C(n, k)`` (the symmetry ``C(n,j) K_j(k) = C(n,k) Kraw_k(j)``). The working
-    precision starts at ``dps + 0.302 n + 10`` digits and is raised while, for some ``k``, the
-    cancellation ``log10(sum_j |term_j| / |mu_k|)`` eats more than the surplus (a sum at the
-    rounding floor counts as zero: true zeros come out as tiny numbers of either sign). ``O(n^2)``
-    big-integer operations per pass: meant for ``n`` up to a few hundred.
+    ``phi`` takes and returns mpmath numbers and must be accurate, relative to its value, at the
+    current ``mp.prec``: it is called at the raised working precision and, at up to 65 of the
+    points, again at 32 more bits; the two values must agree to ``2^{12 - prec}`` (this catches
+    a ``phi`` whose error does not shrink with the precision, not one that returns the same
+    inaccurate value at every precision). Uses ``mu_k = 2^{-n} sum_j Phi_j C(n, j) Kraw_k(j) /
+    C(n, k)`` (the symmetry ``C(n,j) K_j(k) = C(n,k) Kraw_k(j)``) with the integer three-term
+    Krawtchouk recurrence.
+    The values ``Phi_j C(n, j)`` are put on one integer grid and every sum is formed **exactly**
+    in integers, so its only error is that of the values: ``|err_k| <= 2^{12 - prec} sum_j
+    |Phi_j C(n, j) Kraw_k(j)|`` (plus the grid's rounding,
+    also bounded). The working precision is raised per degree:
+
+    * the first pass is at ``dps + 0.302 n + log10(n) + 12`` digits (``mu_k`` is typically
+      ``2^{-n}`` times its terms); a degree whose bound gives ``dps + 2`` digits is accepted;
+    * a degree whose bound already shows its leading digits gets the precision it needs in one
+      step;
+    * a degree still at the rounding floor (a true zero, or a value smaller than the bound)
+      doubles the surplus ``work - dps``, up to ``max_dps`` (default ``dps + 20 +
+      ceil(n log10(2n))``: enough for ``exp(a t)``, ``a >= 1/2``, whose smallest eigenvalue is
+      about ``(a / n)^n``).
+
+    A degree still at the floor at ``max_dps`` is returned as exactly ``0``: then ``|mu_k| <
+    10^{5 - max_dps} max_j |Phi(t_j)|``. :class:`~nstheory.errors.NSTheoryError` when a degree
+    cannot reach ``dps`` digits within ``max_dps`` digits, or ``phi`` fails the accuracy check.
 
     >>> [mpmath.nstr(m, 12) for m in spectrum_mp(mpmath.exp, 10)[:3]]
     ['1.05118372699', '0.104769374052', '0.0104421534098']
+    >>> mu = spectrum_mp(mpmath.exp, 300, dps=15)   # exp: sinh(1/n)^k cosh(1/n)^(n-k)
+    >>> mpmath.nstr(mu[300], 12), mpmath.nstr(mpmath.sinh(mpmath.mpf(1) / 300) ** 300, 12)
+    ('7.30911607194e-744', '7.30911607194e-744')
+    >>> spectrum_mp(lambda t: t ** 3, 6)[4:]   # degrees above 3 vanish: exact zeros
+    [mpf('0.0'), mpf('0.0'), mpf('0.0')]
     """
     n = check_n(n, limit=2000)
     dps = check_int(dps, "dps", lo=1, hi=100_000)
+    if max_dps is None:
+        max_dps = dps + 20 + math.ceil(n * math.log10(2 * n))
+    max_dps = check_int(max_dps, "max_dps", lo=dps, hi=1_000_000)
     binom = _binomials(n)
-    work = dps + math.ceil(0.30103 * n) + 10
-    for _ in range(12):
-        with mpmath.workdps(work):
-            vals = [phi(mpmath.mpf(n - 2 * j) / n) * binom[j] for j in range(n + 1)]
-            out, lost = [], 0.0
+    work = min(dps + 12 + math.ceil(math.log10(n + 1) + 0.30103 * n), max_dps)
+    out: list = [None] * (n + 1)
+    todo = set(range(n + 1))
+    target = 10 ** (dps + 2)
+    row_need: dict[int, int] = {}  # digits that suffice for a degree whose size is known
+    while todo:
+        bits = math.ceil(work * 3.3219280948873623) + 8
+        W, e, ntrunc = _scaled_values(phi, n, bits, binom)
+        need = work
+        at_cap = work >= max_dps
+        cut: dict[int, list[int]] = {}  # W truncated to fewer bits, for degrees needing fewer
+        with mpmath.workprec(bits + 16):
             for k, row in enumerate(krawtchouk_rows(n)):
-                terms = [v * r for v, r in zip(vals, row, strict=True)]
-                s = mpmath.fsum(terms)
-                size = mpmath.fsum(abs(x) for x in terms)
-                if size and s:
-                    loss = float(mpmath.log10(size / abs(s)))
-                    if loss < work - 5:  # else: at the rounding floor, mu_k = 0 to this precision
-                        lost = max(lost, loss)
-                out.append(s / (binom[k] * mpmath.mpf(2) ** n))
-        if work - lost >= dps + 5:
-            break
-        work = int(dps + lost + 15)
+                if k not in todo:
+                    continue
+                sh = 0
+                if k in row_need and not at_cap:  # known size: only the bits it needs
+                    sh = (bits - math.ceil(row_need[k] * 3.3219280948873623) - 80) // 256 * 256
+                if sh > 0:
+                    if sh not in cut:
+                        cut[sh] = [w >> sh for w in W]  # each within one unit (floor)
+                    Wk, bk, grid = cut[sh], bits - sh, sum(map(abs, row))
+                else:
+                    Wk, bk, grid, sh = W, bits, 0, 0
+                terms = list(map(int.__mul__, Wk, row))
+                s = sum(terms)
+                size = sum(map(abs, terms))
+                if size == 0 and ntrunc == 0 and sh == 0:  # every value is exactly 0
+                    out[k] = mpmath.mpf(0)
+                    todo.discard(k)
+                    continue
+                # error bound in grid units: the values' (relative 2^(12 - bits)), the grid's
+                err = (size >> (bk - 12)) + 1 + ntrunc * binom[k] + grid
+                scale = mpmath.ldexp(1, e + sh - n) / binom[k]
+                if abs(s) >= err * target:
+                    out[k] = mpmath.mpf(s) * scale
+                    todo.discard(k)
+                elif abs(s) > 100 * err:  # leading digits known: the precision needed
+                    if at_cap:
+                        raise NSTheoryError(
+                            f"spectrum_mp: mu_{k} needs more than max_dps = {max_dps} digits "
+                            f"for {dps} correct digits; raise max_dps")
+                    lost = math.ceil(mpmath.log10(mpmath.mpf(err) / abs(s)))  # in [-dps-2, -2]
+                    digits = work - math.floor(sh / 3.33)  # the precision of this sum
+                    row_need[k] = max(row_need.get(k, 0), digits + 3 + dps + lost)
+                    need = max(need, row_need[k])
+                elif at_cap:  # at the floor at the largest precision: zero to that floor
+                    out[k] = mpmath.mpf(0)
+                    todo.discard(k)
+                else:
+                    need = max(need, work + max(work - dps, 10))
+        work = min(need, max_dps)
     with mpmath.workdps(dps):
         return [+m for m in out]
 

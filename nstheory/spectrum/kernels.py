@@ -18,9 +18,10 @@ Architecture (NTK parametrisation, width -> infinity). Input ``x in {-1, 1}^n``;
 the derivative map ``E[phi'(U) phi'(V)] = d/dc E[phi(U) phi(V)]`` (Price's theorem,
 ``c = Cov(U, V)``) is given here in closed form for the (a, b)-ReLU family (relu, leaky_relu,
 abs: ``(a - b)^2 kappa'(rho) + ab``, ``kappa'(rho) = (pi - arccos rho)/(2 pi)``), erf
-(``(4/pi) / sqrt((1 + 2q)^2 - 4c^2)``), identity (1) and polynomials (Mehler series). The NTK
-of sign does not exist (``phi'`` is a delta) and the smooth activations without closed form are
-not offered here.
+(``(4/pi) / sqrt((1 + 2q)^2 - 4c^2)``, evaluated as ``(4/pi) / sqrt((1 + 2q(1 - rho)) (1 +
+2q(1 + rho)))``, free of cancellation at ``rho = +-1``), identity (1) and polynomials (Mehler
+series). The NTK of sign does not exist (``phi'`` is a delta) and the smooth activations without
+closed form are not offered here.
 
 Examples
 --------
@@ -55,9 +56,12 @@ from nstheory.validate import check_real
 NTK_ACTIVATIONS = ("abs", "erf", "identity", "leaky_relu", "polynomial", "relu")
 
 
-def _check_var(x, name: str):
-    """``x`` (a decimal string or a real number) as the decimal string the three routes parse:
-    a string keeps its digits, a number is written by its shortest round-trip decimal."""
+def _decimal(x, name: str, what: str = "a finite number") -> tuple[str, float]:
+    """``x`` (a decimal string or a real number) as ``(text, float)``, ``text`` the decimal
+    string the three routes parse: a string keeps its digits, a number is written by its
+    shortest round-trip decimal (the float ``0.1`` is read as ``1/10``). The one place where
+    :class:`MLPKernel` turns its real parameters (``sw2``, ``sb2``, the leaky-ReLU slope) into
+    exact decimals."""
     text = x.strip() if isinstance(x, str) else None
     try:
         if isinstance(x, bool) or not (text is not None or isinstance(x, numbers.Real)):
@@ -66,10 +70,18 @@ def _check_var(x, name: str):
             raise TypeError
         v = float(text if text is not None else x)
     except (TypeError, ValueError, OverflowError):
-        raise NSTheoryError(f"{name} must be a number >= 0, got {x!r}") from None
-    if not math.isfinite(v) or v < 0:
+        raise NSTheoryError(f"{name} must be {what}, got {x!r}") from None
+    if not math.isfinite(v):
+        raise NSTheoryError(f"{name} must be {what}, got {x!r}")
+    return (text if text is not None else repr(v)), v
+
+
+def _check_var(x, name: str):
+    """``x`` as a decimal string (see :func:`_decimal`), checked to be finite and ``>= 0``."""
+    text, v = _decimal(x, name, "a finite number >= 0")
+    if v < 0:
         raise NSTheoryError(f"{name} must be a finite number >= 0, got {x!r}")
-    return text if text is not None else repr(v)
+    return text
 
 
 class MLPKernel:
@@ -77,15 +89,27 @@ class MLPKernel:
 
     ``act`` is an activation name (or an :class:`~nstheory.gaussian.activations.Activation`),
     ``depth`` the number of hidden layers (``>= 0``; 0 = a linear model), ``sw2``/``sb2`` the
-    weight and bias variances (decimal strings keep their digits in the certified route).
-    ``mp(t)``, ``arb(t)`` and ``float(t)`` return ``(nngp, ntk)``.
+    weight and bias variances. ``mp(t)``, ``arb(t)`` and ``float(t)`` return ``(nngp, ntk)``.
+
+    Real parameters -- ``sw2``, ``sb2``, the leaky-ReLU ``slope`` (also its default 0.01) and
+    polynomial coefficients -- are read as decimals: a string keeps its digits and a float is
+    read as its shortest round-trip decimal, so ``0.1`` and ``"0.1"`` both mean exactly
+    ``1/10`` in the mpmath and arb routes (not the binary double nearest to it).
 
     >>> MLPKernel("relu", depth=2).float(np.array([1.0, 0.0]))[1].round(6)
     array([6.      , 1.371417])
+    >>> MLPKernel("leaky_relu", 1, sw2=0.1, slope=0.1)
+    MLPKernel('leaky_relu', depth=1, sw2=0.1, sb2=0, slope=1/10)
     """
 
     def __init__(self, act="relu", depth: int = 1, sw2="2", sb2="0", **act_params):
         self.act = get_activation(act, **act_params) if isinstance(act, str) else act
+        if isinstance(self.act, ABReLU) and self.act.name == "leaky_relu":
+            a, b = self.act._a, self.act._b  # exact Fractions, or numbers as given
+            if not (isinstance(a, numbers.Rational) and isinstance(b, numbers.Rational)):
+                self.act = ABReLU(*(v if isinstance(v, numbers.Rational) else _decimal(v, nm)[0]
+                                    for v, nm in ((a, "slope"), (b, "positive slope"))),
+                                  "leaky_relu")
         if not isinstance(self.act, ABReLU | Erf | Identity | Polynomial):
             raise NSTheoryError(
                 f"the NTK needs E[phi'(U) phi'(V)], available for {', '.join(NTK_ACTIVATIONS)}; "
@@ -98,8 +122,10 @@ class MLPKernel:
             raise NSTheoryError("sw2 must be > 0 (got 0: every kernel would be constant)")
 
     def __repr__(self) -> str:
+        slope = (f", slope={self.act._a}" if isinstance(self.act, ABReLU)
+                 and self.act.name == "leaky_relu" else "")
         return (f"MLPKernel({self.act.name!r}, depth={self.depth}, sw2={self.sw2}, "
-                f"sb2={self.sb2})")
+                f"sb2={self.sb2}{slope})")
 
     # ---- derivative maps E[phi'(U) phi'(V)] for U, V ~ N(0, q), corr rho ----------------
     def _dmap_mp(self, rho, q):
@@ -109,8 +135,10 @@ class MLPKernel:
             k2, ab = a.coefficients("mp")
             return k2 * k1 + ab
         if isinstance(a, Erf):
-            c = rho * q
-            return 4 / mpmath.pi / mpmath.sqrt((1 + 2 * q) ** 2 - 4 * c * c)
+            # (1 + 2q)^2 - 4c^2 (c = rho q) as a product of two sums of nonnegative terms:
+            # no cancellation at rho = +-1 (t = 1 is always a cube point)
+            return 4 / mpmath.pi / (mpmath.sqrt(1 + 2 * q * (1 - rho))
+                                    * mpmath.sqrt(1 + 2 * q * (1 + rho)))
         if isinstance(a, Identity):
             return mpmath.mpf(1)
         cs = a._c_mp(q)
@@ -125,8 +153,8 @@ class MLPKernel:
             k2, ab = a.coefficients("arb")
             return k2 * k1 + ab
         if isinstance(a, Erf):
-            c = rho * q
-            return 4 / arb.pi() / sqrt_nonneg((1 + 2 * q) ** 2 - 4 * c * c)
+            return 4 / arb.pi() / (sqrt_nonneg(1 + 2 * q * (1 - rho))
+                                   * sqrt_nonneg(1 + 2 * q * (1 + rho)))
         if isinstance(a, Identity):
             return arb(1)
         cs = a._c_arb(q)
@@ -142,8 +170,7 @@ class MLPKernel:
             k2, ab = a.coefficients()
             return k2 * k1 + ab
         if isinstance(a, Erf):
-            c = rho * q
-            return 4 / np.pi / np.sqrt((1 + 2 * q) ** 2 - 4 * c * c)
+            return 4 / np.pi / (np.sqrt(1 + 2 * q * (1 - rho)) * np.sqrt(1 + 2 * q * (1 + rho)))
         if isinstance(a, Identity):
             return np.ones_like(rho)
         return np.vectorize(lambda r: float(self._dmap_mp(mpmath.mpf(float(r)),
@@ -151,10 +178,19 @@ class MLPKernel:
 
     # ---- the recursion in three number systems -------------------------------------------
     def mp(self, t, dps: int = 30):
-        """``(NNGP(t), NTK(t))`` in mpmath at ``dps`` digits (+ guard digits)."""
+        """``(NNGP(t), NTK(t))`` in mpmath at ``dps`` digits (+ guard digits).
+
+        The guard digits include ``log10(sw2 / sb2)``: at ``t = -1`` the correlation is
+        ``rho = -1 + 2 sb2 / (sw2 + sb2)`` and the maps depend on ``1 + rho``, which must
+        survive the rounding of ``rho``.
+        """
         dps = check_int(dps, "dps", lo=1)
         check_real(t, "t", lo=-1, hi=1)  # an inner product / n of cube points
-        with mpmath.workdps(dps + 10):
+        guard = 10
+        if mpmath.mpf(self.sb2) > 0:
+            guard += max(0, int(mpmath.ceil(mpmath.log10(mpmath.mpf(self.sw2)
+                                                         / mpmath.mpf(self.sb2)))))
+        with mpmath.workdps(dps + guard):
             sw2, sb2 = mpmath.mpf(str(self.sw2)), mpmath.mpf(str(self.sb2))
             t = mpmath.mpf(t)
             sig, q = sw2 * t + sb2, sw2 + sb2
@@ -220,10 +256,29 @@ class MLPKernel:
         return sig, theta
 
     def float(self, t):
-        """``(NNGP(t), NTK(t))`` in float64, vectorised over arrays ``t``."""
+        """``(NNGP(t), NTK(t))`` in float64, vectorised over arrays ``t``.
+
+        :class:`~nstheory.errors.NSTheoryError` when a value or an intermediate overflows
+        float64 (e.g. erf with ``sw2 = 1e300``, whose NTK exceeds 1e308): use :meth:`mp` or
+        :meth:`arb` there.
+
+        >>> MLPKernel("erf", 1, sw2="1e300").float(1.0)
+        Traceback (most recent call last):
+        ...
+        nstheory.errors.NSTheoryError: MLPKernel.float: ...
+        """
         t = np.asarray(t, dtype=np.float64)
         if not np.all(np.abs(t) <= 1 + 1e-12):  # rounding only; also catches NaN
             raise NSTheoryError("MLPKernel.float: t (an inner product / n) must lie in [-1, 1]")
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            sig, theta = self._float(t)
+        if not (np.all(np.isfinite(sig)) and np.all(np.isfinite(theta))):
+            raise NSTheoryError(
+                f"MLPKernel.float: the kernel or an intermediate of its recursion overflows "
+                f"float64 for {self!r}; use MLPKernel.mp or MLPKernel.arb (no overflow there)")
+        return sig, theta
+
+    def _float(self, t):
         sw2, sb2 = float(self.sw2), float(self.sb2)
         sig, q = sw2 * t + sb2, sw2 + sb2
         theta = sig
@@ -256,9 +311,11 @@ def _clip_ball(r):
 
 
 def mlp_spectrum(act="relu", depth: int = 1, n: int = 20, sw2="2", sb2="0", bits: int = 53,
-                 **act_params) -> dict:
+                 max_bits: int | None = None, **act_params) -> dict:
     """Certified cube spectra of the MLP's NNGP and NTK: ``{"nngp": [...], "ntk": [...]}``
-    (lists of ``n + 1`` arb balls, degree ``k = 0..n``).
+    (lists of ``n + 1`` arb balls, degree ``k = 0..n``); ``bits`` and ``max_bits`` as in
+    :func:`~nstheory.spectrum.cube.spectra_arb` (very large variances, e.g. ``sw2 = 1e300``,
+    need a larger ``max_bits``: the recursion is evaluated near ``rho = 1`` with ``q`` huge).
 
     >>> s = mlp_spectrum("relu", depth=1, n=4)
     >>> s["ntk"][0]
@@ -267,7 +324,7 @@ def mlp_spectrum(act="relu", depth: int = 1, n: int = 20, sw2="2", sb2="0", bits
     from nstheory.spectrum.cube import spectra_arb
 
     k = MLPKernel(act, depth, sw2, sb2, **act_params)
-    nngp, ntk = spectra_arb(k.arb, n, bits)
+    nngp, ntk = spectra_arb(k.arb, n, bits, max_bits)
     return {"nngp": nngp, "ntk": ntk}
 
 
