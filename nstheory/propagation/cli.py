@@ -124,8 +124,10 @@ def register_cli(sub) -> None:
                    "combined from width 64 on, where the pathwise variance grows with the "
                    "width; pathwise below)")
     p.add_argument("--state-dict", type=arg_input_file("file"), default=None, metavar="PATH",
-                   help="an MLP's trained weights (torch.save-d state dict): intervals from "
-                   "their weight statistics (mean squared row norms) instead of --sigma2")
+                   help="an MLP's trained weights (torch.save-d state dict of Linear "
+                   "layers): intervals from their weight statistics (mean squared row norms) "
+                   "instead of --sigma2, relu after every layer - the mean field of random "
+                   "networks with these variances, not the trained network itself")
     p.add_argument("--mc-samples", type=arg_int(0, MAX_MC_SAMPLES), default=0,
                    help=f"Monte Carlo input pairs, 0 (none) to {MAX_MC_SAMPLES:.0e}; refused "
                    f"when depth x samples x width^2 > {MAX_MC_WORK:.0e} (width x batch rows "
@@ -165,6 +167,10 @@ def _model_from_state_dict(args):
     if args.mc_samples:
         raise NSTheoryError("--state-dict with --mc-samples: the Monte Carlo route samples "
                             "random weights; give one or the other")
+    if args.finite_width:
+        raise NSTheoryError("--state-dict with --finite-width: the 1/width correction is for "
+                            "one width N (--width), while a state dict's layers have their own "
+                            "widths; give one or the other")
     sd = load_torch_file(args.state_dict, "--state-dict", expect="state dict")
     return mlp_from_state_dict(sd)
 
@@ -292,6 +298,8 @@ def run(args) -> int:
 
 def _semantics(model, slack: float, width: int | None) -> str:
     """What the interval and the Monte Carlo estimate contain, in words."""
+    from nstheory.propagation.statedict import STATE_DICT_NAME
+
     text = "interval = certified infinite-width (mean-field) value"
     atts = list(_attention_layers(model))
     if atts and atts[0].mode == "random" and atts[0].d is not None:
@@ -312,6 +320,11 @@ def _semantics(model, slack: float, width: int | None) -> str:
                  "independent, any consistency in [0, 1] afterwards)")
         text += (f", widened by the user's pattern slack {slack!r}" if slack else
                  ", no pattern slack (finite-d softmax effects are not covered)")
+    if model.name == STATE_DICT_NAME:
+        text += ("; from --state-dict: its Linear layers in key order, relu after each (the "
+                 "last included: a state dict records no activations), sigma2 = each layer's "
+                 "mean squared row norm - the mean field of networks with i.i.d. weights of "
+                 "these variances, not the trained network's own value")
     if width is None:
         return text
     return text + f"; Monte Carlo = random-weight torch models of width {width}"

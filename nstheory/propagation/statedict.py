@@ -23,6 +23,9 @@ from __future__ import annotations
 from nstheory.errors import NSTheoryError
 from nstheory.propagation.model import Act, Attention, Dense, Model
 
+#: the name of a model description read from a state dict
+STATE_DICT_NAME = "mlp (from state dict)"
+
 
 def dense_sigma2(weight) -> dict:
     """Statistics of a torch ``Linear`` weight ``(out, in)``: squared row norms (the factor
@@ -151,9 +154,17 @@ def attention_layer_from_weights(W_Q, W_K, W_V, pattern_slack: float = 0.0) -> A
 
 
 def mlp_from_state_dict(state_dict, act: str = "relu") -> Model:
-    """An MLP description from the 2-D ``*.weight`` entries of a state dict, in order: each
-    becomes ``Dense(mean squared row norm)`` followed by ``act`` (biases are ignored by the
-    mean-field rules: an error if a non-zero bias is present).
+    """An MLP description from the ``Linear`` layers of a state dict, in key order: each 2-D
+    ``*.weight`` becomes ``Dense(mean squared row norm)`` followed by ``act`` (also after the
+    last one: a state dict does not record activations). Biases are ignored by the mean-field
+    rules (an error if a non-zero bias is present).
+
+    What it describes: the mean field of networks with i.i.d. weights of these variances, not
+    the trained network's own statistic (trained weights have structure, e.g. correlated rows,
+    that the rules do not see). Anything but ``Linear`` weights and biases (a LayerNorm's 1-D
+    weight, batch-norm statistics, ...) is refused, and consecutive weights must chain
+    (``in`` of each = ``out`` of the one before; an embedding table or layers stored out of
+    forward order do not).
 
     Parameters
     ----------
@@ -177,16 +188,35 @@ def mlp_from_state_dict(state_dict, act: str = "relu") -> Model:
     Traceback (most recent call last):
     ...
     nstheory.errors.NSTheoryError: 0.bias: non-zero biases are not modelled by the rules
+    >>> mlp_from_state_dict({"0.weight": torch.ones(2, 4), "1.weight": torch.ones(2)})
+    ...                                                     # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: 1.weight (shape (2,)): only Linear layers ...
     """
-    blocks = []
+    blocks, prev = [], None
     for key, value in state_dict.items():
-        if key.endswith(".bias") and float(value.abs().max()) > 0:
-            raise NSTheoryError(f"{key}: non-zero biases are not modelled by the rules")
-        if key.endswith("weight") and getattr(value, "ndim", 0) == 2:
-            blocks.append((Dense(dense_sigma2(value)["sigma2_mean"]), Act(act)))
+        ndim = getattr(value, "ndim", None)
+        if key.endswith("bias") and ndim == 1:
+            if float(value.abs().max()) > 0:
+                raise NSTheoryError(f"{key}: non-zero biases are not modelled by the rules")
+        elif key.endswith("weight") and ndim == 2:
+            stats = dense_sigma2(value)
+            if prev is not None and stats["shape"][1] != prev[1]["shape"][0]:
+                raise NSTheoryError(
+                    f"{key} {stats['shape']} does not follow {prev[0]} {prev[1]['shape']} "
+                    "(in must equal the previous out): not an MLP's Linear layers in forward "
+                    "order (an embedding table? layers stored out of order?)")
+            prev = (key, stats)
+            blocks.append((Dense(stats["sigma2_mean"]), Act(act)))
+        else:
+            raise NSTheoryError(
+                f"{key} (shape {tuple(getattr(value, 'shape', ()))}): only Linear layers "
+                "(2-D '*.weight', zero '*.bias') are modelled; LayerNorm, normalisation "
+                "statistics and other parameters are not")
     if not blocks:
         raise NSTheoryError("no 2-D '*.weight' entries in the state dict")
-    return Model(tuple(blocks), 1, "mlp (from state dict)")
+    return Model(tuple(blocks), 1, STATE_DICT_NAME)
 
 
 def _as_2d(x, name):

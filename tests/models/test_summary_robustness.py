@@ -165,3 +165,22 @@ def test_intervals_over_few_inputs_cover_at_their_level():
         cover_pos += pos["ci95_lo"][0] <= truth / n <= pos["ci95_hi"][0]
     for c in (cover_total, cover_pos):
         assert 0.93 <= c / reps <= 0.97, c / reps
+
+
+def test_gaussian_influence_refuses_sigma_below_the_rounding_floor():
+    # float32 rounding of the forward pass (~eps |f|) dominated the variance at small sigma
+    # (on MiniLM 20x too large at sigma = 1e-6 s, silently); float64 moves the floor down
+    import torch
+
+    from nstheory.errors import NSTheoryError
+    from nstheory.models.functionals import parse_functionals
+    from nstheory.models.influence import gaussian_influence
+    from nstheory.models.loading import tiny_model
+
+    lm = tiny_model("bert")
+    ids = torch.randint(4, 64, (6,), generator=torch.Generator().manual_seed(0))
+    fs = parse_functionals("mean", lm.kind)
+    s = lm.embedding_scale()
+    with pytest.raises(NSTheoryError, match="rounding floor"):
+        gaussian_influence(lm, ids, fs, sigma=1e-6 * s)
+    assert gaussian_influence(lm, ids, fs, sigma=1e-3 * s, positions=[0])["mean"][0] > 0

@@ -228,3 +228,32 @@ def test_text_legend_says_whether_monte_carlo_ran(capsys):
     assert "MC mean ± SE" in text and "no Monte Carlo run" not in text
     assert main(["propagate", "--depth", "1"]) == 0
     assert "no Monte Carlo run" in capsys.readouterr().out
+
+
+def test_state_dict_refuses_what_the_rules_do_not_model(tmp_path, capsys):
+    # a LayerNorm's 1-D weight was skipped silently (layer 1 27x off the network's Monte
+    # Carlo) and an embedding table read as a Dense layer; --finite-width used --width, not the
+    # network's widths
+    from nstheory.cli import main
+    from nstheory.errors import NSTheoryError
+    from nstheory.propagation.statedict import mlp_from_state_dict
+
+    ln = torch.nn.Sequential(torch.nn.Linear(8, 16, bias=False), torch.nn.LayerNorm(16),
+                             torch.nn.ReLU(), torch.nn.Linear(16, 4, bias=False))
+    with pytest.raises(NSTheoryError, match="only Linear layers"):
+        mlp_from_state_dict(ln.state_dict())
+    emb = torch.nn.Sequential(torch.nn.Embedding(100, 8), torch.nn.Linear(8, 8, bias=False))
+    with pytest.raises(NSTheoryError, match="does not follow"):
+        mlp_from_state_dict(emb.state_dict())
+    ok = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 4))
+    with torch.no_grad():
+        ok[0].bias.zero_()
+        ok[2].bias.zero_()
+    assert mlp_from_state_dict(ok.state_dict()).depth == 2
+    path = tmp_path / "ok.pt"
+    torch.save(ok.state_dict(), path)
+    assert main(["propagate", "--state-dict", str(path), "--finite-width"]) == 2
+    assert "--finite-width" in capsys.readouterr().err
+    assert main(["propagate", "--state-dict", str(path), "--json"]) == 0
+    out = capsys.readouterr().out
+    assert "not the trained network's own value" in out
