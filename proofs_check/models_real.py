@@ -263,9 +263,9 @@ def _arms_check(spec, measure):
         b = rnd["functionals"][spec][measure]
         q = [*_setting(pre), ("random-init arm", "; ".join(v for _, v in _setting(rnd)))]
         q.append((f"normalised total influence I/Var f ({measure}, f = {spec}), pretrained "
-                  "[95% bootstrap]", f"{a['total_centred']:.6g} "
+                  "[95% jackknife-t]", f"{a['total_centred']:.6g} "
                   f"[{a['total_centred_ci95'][0]:.6g}, {a['total_centred_ci95'][1]:.6g}]"))
-        q.append(("same, random initialisation [95% bootstrap]", f"{b['total_centred']:.6g} "
+        q.append(("same, random initialisation [95% jackknife-t]", f"{b['total_centred']:.6g} "
                   f"[{b['total_centred_ci95'][0]:.6g}, {b['total_centred_ci95'][1]:.6g}]"))
         lo_r, hi_p = b["total_centred_ci95"][0], a["total_centred_ci95"][1]
         hi_r, lo_p = b["total_centred_ci95"][1], a["total_centred_ci95"][0]

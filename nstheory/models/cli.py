@@ -355,7 +355,7 @@ def format_influence(res: dict) -> str:
             lines.append(f"  {title}{extra}: inputs = {r['inputs']}")
             lines.append(f"    total influence, raw: {_ci(r['total_raw'])}")
             centred = (_value(r["total_centred"], r.get("total_centred_note")) +
-                       (f" (95% bootstrap {_interval(r['total_centred_ci95'])})"
+                       (f" (95% jackknife-t {_interval(r['total_centred_ci95'])})"
                         if r["total_centred_ci95"] is not None else
                         f" ({r['total_centred_ci95_note']})" if r["total_centred"] is not None
                         else ""))

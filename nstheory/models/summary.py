@@ -11,8 +11,10 @@ Views (every number says which):
 
 Uncertainty: per-position and total influences carry a Student-t 95% interval from the spread
 over the k inputs (``k - 1`` degrees of freedom, :func:`_t95`; a normal quantile would cover only
-~86% with the 4 inputs of a typical run); junta sizes and the Table 1 bounds a 95% percentile
-bootstrap over inputs (paired: the same resampled inputs for numerator and normaliser). A bootstrap
+~86% with the 4 inputs of a typical run); the centred total (over ``Var f``) a jackknife-t
+interval of its logarithm (:func:`_jackknife_ratio_ci`); junta sizes and the Table 1 bounds a
+95% percentile bootstrap over inputs (paired: the same resampled inputs for numerator and
+normaliser). A bootstrap
 interval needs at least :data:`MIN_BOOT_INPUTS` inputs: with fewer it is ``None`` with the
 reason :data:`NO_BOOT` (with 2 inputs the only resample holding two distinct inputs is the
 sample itself, so the interval would have zero width).
@@ -43,6 +45,9 @@ MIN_BOOT_INPUTS = 3
 #: Why a bootstrap interval is absent.
 NO_BOOT = (f"no bootstrap interval: it needs >= {MIN_BOOT_INPUTS} inputs (with 2, the only "
            "resample holding two distinct inputs is the sample itself)")
+#: Why the centred total's (jackknife) interval is absent.
+NO_JACK = (f"no interval: it needs >= {MIN_BOOT_INPUTS} inputs (Var f left one input out needs "
+           "two)")
 #: Why a centred (Var f-normalised) quantity is absent.
 VAR0 = "undefined (Var f = 0 over the inputs)"
 #: Why a ratio over the whole-sequence noise distance is absent.
@@ -160,6 +165,35 @@ def _boot_var_from_gram(g, boots):
     return (trace - total / k) / (k - 1)
 
 
+def _jackknife_ratio_ci(totals, gram):
+    """95% interval of ``mean(totals) / Var f`` (``Var f`` from the Gram matrix): the jackknife
+    standard error of the ratio's logarithm (leave one input out) with the Student-t quantile
+    for ``k - 1`` degrees of freedom. ``None`` when a leave-one-out value is not positive.
+
+    A percentile bootstrap covered the true ratio only 69% of the time with 4 inputs (the
+    resamples' duplicated inputs shrink ``Var f``, so the interval sat above the truth); this
+    interval covered 94-96% in the same simulations (4 to 16 inputs, ``f`` of rank 1 to 384,
+    totals independent of or correlated with ``f``).
+
+    >>> lo, hi = _jackknife_ratio_ci(np.array([4.0, 5.0, 6.0]), np.diag([1.0, 2.0, 3.0]))
+    >>> bool(lo < 5.0 / 2.0 < hi)        # the point value: mean 5 over Var f = 2
+    True
+    """
+    k = len(totals)
+    idx = np.arange(k)
+    loo = []
+    for i in range(k):
+        keep = idx[idx != i]
+        t, v = float(np.mean(totals[keep])), _var_from_gram(gram, keep)
+        if not (t > 0 and v > 0):
+            return None
+        loo.append(math.log(t / v))
+    loo = np.array(loo)
+    se = math.sqrt((k - 1) / k * float(np.sum((loo - loo.mean()) ** 2)))
+    ratio, h = float(np.mean(totals)) / _var_from_gram(gram, idx), _t95(k) * se
+    return [ratio * math.exp(-h), ratio * math.exp(h)]
+
+
 def _norm2_from_gram(g, idx):
     return float(np.mean(np.diag(np.asarray(g, float))[idx]))
 
@@ -250,7 +284,7 @@ def influence_summary(mat, gram, scale2: float = 1.0, complete: bool = True) -> 
     (4.0, 2.0, 2.0, 4.0)
     >>> r["junta"]["50%"]["size"], r["junta"]["90%"]["size"]
     (1, 3)
-    >>> r["total_centred_ci95"], r["total_centred_ci95_note"] == NO_BOOT      # 2 inputs
+    >>> r["total_centred_ci95"], r["total_centred_ci95_note"] == NO_JACK      # 2 inputs
     (None, True)
 
     Identical inputs (``Var f = 0``): the centred total is undefined, not NaN:
@@ -280,15 +314,14 @@ def influence_summary(mat, gram, scale2: float = 1.0, complete: bool = True) -> 
     if not norm2 > 0:
         out["total_uncentred_note"] = "undefined (||f||^2 = 0 over the inputs)"
     boots = _boot_idx(k)
-    if boots is None or not var > 0:
+    if k < MIN_BOOT_INPUTS or not var > 0:
         out["total_centred_ci95"] = None
-        out["total_centred_ci95_note"] = NO_BOOT if boots is None else VAR0
+        out["total_centred_ci95_note"] = NO_JACK if k < MIN_BOOT_INPUTS else VAR0
     else:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            bt = totals[boots].mean(axis=1) / _boot_var_from_gram(gram, boots)
-        out["total_centred_ci95"] = _q(bt)
+        out["total_centred_ci95"] = _jackknife_ratio_ci(totals, gram)
         if out["total_centred_ci95"] is None:
-            out["total_centred_ci95_note"] = "no finite bootstrap value"
+            out["total_centred_ci95_note"] = ("no interval: a leave-one-out total or Var f is "
+                                              "not positive")
     if not complete or not measured.all():
         return out
     stats = [_ci(mat[:, i]) for i in range(n)]
