@@ -14,9 +14,9 @@ Decision rules (fixed before looking at the data): junta size — verified when 
 interval of the 90%-junta size lies at or below 10 positions, refuted when it lies above 10;
 first/last — verified when positions 0 and n-1 are the two largest mean influences and the
 smaller of them exceeds every other position's upper 95% limit, refuted when some other position's
-lower 95% limit exceeds the smaller of them. Table 1 ordering — verified when the 95% bootstrap
+lower 95% limit exceeds the smaller of them. Table 1 ordering — verified when the 95% jackknife-t
 interval of the ratio (a)/(b) lies above 1 at every rho, refuted when it lies below 1 at some
-rho. Pretrained vs random initialisation — verified when the 95% bootstrap intervals of the
+rho. Pretrained vs random initialisation — verified when the 95% jackknife-t intervals of the
 normalised total influence are disjoint in the claimed direction, refuted when disjoint in the
 other.
 
@@ -24,7 +24,7 @@ What MiniLM shows (stored run: 4 inputs of 256 fortunes tokens, 2 resamples per 
 8 probes, 8 noisy copies per rho, Gaussian influence at sigma = s) is printed by each check;
 the expectations below were set after the run, and the refuted ones are marked
 ``not-reproduced``: this model does not show the paper's junta picture. With 4 inputs the
-bootstrap intervals are coarse (no power is computed); the refutations are by wide margins
+intervals are coarse (no power is computed); the refutations are by wide margins
 (90%-junta sizes of 75-208 positions against 10).
 """
 
@@ -210,12 +210,12 @@ def _table1_check(spec, version):
             return compare_holds(False, [("Table 1", "not measured")], inconclusive=True)
         sens = t["sensitivity_bound_centred"]
         q = [*_setting(res),
-             ("(a) sensitivity bound I/(15 Var f), centred [95% bootstrap]",
+             ("(a) sensitivity bound I/(15 Var f), centred [95% jackknife-t]",
               f"{sens['value']:.6g} [{sens['ci95'][0]:.6g}, {sens['ci95'][1]:.6g}]")]
         holds_all, refuted_any = True, False
         for rho, row in t["rho"].items():
             b, r = row["stability_bound_centred"], row["ratio_sensitivity_over_stability"]
-            q.append((f"rho = {rho}: (b) D_rho/((1-rho^15) Var f); ratio (a)/(b) [95% bootstrap]",
+            q.append((f"rho = {rho}: (b) D_rho/((1-rho^15) Var f); ratio (a)/(b) [95% jackknife-t]",
                       f"{b['value']:.6g} [{b['ci95'][0]:.6g}, {b['ci95'][1]:.6g}]; "
                       f"{r['value']:.6g} [{r['ci95'][0]:.6g}, {r['ci95'][1]:.6g}]"))
             holds_all &= r["ci95"][0] > 1
@@ -223,7 +223,7 @@ def _table1_check(spec, version):
         q.append(("paper (as printed)", "stability bound below sensitivity bound in all four "
                   "rows (ratios 2.0-9.5)"))
         r = compare_holds(holds_all and not refuted_any, q,
-                          tolerance="ratio (a)/(b) > 1 at every rho (95% bootstrap)",
+                          tolerance="ratio (a)/(b) > 1 at every rho (95% jackknife-t)",
                           inconclusive=not holds_all and not refuted_any)
         r.alternative = "a stability bound above the sensitivity bound at some rho"
         return r

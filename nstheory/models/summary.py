@@ -12,9 +12,8 @@ Views (every number says which):
 Uncertainty: per-position and total influences carry a Student-t 95% interval from the spread
 over the k inputs (``k - 1`` degrees of freedom, :func:`_t95`; a normal quantile would cover only
 ~86% with the 4 inputs of a typical run); the centred total (over ``Var f``) a jackknife-t
-interval of its logarithm (:func:`_jackknife_ratio_ci`); junta sizes and the Table 1 bounds a
-95% percentile bootstrap over inputs (paired: the same resampled inputs for numerator and
-normaliser). A bootstrap
+interval of its logarithm (:func:`_jackknife_ci`), and so do the Table 1 bounds and their
+ratio; junta sizes a 95% percentile bootstrap over inputs. A bootstrap
 interval needs at least :data:`MIN_BOOT_INPUTS` inputs: with fewer it is ``None`` with the
 reason :data:`NO_BOOT` (with 2 inputs the only resample holding two distinct inputs is the
 sample itself, so the interval would have zero width).
@@ -154,44 +153,33 @@ def _var_from_gram(g, idx):
     return float((np.trace(g) - g.sum() / k) / (k - 1))
 
 
-def _boot_var_from_gram(g, boots):
-    """``_var_from_gram(g, b)`` for every row ``b`` of ``boots`` at once."""
-    g = np.asarray(g, float)
-    k = boots.shape[1]
-    if k < 2:
-        return np.full(len(boots), math.nan)
-    trace = np.diag(g)[boots].sum(axis=1)
-    total = g[boots[:, :, None], boots[:, None, :]].sum(axis=(1, 2))
-    return (trace - total / k) / (k - 1)
+def _jackknife_ci(stat, k: int):
+    """95% interval of a positive statistic ``stat(idx)`` of the inputs ``idx`` (e.g. a total
+    over ``Var f``): the jackknife standard error of its logarithm (leave one input out) with
+    the Student-t quantile for ``k - 1`` degrees of freedom. ``None`` when a leave-one-out value
+    is not positive and finite.
 
+    A percentile bootstrap covered the true ``total / Var f`` only 69% of the time with 4
+    inputs (the resamples' duplicated inputs shrink ``Var f``, so the interval sat above the
+    truth); this interval covered 94-96% in the same simulations (4 to 16 inputs, ``f`` of
+    rank 1 to 384, totals independent of or correlated with ``f``).
 
-def _jackknife_ratio_ci(totals, gram):
-    """95% interval of ``mean(totals) / Var f`` (``Var f`` from the Gram matrix): the jackknife
-    standard error of the ratio's logarithm (leave one input out) with the Student-t quantile
-    for ``k - 1`` degrees of freedom. ``None`` when a leave-one-out value is not positive.
-
-    A percentile bootstrap covered the true ratio only 69% of the time with 4 inputs (the
-    resamples' duplicated inputs shrink ``Var f``, so the interval sat above the truth); this
-    interval covered 94-96% in the same simulations (4 to 16 inputs, ``f`` of rank 1 to 384,
-    totals independent of or correlated with ``f``).
-
-    >>> lo, hi = _jackknife_ratio_ci(np.array([4.0, 5.0, 6.0]), np.diag([1.0, 2.0, 3.0]))
+    >>> tot, gram = np.array([4.0, 5.0, 6.0]), np.diag([1.0, 2.0, 3.0])
+    >>> lo, hi = _jackknife_ci(lambda i: tot[i].mean() / _var_from_gram(gram, i), 3)
     >>> bool(lo < 5.0 / 2.0 < hi)        # the point value: mean 5 over Var f = 2
     True
     """
-    k = len(totals)
     idx = np.arange(k)
     loo = []
     for i in range(k):
-        keep = idx[idx != i]
-        t, v = float(np.mean(totals[keep])), _var_from_gram(gram, keep)
-        if not (t > 0 and v > 0):
+        v = float(stat(idx[idx != i]))
+        if not (v > 0 and math.isfinite(v)):
             return None
-        loo.append(math.log(t / v))
+        loo.append(math.log(v))
     loo = np.array(loo)
     se = math.sqrt((k - 1) / k * float(np.sum((loo - loo.mean()) ** 2)))
-    ratio, h = float(np.mean(totals)) / _var_from_gram(gram, idx), _t95(k) * se
-    return [ratio * math.exp(-h), ratio * math.exp(h)]
+    value, h = float(stat(idx)), _t95(k) * se
+    return [value * math.exp(-h), value * math.exp(h)]
 
 
 def _norm2_from_gram(g, idx):
@@ -318,7 +306,8 @@ def influence_summary(mat, gram, scale2: float = 1.0, complete: bool = True) -> 
         out["total_centred_ci95"] = None
         out["total_centred_ci95_note"] = NO_JACK if k < MIN_BOOT_INPUTS else VAR0
     else:
-        out["total_centred_ci95"] = _jackknife_ratio_ci(totals, gram)
+        out["total_centred_ci95"] = _jackknife_ci(
+            lambda i: totals[i].mean() / _var_from_gram(gram, i), k)
         if out["total_centred_ci95"] is None:
             out["total_centred_ci95_note"] = ("no interval: a leave-one-out total or Var f is "
                                               "not positive")
@@ -428,7 +417,8 @@ def stability_summary(recs, spec, noise, rho, k) -> np.ndarray | None:
 
 
 def table1_rows(total_per_input, d_per_input: dict, gram, T: int = T_DEGREE) -> dict:
-    """Both Table 1 bounds on the weight at degree >= T, with paired bootstrap CIs over inputs.
+    """Both Table 1 bounds on the weight at degree >= T, with jackknife-t CIs over inputs
+    (:func:`_jackknife_ci`, leave one input out for numerator and normaliser alike).
 
     Centred view (divided by ``Var f``), for each rho: (a) ``I / (T Var f)``,
     (b) ``D_rho / ((1 - rho^T) Var f)``; and the uncentred versions (divided by
@@ -446,11 +436,11 @@ def table1_rows(total_per_input, d_per_input: dict, gram, T: int = T_DEGREE) -> 
     >>> round(t["rho"]["0.5"]["stability_bound_centred"]["value"], 12)
     0.666666666667
 
-    Two inputs give no bootstrap interval (it would have zero width), and ``Var f = 0`` no
+    Two inputs give no interval (leaving one out leaves no ``Var f``), and ``Var f = 0`` no
     centred bound:
 
-    >>> t["sensitivity_bound_centred"]["ci95"], t["sensitivity_bound_centred"]["note"][:21]
-    (None, 'no bootstrap interval')
+    >>> t["sensitivity_bound_centred"]["ci95"], t["sensitivity_bound_centred"]["note"][:11]
+    (None, 'no interval')
     >>> t = table1_rows([4.0, 4.0], {0.5: [1.0, 1.0]}, [[1, 1], [1, 1]], T=2)
     >>> t["sensitivity_bound_centred"]
     {'value': None, 'ci95': None, 'note': 'undefined (Var f = 0 over the inputs)'}
@@ -460,28 +450,33 @@ def table1_rows(total_per_input, d_per_input: dict, gram, T: int = T_DEGREE) -> 
     tot = np.asarray(total_per_input, float)
     k = tot.size
     idx = np.arange(k)
-    boots = _boot_idx(k, seed=1)
     var, norm2 = _var_from_gram(gram, idx), _norm2_from_gram(gram, idx)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        bvar = None if boots is None else _boot_var_from_gram(gram, boots)
-        btot = None if boots is None else tot[boots].mean(axis=1)
-        a = tot.mean() / (T * var) if var > 0 else None
-        rows = {"T": T, "inputs": k, "var_f": var, "norm2_f": norm2,
-                "sensitivity_bound_centred": _bounded(a, btot, lambda bt: bt / (T * bvar)),
-                "sensitivity_bound_uncentred": _ratio(tot.mean(), T * norm2), "rho": {}}
-        for rho, d in d_per_input.items():
-            d = np.asarray(d, float)
-            den = 1 - float(rho) ** T
-            b = d.mean() / (den * var) if var > 0 else None
-            bd = None if boots is None else d[boots].mean(axis=1)
-            r = a / b if var > 0 and b > 0 else _ratio(tot.mean() / T, d.mean() / den)
-            rows["rho"][str(rho)] = {
-                "stability_bound_centred": _bounded(b, bd, lambda x, den=den: x / (den * bvar)),
-                "stability_bound_uncentred": _ratio(d.mean(), den * norm2),
-                "delta_uncentred": _ratio(d.mean(), norm2),
-                "ratio_sensitivity_over_stability": _bounded(
-                    r, bd, lambda x, den=den: btot / T / (x / den), undefined=D0),
-            }
+
+    def sens(i):
+        return tot[i].mean() / (T * _var_from_gram(gram, i))
+
+    a = sens(idx) if var > 0 else None
+    rows = {"T": T, "inputs": k, "var_f": var, "norm2_f": norm2,
+            "sensitivity_bound_centred": _bounded(a, sens, k),
+            "sensitivity_bound_uncentred": _ratio(tot.mean(), T * norm2), "rho": {}}
+    for rho, d in d_per_input.items():
+        d = np.asarray(d, float)
+        den = 1 - float(rho) ** T
+
+        def stab(i, d=d, den=den):
+            return d[i].mean() / (den * _var_from_gram(gram, i))
+
+        def ratio(i, d=d, den=den):
+            return (tot[i].mean() / T) / (d[i].mean() / den)
+
+        b = stab(idx) if var > 0 else None
+        r = a / b if var > 0 and b > 0 else _ratio(tot.mean() / T, d.mean() / den)
+        rows["rho"][str(rho)] = {
+            "stability_bound_centred": _bounded(b, stab, k),
+            "stability_bound_uncentred": _ratio(d.mean(), den * norm2),
+            "delta_uncentred": _ratio(d.mean(), norm2),
+            "ratio_sensitivity_over_stability": _bounded(r, ratio, k, undefined=D0),
+        }
     return rows
 
 
@@ -490,26 +485,20 @@ def _ratio(num, den):
     return float(num / den) if den > 0 else None
 
 
-def _bounded(value, boot, ci, undefined: str = VAR0) -> dict:
-    """``{"value", "ci95"}`` of a Table 1 quantity; ``ci(boot)`` gives its bootstrap values.
-    What is missing is ``None`` with a ``note`` (``undefined`` when ``value`` is None, else
-    :data:`NO_BOOT` when there are no resamples)."""
+def _bounded(value, stat, k: int, undefined: str = VAR0) -> dict:
+    """``{"value", "ci95"}`` of a Table 1 quantity ``stat(all inputs)``, its interval by
+    :func:`_jackknife_ci`. What is missing is ``None`` with a ``note`` (``undefined`` when
+    ``value`` is None, else :data:`NO_JACK` with fewer than 3 inputs)."""
     if value is None:
         return {"value": None, "ci95": None, "note": undefined}
-    q = None if boot is None else _q(ci(boot))
+    if k < MIN_BOOT_INPUTS:
+        return {"value": float(value), "ci95": None, "note": NO_JACK}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = _jackknife_ci(stat, k)
     if q is None:
         return {"value": float(value), "ci95": None,
-                "note": NO_BOOT if boot is None else "no finite bootstrap value"}
+                "note": "no interval: a leave-one-out value is not positive"}
     return {"value": float(value), "ci95": q}
-
-
-def _q(a):
-    """95% percentile interval of the finite values of ``a`` (``None`` if there are none)."""
-    a = np.asarray(a, float)
-    a = a[np.isfinite(a)]
-    if not a.size:
-        return None
-    return [float(np.quantile(a, 0.025)), float(np.quantile(a, 0.975))]
 
 
 def summarise(path) -> dict:

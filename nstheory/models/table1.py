@@ -74,7 +74,7 @@ def _cell(value, ci) -> str:
 
 
 def format_table(rows: list[dict]) -> str:
-    """Text table: the paper's four rows, then ours (centred view, 95% bootstrap CIs), with
+    """Text table: the paper's four rows, then ours (centred view, 95% jackknife-t CIs), with
     the positions ``n`` and degree ``T`` of our run (the paper's are n = 256, T = 15).
 
     >>> print(format_table([]).splitlines()[1])
@@ -102,7 +102,7 @@ def format_table(rows: list[dict]) -> str:
         where = f"n = {n} positions, " if n is not None else ""
         lines.append(f"this toolkit ({where}weight at degree >= {T}; centred view: fraction of "
                      f"Var f; (a) I[f]/({T} Var f), (b) D_rho/((1-rho^{T}) Var f); 95% "
-                     "bootstrap CI over inputs):")
+                     "jackknife-t CI over inputs):")
         for r in group:
             lines.append(
                 f"  {r['model']} f={r['functional']} {r['version']} rho={r['rho']:g} "

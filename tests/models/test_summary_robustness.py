@@ -68,7 +68,7 @@ def test_two_inputs_have_no_bootstrap_interval_three_do():
     assert json.loads(dumps(r))["total_centred_ci95"] is None
     t1 = table1_rows([4.0, 5.0], {0.5: [1.0, 2.0]}, gram2)
     assert t1["sensitivity_bound_centred"]["ci95"] is None
-    assert t1["sensitivity_bound_centred"]["note"] == NO_BOOT
+    assert t1["sensitivity_bound_centred"]["note"] == NO_JACK
     # three distinct inputs: a real interval of positive width
     gram3 = np.array([[1.0, 0.2, -0.5], [0.2, 2.0, 0.1], [-0.5, 0.1, 1.5]])
     r3 = influence_summary(MAT3, gram3)
@@ -208,3 +208,29 @@ def test_centred_total_interval_covers_at_its_level_with_few_inputs():
         below += truth < lo
     assert 0.92 <= cover / reps <= 0.98, cover / reps
     assert below / reps <= 0.06, below / reps  # not one-sided
+
+
+def test_table1_intervals_cover_at_their_level_with_few_inputs():
+    # 4 inputs: the paired percentile bootstrap covered (a) I / (T Var f) 65% and the ratio
+    # (a)/(b) 80% of the time; 500 replicates put the coverage's standard error at 0.01, so
+    # those alternatives lie >= 12 standard errors below the band checked
+    from nstheory.models.summary import table1_rows
+
+    rng = np.random.default_rng(5)
+    reps, k, T, den = 500, 4, 15, 1 - 0.5**15
+    truth = {"a": 100 / (T * 24), "r": (100 / T) / (30 / den)}
+    cover = {"a": 0, "r": 0}
+    for _ in range(reps):
+        basis = rng.standard_normal((64, 3))
+        basis *= np.sqrt(24.0 / np.sum(basis**2))
+        f = (basis @ rng.standard_normal((3, k))).T
+        z = rng.standard_normal(k)
+        tot = 100 * np.exp(0.4 * z - 0.08)  # mean 100, correlated with D_rho
+        d = 30 * np.exp(0.3 * z + 0.3 * rng.standard_normal(k) - 0.09)  # mean 30
+        t = table1_rows(tot, {0.5: d}, f @ f.T, T=T)
+        got = {"a": t["sensitivity_bound_centred"]["ci95"],
+               "r": t["rho"]["0.5"]["ratio_sensitivity_over_stability"]["ci95"]}
+        for key, (lo, hi) in got.items():
+            cover[key] += lo <= truth[key] <= hi
+    for key, c in cover.items():
+        assert 0.92 <= c / reps <= 0.98, (key, c / reps)
