@@ -61,6 +61,7 @@ def rows_for(summary: dict, model_label: str) -> list[dict]:
                     "ratio_ci95": row["ratio_sensitivity_over_stability"]["ci95"],
                     "stability_bound_uncentred": row["stability_bound_uncentred"],
                     "sensitivity_bound_uncentred": t["sensitivity_bound_uncentred"],
+                    "delta_uncentred": row.get("delta_uncentred"),
                     **({"notes": notes} if notes else {}),
                 })
     return out

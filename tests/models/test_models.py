@@ -281,3 +281,17 @@ def test_from_with_out_is_refused(tmp_path):
     with pytest.raises(NSTheoryError, match="--out does not apply with --from"):
         run_cli(Namespace(source=str(tmp_path), out=str(tmp_path / "y"),
                           model_command="influence", json=False))
+
+
+def test_table1_json_has_the_papers_delta(capsys):
+    # the docs say the paper's delta = D_rho / ||f||^2 is in --json
+    import json
+    from pathlib import Path
+
+    from nstheory.cli import main
+
+    data = Path(__file__).resolve().parents[2] / "proofs_check" / "data" / "models_minilm.json"
+    assert main(["model", "table1", "--from", str(data), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    rows = out["rows"] if isinstance(out, dict) else out
+    assert rows and all(0 < r["delta_uncentred"] < 2 for r in rows)
