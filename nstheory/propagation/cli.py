@@ -266,12 +266,16 @@ def run(args) -> int:
     print(model.describe())
     print(_semantics(model, slack, args.width if sampled else None))
     head = (f"rho = {args.rho!r}; raw stability E[h(X)_ij h(Y)_ij]; interval: certified "
-            f"mean-field enclosure (arb, {args.bits} bits)")
+            f"mean-field enclosure (arb, {args.bits} bits)"
+            + ("; after the first non-linear layer on a random-W attention output, a moment "
+               "closure (exact? = no)" if extras else ""))
     if sampled:
         head += (f"; Monte Carlo: width {args.width}, {args.mc_samples} pairs, seed {args.seed}, "
                  f"{args.sampler} sampler, {mc_device(args)}")
     print(head)
-    cols = f"{'layer':>5}  {'interval [lo, hi] (certified)':>47}  {'point (float)':>22}"
+    label = "interval [lo, hi] (certified where exact?)" if extras else \
+        "interval [lo, hi] (certified)"
+    cols = f"{'layer':>5}  {label:>47}  {'point (float)':>22}"
     if extras:
         cols += f"  {'exact?':>6}"
     if sampled:
