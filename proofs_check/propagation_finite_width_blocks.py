@@ -609,7 +609,7 @@ c = claim(
     "captures it; the finite-width recursion refuses this case.",
     latex=r"\hat\rho_\ell(N) - \rho^{\mathrm{mf}}_\ell \propto N^{-p},\ p < 1",
     provenance="new",
-    evidence="Measured p = 0.34, 95% [0.32, 0.36]: the block-1 gap falls only from 0.053 "
+    evidence="Measured p = 0.35, 95% [0.33, 0.38]: the block-1 gap falls only from 0.053 "
     "(width 32) to 0.017 (width 512). The logits have spread O(sqrt(width)), so the softmax is "
     "a hard argmax except near ties of the two largest logits, whose probability alone would "
     "give O(width^-1/2) (a heuristic, not derived here); the measured decay is slower still, "
