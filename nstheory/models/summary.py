@@ -223,7 +223,8 @@ def _ci(a):
     if k < 2:
         return mean, math.nan, math.nan, math.nan
     se = float(a.std(ddof=1) / math.sqrt(k))
-    return mean, se, mean - _t95(k) * se, mean + _t95(k) * se
+    half = _t95(k) * se
+    return mean, se, mean - half, mean + half
 
 
 def _boot_idx(k, seed=0):

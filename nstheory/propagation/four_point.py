@@ -135,17 +135,17 @@ def _relu_polynomials(b: float, s: float):
     return A, A @ _smoothing_matrix(b * b).T
 
 
-def _relu_pair_integrals(m, b: float, s: float):
+def _relu_pair_integrals(m, b: float, s: float, A):
     """``P_I(m) = E[relu(y + s n)^i relu(y + s n')^j]``, ``y ~ N(m, b^2)``, for the nine pairs
     ``I = (i, j)`` of :func:`_index_tables` (row 0 is ``(0, 0)``: ``P = 1``).
 
     The inner level is closed form. Where ``b < s`` the middle integrand is smooth on the scale
     of ``b`` (Gauss-Hermite); otherwise ``relu(.)`` smoothed at scale ``s`` is written as
     ``A_I(y) 1(y > 0)`` (:func:`_relu_polynomials`; closed form under ``y ~ N(m, b^2)``) plus a
-    remainder of width ``s`` integrated by :func:`_panel_rule` in ``y / s``.
+    remainder of width ``s`` integrated by :func:`_panel_rule` in ``y / s`` (``A`` from
+    :func:`_relu_polynomials`).
     """
     pi, pj = _index_tables()[:2]
-    A, _ = _relu_polynomials(b, s)
     if s == 0.0:  # the inner level is relu itself: the middle level is closed form
         P = A @ np.array(_half_moments(m, b, 4))
         P[0] = 1.0
@@ -176,14 +176,14 @@ def _relu_products(q: float, c: float, e: float):
     the kink, whatever the correlations (a fixed Gauss-Hermite rule did not once they near 1).
     """
     a, b, s, width = (math.sqrt(max(x, 0.0)) for x in (e, c - e, q - c, q - e))
+    A, Q = _relu_polynomials(b, s)
     if a <= width:
         t, w = _gh(NODES[0])
-        P = _relu_pair_integrals(a * t, b, s)
+        P = _relu_pair_integrals(a * t, b, s, A)
         return (P * w) @ P.T
     v, wv = _panel_rule()
     m = width * v
-    P = _relu_pair_integrals(m, b, s)
-    _, Q = _relu_polynomials(b, s)
+    P = _relu_pair_integrals(m, b, s, A)
     W = (wv * width / a) * np.exp(-0.5 * (m / a) ** 2) / math.sqrt(2 * math.pi)
     B = (Q @ np.vander(m, 5, increasing=True).T) * (m > 0)
     B[0] = 1.0
