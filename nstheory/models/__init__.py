@@ -42,15 +42,15 @@ from nstheory.models.loading import (
 )
 from nstheory.models.run import RunConfig, execute, export_run
 from nstheory.models.stability import noise_distance
-from nstheory.models.summary import friedgut_size, shares_to_junta, summarise
+from nstheory.models.summary import friedgut_size, junta_interval, shares_to_junta, summarise
 from nstheory.models.table1 import PAPER_ROWS, format_table, rows_for
 from nstheory.models.texts import text_windows
 
 __all__ = [
     "PAPER_ROWS", "Functional", "LoadedModel", "RunConfig", "default_functionals",
     "directional_pair", "evaluate", "execute", "export_run", "format_table", "friedgut_size",
-    "gaussian_influence", "jacobian_sq", "load_model", "models_available", "noise_distance",
-    "parse_functional", "parse_functionals", "random_init_like", "resolve_model_path",
-    "rows_for", "shares_to_junta", "summarise", "text_windows", "tiny_model", "token_influence",
-    "wrap",
+    "gaussian_influence", "jacobian_sq", "junta_interval", "load_model", "models_available",
+    "noise_distance", "parse_functional", "parse_functionals", "random_init_like",
+    "resolve_model_path", "rows_for", "shares_to_junta", "summarise", "text_windows",
+    "tiny_model", "token_influence", "wrap",
 ]

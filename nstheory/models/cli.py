@@ -368,7 +368,7 @@ def format_influence(res: dict) -> str:
                                for k, v in r["junta"].items())
                 lines.append("    junta sizes (positions holding the share; " +
                              (f"{r['junta_ci95_note']}" if "junta_ci95_note" in r
-                              else "95% bootstrap") + f"): {js}")
+                              else "95% interval over inputs") + f"): {js}")
                 p = r["profile"]
                 lines.append(
                     f"    profile: first {p['first']:.6g} (rank {p['rank_first']}), last "

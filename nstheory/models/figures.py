@@ -125,7 +125,8 @@ def junta_curve(path):
     plt.close(fig)
     _save_data(path, res, {spec: {m: fr[m]["junta"] for m in ("token", "geometric")}
                            for spec, fr in res["functionals"].items()},
-               "junta sizes (50/90/99% of the total) with 95% bootstrap intervals")
+               "junta sizes (50/90/99% of the total) with 95% intervals over inputs "
+               "(nstheory.models.summary.junta_interval)")
 
 
 @figure("models_minilm_layers",

@@ -13,10 +13,9 @@ Uncertainty: per-position and total influences carry a Student-t 95% interval fr
 over the k inputs (``k - 1`` degrees of freedom, :func:`_t95`; a normal quantile would cover only
 ~86% with the 4 inputs of a typical run); the centred total (over ``Var f``) a jackknife-t
 interval of its logarithm (:func:`_jackknife_ci`), and so do the Table 1 bounds and their
-ratio; junta sizes a 95% percentile bootstrap over inputs. A bootstrap
-interval needs at least :data:`MIN_BOOT_INPUTS` inputs: with fewer it is ``None`` with the
-reason :data:`NO_BOOT` (with 2 inputs the only resample holding two distinct inputs is the
-sample itself, so the interval would have zero width).
+ratio; junta sizes an interval built from two jackknife-t ratio bounds (:func:`junta_interval`).
+These intervals need at least :data:`MIN_INPUTS` inputs: with fewer they are ``None`` with the
+reason :data:`NO_JACK` (leaving one of two inputs out leaves no spread).
 
 Undefined values: where ``Var f = 0`` over the inputs (e.g. identical windows of a repetitive
 text) the centred quantities (the centred total, Friedgut's bound, the centred Table 1 bounds)
@@ -38,15 +37,12 @@ from nstheory.validate import check_real
 
 LEVELS = (0.5, 0.9, 0.99)
 T_DEGREE = 15
-N_BOOT = 2000
-#: Fewest inputs with a bootstrap interval (with 2 the interval has zero width).
-MIN_BOOT_INPUTS = 3
-#: Why a bootstrap interval is absent.
-NO_BOOT = (f"no bootstrap interval: it needs >= {MIN_BOOT_INPUTS} inputs (with 2, the only "
-           "resample holding two distinct inputs is the sample itself)")
-#: Why the centred total's (jackknife) interval is absent.
-NO_JACK = (f"no interval: it needs >= {MIN_BOOT_INPUTS} inputs (Var f left one input out needs "
-           "two)")
+#: Fewest inputs with an interval over inputs other than Student-t (a jackknife leaving one of
+#: two inputs out has no spread left, and Var f left one input out needs two).
+MIN_INPUTS = 3
+#: Why an interval over inputs (jackknife) is absent.
+NO_JACK = (f"no interval: it needs >= {MIN_INPUTS} inputs (a leave-one-out value of two inputs "
+           "has no spread, and Var f left one input out needs two)")
 #: Why a centred (Var f-normalised) quantity is absent.
 VAR0 = "undefined (Var f = 0 over the inputs)"
 #: Why a ratio over the whole-sequence noise distance is absent.
@@ -57,7 +53,7 @@ def shares_to_junta(infl, levels=LEVELS):
     """Smallest number of positions whose (largest) influences hold each share of the total.
 
     ``infl`` is one profile (1-D: a list, one size per level) or a stack of profiles (2-D: an
-    integer array, one row of sizes per profile, e.g. one per bootstrap resample).
+    integer array, one row of sizes per profile).
 
     >>> shares_to_junta(np.ones(10), (0.5,))
     [5]
@@ -159,6 +155,9 @@ def _jackknife_ci(stat, k: int):
     the Student-t quantile for ``k - 1`` degrees of freedom. ``None`` when a leave-one-out value
     is not positive and finite.
 
+    ``stat`` may return an array (several statistics at once): the interval is then a pair of
+    arrays, NaN where a leave-one-out value is not positive and finite.
+
     A percentile bootstrap covered the true ``total / Var f`` only 69% of the time with 4
     inputs (the resamples' duplicated inputs shrink ``Var f``, so the interval sat above the
     truth); this interval covered 94-96% in the same simulations (4 to 16 inputs, ``f`` of
@@ -168,18 +167,111 @@ def _jackknife_ci(stat, k: int):
     >>> lo, hi = _jackknife_ci(lambda i: tot[i].mean() / _var_from_gram(gram, i), 3)
     >>> bool(lo < 5.0 / 2.0 < hi)        # the point value: mean 5 over Var f = 2
     True
+    >>> lo, hi = _jackknife_ci(lambda i: np.array([tot[i].mean(), tot[i].mean() - 5]), 3)
+    >>> bool(lo[0] < 5.0 < hi[0]), bool(np.isnan(lo[1]))
+    (True, True)
     """
     idx = np.arange(k)
-    loo = []
-    for i in range(k):
-        v = float(stat(idx[idx != i]))
-        if not (v > 0 and math.isfinite(v)):
-            return None
-        loo.append(math.log(v))
-    loo = np.array(loo)
-    se = math.sqrt((k - 1) / k * float(np.sum((loo - loo.mean()) ** 2)))
-    value, h = float(stat(idx)), _t95(k) * se
-    return [value * math.exp(-h), value * math.exp(h)]
+    loo = np.array([np.asarray(stat(idx[idx != i]), float) for i in range(k)])
+    value = np.asarray(stat(idx), float)
+    ok = np.all((loo > 0) & np.isfinite(loo), axis=0)
+    if value.ndim == 0 and not ok:
+        return None
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lg = np.log(np.where(ok, loo, 1.0))
+        se = np.sqrt((k - 1) / k * np.sum((lg - lg.mean(axis=0)) ** 2, axis=0))
+        h = _t95(k) * se
+        lo = np.where(ok, value * np.exp(-h), np.nan)
+        hi = np.where(ok, value * np.exp(h), np.nan)
+    return [float(lo), float(hi)] if value.ndim == 0 else [lo, hi]
+
+
+def junta_interval(mat, levels=LEVELS):
+    """95% interval of the junta sizes of the mean influence profile over the population of
+    inputs, from the per-input profiles ``mat`` (shape ``(inputs, n)``, at least
+    :data:`MIN_INPUTS` inputs).
+
+    The junta size at level ``t`` is the smallest ``K`` whose top-``K`` share of the total
+    reaches ``t``; bounds on the top-``K`` share give bounds on the size. Each bound is a
+    jackknife-t limit (:func:`_jackknife_ci`) of the log-odds ``share / (1 - share)`` of a ratio
+    of means over the inputs (the log-odds keeps both ends calibrated where shares crowd
+    against 1):
+
+    * **lower end**: the top-``K`` share of the mean profile is at most the mean per-input
+      top-``K`` sum over the mean total (Jensen: a top-``K`` sum is convex, and an estimate's
+      noise only raises it); the lower end is the smallest ``K`` at which that ratio's upper
+      limit reaches ``t``;
+    * **upper end**: any set's share is at most the top-``K`` share; each input is summed over
+      the top-``K`` set of the *other* inputs' mean profile (cross-fitted, so the selection does
+      not see the input it is scored on), and the upper end is the smallest ``K`` at which that
+      ratio's lower limit reaches ``t`` (``n`` if none does).
+
+    Coverage, measured in simulations where every input shares one ranking of 256 positions
+    with its own concentration (the case where neither bound has Jensen slack; 400 runs each,
+    3 to 8 inputs): each end missed at most 3.75% at the 90% and 99% levels and at most 7% at
+    the 50% level, and less where inputs disagree on the ranking. The percentile bootstrap over
+    inputs this replaces had its upper end at the point estimate (a sorted average of noisy
+    profiles overweights its largest entries) and covered 0-24% in simulations with 4-8 inputs.
+
+    Parameters
+    ----------
+    mat : array_like
+        Per-input, per-position influence estimates (negative values count as 0).
+    levels : sequence of float, optional
+        Shares of the total, in (0, 1).
+
+    Returns
+    -------
+    list of [int, int]
+        ``[lower, upper]`` per level, with ``lower <= size <= upper`` for the size of the mean
+        of ``mat`` (:func:`shares_to_junta`).
+
+    Raises
+    ------
+    NSTheoryError
+        With fewer than :data:`MIN_INPUTS` inputs.
+
+    Examples
+    --------
+    Three inputs that agree on a profile with 2 of 8 positions holding 90%: the size is
+    pinned; when they disagree on which positions, the interval widens.
+
+    >>> base = np.array([45, 45, 2, 2, 2, 2, 1, 1.0])
+    >>> junta_interval(np.stack([base, 1.1 * base, 0.9 * base]), (0.9,))
+    [[2, 2]]
+    >>> rolled = np.stack([base, np.roll(base, 2), np.roll(base, 4)])
+    >>> shares_to_junta(rolled.mean(axis=0), (0.9,)), junta_interval(rolled, (0.9,))
+    ([6], [[2, 8]])
+    """
+    v = np.clip(np.asarray(mat, float), 0, None)
+    k, n = v.shape
+    if k < MIN_INPUTS:
+        raise NSTheoryError(f"a junta interval needs >= {MIN_INPUTS} inputs, got {k}")
+    top = np.cumsum(-np.sort(-v, axis=1), axis=1)             # per-input top-K sums
+    tot = top[:, -1]
+    cross = np.empty_like(top)                                 # summed over the others' top-K
+    for j in range(k):
+        order = np.argsort(-np.delete(v, j, axis=0).mean(axis=0), kind="stable")
+        cross[j] = np.cumsum(v[j, order])
+
+    def odds(held):
+        def stat(i):
+            num = held[i].mean(axis=0)
+            rest = tot[i].mean() - num
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return np.where(rest > 0, num / np.where(rest > 0, rest, 1.0), np.inf)
+        return stat
+
+    # where a limit does not exist (a share of 0 or 1 left one input out), the side that
+    # cannot narrow the interval: the lower end's bound reaches every level, the upper's none
+    hi = np.nan_to_num(_jackknife_ci(odds(top), k)[1], nan=np.inf)
+    lo = np.nan_to_num(_jackknife_ci(odds(cross), k)[0], nan=0.0, posinf=0.0)
+
+    def first(bound, lv):
+        hit = np.nonzero(bound >= lv / (1 - lv) * (1 - 1e-12))[0]
+        return int(hit[0]) + 1 if hit.size else n
+
+    return [[first(hi, lv), first(lo, lv)] for lv in levels]
 
 
 def _norm2_from_gram(g, idx):
@@ -227,20 +319,6 @@ def _ci(a):
     return mean, se, mean - half, mean + half
 
 
-def _boot_idx(k, seed=0):
-    """Bootstrap resamples of the inputs, keeping those with >= 2 distinct inputs (a
-    variance across inputs needs two); ``None`` below :data:`MIN_BOOT_INPUTS` inputs.
-
-    >>> _boot_idx(2) is None, _boot_idx(3).shape[1]
-    (True, 3)
-    """
-    if k < MIN_BOOT_INPUTS:
-        return None
-    rng = np.random.default_rng(seed)
-    b = rng.integers(0, k, size=(N_BOOT, k))
-    return b[(b != b[:, :1]).any(axis=1)]
-
-
 def influence_summary(mat, gram, scale2: float = 1.0, complete: bool = True) -> dict:
     """Summary of one measure for one functional from its (inputs, n) matrix of estimates.
 
@@ -261,7 +339,7 @@ def influence_summary(mat, gram, scale2: float = 1.0, complete: bool = True) -> 
         Totals (raw, centred over ``Var f``, uncentred over ``||f||^2``) with CIs and,
         when complete, per-position means, junta sizes and Friedgut's bound. A value or
         interval that does not exist is ``None``, with its reason under a ``*_note`` key
-        (:data:`VAR0`, :data:`NO_BOOT`).
+        (:data:`VAR0`, :data:`NO_JACK`).
 
     Examples
     --------
@@ -302,10 +380,9 @@ def influence_summary(mat, gram, scale2: float = 1.0, complete: bool = True) -> 
         out["total_centred_note"] = VAR0
     if not norm2 > 0:
         out["total_uncentred_note"] = "undefined (||f||^2 = 0 over the inputs)"
-    boots = _boot_idx(k)
-    if k < MIN_BOOT_INPUTS or not var > 0:
+    if k < MIN_INPUTS or not var > 0:
         out["total_centred_ci95"] = None
-        out["total_centred_ci95_note"] = NO_JACK if k < MIN_BOOT_INPUTS else VAR0
+        out["total_centred_ci95_note"] = NO_JACK if k < MIN_INPUTS else VAR0
     else:
         out["total_centred_ci95"] = _jackknife_ci(
             lambda i: totals[i].mean() / _var_from_gram(gram, i), k)
@@ -322,9 +399,9 @@ def influence_summary(mat, gram, scale2: float = 1.0, complete: bool = True) -> 
     rel = np.where(mean > 0, (np.array([s[3] for s in stats]) - mean)
                    / np.where(mean > 0, mean, 1), np.inf)
     out["max_rel_ci_halfwidth"] = float(rel.max())
-    out["junta"] = _junta(mean, mat, boots)
-    if boots is None:
-        out["junta_ci95_note"] = NO_BOOT
+    out["junta"] = _junta(mean, mat)
+    if k < MIN_INPUTS:
+        out["junta_ci95_note"] = NO_JACK
     order = np.argsort(-mean)
     rank = np.empty(n, int)
     rank[order] = np.arange(1, n + 1)
@@ -345,15 +422,12 @@ def influence_summary(mat, gram, scale2: float = 1.0, complete: bool = True) -> 
     return out
 
 
-def _junta(mean, mat, boots) -> dict:
-    """Junta sizes of the mean profile, with 95% bootstrap intervals over the rows of ``mat``
-    (``None`` without resamples)."""
+def _junta(mean, mat) -> dict:
+    """Junta sizes of the mean profile, with the 95% intervals of :func:`junta_interval`
+    (``None`` with fewer than :data:`MIN_INPUTS` inputs)."""
     j = shares_to_junta(mean)
-    bj = None if boots is None else shares_to_junta(mat[boots].mean(axis=1))
-    return {f"{int(lv * 100)}%": {"size": j[a], "ci95": None if bj is None else
-                                   [int(np.quantile(bj[:, a], 0.025)),
-                                    int(np.quantile(bj[:, a], 0.975))]}
-            for a, lv in enumerate(LEVELS)}
+    ci = junta_interval(mat) if len(mat) >= MIN_INPUTS else [None] * len(LEVELS)
+    return {f"{int(lv * 100)}%": {"size": j[a], "ci95": ci[a]} for a, lv in enumerate(LEVELS)}
 
 
 def geometric_summary(mat) -> dict:
@@ -373,14 +447,13 @@ def geometric_summary(mat) -> dict:
     stats = [_ci(g[:, i]) for i in range(n)]
     mean = np.array([s[0] for s in stats])
     se = np.array([s[1] for s in stats])
-    boots = _boot_idx(g.shape[0])
     order = np.argsort(-mean)
     rank = np.empty(n, int)
     rank[order] = np.arange(1, n + 1)
     return {"inputs": int(g.shape[0]), "mean": mean.tolist(), "stderr": se.tolist(),
             "ci95_lo": [s[2] for s in stats], "ci95_hi": [s[3] for s in stats],
-            "junta": _junta(mean, g, boots),
-            **({"junta_ci95_note": NO_BOOT} if boots is None else {}),
+            "junta": _junta(mean, g),
+            **({"junta_ci95_note": NO_JACK} if g.shape[0] < MIN_INPUTS else {}),
             "profile": {"first": float(mean[0]), "last": float(mean[-1]),
                         "rank_first": int(rank[0]), "rank_last": int(rank[-1]),
                         "top10_positions": order[:10].tolist(),
@@ -492,7 +565,7 @@ def _bounded(value, stat, k: int, undefined: str = VAR0) -> dict:
     ``value`` is None, else :data:`NO_JACK` with fewer than 3 inputs)."""
     if value is None:
         return {"value": None, "ci95": None, "note": undefined}
-    if k < MIN_BOOT_INPUTS:
+    if k < MIN_INPUTS:
         return {"value": float(value), "ci95": None, "note": NO_JACK}
     with np.errstate(divide="ignore", invalid="ignore"):
         q = _jackknife_ci(stat, k)
