@@ -201,8 +201,10 @@ def format_analysis(res: dict) -> str:
                      f"wall/step={w and round(w * 1e3, 1)} ms")
     for m, s in an["speedup"].items():
         if isinstance(s, dict) and s.get("ratio") is not None:
-            lines.append(f"  speed-up {m}: T_base/T_reg = {s['ratio']:.4g} "
-                         f"[{s['ci'][0]:.4g}, {s['ci'][1]:.4g}] (95% bootstrap)")
+            ci = (f"[{s['ci'][0]:.4g}, {s['ci'][1]:.4g}] ({s.get('level', 0.95):.0%} Welch-t "
+                  "interval of the log ratio)" if s["ci"] is not None else
+                  "(no interval: one seed in an arm)")
+            lines.append(f"  speed-up {m}: T_base/T_reg = {s['ratio']:.4g} {ci}")
         elif isinstance(s, dict):
             lines.append(f"  speed-up {m}: {s['note']}")
         else:

@@ -15,7 +15,7 @@ import numpy as np
 
 from nstheory.figure_data import save_figure
 from nstheory.plots import figure
-from nstheory.training.study import ratio_bound_kind
+from nstheory.training.study import ratio_bound_kind, speedup_ratio
 
 DATA = Path(__file__).resolve().parents[2] / "proofs_check" / "data"
 #: figure-name suffix -> stored study (``proofs_check/data/training_<name>.json``)
@@ -314,7 +314,7 @@ RATIO = r"$T_{\rm base}/T_{\rm reg}$"
 
 def speedup(path: Path, name: str) -> None:
     """Steps to validation-accuracy thresholds per seed and the speed-up ratio with
-    its bootstrap interval.
+    its 95% interval (:func:`nstheory.training.study.speedup_ratio`).
 
     Registered for every stored study in :data:`STUDIES` as
     ``training_speedup<suffix>``.
@@ -336,7 +336,6 @@ def speedup(path: Path, name: str) -> None:
     True
     """
     from nstheory.plots import setup_matplotlib
-    from nstheory.stats import ratio_ci
 
     plt = setup_matplotlib()
     study = load_study(name)
@@ -367,13 +366,14 @@ def speedup(path: Path, name: str) -> None:
             continue
         creg = any(r["summary"][m] is None for r in study["runs"] if r["arm"] == "reg")
         cbase = any(r["summary"][m] is None for r in study["runs"] if r["arm"] == "base")
-        r, lo, hi = ratio_ci(np.array(b, float), np.array(g, float))
+        r, ci = speedup_ratio(b, g, 0.95)
+        ci = "no interval (one seed)" if ci is None else f"95% CI [{ci[0]:.3g}, {ci[1]:.3g}]"
         if creg or cbase:
             kind = ratio_bound_kind(cbase, creg)
             txt = (rf"censored runs at their budget: {RATIO} {r:.3g}" "\n"
-                   f"95% CI [{lo:.3g}, {hi:.3g}]\n({kind})")
+                   f"{ci}\n({kind})")
         else:
-            txt = f"{RATIO} = {r:.3g}\n95% bootstrap CI [{lo:.3g}, {hi:.3g}]"
+            txt = f"{RATIO} = {r:.3g}\n{ci}"
         ticks.append(f"{tick}\n{txt}")
     ax.set_xticks(range(len(metrics)), ticks, fontsize=8)
     ax.set_ylabel("optimizer steps")
@@ -396,7 +396,7 @@ def _register_study_figures() -> None:
                 ("training_stability_sensitivity", stability_sensitivity,
                  "noise stability, sensitivity and weight norm trajectories"),
                 ("training_speedup", speedup, "steps to validation-accuracy thresholds per "
-                 "seed and the speed-up ratio with its bootstrap interval")):
+                 "seed and the speed-up ratio with its 95% interval")):
             def draw(path: Path, fn=fn, name=name) -> None:
                 fn(path, name)
             figure(fname + suffix, f"{what} (stored study training_{name}.json)")(draw)
@@ -475,7 +475,7 @@ def grokking_p113_sensitivity(path: Path) -> None:
 
 @figure("training_ntp_loss_sweep",
         "ntp-plateau study on fortunes: validation loss per seed to the plateau, and the "
-        "speed-up T_base/T_reg at each validation-loss threshold with its 95% bootstrap interval "
+        "speed-up T_base/T_reg at each validation-loss threshold with its 95% interval "
         "(stored study training_ntp_fortunes_plateau.json)")
 def ntp_loss_sweep(path: Path, name: str = "ntp_fortunes_plateau") -> None:
     """Validation loss per seed and arm, and the speed-up ratio at every threshold of
@@ -524,7 +524,7 @@ def ntp_loss_sweep(path: Path, name: str = "ntp_fortunes_plateau") -> None:
                         f"reg {c['reg']}/{len(r['steps']['reg'])}", (i, 1.0), fontsize=6,
                         ha="center")
             continue
-        lo, hi = r["ci"]
+        lo, hi = r["ci"] if r["ci"] is not None else (r["ratio"], r["ratio"])
         marker = "o" if r["kind"] == ratio_bound_kind(False, False) else (
             "v" if r["kind"] == ratio_bound_kind(False, True) else "^")
         bx.errorbar([i], [r["ratio"]], yerr=[[r["ratio"] - lo], [hi - r["ratio"]]], fmt=marker,
@@ -538,7 +538,7 @@ def ntp_loss_sweep(path: Path, name: str = "ntp_fortunes_plateau") -> None:
     bx.set_xlabel("validation-loss threshold (nats/token); 3.5 is the primary one")
     bx.set_ylabel(r"$T_{base}/T_{reg}$ (steps to the threshold)")
     bx.legend(fontsize=7)
-    bx.set_title("speed-up per threshold, 95% percentile bootstrap over seeds\n"
+    bx.set_title("speed-up per threshold, 95% Welch-t interval of the log ratio over seeds\n"
                  "(o estimate; v upper / ^ lower bound when runs are censored at the budget)",
                  fontsize=8)
     fig.suptitle(_title(study), fontsize=9)
