@@ -182,6 +182,8 @@ def format_layers(res: dict) -> str:
     >>> text = format_layers(res)
     >>> text.startswith("model minilm"), text.count("measured:") == 2 * len(res["comparison"])
     (True, True)
+    >>> text.count("(jackknife-t over inputs, Fisher z)") == 2 * len(res["comparison"])
+    True
     """
     lines = [f"model {res['model']}: {res['text']}; Gaussian embedding noise "
              f"y = rho e + sqrt(1-rho^2) s Z, s = {res['embedding_scale']:.6g}, "
@@ -201,6 +203,11 @@ def format_layers(res: dict) -> str:
             lines.append(f"  rho = {rho}, {view} correlation per layer 0..{len(m) - 1} "
                          "(measured | mean-field predicted from the measured layer 0):")
             lines.append("    measured:  " + " ".join(f"{v:.6g}" for v in m))
+            ci = row["measured"].get(f"{view}_ci95")
+            lines.append("    95% CI:    " + (
+                " ".join(f"[{lo:.4g}, {hi:.4g}]" for lo, hi in ci) +
+                " (jackknife-t over inputs, Fisher z)" if ci else
+                row["measured"].get("ci95_note", "no interval (a run stored without one)")))
             lines.append("    predicted: " + (" ".join(f"{v:.6g}" for v in p) if p else
                                               f"n/a ({row.get('errors', {}).get(view)})"))
     return "\n".join(lines)

@@ -153,14 +153,16 @@ def layers_vs_theory(path):
     for ax, view in zip(axes, ("uncentred", "centred"), strict=True):
         for k, (rho, row) in enumerate(res["comparison"].items()):
             m = row["measured"][view]
-            ax.plot(range(len(m)), m, "o-", color=f"C{k}", label=rf"measured, $\rho = {rho}$")
+            ci = np.array(row["measured"].get(f"{view}_ci95") or [[v, v] for v in m])
+            ax.errorbar(range(len(m)), m, yerr=[np.array(m) - ci[:, 0], ci[:, 1] - np.array(m)],
+                        fmt="o-", capsize=2, color=f"C{k}", label=rf"measured, $\rho = {rho}$")
             p = row["predicted"].get(view)
             if p:
                 ax.plot(range(len(p)), p, "--", color=f"C{k}", label=rf"mean field, $\rho = {rho}$")
         ax.set_xlabel("layer (0 = embedding output)")
         ax.set_ylabel(f"{view} correlation of $h(x)$, $h(y)$")
         ax.set_title(f"{view} view, {res['inputs']} inputs × {res['draws']} noise draws "
-                     "(one estimate per layer)", fontsize=9)
+                     "(95% jackknife-t intervals over inputs)", fontsize=9)
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=8)
     fig.suptitle("all-MiniLM-L6-v2 under Gaussian embedding noise of correlation $\\rho$, "

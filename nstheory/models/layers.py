@@ -12,9 +12,10 @@ not modelled (the rules have no affine LayerNorm and no biases).
 :func:`measured_layers` applies Gaussian noise to the token embeddings of real text,
 ``y = rho e + sqrt(1 - rho^2) s Z`` (s: the embedding scale), and measures per layer the
 normalised correlation ``C / sqrt(Q_x Q_y)`` of the hidden states (uncentred, over tokens and
-channels) and its centred version (per-channel means removed). :func:`compare_layers` starts the
-mean-field recurrence at the correlation measured after the embedding layer (layer 0) and
-predicts layers 1..L.
+channels) and its centred version (per-channel means removed), each pooled over the inputs with
+a 95% jackknife-t interval over inputs (Fisher's z, leave one input out; at least 3 inputs).
+:func:`compare_layers` starts the mean-field recurrence at the correlation measured after the
+embedding layer (layer 0) and predicts layers 1..L.
 
 >>> from nstheory.models.loading import tiny_model
 >>> d = describe_checkpoint(tiny_model("bert"))
@@ -157,8 +158,9 @@ def measured_layers(lm, ids, rhos, draws: int = 4, seed: int = 0) -> dict:
     Returns
     -------
     dict
-        ``{rho: {"uncentred": [...], "centred": [...]}}`` per layer 0..L (see the
-        module docstring).
+        ``{rho: {"uncentred": [...], "centred": [...], "uncentred_ci95": [[lo, hi], ...],
+        "centred_ci95": [...]}}`` per layer 0..L (see the module docstring); with fewer than
+        3 inputs the intervals are ``None`` and ``ci95_note`` says why.
 
     Examples
     --------
@@ -173,6 +175,8 @@ def measured_layers(lm, ids, rhos, draws: int = 4, seed: int = 0) -> dict:
     True
     >>> len(m["0.5"]["centred"]) == lm.config.num_hidden_layers + 1
     True
+    >>> m["0.5"]["centred_ci95"] is None, m["0.5"]["ci95_note"][:29]     # 2 inputs
+    (True, 'no interval: it needs >= 3 in')
     """
     import torch
 
@@ -197,15 +201,52 @@ def measured_layers(lm, ids, rhos, draws: int = 4, seed: int = 0) -> dict:
                 else:
                     for a, (_, hy) in zip(acc, pairs, strict=True):
                         a[1].append(hy)
-            unc, cen = [], []
+            sums = []
             for hx, hys in acc:
                 hy = torch.stack(hys)           # (draws, count, n, d)
                 hx = hx.expand_as(hy)
-                unc.append(float((hx * hy).mean() / (hx.pow(2).mean() * hy.pow(2).mean()).sqrt()))
-                cx = hx - hx.mean(dim=(0, 1, 2), keepdim=True)
-                cy = hy - hy.mean(dim=(0, 1, 2), keepdim=True)
-                cen.append(float((cx * cy).mean() / (cx.pow(2).mean() * cy.pow(2).mean()).sqrt()))
-            out[str(rho)] = {"uncentred": unc, "centred": cen}
+                # per input and channel: sums over draws and tokens (the pooled statistics of
+                # any subset of inputs are sums of these)
+                sums.append({k: v.sum(dim=(0, 2)).cpu().numpy() for k, v in (
+                    ("x", hx), ("y", hy), ("xy", hx * hy), ("xx", hx * hx), ("yy", hy * hy))}
+                            | {"m": hy.shape[0] * hy.shape[2]})
+            out[str(rho)] = _with_intervals(sums, ids.shape[0])
+    return out
+
+
+def _pooled_corr(s: dict, idx, centred: bool) -> float:
+    """Correlation of h(x), h(y) pooled over the inputs ``idx`` from per-input sums."""
+    m = s["m"] * len(idx)
+    sx, sy, sxy, sxx, syy = (s[k][idx].sum(axis=0) for k in ("x", "y", "xy", "xx", "yy"))
+    if centred:
+        sxy, sxx, syy = sxy - sx * sy / m, sxx - sx * sx / m, syy - sy * sy / m
+    return float(sxy.sum() / (sxx.sum() * syy.sum()) ** 0.5)
+
+
+def _with_intervals(sums: list[dict], k: int) -> dict:
+    """Per-layer pooled correlations and their 95% jackknife-t intervals over the ``k``
+    inputs (Fisher's z; ``k - 1`` degrees of freedom)."""
+    import numpy as np
+
+    from nstheory.models.summary import MIN_INPUTS, NO_JACK, _t95
+
+    out = {}
+    for view, centred in (("uncentred", False), ("centred", True)):
+        vals, cis = [], []
+        for s in sums:
+            idx = np.arange(k)
+            r = _pooled_corr(s, idx, centred)
+            vals.append(r)
+            if k < MIN_INPUTS:
+                continue
+            z = np.arctanh(np.clip([_pooled_corr(s, idx[idx != i], centred) for i in range(k)],
+                                   -1 + 1e-15, 1 - 1e-15))
+            h = _t95(k) * float(np.sqrt((k - 1) / k * np.sum((z - z.mean()) ** 2)))
+            z0 = float(np.arctanh(min(max(r, -1 + 1e-15), 1 - 1e-15)))
+            cis.append([float(np.tanh(z0 - h)), float(np.tanh(z0 + h))])
+        out[view], out[f"{view}_ci95"] = vals, (cis if k >= MIN_INPUTS else None)
+    if k < MIN_INPUTS:
+        out["ci95_note"] = NO_JACK
     return out
 
 
