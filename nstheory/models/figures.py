@@ -161,7 +161,7 @@ def layers_vs_theory(path):
                 ax.plot(range(len(p)), p, "--", color=f"C{k}", label=rf"mean field, $\rho = {rho}$")
         ax.set_xlabel("layer (0 = embedding output)")
         ax.set_ylabel(f"{view} correlation of $h(x)$, $h(y)$")
-        ax.set_title(f"{view} view, {res['inputs']} inputs × {res['draws']} noise draws "
+        ax.set_title(f"{view} view, {res['inputs']} inputs × {res['draws']} noise draws\n"
                      "(95% jackknife-t intervals over inputs)", fontsize=9)
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=8)
