@@ -35,11 +35,47 @@ class NSTheoryError(ValueError):
     """
 
 
+#: Largest decimal exponent a number written as text may carry: ``1e-99999999`` read exactly
+#: would build a hundred-million-digit integer (minutes) before any range check could refuse it.
+MAX_TEXT_EXPONENT = 10_000
+
+
+def fraction_of_text(text: str, name: str) -> Fraction:
+    """The exact rational a decimal, exponent or ``p/q`` string denotes.
+
+    Raises
+    ------
+    NSTheoryError
+        If the text is not such a number, or its exponent exceeds
+        :data:`MAX_TEXT_EXPONENT` in size.
+
+    Examples
+    --------
+    >>> fraction_of_text(" 1e-3 ", "x"), fraction_of_text("3/4", "x")
+    (Fraction(1, 1000), Fraction(3, 4))
+    >>> fraction_of_text("1e-99999999", "--rho")
+    Traceback (most recent call last):
+    ...
+    nstheory.errors.NSTheoryError: --rho: exponent beyond 10000 in '1e-99999999' is not supported
+    """
+    t = text.strip()
+    exp = t.lower().partition("e")[2].lstrip("+-")
+    digits = exp.lstrip("0")
+    if exp.isdigit() and (len(digits) > len(str(MAX_TEXT_EXPONENT))
+                          or int(digits or 0) > MAX_TEXT_EXPONENT):
+        raise NSTheoryError(f"{name}: exponent beyond {MAX_TEXT_EXPONENT} in {text!r} is not "
+                            "supported")
+    try:
+        return Fraction(t)
+    except (ValueError, ZeroDivisionError):
+        raise NSTheoryError(f"{name} must be a finite real number, got {text!r}") from None
+
+
 def _as_real(name: str, value) -> Real:
     if isinstance(value, str):  # the command line's number forms: 0.5, 1e-3, 1/2
         try:
-            value = float(Fraction(value.strip()))
-        except (ValueError, ZeroDivisionError, OverflowError):
+            value = float(fraction_of_text(value, name))
+        except OverflowError:
             raise NSTheoryError(f"{name} must be a finite real number, got {value!r}") from None
     if isinstance(value, bool) or not isinstance(value, Real | Fraction):
         try:

@@ -103,13 +103,11 @@ class Exercise:
 def _exact(x) -> Fraction | None:
     if isinstance(x, Fraction):
         return x
-    text = str(x).strip()
-    exp = text.lower().partition("e")[2]
-    if exp.lstrip("+-").isdigit() and int(exp.lstrip("+-")[:8] or 0) > 10_000:
-        return None  # 1e999999999 would build a billion-digit integer: not an answer
-    try:
-        return Fraction(text)
-    except (ValueError, ZeroDivisionError):
+    from nstheory.validate import fraction_of_text
+
+    try:  # refuses 1e999999999, which would build a billion-digit integer: not an answer
+        return fraction_of_text(str(x), "answer")
+    except NSTheoryError:
         return None
 
 

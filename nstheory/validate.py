@@ -26,12 +26,10 @@ from fractions import Fraction
 from numbers import Real
 from pathlib import Path
 
-from nstheory.errors import NSTheoryError
+from nstheory.errors import NSTheoryError, fraction_of_text
 
 #: Largest seed accepted anywhere (numpy and torch both take 32-bit seeds without surprise).
 MAX_SEED = 2**32 - 1
-
-
 def _range_text(lo, hi, lo_open: bool = False, hi_open: bool = False) -> str:
     if lo is None and hi is None:
         return ""
@@ -59,8 +57,10 @@ def parse_real(value, name: str, finite: bool = True):
     if isinstance(value, str):
         text = value.strip()
         try:
-            x = float(Fraction(text))
-        except (ValueError, ZeroDivisionError, OverflowError):
+            x = float(fraction_of_text(text, name))
+        except (NSTheoryError, OverflowError) as exc:
+            if "exponent beyond" in str(exc):
+                raise
             x = None
             if finite is False and text.lower().lstrip("+-") in ("inf", "infinity"):
                 x = float(text)
@@ -370,13 +370,23 @@ def exact_real(value, name: str) -> Fraction:
 
     >>> exact_real("0.1", "w"), exact_real(0.5, "w"), exact_real("-3/4", "w")
     (Fraction(1, 10), Fraction(1, 2), Fraction(-3, 4))
+    >>> import mpmath
+    >>> x = mpmath.mpf(1) / 3
+    >>> q = exact_real(x, "w")
+    >>> mpmath.mpf(q.numerator) / q.denominator == x, q.denominator.bit_length()   # 53 bits
+    (True, 55)
     >>> exact_real("inf", "--theta")
     Traceback (most recent call last):
     ...
     nstheory.errors.NSTheoryError: --theta must be a finite real number, got 'inf'
     """
     x = parse_real(value, name)
-    return Fraction(value.strip()) if isinstance(value, str) else Fraction(x)
+    if isinstance(value, str):
+        return fraction_of_text(value, name)
+    if type(value).__name__ == "mpf":          # every mpf is a dyadic rational: exactly
+        man, exp = value.man_exp
+        return Fraction(int(man)) * Fraction(2) ** int(exp)
+    return Fraction(x)
 
 
 def arg_exact_real():

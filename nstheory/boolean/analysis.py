@@ -29,6 +29,7 @@ Fraction(13, 32)
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 
 import numpy as np
@@ -109,17 +110,29 @@ def degree(f) -> int:
     return nz[-1] if nz else -1
 
 
+def _exact_or_float(x, name: str):
+    """``x`` as the two routes take it: a float for a float, else an exact ``Fraction`` (ints,
+    Fractions, mpmath numbers by their exact binary value, text such as ``"1/2"`` or ``"0.1"``
+    by its decimal value)."""
+    if isinstance(x, bool):
+        raise NSTheoryError(f"{name} must be a real number, got {x!r}")
+    if isinstance(x, float | np.floating):
+        return float(x)
+    from nstheory.validate import exact_real
+
+    return exact_real(x, name)
+
+
 def _as_rho(rho):
     check_rho(rho)
-    if isinstance(rho, bool):
-        raise NSTheoryError(f"rho must be a real number, got {rho!r}")
-    return rho
+    return _exact_or_float(rho, "rho")
 
 
 def stability(f, rho):
     """Raw noise stability ``Stab_rho[f] = E[f(x) f(y)] = sum_k rho^k W^k``.
 
-    Exact ``Fraction`` for int/Fraction ``rho``, float for a float ``rho``.
+    Exact ``Fraction`` for an int, Fraction, mpmath number or text ``rho`` (``"1/2"``), float
+    for a float ``rho``.
 
     Parameters
     ----------
@@ -144,9 +157,8 @@ def stability(f, rho):
     """
     rho = _as_rho(rho)
     w = weights(f)
-    if isinstance(rho, int | Fraction):
-        r = Fraction(rho)
-        return sum((wk * r**k for k, wk in enumerate(w)), Fraction(0))
+    if isinstance(rho, Fraction):
+        return sum((wk * rho**k for k, wk in enumerate(w)), Fraction(0))
     r = float(rho)
     return float(sum(float(wk) * r**k for k, wk in enumerate(w)))
 
@@ -193,19 +205,36 @@ def noise_sensitivity(f, delta):
     Returns
     -------
     Fraction or float
+        Exact for an exact ``delta`` (as :func:`stability`); for a float ``delta`` the sum
+        ``sum_k W^k (1 - (1 - 2 delta)^k) / 2`` with each ``1 - r^k`` formed without
+        cancellation (``expm1``/``log1p``), so a tiny ``delta`` keeps full relative precision.
 
     Examples
     --------
-    >>> from nstheory.boolean.zoo import dictator
+    >>> from nstheory.boolean.zoo import dictator, majority
     >>> noise_sensitivity(dictator(5, 2), Fraction(1, 10))
     Fraction(1, 10)
+    >>> exact = noise_sensitivity(majority(11), Fraction(1, 10**12))
+    >>> abs(noise_sensitivity(majority(11), 1e-12) / float(exact) - 1) < 1e-14
+    True
     """
     check_probability(delta, "delta")
+    d = _exact_or_float(delta, "delta")
     f = as_function(f)
-    if isinstance(delta, int | Fraction) and not isinstance(delta, bool):
-        d = Fraction(delta)
+    if isinstance(d, Fraction):
         return (f.squared_norm() - stability(f, 1 - 2 * d)) / 2
-    return float((float(f.squared_norm()) - stability(f, 1 - 2 * float(delta))) / 2)
+    # 1 - r^k with r = 1 - 2d: for r >= 0, -expm1(k log1p(-2d)); for r < 0 (d > 1/2),
+    # |r| = 1 - 2(1 - d) and r^k = (-1)^k |r|^k
+    e = min(d, 1 - d)
+    lg = math.log1p(-2 * e) if e < 0.5 else -math.inf
+    total = 0.0
+    for k, wk in enumerate(weights(f)):
+        if k == 0 or wk == 0:
+            continue
+        mag = math.exp(k * lg)                     # |r|^k
+        one_minus = -math.expm1(k * lg) if (d <= 0.5 or k % 2 == 0) else 1 + mag
+        total += float(wk) * one_minus
+    return total / 2
 
 
 def noise_operator(f, rho):
@@ -236,12 +265,12 @@ def noise_operator(f, rho):
     f = as_function(f)
     c = f.coefficients_scaled
     pc = popcounts(f.n)
-    if not isinstance(rho, int | Fraction):
+    if not isinstance(rho, Fraction):
         from nstheory.boolean.fwht import fwht_inplace
 
         d = c.astype(np.float64) * float(rho) ** pc.astype(np.float64)
         return fwht_inplace(np.ascontiguousarray(d)) / f.scale
-    r = Fraction(rho)
+    r = rho
     p, q = r.numerator, r.denominator
     # (T f)(x) = H(c * p^|S| q^(n-|S|)) / (scale q^n)
     mult = [p**k * q ** (f.n - k) for k in range(f.n + 1)]
@@ -256,7 +285,7 @@ def noise_operator(f, rho):
 
     vals = fwht(d)
     den = f.scale * q**f.n
-    if vals.dtype != object:
+    if vals.dtype != object and den < 2**62:
         g = int(np.gcd.reduce(np.append(vals.astype(np.int64), den)))
     else:
         from math import gcd
@@ -266,7 +295,7 @@ def noise_operator(f, rho):
             g = gcd(g, int(v))
         g = gcd(g, den)
     g = g or 1
-    if vals.dtype == object:
+    if vals.dtype == object or g >= 2**62:
         vals = np.array([int(v) // g for v in vals.tolist()], dtype=object)
     else:
         vals = vals.astype(np.int64) // g

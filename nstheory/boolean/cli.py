@@ -27,7 +27,17 @@ from fractions import Fraction
 from nstheory.errors import NSTheoryError, check_rho
 from nstheory.validate import arg_exact_real, arg_int, arg_seed, exact_real, parse_int_list
 
-VIEW = "raw Boolean Stab_rho[f] = E[f(x) f(y)] (a correlation, not an agreement probability)"
+
+def view(boolean: bool) -> str:
+    """What ``Stab_rho`` is for this function: a correlation for a ±1-valued one, an
+    uncentred second moment otherwise.
+
+    >>> view(False)
+    'raw Stab_rho[f] = E[f(x) f(y)] (an uncentred second moment of a real-valued f)'
+    """
+    return ("raw Stab_rho[f] = E[f(x) f(y)] " +
+            ("(+-1-valued f: the correlation 2 Pr[f(x) = f(y)] - 1, not an agreement probability)"
+             if boolean else "(an uncentred second moment of a real-valued f)"))
 
 
 #: Largest number of bits of a zoo function (exact analysis stops at 24; sampling goes on).
@@ -121,7 +131,7 @@ def report(f, rho: Fraction) -> dict:
         "n": s["n"],
         "boolean": s["boolean"],
         "rho": _q(s["rho"]),
-        "view": VIEW,
+        "view": view(s["boolean"]),
         "stab": _q(s["stab"]),
         "total_influence": _q(s["total_influence"]),
         "weights": [_q(w) for w in s["weights"]],
@@ -139,7 +149,7 @@ def report(f, rho: Fraction) -> dict:
 
 def _print_text(r: dict) -> None:
     print(f"{r['function']}  (n = {r['n']}, {'+-1-valued' if r['boolean'] else 'real-valued'})")
-    print(f"Stab_rho[f] at rho = {_exact(r['rho'])}  [{VIEW}]")
+    print(f"Stab_rho[f] at rho = {_exact(r['rho'])}  [{r['view']}]")
     print(f"  = {_exact(r['stab'])} = {r['stab']['float']:.12g}")
     ti = r["total_influence"]
     print(f"total influence I[f] = {_exact(ti)} = {ti['float']:.12g}")
@@ -220,15 +230,20 @@ def run(args: argparse.Namespace) -> int:
             "total_influence": f.total_influence(args.samples, args.seed + 1),
         }
         if args.json:
-            print(json.dumps({"function": f.name, "n": f.n, "rho": _q(rho), "view": VIEW,
-                              "sampling": True, **{k: {"mean": e.mean, "stderr": e.stderr,
-                                                       "ci95": list(e.ci95), "n": e.n,
-                                                       "seed": e.seed}
-                                                   for k, e in ests.items()},
+            print(json.dumps({"function": f.name, "n": f.n, "rho": _q(rho),
+                              "view": view(f.boolean), "sampling": True,
+                              **{k: {"mean": e.mean, "stderr": e.stderr, "ci95": list(e.ci95),
+                                     "n": e.n, "seed": e.seed,
+                                     **({"note": e.note} if e.note else {})}
+                                 for k, e in ests.items()},
                               "theory": [ref.to_dict() for ref in refs]}, indent=1))
         else:
-            print(f"{f.name} (n = {f.n}, Monte Carlo; exact enumeration limit exceeded)  "
-                  f"[{VIEW}; ± is one standard error]")
+            from nstheory.boolean.function import EXACT_LIMIT
+
+            why = ("exact enumeration limit exceeded" if f.n > EXACT_LIMIT else
+                   "--sampling; exact analysis is available at this n")
+            print(f"{f.name} (n = {f.n}, Monte Carlo: {why})  "
+                  f"[{view(f.boolean)}; ± is one standard error]")
             for e in ests.values():
                 print(f"  {e}")
             _print_theory(refs)

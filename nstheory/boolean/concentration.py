@@ -176,18 +176,21 @@ def lemma1_threshold(rho, delta, eps, form: str = "corrected", dps: int = 30):
     """
     import mpmath
 
-    check_rho(rho)
-    check_probability(delta, "delta")
-    check_probability(eps, "eps")
+    from nstheory.validate import exact_real
+
+    given = (rho, delta, eps)
+    rho, delta, eps = (exact_real(check(v, name), name) for check, v, name in (
+        (check_rho, rho, "rho"), (check_probability, delta, "delta"),
+        (check_probability, eps, "eps")))
     if not 0 < rho < 1:
-        raise NSTheoryError(f"Lemma 1 needs 0 < rho < 1, got {rho}")
+        raise NSTheoryError(f"Lemma 1 needs 0 < rho < 1, got {given[0]}")
     if not 0 < delta < eps:
-        raise NSTheoryError(f"Lemma 1 needs 0 < delta < eps, got delta={delta}, eps={eps}")
+        raise NSTheoryError(f"Lemma 1 needs 0 < delta < eps, got delta={given[1]}, "
+                            f"eps={given[2]}")
     if form not in ("corrected", "printed"):
         raise NSTheoryError(f"form must be 'corrected' or 'printed', got {form!r}")
     with mpmath.workdps(dps):
-        r, d, e = (mpmath.mpf(Fraction(v).numerator) / Fraction(v).denominator
-                   for v in (rho, delta, eps))
+        r, d, e = (mpmath.mpf(v.numerator) / v.denominator for v in (rho, delta, eps))
         base = r if form == "corrected" else 1 / r
         return mpmath.log(1 - d / e) / mpmath.log(base)
 

@@ -26,7 +26,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from nstheory.boolean.function import as_function, popcounts
+from nstheory.boolean.function import _max_abs, as_function, popcounts, square_sum
 from nstheory.errors import NSTheoryError, check_probability, check_rho
 
 #: Largest n for the O(4^n) routes.
@@ -156,12 +156,13 @@ def influences_by_derivatives(f) -> list[Fraction]:
     [Fraction(1, 1), Fraction(1, 1)]
     """
     f = as_function(f)
-    t = f.table.astype(object if f.table.dtype == object else np.int64)
+    wide = f.table.dtype == object or _max_abs(f.table) >= 2**62   # differences must fit
+    t = f.table.astype(object if wide else np.int64)
     out = []
     for i in range(f.n):
         v = t.reshape(-1, 2, 1 << i)
         diff = v[:, 0, :] - v[:, 1, :]
-        s = int((diff * diff).sum())  # each unordered pair counted once; E over 2^n points
+        s = square_sum(diff)  # each unordered pair counted once; E over 2^n points
         out.append(Fraction(2 * s, 4 * f.size * f.denom * f.denom))
     return out
 

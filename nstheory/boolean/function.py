@@ -168,10 +168,26 @@ def _to_fraction(v) -> Fraction:
         raise NSTheoryError(f"function values must be real numbers, got {v!r}") from None
 
 
+def _as_array(values) -> np.ndarray:
+    """``values`` as an array without rounding: numpy turns a list holding Python ints of
+    ``2^63`` and above into float64 (rounded), so such lists become object arrays."""
+    if isinstance(values, np.ndarray):
+        return values
+    vals = list(values) if isinstance(values, list | tuple) else values
+    if isinstance(vals, list) and any(
+            isinstance(v, int) and not isinstance(v, bool) and abs(v) >= 2**53 for v in vals):
+        return np.array(vals, dtype=object)
+    return np.asarray(vals)
+
+
 def _exact_table(values: np.ndarray) -> tuple[np.ndarray, int]:
     """Integer table and denominator with ``values = table / denom`` exactly."""
     if values.dtype.kind in "iub":
-        return values.astype(np.int64) if values.dtype.kind == "u" else values, 1
+        if values.dtype.kind == "u":
+            if values.size and int(values.max()) >= 2**63:      # would wrap in int64
+                return np.array([int(v) for v in values.tolist()], dtype=object), 1
+            return values.astype(np.int64), 1
+        return values, 1
     if values.dtype.kind == "f":
         if not np.all(np.isfinite(values)):
             raise NSTheoryError("function values must be finite (got NaN or inf)")
@@ -221,7 +237,15 @@ class BooleanFunction:
             )
         if int(denom) < 1:
             raise NSTheoryError(f"denominator must be a positive integer, got {denom}")
-        if table.dtype != object and table.dtype.kind in "iu":
+        if table.dtype.kind == "u" and table.size and int(table.max()) >= 2**63:
+            table = np.array([int(v) for v in table.tolist()], dtype=object)
+        if table.dtype.kind not in "iub" and not (
+                table.dtype == object and all(isinstance(v, int | np.integer)
+                                              for v in table.tolist())):
+            raise NSTheoryError(
+                f"BooleanFunction(table, denom) takes integer numerators, got dtype "
+                f"{table.dtype}; use BooleanFunction.from_table for real values (taken exactly)")
+        if table.dtype != object and table.dtype.kind in "iub":
             lo, hi = (int(table.min()), int(table.max())) if table.size else (0, 0)
             if -128 <= lo and hi <= 127:
                 table = table.astype(np.int8)  # a copy
@@ -245,7 +269,7 @@ class BooleanFunction:
         ...
         nstheory.errors.NSTheoryError: truth table length must be a power of two (2^n), got 3
         """
-        arr = np.asarray(values)
+        arr = _as_array(values)
         if arr.ndim != 1:
             raise NSTheoryError(f"truth table must be 1-D, got shape {arr.shape}")
         if arr.size < 1 or arr.size & (arr.size - 1):
@@ -419,16 +443,33 @@ class BooleanFunction:
         return self.fourier_coefficient(0)
 
     def squared_norm(self) -> Fraction:
-        """``||f||_2^2 = E[f^2]`` computed from the table (not from Parseval)."""
+        """``||f||_2^2 = E[f^2]`` computed from the table (not from Parseval), in int64 only
+        where the sum fits.
+
+        >>> BooleanFunction([3, -1, 1, 1]).squared_norm()
+        Fraction(3, 1)
+        """
         t = self.table
-        if t.dtype == object or _max_abs(t) >= 2**20:
-            s = sum(int(v) * int(v) for v in t.tolist())
-        elif t.dtype == np.int8 and _max_abs(t) <= 1:
+        if t.dtype == np.int8 and _max_abs(t) <= 1:
             s = int(np.count_nonzero(t))
         else:
-            t64 = t.astype(np.int64)
-            s = int(np.dot(t64, t64))
+            s = square_sum(t)
         return Fraction(s, self.denom * self.denom << self.n)
+
+
+def square_sum(a: np.ndarray) -> int:
+    """Exact ``sum a^2`` of an integer array: int64 dot products over chunks short enough that
+    no chunk's sum can wrap, Python ints where a square alone would not fit.
+
+    >>> square_sum(np.full(2**20, 3 * 10**9, dtype=np.int64)) == 2**20 * 9 * 10**18
+    True
+    """
+    m = _max_abs(a)
+    if a.dtype == object or m >= 2**31:
+        return sum(int(v) * int(v) for v in a.tolist())
+    a = a.astype(np.int64, copy=False).ravel()
+    step = max(1, (2**63 - 1) // max(m * m, 1))
+    return sum(int(np.dot(a[i:i + step], a[i:i + step])) for i in range(0, a.size, step))
 
 
 def _max_abs(a: np.ndarray) -> int:

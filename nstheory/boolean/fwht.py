@@ -246,7 +246,8 @@ def fwht(values) -> np.ndarray:
     if arr.dtype == object:
         max_abs = max((abs(int(v)) for v in arr), default=0)
     else:
-        max_abs = int(np.abs(arr.astype(np.int64)).max()) if arr.size else 0
+        # as Python ints: |int64 min| and uint64 values >= 2^63 do not fit in int64
+        max_abs = max(abs(int(arr.min())), abs(int(arr.max()))) if arr.size else 0
     dt = exact_dtype(max_abs, n)
     if dt == np.dtype(object):
         out = np.array([int(v) for v in arr], dtype=object)

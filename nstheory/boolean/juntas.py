@@ -255,7 +255,8 @@ class FriedgutBound:
     tau : float
         Influence threshold ``(eps / (3^(k-1) I))^2``.
     size_bound : float
-        ``I / tau``, the bound on ``|J|``.
+        ``I / tau``, the bound on ``|J|`` (``inf`` beyond float range, from ``I / eps`` of
+        about 320 on; ``tau`` is then 0.0, rounded from its exact positive value).
     coords, weight_outside_low_junta : optional
         With a function: ``J`` and its exact weight outside the low-degree junta.
 
@@ -324,7 +325,9 @@ def friedgut_bound(f_or_influence, eps) -> FriedgutBound:
         sq = f.squared_coefficients_scaled
         inside = int(sq[low_in_j].sum())
         outside = f.squared_norm() - Fraction(inside, f.scale * f.scale)
-    return FriedgutBound(e, float(total), k, float(tau), float(size), coords, outside)
+    # the exact tau and I/tau leave float range once I/eps passes ~320 (3^(k-1) squared)
+    size_f = float(size) if size < Fraction(2**1023) else math.inf
+    return FriedgutBound(e, float(total), k, float(tau), size_f, coords, outside)
 
 
 __all__ = [

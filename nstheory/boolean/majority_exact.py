@@ -3,8 +3,9 @@
 * :func:`majority_stability` -- exact ``Stab_rho[Maj_n]`` by a combinatorial sum over the number
   ``a`` of coordinates on which ``x`` and ``y`` agree (``Bin(n, (1+rho)/2)``): with ``A`` the sum
   of ``x`` over the agreeing coordinates and ``B`` over the others, ``Maj(x) Maj(y) =
-  sgn(A + B) sgn(A - B) = sgn(|A| - |B|)`` (never zero for odd n). ``O(n^2)`` big-integer
-  operations, so n in the thousands is cheap; an independent route to the FWHT.
+  sgn(A + B) sgn(A - B) = sgn(|A| - |B|)`` (never zero for odd n). ``O(n^2)`` operations
+  on integers of ``O(n)`` digits, so the time grows about like ``n^4`` (measured: n = 801 in
+  5 s, 1001 in 11 s, 2001 in 160 s on one core); an independent route to the FWHT.
 * :func:`majority_total_influence` -- ``I[Maj_n] = n C(n-1, (n-1)/2) / 2^(n-1)``
   (O'Donnell §2.3), ``~ sqrt(2 n / pi)``.
 * :func:`sheppard_limit` -- ``(2/pi) arcsin rho``, the n -> infinity limit (Sheppard's formula).
@@ -27,6 +28,7 @@ from fractions import Fraction
 from math import comb
 
 from nstheory.errors import NSTheoryError, check_int, check_rho
+from nstheory.validate import exact_real
 
 
 def _odd(n) -> int:
@@ -64,8 +66,7 @@ def majority_stability(n: int, rho) -> Fraction:
     Fraction(1, 3)
     """
     n = _odd(n)
-    check_rho(rho)
-    r = Fraction(rho)
+    r = exact_real(check_rho(rho), "rho")
     p, q = r.numerator, r.denominator
     total = 0
     for a in range(n + 1):
@@ -135,8 +136,7 @@ def sheppard_limit(rho, dps: int | None = None):
     """
     import mpmath
 
-    check_rho(rho)
-    r = Fraction(rho)
+    r = exact_real(check_rho(rho), "rho")
     sign, half_gap = (1, (1 - r) / 2) if r >= 0 else (-1, (1 + r) / 2)  # exact
     with mpmath.workdps(dps or mpmath.mp.dps):
         # (2/pi) asin|r| = 1 - (4/pi) asin sqrt((1 - |r|)/2): well conditioned as |r| -> 1,
@@ -168,8 +168,7 @@ def sheppard_rate_constant(rho, dps: int | None = None):
     """
     import mpmath
 
-    check_rho(rho)
-    r = Fraction(rho)
+    r = exact_real(check_rho(rho), "rho")
     if abs(r) == 1:
         raise NSTheoryError("the 1/n rate of Sheppard's limit needs |rho| < 1")
     gap = 1 - r * r  # exact: rho within 1e-18 of 1 still has a positive gap

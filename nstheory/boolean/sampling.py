@@ -36,7 +36,7 @@ BATCH = 1 << 15
 
 @dataclass(frozen=True)
 class Estimate:
-    """A Monte Carlo estimate: mean, standard error, CLT 95% interval, n, seed and label.
+    """A Monte Carlo estimate: mean, standard error, 95% interval, n, seed and label.
 
     Parameters
     ----------
@@ -45,7 +45,11 @@ class Estimate:
     mean, stderr : float
         Sample mean and its standard error.
     ci95 : tuple of float
-        CLT 95% interval ``mean ± 1.96 stderr``.
+        Student-t 95% interval ``mean ± t stderr`` (``n - 1`` degrees of freedom; 1.96 for large
+        ``n``); where every draw was the same extreme value
+        of a ±1-valued function's estimator (no spread, e.g. a rare event never seen), the
+        exact binomial (Clopper–Pearson) interval for zero events instead, scaled to the
+        draws' range, so that a rare value outside the sample is not excluded.
     n : int
         Number of samples.
     seed : int
@@ -53,13 +57,14 @@ class Estimate:
 
     Examples
     --------
-    Stab of a dictator is ``rho`` exactly; the interval is ``mean ± 1.959964 stderr``:
+    Stab of a dictator is ``rho`` exactly; the interval is ``mean ± 1.96008 stderr`` (Student-t,
+    19 999 degrees of freedom):
 
     >>> f = SampledFunction(lambda X: X[:, 0], 10, name="dictator")
     >>> est = f.stability(0.5, samples=20_000, seed=1)
     >>> isinstance(est, Estimate), est.n, abs(est.mean - 0.5) < 4 * est.stderr
     (True, 20000, True)
-    >>> abs(est.ci95[1] - est.mean - 1.959964 * est.stderr) < 1e-6 * est.stderr
+    >>> abs(est.ci95[1] - est.mean - 1.960083 * est.stderr) < 1e-6 * est.stderr
     True
     """
 
@@ -69,10 +74,12 @@ class Estimate:
     ci95: tuple[float, float]
     n: int
     seed: int
+    note: str = ""
 
     def __str__(self) -> str:
         return (f"{self.label}: {self.mean:.6g} ± {self.stderr:.2g} "
-                f"(95% CI [{self.ci95[0]:.6g}, {self.ci95[1]:.6g}], n={self.n}, seed={self.seed})")
+                f"(95% CI [{self.ci95[0]:.6g}, {self.ci95[1]:.6g}], n={self.n}, seed={self.seed})"
+                + (f"; {self.note}" if self.note else ""))
 
 
 def uniform_points(rng: np.random.Generator, m: int, n: int) -> np.ndarray:
@@ -148,7 +155,15 @@ def _eval(fn, X: np.ndarray, boolean: bool) -> np.ndarray:
 
 
 def _estimate(label, draw: Callable[[np.random.Generator, int], np.ndarray], samples: int,
-              seed: int) -> Estimate:
+              seed: int, value_range: tuple[float, float] | None = None) -> Estimate:
+    """Mean of ``samples`` draws with its CLT interval; ``value_range`` (the draws' possible
+    values for a ±1-valued function) gives a zero-spread sample at one end of it the
+    Clopper–Pearson interval for zero events.
+
+    >>> e = _estimate("p", lambda rng, b: np.zeros(b), 1000, 0, value_range=(0.0, 1.0))
+    >>> e.ci95[0], round(e.ci95[1], 5), e.note[:31]       # 1 - 0.025^(1/1000)
+    (0.0, 0.00368, 'every draw was 0.0: exact binom')
+    """
     from nstheory.progress import progress
 
     samples = check_int(samples, "samples", lo=2)
@@ -161,6 +176,15 @@ def _estimate(label, draw: Callable[[np.random.Generator, int], np.ndarray], sam
             m = m.merge(Moments.from_values(draw(rng, b)))
             done += b
             bar.update(b)
+    if m.stderr == 0 and value_range is not None and m.mean in value_range:
+        from nstheory.stats import clopper_pearson
+
+        lo, hi = value_range
+        reach = (hi - lo) * clopper_pearson(0, m.n)[1]
+        ci = (lo, lo + reach) if m.mean == lo else (hi - reach, hi)
+        return Estimate(label, m.mean, m.stderr, ci, m.n, seed,
+                        note=f"every draw was {m.mean}: exact binomial 95% interval for an event "
+                             "not seen in the sample")
     return Estimate(label, m.mean, m.stderr, m.ci(), m.n, seed)
 
 
@@ -199,6 +223,10 @@ class SampledFunction:
     def __call__(self, X: np.ndarray) -> np.ndarray:
         return _eval(self.fn, X, self.boolean)
 
+    def _range(self, lo: float, hi: float) -> tuple[float, float] | None:
+        """The draws' value range, known for a ±1-valued function only."""
+        return (lo, hi) if self.boolean else None
+
     def stability(self, rho, samples: int = 100_000, seed: int = 0) -> Estimate:
         """Estimate of the raw ``Stab_rho[f] = E[f(x) f(y)]``."""
         check_rho(rho)
@@ -207,7 +235,8 @@ class SampledFunction:
             x = uniform_points(rng, b, self.n)
             return self(x) * self(correlated_points(rng, x, rho))
 
-        return _estimate(f"Stab_{rho}[{self.name}] (MC, raw)", draw, samples, seed)
+        return _estimate(f"Stab_{rho}[{self.name}] (MC, raw)", draw, samples, seed,
+                         self._range(-1.0, 1.0))
 
     def noise_sensitivity(self, delta, samples: int = 100_000, seed: int = 0) -> Estimate:
         """Estimate of ``NS_delta[f] = E[(f(x) - f(y))^2] / 4``, bits flipped w.p. delta."""
@@ -218,7 +247,8 @@ class SampledFunction:
             d = self(x) - self(correlated_points(rng, x, 1 - 2 * float(delta)))
             return d * d / 4
 
-        return _estimate(f"NS_{delta}[{self.name}] (MC)", draw, samples, seed)
+        return _estimate(f"NS_{delta}[{self.name}] (MC)", draw, samples, seed,
+                         self._range(0.0, 1.0))
 
     def influence(self, i: int, samples: int = 100_000, seed: int = 0) -> Estimate:
         """Estimate of ``Inf_i[f]`` (1-based ``i``)."""
@@ -231,7 +261,8 @@ class SampledFunction:
             d = (self(x) - self(xf)) / 2
             return d * d
 
-        return _estimate(f"Inf_{i}[{self.name}] (MC)", draw, samples, seed)
+        return _estimate(f"Inf_{i}[{self.name}] (MC)", draw, samples, seed,
+                         self._range(0.0, 1.0))
 
     def total_influence(self, samples: int = 100_000, seed: int = 0) -> Estimate:
         """Estimate of ``I[f]`` (``= as(f)`` for ±1-valued f; divide by n for as/n)."""
@@ -244,7 +275,8 @@ class SampledFunction:
             d = (self(x) - self(xf)) / 2
             return self.n * d * d
 
-        return _estimate(f"I[{self.name}] (MC)", draw, samples, seed)
+        return _estimate(f"I[{self.name}] (MC)", draw, samples, seed,
+                         self._range(0.0, float(self.n)))
 
 
 __all__ = ["Estimate", "SampledFunction", "correlated_points", "uniform_points"]
