@@ -100,8 +100,20 @@ class Moments:
         return math.sqrt(self.variance / self.n) if self.n > 1 else float("nan")
 
     def ci(self, level: float = 0.95) -> tuple[float, float]:
-        """Normal-approximation (CLT) confidence interval for the mean."""
-        return mean_ci(self.mean, self.stderr, level)
+        """Student-t confidence interval for the mean (``n - 1`` degrees of freedom: with the 5
+        seeds of a training study a normal quantile would cover ~88%; for the large samples of a
+        Monte Carlo run the two agree).
+
+        >>> m = Moments.from_values(np.array([1.0, 2.0, 3.0, 4.0, 5.0]))
+        >>> [round(x, 4) for x in m.ci()]                  # 3 +- 2.776 * sqrt(2.5 / 5)
+        [1.0368, 4.9632]
+        """
+        if self.n < 2 or math.isnan(self.stderr):
+            return mean_ci(self.mean, self.stderr, level)
+        h = t_quantile(level, self.n - 1) * self.stderr
+        if math.isnan(self.mean) or math.isinf(h):
+            return mean_ci(self.mean, self.stderr, level)
+        return self.mean - h, self.mean + h
 
     def z(self, theory: float) -> float:
         """z-score of the mean against a theoretical value."""
@@ -174,6 +186,19 @@ def normal_quantile(level: float) -> float:
     if not 0 < level < 1:
         raise NSTheoryError(f"confidence level must lie in (0, 1), got {level}")
     return NormalDist().inv_cdf(0.5 + level / 2)
+
+
+def t_quantile(level: float, dof: float) -> float:
+    """Two-sided Student-t critical value: ``mean +- t_quantile(level, n - 1) * stderr`` covers
+    the mean of ``n`` normal values with probability ``level``.
+
+    >>> round(t_quantile(0.95, 3), 4), round(t_quantile(0.95, 10**7), 4)
+    (3.1824, 1.96)
+    """
+    from scipy.stats import t
+
+    normal_quantile(level)  # the level must lie in (0, 1)
+    return float(t.ppf(0.5 + level / 2, dof))
 
 
 def mean_ci(mean: float, stderr: float, level: float = 0.95) -> tuple[float, float]:

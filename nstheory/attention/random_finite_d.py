@@ -111,9 +111,9 @@ class ConditionalStab:
 
     Examples
     --------
-    >>> r = ConditionalStab(0.2, 1e-4, [0.2, 0.2], {"n": 4}, "raw Stab")
-    >>> [round(x, 6) for x in r.ci95], r.to_dict()["stderr"]
-    ([0.199804, 0.200196], 0.0001)
+    >>> r = ConditionalStab(0.2, 1e-4, [0.2] * 8, {"n": 4}, "raw Stab")
+    >>> [round(x, 6) for x in r.ci95], r.to_dict()["stderr"]        # t with 7 dof: 2.3646
+    ([0.199764, 0.200236], 0.0001)
     """
 
     value: float
@@ -124,8 +124,12 @@ class ConditionalStab:
 
     @property
     def ci95(self) -> tuple[float, float]:
-        """Normal 95% interval ``value +- 1.96 stderr``."""
-        return self.value - 1.96 * self.stderr, self.value + 1.96 * self.stderr
+        """Student-t 95% interval over the scramblings (``replicates - 1`` degrees of freedom:
+        with the default 8 a normal 1.96 would cover ~91%)."""
+        from nstheory.stats import t_quantile
+
+        h = t_quantile(0.95, max(len(self.replicate_values) - 1, 1)) * self.stderr
+        return self.value - h, self.value + h
 
     def to_dict(self) -> dict:
         out = asdict(self)

@@ -303,9 +303,9 @@ def _t95(k: int) -> float:
     >>> round(_t95(4), 4), round(_t95(10**6), 4)     # 3 degrees of freedom; the normal limit
     (3.1824, 1.96)
     """
-    from scipy.stats import t
+    from nstheory.stats import t_quantile
 
-    return float(t.ppf(0.975, k - 1))
+    return t_quantile(0.95, k - 1)
 
 
 def _ci(a):

@@ -9,7 +9,8 @@ multiplicity ``C(n, k)``.
 Route: certified (python-flint arb). The kernel is enclosed at the ``n + 1`` cube points and
 the alternating Krawtchouk sum is done in exact integer arithmetic, with the propagated radius
 bounded rigorously; precision is raised until every eigenvalue has ``dps`` correct digits
-(an eigenvalue whose enclosure contains 0 is reported with ``"resolved": false``).
+(an eigenvalue whose enclosure contains 0 is reported as ``"0"`` with ``"resolved": false``
+and its enclosure, which bounds it).
 
 Per degree ``k``: ``multiplicity`` (C(n, k), an exact integer), ``nngp`` and ``ntk`` (decimal
 strings, midpoints to ``dps`` significant digits) and ``nngp_enclosure``/``ntk_enclosure``
@@ -151,7 +152,9 @@ def evaluate(arch: str = "mlp", act: str = "relu", depth=1, n=20, sw2="2", sb2="
     for k in range(n + 1):
         row = {"k": k, "multiplicity": mult[k]}
         for name, ball in (("nngp", nngp[k]), ("ntk", ntk[k])):
-            row[name] = exact_decimal_str(ball.mid(), dps)
+            # a ball holding 0 has no digits to print: its midpoint is rounding noise (1e-32
+            # for an exactly vanishing degree); "0" with the enclosure says what is known
+            row[name] = "0" if ball.contains(0) else exact_decimal_str(ball.mid(), dps)
             row[f"{name}_enclosure"] = list(ball_bounds(ball, dps + 2))
             row[f"{name}_resolved"] = resolved(ball, bits - 4)
         rows.append(row)

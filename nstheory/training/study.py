@@ -229,7 +229,12 @@ def permutation_pvalue(a, b) -> tuple[float, float]:
     pooled sample whose mean difference is ``>=`` (resp. ``<=``) the observed one. With 5 + 5
     seeds the smallest attainable p-value is 1/252.
 
+    Splits whose difference equals the observed one up to rounding (a relative ``1e-9`` of the
+    largest value) count as ties, on both sides.
+
     >>> permutation_pvalue([5, 6, 7], [1, 2, 3])
+    (0.05, 1.0)
+    >>> permutation_pvalue([1e-10, 2e-10, 3e-10], [0, 0, 0])        # any scale
     (0.05, 1.0)
     """
     from itertools import combinations
@@ -242,12 +247,13 @@ def permutation_pvalue(a, b) -> tuple[float, float]:
         raise NSTheoryError("permutation_pvalue needs two non-empty samples")
     total = sum(pool)
     obs = sum(a) / na - (total - sum(a)) / len(b)
+    tol = 1e-9 * max(abs(v) for v in pool)
     ge = le = n = 0
     for idx in combinations(range(len(pool)), na):
         sa = sum(pool[i] for i in idx)
         diff = sa / na - (total - sa) / len(b)
-        ge += diff >= obs - 1e-9
-        le += diff <= obs + 1e-9
+        ge += diff >= obs - tol
+        le += diff <= obs + tol
         n += 1
     return ge / n, le / n
 

@@ -14,9 +14,11 @@ token alphabet it resamples from.
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 import torch
 
@@ -101,7 +103,7 @@ def modular_addition(p: int, frac: float, seed: int) -> TaskData:
     x = torch.stack([a, b, torch.full_like(a, p)], dim=1)
     y = (a + b) % p
     perm = torch.randperm(p * p, generator=torch.Generator().manual_seed(seed))
-    n_train = int(frac * p * p)
+    n_train = math.floor(Fraction(str(frac)) * p * p)   # 0.47 * 100 is 46.99999... in floats
     if not 0 < n_train < p * p:
         raise NSTheoryError(f"train fraction {frac} leaves an empty train or validation set")
     tr, va = perm[:n_train], perm[n_train:]

@@ -235,3 +235,19 @@ def test_leaky_slope_float_read_as_decimal():
         for ball, w in pairs:
             assert ball.contains(arb(mpmath.nstr(w, 100, min_fixed=1, max_fixed=0)))
             assert ball.rad() < abs(ball.mid()) * arb(2) ** -250
+
+
+def test_vanishing_degrees_print_zero_with_their_enclosure(capsys):
+    # (1 + t)^2 has degree 2: degrees 3..5 of the transformer kernel vanish exactly, and the
+    # ball's midpoint (1e-32) was printed to 15 digits as if it were a value
+    import json
+
+    from nstheory.cli import main
+
+    assert main(["spectrum", "--arch", "transformer", "--n", "5", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["degrees"]
+    for r in rows[3:]:
+        assert r["nngp"] == r["ntk"] == "0" and not r["nngp_resolved"]
+        lo, hi = map(float, r["nngp_enclosure"])
+        assert lo <= 0 <= hi
+    assert rows[2]["ntk"] != "0" and rows[2]["ntk_resolved"]

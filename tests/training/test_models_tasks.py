@@ -81,3 +81,13 @@ def test_regularized_loss_matches_two_full_forward_passes():
         assert torch.allclose(loss, ref, atol=1e-12)
         for a, b in zip(g1, g2, strict=True):
             assert torch.allclose(a, b, atol=1e-10)
+
+
+def test_modular_addition_train_size_is_the_rounded_down_decimal_fraction():
+    # int(0.47 * 10 * 10) = 46 (0.47 * 100 = 46.99999... in floats); the docstring promises
+    # floor(frac p^2) = 47. 323 (p, frac) pairs with p < 300 and two-digit fractions were off.
+    from nstheory.training.tasks import modular_addition
+
+    assert len(modular_addition(10, 0.47, 0).train_x) == 47
+    assert len(modular_addition(15, 0.12, 0).train_x) == 27
+    assert len(modular_addition(113, 0.3, 0).train_x) == 3830   # the presets are unchanged
