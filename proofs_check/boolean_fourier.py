@@ -151,7 +151,8 @@ def _():
         k = len(S) if S else n
         got.append(sympy.expand(stability_polynomial(f, rho)))
         want.append(rho**k)
-        got.append(sympy.Integer(int(total_influence(f))))
+        ti = total_influence(f)           # exact Fraction: int() would hide a fractional error
+        got.append(sympy.Rational(ti.numerator, ti.denominator))
         want.append(sympy.Integer(k))
     return compare_exact("Stab_rho[chi_S] polynomial (FWHT weights), I[chi_S]", tuple(got),
                          "rho^|S|, |S|", tuple(want))

@@ -19,7 +19,8 @@ c = claim(
 
 
 @c.check("exact-enumeration", name="one_symbol_eigenvalue",
-         uses=("inline:markov-matrix-eigenvalue",))
+         uses=("inline:markov-matrix-eigenvalue", "nstheory.noise.regularizer_keep_prob",
+               "nstheory.noise.effective_token_correlation"))
 def _():
     # The noise operator on one symbol is the U x U Markov matrix P; its eigenvalue on the
     # mean-zero function e_0 - 1/U is found by applying P exactly in rationals.
@@ -45,23 +46,27 @@ def _():
     )
 
 
-@c.check("monte-carlo", name="sampled_correlation", uses=("nstheory.noise.resample_tokens",))
+@c.check("monte-carlo", name="sampled_correlation",
+         uses=("nstheory.noise.resample_tokens", "typed:(qU-1)/(U-1)"))
 def _():
     import torch
 
     from nstheory.noise import resample_tokens
     from nstheory.stats import Moments
 
+    # q = (1 + rho)/2 and rho_eff = (qU - 1)/(U - 1) typed here, not taken from the library's
+    # map, so an error in regularizer_keep_prob or effective_token_correlation cannot move the
+    # sampler and the theory together (the exact check holds those two to the Markov matrix)
     U, rho, n = 113, 0.25, 1_200_000
+    q = (1 + rho) / 2
     g = torch.Generator().manual_seed(1234)
     x = torch.randint(0, U, (n,), generator=g)
-    y = resample_tokens(x, regularizer_keep_prob(rho), U, exclude_current=True, generator=g)
+    y = resample_tokens(x, q, U, exclude_current=True, generator=g)
     # f(a) = 1[a == 0] - 1/U centred indicator summed over all symbols -> use the estimator
     # E[1[x == y]] = q_agree; correlation = (U * P(x == y) - 1) / (U - 1).
     agree = (x == y).double()
     m = Moments.from_values(agree * U / (U - 1) - 1 / (U - 1))
-    theory = float(effective_token_correlation(regularizer_keep_prob(rho), U, True))
-    q = regularizer_keep_prob(rho)
+    theory = (q * U - 1) / (U - 1)
     return compare_z(
         "rho_eff from P[x = y] (token resampling, U=113, rho=0.25, excl.; MC)",
         m.mean, m.stderr, m.n, "(qU-1)/(U-1) exact", theory,

@@ -392,16 +392,27 @@ def _():
     return compare_exact("tanh'(0)^2 (SymPy)", sp.diff(sp.tanh(xx), xx).subs(xx, 0) ** 2, "1", 1)
 
 
-@c.check("precise", name="length_map_contracts", uses=("closed-form:tanh-second-moment",))
+@c.check("precise", name="length_map_contracts",
+         uses=("nstheory.gaussian.activations.Activation.second_moment", "mpmath.quad:inline"))
 def _():
+    import mpmath
+
     from nstheory.gaussian.activations import get_activation
 
     t = get_activation("tanh")
     qs = [0.01, 0.1, 1.0, 4.0]
     ratios = [float(t.second_moment(q, 20)) / q for q in qs]
-    return compare_holds(all(r < 1 for r in ratios),
-                         [("E tanh(sqrt(q) Z)^2 / q at q = 0.01, 0.1, 1, 4 (sigma_w = 1)", ratios)],
-                         tolerance="< 1, so q -> 0 = q*, where chi_1 = tanh'(0)^2 = 1")
+    # the q = 1 value by a quadrature written here (a wrong second moment must not pass as
+    # "< 1", e.g. a negated one)
+    with mpmath.workdps(25):
+        ref = mpmath.quad(lambda x: mpmath.tanh(x) ** 2 * mpmath.npdf(x), [-mpmath.inf, 0,
+                                                                           mpmath.inf])
+    ok = all(0 < r < 1 for r in ratios) and abs(ratios[2] - float(ref)) <= 1e-12
+    return compare_holds(ok,
+                         [("E tanh(sqrt(q) Z)^2 / q at q = 0.01, 0.1, 1, 4 (sigma_w = 1)", ratios),
+                          ("E tanh(Z)^2 by mpmath.quad (this check)", mpmath.nstr(ref, 15))],
+                         tolerance="in (0, 1), so q -> 0 = q*, where chi_1 = tanh'(0)^2 = 1; "
+                                   "q = 1 agrees with the quadrature to 1e-12")
 
 
 c = claim(
@@ -467,9 +478,15 @@ def _():
     e = get_activation("erf")
     with mpmath.workdps(30):
         sw2 = mpmath.pi / 4
-        ratios = [float(sw2 * e.second_moment(q, 25) / q) for q in (1e-6, 0.01, 1.0)]
+        qs = (mpmath.mpf("1e-6"), mpmath.mpf("0.01"), mpmath.mpf(1))
+        ratios = [float(sw2 * e.second_moment(q, 25) / q) for q in qs]
+        # E erf(sqrt(q) Z)^2 = (2/pi) asin(2q/(1 + 2q)), typed here
+        typed = [float(sw2 * 2 / mpmath.pi * mpmath.asin(2 * q / (1 + 2 * q)) / q) for q in qs]
         c0 = chi1(e, sw2, 0, dps=25)
-    ok = all(r < 1 for r in ratios) and abs(float(c0) - 1) < 1e-20
+    ok = all(0 < r < 1 for r in ratios) and abs(float(c0) - 1) < 1e-20 and all(
+        abs(a - b) <= 1e-14 * b for a, b in zip(ratios, typed, strict=True))
     return compare_holds(ok, [("(pi/4) E erf(sqrt q Z)^2 / q at q = 1e-6, 0.01, 1", ratios),
+                              ("same from (2/pi) asin(2q/(1+2q)) (typed)", typed),
                               ("chi_1 at q* = 0", c0)],
-                         tolerance="length map contracting (q* = 0) and chi_1 = 1")
+                         tolerance="length map contracting (0 < ratio < 1, q* = 0), the second "
+                                   "moment equal to the typed closed form, and chi_1 = 1")

@@ -23,15 +23,19 @@ PAPER_FLOOR = "0.2172336282112216574"  # root of kappa(r) = r (note on haris2026
 
 
 def _kappa_fixed_point_mp(dps: int = 40):
-    """Root of kappa(r) = r by mpmath's secant solver on the activations area's kappa
-    (a route independent of iterating the recurrence)."""
+    """Root of kappa(r) = r by mpmath's secant solver on the arc-cosine closed form written here,
+    ``kappa(r) = (sqrt(1 - r^2) + (pi - acos r) r) / (2 pi)`` (the raw cross-moment of ReLU at
+    unit variances): independent of the activations area's kappa, which the iterated
+    recurrence evaluates, so an error there cannot move both sides."""
     import mpmath
 
-    from nstheory.propagation.maps import activation
+    with mpmath.workdps(dps + 10):
+        def kappa(r):
+            return (mpmath.sqrt(1 - r * r) + (mpmath.pi - mpmath.acos(r)) * r) / (2 * mpmath.pi)
 
-    relu = activation("relu")
+        root = mpmath.findroot(lambda r: kappa(r) - r, mpmath.mpf("0.2"))
     with mpmath.workdps(dps):
-        return mpmath.findroot(lambda r: relu.raw(r, 1, 1, dps + 10) - r, mpmath.mpf("0.2"))
+        return +root
 
 
 # --------------------------------------------------------------------------------------------
@@ -66,8 +70,8 @@ def _():
 
 @c.check("precise", name="iteration_vs_root",
          uses=("nstheory.propagation.recurrence.paper_relu_recurrence",
-               "closed-form:kappa",
-               "mpmath.findroot"))
+               "nstheory.gaussian.activations.Activation.raw",
+               "inline:arc-cosine-kappa", "mpmath.findroot"))
 def _():
     from nstheory.propagation.recurrence import paper_relu_recurrence
 

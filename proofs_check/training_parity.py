@@ -73,15 +73,15 @@ def _stab(run):
             if "stab_token_norm" in t]
 
 
-def _target(run) -> Fraction:
-    """Normalised token stability of the k-sparse parity itself, by exact enumeration of the
-    noise on k bits (the other bits do not matter)."""
+def _target(run, k: int | None = None) -> Fraction:
+    """Normalised token stability of the k-sparse parity itself (``k`` from the run unless
+    given), by exact enumeration of the noise on k bits (the other bits do not matter)."""
     import numpy as np
 
     from nstheory.boolean.alphabet import stability_by_enumeration
     from nstheory.noise import regularizer_keep_prob
 
-    k = run["config"]["k"]
+    k = run["config"]["k"] if k is None else k
     q = regularizer_keep_prob(Fraction(str(run["config"]["reg_rho"])))
     grid = np.indices((2,) * k).reshape(k, -1).T  # every k-bit string, tokens 0/1
     chi = np.where(grid.sum(1) % 2 == 0, 1, -1).reshape((2,) * k)
@@ -163,8 +163,17 @@ def _():
          ("normalised token stability at the end, mean over seeds (95% t-interval)",
           f"{m:.4f} [{m - half:.4f}, {m + half:.4f}] ({len(final)} seeds)"),
          (f"target: {k}-sparse parity, exact enumeration of the token noise", str(target)),
-         ("target as a decimal", f"{float(target):.6f}")],
-        tolerance="|mean final - target| <= 0.05", inconclusive=len(runs) < MIN_SEEDS),
+         ("target as a decimal", f"{float(target):.6f}"),
+         # the 0.05 band is the claim's reading; it does not tell neighbouring parities apart,
+         # and the mean's own interval is shown against each
+         ("t-interval contains the target; q^(k-1), q^(k+1) (the neighbouring parities) and "
+          "whether the band / the interval holds them",
+          f"{m - half <= float(target) <= m + half}; "
+          + ", ".join(f"{float(t):.4f} (band {abs(m - float(t)) <= 0.05}, interval "
+                      f"{m - half <= float(t) <= m + half})"
+                      for t in (_target(runs[0], k - 1), _target(runs[0], k + 1))))],
+        tolerance="|mean final - target| <= 0.05 (the claim's band; it does not separate k from "
+                  "k +- 1)", inconclusive=len(runs) < MIN_SEEDS),
         "the final stability left at the initial level, 0.35 above the target", power)
 
 
