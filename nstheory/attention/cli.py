@@ -171,17 +171,24 @@ def _run_softmax_s(args) -> int:
                 "standard normal in R^n, coordinate correlation r (r = 1: self-weight w)")
     method = ("trapezoid rules with rigorous strip-analyticity and truncation error bounds "
               "(or the Mehler bracket), arb ball arithmetic (certified)")
+    # the float route is the lattice quadrature, or the Mehler bracket's midpoint where the
+    # lattice would be too large (its error then far wider); where the certified ball is the
+    # narrower, its midpoint is the value printed, and the label says so
+    rad = float(ball.rad())
+    if rad < err:
+        value, err = float(ball.mid()), rad
+        route = "certified ball's midpoint (the float64 route is less precise here); radius"
+    else:
+        route = ("float64 route: Gumbel-max lattice quadrature, or the Mehler bracket where the "
+                 "lattice would be too large; step-halving error estimate (not a bound)")
     if args.json:
         print(json.dumps({"quantity": quantity, "n": n, "sigma": sigma, "r": r,
-                          "value": value, "error_estimate": err,
-                          "method": "Gumbel-max lattice quadrature (float64; step-halving "
-                          "error estimate, not a bound)",
+                          "value": value, "error_estimate": err, "method": route,
                           "certified": {"lo": lo, "hi": hi,
-                                        "radius": f"{float(ball.rad()):.3g}",
+                                        "radius": f"{rad:.3g}",
                                         "method": method}}))
     else:
-        print(f"S_{n}(sigma={args.sigma}, r={args.r}) = {value:.12g}    [Gumbel-max lattice "
-              f"quadrature (float64), error estimate {err:.2g}]")
+        print(f"S_{n}(sigma={args.sigma}, r={args.r}) = {value:.12g}    [{route} {err:.2g}]")
         print(f"  certified enclosure: [{lo}, {hi}]  (radius {float(ball.rad()):.3g}; {method})")
     return 0
 
@@ -298,11 +305,33 @@ def run_stab(args) -> int:
         hard=args.hard, causal=args.causal, device=args.device, seed=args.seed,
     )
     theory = {}
-    if args.mode == "identity":
+    # 1/d logits stay O(1): the pattern does not harden, so the theorems' hard limits do not
+    # apply there (argmax, --hard, is scale-free)
+    soft = args.scale == "linear" and not args.hard
+    if args.mode == "identity" and soft:
+        import sympy
+
+        from nstheory.attention.theory import thm52_limit_linear_scale
+
+        theory["d->inf limit at 1/d logits: rho (e^2+n-1)/(e+n-1)^2 ||v||^2 (the attention "
+               "row -> (e, 1, ..., 1)/(e+n-1); not Theorem 5.2's hard self-pattern)"] = float(
+            thm52_limit_linear_scale(n).subs(sympy.Symbol("rho"), rho))
+    elif args.mode == "identity":
         theory["thm5.2_limit rho*||v||^2 (d->inf)"] = theory_value("identity", n, rho)
+    elif args.mode == "lowrank" and soft:
+        theory["d->inf limit at 1/d logits"] = ("not computed: the 1/d scale's limit for "
+                                                "low-rank W is not implemented (Theorem 5.2's "
+                                                "rho is the hard self-pattern limit)")
     elif args.mode == "lowrank":  # the d -> infinity limit at fixed rank is lower
         theory["thm5.2_limit rho*||v||^2 (rank and d -> inf; not the fixed-rank limit)"] = \
             theory_value("identity", n, rho)
+    elif soft:
+        from nstheory.attention.pattern_moments import softmax_consistency
+
+        s1, s1_err = softmax_consistency(n, 1.0, rho * rho)
+        theory["d->inf limit at 1/d logits: rho*S_n(sigma=1, rho^2)*||v||^2 (logits of unit "
+               "spread, correlation rho^2; not Theorem 5.3's hard s_n)"] = rho * s1
+        theory["S_n(sigma=1, rho^2) (float route; error estimate)"] = [s1, s1_err]
     else:
         from nstheory.attention.consistency import s_n
 
