@@ -156,7 +156,7 @@ def _eval(fn, X: np.ndarray, boolean: bool) -> np.ndarray:
 
 def _estimate(label, draw: Callable[[np.random.Generator, int], np.ndarray], samples: int,
               seed: int, value_range: tuple[float, float] | None = None) -> Estimate:
-    """Mean of ``samples`` draws with its CLT interval; ``value_range`` (the draws' possible
+    """Mean of ``samples`` draws with its Student-t interval; ``value_range`` (the draws' possible
     values for a ±1-valued function) gives a zero-spread sample at one end of it the
     Clopper–Pearson interval for zero events.
 
