@@ -337,9 +337,14 @@ def _():
 
     fs, ds = _ns_cases()
     worst = max(disagreement_by_pairs(f, d) - d * average_sensitivity(f) for f in fs for d in ds)
-    return compare_holds(worst <= 0,
-                         [("max of Pr[f(x)!=f(y)] (all pairs) - delta as(f) (bit flips)", worst)],
-                         tolerance="exact <= 0")
+    # the dictator (fs[0]) meets the bound with equality: an overstated as(f) or a negated
+    # disagreement would still pass "<= 0" alone
+    tight = all(disagreement_by_pairs(fs[0], d) == d * average_sensitivity(fs[0]) == d
+                for d in ds)
+    return compare_holds(worst <= 0 and tight,
+                         [("max of Pr[f(x)!=f(y)] (all pairs) - delta as(f) (bit flips)", worst),
+                          ("equality for the dictator (Pr = delta as = delta)", tight)],
+                         tolerance="exact <= 0, equality for the dictator")
 
 
 # ---------------------------------------------------------------------------------- Markov
@@ -358,8 +363,14 @@ def _():
     fs = _zoo()
     worst = max(tail_weight(f, k) - total_influence(f) / k
                 for f in fs for k in range(1, f.n + 1))
-    return compare_holds(worst <= 0, [("max_{f,k} W^{>=k} - I/k (FWHT, zoo + random)", worst)],
-                         tolerance="exact <= 0")
+    # equality where all the weight sits at one degree k (dictator, k = 1; chi_{1,3,4}, k = 3):
+    # a negated or understated tail would pass "<= 0" alone
+    tight = (tail_weight(fs[0], 1) == total_influence(fs[0]) == 1
+             and tail_weight(fs[1], 3) == total_influence(fs[1]) / 3 == 1)
+    return compare_holds(worst <= 0 and tight,
+                         [("max_{f,k} W^{>=k} - I/k (FWHT, zoo + random)", worst),
+                          ("equality for the dictator (k = 1) and chi_{1,3,4} (k = 3)", tight)],
+                         tolerance="exact <= 0, equality where the spectrum is one degree")
 
 
 @c.check("symbolic", name="sympy_coefficients_and_derivatives",
@@ -538,4 +549,10 @@ def _():
     rows = [(f"{f.name}: as, deg, s^2", f"{average_sensitivity(f)}, {degree(f)}, "
                                          f"{max_sensitivity(f) ** 2}") for f in fs]
     ok = all(average_sensitivity(f) <= max(degree(f), 0) <= max_sensitivity(f) ** 2 for f in fs)
-    return compare_holds(ok, rows, tolerance="exact")
+    # the dictator has as = deg = s^2 = 1 and chi_{1,3,4} as = deg = s = 3: equalities an
+    # overstated or negated sensitivity would break
+    d, p = fs[0], fs[1]
+    tight = (average_sensitivity(d) == degree(d) == max_sensitivity(d) ** 2 == 1
+             and average_sensitivity(p) == degree(p) == max_sensitivity(p) == 3)
+    return compare_holds(ok and tight, [*rows, ("equalities (dictator; chi_{1,3,4})", tight)],
+                         tolerance="exact, with the equality cases")

@@ -83,3 +83,27 @@ def test_gap_exponent_needs_a_fitting_shrinking_gap(monkeypatch, factor):
     monkeypatch.setattr(rec, "point_recurrence", wrong)
     assert _status("propagation.finite_width.random_attention_gap_order",
                    "gap_exponent_widths_32_512") != "verified"
+
+
+@pytest.mark.parametrize(("module", "name", "wrong", "claim_id", "check"), [
+    # one-sided inequalities passed an overstated sensitivity or a negated tail: the equality
+    # cases (dictator, a parity) now catch them
+    ("nstheory.boolean.analysis", "average_sensitivity", lambda v: v * Fraction(1001, 1000),
+     "boolean.fourier.ns_influence_bound", "pairs_and_flips"),
+    ("nstheory.boolean.analysis", "tail_weight", lambda v: -v,
+     "boolean.fourier.markov_tail", "fwht_weights"),
+    ("nstheory.boolean.analysis", "max_sensitivity", lambda v: v + 1,
+     "boolean.sensitivity.degree_bounds", "zoo_fwht"),
+    # the OU ratio is blind to h_5's sign and scale: its value is checked against a typed one
+    ("nstheory.gaussian.hermite", "hermite_values", lambda v: [-x for x in v],
+     "gaussian.hermite.mehler", "ou_quadrature"),
+])
+def test_inequality_and_ratio_checks_see_wrong_values(monkeypatch, module, name, wrong,
+                                                      claim_id, check):
+    import importlib
+
+    mod = importlib.import_module(module)
+    assert _status(claim_id, check) == "verified"
+    f = getattr(mod, name)
+    monkeypatch.setattr(mod, name, lambda *a, **k: wrong(f(*a, **k)))
+    assert _status(claim_id, check) != "verified"
