@@ -6,9 +6,11 @@ sampled, the Monte Carlo mean, standard error, the distance in standard errors f
 interval (``z``, 0 inside), containment and the tightness ``interval width / CI width``.
 
 Containment test: the interval meets the Monte Carlo confidence interval at ``level``
-(default 99.9%, ``|z| <= 3.29``). The Monte Carlo runs at finite width, whose deviation from
-the mean-field value is ``O(depth / width)``: it is *not* added as slack, so a containment
-failure would show a finite-width effect larger than the statistical error.
+(default 99.9%): Student-t over the networks whose averages give the standard error
+(``|z| <= t_{N-1}``; 3.29 for many networks, 636.6 for 2). The Monte Carlo runs at finite
+width, whose deviation from the mean-field value is ``O(depth / width)``: it is *not* added as
+slack, so a containment failure would show a finite-width effect larger than the statistical
+error.
 
 >>> from nstheory.propagation.model import mlp
 >>> rows = layer_table(mlp(2), 0.5, mc_samples=0)
@@ -23,7 +25,7 @@ from dataclasses import asdict, dataclass
 from nstheory.propagation.intervals import bounds, interval_propagation
 from nstheory.propagation.model import Model
 from nstheory.propagation.recurrence import point_recurrence
-from nstheory.stats import normal_quantile
+from nstheory.stats import t_quantile
 
 
 @dataclass
@@ -42,6 +44,9 @@ class LayerRow:
         Interval of the normalised stability ``C / Q``.
     mc_mean, mc_stderr, mc_n : float, float, int, optional
         Monte Carlo mean, standard error and number of input pairs.
+    mc_networks : int, optional
+        Number of random networks: the standard error is over their averages, and the
+        confidence intervals are Student-t with ``mc_networks - 1`` degrees of freedom.
     z : float, optional
         Distance of the Monte Carlo mean from the interval in standard errors.
     contained : bool, optional
@@ -66,6 +71,7 @@ class LayerRow:
     mc_mean: float | None = None
     mc_stderr: float | None = None
     mc_n: int | None = None
+    mc_networks: int | None = None
     z: float | None = None
     contained: bool | None = None
     tightness: float | None = None
@@ -155,9 +161,10 @@ def layer_table(model: Model, rho: float, mc_samples: int = 0, width: int = 256,
         n_nets = max(2, -(-mc_samples // per_net))
         res = monte_carlo(model, rho, width=width, n_nets=n_nets, per_net=per_net, seed=seed,
                           device=device, show_progress=show_progress, sampler=sampler)
-        zc = normal_quantile(level)
         for row, m in zip(rows, res, strict=True):
+            zc = t_quantile(level, m.n - 1)   # m.n networks: their averages give the SE
             row.mc_mean, row.mc_stderr, row.mc_n = m.mean, m.stderr, m.n * per_net
+            row.mc_networks = m.n
             row.z = distance_z(float(row.lo), float(row.hi), m.mean, m.stderr)
             row.contained = abs(row.z) <= zc
             width_ci = 2 * zc * m.stderr

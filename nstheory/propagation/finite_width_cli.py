@@ -117,7 +117,7 @@ def run_finite_width(args, model, raw_rows) -> int:
                   "width, not a bound (measured residuals: ReLU 0.3-1.02 of it, 2.1 at layer 1 "
                   "with one pair per network; GELU at sigma2 2 up to 4.7 of it); MC: "
                   "random-weight torch networks (float32 forward, float64 sums), 95% CI = "
-                  "mean +- 1.96 stderr over networks",
+                  "Student-t over the networks (mc_networks - 1 degrees of freedom)",
     }
     if leakage is not None:
         meta["routes"] += ("; leakage: the identity attention pattern's off-diagonal weight at "
@@ -277,12 +277,15 @@ def _run_random_attention(args, model, raw_rows) -> int:
         layers.append(d)
     summary = None
     if mc_norm is not None:
+        from nstheory.stats import t_quantile
+
         zc, zm = "z_corrected", "z_mean_field"
-        summary = {"view_compared": "normalised",
+        crit = t_quantile(0.95, n_nets - 1)   # Student-t over the networks
+        summary = {"view_compared": "normalised", "z_critical_95": crit,
                    "corrected_agrees_95_all_layers": all(
-                       d[zc] is not None and abs(d[zc]) <= 1.96 for d in layers),
+                       d[zc] is not None and abs(d[zc]) <= crit for d in layers),
                    "layers_mean_field_rejected_95": [
-                       d["layer"] for d in layers if d[zm] is not None and abs(d[zm]) > 1.96]}
+                       d["layer"] for d in layers if d[zm] is not None and abs(d[zm]) > crit]}
     normalised_note = (None if args.per_net == 1 else
                        f"the normalised view with {args.per_net} input pairs per network is "
                        "the per-network ratio's second-order expansion, from two pairs that "
@@ -337,8 +340,10 @@ def _run_random_attention(args, model, raw_rows) -> int:
                      f"{zf(d['z_corrected'], 7)}  {zf(d['z_mean_field'], 7)}")
         print(line)
     if summary is not None:
-        print(f"{summary['view_compared']} view: corrected value within 1.96 combined "
-              f"standard errors of the Monte Carlo at every layer: "
+        crit = summary["z_critical_95"]
+        print(f"{summary['view_compared']} view: corrected value within {crit:.3g} combined "
+              f"standard errors of the Monte Carlo at every layer (95%, Student-t over "
+              f"{n_nets} networks): "
               f"{'yes' if summary['corrected_agrees_95_all_layers'] else 'NO'}; mean field "
-              f"rejected (|z| > 1.96) at layers {summary['layers_mean_field_rejected_95']}")
+              f"rejected (|z| > {crit:.3g}) at layers {summary['layers_mean_field_rejected_95']}")
     return 0

@@ -21,8 +21,6 @@ from nstheory.errors import check_int
 from nstheory.propagation.finite_width import finite_width_recursion
 from nstheory.propagation.model import Model
 
-Z95 = 1.959963984540054
-
 
 @dataclass
 class FiniteWidthLayer:
@@ -150,7 +148,7 @@ def finite_width_table(model: Model, rho: float, width: int, per_net: int = 100,
             r.corrected_normalised(width), r.remainder_scale(width), r.coef_normalised)
         if mc_normalised is not None:
             m = mc_normalised[i]
-            lo, hi = m.mean - Z95 * m.stderr, m.mean + Z95 * m.stderr
+            lo, hi = m.ci(0.95)   # Student-t over the networks (few networks: wider than 1.96)
             row.mc_normalised_mean, row.mc_normalised_stderr = m.mean, m.stderr
             row.mc_normalised_ci95 = (lo, hi)
             row.corrected_in_ci95 = lo <= row.corrected_normalised <= hi
