@@ -26,7 +26,8 @@ from fractions import Fraction
 
 import numpy as np
 
-from nstheory.boolean.function import _max_abs, as_function, popcounts, square_sum
+from nstheory.boolean.function import as_function, popcounts, square_sum
+from nstheory.boolean.fwht import max_abs
 from nstheory.errors import NSTheoryError, check_probability, check_rho
 
 #: Largest n for the O(4^n) routes.
@@ -156,7 +157,7 @@ def influences_by_derivatives(f) -> list[Fraction]:
     [Fraction(1, 1), Fraction(1, 1)]
     """
     f = as_function(f)
-    wide = f.table.dtype == object or _max_abs(f.table) >= 2**62   # differences must fit
+    wide = f.table.dtype == object or max_abs(f.table) >= 2**62   # differences must fit
     t = f.table.astype(object if wide else np.int64)
     out = []
     for i in range(f.n):

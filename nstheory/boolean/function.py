@@ -37,7 +37,7 @@ from functools import cached_property, lru_cache
 
 import numpy as np
 
-from nstheory.boolean.fwht import exact_dtype, fwht_inplace, log2_length
+from nstheory.boolean.fwht import exact_dtype, fwht_inplace, log2_length, max_abs
 from nstheory.errors import NSTheoryError, check_int
 
 #: Largest n handled exactly from a full truth table (2^24 entries).
@@ -389,8 +389,7 @@ class BooleanFunction:
     def coefficients_scaled(self) -> np.ndarray:
         """Integer array ``c`` with ``f^(S) = c[S] / (denom * 2^n)`` (exact FWHT)."""
         t = self.table
-        max_abs = _max_abs(t)
-        dt = exact_dtype(max_abs, self.n)
+        dt = exact_dtype(max_abs(t), self.n)
         if dt == np.dtype(object):
             c = np.array([int(v) for v in t], dtype=object)
         else:
@@ -422,7 +421,7 @@ class BooleanFunction:
         """``c[S]^2`` (``f^(S)^2 = c^2 / scale^2``): int64 when exact, else Python ints."""
         c = self.coefficients_scaled
         if c.dtype != object:
-            m = _max_abs(c)
+            m = max_abs(c)
             # Parseval: sum_S c[S]^2 = 2^n sum_x table[x]^2, so every partial sum is bounded
             total = self.squared_norm() * (self.scale * self.scale)
             if m * m < 2**63 and total < 2**63:
@@ -450,7 +449,7 @@ class BooleanFunction:
         Fraction(3, 1)
         """
         t = self.table
-        if t.dtype == np.int8 and _max_abs(t) <= 1:
+        if t.dtype == np.int8 and max_abs(t) <= 1:
             s = int(np.count_nonzero(t))
         else:
             s = square_sum(t)
@@ -464,21 +463,12 @@ def square_sum(a: np.ndarray) -> int:
     >>> square_sum(np.full(2**20, 3 * 10**9, dtype=np.int64)) == 2**20 * 9 * 10**18
     True
     """
-    m = _max_abs(a)
+    m = max_abs(a)
     if a.dtype == object or m >= 2**31:
         return sum(int(v) * int(v) for v in a.tolist())
     a = a.astype(np.int64, copy=False).ravel()
     step = max(1, (2**63 - 1) // max(m * m, 1))
     return sum(int(np.dot(a[i:i + step], a[i:i + step])) for i in range(0, a.size, step))
-
-
-def _max_abs(a: np.ndarray) -> int:
-    """``max |a|`` as a Python int without an int64 copy of ``a``."""
-    if a.size == 0:
-        return 0
-    if a.dtype == object:
-        return max(abs(int(v)) for v in a.tolist())
-    return max(abs(int(a.min())), abs(int(a.max())))
 
 
 def _group_sums(sq: np.ndarray, keys: np.ndarray, nkeys: int) -> list[int]:

@@ -57,6 +57,20 @@ def log2_length(size: int) -> int:
     return size.bit_length() - 1
 
 
+def max_abs(a: np.ndarray) -> int:
+    """``max |a|`` as a Python int, without an int64 copy of ``a`` (``|int64 min|`` and uint64
+    values of ``2^63`` and more do not fit in int64).
+
+    >>> max_abs(np.array([-2**63, 5], dtype=np.int64)) == 2**63, max_abs(np.array([]))
+    (True, 0)
+    """
+    if a.size == 0:
+        return 0
+    if a.dtype == object:
+        return max(abs(int(v)) for v in a.tolist())
+    return max(abs(int(a.min())), abs(int(a.max())))
+
+
 def exact_dtype(max_abs: int, n: int):
     """Narrowest numpy dtype holding every intermediate of an ``n``-level butterfly on integers
     bounded by ``max_abs`` (intermediates reach ``2^(n+1) * max_abs``); ``object`` (Python
@@ -243,17 +257,13 @@ def fwht(values) -> np.ndarray:
         arr = arr.astype(object) if np.abs(arr).max() >= 2**53 else arr.astype(np.int64)
     elif arr.dtype.kind not in "iub" and arr.dtype != object:
         raise NSTheoryError(f"fwht needs integer values, got dtype {arr.dtype}")
-    if arr.dtype == object:
-        max_abs = max((abs(int(v)) for v in arr), default=0)
-    else:
-        # as Python ints: |int64 min| and uint64 values >= 2^63 do not fit in int64
-        max_abs = max(abs(int(arr.min())), abs(int(arr.max()))) if arr.size else 0
-    dt = exact_dtype(max_abs, n)
+    bound = max_abs(arr)
+    dt = exact_dtype(bound, n)
     if dt == np.dtype(object):
         out = np.array([int(v) for v in arr], dtype=object)
     else:
         if n <= MATMUL_MAX_BITS:
-            res = fwht_matmul(arr, max_abs)
+            res = fwht_matmul(arr, bound)
             if res is not None:
                 return res.astype(dt)
         out = np.array(arr, dtype=dt, copy=True, order="C")
@@ -290,4 +300,5 @@ def fwht_numpy_plain(values) -> np.ndarray:
     return a
 
 
-__all__ = ["exact_dtype", "fwht", "fwht_inplace", "fwht_numpy_plain", "log2_length"]
+__all__ = ["exact_dtype", "fwht", "fwht_inplace", "fwht_numpy_plain", "log2_length",
+           "max_abs"]

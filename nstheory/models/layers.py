@@ -228,7 +228,7 @@ def _with_intervals(sums: list[dict], k: int) -> dict:
     inputs (Fisher's z; ``k - 1`` degrees of freedom)."""
     import numpy as np
 
-    from nstheory.models.summary import MIN_INPUTS, NO_JACK, _t95
+    from nstheory.models.summary import MIN_INPUTS, NO_JACK, _t95, jackknife_se
 
     out = {}
     for view, centred in (("uncentred", False), ("centred", True)):
@@ -241,7 +241,7 @@ def _with_intervals(sums: list[dict], k: int) -> dict:
                 continue
             z = np.arctanh(np.clip([_pooled_corr(s, idx[idx != i], centred) for i in range(k)],
                                    -1 + 1e-15, 1 - 1e-15))
-            h = _t95(k) * float(np.sqrt((k - 1) / k * np.sum((z - z.mean()) ** 2)))
+            h = _t95(k) * float(jackknife_se(z))
             z0 = float(np.arctanh(min(max(r, -1 + 1e-15), 1 - 1e-15)))
             cis.append([float(np.tanh(z0 - h)), float(np.tanh(z0 + h))])
         out[view], out[f"{view}_ci95"] = vals, (cis if k >= MIN_INPUTS else None)

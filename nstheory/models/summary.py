@@ -178,12 +178,22 @@ def _jackknife_ci(stat, k: int):
     if value.ndim == 0 and not ok:
         return None
     with np.errstate(divide="ignore", invalid="ignore"):
-        lg = np.log(np.where(ok, loo, 1.0))
-        se = np.sqrt((k - 1) / k * np.sum((lg - lg.mean(axis=0)) ** 2, axis=0))
-        h = _t95(k) * se
+        h = _t95(k) * jackknife_se(np.log(np.where(ok, loo, 1.0)))
         lo = np.where(ok, value * np.exp(-h), np.nan)
         hi = np.where(ok, value * np.exp(h), np.nan)
     return [float(lo), float(hi)] if value.ndim == 0 else [lo, hi]
+
+
+def jackknife_se(loo):
+    """Jackknife standard error ``sqrt((k - 1)/k sum_i (v_i - mean v)^2)`` of a statistic from
+    its ``k`` leave-one-out values (along the first axis).
+
+    >>> float(jackknife_se(np.array([1.0, 2.0, 3.0])))        # sqrt(2/3 * 2)
+    1.1547005383792515
+    """
+    loo = np.asarray(loo, float)
+    k = loo.shape[0]
+    return np.sqrt((k - 1) / k * np.sum((loo - loo.mean(axis=0)) ** 2, axis=0))
 
 
 def junta_interval(mat, levels=LEVELS):
